@@ -1,0 +1,402 @@
+//! JSON-lines reading and writing.
+//!
+//! The reader keeps one buffer for the whole input, hands out each line as a borrowed slice with
+//! its 1-based line number, and before every `read` on the underlying input flushes the writer it
+//! is given, so that in a live pipeline (`tcpdump -U -w - | pcap2jsonl - | tcpflows`) every record
+//! already produced reaches the next stage before this one blocks waiting for more input.
+//!
+//! Records a tool does not consume are written back with [`JsonlWriter::write_raw`]: the very
+//! bytes that came in, so unknown fields and unknown record types pass through untouched.
+
+use std::io::{self, Read, Write};
+
+use anyhow::{Context, anyhow, bail};
+use serde::{Deserialize, Serialize};
+
+/// Output buffer size: records are written in 64 KiB chunks unless line-buffered.
+pub const WRITE_BUFFER: usize = 64 * 1024;
+/// Initial read buffer; it grows (doubling) only for longer lines, up to [`MAX_LINE`].
+pub const READ_BUFFER: usize = 64 * 1024;
+/// The longest line accepted (64 MiB): a longer one is an input error, never an allocation.
+pub const MAX_LINE: usize = 64 * 1024 * 1024;
+
+/// A buffered JSON-lines writer.
+pub struct JsonlWriter<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+    line_buffered: bool,
+}
+
+impl<W: Write> JsonlWriter<W> {
+    pub fn new(inner: W) -> Self {
+        JsonlWriter {
+            inner,
+            buf: Vec::with_capacity(WRITE_BUFFER + 4096),
+            line_buffered: false,
+        }
+    }
+
+    /// Flush after every record (for terminals and `--line-buffered`).
+    pub fn set_line_buffered(&mut self, on: bool) {
+        self.line_buffered = on;
+    }
+
+    pub fn is_line_buffered(&self) -> bool {
+        self.line_buffered
+    }
+
+    /// Writes one record (serialized with serde_json) and a newline.
+    pub fn write_record<T: Serialize + ?Sized>(&mut self, rec: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.buf, rec).map_err(io::Error::other)?;
+        self.end_record()
+    }
+
+    /// Writes one line as it came (no newline expected in `line`) and a newline.
+    pub fn write_raw(&mut self, line: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(line);
+        self.end_record()
+    }
+
+    /// The buffer to append a hand-written JSON object to; call [`end_record`](Self::end_record)
+    /// after each object.
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Ends the record appended to [`buffer`](Self::buffer): adds the newline and writes the
+    /// buffer out when it is full (or at once when line-buffered).
+    #[inline]
+    pub fn end_record(&mut self) -> io::Result<()> {
+        self.buf.push(b'\n');
+        if self.line_buffered || self.buf.len() >= WRITE_BUFFER {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.inner.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes everything buffered and flushes the underlying writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.write_out()?;
+        self.inner.flush()
+    }
+
+    /// The underlying writer (after [`flush`](Self::flush)).
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.flush()?;
+        Ok(self.inner)
+    }
+}
+
+/// Something the reader flushes before it blocks on input.
+pub trait Flush {
+    fn flush_output(&mut self) -> io::Result<()>;
+}
+
+impl<W: Write> Flush for JsonlWriter<W> {
+    fn flush_output(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+}
+
+/// No flushing (for tests and for readers with no output).
+pub struct NoFlush;
+impl Flush for NoFlush {
+    fn flush_output(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One input line: its 1-based number, the bytes without the line end, and the input's name.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    pub no: u64,
+    pub bytes: &'a [u8],
+    pub source: &'a str,
+}
+
+#[derive(Deserialize)]
+struct TypeOnly<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Line<'a> {
+    /// The record's `type`. Fast path: records written by the tcpwhy tools (and `jq -c` on
+    /// them) start with `{"type":"`; otherwise the line is parsed. A line that is not a JSON
+    /// object with a string `type` is an error naming the line.
+    pub fn record_type(&self) -> anyhow::Result<std::borrow::Cow<'a, str>> {
+        const PREFIX: &[u8] = b"{\"type\":\"";
+        let b = self.bytes;
+        if b.starts_with(PREFIX) {
+            let rest = &b[PREFIX.len()..];
+            if let Some(end) = memchr::memchr2(b'"', b'\\', rest) {
+                if rest[end] == b'"' {
+                    if let Ok(s) = std::str::from_utf8(&rest[..end]) {
+                        return Ok(std::borrow::Cow::Borrowed(s));
+                    }
+                }
+            }
+        }
+        let t: TypeOnly<'a> = self.parse()?;
+        t.ty.ok_or_else(|| {
+            anyhow!(
+                "{}: line {}: record has no \"type\" field (not a tcpwhy record)",
+                self.source,
+                self.no
+            )
+        })
+    }
+
+    /// Deserializes the line; errors name the input and line number.
+    pub fn parse<T: Deserialize<'a>>(&self) -> anyhow::Result<T> {
+        serde_json::from_slice(self.bytes).map_err(|e| self.error(e))
+    }
+
+    /// Checks that the line is well-formed JSON (for records passed through unread).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        serde_json::from_slice::<serde::de::IgnoredAny>(self.bytes)
+            .map(|_| ())
+            .map_err(|e| self.error(e))
+    }
+
+    /// An error about this line: `source: line N: msg`.
+    pub fn error(&self, msg: impl std::fmt::Display) -> anyhow::Error {
+        anyhow!("{}: line {}: {msg}", self.source, self.no)
+    }
+}
+
+/// A JSON-lines reader over any `Read`, with one growing buffer.
+pub struct JsonlReader<R: Read> {
+    inner: R,
+    name: String,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Where the next newline search starts (avoids rescanning a long partial line).
+    scanned: usize,
+    line_no: u64,
+    eof: bool,
+}
+
+impl<R: Read> JsonlReader<R> {
+    pub fn new(inner: R, name: impl Into<String>) -> Self {
+        JsonlReader {
+            inner,
+            name: name.into(),
+            buf: vec![0; READ_BUFFER],
+            start: 0,
+            end: 0,
+            scanned: 0,
+            line_no: 0,
+            eof: false,
+        }
+    }
+
+    /// The input's name as used in diagnostics.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The number of the last line returned.
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
+    /// The next non-blank line, or `None` at end of input. Before every read of the underlying
+    /// input, `out` is flushed so downstream stages see what was produced so far.
+    pub fn next_line<F: Flush + ?Sized>(
+        &mut self,
+        out: &mut F,
+    ) -> anyhow::Result<Option<Line<'_>>> {
+        loop {
+            if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.scanned..self.end]) {
+                let nl = self.scanned + pos;
+                let s = self.start;
+                self.start = nl + 1;
+                self.scanned = self.start;
+                self.line_no += 1;
+                let mut line = &self.buf[s..nl];
+                if line.last() == Some(&b'\r') {
+                    line = &line[..line.len() - 1];
+                }
+                if line.iter().all(|b| b.is_ascii_whitespace()) {
+                    continue;
+                }
+                // Re-borrow to satisfy the borrow checker across loop iterations.
+                let line = &self.buf[s..s + line.len()];
+                return Ok(Some(Line {
+                    no: self.line_no,
+                    bytes: line,
+                    source: &self.name,
+                }));
+            }
+            self.scanned = self.end;
+            if self.eof {
+                if self.start < self.end {
+                    // Last line without a newline.
+                    let s = self.start;
+                    let e = self.end;
+                    self.start = self.end;
+                    self.line_no += 1;
+                    let mut line = &self.buf[s..e];
+                    if line.last() == Some(&b'\r') {
+                        line = &line[..line.len() - 1];
+                    }
+                    if line.iter().all(|b| b.is_ascii_whitespace()) {
+                        return Ok(None);
+                    }
+                    let len = line.len();
+                    return Ok(Some(Line {
+                        no: self.line_no,
+                        bytes: &self.buf[s..s + len],
+                        source: &self.name,
+                    }));
+                }
+                return Ok(None);
+            }
+            self.fill(out)?;
+        }
+    }
+
+    fn fill<F: Flush + ?Sized>(&mut self, out: &mut F) -> anyhow::Result<()> {
+        // Move the partial line to the front, grow if the buffer is full of one line.
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.scanned -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.buf.len() >= MAX_LINE {
+                bail!(
+                    "{}: line {}: line longer than {} bytes",
+                    self.name,
+                    self.line_no + 1,
+                    MAX_LINE
+                );
+            }
+            let new_len = (self.buf.len() * 2).min(MAX_LINE);
+            self.buf.resize(new_len, 0);
+        }
+        out.flush_output().context("writing output")?;
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(anyhow::Error::new(e).context(self.name.clone())),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &str) -> Vec<(u64, String)> {
+        let mut r = JsonlReader::new(input.as_bytes(), "t");
+        let mut v = vec![];
+        while let Some(l) = r.next_line(&mut NoFlush).unwrap() {
+            v.push((l.no, String::from_utf8(l.bytes.to_vec()).unwrap()));
+        }
+        v
+    }
+
+    #[test]
+    fn numbers_lines_and_skips_blank_ones() {
+        assert_eq!(
+            lines("{\"a\":1}\n\n{\"b\":2}\r\n{\"c\":3}"),
+            vec![
+                (1, "{\"a\":1}".into()),
+                (3, "{\"b\":2}".into()),
+                (4, "{\"c\":3}".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn long_lines_grow_the_buffer() {
+        let long = format!("{{\"type\":\"x\",\"v\":\"{}\"}}", "a".repeat(200_000));
+        let input = format!("{long}\n{{\"type\":\"y\"}}\n");
+        let got = lines(&input);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].1, long);
+    }
+
+    #[test]
+    fn record_type_fast_and_slow_path() {
+        let l = Line {
+            no: 1,
+            bytes: br#"{"type":"flow","x":1}"#,
+            source: "t",
+        };
+        assert_eq!(l.record_type().unwrap(), "flow");
+        let l = Line {
+            no: 7,
+            bytes: br#"{"x":1, "type" : "dns"}"#,
+            source: "t",
+        };
+        assert_eq!(l.record_type().unwrap(), "dns");
+        let l = Line {
+            no: 9,
+            bytes: br#"{"x":1"#,
+            source: "in.jsonl",
+        };
+        let e = l.record_type().unwrap_err().to_string();
+        assert!(e.starts_with("in.jsonl: line 9: "), "{e}");
+        let l = Line {
+            no: 2,
+            bytes: br#"{"x":1}"#,
+            source: "t",
+        };
+        assert!(
+            l.record_type()
+                .unwrap_err()
+                .to_string()
+                .contains("no \"type\"")
+        );
+    }
+
+    #[test]
+    fn writer_passes_raw_lines_and_records() {
+        let mut w = JsonlWriter::new(Vec::new());
+        w.write_raw(br#"{"type":"dns","weird":[1,2]}"#).unwrap();
+        w.write_record(&serde_json::json!({"type":"x"})).unwrap();
+        let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "{\"type\":\"dns\",\"weird\":[1,2]}\n{\"type\":\"x\"}\n"
+        );
+    }
+
+    struct Counting(usize);
+    impl Flush for Counting {
+        fn flush_output(&mut self) -> io::Result<()> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn flushes_before_each_read() {
+        let mut r = JsonlReader::new("{}\n{}\n".as_bytes(), "t");
+        let mut c = Counting(0);
+        while r.next_line(&mut c).unwrap().is_some() {}
+        assert!(c.0 >= 1);
+    }
+}

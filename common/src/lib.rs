@@ -1,0 +1,18 @@
+//! `tcpwhy-common`: what every tcpwhy tool shares.
+//!
+//! - [`records`]: the serde types of every record kind (`packet`, `flow`, `finding`, `host`,
+//!   `listener`), documented field by field in `docs/schema.md`.
+//! - [`jsonl`]: a JSON-lines reader (one reused buffer, line numbers in errors, records of unknown
+//!   types handed back as raw bytes so they pass through untouched) and writer (64 KiB buffer,
+//!   flushed before the reader blocks on input so live pipelines see records at once).
+//! - [`cli`]: `main` glue: input files or `-`, `tool: context: cause` errors, exit codes 0/1/2, a
+//!   closed stdout (`| head`) is success.
+//!
+//! `common` has no pcap dependency: only `pcap2jsonl` decodes captures.
+
+pub mod cli;
+pub mod jsonl;
+pub mod records;
+
+pub use cli::{Exit, Input};
+pub use jsonl::{JsonlReader, JsonlWriter, Line};

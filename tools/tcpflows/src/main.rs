@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    tcpwhy_common::cli::main(tcpflows::run)
+}
