@@ -1,5 +1,8 @@
 //! `pcap2jsonl`: capture (pcap, pcapng, gzip) to one JSON `packet` record per frame.
 
+pub mod decode;
+pub mod frame;
+
 use clap::Parser;
 use tcpwhy_common::cli::{AFTER_HELP, Exit};
 use tcpwhy_common::jsonl::JsonlWriter;
