@@ -1,20 +1,89 @@
 //! `pcap2jsonl`: capture (pcap, pcapng, gzip) to one JSON `packet` record per frame.
+//!
+//! [`capture`] reads the file formats (detection by magic, buffering, exact byte offsets of
+//! damage); [`decode`] turns each frame into its JSON record; [`frame::FrameMeta`] is what the
+//! first hands the second.
 
+pub mod capture;
 pub mod decode;
 pub mod frame;
 
+use std::io::Write;
+
 use clap::Parser;
-use tcpwhy_common::cli::{AFTER_HELP, Exit};
+use tcpwhy_common::cli::{self, Exit, Input};
 use tcpwhy_common::jsonl::JsonlWriter;
 
-/// Capture (pcap, pcapng, gzip) to one JSON packet record per frame.
-#[derive(Parser, Debug)]
-#[command(version, about, after_help = AFTER_HELP)]
+use capture::{Fail, Finish};
+
+const AFTER_HELP: &str = "\
+Examples:
+  pcap2jsonl trace.pcapng | jq -c 'select(.tcp_flags == \"RA\")'
+  tcpdump -i any -U -w - 'tcp' | pcap2jsonl - | tcpflows
+  pcap2jsonl trace.pcap.gz | tcpflows | ttlhops | tcpflag | portmap --listeners netstat.txt
+
+Inputs: classic pcap (µs or ns, either byte order), pcapng (several sections and interfaces),
+either one gzip-compressed; the format is recognised by its first bytes, on files and on stdin.
+Each FILE is its own capture: frame numbers restart at 1 for each, as tshark numbers them.
+
+A capture that ends in the middle of a packet: every complete packet is output, then a warning
+with the byte offset; exit 0. Damage before the end (impossible lengths, garbage): every packet
+before it is output, then an error naming the file and byte offset; exit 2. Not a capture (text,
+empty, only part of a header): an error, exit 2. Fields: docs/schema.md; more: docs/pcap2jsonl.md.
+
+Exit status: 0 ok (also when stdout is closed early, as by `| head`), 2 usage error, unreadable
+file, not a capture, or damage in the middle of a capture (after the packets before it).";
+
+/// Turn packet captures into JSON lines: one `packet` record per frame (frame number, exact
+/// timestamp, lengths, MACs, VLANs, IP, TCP/UDP with options, ICMP with the quoted datagram,
+/// DNS), for tcpflows, jq and the rest of the tcpwhy pipeline.
+#[derive(Parser, Debug, Default)]
+#[command(version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Args {
-    /// Capture files ('-' or none: standard input).
+    /// Capture files: pcap, pcapng, or either gzip-compressed ('-' or none: standard input).
+    #[arg(value_name = "FILE")]
     pub files: Vec<String>,
+
+    /// Write each record out as soon as it is made (the default when stdout is a terminal;
+    /// stdin is always read packet by packet, and output is flushed whenever input stalls).
+    #[arg(long)]
+    pub line_buffered: bool,
 }
 
-pub fn run<W: std::io::Write>(_args: Args, _out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
-    anyhow::bail!("not implemented yet")
+/// Reads every input in turn, writing one record per frame to `out`.
+///
+/// Errors about one input (unreadable, not a capture, damaged) are printed on stderr after the
+/// records before them, and the other inputs are still read; the result is then
+/// [`Exit::InputError`]. Only output errors (a closed pipe included) are returned as `Err`.
+pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
+    if args.line_buffered {
+        out.set_line_buffered(true);
+    }
+    let mut failed = false;
+    for input in Input::list(&args.files) {
+        let name = input.name();
+        let rd = match input.open() {
+            Ok(rd) => rd,
+            Err(e) => {
+                out.flush()?;
+                cli::error(format!("{e:#}"));
+                failed = true;
+                continue;
+            }
+        };
+        match capture::read_capture(&name, rd, out) {
+            Ok(Finish::Clean) => {}
+            Ok(Finish::Truncated(msg)) => {
+                out.flush()?;
+                cli::warn(msg);
+            }
+            Err(Fail::Output(e)) => return Err(e.into()),
+            Err(Fail::Input(msg)) => {
+                out.flush()?;
+                cli::error(msg);
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { Exit::InputError } else { Exit::Ok })
 }

@@ -1,0 +1,249 @@
+//! Capture reading: format detection by magic, then the record loop of the format.
+//!
+//! Formats: classic pcap (µs and ns magic, both byte orders, and the "modified" Kuznetzov
+//! variant), pcapng (any number of sections, each with its own byte order and interfaces),
+//! gzip of either (detected by magic, decompressed on the fly, then detected again). Microsoft
+//! Network Monitor files are recognised and refused until a reader lands (see [`detect`]).
+//!
+//! Every reader works on one [`Source`] buffer: frames are borrowed slices of it, handed to
+//! [`crate::decode::write_packet`] together with a [`FrameMeta`](crate::frame::FrameMeta).
+//!
+//! Outcomes: [`Finish::Clean`]; [`Finish::Truncated`] when the input ends inside a record (every
+//! complete frame was written; the caller prints a warning, exit 0); [`Fail::Input`] when the
+//! input is not a capture or is damaged before its end (every frame before the damage was
+//! written; the message names the input and the byte offset; exit 2); [`Fail::Output`] when
+//! writing fails (a closed pipe included).
+
+mod pcap;
+mod pcapng;
+mod source;
+
+use std::io::{self, Read, Write};
+
+use tcpwhy_common::jsonl::JsonlWriter;
+
+pub use source::Source;
+
+/// Largest caplen accepted beyond the file's snaplen (as Wireshark's 256 KiB standard maximum).
+pub const MAX_CAPLEN_BEYOND_SNAPLEN: u32 = 256 * 1024;
+/// Largest pcapng block, and largest classic pcap record, accepted at all (16 MiB).
+pub const MAX_BLOCK: usize = 16 << 20;
+
+/// Why reading an input stopped early.
+#[derive(Debug)]
+pub enum Fail {
+    /// Writing the output failed (a closed pipe included): stop everything.
+    Output(io::Error),
+    /// The input is unreadable, not a capture, or damaged: the message names it and the byte.
+    Input(String),
+}
+
+/// How reading an input ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Finish {
+    /// At the end of the input, after a complete record.
+    Clean,
+    /// The input ended inside a record: every complete frame was written; the message (for a
+    /// warning) names the input and the offset of the incomplete record.
+    Truncated(String),
+}
+
+/// What the first bytes of an input say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Classic pcap: big-endian fields, nanosecond timestamps, 24-byte record headers
+    /// ("modified" format).
+    Pcap {
+        big_endian: bool,
+        nanos: bool,
+        modified: bool,
+    },
+    PcapNg,
+    Gzip,
+    /// Microsoft Network Monitor 2.x (`GMBU`) or 1.x (`RTSS`).
+    NetMon {
+        version: u8,
+    },
+}
+
+/// Recognises a capture format from its first four bytes.
+pub fn detect(magic: [u8; 4]) -> Option<Format> {
+    let pcap = |big_endian, nanos, modified| {
+        Some(Format::Pcap {
+            big_endian,
+            nanos,
+            modified,
+        })
+    };
+    match magic {
+        [0xd4, 0xc3, 0xb2, 0xa1] => pcap(false, false, false),
+        [0xa1, 0xb2, 0xc3, 0xd4] => pcap(true, false, false),
+        [0x4d, 0x3c, 0xb2, 0xa1] => pcap(false, true, false),
+        [0xa1, 0xb2, 0x3c, 0x4d] => pcap(true, true, false),
+        [0x34, 0xcd, 0xb2, 0xa1] => pcap(false, false, true),
+        [0xa1, 0xb2, 0xcd, 0x34] => pcap(true, false, true),
+        [0x0a, 0x0d, 0x0d, 0x0a] => Some(Format::PcapNg),
+        [0x1f, 0x8b, _, _] => Some(Format::Gzip),
+        // Dispatch point for a NetMon reader (src/netmon.rs): see `read_source`.
+        [b'G', b'M', b'B', b'U'] => Some(Format::NetMon { version: 2 }),
+        [b'R', b'T', b'S', b'S'] => Some(Format::NetMon { version: 1 }),
+        _ => None,
+    }
+}
+
+/// Reads one whole input, writing one record per frame. Frame numbers start at 1.
+pub fn read_capture<W: Write>(
+    name: &str,
+    rd: Box<dyn Read>,
+    out: &mut JsonlWriter<W>,
+) -> Result<Finish, Fail> {
+    read_source(Source::new(rd, name.to_string()), out, 0)
+}
+
+fn read_source<W: Write>(
+    mut src: Source,
+    out: &mut JsonlWriter<W>,
+    gzip_depth: u8,
+) -> Result<Finish, Fail> {
+    src.fill(4, out)?;
+    let head = src.data();
+    if head.is_empty() {
+        let what = if gzip_depth > 0 {
+            "empty after decompression"
+        } else {
+            "empty input"
+        };
+        return Err(Fail::Input(format!(
+            "{}: {what}: not a capture file",
+            src.name
+        )));
+    }
+    if head.len() < 4 {
+        return Err(Fail::Input(format!(
+            "{}: only {} byte{}: not a capture file",
+            src.name,
+            head.len(),
+            if head.len() == 1 { "" } else { "s" }
+        )));
+    }
+    let magic = [head[0], head[1], head[2], head[3]];
+    match detect(magic) {
+        Some(Format::Pcap {
+            big_endian,
+            nanos,
+            modified,
+        }) => pcap::read(src, out, big_endian, nanos, modified),
+        Some(Format::PcapNg) => pcapng::read(src, out),
+        Some(Format::Gzip) => {
+            if gzip_depth >= 2 {
+                return Err(Fail::Input(format!(
+                    "{}: gzip nested more than twice: not a capture file",
+                    src.name
+                )));
+            }
+            let name = format!("{} (decompressed)", src.name);
+            let (prefix, rd) = src.into_parts();
+            let gz = flate2::read::MultiGzDecoder::new(io::Cursor::new(prefix).chain(rd));
+            read_source(Source::new(Box::new(gz), name), out, gzip_depth + 1)
+        }
+        Some(Format::NetMon { version }) => Err(Fail::Input(format!(
+            "{}: Microsoft Network Monitor {}.x capture: not supported yet (save it as pcapng \
+             with Network Monitor or Wireshark)",
+            src.name, version
+        ))),
+        None => Err(Fail::Input(not_a_capture(&src.name, src.data()))),
+    }
+}
+
+/// The error for an input whose magic is not a known capture format, with a hint for
+/// compressed files and text.
+fn not_a_capture(name: &str, head: &[u8]) -> String {
+    let hint = if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some("zstd-compressed: try `zstd -dc FILE | pcap2jsonl -`")
+    } else if head.starts_with(b"BZh") {
+        Some("bzip2-compressed: try `bzip2 -dc FILE | pcap2jsonl -`")
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some("xz-compressed: try `xz -dc FILE | pcap2jsonl -`")
+    } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+        Some("lz4-compressed: try `lz4 -dc FILE | pcap2jsonl -`")
+    } else if head.starts_with(b"{") {
+        Some("looks like JSON: pcap2jsonl reads captures, the other tools read its JSON lines")
+    } else {
+        None
+    };
+    let shown: String = head
+        .iter()
+        .take(4)
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    match hint {
+        Some(h) => format!("{name}: not a capture file ({h})"),
+        None => format!(
+            "{name}: not a capture file (pcap, pcapng or gzip of one): it starts with {:02x}{:02x}{:02x}{:02x} \"{shown}\"",
+            head[0], head[1], head[2], head[3]
+        ),
+    }
+}
+
+/// The warning for an input that ends inside a record starting at `at`.
+pub(crate) fn cut_short(src: &Source, what: &str, at: u64, need: u64) -> Finish {
+    let have = src.offset() + src.available() as u64 - at;
+    Finish::Truncated(format!(
+        "{}: cut short in the middle of a {what} at byte {at} ({need} bytes expected, {have} present); \
+         every complete packet before it was output",
+        src.name
+    ))
+}
+
+/// The error for damage at byte `at`.
+pub(crate) fn damaged(src: &Source, at: u64, what: impl std::fmt::Display) -> Fail {
+    Fail::Input(format!(
+        "{}: damaged or corrupt at byte {at}: {what}",
+        src.name
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_magic() {
+        assert_eq!(
+            detect([0xd4, 0xc3, 0xb2, 0xa1]),
+            Some(Format::Pcap {
+                big_endian: false,
+                nanos: false,
+                modified: false
+            })
+        );
+        assert_eq!(
+            detect([0xa1, 0xb2, 0x3c, 0x4d]),
+            Some(Format::Pcap {
+                big_endian: true,
+                nanos: true,
+                modified: false
+            })
+        );
+        assert_eq!(detect(*b"\n\r\r\n"), Some(Format::PcapNg));
+        assert_eq!(detect([0x1f, 0x8b, 8, 0]), Some(Format::Gzip));
+        assert_eq!(detect(*b"GMBU"), Some(Format::NetMon { version: 2 }));
+        assert_eq!(detect(*b"RTSS"), Some(Format::NetMon { version: 1 }));
+        assert_eq!(detect(*b"HTTP"), None);
+    }
+
+    #[test]
+    fn text_is_named() {
+        let m = not_a_capture("x.txt", b"HTTP/1.1 200 OK");
+        assert!(m.contains("x.txt: not a capture file"), "{m}");
+        assert!(m.contains("\"HTTP\""), "{m}");
+        let m = not_a_capture("x.zst", &[0x28, 0xb5, 0x2f, 0xfd, 0]);
+        assert!(m.contains("zstd -dc"), "{m}");
+    }
+}
