@@ -1,17 +1,562 @@
 //! `ttlhops`: TTL and hop-limit inference: who really sent that RST or ICMP error.
+//!
+//! Reads JSON lines. `flow` records get a `ttlhops` field (the distance of each side, and for the
+//! flow's RST and each ICMP error: `endpoint`, `middlebox` or `unknown`, with the reason);
+//! `packet` records feed the per-address table and pass through untouched; every other record
+//! passes through byte for byte. At the end, one `host` record per address.
+//!
+//! Evidence about a server often arrives after the flow that needs it (a refused connection
+//! first, a successful one to another port later). A flow whose RST or ICMP origin cannot be
+//! decided yet is held (with every record after it, so the order is kept) until its address's
+//! distance shows up, the input ends, `--max-held` records are waiting, or `--wait` seconds of
+//! capture time have passed. `--no-wait` decides every flow at once. docs/ttlhops.md has the rest.
 
+pub mod infer;
+pub mod table;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+
+use anyhow::Context;
 use clap::Parser;
-use tcpwhy_common::cli::{AFTER_HELP, Exit};
-use tcpwhy_common::jsonl::JsonlWriter;
+use tcpwhy_common::cli::{AFTER_HELP, Exit, Input};
+use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter, Line};
+use tcpwhy_common::records::hops::FlowHops;
+use tcpwhy_common::records::{Flow, Host, Packet};
+
+use infer::{Basis, Claim, Evidence, Expect, Which};
+use table::Table;
+
+const EXTRA_HELP: &str = "\
+Examples:
+  pcap2jsonl trace.pcap | tcpflows | ttlhops | jq 'select(.type==\"flow\") | .ttlhops.rst'
+  pcap2jsonl trace.pcap | tcpflows | ttlhops --expect-hops 2 | tcpflag
+  pcap2jsonl trace.pcap | ttlhops --drop-packets          # host records only
+
+A flow's RST or ICMP error comes out `endpoint` (the host whose address it carries sent it),
+`middlebox` (a device on the path forged or generated it; `at_hop` says where) or `unknown`
+(with `settle`: what would decide it). Evidence, strongest first: the same host's other packets
+in the flow, its packets in other flows, --hops/--expect-hops, ICMP errors from routers on the
+path. Method and limits: docs/ttlhops.md.
+
+Exit status: 0 ok, 2 usage or input error.";
 
 /// TTL and hop-limit inference: who really sent that RST or ICMP error.
 #[derive(Parser, Debug)]
-#[command(version, about, after_help = AFTER_HELP)]
+#[command(version, about, after_help = format!("{EXTRA_HELP}\n\n{AFTER_HELP}"))]
 pub struct Args {
     /// Input files of JSON lines ('-' or none: standard input).
     pub files: Vec<String>,
+
+    /// Routers between the capture point and the servers (every flow's server address), when
+    /// you know the path: compared with the TTL of RSTs the capture cannot place otherwise.
+    #[arg(long, value_name = "N")]
+    pub expect_hops: Option<u8>,
+
+    /// Routers between the capture point and ADDR (repeatable); overrides --expect-hops for
+    /// that address.
+    #[arg(long = "hops", value_name = "ADDR=N", value_parser = parse_hint)]
+    pub hops: Vec<(String, u8)>,
+
+    /// Decide every flow as it arrives, with the evidence seen so far (for live pipes: no flow
+    /// is held waiting for evidence from later flows).
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Hold a flow waiting for evidence at most this many seconds of capture time (the stream's
+    /// timestamps, not the clock). Default: until the end of the input.
+    #[arg(long, value_name = "SECS", conflicts_with = "no_wait")]
+    pub wait: Option<f64>,
+
+    /// At most this many records wait behind held flows; beyond it the oldest is decided with
+    /// what is known.
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub max_held: usize,
+
+    /// At most this many addresses are remembered; the least recently seen is dropped (its
+    /// `host` record written at once).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_hosts: usize,
+
+    /// Write no `host` records.
+    #[arg(long)]
+    pub no_hosts: bool,
+
+    /// Read `packet` records (for the host records and the distances) but do not copy them out.
+    #[arg(long)]
+    pub drop_packets: bool,
+
+    /// Flush after every record.
+    #[arg(long)]
+    pub line_buffered: bool,
 }
 
-pub fn run<W: std::io::Write>(_args: Args, _out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
-    anyhow::bail!("not implemented yet")
+fn parse_hint(s: &str) -> Result<(String, u8), String> {
+    let (a, n) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ADDR=N, e.g. 172.16.0.1=2"))?;
+    let ip: std::net::IpAddr = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("{a:?} is not an IP address"))?;
+    let n: u8 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{n:?} is not a hop count (0-255)"))?;
+    Ok((ip.to_string(), n))
 }
+
+/// A record waiting behind a held flow.
+enum Pending {
+    Raw(Vec<u8>),
+    Flow {
+        bytes: Vec<u8>,
+        /// Where it came from, for errors on re-reading.
+        source: String,
+        line_no: u64,
+        /// Addresses whose distance would decide it.
+        waits: Vec<String>,
+        last_ts: f64,
+    },
+}
+
+/// The whole tool's state across its inputs.
+pub struct State {
+    table: Table,
+    expect_hops: Option<u8>,
+    hints: HashMap<String, u8>,
+    no_wait: bool,
+    wait: Option<f64>,
+    max_held: usize,
+    no_hosts: bool,
+    drop_packets: bool,
+    queue: VecDeque<Pending>,
+    /// The latest timestamp seen in the stream.
+    now: f64,
+    evicted: Vec<Host>,
+    scratch: Vec<u8>,
+}
+
+impl State {
+    pub fn new(args: &Args) -> Self {
+        State {
+            table: Table::new(args.max_hosts),
+            expect_hops: args.expect_hops,
+            hints: args.hops.iter().cloned().collect(),
+            no_wait: args.no_wait || args.wait == Some(0.0),
+            wait: args.wait,
+            max_held: args.max_held.max(1),
+            no_hosts: args.no_hosts,
+            drop_packets: args.drop_packets,
+            queue: VecDeque::new(),
+            now: f64::NEG_INFINITY,
+            evicted: vec![],
+            scratch: Vec::with_capacity(4096),
+        }
+    }
+
+    /// One input line.
+    pub fn record<W: Write>(&mut self, line: Line, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+        let ty = line.record_type()?;
+        match ty.as_ref() {
+            "flow" => self.flow(line, out)?,
+            "packet" => {
+                let p: Packet = line.parse()?;
+                self.packet(&p);
+                if !self.drop_packets {
+                    self.emit_raw(line.bytes, out)?;
+                }
+            }
+            _ => {
+                line.validate()?;
+                self.emit_raw(line.bytes, out)?;
+            }
+        }
+        self.flush_evicted(out)?;
+        self.drain(out, false)
+    }
+
+    fn emit_raw<W: Write>(&mut self, bytes: &[u8], out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+        if self.queue.is_empty() {
+            out.write_raw(bytes)?;
+        } else {
+            self.queue.push_back(Pending::Raw(bytes.to_vec()));
+        }
+        Ok(())
+    }
+
+    fn flush_evicted<W: Write>(&mut self, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+        if self.evicted.is_empty() {
+            return Ok(());
+        }
+        for h in std::mem::take(&mut self.evicted) {
+            if self.no_hosts {
+                continue;
+            }
+            let bytes = serde_json::to_vec(&h)?;
+            self.emit_raw(&bytes, out)?;
+        }
+        Ok(())
+    }
+
+    /// Learns from a `packet` record.
+    fn packet(&mut self, p: &Packet) {
+        if p.ts > self.now {
+            self.now = p.ts;
+        }
+        let (Some(src), Some(ttl)) = (p.src_ip.as_deref(), p.ttl) else {
+            return;
+        };
+        let v = p.ip_version.unwrap_or(4);
+        let icmp_error = match (p.proto.as_deref(), p.icmp_type) {
+            (Some("icmp"), Some(t)) => matches!(t, 3 | 4 | 5 | 11 | 12),
+            (Some("icmpv6"), Some(t)) => matches!(t, 1..=4),
+            _ => false,
+        };
+        let rst = p.proto.as_deref() == Some("tcp") && p.has_flag('R');
+        let e = self.table.entry(src, v, &mut self.evicted);
+        e.pkt_packets += 1;
+        if rst {
+            e.add_rst_ttl(ttl);
+        } else {
+            e.add_ttl(ttl);
+        }
+        if icmp_error {
+            e.icmp_errors += 1;
+            if let Some(dst) = p.icmp_inner.as_ref().and_then(|i| i.dst_ip.as_deref()) {
+                if dst != src {
+                    self.router_for(dst, v, infer::hops(ttl), src);
+                }
+            }
+        }
+    }
+
+    /// Remembers that router `router` answered `h` routers away for packets to `dst`.
+    fn router_for(&mut self, dst: &str, v: u8, h: u8, router: &str) {
+        let e = self.table.entry(dst, v, &mut self.evicted);
+        if e.router_hops.as_ref().is_none_or(|r| h > r.0) {
+            e.router_hops = Some((h, router.to_string()));
+        }
+    }
+
+    /// Learns from a flow: the non-RST TTLs of both sides, ICMP errors from routers.
+    fn learn_flow(&mut self, f: &Flow) {
+        if f.last_ts > self.now {
+            self.now = f.last_ts;
+        }
+        let v = f.ip_version;
+        for which in [Which::Client, Which::Server] {
+            let side = which.side(f);
+            let non_rst = infer::non_rst_ttls(f, which);
+            let rst_ttl = f
+                .rst
+                .as_ref()
+                .filter(|r| r.from == which.name())
+                .and_then(|r| r.ttl);
+            let e = self.table.entry(which.ip(f), v, &mut self.evicted);
+            e.flows += 1;
+            e.flow_packets += side.packets;
+            if let Some((_, all)) = non_rst {
+                for t in all {
+                    e.add_ttl(t);
+                }
+            }
+            if let Some(t) = rst_ttl {
+                e.add_rst_ttl(t);
+            }
+        }
+        for i in &f.icmp {
+            let Some(t) = i.ttl else { continue };
+            if i.from_ip == f.client_ip || i.from_ip == f.server_ip {
+                continue;
+            }
+            let e = self.table.entry(&i.from_ip, v, &mut self.evicted);
+            e.flow_packets += 1;
+            e.icmp_errors += 1;
+            e.add_ttl(t);
+            let (dst, from) = (f.server_ip.clone(), i.from_ip.clone());
+            self.router_for(&dst, v, infer::hops(t), &from);
+        }
+    }
+
+    /// What is known about `ip`'s own distance, outside this flow.
+    fn evidence(&self, ip: &str, role: Which, same_flow: Option<Expect>) -> Evidence {
+        let entry = self.table.get(ip);
+        let capture = same_flow.or_else(|| entry.and_then(|e| e.distance()));
+        let user = if let Some(&n) = self.hints.get(ip) {
+            Some(user_expect(Basis::UserHops, n))
+        } else if role == Which::Server {
+            self.expect_hops.map(|n| user_expect(Basis::UserExpect, n))
+        } else {
+            None
+        };
+        Evidence {
+            capture,
+            user,
+            router_hops: entry.and_then(|e| e.router_hops.clone()),
+        }
+    }
+
+    /// The `ttlhops` field of a flow, with what is known now.
+    pub fn compute(&self, f: &Flow) -> FlowHops {
+        let mut fh = FlowHops {
+            client: infer::side_hops(f, Which::Client),
+            server: infer::side_hops(f, Which::Server),
+            rst: None,
+            icmp: vec![],
+        };
+        if let Some(r) = &f.rst {
+            let which = if r.from == "client" {
+                Which::Client
+            } else {
+                Which::Server
+            };
+            let c = Claim {
+                what: "RST".into(),
+                frame: r.frame,
+                from_ip: which.ip(f),
+                role: which.name(),
+                ip_version: f.ip_version,
+                ttl: r.ttl,
+                ip_id: r.ip_id,
+                peer_ip_id: infer::non_rst_ttls(f, which).and(which.side(f).first_ip_id),
+            };
+            let ev = self.evidence(which.ip(f), which, same_flow(f, which));
+            fh.rst = Some(infer::judge(&c, &ev));
+        }
+        for i in &f.icmp {
+            let what = if i.description.is_empty() {
+                format!("ICMP type {} code {}", i.icmp_type, i.icmp_code)
+            } else if i.proto == "icmpv6" {
+                format!("ICMPv6 {}", i.description)
+            } else {
+                format!("ICMP {}", i.description)
+            };
+            let which = if i.from_ip == f.server_ip {
+                Some(Which::Server)
+            } else if i.from_ip == f.client_ip {
+                Some(Which::Client)
+            } else {
+                None
+            };
+            let c = Claim {
+                what,
+                frame: i.frame,
+                from_ip: &i.from_ip,
+                role: which.map_or("router", |w| w.name()),
+                ip_version: f.ip_version,
+                ttl: i.ttl,
+                ip_id: None,
+                peer_ip_id: None,
+            };
+            let o = match which {
+                Some(w) => {
+                    let ev = self.evidence(&i.from_ip, w, same_flow(f, w));
+                    infer::judge(&c, &ev)
+                }
+                None => {
+                    let server = same_flow(f, Which::Server)
+                        .or_else(|| self.table.get(&f.server_ip).and_then(|e| e.distance()));
+                    infer::judge_router(&c, server.as_ref())
+                }
+            };
+            fh.icmp.push(o);
+        }
+        fh
+    }
+
+    /// Addresses whose distance, if it showed up later, would decide an undecided origin.
+    fn waits(fh: &FlowHops) -> Vec<String> {
+        let mut v: Vec<String> = fh
+            .rst
+            .iter()
+            .chain(fh.icmp.iter())
+            .filter(|o| o.basis == "none" && o.observed_ttl.is_some())
+            .filter_map(|o| o.from_ip.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn flow<W: Write>(&mut self, line: Line, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+        let f: Flow = line.parse()?;
+        self.learn_flow(&f);
+        if self.queue.is_empty() {
+            let fh = self.compute(&f);
+            let waits = Self::waits(&fh);
+            if waits.is_empty() || self.no_wait {
+                return self.emit_flow(&f, fh, line.bytes, out);
+            }
+            self.queue.push_back(Pending::Flow {
+                bytes: line.bytes.to_vec(),
+                source: line.source.to_string(),
+                line_no: line.no,
+                waits,
+                last_ts: f.last_ts,
+            });
+            return Ok(());
+        }
+        let waits = Self::waits(&self.compute(&f));
+        self.queue.push_back(Pending::Flow {
+            bytes: line.bytes.to_vec(),
+            source: line.source.to_string(),
+            line_no: line.no,
+            waits,
+            last_ts: f.last_ts,
+        });
+        Ok(())
+    }
+
+    /// Writes a flow with its `ttlhops` field, and counts middlebox verdicts per address.
+    fn emit_flow<W: Write>(
+        &mut self,
+        f: &Flow,
+        fh: FlowHops,
+        raw: &[u8],
+        out: &mut JsonlWriter<W>,
+    ) -> anyhow::Result<()> {
+        for o in fh.rst.iter().chain(fh.icmp.iter()) {
+            if o.origin == "middlebox" && o.basis != "source_address" {
+                if let Some(ip) = &o.from_ip {
+                    let e = self.table.entry(ip, f.ip_version, &mut self.evicted);
+                    e.middlebox_rsts += 1;
+                }
+            }
+        }
+        if f.ttlhops.is_some() {
+            // Already enriched (ttlhops run twice): rewrite the record with the new value.
+            let mut f = f.clone();
+            f.ttlhops = Some(fh);
+            out.write_record(&f)?;
+            return Ok(());
+        }
+        // Splice the field in before the closing brace: the rest stays byte for byte.
+        let end = raw
+            .iter()
+            .rposition(|&b| b == b'}')
+            .context("flow record is not a JSON object")?;
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&raw[..end]);
+        self.scratch.extend_from_slice(b",\"ttlhops\":");
+        serde_json::to_writer(&mut self.scratch, &fh)?;
+        self.scratch.push(b'}');
+        self.scratch.extend_from_slice(&raw[end + 1..]);
+        out.write_raw(&self.scratch)?;
+        Ok(())
+    }
+
+    /// Writes out every queued record that no longer has to wait (all of them when `force`).
+    fn drain<W: Write>(&mut self, out: &mut JsonlWriter<W>, force: bool) -> anyhow::Result<()> {
+        while let Some(front) = self.queue.front() {
+            let release = match front {
+                Pending::Raw(_) => true,
+                Pending::Flow { waits, last_ts, .. } => {
+                    force
+                        || self.no_wait
+                        || self.queue.len() > self.max_held
+                        || self.wait.is_some_and(|w| self.now - last_ts > w)
+                        || waits.iter().all(|a| self.table.has_distance(a))
+                }
+            };
+            if !release {
+                break;
+            }
+            match self.queue.pop_front().expect("front exists") {
+                Pending::Raw(b) => out.write_raw(&b)?,
+                Pending::Flow {
+                    bytes,
+                    source,
+                    line_no,
+                    ..
+                } => {
+                    let f: Flow = serde_json::from_slice(&bytes)
+                        .with_context(|| format!("{source}: line {line_no}"))?;
+                    let fh = self.compute(&f);
+                    self.emit_flow(&f, fh, &bytes, out)?;
+                }
+            }
+            self.flush_evicted(out)?;
+        }
+        Ok(())
+    }
+
+    /// End of input: every held flow decided with all the evidence, then the `host` records.
+    pub fn finish<W: Write>(&mut self, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+        self.drain(out, true)?;
+        self.flush_evicted(out)?;
+        if !self.no_hosts {
+            for h in self.table.hosts() {
+                out.write_record(&h)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn user_expect(basis: Basis, n: u8) -> Expect {
+    Expect {
+        basis,
+        ttl: None,
+        initial: None,
+        hops: n,
+        others: vec![],
+        count: 0,
+    }
+}
+
+/// The claimed sender's distance from its own non-RST packets in this flow.
+fn same_flow(f: &Flow, which: Which) -> Option<Expect> {
+    let (first, all) = infer::non_rst_ttls(f, which)?;
+    let others = all
+        .iter()
+        .filter(|&&t| t != first)
+        .map(|&t| (infer::initial_ttl(t), infer::hops(t)))
+        .collect();
+    Some(Expect {
+        basis: Basis::SameFlow,
+        ttl: Some(first),
+        initial: Some(infer::initial_ttl(first)),
+        hops: infer::hops(first),
+        others,
+        count: 1,
+    })
+}
+
+/// Runs ttlhops over its inputs (standard input when none).
+pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
+    if args.line_buffered {
+        out.set_line_buffered(true);
+    }
+    if let Some(w) = args.wait {
+        if !(w >= 0.0 && w.is_finite()) {
+            anyhow::bail!("--wait {w}: expected a number of seconds >= 0");
+        }
+    }
+    let mut st = State::new(&args);
+    let res = (|| -> anyhow::Result<()> {
+        for input in Input::list(&args.files) {
+            let mut rd = JsonlReader::new(input.open()?, input.name());
+            while let Some(line) = rd.next_line(out)? {
+                st.record(line, out)?;
+            }
+        }
+        Ok(())
+    })();
+    match res {
+        Ok(()) => {
+            st.finish(out)?;
+            Ok(Exit::Ok)
+        }
+        Err(e) => {
+            // Everything before the damage is written (held flows decided with what is known).
+            if !tcpwhy_common::cli::is_broken_pipe(&e) {
+                let _ = st.finish(out);
+            }
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

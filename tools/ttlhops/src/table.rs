@@ -1,0 +1,327 @@
+//! Per-address state across the whole input: the TTLs each address's own (non-RST) packets
+//! arrived with, the RSTs carrying it, the routers that answered for it. It is the cross-flow
+//! evidence (a successful connection to another port gives the server's distance) and the source
+//! of the `host` records. Bounded: at most `cap` addresses, least recently used evicted first
+//! (its `host` record is written at that moment).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use tcpwhy_common::records::Host;
+
+use crate::infer::{self, Basis, Expect};
+
+/// Distinct TTL values remembered per address (the `host` record lists at most this many).
+pub const MAX_TTLS: usize = 16;
+
+#[derive(Debug, Default, Clone)]
+pub struct Entry {
+    pub ip_version: u8,
+    /// Non-RST TTL value -> times seen (at most MAX_TTLS values).
+    pub ttls: Vec<(u8, u64)>,
+    /// RSTs carrying this address: TTL value -> times seen.
+    pub rst_ttls: Vec<(u8, u64)>,
+    pub pkt_packets: u64,
+    pub flow_packets: u64,
+    pub flows: u64,
+    pub icmp_errors: u64,
+    pub middlebox_rsts: u64,
+    /// The farthest router (hops, address) that sent an ICMP error about packets to this address.
+    pub router_hops: Option<(u8, String)>,
+    last_used: u64,
+}
+
+fn bump(v: &mut Vec<(u8, u64)>, ttl: u8, n: u64) {
+    if let Some(e) = v.iter_mut().find(|e| e.0 == ttl) {
+        e.1 += n;
+    } else if v.len() < MAX_TTLS {
+        v.push((ttl, n));
+    }
+}
+
+/// The most common value (ties: the one seen first).
+fn modal(v: &[(u8, u64)]) -> Option<u8> {
+    let mut best: Option<(u8, u64)> = None;
+    for &(t, n) in v {
+        if best.is_none_or(|b| n > b.1) {
+            best = Some((t, n));
+        }
+    }
+    best.map(|b| b.0)
+}
+
+impl Entry {
+    /// This address's distance as its own packets show it.
+    pub fn distance(&self) -> Option<Expect> {
+        let t = modal(&self.ttls)?;
+        let mut others: Vec<(u8, u8)> = self
+            .ttls
+            .iter()
+            .filter(|e| e.0 != t)
+            .map(|e| (infer::initial_ttl(e.0), infer::hops(e.0)))
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        Some(Expect {
+            basis: Basis::OtherFlows,
+            ttl: Some(t),
+            initial: Some(infer::initial_ttl(t)),
+            hops: infer::hops(t),
+            others,
+            count: self.ttls.iter().map(|e| e.1).sum(),
+        })
+    }
+}
+
+pub struct Table {
+    map: HashMap<String, Entry>,
+    lru: BTreeMap<u64, String>,
+    tick: u64,
+    cap: usize,
+}
+
+impl Table {
+    pub fn new(cap: usize) -> Self {
+        Table {
+            map: HashMap::new(),
+            lru: BTreeMap::new(),
+            tick: 0,
+            cap: cap.max(1),
+        }
+    }
+
+    pub fn get(&self, ip: &str) -> Option<&Entry> {
+        self.map.get(ip)
+    }
+
+    pub fn has_distance(&self, ip: &str) -> bool {
+        self.map.get(ip).is_some_and(|e| !e.ttls.is_empty())
+    }
+
+    /// The entry for `ip`, created if new and marked most recently used. An address pushed out
+    /// to make room is returned as a `host` record (to be written at once).
+    pub fn entry(&mut self, ip: &str, ip_version: u8, evicted: &mut Vec<Host>) -> &mut Entry {
+        self.tick += 1;
+        let tick = self.tick;
+        if let Some(e) = self.map.get_mut(ip) {
+            self.lru.remove(&e.last_used);
+            e.last_used = tick;
+            self.lru.insert(tick, ip.to_string());
+        } else {
+            while self.map.len() >= self.cap {
+                let Some((_, old)) = self.lru.pop_first() else {
+                    break;
+                };
+                if let Some(e) = self.map.remove(&old) {
+                    let mut h = host_record(&old, &e);
+                    h.note.push_str(
+                        " Written before the end of the input: more addresses than --max-hosts.",
+                    );
+                    evicted.push(h);
+                }
+            }
+            self.map.insert(
+                ip.to_string(),
+                Entry {
+                    ip_version,
+                    last_used: tick,
+                    ..Default::default()
+                },
+            );
+            self.lru.insert(tick, ip.to_string());
+        }
+        let e = self.map.get_mut(ip).expect("inserted above");
+        if e.ip_version == 0 {
+            e.ip_version = ip_version;
+        }
+        e
+    }
+
+    /// `host` records for every address, ordered by version then address.
+    pub fn hosts(&self) -> Vec<Host> {
+        let mut keys: Vec<(u8, Option<IpAddr>, &String)> = self
+            .map
+            .iter()
+            .map(|(k, e)| (e.ip_version, k.parse::<IpAddr>().ok(), k))
+            .collect();
+        keys.sort();
+        keys.into_iter()
+            .map(|(_, _, k)| host_record(k, &self.map[k]))
+            .collect()
+    }
+}
+
+impl Entry {
+    pub fn add_ttl(&mut self, ttl: u8) {
+        bump(&mut self.ttls, ttl, 1);
+    }
+    pub fn add_rst_ttl(&mut self, ttl: u8) {
+        bump(&mut self.rst_ttls, ttl, 1);
+    }
+}
+
+fn sorted(v: &[(u8, u64)]) -> Vec<u8> {
+    let mut s: Vec<u8> = v.iter().map(|e| e.0).collect();
+    s.sort_unstable();
+    s
+}
+
+/// The `host` record of one address.
+pub fn host_record(ip: &str, e: &Entry) -> Host {
+    let word = infer::ttl_word(e.ip_version);
+    let only_rsts = e.ttls.is_empty() && !e.rst_ttls.is_empty();
+    let basis = if only_rsts { &e.rst_ttls } else { &e.ttls };
+    let t = modal(basis);
+    let initial = t.map(infer::initial_ttl);
+    let hops = t.map(infer::hops);
+    let os = initial.and_then(infer::os_hint);
+    let mut note = String::new();
+    match (t, initial, hops) {
+        (Some(t), Some(i), Some(h)) => {
+            note.push_str(&format!(
+                "Most packets arrived with {word} {t}: initial {i}, {} between it and the capture \
+                 point.",
+                infer::routers(h)
+            ));
+            let caveat = match i {
+                128 => " 128 is the Windows default.",
+                64 => {
+                    " 64 is the default of Linux, macOS, the BSDs and much network gear built on them."
+                }
+                255 => {
+                    " 255 is typical of routers and firewalls (Cisco, Juniper) and some Unix ICMP."
+                }
+                _ => " 32 is rare (old or embedded stacks): no OS hint.",
+            };
+            note.push_str(caveat);
+            if os.is_some() {
+                note.push_str(
+                    " The OS hint comes from the initial TTL only: a default any system can \
+                     change, and NAT, load balancers or proxies may answer for the address.",
+                );
+            }
+        }
+        _ => note.push_str(&format!("No {word} was seen from this address.")),
+    }
+    if only_rsts {
+        note.push_str(&format!(
+            " This address sent nothing but RSTs: the {word}s above are theirs, and a middlebox \
+             may have sent them in its name (see the flows' ttlhops.rst)."
+        ));
+    }
+    let distinct: Vec<u8> = {
+        let mut v: Vec<(u8, u8)> = basis
+            .iter()
+            .map(|x| (infer::initial_ttl(x.0), infer::hops(x.0)))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v.into_iter().map(|x| x.1).collect()
+    };
+    if distinct.len() > 1 {
+        note.push_str(&format!(
+            " Its {word}s vary ({}): a route change, or several hosts behind one address (NAT, \
+             load balancer).",
+            sorted(basis)
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if e.middlebox_rsts > 0 {
+        note.push_str(&format!(
+            " {} RST(s) or ICMP error(s) carrying this address came from a middlebox, not from \
+             it; their {word}s are in rst_ttls only.",
+            e.middlebox_rsts
+        ));
+    }
+    let (packets, source) = if e.pkt_packets > 0 {
+        (e.pkt_packets, "packets")
+    } else {
+        (e.flow_packets, "flows")
+    };
+    Host {
+        r#type: "host".into(),
+        ip: ip.to_string(),
+        ip_version: e.ip_version,
+        packets,
+        ttls: sorted(basis),
+        rst_ttls: sorted(&e.rst_ttls),
+        initial_ttl: initial,
+        hops,
+        os_hint: os.map(str::to_string),
+        flows: e.flows,
+        icmp_errors: e.icmp_errors,
+        middlebox_rsts: e.middlebox_rsts,
+        source: source.into(),
+        note,
+        extra: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lru_evicts_the_least_recently_used_and_reports_it() {
+        let mut t = Table::new(2);
+        let mut ev = vec![];
+        t.entry("10.0.0.1", 4, &mut ev).add_ttl(64);
+        t.entry("10.0.0.2", 4, &mut ev).add_ttl(126);
+        t.entry("10.0.0.1", 4, &mut ev).add_ttl(64);
+        t.entry("10.0.0.3", 4, &mut ev).add_ttl(255);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].ip, "10.0.0.2");
+        assert!(ev[0].note.contains("--max-hosts"));
+        assert!(t.has_distance("10.0.0.1") && !t.has_distance("10.0.0.2"));
+        let hosts = t.hosts();
+        assert_eq!(
+            hosts.iter().map(|h| h.ip.as_str()).collect::<Vec<_>>(),
+            ["10.0.0.1", "10.0.0.3"]
+        );
+        assert_eq!(hosts[1].os_hint.as_deref(), Some("network device"));
+    }
+
+    #[test]
+    fn hosts_sort_by_version_then_address() {
+        let mut t = Table::new(10);
+        let mut ev = vec![];
+        for ip in ["10.0.0.10", "fd00::1", "10.0.0.9", "2001:db8::1"] {
+            let v = if ip.contains(':') { 6 } else { 4 };
+            t.entry(ip, v, &mut ev).add_ttl(64);
+        }
+        let ips: Vec<String> = t.hosts().into_iter().map(|h| h.ip).collect();
+        assert_eq!(ips, ["10.0.0.9", "10.0.0.10", "2001:db8::1", "fd00::1"]);
+    }
+
+    #[test]
+    fn distance_is_the_modal_ttl_with_the_others_listed() {
+        let mut e = Entry::default();
+        for t in [126, 126, 62] {
+            e.add_ttl(t);
+        }
+        let d = e.distance().unwrap();
+        assert_eq!((d.ttl, d.initial, d.hops), (Some(126), Some(128), 2));
+        assert_eq!(d.others, vec![(64, 2)]);
+        let h = host_record("172.16.0.1", &e);
+        assert_eq!(h.ttls, vec![62, 126]);
+        assert!(h.note.contains("vary"), "{}", h.note);
+        assert_eq!(h.os_hint.as_deref(), Some("windows"));
+    }
+
+    #[test]
+    fn only_rsts_say_so() {
+        let mut e = Entry {
+            ip_version: 4,
+            ..Default::default()
+        };
+        e.add_rst_ttl(126);
+        let h = host_record("172.16.0.1", &e);
+        assert_eq!(h.ttls, vec![126]);
+        assert_eq!(h.rst_ttls, vec![126]);
+        assert_eq!(h.hops, Some(2));
+        assert!(h.note.contains("nothing but RSTs"));
+    }
+}
