@@ -1,0 +1,465 @@
+#!/usr/bin/env python3
+"""Servers and clients of the tcpwhy lab (tests/scenarios/run.sh runs them in network namespaces).
+
+Every server and client here is a real Linux socket, except `zw-server`, which answers SYNs with a
+zero-window SYN-ACK through scapy (no real stack does that on purpose; the seed's WEB2 did).
+
+Subcommands (run inside a namespace with `ip netns exec`):
+  http-server PORT...            HTTP/1.0 responder on every given port (IPv4 and IPv6)
+  named-server NAME PORT         the same, with the process renamed (ss/netstat show NAME)
+  abort-server PORT              answers part of a response, then aborts (SO_LINGER 0 -> RST)
+  slow-reader PORT DELAY         small SO_RCVBUF, sleeps DELAY s before reading (window closes)
+  dns-server ADDR ZONEFILE       tiny authoritative DNS server; several A records for one name
+                                 are rotated on every answer (BIND-style round robin)
+  zw-server IFACE ADDR PORT DELAY  SYN -> SYN-ACK window 0, ignores everything, RST after DELAY s
+  client ACTION...               runs the actions in order; one JSON line per action on stdout
+                                 saying what the application saw (errno names as Linux reports)
+
+Client actions (separated by `,`):
+  get HOST PORT [SPORT]          connect, send an HTTP GET, read the answer to EOF
+  connect HOST PORT [SPORT]      connect only (refused / timeout / unreachable cases), then close
+  post HOST PORT                 connect, send a small POST, wait for the answer (zero window)
+  bulk HOST PORT BYTES           connect, send BYTES, read the answer (slow reader)
+  resolve-get NAME PORT DNS      resolve NAME (A) at DNS, then `get` the first address
+  resolve NAME DNS [TYPE]        just resolve
+  sleep SECONDS
+"""
+
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+READY_DIR = os.environ.get("LAB_READY_DIR", "/tmp")
+
+
+def ready(name):
+    """Tells run.sh that a server is listening."""
+    with open(os.path.join(READY_DIR, name + ".ready"), "w") as f:
+        f.write(str(os.getpid()))
+
+
+def set_proc_name(name):
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except Exception:
+        pass
+
+
+# ---------------------------------------------------------------- servers
+
+
+def listeners(port, rcvbuf=None):
+    socks = []
+    for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if fam == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        try:
+            s.bind((addr, port))
+        except OSError:
+            if fam == socket.AF_INET6:
+                continue  # IPv6 disabled in this namespace
+            raise
+        s.listen(64)
+        socks.append(s)
+    return socks
+
+
+def serve(socks, handler):
+    def loop(ls):
+        while True:
+            c, _ = ls.accept()
+            threading.Thread(target=handler, args=(c,), daemon=True).start()
+
+    for ls in socks:
+        threading.Thread(target=loop, args=(ls,), daemon=True).start()
+
+
+def read_request(c, limit=1 << 20):
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < limit:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def http_handler(c):
+    try:
+        c.settimeout(10)
+        req = read_request(c)
+        body = b"hello from tcpwhy lab\n"
+        if req.startswith(b"POST"):
+            # Read the announced body too.
+            head, _, rest = req.partition(b"\r\n\r\n")
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    n = int(line.split(b":")[1])
+                    while len(rest) < n:
+                        chunk = c.recv(65536)
+                        if not chunk:
+                            break
+                        rest += chunk
+        c.sendall(
+            b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        c.shutdown(socket.SHUT_WR)
+        # Wait for the client's FIN so the server never resets a half-read socket.
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def cmd_http_server(ports):
+    for p in ports:
+        serve(listeners(int(p)), http_handler)
+    ready("http-" + "-".join(ports))
+    threading.Event().wait()
+
+
+def cmd_named_server(name, port):
+    set_proc_name(name)
+    serve(listeners(int(port)), http_handler)
+    ready(name)
+    threading.Event().wait()
+
+
+def abort_handler(c):
+    try:
+        c.settimeout(10)
+        read_request(c)
+        c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+        time.sleep(0.3)
+        # The application dies mid-answer: SO_LINGER 0 turns close() into an abortive RST.
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def cmd_abort_server(port):
+    serve(listeners(int(port)), abort_handler)
+    ready("abort")
+    threading.Event().wait()
+
+
+def cmd_slow_reader(port, delay):
+    delay = float(delay)
+
+    def handler(c):
+        try:
+            c.settimeout(30)
+            time.sleep(delay)  # the application is busy: the receive buffer fills, window 0
+            total = 0
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total >= 1 << 30:
+                    break
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nOK\n")
+            c.shutdown(socket.SHUT_WR)
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    serve(listeners(int(port), rcvbuf=2048), handler)
+    ready("slow")
+    threading.Event().wait()
+
+
+# ---------------------------------------------------------------- DNS
+
+
+def dns_name(buf, off):
+    labels = []
+    jumps = 0
+    end = None
+    while True:
+        n = buf[off]
+        if n & 0xC0 == 0xC0:
+            if end is None:
+                end = off + 2
+            off = ((n & 0x3F) << 8) | buf[off + 1]
+            jumps += 1
+            if jumps > 16:
+                raise ValueError("pointer loop")
+            continue
+        off += 1
+        if n == 0:
+            break
+        labels.append(buf[off : off + n].decode("ascii", "replace"))
+        off += n
+    return ".".join(labels).lower(), (end if end is not None else off)
+
+
+def cmd_dns_server(addr, zonefile):
+    # zone file lines: NAME TYPE VALUE   (A or AAAA); several lines for one name = round robin
+    zone = {}
+    with open(zonefile) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and not line.startswith("#"):
+                zone.setdefault((parts[0].lower().rstrip("."), parts[1].upper()), []).append(
+                    parts[2]
+                )
+    turn = {}
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((addr, 53))
+    ready("dns")
+    while True:
+        q, peer = s.recvfrom(4096)
+        try:
+            qid, flags, qd = struct.unpack("!HHH", q[:6])
+            name, off = dns_name(q, 12)
+            qtype, qclass = struct.unpack("!HH", q[off : off + 4])
+        except (ValueError, IndexError, struct.error):
+            continue
+        question = q[12 : off + 4]
+        tname = {1: "A", 28: "AAAA"}.get(qtype, str(qtype))
+        known = any(k[0] == name for k in zone)
+        values = list(zone.get((name, tname), []))
+        if values:
+            k = (name, tname)
+            i = turn.get(k, 0)
+            turn[k] = i + 1
+            values = values[i % len(values) :] + values[: i % len(values)]
+        answers = b""
+        for v in values:
+            rdata = socket.inet_pton(socket.AF_INET if tname == "A" else socket.AF_INET6, v)
+            answers += struct.pack("!HHHIH", 0xC00C, qtype, 1, 5, len(rdata)) + rdata
+        rcode = 0 if known else 3
+        rflags = 0x8400 | (flags & 0x0100) | 0x0080 | rcode  # QR AA RD(copied) RA
+        resp = struct.pack("!HHHHHH", qid, rflags, 1, len(values), 0, 0) + question + answers
+        s.sendto(resp, peer)
+
+
+# ---------------------------------------------------------------- zero-window server (scapy)
+
+
+def cmd_zw_server(iface, addr, port, delay):
+    import random
+
+    from scapy.all import IP, TCP, AsyncSniffer, conf, send
+
+    conf.verb = 0
+    port = int(port)
+    delay = float(delay)
+    rnd = random.Random(2383)
+    conns = {}
+    lock = threading.Lock()
+
+    def rst(key, isn):
+        src, sport = key
+        # Like the seed's frame 8: RST without ACK, window 0, seq = ISN + 1.
+        send(IP(src=addr, dst=src, ttl=128) / TCP(sport=port, dport=sport, flags="R", seq=isn + 1,
+                                                  window=0))
+        with lock:
+            conns.pop(key, None)
+
+    def handle(p):
+        if IP not in p or TCP not in p:
+            return
+        ip, t = p[IP], p[TCP]
+        if ip.dst != addr or t.dport != port or (int(t.flags) & 0x17) != 0x02:
+            return
+        key = (ip.src, t.sport)
+        with lock:
+            isn = conns.get(key)
+            fresh = isn is None
+            if fresh:
+                isn = rnd.randrange(1 << 32)
+                conns[key] = isn
+        # SYN-ACK advertising a zero window (TTL 128: the seed's WEB2 is an IIS server).
+        send(IP(src=addr, dst=ip.src, ttl=128) / TCP(sport=port, dport=t.sport, flags="SA",
+                                                     seq=isn, ack=t.seq + 1, window=0,
+                                                     options=[("MSS", 1460)]))
+        if fresh:
+            threading.Timer(delay, rst, args=(key, isn)).start()
+
+    sn = AsyncSniffer(iface=iface, filter="tcp and dst host %s and dst port %d" % (addr, port),
+                      prn=handle, store=False, started_callback=lambda: ready("zw"))
+    sn.start()
+    threading.Event().wait()
+
+
+# ---------------------------------------------------------------- client
+
+
+def errname(e):
+    import errno
+
+    if getattr(e, "errno", None):
+        return errno.errorcode.get(e.errno, str(e.errno))
+    if isinstance(e, socket.timeout):
+        return "timeout (application)"
+    return type(e).__name__
+
+
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def open_conn(host, port, sport=None):
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if sport:
+        s.bind(("::" if ":" in host else "0.0.0.0", int(sport)))
+    s.settimeout(20)  # the kernel's own SYN retries (tcp_syn_retries) end a timeout first
+    s.connect((host, int(port)))
+    return s
+
+
+def read_all(s):
+    n = 0
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return n
+        n += len(chunk)
+
+
+def action(words):
+    a = words[0]
+    rec = {"action": " ".join(words)}
+    t0 = time.time()
+    s = None
+    try:
+        if a == "sleep":
+            time.sleep(float(words[1]))
+            return None
+        if a == "resolve":
+            rec["addresses"] = resolve(words[1], words[2], words[3] if len(words) > 3 else "A")
+        elif a == "resolve-get":
+            addrs = resolve(words[1], words[3])
+            rec["addresses"] = addrs
+            rec["server"] = addrs[0] if addrs else None
+            if not addrs:
+                raise OSError(0, "no address")
+            s = open_conn(addrs[0], words[2])
+            rec["client_port"] = s.getsockname()[1]
+            s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
+            rec["bytes"] = read_all(s)
+        elif a in ("get", "connect", "post", "bulk"):
+            rec["server"] = words[1]
+            s = open_conn(words[1], words[2], words[3] if a != "bulk" and len(words) > 3 else None)
+            rec["client_port"] = s.getsockname()[1]
+            if a == "get":
+                s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
+                rec["bytes"] = read_all(s)
+            elif a == "post":
+                body = b"<soap:Envelope>QueryWebSrv</soap:Envelope>"
+                s.sendall(b"POST /WebSrv/QueryWebSrv.asmx HTTP/1.1\r\nHost: web2\r\n"
+                          b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                rec["bytes"] = read_all(s)
+            elif a == "bulk":
+                n = int(words[3])
+                s.sendall(b"PUT /upload HTTP/1.0\r\n\r\n" + b"u" * n)
+                s.shutdown(socket.SHUT_WR)
+                rec["bytes"] = read_all(s)
+        else:
+            raise SystemExit("unknown action " + a)
+        rec["result"] = "ok"
+    except OSError as e:
+        rec["result"] = errname(e)
+    finally:
+        if s is not None:
+            s.close()
+    rec["seconds"] = round(time.time() - t0, 3)
+    return rec
+
+
+QID = [0x2383]
+GAP = float(os.environ.get("LAB_GAP", "0.1"))
+
+
+def resolve(name, server, qtype="A"):
+    qt = {"A": 1, "AAAA": 28}[qtype]
+    QID[0] = (QID[0] + 1) & 0xFFFF
+    q = struct.pack("!HHHHHH", QID[0], 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\x00" + struct.pack("!HH", qt, 1)
+    s = socket.socket(family(server), socket.SOCK_DGRAM)
+    s.settimeout(2)
+    try:
+        s.sendto(q, (server, 53))
+        r, _ = s.recvfrom(4096)
+    finally:
+        s.close()
+    an = struct.unpack("!H", r[6:8])[0]
+    _, off = dns_name(r, 12)
+    off += 4
+    out = []
+    for _ in range(an):
+        _, off = dns_name(r, off)
+        typ, _, _, rdlen = struct.unpack("!HHIH", r[off : off + 10])
+        off += 10
+        rd = r[off : off + rdlen]
+        off += rdlen
+        if typ == 1:
+            out.append(socket.inet_ntop(socket.AF_INET, rd))
+        elif typ == 28:
+            out.append(socket.inet_ntop(socket.AF_INET6, rd))
+    return out
+
+
+def cmd_client(args):
+    steps = " ".join(args).split(",")
+    for step in steps:
+        words = step.split()
+        if not words:
+            continue
+        rec = action(words)
+        time.sleep(GAP)  # an application does not fire its connections in the same millisecond
+        if rec is not None:
+            print(json.dumps(rec), flush=True)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "http-server":
+        cmd_http_server(args)
+    elif cmd == "named-server":
+        cmd_named_server(*args)
+    elif cmd == "abort-server":
+        cmd_abort_server(*args)
+    elif cmd == "slow-reader":
+        cmd_slow_reader(*args)
+    elif cmd == "dns-server":
+        cmd_dns_server(*args)
+    elif cmd == "zw-server":
+        cmd_zw_server(*args)
+    elif cmd == "client":
+        cmd_client(args)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

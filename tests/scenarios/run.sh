@@ -1,0 +1,309 @@
+#!/bin/sh
+# The tcpwhy lab: real Linux TCP stacks in network namespaces reproduce the failures tcpwhy
+# diagnoses, captured with tcpdump on the client side (and on the server side where useful).
+#
+#   sudo sh tests/scenarios/run.sh            regenerate tests/captures/*.pcap (commit them)
+#   sudo sh tests/scenarios/run.sh DIR        write the captures to DIR instead
+#   sudo LAB_CHECK=1 sh tests/scenarios/run.sh   (CI: `make lab LAB_CHECK=1`) regenerate into a
+#        temporary directory and check the conclusions the captures must lead to, not the bytes
+#   LAB_ONLY="refused-2383 healthy" ...       run only these scenarios
+#
+# Topology (addresses are documentation ranges; nothing leaves the namespaces):
+#
+#   client ---- router1 ---- router2 ---+-- sql    203.0.113.20  TTL 128 (Windows-like), :2725
+#   .10          .1  .1        .2  .1   +-- web2a  203.0.113.11  HTTP :80
+#   198.51.100.0/24  192.0.2.0/30       +-- web2b  203.0.113.12  HTTP :80
+#   2001:db8:10::/64 2001:db8:12::/64   +-- web2c  203.0.113.13  zero-window SYN-ACK (scapy)
+#                                       +-- app    203.0.113.30  :80 :8443 :8080 :9000 :9001
+#                                       +-- dns    203.0.113.53  web2.lab.test round robin
+#                                          (bridge 203.0.113.0/24, 2001:db8:20::/64)
+#
+# Needs: root, iproute2, iptables, tcpdump, python3 with scapy; tshark for the checks.
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+LAB_CHECK=${LAB_CHECK:-0}
+LAB_ONLY=${LAB_ONLY:-}
+
+if [ "$(id -u)" != 0 ]; then
+  echo "lab: needs root (network namespaces, iptables, tcpdump); try: sudo make lab" >&2
+  exit 2
+fi
+for t in ip iptables tcpdump; do
+  command -v "$t" >/dev/null || { echo "lab: $t not found" >&2; exit 2; }
+done
+PY=
+for p in ${LAB_PYTHON:-} /usr/bin/python3 python3; do
+  if "$p" -c 'import scapy.all' >/dev/null 2>&1; then PY=$p; break; fi
+done
+[ -n "$PY" ] || { echo "lab: needs python3 with scapy (apt-get install python3-scapy)" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/tcpwhy-lab.XXXXXX)
+chmod 755 "$WORK"
+if [ "$LAB_CHECK" = 1 ]; then
+  OUT=$WORK/captures
+else
+  OUT=${1:-$ROOT/tests/captures}
+fi
+mkdir -p "$OUT"
+export LAB_READY_DIR=$WORK
+
+P=tw$$
+NODES="cl r1 r2 sql w2a w2b w2c app dns"
+BG_PIDS=
+
+cleanup() {
+  set +e
+  for pid in $BG_PIDS; do kill "$pid" 2>/dev/null; done
+  for n in $NODES; do
+    if ip netns list | grep -q "^$P-$n\\b"; then
+      for pid in $(ip netns pids "$P-$n" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+    fi
+  done
+  sleep 0.2
+  for n in $NODES; do
+    if ip netns list | grep -q "^$P-$n\\b"; then
+      for pid in $(ip netns pids "$P-$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+      ip netns del "$P-$n" 2>/dev/null
+    fi
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "lab: $*" >&2; }
+nsx() { n=$1; shift; ip netns exec "$P-$n" "$@"; }
+bg() { n=$1; shift; ip netns exec "$P-$n" "$@" & BG_PIDS="$BG_PIDS $!"; }
+
+# ------------------------------------------------------------------ topology
+log "building namespaces ($P-*)"
+for n in $NODES; do
+  ip netns add "$P-$n"
+  ip -n "$P-$n" link set lo up
+  nsx "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+    net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.default.accept_ra=0 \
+    net.ipv6.conf.all.accept_ra=0
+done
+
+veth() { # NS1 IF1 NS2 IF2
+  ip link add "$2" netns "$P-$1" type veth peer name "$4" netns "$P-$3"
+  ip -n "$P-$1" link set "$2" up
+  ip -n "$P-$3" link set "$4" up
+}
+addr() { ip -n "$P-$1" addr add "$3" dev "$2"; }
+addr6() { ip -n "$P-$1" -6 addr add "$3" dev "$2" nodad; }
+
+veth cl eth0 r1 eth0
+veth r1 eth1 r2 eth0
+ip -n "$P-r2" link add br0 type bridge stp_state 0 forward_delay 0
+ip -n "$P-r2" link set br0 up
+
+addr cl eth0 198.51.100.10/24; addr6 cl eth0 2001:db8:10::10/64
+ip -n "$P-cl" route add default via 198.51.100.1
+ip -n "$P-cl" -6 route add default via 2001:db8:10::1
+
+addr r1 eth0 198.51.100.1/24; addr6 r1 eth0 2001:db8:10::1/64
+addr r1 eth1 192.0.2.1/30; addr6 r1 eth1 2001:db8:12::1/64
+ip -n "$P-r1" route add 203.0.113.0/24 via 192.0.2.2
+ip -n "$P-r1" -6 route add 2001:db8:20::/64 via 2001:db8:12::2
+
+addr r2 eth0 192.0.2.2/30; addr6 r2 eth0 2001:db8:12::2/64
+addr r2 br0 203.0.113.1/24; addr6 r2 br0 2001:db8:20::1/64
+ip -n "$P-r2" route add default via 192.0.2.1
+ip -n "$P-r2" -6 route add default via 2001:db8:12::1
+
+for r in r1 r2; do
+  nsx "$r" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+done
+
+server() { # NODE LASTOCTET
+  veth "$1" eth0 r2 "v$1"
+  ip -n "$P-r2" link set "v$1" master br0
+  addr "$1" eth0 "203.0.113.$2/24"; addr6 "$1" eth0 "2001:db8:20::$2/64"
+  ip -n "$P-$1" route add default via 203.0.113.1
+  ip -n "$P-$1" -6 route add default via 2001:db8:20::1
+}
+server sql 20
+server w2a 11
+server w2b 12
+server w2c 13
+server app 30
+server dns 53
+
+# The client gives up a connect after 3 SYNs (0 s, 1 s, 3 s; like Windows' 3 tries).
+nsx cl sysctl -qw net.ipv4.tcp_syn_retries=2
+# Linux >= 6.5 retries the first SYNs at linear 1 s intervals; keep the classic doubling backoff.
+nsx cl sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null || true
+# The seed's SQL Server is Windows: initial TTL / hop limit 128.
+nsx sql sysctl -qw net.ipv4.ip_default_ttl=128 net.ipv6.conf.all.hop_limit=128 \
+  net.ipv6.conf.eth0.hop_limit=128
+# web2c has no listener: scapy answers. Drop the kernel's own RSTs (TTL 64); scapy's use TTL 128.
+nsx w2c iptables -A OUTPUT -p tcp --sport 80 -m ttl --ttl-eq 64 -j DROP
+
+cat >"$WORK/zone" <<'EOF'
+web2.lab.test A 203.0.113.11
+web2.lab.test A 203.0.113.12
+web2.lab.test A 203.0.113.13
+www.lab.test A 203.0.113.11
+www.lab.test A 203.0.113.12
+app.lab.test A 203.0.113.30
+app.lab.test AAAA 2001:db8:20::30
+sql.lab.test A 203.0.113.20
+sql.lab.test AAAA 2001:db8:20::20
+EOF
+
+# ------------------------------------------------------------------ servers
+log "starting servers"
+bg sql "$PY" "$HERE/lab.py" named-server msmdsrv 2725
+bg w2a "$PY" "$HERE/lab.py" http-server 80
+bg w2b "$PY" "$HERE/lab.py" http-server 80
+bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080
+bg app "$PY" "$HERE/lab.py" abort-server 9000
+bg app "$PY" "$HERE/lab.py" slow-reader 9001 1.5
+bg dns "$PY" "$HERE/lab.py" dns-server 203.0.113.53 "$WORK/zone"
+bg w2c "$PY" "$HERE/lab.py" zw-server eth0 203.0.113.13 80 2.5
+
+for f in msmdsrv http-80 http-80-8443-8080 abort slow dns zw; do
+  i=0
+  while [ ! -f "$WORK/$f.ready" ]; do
+    i=$((i + 1))
+    [ $i -le 300 ] || { log "server $f did not start"; exit 1; }
+    sleep 0.1
+  done
+done
+
+# Warm the ARP / neighbour caches so the captures start with the traffic that matters.
+nsx cl "$PY" "$HERE/lab.py" client "get 203.0.113.30 80, get 203.0.113.20 2725, \
+  get 203.0.113.11 80, get 203.0.113.12 80, get 2001:db8:20::30 80, get 2001:db8:20::20 2725, \
+  resolve app.lab.test 203.0.113.53" >"$WORK/warmup.jsonl"
+sleep 0.5
+
+# ------------------------------------------------------------------ scenarios
+capture_start() { # NODE FILE
+  bg "$1" tcpdump -Z root -i eth0 -s 0 -B 8192 -U --immediate-mode -w "$2" 2>"$2.log"
+  i=0
+  until grep -q "listening on" "$2.log" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -le 100 ] || { log "tcpdump did not start: $(cat "$2.log")"; exit 1; }
+    sleep 0.1
+  done
+}
+capture_stop() {
+  sleep 0.5
+  for pid in $BG_TCPDUMP; do kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  BG_TCPDUMP=
+}
+
+want() { [ -z "$LAB_ONLY" ] && return 0; case " $LAB_ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# scenario NAME ACTIONS [NODE for a server-side capture too]
+scenario() {
+  name=$1; actions=$2; side=${3:-}
+  try=1
+  while :; do
+    log "scenario $name"
+    BG_TCPDUMP=
+    capture_start cl "$OUT/$name.pcap"; BG_TCPDUMP="${BG_PIDS##* }"
+    if [ -n "$side" ]; then
+      capture_start "$side" "$OUT/$name.server.pcap"; BG_TCPDUMP="$BG_TCPDUMP ${BG_PIDS##* }"
+    fi
+    nsx cl "$PY" "$HERE/lab.py" client "$actions" >"$OUT/$name.app.jsonl"
+    capture_stop
+    # A capture that lost packets is useless as evidence: run the scenario again.
+    if cat "$OUT/$name.pcap.log" "$OUT/$name.server.pcap.log" 2>/dev/null |
+      grep -q "[1-9][0-9]* packets dropped by kernel"; then
+      [ $try -lt 3 ] || { log "$name: tcpdump keeps dropping packets"; exit 1; }
+      log "$name: tcpdump dropped packets, again"
+      try=$((try + 1))
+      continue
+    fi
+    rm -f "$OUT/$name.pcap.log" "$OUT/$name.server.pcap.log"
+    break
+  done
+}
+
+listening() { # NODE NAME: the server's real listener table, as a support engineer would save it
+  nsx "$1" ss -ltnp >"$OUT/$2.ss.txt"
+  if command -v netstat >/dev/null; then nsx "$1" netstat -tlnp >"$OUT/$2.netstat.txt"; fi
+}
+
+SQL=203.0.113.20; APP=203.0.113.30; DNS=203.0.113.53
+SQL6=2001:db8:20::20; APP6=2001:db8:20::30
+
+if want refused-2383; then
+  # The seed's second case: the client asks for 2383 (SSAS 2005), the server listens on 2725.
+  scenario refused-2383 "get $APP 80, connect $SQL 2383 20531, sleep 0.5, \
+    connect $SQL 2383 20531, sleep 0.5, connect $SQL 2383 20531, sleep 0.3, get $SQL 2725" sql
+  listening sql refused-2383
+fi
+
+if want middlebox-reset; then
+  # router1, one hop from the client, resets what the server would have accepted.
+  nsx r1 iptables -A FORWARD -p tcp -d $APP --dport 8443 -j REJECT --reject-with tcp-reset
+  scenario middlebox-reset "get $APP 80, get $APP 8443, sleep 0.5, get $APP 8443, get $APP 80" app
+  nsx r1 iptables -F FORWARD
+  listening app middlebox-reset
+fi
+
+if want syn-timeout; then
+  # router2 silently drops the SYNs: connect() times out after 3 tries (ETIMEDOUT, 10060).
+  nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8080 -j DROP
+  scenario syn-timeout "get $APP 80, connect $APP 8080, get $APP 80"
+  nsx r2 iptables -F FORWARD
+  listening app syn-timeout
+fi
+
+if want icmp-unreachable; then
+  # router2 answers with ICMP errors: host unreachable for .14, port unreachable for :5432.
+  nsx r2 iptables -A FORWARD -d 203.0.113.14 -j REJECT --reject-with icmp-host-unreachable
+  nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 5432 -j REJECT --reject-with icmp-port-unreachable
+  scenario icmp-unreachable "get $APP 80, connect 203.0.113.14 80, connect $APP 5432, get $APP 80"
+  nsx r2 iptables -F FORWARD
+fi
+
+if want zero-window-synack; then
+  # The seed's first case: web2c's SYN-ACK advertises window 0, it ignores the probes, resets.
+  scenario zero-window-synack "get 203.0.113.11 80, post 203.0.113.13 80, get 203.0.113.12 80"
+fi
+
+if want intermittent-rr; then
+  # The seed's first case as the user saw it: web2.lab.test rotates over three backends, one broken.
+  acts="resolve-get web2.lab.test 80 $DNS"
+  i=1; while [ $i -lt 12 ]; do acts="$acts, resolve-get web2.lab.test 80 $DNS"; i=$((i + 1)); done
+  scenario intermittent-rr "$acts"
+fi
+
+if want reset-mid; then
+  # Established, data flowed, then the server application aborts (SO_LINGER 0): RST.
+  scenario reset-mid "get $APP 80, get $APP 9000, get $APP 80" app
+fi
+
+if want zero-window-recover; then
+  # The receiver stops reading (tiny SO_RCVBUF), its window closes, then it reads again.
+  scenario zero-window-recover "get $APP 80, bulk $APP 9001 30000, get $APP 80"
+fi
+
+if want refused-ipv6; then
+  # The refused case over IPv6: hop limit 128 - 2 routers = 126.
+  scenario refused-ipv6 "get $APP6 80, connect $SQL6 2383 20531, sleep 0.5, \
+    connect $SQL6 2383 20531, sleep 0.5, connect $SQL6 2383 20531, sleep 0.3, get $SQL6 2725"
+  listening sql refused-ipv6
+fi
+
+if want healthy; then
+  # Only healthy traffic (DNS, round robin over two good backends, IPv6): tcpwhy must stay silent.
+  scenario healthy "resolve-get app.lab.test 80 $DNS, resolve-get www.lab.test 80 $DNS, \
+    resolve-get www.lab.test 80 $DNS, resolve-get www.lab.test 80 $DNS, resolve sql.lab.test $DNS AAAA, \
+    get $SQL6 2725, get $SQL 2725, get $APP6 80"
+fi
+
+chmod 644 "$OUT"/*.pcap "$OUT"/*.jsonl "$OUT"/*.txt 2>/dev/null || true
+
+# ------------------------------------------------------------------ checks
+if [ "$LAB_CHECK" = 1 ]; then
+  sh "$HERE/check.sh" "$OUT"
+else
+  log "captures written to $OUT"
+fi
