@@ -9,6 +9,8 @@ fn finding_type() -> String {
     "finding".to_string()
 }
 
+/// How bad a finding is: `error` (the application failed), `warning` (it was slowed down or a
+/// failure is likely), `info` (worth knowing, not a failure). Ordered: info < warning < error.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -18,22 +20,28 @@ pub enum Severity {
     Error,
 }
 
-/// The error an application sees, per platform.
+/// The error an application sees, per platform (documented per rule in docs/rules.md).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct SocketError {
     /// Windows Winsock code, e.g. 10061.
     pub windows_code: Option<u32>,
     /// e.g. "WSAECONNREFUSED".
     pub windows_name: Option<String>,
-    /// POSIX errno name, e.g. "ECONNREFUSED".
+    /// POSIX errno name, e.g. "ECONNREFUSED" (as Linux reports it).
     pub posix: Option<String>,
+    /// The Windows message text, as .NET's `SocketException` prints it, e.g. "No connection could
+    /// be made because the target machine actively refused it."
+    #[serde(default)]
+    pub windows_message: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Finding {
     #[serde(default = "finding_type")]
     pub r#type: String,
-    /// The rule: refused, refused_by_middlebox, syn_timeout, icmp_unreachable, …
+    /// The rule: refused, refused_by_middlebox, syn_timeout, no_response, icmp_unreachable,
+    /// zero_window_at_handshake, zero_window_stall, reset_mid_connection, handshake_incomplete,
+    /// retransmission_storm, intermittent_backend (docs/rules.md).
     pub kind: String,
     pub severity: Severity,
     /// The flows behind the finding.
@@ -51,6 +59,13 @@ pub struct Finding {
     pub socket_error: Option<SocketError>,
     /// What to check next.
     pub next_step: String,
+    /// Where the failure came from: "server", "middlebox", "network" (a router's ICMP), "client"
+    /// or null when the rule does not say (ttlhops' verdict when it is in the pipeline).
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// Connection attempts behind the finding (SYNs, or connections for intermittent_backend).
+    #[serde(default)]
+    pub attempts: Option<u32>,
     /// Rule-specific numbers (documented per rule in docs/rules.md).
     #[serde(default)]
     pub evidence: Extra,
@@ -59,4 +74,15 @@ pub struct Finding {
     pub portmap: Option<PortInfo>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl Severity {
+    /// The lower-case name used in records and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
 }

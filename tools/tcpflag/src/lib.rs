@@ -1,17 +1,417 @@
-//! `tcpflag`: Flow records to findings: why each connection failed, with evidence and next step.
+//! `tcpflag`: flow records to findings — why each connection failed, with the evidence frames,
+//! the socket error each platform reports and the next step.
+//!
+//! ```text
+//! pcap2jsonl cap.pcap | tcpflows | ttlhops | tcpflag
+//! ```
+//!
+//! Reads `flow` records (and `packet` records carrying `dns`, for intermittent_backend) and writes
+//! one `finding` per problem. The rules live in [`rules`] (per flow) and [`backend`] (across
+//! flows); docs/rules.md documents each, docs/tcpflag.md the command line.
 
-use clap::Parser;
-use tcpwhy_common::cli::{AFTER_HELP, Exit};
-use tcpwhy_common::jsonl::JsonlWriter;
+pub mod backend;
+pub mod errors;
+pub mod rules;
+pub mod text;
+pub mod util;
 
-/// Flow records to findings: why each connection failed, with evidence and next step.
+use std::collections::HashMap;
+use std::io::Write;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use tcpwhy_common::cli::{AFTER_HELP, Exit, Input};
+use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter};
+use tcpwhy_common::records::flow::Flow;
+use tcpwhy_common::records::packet::Packet;
+use tcpwhy_common::records::{Finding, Severity};
+
+use backend::{Backend, BackendConfig, Outcome};
+use rules::{Config, Verdict};
+
+const EXAMPLES: &str = "\
+Examples:
+  pcap2jsonl cap.pcap | tcpflows | ttlhops | tcpflag --format text
+  pcap2jsonl cap.pcap | tcpflows | ttlhops | tcpflag | jq -r .summary
+  pcap2jsonl cap.pcap | tcpflows | ttlhops | tcpflag --fail-on error >/dev/null || echo broken
+  pcap2jsonl cap.pcap | tcpflows | tcpflag --all | portmap --listeners netstat.txt
+
+Output: one `finding` record per problem (docs/schema.md, rules in docs/rules.md). Other records
+are consumed; --all passes every input record through as well, each followed by its findings.
+
+Exit status: 0 ok (findings or not, unless --fail-on); 1 with --fail-on SEVERITY when a finding
+at or above it was written; 2 usage or input error (findings made before the damage are written).";
+
+/// Severity threshold for `--fail-on` / `--min-severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Level {
+    fn severity(self) -> Severity {
+        match self {
+            Level::Info => Severity::Info,
+            Level::Warning => Severity::Warning,
+            Level::Error => Severity::Error,
+        }
+    }
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// JSON lines: one `finding` record per line.
+    Json,
+    /// For people: each finding's summary, socket error, frames and next step.
+    Text,
+}
+
+/// Why did the connection fail? Flow records in, findings out: evidence frames, socket error,
+/// next step.
 #[derive(Parser, Debug)]
-#[command(version, about, after_help = AFTER_HELP)]
+#[command(version, about, after_help = format!("{EXAMPLES}\n\n{AFTER_HELP}"))]
 pub struct Args {
     /// Input files of JSON lines ('-' or none: standard input).
     pub files: Vec<String>,
+
+    /// Exit 1 when a finding at or above this severity was written.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Level>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+
+    /// Pass every input record through too (each followed by the findings it produced).
+    #[arg(long, conflicts_with = "format")]
+    pub all: bool,
+
+    /// Write only findings at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "info")]
+    pub min_severity: Level,
+
+    /// refused: refused flows on the same 4-tuple within SECS of each other are retries of one
+    /// connect() (Windows retries twice, 0.5 s apart).
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub retry_window: f64,
+
+    /// syn_timeout: unanswered SYNs (first one included) needed.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub min_syns: u32,
+
+    /// zero_window_stall: shortest mid-transfer zero-window stall reported.
+    #[arg(long, value_name = "SECS", default_value_t = 0.2)]
+    pub min_stall: f64,
+
+    /// zero_window_*: a recovered stall at least this long is a warning, shorter ones info.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    pub stall_warning: f64,
+
+    /// retransmission_storm: retransmissions by one side before a reset or timeout.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub min_retrans: u32,
+
+    /// handshake_incomplete: ignore a missing final ACK when the capture ends within SECS.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub incomplete_grace: f64,
+
+    /// intermittent_backend: failed connections an address needs to be called a bad backend.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub backend_min_failures: u32,
+
+    /// intermittent_backend: share (0-1) of an address's connections that must fail.
+    #[arg(long, value_name = "RATIO", default_value_t = 0.5)]
+    pub backend_fail_ratio: f64,
 }
 
-pub fn run<W: std::io::Write>(_args: Args, _out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
-    anyhow::bail!("not implemented yet")
+impl Args {
+    /// The rule thresholds.
+    pub fn config(&self) -> Config {
+        Config {
+            retry_window: self.retry_window,
+            min_syns: self.min_syns,
+            min_stall: self.min_stall,
+            stall_warning: self.stall_warning,
+            min_retrans: self.min_retrans,
+            incomplete_grace: self.incomplete_grace,
+        }
+    }
+
+    fn backend(&self) -> BackendConfig {
+        BackendConfig {
+            min_failures: self.backend_min_failures,
+            fail_ratio: self.backend_fail_ratio,
+        }
+    }
+}
+
+type Key = (String, u16, String, u16);
+
+#[derive(Debug)]
+struct Pending {
+    flows: Vec<Flow>,
+    last_ts: f64,
+}
+
+/// The rule engine: feed it flows and DNS answers, collect findings.
+pub struct Engine {
+    cfg: Config,
+    backend: Backend,
+    pending: HashMap<Key, Pending>,
+    now: f64,
+    /// Flow records seen.
+    pub flows: u64,
+}
+
+/// Refused attempts held at most this many at once (older ones are flushed first).
+const MAX_PENDING: usize = 100_000;
+
+impl Engine {
+    pub fn new(cfg: Config, backend: BackendConfig) -> Self {
+        Engine {
+            cfg,
+            backend: Backend::new(backend),
+            pending: HashMap::new(),
+            now: f64::MIN,
+            flows: 0,
+        }
+    }
+
+    /// One flow: the findings ready now (refused attempts wait `retry_window` for retries).
+    pub fn flow(&mut self, f: Flow) -> Vec<Finding> {
+        self.flows += 1;
+        if f.last_ts > self.now {
+            self.now = f.last_ts;
+        }
+        let mut out = self.flush_due(false);
+        match rules::evaluate(&f, &self.cfg) {
+            Verdict::Refused => {
+                let key = (
+                    f.client_ip.clone(),
+                    f.client_port,
+                    f.server_ip.clone(),
+                    f.server_port,
+                );
+                if let Some(p) = self.pending.get_mut(&key) {
+                    if f.first_ts - p.last_ts <= self.cfg.retry_window {
+                        p.last_ts = p.last_ts.max(f.last_ts);
+                        p.flows.push(f);
+                        return out;
+                    }
+                    let p = self.pending.remove(&key).expect("present");
+                    out.push(self.refused(p));
+                }
+                if self.pending.len() >= MAX_PENDING {
+                    out.extend(self.flush_due(true));
+                }
+                self.pending.insert(
+                    key,
+                    Pending {
+                        last_ts: f.last_ts,
+                        flows: vec![f],
+                    },
+                );
+            }
+            Verdict::Findings(v) => {
+                let failed = v.iter().find(|x| x.severity == Severity::Error);
+                let outcome = match failed {
+                    Some(x) => Some(failure(x)),
+                    None if f.established => Some(Outcome::Ok),
+                    None => None,
+                };
+                if let Some(o) = outcome {
+                    self.backend.record(&f.server_ip, f.server_port, o);
+                }
+                out.extend(v);
+            }
+        }
+        out
+    }
+
+    /// A DNS message seen in the input.
+    pub fn dns(&mut self, p: &Packet<'_>) {
+        if let Some(d) = &p.dns {
+            self.backend.add_dns(d);
+        }
+    }
+
+    fn refused(&mut self, p: Pending) -> Finding {
+        let refs: Vec<&Flow> = p.flows.iter().collect();
+        let fd = rules::refused(&refs);
+        let f0 = &p.flows[0];
+        self.backend
+            .record(&f0.server_ip, f0.server_port, failure(&fd));
+        fd
+    }
+
+    /// Refused attempts whose retry window has passed (all of them with `all`), oldest first.
+    fn flush_due(&mut self, all: bool) -> Vec<Finding> {
+        if self.pending.is_empty() {
+            return vec![];
+        }
+        let horizon = self.now - self.cfg.retry_window;
+        let mut due: Vec<Key> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| all || p.last_ts < horizon)
+            .map(|(k, _)| k.clone())
+            .collect();
+        if due.is_empty() {
+            return vec![];
+        }
+        let mut ps: Vec<Pending> = due
+            .drain(..)
+            .filter_map(|k| self.pending.remove(&k))
+            .collect();
+        ps.sort_by(|a, b| a.flows[0].first_ts.total_cmp(&b.flows[0].first_ts));
+        ps.into_iter().map(|p| self.refused(p)).collect()
+    }
+
+    /// End of input: the refused attempts still waiting, then intermittent_backend.
+    pub fn finish(&mut self) -> Vec<Finding> {
+        let mut out = self.flush_due(true);
+        out.extend(self.backend.finish());
+        out
+    }
+}
+
+fn failure(fd: &Finding) -> Outcome {
+    Outcome::Failed {
+        kind: fd.kind.clone(),
+        uids: fd.uids.clone(),
+        frames: fd.frames.clone(),
+        ts: fd.ts,
+        client: fd.client_ip.clone(),
+        socket_error: fd.socket_error.clone(),
+    }
+}
+
+/// Writes findings in the chosen format and counts them.
+struct Sink {
+    format: Format,
+    min: Severity,
+    fail_on: Option<Severity>,
+    counts: [u64; 3],
+    selected: bool,
+}
+
+impl Sink {
+    fn emit<W: Write>(&mut self, out: &mut JsonlWriter<W>, fd: &Finding) -> anyhow::Result<()> {
+        if fd.severity < self.min {
+            return Ok(());
+        }
+        self.counts[fd.severity as usize] += 1;
+        if self.fail_on.is_some_and(|s| fd.severity >= s) {
+            self.selected = true;
+        }
+        match self.format {
+            Format::Json => out.write_record(fd)?,
+            Format::Text => {
+                text::finding(out.buffer(), fd);
+                out.end_record()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads every input, writes findings; see the crate docs.
+pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
+    for (name, v) in [
+        ("--retry-window", args.retry_window),
+        ("--min-stall", args.min_stall),
+        ("--stall-warning", args.stall_warning),
+        ("--incomplete-grace", args.incomplete_grace),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            anyhow::bail!("{name}: must be a number of seconds >= 0, got {v}");
+        }
+    }
+    if !(0.0..=1.0).contains(&args.backend_fail_ratio) {
+        anyhow::bail!(
+            "--backend-fail-ratio: must be within 0..1, got {}",
+            args.backend_fail_ratio
+        );
+    }
+    let mut engine = Engine::new(args.config(), args.backend());
+    let mut sink = Sink {
+        format: args.format,
+        min: args.min_severity.severity(),
+        fail_on: args.fail_on.map(Level::severity),
+        counts: [0; 3],
+        selected: false,
+    };
+    let mut packets = 0u64;
+    let result = (|| -> anyhow::Result<()> {
+        for input in Input::list(&args.files) {
+            let r = input.open()?;
+            let mut reader = JsonlReader::new(r, input.name());
+            while let Some(line) = reader.next_line(out)? {
+                let ty = line.record_type()?;
+                match ty.as_ref() {
+                    "flow" => {
+                        let f: Flow = line.parse()?;
+                        if args.all {
+                            out.write_raw(line.bytes)?;
+                        }
+                        for fd in engine.flow(f) {
+                            sink.emit(out, &fd)?;
+                        }
+                    }
+                    "packet" => {
+                        packets += 1;
+                        if has_dns(line.bytes) {
+                            let p: Packet = line.parse()?;
+                            engine.dns(&p);
+                        } else if args.all {
+                            line.validate()?;
+                        }
+                        if args.all {
+                            out.write_raw(line.bytes)?;
+                        }
+                    }
+                    _ => {
+                        if args.all {
+                            line.validate()?;
+                            out.write_raw(line.bytes)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    })();
+    // Whatever happened, what was learned so far is written (unless stdout itself failed).
+    if !result
+        .as_ref()
+        .err()
+        .is_some_and(tcpwhy_common::cli::is_broken_pipe)
+    {
+        for fd in engine.finish() {
+            sink.emit(out, &fd).context("writing output")?;
+        }
+        if sink.format == Format::Text {
+            text::footer(out.buffer(), &sink.counts, engine.flows, packets);
+            out.end_record()?;
+        } else if engine.flows == 0 && packets > 0 {
+            tcpwhy_common::cli::warn(
+                "no flow records in the input: pipe packets through tcpflows first \
+                 (pcap2jsonl cap.pcap | tcpflows | ttlhops | tcpflag)",
+            );
+        }
+    }
+    result?;
+    Ok(if sink.selected {
+        Exit::Selected
+    } else {
+        Exit::Ok
+    })
+}
+
+/// Cheap test for a `dns` field before parsing a packet record.
+fn has_dns(b: &[u8]) -> bool {
+    b.windows(6).any(|w| w == b"\"dns\":")
 }

@@ -1,0 +1,464 @@
+//! Every rule on a hand-written flow where it must fire and one where it must not.
+
+use serde_json::json;
+use tcpwhy_common::records::{Finding, Severity};
+
+use super::testutil::*;
+use super::*;
+use crate::Engine;
+use crate::backend::BackendConfig;
+
+fn findings(f: &Flow) -> Vec<Finding> {
+    match evaluate(f, &Config::default()) {
+        Verdict::Findings(v) => v,
+        Verdict::Refused => vec![refused(&[f])],
+    }
+}
+
+fn one(patch: serde_json::Value) -> Finding {
+    let f = flow(patch);
+    let v = findings(&f);
+    assert_eq!(v.len(), 1, "expected one finding, got {v:#?}");
+    v.into_iter().next().unwrap()
+}
+
+fn none(patch: serde_json::Value) {
+    let f = flow(patch);
+    let v = findings(&f);
+    assert!(v.is_empty(), "expected no finding, got {v:#?}");
+}
+
+fn engine() -> Engine {
+    Engine::new(Config::default(), BackendConfig::default())
+}
+
+#[test]
+fn healthy_flow_is_silent() {
+    none(json!({}));
+}
+
+#[test]
+fn seed_refused_three_flows_become_one_finding() {
+    let mut e = engine();
+    let mut out = vec![];
+    for (i, (syn, rst, ts)) in [
+        (7447, 7448, 100.0),
+        (7467, 7468, 100.5),
+        (7554, 7556, 101.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let f = flow(seed_refused_attempt(&format!("R{i}"), syn, rst, ts, true));
+        out.extend(e.flow(f));
+    }
+    assert!(out.is_empty(), "held for retries: {out:?}");
+    out.extend(e.finish());
+    assert_eq!(out.len(), 1, "{out:#?}");
+    let fd = &out[0];
+    assert_eq!(fd.kind, "refused");
+    assert_eq!(fd.severity, Severity::Error);
+    assert_eq!(fd.attempts, Some(3));
+    assert_eq!(fd.uids, ["R0", "R1", "R2"]);
+    assert_eq!(fd.server_ip.as_deref(), Some("172.16.0.1"));
+    assert_eq!(fd.server_port, Some(2383));
+    assert_eq!(fd.frames, [7447, 7448, 7467, 7468, 7554, 7556]);
+    assert_eq!(fd.origin.as_deref(), Some("server"));
+    let se = fd.socket_error.as_ref().unwrap();
+    assert_eq!(se.windows_code, Some(10061));
+    assert_eq!(se.posix.as_deref(), Some("ECONNREFUSED"));
+    assert_eq!(
+        fd.summary,
+        "10.0.0.1:20531 → 172.16.0.1:2383 refused: 3 SYNs (frames 7447, 7467, 7554) each answered \
+         by RST/ACK from the server itself (TTL 126 = 128 − 2 hops); the client retried twice about \
+         0.5 s apart, as Windows does after a RST"
+    );
+    assert!(
+        fd.next_step.contains("portmap --listeners"),
+        "{}",
+        fd.next_step
+    );
+    assert_eq!(fd.evidence["client_retry_hint"], "windows");
+}
+
+#[test]
+fn refused_as_one_flow_with_three_attempts() {
+    let mut p = seed_refused_attempt("R", 7447, 7556, 100.0, false);
+    p["attempts"] = json!({"syn_count": 3, "frames": [7447, 7467, 7554],
+                           "ts": [100.0, 100.5, 101.0], "intervals": [0.5, 0.5]});
+    p["rst"]["count"] = json!(3);
+    p["rst"]["frame"] = json!(7448);
+    let fd = one(p);
+    assert_eq!(fd.kind, "refused");
+    assert_eq!(fd.attempts, Some(3));
+    assert_eq!(fd.frames, [7447, 7448, 7467, 7554, 7556]);
+    assert!(
+        fd.summary
+            .contains("RST/ACK from the server's address (TTL 126)"),
+        "{}",
+        fd.summary
+    );
+    assert_eq!(fd.origin, None);
+}
+
+#[test]
+fn refused_retries_far_apart_are_separate_findings() {
+    let mut e = engine();
+    let mut out = vec![];
+    out.extend(e.flow(flow(seed_refused_attempt("A", 1, 2, 100.0, false))));
+    out.extend(e.flow(flow(seed_refused_attempt("B", 3, 4, 160.0, false))));
+    assert_eq!(out.len(), 1, "first one flushed once the window passed");
+    out.extend(e.finish());
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().all(|f| f.attempts == Some(1)));
+}
+
+#[test]
+fn refused_by_middlebox() {
+    let mut p = seed_refused_attempt("M", 1, 2, 100.0, true);
+    p["ttlhops"]["rst"] = json!({"origin": "middlebox", "frame": 2, "observed_ttl": 63,
+        "initial_ttl": 64, "hops": 1, "expected_hops": 2,
+        "reason": "RST hop distance 1 differs from the server's 2"});
+    let fd = one(p);
+    assert_eq!(fd.kind, "refused_by_middlebox");
+    assert_eq!(fd.origin.as_deref(), Some("middlebox"));
+    assert!(
+        fd.summary
+            .contains("refused by a middlebox, not by the server"),
+        "{}",
+        fd.summary
+    );
+    assert!(fd.summary.contains("TTL 63 = 64 − 1 hop"), "{}", fd.summary);
+    assert!(
+        fd.summary.contains("the server is 2 hops away"),
+        "{}",
+        fd.summary
+    );
+    assert_eq!(fd.socket_error.unwrap().windows_code, Some(10061));
+    assert!(fd.next_step.contains("firewall"));
+}
+
+#[test]
+fn syn_timeout_linux_and_windows() {
+    let base = json!({
+        "state": "S0", "history": "S", "end": "timeout", "established": false, "synack_frame": null,
+        "server": {"packets": 0, "bytes": 0, "fin_frame": null}, "client": {"fin_frame": null, "bytes": 0},
+    });
+    let mut p = base.clone();
+    p["attempts"] = json!({"syn_count": 6, "frames": [1, 2, 3, 4, 5, 6],
+        "ts": [0.0, 1.0, 3.0, 7.0, 15.0, 31.0], "intervals": [1.0, 2.0, 4.0, 8.0, 16.0]});
+    let fd = one(p);
+    assert_eq!(fd.kind, "syn_timeout");
+    assert_eq!(fd.attempts, Some(6));
+    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10060));
+    assert_eq!(fd.evidence["client_os_hint"], "linux");
+    assert!(fd.summary.contains("6 SYNs over 31 s"), "{}", fd.summary);
+    assert!(
+        fd.summary.contains("look like Linux (1, 2, 4"),
+        "{}",
+        fd.summary
+    );
+    let mut p = base.clone();
+    p["attempts"] = json!({"syn_count": 3, "frames": [1, 5, 9], "ts": [0.0, 3.0, 9.0], "intervals": [3.0, 6.0]});
+    let fd = one(p);
+    assert_eq!(fd.evidence["client_os_hint"], "windows");
+    assert!(fd.summary.contains("Windows"), "{}", fd.summary);
+    let mut p = base.clone();
+    p["attempts"] = json!({"syn_count": 7, "frames": [1, 2, 3, 4, 5, 6, 7],
+        "ts": [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 10.0], "intervals": [1.0, 1.0, 1.0, 1.0, 2.0, 4.0]});
+    assert_eq!(one(p).evidence["client_os_hint"], "linux_linear");
+    // One SYN still pending at capture end: not enough evidence.
+    let mut p = base.clone();
+    p["end"] = json!("capture_end");
+    p["attempts"] = json!({"syn_count": 1, "frames": [1], "ts": [0.0], "intervals": []});
+    none(p.clone());
+    // One SYN, flow timed out: no_response (warning).
+    p["end"] = json!("timeout");
+    let fd = one(p);
+    assert_eq!(fd.kind, "no_response");
+    assert_eq!(fd.severity, Severity::Warning);
+}
+
+#[test]
+fn icmp_unreachable_from_a_router() {
+    let p = json!({
+        "state": "S0", "history": "S", "end": "timeout", "established": false, "synack_frame": null,
+        "server": {"packets": 0, "bytes": 0, "fin_frame": null}, "client": {"fin_frame": null, "bytes": 0},
+        "attempts": {"syn_count": 1, "frames": [4], "ts": [1000.0], "intervals": []},
+        "icmp": [{"from_ip": "10.0.2.1", "proto": "icmp", "icmp_type": 3, "icmp_code": 1,
+                  "description": "host unreachable", "frame": 5, "ts": 1003.0, "ttl": 254}],
+        "icmp_count": 1,
+        "ttlhops": {"client": null, "server": null, "rst": null,
+                    "icmp": [{"origin": "middlebox", "frame": 5, "observed_ttl": 254, "initial_ttl": 255,
+                              "hops": 1, "expected_hops": null, "reason": "router 1 hop away"}]}
+    });
+    let fd = one(p);
+    assert_eq!(fd.kind, "icmp_unreachable");
+    assert_eq!(fd.origin.as_deref(), Some("network"));
+    let se = fd.socket_error.as_ref().unwrap();
+    assert_eq!(
+        (se.windows_code, se.posix.as_deref()),
+        (Some(10065), Some("EHOSTUNREACH"))
+    );
+    assert_eq!(fd.frames, [4, 5]);
+    assert!(
+        fd.summary
+            .contains("from router 10.0.2.1, 1 hop from the capture point"),
+        "{}",
+        fd.summary
+    );
+    // Port unreachable from the server itself: ECONNREFUSED.
+    let p = json!({
+        "state": "S0", "end": "timeout", "established": false, "synack_frame": null,
+        "server": {"packets": 0, "bytes": 0}, "attempts": {"syn_count": 1, "frames": [1], "ts": [0.0], "intervals": []},
+        "icmp": [{"from_ip": "192.168.0.2", "proto": "icmp", "icmp_type": 3, "icmp_code": 3,
+                  "description": "port unreachable", "frame": 2, "ts": 0.1, "ttl": 62}], "icmp_count": 1
+    });
+    let fd = one(p);
+    assert_eq!(fd.origin.as_deref(), Some("server"));
+    assert_eq!(fd.socket_error.unwrap().windows_code, Some(10061));
+    // A fragmentation-needed message on an established flow is no failure.
+    none(
+        json!({"icmp": [{"from_ip": "10.0.2.1", "proto": "icmp", "icmp_type": 3, "icmp_code": 4,
+        "description": "fragmentation needed", "frame": 5, "ts": 1000.1, "ttl": 254}], "icmp_count": 1}),
+    );
+}
+
+#[test]
+fn seed_zero_window_at_handshake() {
+    let fd = one(seed_zero_window());
+    assert_eq!(fd.kind, "zero_window_at_handshake");
+    assert_eq!(fd.severity, Severity::Error);
+    assert_eq!(fd.frames, [3, 5, 6, 7, 8]);
+    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10054));
+    assert_eq!(
+        fd.summary,
+        "10.0.0.1:4973 → 192.168.0.1:80: the SYN-ACK (frame 3) advertised a zero receive window; the \
+         client sent 3 zero-window probes (frames 5, 6, 7); the window never opened and the server \
+         reset the connection (frame 8) after 1.2 s"
+    );
+    // The window opened quickly: info.
+    let mut p = seed_zero_window();
+    p["server"]["zero_window"]["reopened"] = json!(true);
+    p["server"]["zero_window"]["reopen_frame"] = json!(5);
+    p["server"]["zero_window"]["longest_stall"] = json!(0.3);
+    p["rst"] = json!(null);
+    p["state"] = json!("SF");
+    p["end"] = json!("fin");
+    p["client"]["fin_frame"] = json!(10);
+    p["server"]["fin_frame"] = json!(11);
+    let fd = one(p);
+    assert_eq!(fd.severity, Severity::Info);
+    assert!(fd.socket_error.is_none());
+}
+
+#[test]
+fn zero_window_stall_mid_transfer() {
+    let zw = json!({"count": 12, "first_frame": 40, "first_ts": 1000.2, "in_handshake": false,
+        "probes": 5, "probe_frames": [41, 43, 45, 47, 49], "longest_stall": 4.2,
+        "reopened": true, "reopen_frame": 51});
+    let fd = one(json!({"client": {"zero_window": zw.clone()}}));
+    assert_eq!(fd.kind, "zero_window_stall");
+    assert_eq!(fd.severity, Severity::Warning);
+    assert_eq!(fd.origin.as_deref(), Some("client"));
+    assert!(
+        fd.summary.contains("stayed closed for 4.2 s"),
+        "{}",
+        fd.summary
+    );
+    assert!(
+        fd.summary.contains("before it reopened (frame 51)"),
+        "{}",
+        fd.summary
+    );
+    // Short stall: not reported.
+    let mut z = zw.clone();
+    z["longest_stall"] = json!(0.05);
+    none(json!({"client": {"zero_window": z}}));
+    // Never reopened, then the receiver reset: error.
+    let mut z = zw.clone();
+    z["reopened"] = json!(false);
+    z["reopen_frame"] = json!(null);
+    let fd = one(
+        json!({"client": {"zero_window": z, "fin_frame": null}, "server": {"fin_frame": null},
+        "state": "RSTO", "end": "rst", "last_ts": 1010.0,
+        "rst": {"from": "client", "frame": 60, "ts": 1010.0, "ttl": 128, "ip_id": 1, "flags": "RA",
+                "seq_ok": true, "count": 1}}),
+    );
+    assert_eq!(fd.kind, "zero_window_stall");
+    assert_eq!(fd.severity, Severity::Error);
+}
+
+#[test]
+fn reset_mid_connection_by_server() {
+    let rst = json!({"from": "server", "frame": 9, "ts": 1003.2, "ttl": 126, "ip_id": 9,
+                     "flags": "RA", "seq_ok": true, "count": 1});
+    let fd = one(json!({"state": "RSTR", "end": "rst", "rst": rst.clone(),
+        "client": {"fin_frame": null}, "server": {"fin_frame": null}}));
+    assert_eq!(fd.kind, "reset_mid_connection");
+    assert_eq!(fd.severity, Severity::Error);
+    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10054));
+    assert!(fd.summary.contains("reset by the server (RST/ACK, TTL 126, frame 9) 3.2 s in, after the client sent 420 bytes and the server 5,120 bytes"), "{}", fd.summary);
+    // Before any reply.
+    let fd = one(json!({"state": "RSTR", "end": "rst", "rst": rst.clone(),
+        "client": {"fin_frame": null}, "server": {"fin_frame": null, "bytes": 0}}));
+    assert!(fd.summary.contains("before any reply"), "{}", fd.summary);
+    // Right after the handshake.
+    let fd = one(json!({"state": "RSTR", "end": "rst", "rst": rst.clone(),
+        "client": {"fin_frame": null, "bytes": 0}, "server": {"fin_frame": null, "bytes": 0}}));
+    assert!(
+        fd.summary.contains("right after the handshake"),
+        "{}",
+        fd.summary
+    );
+    // RST after a FIN: an abortive close, routine.
+    none(json!({"state": "RSTR", "end": "rst", "rst": rst.clone(),
+        "client": {"fin_frame": 7}, "server": {"fin_frame": null}}));
+    // Client reset after data (Zeek RSTO, browsers aborting): routine.
+    let mut crst = rst.clone();
+    crst["from"] = json!("client");
+    none(json!({"state": "RSTO", "end": "rst", "rst": crst,
+        "client": {"fin_frame": null}, "server": {"fin_frame": null}}));
+    // Out-of-window RST: warning.
+    let mut bad = rst.clone();
+    bad["seq_ok"] = json!(false);
+    let fd = one(json!({"state": "RSTR", "end": "rst", "rst": bad,
+        "client": {"fin_frame": null}, "server": {"fin_frame": null}}));
+    assert_eq!(fd.severity, Severity::Warning);
+}
+
+#[test]
+fn retransmission_storm_then_reset_or_timeout() {
+    let fd = one(json!({"state": "S1", "end": "timeout", "history": "ShADT",
+        "client": {"fin_frame": null, "retransmissions": 6}, "server": {"fin_frame": null}}));
+    assert_eq!(fd.kind, "retransmission_storm");
+    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10053));
+    assert!(
+        fd.summary.contains("the client retransmitted 6 segments"),
+        "{}",
+        fd.summary
+    );
+    let fd = one(json!({"state": "RSTO", "end": "rst",
+        "client": {"fin_frame": null, "retransmissions": 5}, "server": {"fin_frame": null},
+        "rst": {"from": "client", "frame": 12, "ts": 1000.5, "ttl": 128, "ip_id": 1, "flags": "RA",
+                "seq_ok": true, "count": 1}}));
+    assert!(
+        fd.summary.contains("the client gave up and reset"),
+        "{}",
+        fd.summary
+    );
+    // Recovered retransmissions (FIN close): silent.
+    none(json!({"client": {"retransmissions": 5}}));
+    // Two retransmissions then a server reset: a plain reset.
+    assert_eq!(
+        one(json!({"state": "RSTR", "end": "rst", "client": {"fin_frame": null, "retransmissions": 2},
+            "server": {"fin_frame": null},
+            "rst": {"from": "server", "frame": 12, "ts": 1000.5, "ttl": 126, "ip_id": 1, "flags": "R",
+                    "seq_ok": true, "count": 1}})).kind,
+        "reset_mid_connection"
+    );
+}
+
+#[test]
+fn handshake_incomplete_rules() {
+    let base = json!({"state": "S1", "history": "Sh", "established": false, "synack_frame": 3,
+        "client": {"fin_frame": null, "bytes": 0}, "server": {"fin_frame": null, "bytes": 0}});
+    let mut p = base.clone();
+    p["server"]["retransmissions"] = json!(4);
+    p["end"] = json!("timeout");
+    p["last_ts"] = json!(1031.0);
+    let fd = one(p);
+    assert_eq!(fd.kind, "handshake_incomplete");
+    assert!(
+        fd.summary.contains("retransmitted its SYN-ACK 4 times"),
+        "{}",
+        fd.summary
+    );
+    // Capture ended right after the SYN-ACK: not enough evidence.
+    let mut p = base.clone();
+    p["end"] = json!("capture_end");
+    p["last_ts"] = json!(1000.05);
+    none(p);
+    // The client reset the SYN-ACK (half-open scan): not a failure.
+    let mut p = base.clone();
+    p["rst"] = json!({"from": "client", "frame": 4, "ts": 1000.1, "ttl": 64, "ip_id": 0,
+                      "flags": "R", "seq_ok": true, "count": 1});
+    p["end"] = json!("rst");
+    none(p);
+}
+
+#[test]
+fn intermittent_backend_by_dns_name() {
+    let mut e = engine();
+    let dns = r#"{"type":"packet","frame":1,"ts":999.0,"len":100,"caplen":100,"dns":{"id":1,"response":true,"rcode":0,"qname":"web2.example.com","qtype":"A","answers":[{"name":"web2.example.com","type":"A","ttl":60,"data":"192.168.0.1"},{"name":"web2.example.com","type":"A","ttl":60,"data":"192.168.0.2"},{"name":"web2.example.com","type":"A","ttl":60,"data":"192.168.0.3"}]}}"#;
+    let p: tcpwhy_common::records::Packet = serde_json::from_str(dns).unwrap();
+    e.dns(&p);
+    let mut out = vec![];
+    for i in 0..6u64 {
+        let ip = ["192.168.0.2", "192.168.0.3"][i as usize % 2];
+        out.extend(e.flow(flow(
+            json!({"uid": format!("OK{i}"), "server_ip": ip, "client_port": 5000 + i}),
+        )));
+    }
+    for i in 0..2u64 {
+        let mut p = seed_zero_window();
+        p["uid"] = json!(format!("ZW{i}"));
+        p["client_port"] = json!(6000 + i);
+        out.extend(e.flow(flow(p)));
+    }
+    assert_eq!(out.len(), 2);
+    let fin = e.finish();
+    assert_eq!(fin.len(), 1, "{fin:#?}");
+    let fd = &fin[0];
+    assert_eq!(fd.kind, "intermittent_backend");
+    assert_eq!(fd.severity, Severity::Error);
+    assert_eq!(fd.server_ip.as_deref(), Some("192.168.0.1"));
+    assert_eq!(fd.server_port, Some(80));
+    assert_eq!(fd.evidence["name"], "web2.example.com");
+    assert_eq!(fd.evidence["failed"], 2);
+    assert_eq!(fd.evidence["connections"], 2);
+    assert_eq!(fd.uids, ["ZW0", "ZW1"]);
+    assert!(fd.summary.starts_with("web2.example.com:80 fails intermittently: 2 of 2 connections to 192.168.0.1 failed (zero_window_at_handshake) while 2 other addresses of the name answered 6 of 6; round-robin DNS"), "{}", fd.summary);
+}
+
+#[test]
+fn intermittent_backend_needs_a_working_address() {
+    // Every address fails: a service outage, not one bad backend.
+    let mut e = engine();
+    for (i, ip) in ["10.9.0.1", "10.9.0.2", "10.9.0.3"].iter().enumerate() {
+        let mut p = seed_zero_window();
+        p["uid"] = json!(format!("Z{i}"));
+        p["server_ip"] = json!(ip);
+        e.flow(flow(p));
+    }
+    assert!(e.finish().is_empty());
+    // Healthy only: nothing.
+    let mut e = engine();
+    for i in 0..5u16 {
+        e.flow(flow(json!({"server_ip": format!("10.9.0.{i}")})));
+    }
+    assert!(e.finish().is_empty());
+}
+
+#[test]
+fn intermittent_backend_by_subnet_without_dns() {
+    let mut e = engine();
+    for i in 0..9u64 {
+        let ip = format!("10.9.0.{}", 1 + i % 3);
+        e.flow(flow(
+            json!({"uid": format!("OK{i}"), "server_ip": ip, "client_port": 7000 + i}),
+        ));
+    }
+    for i in 0..3u64 {
+        let mut p = seed_zero_window();
+        p["uid"] = json!(format!("Z{i}"));
+        p["server_ip"] = json!("10.9.0.9");
+        p["client_port"] = json!(8000 + i);
+        e.flow(flow(p));
+    }
+    let fin = e.finish();
+    assert_eq!(fin.len(), 1, "{fin:#?}");
+    assert_eq!(fin[0].severity, Severity::Warning);
+    assert_eq!(fin[0].evidence["grouped_by"], "subnet");
+    assert_eq!(fin[0].evidence["subnet"], "10.9.0.0/24");
+}

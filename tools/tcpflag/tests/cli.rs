@@ -1,0 +1,222 @@
+//! The tcpflag command line: output, pass-through, exit codes, errors.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn tcpflag() -> Command {
+    Command::cargo_bin("tcpflag").unwrap()
+}
+
+fn records(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const SEED: &str = "tests/data/seed.jsonl";
+const HEALTHY: &str = "tests/data/healthy.jsonl";
+
+#[test]
+fn seed_findings_as_json_lines() {
+    let out = tcpflag()
+        .arg(SEED)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let recs = records(&out);
+    let kinds: Vec<&str> = recs.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "refused",
+            "zero_window_at_handshake",
+            "intermittent_backend"
+        ],
+        "{recs:#?}"
+    );
+    for r in &recs {
+        assert_eq!(r["type"], "finding");
+        let first = String::from_utf8_lossy(&out)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(first.starts_with("{\"type\":\"finding\""));
+    }
+    assert_eq!(recs[0]["attempts"], 3);
+    assert_eq!(recs[0]["socket_error"]["windows_code"], 10061);
+    assert_eq!(recs[2]["server_ip"], "192.168.0.1");
+    assert_eq!(recs[2]["evidence"]["name"], "web2.example.com");
+}
+
+#[test]
+fn healthy_input_is_silent_and_exits_0_even_with_fail_on() {
+    tcpflag()
+        .args(["--fail-on", "warning", HEALTHY])
+        .assert()
+        .code(0)
+        .stdout("");
+    tcpflag()
+        .args(["--format", "text", HEALTHY])
+        .assert()
+        .code(0)
+        .stdout("no findings: 3 connections look healthy\n");
+}
+
+#[test]
+fn fail_on_sets_exit_1() {
+    tcpflag()
+        .args(["--fail-on", "error", SEED])
+        .assert()
+        .code(1);
+    tcpflag()
+        .args(["--fail-on", "warning", SEED])
+        .assert()
+        .code(1);
+    // Only info findings remain: --fail-on warning does not fire.
+    tcpflag()
+        .args(["--fail-on", "warning", "--min-severity", "error", SEED])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn stdin_works() {
+    let input = std::fs::read(SEED).unwrap();
+    let out = tcpflag()
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(records(&out).len(), 3);
+}
+
+#[test]
+fn all_passes_every_record_through_byte_for_byte() {
+    let input = std::fs::read_to_string(SEED).unwrap();
+    let out = tcpflag()
+        .args(["--all", SEED])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let passed: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with("{\"type\":\"finding\""))
+        .collect();
+    let want: Vec<&str> = input.lines().collect();
+    assert_eq!(passed, want);
+    assert_eq!(out.lines().count(), want.len() + 3);
+}
+
+#[test]
+fn text_format_for_people() {
+    tcpflag()
+        .args(["--format", "text", SEED])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ERROR   refused: 10.0.0.1:20531 → 172.16.0.1:2383 refused: 3 SYNs",
+        ))
+        .stdout(predicate::str::contains(
+            "socket error: Windows 10061 WSAECONNREFUSED, POSIX ECONNREFUSED",
+        ))
+        .stdout(predicate::str::contains("next step: "))
+        .stdout(predicate::str::contains(
+            "3 findings (2 errors, 1 warning) in 5 connections",
+        ));
+}
+
+#[test]
+fn all_and_text_conflict() {
+    tcpflag()
+        .args(["--all", "--format", "text"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn malformed_line_exit_2_after_findings_so_far() {
+    let mut input = std::fs::read_to_string(SEED).unwrap();
+    input.push_str("{\"type\":\"flow\",\"uid\":\n");
+    let a = tcpflag().write_stdin(input).assert().code(2);
+    let out = a.get_output();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("<stdin>: line 8"), "{err}");
+    assert_eq!(
+        records(&out.stdout).len(),
+        3,
+        "findings before the damage are written"
+    );
+}
+
+#[test]
+fn flow_missing_a_field_names_it() {
+    tcpflag()
+        .write_stdin("{\"type\":\"flow\",\"uid\":\"x\"}\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 1").and(predicate::str::contains("missing field")));
+}
+
+#[test]
+fn not_json_and_missing_file() {
+    tcpflag()
+        .write_stdin("hello\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 1"));
+    tcpflag()
+        .arg("/nonexistent/x.jsonl")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/x.jsonl"));
+}
+
+#[test]
+fn packets_without_flows_get_a_hint() {
+    tcpflag()
+        .write_stdin("{\"type\":\"packet\",\"frame\":1,\"ts\":1.0,\"len\":60,\"caplen\":60}\n")
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("tcpflows first"));
+}
+
+#[test]
+fn help_has_an_example_pipeline() {
+    tcpflag()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pcap2jsonl cap.pcap | tcpflows | ttlhops | tcpflag",
+        ))
+        .stdout(predicate::str::contains("--fail-on"));
+    tcpflag().arg("--version").assert().success();
+    tcpflag().args(["--min-syns", "0"]).assert().code(2);
+}
+
+#[test]
+fn thresholds_are_flags() {
+    // With --backend-min-failures 2 the single-failure backend is not reported.
+    let out = tcpflag()
+        .args(["--backend-min-failures", "2", SEED])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        records(&out)
+            .iter()
+            .all(|r| r["kind"] != "intermittent_backend")
+    );
+}
