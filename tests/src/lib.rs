@@ -80,3 +80,124 @@ pub fn records(stdout: &[u8]) -> Vec<serde_json::Value> {
 pub fn of_type<'a>(recs: &'a [serde_json::Value], ty: &str) -> Vec<&'a serde_json::Value> {
     recs.iter().filter(|r| r["type"] == ty).collect()
 }
+
+/// Where the lab's captures are read from: `$TCPWHY_CAPTURES` when set (the lab's CI check runs
+/// the end-to-end tests on freshly made captures), else the committed `tests/captures/`.
+pub fn lab_captures() -> PathBuf {
+    match std::env::var_os("TCPWHY_CAPTURES") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => own_captures(),
+    }
+}
+
+/// What the full pipeline says about one lab scenario.
+#[derive(Debug)]
+pub struct Diagnosis {
+    pub name: String,
+    /// pcap2jsonl's `packet` records.
+    pub packets: Vec<serde_json::Value>,
+    /// `flow` records as ttlhops wrote them (with `ttlhops`).
+    pub flows: Vec<serde_json::Value>,
+    /// ttlhops' `host` records.
+    pub hosts: Vec<serde_json::Value>,
+    /// The `finding` records at the end of the pipeline (with `portmap`).
+    pub findings: Vec<serde_json::Value>,
+    /// What the client application saw (`<name>.app.jsonl`, written by the lab).
+    pub app: Vec<serde_json::Value>,
+}
+
+/// Runs `pcap2jsonl <name>.pcap | tcpflows | ttlhops | tcpflag | portmap [--listeners
+/// <name>.ss.txt]` on a lab capture, checking that every stage succeeded quietly.
+pub fn diagnose(name: &str) -> Diagnosis {
+    let dir = lab_captures();
+    let pcap = dir.join(format!("{name}.pcap"));
+    assert!(pcap.exists(), "{} missing", pcap.display());
+    let pcap = pcap.to_string_lossy().into_owned();
+    let ss = dir.join(format!("{name}.ss.txt"));
+    let ss = ss.exists().then(|| ss.to_string_lossy().into_owned());
+    let mut pm: Vec<&str> = vec![];
+    if let Some(ss) = &ss {
+        pm.extend(["--listeners", ss.as_str()]);
+    }
+    let outs = pipeline(
+        &[
+            ("pcap2jsonl", &[pcap.as_str()]),
+            ("tcpflows", &[]),
+            ("ttlhops", &[]),
+            ("tcpflag", &[]),
+            ("portmap", &pm),
+        ],
+        None,
+    );
+    for (o, tool) in outs
+        .iter()
+        .zip(["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag", "portmap"])
+    {
+        assert!(
+            o.status.success(),
+            "{name}: {tool} failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let packets = records(&outs[0].stdout);
+    let mid = records(&outs[2].stdout);
+    let end = records(&outs[4].stdout);
+    let app = std::fs::read_to_string(dir.join(format!("{name}.app.jsonl")))
+        .map(|s| records(s.as_bytes()))
+        .unwrap_or_default();
+    Diagnosis {
+        name: name.to_string(),
+        packets: of_type(&packets, "packet").into_iter().cloned().collect(),
+        flows: of_type(&mid, "flow").into_iter().cloned().collect(),
+        hosts: of_type(&mid, "host").into_iter().cloned().collect(),
+        findings: of_type(&end, "finding").into_iter().cloned().collect(),
+        app,
+    }
+}
+
+impl Diagnosis {
+    /// Findings of one kind.
+    pub fn kind(&self, kind: &str) -> Vec<&serde_json::Value> {
+        self.findings.iter().filter(|f| f["kind"] == kind).collect()
+    }
+
+    /// Flows to one server address and port.
+    pub fn flows_to(&self, ip: &str, port: u16) -> Vec<&serde_json::Value> {
+        self.flows
+            .iter()
+            .filter(|f| f["server_ip"] == ip && f["server_port"] == port)
+            .collect()
+    }
+
+    /// The `host` record of an address.
+    pub fn host(&self, ip: &str) -> &serde_json::Value {
+        self.hosts
+            .iter()
+            .find(|h| h["ip"] == ip)
+            .unwrap_or_else(|| panic!("{}: no host record for {ip}", self.name))
+    }
+
+    /// Frames of the packets matching `pred`.
+    pub fn frames_where(&self, pred: impl Fn(&serde_json::Value) -> bool) -> Vec<u64> {
+        self.packets
+            .iter()
+            .filter(|p| pred(p))
+            .filter_map(|p| p["frame"].as_u64())
+            .collect()
+    }
+
+    /// The findings, one line each, for assertion messages.
+    pub fn show(&self) -> String {
+        self.findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "  {} {}:{} {}",
+                    f["kind"], f["server_ip"], f["server_port"], f["summary"]
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}

@@ -1,0 +1,106 @@
+#!/bin/sh
+# Checks a directory of lab captures (made by run.sh): first at the packet level with tshark
+# (each capture shows what its scenario is about), then the conclusions tcpwhy draws from them:
+# the end-to-end tests (tests/tests/e2e_*.rs) run again on these captures instead of the
+# committed ones (TCPWHY_CAPTURES=DIR).
+#
+#   sh tests/scenarios/check.sh DIR
+set -eu
+DIR=${1:?usage: check.sh DIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+fail=0; n=0
+
+# count FILE FILTER: frames matching a display filter
+count() { tshark -r "$DIR/$1" -Y "$2" 2>/dev/null | wc -l | tr -d ' '; }
+# expect FILE FILTER OP NUMBER WHAT
+expect() {
+  n=$((n + 1))
+  got=$(count "$1" "$2")
+  if [ "$got" "$3" "$4" ]; then
+    echo "ok   $1: $5 ($got)"
+  else
+    echo "FAIL $1: $5: expected $3 $4 frames matching '$2', got $got"
+    fail=$((fail + 1))
+  fi
+}
+# app FILE JQ-FILTER WHAT: the client application's own view (<name>.app.jsonl)
+app() {
+  n=$((n + 1))
+  if jq -se "$2" "$DIR/$1" >/dev/null 2>&1; then
+    echo "ok   $1: $3"
+  else
+    echo "FAIL $1: $3 ($2)"
+    fail=$((fail + 1))
+  fi
+}
+
+if command -v tshark >/dev/null; then
+  R=refused-2383.pcap
+  expect $R 'tcp.srcport==2383 && tcp.flags.reset==1 && tcp.flags.ack==1 && ip.ttl==126 && tcp.window_size_value==0' -eq 3 "RST/ACK from the server, TTL 126"
+  expect $R 'tcp.dstport==2383 && tcp.flags.syn==1 && tcp.srcport==20531' -eq 3 "three SYNs from port 20531"
+  expect $R 'tcp.srcport==2725 && tcp.flags.syn==1 && tcp.flags.ack==1' -ge 1 "the real service answers on 2725"
+  expect refused-2383.server.pcap 'tcp.srcport==2383 && tcp.flags.reset==1 && ip.ttl==128' -eq 3 "RSTs leave the server with TTL 128"
+  M=middlebox-reset.pcap
+  expect $M 'tcp.srcport==8443 && tcp.flags.reset==1 && ip.ttl==64' -eq 2 "RST/ACK forged by router1, TTL 64"
+  expect $M 'ip.src==203.0.113.30 && ip.ttl==62' -ge 4 "the real server's packets arrive with TTL 62"
+  expect middlebox-reset.server.pcap 'tcp.port==8443' -eq 0 "no SYN to 8443 reaches the server"
+  S=syn-timeout.pcap
+  expect $S 'tcp.dstport==8080 && tcp.flags.syn==1' -eq 3 "three SYNs to 8080"
+  expect $S 'tcp.srcport==8080' -eq 0 "no answer from 8080"
+  I=icmp-unreachable.pcap
+  expect $I 'icmp.type==3 && icmp.code==1 && ip.src==192.0.2.2 && ip.ttl==63' -eq 1 "ICMP host unreachable from router2"
+  expect $I 'icmp.type==3 && icmp.code==3 && ip.src==192.0.2.2' -eq 1 "ICMP port unreachable from router2"
+  Z=zero-window-synack.pcap
+  expect $Z 'tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.window_size_value==0 && ip.ttl==126' -eq 1 "SYN-ACK with window 0"
+  expect $Z 'ip.dst==203.0.113.13 && tcp.flags==0x010 && tcp.len==0' -ge 3 "handshake ACK and zero-window probes"
+  expect $Z 'ip.src==203.0.113.13 && tcp.flags.reset==1' -eq 1 "the broken backend resets"
+  RR=intermittent-rr.pcap
+  expect $RR 'dns.flags.response==1 && dns.qry.name=="web2.lab.test" && dns.count.answers==3' -eq 12 "12 DNS answers with 3 addresses"
+  expect $RR 'tcp.flags.syn==1 && tcp.flags.ack==0' -eq 12 "12 connections"
+  expect $RR 'ip.src==203.0.113.13 && tcp.flags.syn==1 && tcp.window_size_value==0' -eq 4 "4 zero-window SYN-ACKs from .13"
+  expect $RR 'ip.src==203.0.113.13 && tcp.flags.reset==1' -eq 4 "4 resets from .13"
+  expect $RR 'tcp.flags.reset==1 && !(ip.src==203.0.113.13)' -eq 0 "no other resets"
+  RM=reset-mid.pcap
+  expect $RM 'tcp.srcport==9000 && tcp.len>0' -ge 1 "data flowed before the reset"
+  expect $RM 'tcp.srcport==9000 && tcp.flags.reset==1 && ip.ttl==62' -eq 1 "RST from the server itself"
+  ZR=zero-window-recover.pcap
+  expect $ZR 'tcp.srcport==9001 && tcp.window_size_value==0' -ge 1 "the receiver's window closes"
+  expect $ZR 'tcp.srcport==9001 && tcp.analysis.window_update' -ge 1 "and reopens"
+  expect $ZR 'tcp.port==9001 && tcp.flags.fin==1' -eq 2 "the transfer ends with two FINs"
+  expect $ZR 'tcp.flags.reset==1' -eq 0 "no reset"
+  V6=refused-ipv6.pcap
+  expect $V6 'tcp.srcport==2383 && tcp.flags.reset==1 && ipv6.hlim==126' -eq 3 "RST/ACK with hop limit 126"
+  H=healthy.pcap
+  expect $H 'tcp.flags.reset==1 || icmp || tcp.window_size_value==0 || tcp.analysis.retransmission' -eq 0 "nothing wrong"
+  expect $H 'tcp.flags.syn==1 && tcp.flags.ack==0' -ge 6 "several connections"
+  expect $H 'dns.flags.response==1' -ge 4 "DNS answers"
+else
+  echo "check: tshark not installed, skipping the packet-level checks"
+fi
+
+if command -v jq >/dev/null; then
+  app refused-2383.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 3' "three ECONNREFUSED"
+  app middlebox-reset.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 2' "two ECONNREFUSED"
+  app syn-timeout.app.jsonl '[.[] | select(.result == "ETIMEDOUT")] | length == 1' "one ETIMEDOUT"
+  app icmp-unreachable.app.jsonl 'map(.result) | index("EHOSTUNREACH") != null and index("ECONNREFUSED") != null' "EHOSTUNREACH and ECONNREFUSED"
+  app zero-window-synack.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
+  app intermittent-rr.app.jsonl '[.[] | select(.result == "ECONNRESET") | .server] == ["203.0.113.13","203.0.113.13","203.0.113.13","203.0.113.13"]' "4 ECONNRESET, all on .13"
+  app reset-mid.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
+  app zero-window-recover.app.jsonl 'all(.result == "ok")' "every action succeeded"
+  app healthy.app.jsonl 'all(.result == "ok")' "every action succeeded"
+  for f in refused-2383 refused-ipv6; do
+    n=$((n + 1))
+    if grep -q '0.0.0.0:2725.*msmdsrv' "$DIR/$f.ss.txt"; then echo "ok   $f.ss.txt: msmdsrv listens on 2725"
+    else echo "FAIL $f.ss.txt: no msmdsrv on 2725"; fail=$((fail + 1)); fi
+  done
+fi
+
+echo "lab packet checks: $((n - fail)) passed, $fail failed"
+[ "$fail" = 0 ] || exit 1
+
+# The conclusions: the end-to-end tests on these captures.
+if [ "${LAB_SKIP_E2E:-0}" != 1 ] && command -v cargo >/dev/null; then
+  cd "$ROOT"
+  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test e2e_lab
+fi
