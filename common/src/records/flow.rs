@@ -33,7 +33,7 @@ pub struct Flow {
     pub state: String,
     /// Zeek history letters (upper case = client).
     pub history: String,
-    /// Why the record was emitted: fin, rst, timeout, evicted, capture_end.
+    /// Why the record was emitted: fin, rst, timeout, evicted, capture_end, reuse.
     pub end: String,
     /// True when the capture started after the connection's handshake.
     #[serde(default)]
@@ -85,6 +85,9 @@ pub struct Rtt {
     pub syn_synack: Option<f64>,
     /// SYN-ACK to the client's ACK (the client side).
     pub synack_ack: Option<f64>,
+    /// First SYN to the client's handshake ACK (tshark `tcp.analysis.initial_rtt`).
+    #[serde(default)]
+    pub initial: Option<f64>,
 }
 
 /// What one side of the connection sent.
@@ -93,6 +96,12 @@ pub struct Side {
     pub packets: u64,
     /// TCP payload bytes.
     pub bytes: u64,
+    /// Frame bytes on the wire (tshark `-z conv,tcp` bytes).
+    #[serde(default)]
+    pub wire_bytes: u64,
+    /// Initial sequence number of this side's SYN or SYN-ACK.
+    #[serde(default)]
+    pub isn: Option<u32>,
     /// Raw window of this side's SYN or SYN-ACK (unscaled, as on the wire).
     pub initial_window: Option<u16>,
     pub wscale: Option<u8>,
@@ -101,10 +110,25 @@ pub struct Side {
     pub ttl: Option<TtlStats>,
     /// IP ID of this side's first packet (IPv4 only).
     pub first_ip_id: Option<u32>,
+    /// IP ID of this side's last packet (IPv4 only).
+    #[serde(default)]
+    pub last_ip_id: Option<u32>,
+    /// Segments tshark flags `tcp.analysis.retransmission` (incl. fast and spurious).
     pub retransmissions: u32,
+    /// Segments tshark flags `tcp.analysis.out_of_order`.
+    #[serde(default)]
+    pub out_of_order: u32,
+    /// Keep-alives (tshark `tcp.analysis.keep_alive`, minus Linux zero-window probes).
+    #[serde(default)]
+    pub keep_alives: u32,
+    /// Duplicate ACKs (tshark `tcp.analysis.duplicate_ack`).
+    #[serde(default)]
+    pub dup_acks: u32,
     /// Zero windows this side advertised (null when none).
     pub zero_window: Option<ZeroWindow>,
     pub fin_frame: Option<u64>,
+    #[serde(default)]
+    pub fin_ts: Option<f64>,
 }
 
 /// TTL (IPv4) or hop limit (IPv6) seen on a side's packets.
@@ -128,6 +152,12 @@ pub struct ZeroWindow {
     pub probes: u32,
     /// Frames of the first probes (at most 8).
     pub probe_frames: Vec<u64>,
+    /// "one_byte" (Windows style), "zero_byte" (Linux style), "mixed"; null without probes.
+    #[serde(default)]
+    pub probe_kind: Option<String>,
+    /// Separate closed-window periods.
+    #[serde(default)]
+    pub episodes: u32,
     /// Longest time, seconds, the window stayed closed.
     pub longest_stall: f64,
     /// True when the window opened again.
@@ -148,6 +178,14 @@ pub struct Rst {
     pub flags: String,
     /// True when its sequence number was acceptable to the receiver (RFC 793/5961).
     pub seq_ok: bool,
+    /// "exact", "in_window", "unacceptable" or "unknown" (no reference seen).
+    #[serde(default)]
+    pub seq_check: String,
+    #[serde(default)]
+    pub seq: u32,
+    /// Its acknowledgement number (null without the ACK flag).
+    #[serde(default)]
+    pub ack: Option<u32>,
     /// All RSTs seen in the flow.
     pub count: u32,
 }
@@ -166,4 +204,7 @@ pub struct IcmpError {
     pub frame: u64,
     pub ts: f64,
     pub ttl: Option<u8>,
+    /// Whose packet the error quotes: "client" or "server".
+    #[serde(default)]
+    pub quoted: String,
 }

@@ -1,17 +1,270 @@
-//! `tcpflows`: Packet records to one flow record per TCP connection, with state and failure signals.
+//! `tcpflows`: packet records to one flow record per TCP connection, with Zeek's state and
+//! history and every failure signal (attempts, RST, zero windows, ICMP errors).
+//!
+//! Modules:
+//! - [`scan`]: the fast, allocation-free reader of `packet` lines (serde is the fallback);
+//! - [`key`]: the 4-tuple key and its hasher;
+//! - [`track`]: the flow table, timeouts, eviction, emission order;
+//! - [`conn`]: one connection: statistics, tshark-style analysis, zero windows, RST, ICMP;
+//! - [`zeek`]: Zeek's endpoint state machine, history letters and `conn_state`;
+//! - [`output`]: the `flow` record.
 
+pub mod conn;
+pub mod key;
+pub mod output;
+pub mod scan;
+pub mod track;
+pub mod zeek;
+
+use std::io::Write;
+
+use anyhow::{Context, anyhow};
 use clap::Parser;
-use tcpwhy_common::cli::{AFTER_HELP, Exit};
-use tcpwhy_common::jsonl::JsonlWriter;
+use tcpwhy_common::cli::{Exit, Input};
+use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter, Line};
+use tcpwhy_common::records::Packet;
 
-/// Packet records to one flow record per TCP connection, with state and failure signals.
-#[derive(Parser, Debug)]
+use crate::conn::{IcmpInfo, Seg};
+use crate::key::{Endpoint, IpText};
+use crate::scan::{Pkt, ScanError};
+use crate::track::{Config, Tracker};
+
+const AFTER_HELP: &str = "\
+Example:
+  pcap2jsonl trace.pcap | tcpflows | jq -c 'select(.state==\"REJ\" or .state==\"S0\")'
+  pcap2jsonl trace.pcap | tcpflows | ttlhops | tcpflag | portmap --listeners netstat.txt
+
+A flow record is written when its connection is over: FIN both ways or a RST (then after
+--linger seconds of capture time, to collect the last ACK and a client's retry of a refused SYN),
+after an idle timeout, when evicted by --max-flows, or at the end of the input.
+TCP packet records are consumed (use --keep-packets to pass them on too); every other record,
+and TCP/53 packets carrying `dns`, pass through unchanged. Fields: docs/schema.md; the
+tracker: docs/tcpflows.md.
+
+Exit status: 0 ok, 2 usage or input error (malformed JSON line, packet record missing a field
+tcpflows needs).";
+
+/// Packet records to one flow record per TCP connection, with Zeek's state and history and every
+/// failure signal.
+#[derive(Parser, Debug, Clone)]
 #[command(version, about, after_help = AFTER_HELP)]
 pub struct Args {
     /// Input files of JSON lines ('-' or none: standard input).
     pub files: Vec<String>,
+
+    /// Seconds without packets after which an open connection is written with "end":"timeout"
+    /// (Zeek's tcp_inactivity_timeout).
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub idle_timeout: f64,
+
+    /// Seconds after its last SYN after which an unanswered connection attempt is written with
+    /// "end":"timeout". Longer than the longest default SYN retry gap (Linux 32 s), so every
+    /// retransmitted SYN stays one attempt of the same flow.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub attempt_timeout: f64,
+
+    /// Seconds a finished connection (FIN both ways, or RST) waits for stray packets before its
+    /// record is written: the last ACK, retransmitted FINs, a client retrying a refused SYN with
+    /// the same ISN (Windows retries after 0.5 s).
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub linger: f64,
+
+    /// Most connections tracked at once; beyond it the least recently active one is written with
+    /// "end":"evicted".
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_flows: usize,
+
+    /// Seconds of timestamp disorder tolerated (merged multi-interface captures): a connection is
+    /// only timed out once the newest timestamp seen is this far past its deadline.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    pub reorder_window: f64,
+
+    /// Also pass TCP packet records through (after tracking them).
+    #[arg(long)]
+    pub keep_packets: bool,
 }
 
-pub fn run<W: std::io::Write>(_args: Args, _out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
-    anyhow::bail!("not implemented yet")
+fn secs_to_ns(name: &str, v: f64) -> anyhow::Result<i64> {
+    if !(v.is_finite() && (0.0..1e9).contains(&v)) {
+        return Err(anyhow!(
+            "--{name} must be a number of seconds between 0 and 1e9, not {v}"
+        ));
+    }
+    Ok((v * 1e9).round() as i64)
+}
+
+impl Args {
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config {
+            idle_timeout: secs_to_ns("idle-timeout", self.idle_timeout)?,
+            attempt_timeout: secs_to_ns("attempt-timeout", self.attempt_timeout)?,
+            linger: secs_to_ns("linger", self.linger)?,
+            max_flows: self.max_flows.max(1),
+            reorder_window: secs_to_ns("reorder-window", self.reorder_window)?,
+        })
+    }
+}
+
+pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
+    let mut tracker = Tracker::new(args.config()?);
+    for input in Input::list(&args.files) {
+        let reader = input.open()?;
+        let mut rdr = JsonlReader::new(reader, input.name());
+        while let Some(line) = rdr.next_line(out)? {
+            handle_line(&line, &mut tracker, &args, out)?;
+        }
+    }
+    tracker.finish(out)?;
+    if tracker.stats.evicted > 0 {
+        tcpwhy_common::cli::warn(format!(
+            "{} connections were evicted by --max-flows {}",
+            tracker.stats.evicted, args.max_flows
+        ));
+    }
+    Ok(Exit::Ok)
+}
+
+/// The serde error for a line the fast scanner found malformed (serde words it best).
+fn syntax_error(line: &Line<'_>, e: ScanError) -> anyhow::Error {
+    match line.validate() {
+        Err(e) => e,
+        Ok(()) => line.error(e),
+    }
+}
+
+fn passthrough<W: Write>(line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+    if let Err(e) = scan::validate(line.bytes) {
+        if matches!(e, ScanError::Syntax(_)) || line.validate().is_err() {
+            return Err(syntax_error(line, e));
+        }
+    }
+    out.write_raw(line.bytes)?;
+    Ok(())
+}
+
+fn handle_line<W: Write>(
+    line: &Line<'_>,
+    tracker: &mut Tracker,
+    args: &Args,
+    out: &mut JsonlWriter<W>,
+) -> anyhow::Result<()> {
+    let ty = line.record_type()?;
+    if ty != "packet" {
+        return passthrough(line, out);
+    }
+    if !line.bytes.is_ascii() {
+        std::str::from_utf8(line.bytes).map_err(|e| line.error(e))?;
+    }
+    let owned: Packet<'_>;
+    let pkt = match scan::scan_packet(line.bytes) {
+        Ok(p) => p,
+        Err(e @ ScanError::Syntax(_)) => return Err(syntax_error(line, e)),
+        Err(ScanError::Unsupported(_)) => {
+            owned = line.parse::<Packet<'_>>()?;
+            scan::from_serde(&owned, line.bytes)
+        }
+    };
+    packet(line, &pkt, tracker, args, out)
+}
+
+fn need<T>(line: &Line<'_>, v: Option<T>, field: &str) -> anyhow::Result<T> {
+    v.ok_or_else(|| {
+        line.error(format!(
+            "packet record has no `{field}` (or it is null); tcpflows needs it to track TCP \
+             connections (docs/schema.md, packet)"
+        ))
+    })
+}
+
+fn endpoint(line: &Line<'_>, ip: &str, port: u16, field: &str) -> anyhow::Result<Endpoint> {
+    let ip = IpText::new(ip)
+        .ok_or_else(|| line.error(format!("`{field}` is too long for an IP address")))?;
+    Ok(Endpoint { ip, port })
+}
+
+fn packet<W: Write>(
+    line: &Line<'_>,
+    p: &Pkt<'_>,
+    tracker: &mut Tracker,
+    args: &Args,
+    out: &mut JsonlWriter<W>,
+) -> anyhow::Result<()> {
+    let is_tcp = p.ip_proto == Some(6) && p.has_tcp_flags_key && p.frag_offset.unwrap_or(0) == 0;
+    if !is_tcp {
+        out.write_raw(line.bytes)?;
+        if let Some(inner) = &p.icmp_inner {
+            icmp(line, p, inner, tracker)?;
+        } else if let Some(ts) = p.ts {
+            tracker.advance(ts, out)?;
+        }
+        return Ok(());
+    }
+    if p.has_dns || args.keep_packets {
+        out.write_raw(line.bytes)?;
+    }
+    let frame = need(line, p.frame, "frame")?;
+    let ts = need(line, p.ts, "ts")?;
+    let src_ip = need(line, p.src_ip, "src_ip")?;
+    let dst_ip = need(line, p.dst_ip, "dst_ip")?;
+    let src_port = need(line, p.src_port, "src_port")?;
+    let dst_port = need(line, p.dst_port, "dst_port")?;
+    let seg = Seg {
+        frame,
+        ts,
+        flags: need(line, p.tcp_flags, "tcp_flags")?,
+        seq: need(line, p.seq, "seq")?,
+        ack: need(line, p.ack, "ack")?,
+        len: need(line, p.payload_len, "payload_len")?,
+        window: need(line, p.window, "window")?,
+        wire_len: p.len.unwrap_or(0),
+        ttl: p.ttl,
+        ip_id: p.ip_id,
+        mss: p.mss,
+        wscale: p.wscale,
+        sack_perm: p.sack_perm.unwrap_or(false),
+    };
+    let ipv = p
+        .ip_version
+        .unwrap_or(if src_ip.contains(':') { 6 } else { 4 });
+    let src = endpoint(line, src_ip, src_port, "src_ip")?;
+    let dst = endpoint(line, dst_ip, dst_port, "dst_ip")?;
+    tracker
+        .segment(src, dst, ipv, &seg, out)
+        .with_context(|| format!("{}: line {}", line.source, line.no))?;
+    Ok(())
+}
+
+fn icmp(
+    line: &Line<'_>,
+    p: &Pkt<'_>,
+    inner: &scan::Inner<'_>,
+    tracker: &mut Tracker,
+) -> anyhow::Result<()> {
+    if inner.ip_proto != Some(6) {
+        return Ok(());
+    }
+    let (Some(qs), Some(qd), Some(qsp), Some(qdp)) =
+        (inner.src_ip, inner.dst_ip, inner.src_port, inner.dst_port)
+    else {
+        return Ok(());
+    };
+    let (Some(src), Some(dst)) = (IpText::new(qs), IpText::new(qd)) else {
+        return Ok(());
+    };
+    let info = IcmpInfo {
+        from_ip: need(line, p.src_ip, "src_ip")?.to_string(),
+        v6: p.ip_version == Some(6) || p.ip_proto == Some(58),
+        icmp_type: need(line, p.icmp_type, "icmp_type")?,
+        icmp_code: need(line, p.icmp_code, "icmp_code")?,
+        frame: need(line, p.frame, "frame")?,
+        ts: need(line, p.ts, "ts")?,
+        ttl: p.ttl,
+        quoted: 0,
+    };
+    tracker.icmp(
+        Endpoint { ip: src, port: qsp },
+        Endpoint { ip: dst, port: qdp },
+        info,
+    );
+    Ok(())
 }

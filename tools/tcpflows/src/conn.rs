@@ -1,0 +1,619 @@
+//! One tracked connection: per-direction statistics, tshark-style sequence analysis
+//! (retransmissions, out-of-order, keep-alives), zero-window episodes and probes, the handshake
+//! (attempts, SYN-ACK, RTTs), RST and ICMP evidence, and Zeek's state and history.
+
+use crate::key::{Endpoint, Key};
+use crate::scan::Ts;
+use crate::scan::flags::{ACK, FIN, RST, SYN};
+use crate::zeek::ZConn;
+
+/// Bounds on the per-flow lists (never one entry per packet).
+pub const MAX_ATTEMPTS_LISTED: usize = 16;
+pub const MAX_PROBES_LISTED: usize = 8;
+pub const MAX_ICMP_LISTED: usize = 8;
+
+/// One TCP segment, as the tracker needs it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Seg {
+    pub frame: u64,
+    pub ts: Ts,
+    pub flags: u8,
+    pub seq: u32,
+    pub ack: u32,
+    pub len: u32,
+    pub window: u16,
+    pub wire_len: u32,
+    pub ttl: Option<u8>,
+    pub ip_id: Option<u32>,
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_perm: bool,
+}
+
+/// Zero windows advertised by one side.
+#[derive(Debug, Clone, Default)]
+pub struct Zw {
+    pub count: u32,
+    pub first_frame: u64,
+    pub first_ts: Ts,
+    pub in_handshake: bool,
+    pub handshake_count: u32,
+    pub probes: u32,
+    pub probe_frames: Vec<u64>,
+    pub one_byte: u32,
+    pub zero_byte: u32,
+    pub closed_since: Option<Ts>,
+    pub longest_ns: i64,
+    pub reopen_frame: Option<u64>,
+    pub episodes: u32,
+}
+
+/// What one side sent, and the sequence state tshark keeps for it.
+#[derive(Debug, Clone)]
+pub struct Half {
+    pub ep: Endpoint,
+    pub packets: u64,
+    pub bytes: u64,
+    pub wire_bytes: u64,
+    pub initial_window: Option<u16>,
+    pub wscale: Option<u8>,
+    pub mss: Option<u16>,
+    pub sack_perm: bool,
+    pub syn_seen: bool,
+    pub ttl: Option<(u8, u8, u8)>,
+    pub first_ip_id: Option<u32>,
+    pub last_ip_id: Option<u32>,
+    pub isn: Option<u32>,
+    pub retransmissions: u32,
+    pub out_of_order: u32,
+    pub keep_alives: u32,
+    pub dup_acks: u32,
+    pub fin_frame: Option<u64>,
+    pub fin_ts: Option<Ts>,
+    // tshark's tcp_analyze_seq_info
+    nextseq: u32,
+    nextseq_set: bool,
+    nextseq_ts: Ts,
+    lastack: u32,
+    lastack_ts: Ts,
+    dupacknum: u32,
+    window: u16,
+    window_set: bool,
+    /// The last ACK value this side sent with the ACK flag (what it expects next).
+    acked: Option<u32>,
+    pub zw: Zw,
+}
+
+impl Half {
+    fn new(ep: Endpoint) -> Self {
+        Half {
+            ep,
+            packets: 0,
+            bytes: 0,
+            wire_bytes: 0,
+            initial_window: None,
+            wscale: None,
+            mss: None,
+            sack_perm: false,
+            syn_seen: false,
+            ttl: None,
+            first_ip_id: None,
+            last_ip_id: None,
+            isn: None,
+            retransmissions: 0,
+            out_of_order: 0,
+            keep_alives: 0,
+            dup_acks: 0,
+            fin_frame: None,
+            fin_ts: None,
+            nextseq: 0,
+            nextseq_set: false,
+            nextseq_ts: Ts::default(),
+            lastack: 0,
+            lastack_ts: Ts::default(),
+            dupacknum: 0,
+            window: 0,
+            window_set: false,
+            acked: None,
+            zw: Zw::default(),
+        }
+    }
+
+    /// The window this side advertised last (raw), if any segment was seen.
+    pub fn last_window(&self) -> Option<u16> {
+        self.window_set.then_some(self.window)
+    }
+}
+
+/// The first RST seen.
+#[derive(Debug, Clone)]
+pub struct RstInfo {
+    pub from: usize,
+    pub frame: u64,
+    pub ts: Ts,
+    pub ttl: Option<u8>,
+    pub ip_id: Option<u32>,
+    pub flags: u8,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    pub check: &'static str,
+}
+
+/// An ICMP error quoting the connection.
+#[derive(Debug, Clone)]
+pub struct IcmpInfo {
+    pub from_ip: String,
+    pub v6: bool,
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    pub frame: u64,
+    pub ts: Ts,
+    pub ttl: Option<u8>,
+    /// Which endpoint's packet was quoted (0/1 as in `FlowState::half`).
+    pub quoted: usize,
+}
+
+/// One tracked connection.
+#[derive(Debug, Clone)]
+pub struct FlowState {
+    pub key: Key,
+    pub ip_version: u8,
+    pub z: ZConn,
+    /// Indexed like the key: 0 = `key.lo`, 1 = `key.hi`.
+    pub half: [Half; 2],
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub first_ts: Ts,
+    pub last_ts: Ts,
+    pub syn_count: u32,
+    pub syn_frames: Vec<u64>,
+    pub syn_ts: Vec<Ts>,
+    pub syn_intervals: Vec<i64>,
+    pub last_syn_ts: Option<Ts>,
+    pub synack_frame: Option<u64>,
+    pub synack_ts: Option<Ts>,
+    pub rtt_syn_synack: Option<i64>,
+    pub rtt_synack_ack: Option<i64>,
+    pub rtt_initial: Option<i64>,
+    pub established: bool,
+    pub rst: Option<RstInfo>,
+    pub rst_count: u32,
+    pub icmp: Vec<IcmpInfo>,
+    pub icmp_count: u32,
+    /// Set when the connection is over (`fin`, `rst`); the record waits for the linger time.
+    pub end: Option<&'static str>,
+    pub end_ts: Option<Ts>,
+    // LRU links (slab indices; u32::MAX = none) and which list the flow is on.
+    pub prev: u32,
+    pub next: u32,
+    pub list: u8,
+}
+
+#[inline]
+fn lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+#[inline]
+fn gt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+#[inline]
+fn le(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) <= 0
+}
+
+impl FlowState {
+    /// A new flow whose first segment `s` goes from `from` (0 = key.lo, 1 = key.hi).
+    pub fn new(key: Key, ip_version: u8, from: usize, s: &Seg) -> Self {
+        let (src_port, dst_port) = if from == 0 {
+            (key.lo.port, key.hi.port)
+        } else {
+            (key.hi.port, key.lo.port)
+        };
+        let flip = crate::zeek::flip_first(s.flags, src_port, dst_port);
+        let orig = if flip { 1 - from } else { from };
+        FlowState {
+            key,
+            ip_version,
+            z: ZConn::new(orig, flip),
+            half: [Half::new(key.lo), Half::new(key.hi)],
+            first_frame: s.frame,
+            last_frame: s.frame,
+            first_ts: s.ts,
+            last_ts: s.ts,
+            syn_count: 0,
+            syn_frames: Vec::new(),
+            syn_ts: Vec::new(),
+            syn_intervals: Vec::new(),
+            last_syn_ts: None,
+            synack_frame: None,
+            synack_ts: None,
+            rtt_syn_synack: None,
+            rtt_synack_ack: None,
+            rtt_initial: None,
+            established: false,
+            rst: None,
+            rst_count: 0,
+            icmp: Vec::new(),
+            icmp_count: 0,
+            end: None,
+            end_ts: None,
+            prev: u32::MAX,
+            next: u32::MAX,
+            list: 0,
+        }
+    }
+
+    pub fn client(&self) -> usize {
+        self.z.orig
+    }
+
+    /// True while only SYNs from the client have been seen (an unanswered attempt).
+    pub fn is_attempt(&self) -> bool {
+        let c = self.z.orig;
+        self.half[1 - c].packets == 0 && self.half[c].syn_seen && self.end.is_none()
+    }
+
+    /// Whether a pure SYN (no ACK) from `from` with sequence `seq` continues this flow (same
+    /// connection: a retransmitted SYN or a retry after a rejection) rather than starting a new
+    /// one on the same 4-tuple (port reuse).
+    pub fn syn_continues(&self, from: usize, seq: u32) -> bool {
+        let h = &self.half[from];
+        let same = match h.isn {
+            Some(isn) => isn == seq,
+            None => {
+                let peer = &self.half[1 - from];
+                // SYN-ACK seen before its SYN (two capture interfaces), or nothing yet from the
+                // SYN's sender on an open flow.
+                (peer.syn_seen && peer.acked == Some(seq.wrapping_add(1)))
+                    || (h.packets == 0 && self.end.is_none())
+            }
+        };
+        if !same {
+            return false;
+        }
+        // An established connection that is over does not come back with the same ISN.
+        !(self.end.is_some() && self.established)
+    }
+
+    /// Reopens a flow rejected by RST when the client tries again with the same ISN.
+    pub fn restart_if_ended(&mut self) {
+        if self.end.is_some() {
+            self.end = None;
+            self.end_ts = None;
+            self.z.restart_attempt();
+        }
+    }
+
+    /// Updates the flow with segment `s` sent by `from`.
+    pub fn packet(&mut self, from: usize, s: &Seg) {
+        let to = 1 - from;
+        if s.frame < self.first_frame {
+            self.first_frame = s.frame;
+        }
+        if s.frame > self.last_frame {
+            self.last_frame = s.frame;
+        }
+        if s.ts < self.first_ts {
+            self.first_ts = s.ts;
+        }
+        if s.ts > self.last_ts {
+            self.last_ts = s.ts;
+        }
+        let syn = s.flags & SYN != 0;
+        let ackf = s.flags & ACK != 0;
+        let fin = s.flags & FIN != 0;
+        let rst = s.flags & RST != 0;
+
+        self.analyze(from, s);
+        self.zero_window(from, s);
+
+        // Zeek: state and history
+        self.z.process(from, s.flags, s.seq, s.ack, s.len, s.window);
+
+        // handshake bookkeeping
+        if syn && !ackf {
+            self.syn_count += 1;
+            if self.syn_frames.len() < MAX_ATTEMPTS_LISTED {
+                self.syn_frames.push(s.frame);
+                self.syn_ts.push(s.ts);
+            }
+            if let Some(prev) = self.last_syn_ts {
+                if self.syn_intervals.len() < MAX_ATTEMPTS_LISTED - 1 {
+                    self.syn_intervals.push(s.ts.ns - prev.ns);
+                }
+            }
+            self.last_syn_ts = Some(s.ts);
+        }
+        if syn && ackf && self.synack_frame.is_none() {
+            self.synack_frame = Some(s.frame);
+            self.synack_ts = Some(s.ts);
+            if let Some(t) = self.last_syn_ts {
+                self.rtt_syn_synack = Some(s.ts.ns - t.ns);
+            }
+        }
+        if !syn && ackf && !rst && !self.established && from == self.z.orig {
+            if let (Some(t), Some(isn)) = (self.synack_ts, self.half[to].isn) {
+                if s.ack == isn.wrapping_add(1) {
+                    self.established = true;
+                    self.rtt_synack_ack = Some(s.ts.ns - t.ns);
+                    if let Some(first) = self.syn_ts.first() {
+                        self.rtt_initial = Some(s.ts.ns - first.ns);
+                    }
+                }
+            }
+        }
+
+        // per-side statistics
+        let h = &mut self.half[from];
+        h.packets += 1;
+        h.bytes += s.len as u64;
+        h.wire_bytes += s.wire_len as u64;
+        if let Some(t) = s.ttl {
+            h.ttl = Some(match h.ttl {
+                None => (t, t, t),
+                Some((f, lo, hi)) => (f, lo.min(t), hi.max(t)),
+            });
+        }
+        if s.ip_id.is_some() {
+            if h.first_ip_id.is_none() {
+                h.first_ip_id = s.ip_id;
+            }
+            h.last_ip_id = s.ip_id;
+        }
+        if syn {
+            if !h.syn_seen || h.isn != Some(s.seq) {
+                h.initial_window = Some(s.window);
+                h.wscale = s.wscale;
+                h.mss = s.mss;
+                h.sack_perm = s.sack_perm;
+            }
+            h.syn_seen = true;
+            h.isn = Some(s.seq);
+        }
+        if fin && h.fin_frame.is_none() {
+            h.fin_frame = Some(s.frame);
+            h.fin_ts = Some(s.ts);
+        }
+        if ackf && !rst {
+            h.acked = Some(s.ack);
+        }
+
+        if rst {
+            self.rst_count += 1;
+            if self.rst.is_none() {
+                let check = self.rst_check(from, s);
+                self.rst = Some(RstInfo {
+                    from,
+                    frame: s.frame,
+                    ts: s.ts,
+                    ttl: s.ttl,
+                    ip_id: s.ip_id,
+                    flags: s.flags,
+                    seq: s.seq,
+                    ack: ackf.then_some(s.ack),
+                    check,
+                });
+            }
+        }
+
+        if self.end.is_none() {
+            if let Some(e) = self.z.finished() {
+                self.end = Some(e);
+                self.end_ts = Some(s.ts);
+            }
+        }
+    }
+
+    /// Whether the RST's sequence number is acceptable to its receiver (RFC 793 / RFC 5961):
+    /// `exact` (= RCV.NXT), `in_window`, `unacceptable`, or `unknown` (no reference seen).
+    fn rst_check(&self, from: usize, s: &Seg) -> &'static str {
+        let r = 1 - from;
+        let rcv = &self.half[r];
+        if r == self.z.orig && self.synack_frame.is_none() {
+            // the receiver is in SYN-SENT: acceptable iff it ACKs the SYN
+            return match rcv.isn {
+                None => "unknown",
+                Some(isn) if s.flags & ACK != 0 && s.ack == isn.wrapping_add(1) => "exact",
+                Some(_) => "unacceptable",
+            };
+        }
+        let snd = &self.half[from];
+        let rcv_nxt = match (rcv.acked, snd.nextseq_set) {
+            (Some(a), _) => a,
+            (None, true) => snd.nextseq,
+            (None, false) => return "unknown",
+        };
+        let scale = match (rcv.wscale, snd.wscale) {
+            (Some(a), Some(_)) => a.min(14) as u32,
+            _ => 0,
+        };
+        let wnd = ((rcv.window as u64) << scale).max(1);
+        let d = s.seq.wrapping_sub(rcv_nxt) as u64;
+        if d == 0 {
+            "exact"
+        } else if d < wnd {
+            "in_window"
+        } else {
+            "unacceptable"
+        }
+    }
+
+    /// tshark's `tcp_analyze_sequence_number` (4.x), reduced to what sets
+    /// `tcp.analysis.retransmission` (retransmission, fast and spurious retransmission),
+    /// `tcp.analysis.out_of_order`, `tcp.analysis.keep_alive` and `tcp.analysis.duplicate_ack`.
+    fn analyze(&mut self, from: usize, s: &Seg) {
+        let to = 1 - from;
+        let (fwd, rev) = if from == 0 {
+            let (a, b) = self.half.split_at_mut(1);
+            (&mut a[0], &mut b[0])
+        } else {
+            let (a, b) = self.half.split_at_mut(1);
+            (&mut b[0], &mut a[0])
+        };
+        let _ = to;
+        let fl = s.flags;
+        let seq = s.seq;
+        let seglen = s.len;
+        let ctl = fl & (SYN | FIN | RST) != 0;
+
+        let mut zwp = false;
+        let mut keep_alive = false;
+        if seglen == 1 && fwd.nextseq_set && seq == fwd.nextseq && rev.window_set && rev.window == 0
+        {
+            zwp = true;
+        } else {
+            if (seglen == 0 || seglen == 1)
+                && fwd.nextseq_set
+                && seq == fwd.nextseq.wrapping_sub(1)
+                && !ctl
+            {
+                keep_alive = true;
+                fwd.keep_alives += 1;
+            }
+            // duplicate ACK (keep-alive ACK and zero-window-probe ACK take precedence in tshark;
+            // both have the same shape, so they are only excluded through `window != 0`)
+            if seglen == 0
+                && s.window != 0
+                && fwd.window_set
+                && s.window == fwd.window
+                && fwd.nextseq_set
+                && seq == fwd.nextseq
+                && s.ack == fwd.lastack
+                && !ctl
+            {
+                fwd.dupacknum += 1;
+                fwd.dup_acks += 1;
+            }
+        }
+        if s.ack != fwd.lastack {
+            fwd.dupacknum = 0;
+        }
+
+        if (seglen > 0 || fl & (SYN | FIN) != 0) && !keep_alive {
+            let mut not_adv = fwd.nextseq_set && lt(seq, fwd.nextseq);
+            if seglen > 1 && fwd.nextseq_set && fwd.nextseq.wrapping_sub(1) == seq {
+                not_adv = false;
+            }
+            let mut kind = 0u8; // 1 retrans, 2 ooo
+            if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
+                kind = 1; // spurious retransmission
+            } else if not_adv
+                && rev.dupacknum >= 2
+                && rev.lastack == seq
+                && s.ts.ns - rev.lastack_ts.ns < 20_000_000
+            {
+                kind = 1; // fast retransmission
+            } else {
+                let t = s.ts.ns - fwd.nextseq_ts.ns;
+                let thres = self.rtt_initial.filter(|&r| r > 0).unwrap_or(3_000_000);
+                let end = seq
+                    .wrapping_add(seglen)
+                    .wrapping_add((fl & (SYN | FIN) != 0) as u32);
+                if not_adv && t < thres && fwd.nextseq != end {
+                    kind = 2;
+                } else if not_adv {
+                    kind = 1;
+                }
+            }
+            match kind {
+                1 => fwd.retransmissions += 1,
+                2 => fwd.out_of_order += 1,
+                _ => {}
+            }
+        }
+
+        let mut nextseq = seq.wrapping_add(seglen);
+        if fl & (SYN | FIN) != 0 {
+            nextseq = nextseq.wrapping_add(1);
+        }
+        if (!fwd.nextseq_set || gt(nextseq, fwd.nextseq)) && !zwp {
+            fwd.nextseq = nextseq;
+            fwd.nextseq_set = true;
+            fwd.nextseq_ts = s.ts;
+        }
+        fwd.window = s.window;
+        fwd.window_set = true;
+        fwd.lastack = s.ack;
+        fwd.lastack_ts = s.ts;
+        self.probe(from, s, zwp);
+    }
+
+    /// Counts zero-window probes sent by `from` against the peer's closed window: tshark's
+    /// 1-byte `ZeroWindowProbe` (Windows) and Linux's 0-byte probe at SND.UNA-1 (which tshark
+    /// calls a keep-alive).
+    fn probe(&mut self, from: usize, s: &Seg, one_byte: bool) {
+        let to = 1 - from;
+        if s.flags & (SYN | FIN | RST) != 0 {
+            return;
+        }
+        let closed = self.half[to].window_set
+            && self.half[to].window == 0
+            && self.half[to].zw.closed_since.is_some();
+        if !closed {
+            return;
+        }
+        let zero_byte = s.len == 0 && {
+            let f = &self.half[from];
+            f.nextseq_set && s.seq == f.nextseq.wrapping_sub(1)
+        };
+        if !(one_byte || zero_byte) {
+            return;
+        }
+        if zero_byte {
+            // counted as a keep-alive by `analyze`, as tshark does; it is a probe
+            let f = &mut self.half[from];
+            f.keep_alives = f.keep_alives.saturating_sub(1);
+        }
+        let zw = &mut self.half[to].zw;
+        zw.probes += 1;
+        if one_byte {
+            zw.one_byte += 1;
+        } else {
+            zw.zero_byte += 1;
+        }
+        if zw.probe_frames.len() < MAX_PROBES_LISTED {
+            zw.probe_frames.push(s.frame);
+        }
+    }
+
+    /// Zero-window episodes advertised by `from` (RSTs excluded, as Zeek and tshark do).
+    fn zero_window(&mut self, from: usize, s: &Seg) {
+        if s.flags & RST != 0 {
+            return;
+        }
+        let zw = &mut self.half[from].zw;
+        if s.window == 0 {
+            if s.flags & FIN != 0 && s.flags & SYN == 0 {
+                // tshark does not flag FIN segments; the side is closing anyway
+                return;
+            }
+            zw.count += 1;
+            if zw.count == 1 {
+                zw.first_frame = s.frame;
+                zw.first_ts = s.ts;
+            }
+            if s.flags & SYN != 0 {
+                zw.in_handshake = true;
+                zw.handshake_count += 1;
+            }
+            if zw.closed_since.is_none() {
+                zw.closed_since = Some(s.ts);
+                zw.episodes += 1;
+            }
+        } else if let Some(t0) = zw.closed_since.take() {
+            zw.longest_ns = zw.longest_ns.max(s.ts.ns - t0.ns);
+            if zw.reopen_frame.is_none() {
+                zw.reopen_frame = Some(s.frame);
+            }
+        }
+    }
+
+    /// Attaches an ICMP error quoting a packet sent by `quoted`.
+    pub fn add_icmp(&mut self, info: IcmpInfo) {
+        self.icmp_count += 1;
+        if self.icmp.len() < MAX_ICMP_LISTED {
+            self.icmp.push(info);
+        }
+    }
+}

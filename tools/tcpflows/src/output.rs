@@ -1,0 +1,230 @@
+//! Turns a finished [`FlowState`] into the `flow` record (`tcpwhy_common::records::Flow`).
+
+use tcpwhy_common::records::flow::{Attempts, IcmpError, Rst, Rtt, Side, TtlStats, ZeroWindow};
+use tcpwhy_common::records::{Extra, Flow};
+
+use crate::conn::{FlowState, Half};
+use crate::key::fnv64;
+use crate::scan::Ts;
+
+fn secs(ns: i64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// Zeek-style uid: `C` and 17 base-62 characters from a hash of the 5-tuple, the first
+/// timestamp and the first frame, so the same capture always gives the same uids.
+pub fn uid(f: &FlowState) -> String {
+    let c = &f.half[f.client()];
+    let s = &f.half[1 - f.client()];
+    let parts: [&[u8]; 6] = [
+        c.ep.ip.as_str().as_bytes(),
+        &c.ep.port.to_be_bytes(),
+        s.ep.ip.as_str().as_bytes(),
+        &s.ep.port.to_be_bytes(),
+        &f.first_ts.ns.to_be_bytes(),
+        &f.first_frame.to_be_bytes(),
+    ];
+    let a = fnv64(&parts, 0);
+    let b = fnv64(&parts, 0x9e37_79b9_7f4a_7c15);
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut v: u128 = ((a as u128) << 64 | b as u128) >> 32; // 96 bits
+    let mut out = [0u8; 17];
+    for o in out.iter_mut().rev() {
+        *o = DIGITS[(v % 62) as usize];
+        v /= 62;
+    }
+    let mut s = String::with_capacity(18);
+    s.push('C');
+    s.push_str(std::str::from_utf8(&out).unwrap_or(""));
+    s
+}
+
+fn side(h: &Half, flow_last: Ts) -> Side {
+    let zw = &h.zw;
+    let zero_window = (zw.count > 0).then(|| {
+        let mut longest = zw.longest_ns;
+        if let Some(t0) = zw.closed_since {
+            longest = longest.max(flow_last.ns - t0.ns);
+        }
+        ZeroWindow {
+            count: zw.count,
+            first_frame: zw.first_frame,
+            first_ts: zw.first_ts.to_f64(),
+            in_handshake: zw.in_handshake,
+            probes: zw.probes,
+            probe_frames: zw.probe_frames.clone(),
+            probe_kind: match (zw.one_byte > 0, zw.zero_byte > 0) {
+                (true, true) => Some("mixed".into()),
+                (true, false) => Some("one_byte".into()),
+                (false, true) => Some("zero_byte".into()),
+                (false, false) => None,
+            },
+            episodes: zw.episodes,
+            longest_stall: secs(longest),
+            reopened: zw.closed_since.is_none(),
+            reopen_frame: zw.reopen_frame,
+        }
+    });
+    Side {
+        packets: h.packets,
+        bytes: h.bytes,
+        wire_bytes: h.wire_bytes,
+        isn: h.isn,
+        initial_window: h.initial_window,
+        wscale: h.wscale,
+        mss: h.mss,
+        sack_perm: h.sack_perm,
+        ttl: h.ttl.map(|(first, min, max)| TtlStats { first, min, max }),
+        first_ip_id: h.first_ip_id,
+        last_ip_id: h.last_ip_id,
+        retransmissions: h.retransmissions,
+        out_of_order: h.out_of_order,
+        keep_alives: h.keep_alives,
+        dup_acks: h.dup_acks,
+        zero_window,
+        fin_frame: h.fin_frame,
+        fin_ts: h.fin_ts.map(Ts::to_f64),
+    }
+}
+
+/// Plain words for an ICMP / ICMPv6 error type and code.
+pub fn icmp_description(v6: bool, t: u8, c: u8) -> String {
+    let s = if !v6 {
+        match (t, c) {
+            (3, 0) => "net unreachable",
+            (3, 1) => "host unreachable",
+            (3, 2) => "protocol unreachable",
+            (3, 3) => "port unreachable",
+            (3, 4) => "fragmentation needed and DF set",
+            (3, 5) => "source route failed",
+            (3, 6) => "destination network unknown",
+            (3, 7) => "destination host unknown",
+            (3, 8) => "source host isolated",
+            (3, 9) => "network administratively prohibited",
+            (3, 10) => "host administratively prohibited",
+            (3, 11) => "network unreachable for TOS",
+            (3, 12) => "host unreachable for TOS",
+            (3, 13) => "communication administratively prohibited",
+            (3, 14) => "host precedence violation",
+            (3, 15) => "precedence cutoff in effect",
+            (3, _) => "destination unreachable",
+            (4, _) => "source quench",
+            (5, _) => "redirect",
+            (11, 0) => "TTL exceeded in transit",
+            (11, 1) => "fragment reassembly time exceeded",
+            (11, _) => "time exceeded",
+            (12, _) => "parameter problem",
+            _ => "",
+        }
+    } else {
+        match (t, c) {
+            (1, 0) => "no route to destination",
+            (1, 1) => "communication administratively prohibited",
+            (1, 2) => "beyond scope of source address",
+            (1, 3) => "address unreachable",
+            (1, 4) => "port unreachable",
+            (1, 5) => "source address failed ingress/egress policy",
+            (1, 6) => "reject route to destination",
+            (1, _) => "destination unreachable",
+            (2, _) => "packet too big",
+            (3, 0) => "hop limit exceeded in transit",
+            (3, 1) => "fragment reassembly time exceeded",
+            (3, _) => "time exceeded",
+            (4, _) => "parameter problem",
+            _ => "",
+        }
+    };
+    if s.is_empty() {
+        format!("type {t} code {c}")
+    } else {
+        s.to_string()
+    }
+}
+
+fn role(f: &FlowState, idx: usize) -> String {
+    if idx == f.client() {
+        "client".into()
+    } else {
+        "server".into()
+    }
+}
+
+/// The `flow` record of a connection that is over. `end` overrides the flow's own end reason
+/// (for timeouts, eviction, reuse and the end of the input).
+pub fn record(f: &FlowState, end: &str) -> Flow {
+    let ci = f.client();
+    let c = &f.half[ci];
+    let s = &f.half[1 - ci];
+    let rst = f.rst.as_ref().map(|r| Rst {
+        from: role(f, r.from),
+        frame: r.frame,
+        ts: r.ts.to_f64(),
+        ttl: r.ttl,
+        ip_id: r.ip_id,
+        flags: crate::scan::flags::letters(r.flags),
+        seq_ok: r.check != "unacceptable",
+        seq_check: r.check.to_string(),
+        seq: r.seq,
+        ack: r.ack,
+        count: f.rst_count,
+    });
+    let icmp = f
+        .icmp
+        .iter()
+        .map(|i| IcmpError {
+            from_ip: i.from_ip.clone(),
+            proto: if i.v6 { "icmpv6" } else { "icmp" }.into(),
+            icmp_type: i.icmp_type,
+            icmp_code: i.icmp_code,
+            description: icmp_description(i.v6, i.icmp_type, i.icmp_code),
+            frame: i.frame,
+            ts: i.ts.to_f64(),
+            ttl: i.ttl,
+            quoted: role(f, i.quoted),
+        })
+        .collect();
+    let sizes_zero = c.bytes == 0 && s.bytes == 0;
+    let mut history = f.z.history.clone();
+    if f.z.history_truncated {
+        history.push('+');
+    }
+    Flow {
+        r#type: "flow".into(),
+        uid: uid(f),
+        ip_version: f.ip_version,
+        client_ip: c.ep.ip.as_str().to_string(),
+        client_port: c.ep.port,
+        server_ip: s.ep.ip.as_str().to_string(),
+        server_port: s.ep.port,
+        first_frame: f.first_frame,
+        last_frame: f.last_frame,
+        first_ts: f.first_ts.to_f64(),
+        last_ts: f.last_ts.to_f64(),
+        duration: secs(f.last_ts.ns - f.first_ts.ns),
+        state: f.z.conn_state(sizes_zero).to_string(),
+        history,
+        end: end.to_string(),
+        midstream: !c.syn_seen,
+        established: f.established,
+        attempts: Attempts {
+            syn_count: f.syn_count,
+            frames: f.syn_frames.clone(),
+            ts: f.syn_ts.iter().map(|t| t.to_f64()).collect(),
+            intervals: f.syn_intervals.iter().map(|&d| secs(d)).collect(),
+        },
+        synack_frame: f.synack_frame,
+        rtt: Rtt {
+            syn_synack: f.rtt_syn_synack.map(secs),
+            synack_ack: f.rtt_synack_ack.map(secs),
+            initial: f.rtt_initial.map(secs),
+        },
+        client: side(c, f.last_ts),
+        server: side(s, f.last_ts),
+        rst,
+        icmp,
+        icmp_count: f.icmp_count,
+        ttlhops: None,
+        portmap: None,
+        extra: Extra::new(),
+    }
+}

@@ -1,0 +1,753 @@
+//! A targeted, allocation-free reader of `packet` lines.
+//!
+//! `tcpflows` sees one `packet` line per captured frame, so parsing them is most of its work. This
+//! scanner walks the JSON object once, picks out the fields the tracker needs (numbers decoded in
+//! place, strings borrowed from the line), and skips everything else while still checking that the
+//! line is well-formed JSON. It never allocates. When it meets something it does not handle (an
+//! escaped key, an exponent in a timestamp…) it says so and the caller falls back to serde, which
+//! is the reference: the scanner is only a fast path, never a second opinion.
+
+use std::fmt;
+
+/// Timestamp: integer nanoseconds since the epoch plus how many decimals the input had (6 for a
+/// microsecond capture, 9 for nanoseconds), so it can be printed back exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Ts {
+    pub ns: i64,
+    pub digits: u8,
+}
+
+impl Ts {
+    /// The value as the f64 a JSON reader would get from the original decimal text.
+    pub fn to_f64(self) -> f64 {
+        let mut buf = [0u8; 40];
+        let s = self.write_decimal(&mut buf);
+        s.parse::<f64>().unwrap_or(self.ns as f64 / 1e9)
+    }
+
+    fn write_decimal(self, buf: &mut [u8; 40]) -> &str {
+        use std::io::Write;
+        let digits = self.digits.min(9) as u32;
+        let neg = self.ns < 0;
+        let abs = self.ns.unsigned_abs();
+        let secs = abs / 1_000_000_000;
+        let frac = (abs % 1_000_000_000) / 10u64.pow(9 - digits);
+        let mut cur = std::io::Cursor::new(&mut buf[..]);
+        let _ = if digits == 0 {
+            write!(cur, "{}{}", if neg { "-" } else { "" }, secs)
+        } else {
+            write!(
+                cur,
+                "{}{}.{:0width$}",
+                if neg { "-" } else { "" },
+                secs,
+                frac,
+                width = digits as usize
+            )
+        };
+        let n = cur.position() as usize;
+        std::str::from_utf8(&buf[..n]).unwrap_or("0")
+    }
+
+    /// Seconds between two timestamps.
+    pub fn secs_since(self, earlier: Ts) -> f64 {
+        (self.ns - earlier.ns) as f64 / 1e9
+    }
+}
+
+/// TCP flag bits (as on the wire).
+pub mod flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+
+    /// Letters in the schema's order `FSRPAUEC`.
+    pub fn parse(s: &[u8]) -> Option<u8> {
+        let mut f = 0u8;
+        for &c in s {
+            f |= match c {
+                b'F' => FIN,
+                b'S' => SYN,
+                b'R' => RST,
+                b'P' => PSH,
+                b'A' => ACK,
+                b'U' => URG,
+                b'E' => ECE,
+                b'C' => CWR,
+                _ => return None,
+            };
+        }
+        Some(f)
+    }
+
+    /// Back to letters, in the order `FSRPAUEC`.
+    pub fn letters(f: u8) -> String {
+        let mut s = String::with_capacity(8);
+        for (bit, c) in [
+            (FIN, 'F'),
+            (SYN, 'S'),
+            (RST, 'R'),
+            (PSH, 'P'),
+            (ACK, 'A'),
+            (URG, 'U'),
+            (ECE, 'E'),
+            (CWR, 'C'),
+        ] {
+            if f & bit != 0 {
+                s.push(c);
+            }
+        }
+        s
+    }
+}
+
+/// The quoted datagram of an ICMP error.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Inner<'a> {
+    pub src_ip: Option<&'a str>,
+    pub dst_ip: Option<&'a str>,
+    pub ip_proto: Option<u8>,
+    pub src_port: Option<u16>,
+    pub dst_port: Option<u16>,
+    pub seq: Option<u32>,
+}
+
+/// The fields of a `packet` line that tcpflows reads. `None` = absent or null.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pkt<'a> {
+    pub frame: Option<u64>,
+    pub ts: Option<Ts>,
+    /// Frame length on the wire.
+    pub len: Option<u32>,
+    pub ip_version: Option<u8>,
+    pub src_ip: Option<&'a str>,
+    pub dst_ip: Option<&'a str>,
+    pub ttl: Option<u8>,
+    pub ip_id: Option<u32>,
+    pub frag_offset: Option<u32>,
+    pub mf: Option<bool>,
+    pub ip_proto: Option<u8>,
+    pub src_port: Option<u16>,
+    pub dst_port: Option<u16>,
+    pub seq: Option<u32>,
+    pub ack: Option<u32>,
+    /// `tcp_flags` parsed to bits; the key being present marks the TCP layer as decoded.
+    pub tcp_flags: Option<u8>,
+    pub has_tcp_flags_key: bool,
+    pub window: Option<u16>,
+    pub payload_len: Option<u32>,
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_perm: Option<bool>,
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    pub icmp_inner: Option<Inner<'a>>,
+    /// A `dns` object is present.
+    pub has_dns: bool,
+}
+
+/// Why the fast scanner gave up on a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanError {
+    /// Not well-formed JSON (or not an object) at this byte offset.
+    Syntax(usize),
+    /// Valid JSON the fast path does not handle (escapes in keys/strings we read, exotic numbers,
+    /// out-of-range values): parse with serde instead.
+    Unsupported(usize),
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScanError::Syntax(at) => write!(f, "malformed JSON at column {}", at + 1),
+            ScanError::Unsupported(at) => write!(f, "unsupported JSON at column {}", at + 1),
+        }
+    }
+}
+
+type R<T> = Result<T, ScanError>;
+
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+#[inline]
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+impl<'a> Cur<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while self.i < self.b.len() && is_ws(self.b[self.i]) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> R<u8> {
+        self.b.get(self.i).copied().ok_or(ScanError::Syntax(self.i))
+    }
+
+    #[inline]
+    fn expect(&mut self, c: u8) -> R<()> {
+        if self.peek()? == c {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(ScanError::Syntax(self.i))
+        }
+    }
+
+    /// A string whose opening quote is at `self.i`. Returns its raw content and whether it holds
+    /// escapes (then the content is still raw, unescaped).
+    #[inline]
+    fn string(&mut self) -> R<(&'a [u8], bool)> {
+        self.expect(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let rest = &self.b[self.i..];
+            let Some(p) = memchr::memchr2(b'"', b'\\', rest) else {
+                return Err(ScanError::Syntax(self.b.len()));
+            };
+            // control characters are not allowed raw inside strings
+            if rest[..p].iter().any(|&c| c < 0x20) {
+                let off = rest[..p].iter().position(|&c| c < 0x20).unwrap_or(0);
+                return Err(ScanError::Syntax(self.i + off));
+            }
+            self.i += p;
+            if self.b[self.i] == b'"' {
+                let s = &self.b[start..self.i];
+                self.i += 1;
+                return Ok((s, escaped));
+            }
+            // backslash escape
+            escaped = true;
+            let e = *self.b.get(self.i + 1).ok_or(ScanError::Syntax(self.i))?;
+            match e {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                b'u' => {
+                    let hex = self
+                        .b
+                        .get(self.i + 2..self.i + 6)
+                        .ok_or(ScanError::Syntax(self.i))?;
+                    if !hex.iter().all(|c| c.is_ascii_hexdigit()) {
+                        return Err(ScanError::Syntax(self.i));
+                    }
+                    self.i += 6;
+                }
+                _ => return Err(ScanError::Syntax(self.i)),
+            }
+        }
+    }
+
+    /// A string we read: must be escape-free (always true for IPs, flags, types).
+    #[inline]
+    fn plain_str(&mut self) -> R<&'a [u8]> {
+        let at = self.i;
+        let (s, esc) = self.string()?;
+        if esc {
+            return Err(ScanError::Unsupported(at));
+        }
+        Ok(s)
+    }
+
+    /// Checks a JSON number's grammar and returns its text.
+    #[inline]
+    fn number(&mut self) -> R<&'a [u8]> {
+        let start = self.i;
+        let b = self.b;
+        let mut i = self.i;
+        if i < b.len() && b[i] == b'-' {
+            i += 1;
+        }
+        let d0 = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == d0 || (b[d0] == b'0' && i - d0 > 1) {
+            return Err(ScanError::Syntax(d0));
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            let f0 = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i == f0 {
+                return Err(ScanError::Syntax(i));
+            }
+        }
+        if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+            i += 1;
+            if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+                i += 1;
+            }
+            let e0 = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i == e0 {
+                return Err(ScanError::Syntax(i));
+            }
+        }
+        self.i = i;
+        Ok(&b[start..i])
+    }
+
+    #[inline]
+    fn literal(&mut self, lit: &[u8]) -> R<()> {
+        if self.b[self.i..].starts_with(lit) {
+            self.i += lit.len();
+            Ok(())
+        } else {
+            Err(ScanError::Syntax(self.i))
+        }
+    }
+
+    /// `null` → None, else an unsigned integer that fits `max`.
+    #[inline]
+    fn opt_uint(&mut self, max: u64) -> R<Option<u64>> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Ok(None);
+        }
+        let at = self.i;
+        let t = self.number()?;
+        let mut v: u64 = 0;
+        for &c in t {
+            if !c.is_ascii_digit() {
+                return Err(ScanError::Unsupported(at));
+            }
+            v = v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add((c - b'0') as u64))
+                .ok_or(ScanError::Unsupported(at))?;
+        }
+        if v > max {
+            return Err(ScanError::Unsupported(at));
+        }
+        Ok(Some(v))
+    }
+
+    #[inline]
+    fn opt_bool(&mut self) -> R<Option<bool>> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|_| Some(true)),
+            b'f' => self.literal(b"false").map(|_| Some(false)),
+            b'n' => self.literal(b"null").map(|_| None),
+            _ => Err(ScanError::Unsupported(self.i)),
+        }
+    }
+
+    #[inline]
+    fn opt_str(&mut self) -> R<Option<&'a str>> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Ok(None);
+        }
+        if self.peek()? != b'"' {
+            return Err(ScanError::Unsupported(self.i));
+        }
+        let s = self.plain_str()?;
+        // The whole line was checked to be UTF-8 before scanning.
+        std::str::from_utf8(s)
+            .map(Some)
+            .map_err(|_| ScanError::Syntax(self.i))
+    }
+
+    fn opt_ts(&mut self) -> R<Option<Ts>> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Ok(None);
+        }
+        let at = self.i;
+        let t = self.number()?;
+        parse_ts(t).map(Some).ok_or(ScanError::Unsupported(at))
+    }
+
+    /// Skips any JSON value, checking its syntax.
+    fn skip_value(&mut self, depth: u32) -> R<()> {
+        if depth > 128 {
+            return Err(ScanError::Unsupported(self.i));
+        }
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => {
+                self.i += 1;
+                self.ws();
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.string()?;
+                    self.ws();
+                    self.expect(b':')?;
+                    self.ws();
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(ScanError::Syntax(self.i)),
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                self.ws();
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(ScanError::Syntax(self.i)),
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
+            _ => Err(ScanError::Syntax(self.i)),
+        }
+    }
+
+    /// Walks an object, calling `field` for every key; `field` must consume the value.
+    #[inline]
+    fn object(&mut self, mut field: impl FnMut(&mut Self, &'a [u8]) -> R<()>) -> R<()> {
+        self.ws();
+        self.expect(b'{')?;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let key = self.plain_str()?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            field(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(ScanError::Syntax(self.i)),
+            }
+        }
+    }
+
+    fn end(&mut self) -> R<()> {
+        self.ws();
+        if self.i == self.b.len() {
+            Ok(())
+        } else {
+            Err(ScanError::Syntax(self.i))
+        }
+    }
+}
+
+/// Parses a decimal timestamp (`1278472579.466743`) into nanoseconds, keeping the decimal count.
+/// Exponents and more than 19 integer digits are left to the slow path.
+pub fn parse_ts(t: &[u8]) -> Option<Ts> {
+    let (neg, t) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        _ => (false, t),
+    };
+    let (int, frac) = match memchr::memchr(b'.', t) {
+        Some(p) => (&t[..p], &t[p + 1..]),
+        None => (t, &t[t.len()..]),
+    };
+    if int.is_empty() || int.len() > 10 || !int.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if !frac.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut secs: i64 = 0;
+    for &c in int {
+        secs = secs * 10 + (c - b'0') as i64;
+    }
+    let mut ns: i64 = 0;
+    let used = frac.len().min(9);
+    for &c in &frac[..used] {
+        ns = ns * 10 + (c - b'0') as i64;
+    }
+    ns *= 10i64.pow(9 - used as u32);
+    let v = secs * 1_000_000_000 + ns;
+    Some(Ts {
+        ns: if neg { -v } else { v },
+        digits: used as u8,
+    })
+}
+
+fn scan_inner<'a>(c: &mut Cur<'a>) -> R<Option<Inner<'a>>> {
+    if c.peek()? == b'n' {
+        c.literal(b"null")?;
+        return Ok(None);
+    }
+    if c.peek()? != b'{' {
+        return Err(ScanError::Unsupported(c.i));
+    }
+    let mut inner = Inner::default();
+    c.object(|c, key| {
+        match key {
+            b"src_ip" => inner.src_ip = c.opt_str()?,
+            b"dst_ip" => inner.dst_ip = c.opt_str()?,
+            b"ip_proto" => inner.ip_proto = c.opt_uint(255)?.map(|v| v as u8),
+            b"src_port" => inner.src_port = c.opt_uint(65535)?.map(|v| v as u16),
+            b"dst_port" => inner.dst_port = c.opt_uint(65535)?.map(|v| v as u16),
+            b"seq" => inner.seq = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            _ => c.skip_value(1)?,
+        }
+        Ok(())
+    })?;
+    Ok(Some(inner))
+}
+
+/// Scans one `packet` line. The caller has already checked that the line is UTF-8.
+pub fn scan_packet(line: &[u8]) -> Result<Pkt<'_>, ScanError> {
+    let mut c = Cur { b: line, i: 0 };
+    let mut p = Pkt::default();
+    c.object(|c, key| {
+        match key {
+            b"frame" => p.frame = c.opt_uint(u64::MAX)?,
+            b"ts" => p.ts = c.opt_ts()?,
+            b"len" => p.len = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            b"ip_version" => p.ip_version = c.opt_uint(255)?.map(|v| v as u8),
+            b"src_ip" => p.src_ip = c.opt_str()?,
+            b"dst_ip" => p.dst_ip = c.opt_str()?,
+            b"ttl" => p.ttl = c.opt_uint(255)?.map(|v| v as u8),
+            b"ip_id" => p.ip_id = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            b"frag_offset" => p.frag_offset = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            b"mf" => p.mf = c.opt_bool()?,
+            b"ip_proto" => p.ip_proto = c.opt_uint(255)?.map(|v| v as u8),
+            b"src_port" => p.src_port = c.opt_uint(65535)?.map(|v| v as u16),
+            b"dst_port" => p.dst_port = c.opt_uint(65535)?.map(|v| v as u16),
+            b"seq" => p.seq = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            b"ack" => p.ack = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            b"tcp_flags" => {
+                p.has_tcp_flags_key = true;
+                match c.opt_str()? {
+                    None => p.tcp_flags = None,
+                    Some(s) => {
+                        p.tcp_flags =
+                            Some(flags::parse(s.as_bytes()).ok_or(ScanError::Unsupported(c.i))?)
+                    }
+                }
+            }
+            b"window" => p.window = c.opt_uint(65535)?.map(|v| v as u16),
+            b"payload_len" => p.payload_len = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            b"mss" => p.mss = c.opt_uint(65535)?.map(|v| v as u16),
+            b"wscale" => p.wscale = c.opt_uint(255)?.map(|v| v as u8),
+            b"sack_perm" => p.sack_perm = c.opt_bool()?,
+            b"icmp_type" => p.icmp_type = c.opt_uint(255)?.map(|v| v as u8),
+            b"icmp_code" => p.icmp_code = c.opt_uint(255)?.map(|v| v as u8),
+            b"icmp_inner" => p.icmp_inner = scan_inner(c)?,
+            b"dns" => {
+                p.has_dns = c.peek()? != b'n';
+                c.skip_value(1)?;
+            }
+            _ => c.skip_value(1)?,
+        }
+        Ok(())
+    })?;
+    c.end()?;
+    Ok(p)
+}
+
+/// Checks that a line is one well-formed JSON value (for records passed through unread).
+pub fn validate(line: &[u8]) -> Result<(), ScanError> {
+    let mut c = Cur { b: line, i: 0 };
+    c.ws();
+    c.skip_value(0)?;
+    c.end()
+}
+
+/// The `ts` number of a line the fast path refused, read from its text (exact), when it is a
+/// plain decimal.
+fn raw_ts(raw: &[u8]) -> Option<Ts> {
+    let at = memchr::memmem::find(raw, b"\"ts\"")? + 4;
+    let rest = &raw[at..];
+    let i = rest.iter().position(|c| !is_ws(*c))?;
+    if rest[i] != b':' {
+        return None;
+    }
+    let rest = &rest[i + 1..];
+    let j = rest.iter().position(|c| !is_ws(*c))?;
+    let rest = &rest[j..];
+    let end = rest
+        .iter()
+        .position(|c| !(c.is_ascii_digit() || *c == b'.' || *c == b'-'))
+        .unwrap_or(rest.len());
+    parse_ts(&rest[..end])
+}
+
+/// The slow path: the same fields read with serde through `tcpwhy_common::records::Packet`.
+pub fn from_serde<'a>(p: &'a tcpwhy_common::records::Packet<'a>, raw: &'a [u8]) -> Pkt<'a> {
+    let tcp_flags_key = memchr::memmem::find(raw, b"\"tcp_flags\"").is_some();
+    Pkt {
+        frame: Some(p.frame),
+        ts: Some(raw_ts(raw).unwrap_or(Ts {
+            ns: (p.ts * 1e9).round() as i64,
+            digits: 9,
+        })),
+        len: Some(p.len),
+        ip_version: p.ip_version,
+        src_ip: p.src_ip.as_deref(),
+        dst_ip: p.dst_ip.as_deref(),
+        ttl: p.ttl,
+        ip_id: p.ip_id,
+        frag_offset: p.frag_offset,
+        mf: p.mf,
+        ip_proto: p.ip_proto,
+        src_port: p.src_port,
+        dst_port: p.dst_port,
+        seq: p.seq,
+        ack: p.ack,
+        tcp_flags: p
+            .tcp_flags
+            .as_deref()
+            .and_then(|s| flags::parse(s.as_bytes())),
+        has_tcp_flags_key: tcp_flags_key,
+        window: p.window,
+        payload_len: p.payload_len,
+        mss: p.mss,
+        wscale: p.wscale,
+        sack_perm: p.sack_perm,
+        icmp_type: p.icmp_type,
+        icmp_code: p.icmp_code,
+        icmp_inner: p.icmp_inner.as_ref().map(|i| Inner {
+            src_ip: i.src_ip.as_deref(),
+            dst_ip: i.dst_ip.as_deref(),
+            ip_proto: i.ip_proto,
+            src_port: i.src_port,
+            dst_port: i.dst_port,
+            seq: i.seq,
+        }),
+        has_dns: p.dns.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"type":"packet","frame":3,"ts":1278472579.466743,"iface":0,"link":"ether","len":60,"caplen":60,"decode_error":null,"src_mac":"00:1f:f3:3c:e1:13","dst_mac":"f8:1e:df:e5:84:3a","vlan":null,"ip_version":4,"src_ip":"172.16.0.1","dst_ip":"10.0.0.1","ttl":126,"ip_id":14341,"df":false,"mf":false,"frag_offset":0,"ip_proto":6,"proto":"tcp","src_port":2383,"dst_port":20531,"seq":0,"ack":655839664,"tcp_flags":"RA","window":0,"payload_len":0,"mss":null,"wscale":null,"sack_perm":false,"sack":[[1,2],[3,4]],"tsval":null,"tsecr":null}"#;
+
+    #[test]
+    fn scans_the_schema_example() {
+        let p = scan_packet(LINE.as_bytes()).unwrap();
+        assert_eq!(p.frame, Some(3));
+        assert_eq!(
+            p.ts,
+            Some(Ts {
+                ns: 1_278_472_579_466_743_000,
+                digits: 6
+            })
+        );
+        assert_eq!(p.src_ip, Some("172.16.0.1"));
+        assert_eq!(p.ttl, Some(126));
+        assert_eq!(p.ip_id, Some(14341));
+        assert_eq!(p.tcp_flags, Some(flags::RST | flags::ACK));
+        assert!(p.has_tcp_flags_key);
+        assert_eq!(p.ack, Some(655839664));
+        assert_eq!(p.window, Some(0));
+        assert_eq!(p.sack_perm, Some(false));
+        assert!(!p.has_dns);
+    }
+
+    #[test]
+    fn agrees_with_serde_on_the_example() {
+        let fast = scan_packet(LINE.as_bytes()).unwrap();
+        let sp: tcpwhy_common::records::Packet = serde_json::from_str(LINE).unwrap();
+        let slow = from_serde(&sp, LINE.as_bytes());
+        assert_eq!(fast.frame, slow.frame);
+        assert_eq!(fast.src_ip, slow.src_ip);
+        assert_eq!(fast.tcp_flags, slow.tcp_flags);
+        assert_eq!(fast.ts.unwrap().ns, slow.ts.unwrap().ns);
+    }
+
+    #[test]
+    fn rejects_malformed_lines() {
+        for bad in [
+            &LINE[..LINE.len() - 1],
+            r#"{"type":"packet","frame":3,}"#,
+            r#"{"type":"packet","frame":03}"#,
+            r#"{"type":"packet" "frame":3}"#,
+            r#"{"type":"packet","frame":3} x"#,
+            r#"{"type":"packet","x":[1,2}"#,
+            r#"{"type":"packet","x":"a\qb"}"#,
+            "{\"type\":\"packet\",\"x\":\"a\u{1}b\"}",
+        ] {
+            assert!(
+                matches!(scan_packet(bad.as_bytes()), Err(ScanError::Syntax(_))),
+                "{bad}"
+            );
+            assert!(validate(bad.as_bytes()).is_err(), "{bad}");
+            assert!(serde_json::from_str::<serde_json::Value>(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn nested_values_and_escapes_are_skipped() {
+        let l = r#"{"type":"packet","frame":9,"ts":1.5,"dns":{"id":1,"response":true,"answers":[{"name":"a\"b","type":"A","ttl":1,"data":"1.2.3.4"}]},"comment":"x\u00e9\n","icmp_inner":{"src_ip":"10.0.0.1","dst_ip":"10.0.0.2","ip_proto":6,"ttl":1,"src_port":1,"dst_port":2,"seq":7}}"#;
+        let p = scan_packet(l.as_bytes()).unwrap();
+        assert!(p.has_dns);
+        assert_eq!(p.ts.unwrap().ns, 1_500_000_000);
+        let i = p.icmp_inner.unwrap();
+        assert_eq!(i.dst_port, Some(2));
+        assert_eq!(i.seq, Some(7));
+        assert!(validate(l.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn unusual_but_valid_json_goes_to_the_slow_path() {
+        for l in [
+            r#"{"type":"packet","frame":1,"ts":1.5e9}"#,
+            r#"{"type":"packet","frame":1.0,"ts":1}"#,
+            r#"{"type":"packet","src_ip":"1\u002e2.3.4"}"#,
+        ] {
+            assert!(
+                matches!(scan_packet(l.as_bytes()), Err(ScanError::Unsupported(_))),
+                "{l}"
+            );
+        }
+    }
+
+    #[test]
+    fn ts_round_trips_exactly() {
+        let t = parse_ts(b"1278472579.466743").unwrap();
+        assert_eq!(t.to_f64(), 1278472579.466743);
+        let t = parse_ts(b"1700000000.123456789").unwrap();
+        assert_eq!(t.digits, 9);
+        assert_eq!(t.ns % 1_000_000_000, 123456789);
+        assert_eq!(parse_ts(b"5").unwrap().ns, 5_000_000_000);
+    }
+}

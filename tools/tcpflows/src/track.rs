@@ -1,0 +1,324 @@
+//! The flow table: finds the connection of each segment, decides when a connection is over,
+//! and writes its record.
+//!
+//! Flows live in a slab indexed by a hash map on the direction-free 4-tuple. Every flow is on one
+//! of three LRU lists, each with one timeout, so the oldest flow of a list is always at its head
+//! and expiry only ever looks at three heads:
+//! - `attempt`: only client SYNs so far (`--attempt-timeout`);
+//! - `active`: anything else still open (`--idle-timeout`);
+//! - `closed`: over (FIN both ways, or RST) and lingering (`--linger`) to collect the last ACK,
+//!   retransmitted FINs/RSTs and a client's retry of a refused SYN (same ISN).
+
+use std::io::{self, Write};
+
+use tcpwhy_common::jsonl::JsonlWriter;
+
+use crate::conn::{FlowState, IcmpInfo, Seg};
+use crate::key::{Endpoint, FxHashMap, Key};
+use crate::output;
+use crate::scan::Ts;
+use crate::scan::flags::{ACK, SYN};
+
+const NONE: u32 = u32::MAX;
+const L_ATTEMPT: usize = 0;
+const L_ACTIVE: usize = 1;
+const L_CLOSED: usize = 2;
+
+/// Timeouts and limits (nanoseconds where times).
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub idle_timeout: i64,
+    pub attempt_timeout: i64,
+    pub linger: i64,
+    pub max_flows: usize,
+    pub reorder_window: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+/// Counters reported on stderr at the end.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    pub flows: u64,
+    pub evicted: u64,
+    pub segments: u64,
+}
+
+pub struct Tracker {
+    cfg: Config,
+    map: FxHashMap<Key, u32>,
+    slab: Vec<Option<FlowState>>,
+    free: Vec<u32>,
+    lists: [List; 3],
+    clock: Option<Ts>,
+    pub stats: Stats,
+}
+
+impl Tracker {
+    pub fn new(cfg: Config) -> Self {
+        Tracker {
+            cfg,
+            map: FxHashMap::default(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            lists: [List {
+                head: NONE,
+                tail: NONE,
+            }; 3],
+            clock: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Open flows (including closed ones still lingering).
+    pub fn open_flows(&self) -> usize {
+        self.map.len()
+    }
+
+    fn flow(&self, i: u32) -> &FlowState {
+        self.slab[i as usize].as_ref().expect("live slab entry")
+    }
+
+    fn flow_mut(&mut self, i: u32) -> &mut FlowState {
+        self.slab[i as usize].as_mut().expect("live slab entry")
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next, l) = {
+            let f = self.flow(i);
+            (f.prev, f.next, f.list as usize)
+        };
+        if prev == NONE {
+            self.lists[l].head = next;
+        } else {
+            self.flow_mut(prev).next = next;
+        }
+        if next == NONE {
+            self.lists[l].tail = prev;
+        } else {
+            self.flow_mut(next).prev = prev;
+        }
+    }
+
+    fn push_tail(&mut self, i: u32, l: usize) {
+        let tail = self.lists[l].tail;
+        {
+            let f = self.flow_mut(i);
+            f.prev = tail;
+            f.next = NONE;
+            f.list = l as u8;
+        }
+        if tail == NONE {
+            self.lists[l].head = i;
+        } else {
+            self.flow_mut(tail).next = i;
+        }
+        self.lists[l].tail = i;
+    }
+
+    fn list_for(f: &FlowState) -> usize {
+        if f.end.is_some() {
+            L_CLOSED
+        } else if f.is_attempt() {
+            L_ATTEMPT
+        } else {
+            L_ACTIVE
+        }
+    }
+
+    fn timeout(&self, l: usize) -> i64 {
+        match l {
+            L_ATTEMPT => self.cfg.attempt_timeout,
+            L_ACTIVE => self.cfg.idle_timeout,
+            _ => self.cfg.linger,
+        }
+    }
+
+    /// Removes flow `i` and writes its record.
+    fn emit<W: Write>(&mut self, i: u32, end: &str, out: &mut JsonlWriter<W>) -> io::Result<()> {
+        self.unlink(i);
+        let f = self.slab[i as usize].take().expect("live slab entry");
+        if self.map.get(&f.key) == Some(&i) {
+            self.map.remove(&f.key);
+        }
+        self.free.push(i);
+        let rec = output::record(&f, end);
+        out.write_record(&rec)
+    }
+
+    fn end_of(&self, i: u32, l: usize) -> &'static str {
+        if l == L_CLOSED {
+            self.flow(i).end.unwrap_or("timeout")
+        } else {
+            "timeout"
+        }
+    }
+
+    /// Writes every flow idle for longer than its list's timeout at time `now`, oldest deadline
+    /// first.
+    fn expire<W: Write>(&mut self, now: Ts, out: &mut JsonlWriter<W>) -> io::Result<()> {
+        let now = now.ns - self.cfg.reorder_window;
+        loop {
+            let mut best: Option<(i64, u64, usize)> = None;
+            for l in 0..3 {
+                let h = self.lists[l].head;
+                if h == NONE {
+                    continue;
+                }
+                let f = self.flow(h);
+                let deadline = f.last_ts.ns.saturating_add(self.timeout(l));
+                if deadline < now {
+                    let cand = (deadline, f.first_frame, l);
+                    if best.is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
+                        best = Some(cand);
+                    }
+                }
+            }
+            let Some((_, _, l)) = best else {
+                return Ok(());
+            };
+            let h = self.lists[l].head;
+            let end = self.end_of(h, l);
+            self.emit(h, end, out)?;
+        }
+    }
+
+    /// Makes room for one more flow under `--max-flows`: a lingering closed flow goes first
+    /// (its record is complete anyway), else the least recently active open one is evicted.
+    fn make_room<W: Write>(&mut self, out: &mut JsonlWriter<W>) -> io::Result<()> {
+        while self.map.len() >= self.cfg.max_flows.max(1) {
+            let c = self.lists[L_CLOSED].head;
+            if c != NONE {
+                let end = self.end_of(c, L_CLOSED);
+                self.emit(c, end, out)?;
+                continue;
+            }
+            let mut best: Option<(Ts, u32)> = None;
+            for l in [L_ATTEMPT, L_ACTIVE] {
+                let h = self.lists[l].head;
+                if h != NONE {
+                    let t = self.flow(h).last_ts;
+                    if best.is_none_or(|b| t < b.0) {
+                        best = Some((t, h));
+                    }
+                }
+            }
+            let Some((_, h)) = best else { break };
+            if self.stats.evicted == 0 {
+                tcpwhy_common::cli::warn(format!(
+                    "more than {} open connections: evicting the least recently active ones \
+                     (their records say \"end\":\"evicted\"; raise --max-flows to keep them)",
+                    self.cfg.max_flows
+                ));
+            }
+            self.stats.evicted += 1;
+            self.emit(h, "evicted", out)?;
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, f: FlowState) -> u32 {
+        let key = f.key;
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(f);
+                i
+            }
+            None => {
+                self.slab.push(Some(f));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.map.insert(key, i);
+        self.stats.flows += 1;
+        i
+    }
+
+    /// Advances the clock to `ts` and writes the flows that timed out.
+    pub fn advance<W: Write>(&mut self, ts: Ts, out: &mut JsonlWriter<W>) -> io::Result<()> {
+        let now = match self.clock {
+            Some(c) if c >= ts => return Ok(()),
+            _ => ts,
+        };
+        self.clock = Some(now);
+        self.expire(now, out)
+    }
+
+    /// One TCP segment from `src` to `dst`.
+    pub fn segment<W: Write>(
+        &mut self,
+        src: Endpoint,
+        dst: Endpoint,
+        ip_version: u8,
+        s: &Seg,
+        out: &mut JsonlWriter<W>,
+    ) -> io::Result<()> {
+        self.stats.segments += 1;
+        self.advance(s.ts, out)?;
+        let (key, src_is_lo) = Key::of(src, dst);
+        let from = if src_is_lo { 0 } else { 1 };
+        let pure_syn = s.flags & (SYN | ACK) == SYN;
+
+        let mut idx = self.map.get(&key).copied();
+        if let Some(i) = idx {
+            let f = self.flow(i);
+            let new_conn = if pure_syn {
+                !f.syn_continues(from, s.seq)
+            } else {
+                // Anything but a SYN after a finished, lingering connection is its tail.
+                false
+            };
+            if new_conn {
+                let end = self.flow(i).end.unwrap_or("reuse");
+                self.emit(i, end, out)?;
+                idx = None;
+            } else if pure_syn {
+                self.flow_mut(i).restart_if_ended();
+            }
+        }
+        let i = match idx {
+            Some(i) => {
+                self.unlink(i);
+                i
+            }
+            None => {
+                self.make_room(out)?;
+                self.insert(FlowState::new(key, ip_version, from, s))
+            }
+        };
+        let f = self.flow_mut(i);
+        f.packet(from, s);
+        let l = Self::list_for(f);
+        self.push_tail(i, l);
+        Ok(())
+    }
+
+    /// An ICMP error quoting a TCP segment from `q_src` to `q_dst`.
+    pub fn icmp(&mut self, q_src: Endpoint, q_dst: Endpoint, mut info: IcmpInfo) {
+        let (key, src_is_lo) = Key::of(q_src, q_dst);
+        if let Some(&i) = self.map.get(&key) {
+            info.quoted = if src_is_lo { 0 } else { 1 };
+            self.flow_mut(i).add_icmp(info);
+        }
+    }
+
+    /// End of input: writes every remaining flow, in order of first frame.
+    pub fn finish<W: Write>(&mut self, out: &mut JsonlWriter<W>) -> io::Result<()> {
+        let mut live: Vec<(u64, u32)> = self
+            .slab
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().map(|f| (f.first_frame, i as u32)))
+            .collect();
+        live.sort_unstable();
+        for (_, i) in live {
+            let end = self.flow(i).end.unwrap_or("capture_end");
+            self.emit(i, end, out)?;
+        }
+        Ok(())
+    }
+}
