@@ -1,0 +1,78 @@
+//! `make install` (scripts/install.sh): the five binaries, their man pages and bash/zsh/fish
+//! completions land where distributions put them, under DESTDIR+PREFIX. Runs the script on the
+//! binaries of this test build (TCPWHY_BIN_DIR), as `make install` does on target/release.
+
+use std::process::Command;
+
+use tcpwhy_tests::{bin, root};
+
+const TOOLS: [&str; 5] = ["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag", "portmap"];
+
+#[test]
+fn install_puts_binaries_man_pages_and_completions_under_destdir_prefix() {
+    let bindir = bin("xtask").parent().unwrap().to_path_buf();
+    let destdir = tempfile::tempdir().unwrap();
+    let dest = destdir.path().join("usr/local");
+    let out = Command::new("sh")
+        .arg(root().join("scripts/install.sh"))
+        .arg(&dest)
+        .env("TCPWHY_BIN_DIR", &bindir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "install.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for t in TOOLS {
+        let exe = dest.join("bin").join(t);
+        let v = Command::new(&exe).arg("--version").output().unwrap();
+        assert!(v.status.success(), "{t} --version");
+        assert!(String::from_utf8_lossy(&v.stdout).starts_with(t));
+
+        let man = std::fs::read_to_string(dest.join(format!("share/man/man1/{t}.1"))).unwrap();
+        assert!(man.contains(".TH"), "{t}.1 is a man page");
+        assert!(man.contains(t));
+        assert!(
+            man.contains("\\-\\-help") || man.contains("\\-h"),
+            "{t}.1 lists options"
+        );
+
+        let bash =
+            std::fs::read_to_string(dest.join(format!("share/bash-completion/completions/{t}")))
+                .unwrap();
+        assert!(
+            bash.contains("complete -F") && bash.contains(t),
+            "bash completion of {t}"
+        );
+        let zsh =
+            std::fs::read_to_string(dest.join(format!("share/zsh/site-functions/_{t}"))).unwrap();
+        assert!(
+            zsh.starts_with(&format!("#compdef {t}")),
+            "zsh completion of {t}"
+        );
+        let fish =
+            std::fs::read_to_string(dest.join(format!("share/fish/vendor_completions.d/{t}.fish")))
+                .unwrap();
+        assert!(
+            fish.contains(&format!("complete -c {t}")),
+            "fish completion of {t}"
+        );
+    }
+    // Nothing outside DESTDIR+PREFIX.
+    let top: Vec<_> = std::fs::read_dir(destdir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(top, vec!["usr"]);
+}
+
+#[test]
+fn install_without_a_destination_is_a_usage_error() {
+    let out = Command::new("sh")
+        .arg(root().join("scripts/install.sh"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
+}
