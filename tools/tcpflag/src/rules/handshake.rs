@@ -2,6 +2,7 @@
 //! syn_timeout, no_response, handshake_incomplete, zero_window_at_handshake.
 
 use tcpwhy_common::records::flow::{Flow, ZeroWindow};
+use tcpwhy_common::records::hops::Origin;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
@@ -92,12 +93,16 @@ pub fn refused(flows: &[&Flow]) -> Finding {
     fd.summary = match origin {
         Some(o) if o.origin == "middlebox" => {
             fd.origin = Some("middlebox".into());
+            let at = o
+                .at_hop
+                .map(|h| format!(" from a device at hop {h}"))
+                .unwrap_or_default();
             let path = match o.expected_hops {
                 Some(e) => format!(
-                    ", but the server is {} away",
+                    "{at}, but the server is {} away",
                     plural(e as u64, "hop", "hops")
                 ),
-                None => String::new(),
+                None => at,
             };
             format!(
                 "{} refused by a middlebox, not by the server: {syn_part} {each} by {rname}{ttl_paren}{path}",
@@ -198,15 +203,15 @@ pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
     };
     let from_server = icmp.from_ip == f.server_ip;
     let o = icmp_origin(f, icmp.frame);
-    let hops = o
-        .and_then(|o| o.hops)
-        .map(|h| {
-            format!(
-                ", {} from the capture point",
-                plural(h as u64, "hop", "hops")
-            )
-        })
-        .unwrap_or_default();
+    let hops = match o {
+        Some(Origin {
+            at_hop: Some(a), ..
+        }) => format!(" at hop {a} from the capture point"),
+        Some(Origin { hops: Some(h), .. }) => {
+            format!(", {} away", plural(*h as u64, "router", "routers"))
+        }
+        _ => String::new(),
+    };
     let who = if from_server {
         format!("the server {} itself", f.server_ip)
     } else {
@@ -295,12 +300,17 @@ pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
     Some(fd)
 }
 
+/// Nothing came back from the server's address, and the client sent nothing but its SYNs (and
+/// perhaps a RST when it gave up): a client that sends ACKs or data after its SYN got a SYN-ACK
+/// the capture missed (as in a TCP Fast Open capture), which is no failure.
 fn unanswered(f: &Flow) -> bool {
+    let client_rst = f.rst.as_ref().is_some_and(|r| r.from == "client");
     !f.established
         && !f.midstream
         && f.synack_frame.is_none()
-        && f.rst.as_ref().is_none_or(|r| r.from == "client")
+        && (f.rst.is_none() || client_rst)
         && f.server.packets == 0
+        && f.client.packets <= u64::from(f.attempts.syn_count) + u64::from(client_rst)
 }
 
 /// SYNs retransmitted, nothing came back.

@@ -117,7 +117,7 @@ fn refused_retries_far_apart_are_separate_findings() {
 fn refused_by_middlebox() {
     let mut p = seed_refused_attempt("M", 1, 2, 100.0, true);
     p["ttlhops"]["rst"] = json!({"origin": "middlebox", "frame": 2, "observed_ttl": 63,
-        "initial_ttl": 64, "hops": 1, "expected_hops": 2,
+        "initial_ttl": 64, "hops": 1, "at_hop": 2, "expected_hops": 3,
         "reason": "RST hop distance 1 differs from the server's 2"});
     let fd = one(p);
     assert_eq!(fd.kind, "refused_by_middlebox");
@@ -130,7 +130,9 @@ fn refused_by_middlebox() {
     );
     assert!(fd.summary.contains("TTL 63 = 64 − 1 hop"), "{}", fd.summary);
     assert!(
-        fd.summary.contains("the server is 2 hops away"),
+        fd.summary.contains(
+            "(TTL 63 = 64 − 1 hop) from a device at hop 2, but the server is 3 hops away"
+        ),
         "{}",
         fd.summary
     );
@@ -142,7 +144,7 @@ fn refused_by_middlebox() {
 fn syn_timeout_linux_and_windows() {
     let base = json!({
         "state": "S0", "history": "S", "end": "timeout", "established": false, "synack_frame": null,
-        "server": {"packets": 0, "bytes": 0, "fin_frame": null}, "client": {"fin_frame": null, "bytes": 0},
+        "server": {"packets": 0, "bytes": 0, "fin_frame": null}, "client": {"fin_frame": null, "bytes": 0, "packets": 1},
     });
     let mut p = base.clone();
     p["attempts"] = json!({"syn_count": 6, "frames": [1, 2, 3, 4, 5, 6],
@@ -167,6 +169,13 @@ fn syn_timeout_linux_and_windows() {
     p["attempts"] = json!({"syn_count": 7, "frames": [1, 2, 3, 4, 5, 6, 7],
         "ts": [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 10.0], "intervals": [1.0, 1.0, 1.0, 1.0, 2.0, 4.0]});
     assert_eq!(one(p).evidence["client_os_hint"], "linux_linear");
+    // The client went on after its SYNs (ACK, FIN): it got a SYN-ACK the capture missed (the
+    // TCP Fast Open sample capture does this).
+    let mut p = base.clone();
+    p["attempts"] = json!({"syn_count": 2, "frames": [1, 2], "ts": [0.0, 1.0], "intervals": [1.0]});
+    p["client"]["packets"] = json!(3);
+    p["end"] = json!("fin");
+    none(p);
     // One SYN still pending at capture end: not enough evidence.
     let mut p = base.clone();
     p["end"] = json!("capture_end");
@@ -183,14 +192,14 @@ fn syn_timeout_linux_and_windows() {
 fn icmp_unreachable_from_a_router() {
     let p = json!({
         "state": "S0", "history": "S", "end": "timeout", "established": false, "synack_frame": null,
-        "server": {"packets": 0, "bytes": 0, "fin_frame": null}, "client": {"fin_frame": null, "bytes": 0},
+        "server": {"packets": 0, "bytes": 0, "fin_frame": null}, "client": {"fin_frame": null, "bytes": 0, "packets": 1},
         "attempts": {"syn_count": 1, "frames": [4], "ts": [1000.0], "intervals": []},
         "icmp": [{"from_ip": "10.0.2.1", "proto": "icmp", "icmp_type": 3, "icmp_code": 1,
                   "description": "host unreachable", "frame": 5, "ts": 1003.0, "ttl": 254}],
         "icmp_count": 1,
         "ttlhops": {"client": null, "server": null, "rst": null,
                     "icmp": [{"origin": "middlebox", "frame": 5, "observed_ttl": 254, "initial_ttl": 255,
-                              "hops": 1, "expected_hops": null, "reason": "router 1 hop away"}]}
+                              "hops": 0, "at_hop": 1, "expected_hops": null, "reason": "router 1 hop away"}]}
     });
     let fd = one(p);
     assert_eq!(fd.kind, "icmp_unreachable");
@@ -203,7 +212,7 @@ fn icmp_unreachable_from_a_router() {
     assert_eq!(fd.frames, [4, 5]);
     assert!(
         fd.summary
-            .contains("from router 10.0.2.1, 1 hop from the capture point"),
+            .contains("from router 10.0.2.1 at hop 1 from the capture point"),
         "{}",
         fd.summary
     );
