@@ -17,10 +17,14 @@
 mod pcap;
 mod pcapng;
 mod source;
+#[cfg(test)]
+mod testutil;
 
 use std::io::{self, Read, Write};
 
-use tcpwhy_common::jsonl::JsonlWriter;
+use tcpwhy_common::jsonl::{Flush, JsonlWriter};
+
+use crate::frame::FrameMeta;
 
 pub use source::Source;
 
@@ -91,20 +95,31 @@ pub fn detect(magic: [u8; 4]) -> Option<Format> {
     }
 }
 
-/// Reads one whole input, writing one record per frame. Frame numbers start at 1.
-pub fn read_capture<W: Write>(
+/// Where the readers put each frame. [`Flush::flush_output`] is called before every read of the
+/// input that may block.
+pub trait FrameSink: Flush {
+    fn frame(&mut self, meta: &FrameMeta, data: &[u8]) -> io::Result<()>;
+}
+
+/// The production sink: one JSON `packet` record per frame.
+impl<W: Write> FrameSink for JsonlWriter<W> {
+    #[inline]
+    fn frame(&mut self, meta: &FrameMeta, data: &[u8]) -> io::Result<()> {
+        crate::decode::write_packet(meta, data, self.buffer());
+        self.end_record()
+    }
+}
+
+/// Reads one whole input, handing every frame to `out`. Frame numbers start at 1.
+pub fn read_capture<S: FrameSink>(
     name: &str,
     rd: Box<dyn Read>,
-    out: &mut JsonlWriter<W>,
+    out: &mut S,
 ) -> Result<Finish, Fail> {
     read_source(Source::new(rd, name.to_string()), out, 0)
 }
 
-fn read_source<W: Write>(
-    mut src: Source,
-    out: &mut JsonlWriter<W>,
-    gzip_depth: u8,
-) -> Result<Finish, Fail> {
+fn read_source<S: FrameSink>(mut src: Source, out: &mut S, gzip_depth: u8) -> Result<Finish, Fail> {
     src.fill(4, out)?;
     let head = src.data();
     if head.is_empty() {

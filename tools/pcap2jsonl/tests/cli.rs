@@ -1,0 +1,370 @@
+//! The pcap2jsonl binary as users run it: help, version, files and stdin, gzip, several files,
+//! errors and exit codes, a closed stdout, and frame/time/length/interface equal to tshark on
+//! every real capture.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use predicates::prelude::*;
+
+fn real(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/captures/real")
+        .join(name)
+}
+
+fn malformed(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/captures/malformed")
+        .join(name)
+}
+
+fn bin() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("pcap2jsonl").unwrap()
+}
+
+fn lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8(out.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// The `ts` of a record exactly as written (the JSON number's text).
+fn ts_text(line: &str) -> &str {
+    let at = line.find(",\"ts\":").expect("ts") + 6;
+    let end = line[at..].find([',', '}']).unwrap();
+    &line[at..at + end]
+}
+
+/// A decimal `s.f` normalised to 9 fraction digits, for exact comparison.
+fn nine_digits(t: &str) -> String {
+    let (s, f) = t.split_once('.').unwrap_or((t, ""));
+    assert!(f.len() <= 9, "more than 9 digits: {t}");
+    format!("{s}.{f:0<9}")
+}
+
+#[test]
+fn help_has_an_example_pipeline_and_exit_codes() {
+    let out = bin()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8(out).unwrap();
+    for needle in [
+        "tcpdump -i any -U -w -",
+        "| tcpflows",
+        "Exit status",
+        "FILE",
+        "--line-buffered",
+        "restart at 1",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+    bin()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("pcap2jsonl "));
+    bin().arg("--no-such-flag").assert().code(2);
+}
+
+#[test]
+fn stdin_by_dash_and_by_default() {
+    let want = bin()
+        .arg(real("tcpreplay-test.pcap"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(lines(&want).len(), 179);
+    let data = std::fs::read(real("tcpreplay-test.pcap")).unwrap();
+    let dash = bin()
+        .arg("-")
+        .write_stdin(data.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(dash, want);
+    let none = bin()
+        .write_stdin(data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(none, want);
+    // pcapng on stdin too.
+    let ng = std::fs::read(real("netns-two-interfaces.pcapng")).unwrap();
+    let out = bin()
+        .arg("-")
+        .write_stdin(ng)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(lines(&out).len(), 20);
+}
+
+#[test]
+fn gzip_by_magic_from_file_and_stdin() {
+    let plain = bin()
+        .arg(real("tcpreplay-test.pcap"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let gz = bin()
+        .arg(real("tcpreplay-test.pcap.gz"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(gz, plain, "gzip-compressed capture gives other records");
+    let data = std::fs::read(real("tcpreplay-test.pcap.gz")).unwrap();
+    let piped = bin()
+        .arg("-")
+        .write_stdin(data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(piped, plain);
+}
+
+#[test]
+fn several_files_each_numbered_from_one() {
+    let out = bin()
+        .arg(real("dns_udp.pcap"))
+        .arg(real("pcapparser-test001-be.pcapng"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let recs = lines(&out);
+    let frames: Vec<u64> = recs.iter().map(|r| r["frame"].as_u64().unwrap()).collect();
+    assert_eq!(frames, [1, 2, 1, 2, 3, 4]);
+}
+
+#[test]
+fn a_missing_file_is_an_error_after_the_others() {
+    bin()
+        .arg(real("dns_udp.pcap"))
+        .arg("/nonexistent/x.pcap")
+        .arg(real("dns_udp_2.pcap"))
+        .assert()
+        .code(2)
+        .stdout(predicate::function(|s: &[u8]| lines(s).len() == 4))
+        .stderr(predicate::str::contains(
+            "pcap2jsonl: /nonexistent/x.pcap: No such file or directory",
+        ));
+}
+
+#[test]
+fn not_a_capture_is_one_clear_error() {
+    bin()
+        .arg(malformed("not-a-capture.txt"))
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "not-a-capture.txt: not a capture file",
+        ));
+    bin()
+        .arg(malformed("empty-file.pcap"))
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("empty-file.pcap: empty input"));
+    bin()
+        .arg("-")
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("<stdin>: empty input"));
+    // A directory.
+    bin()
+        .arg(env!("CARGO_MANIFEST_DIR"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("read error at byte 0"));
+}
+
+#[test]
+fn netmon_is_recognised_and_refused_for_now() {
+    for (magic, v) in [(&b"GMBU"[..], "2.x"), (&b"RTSS"[..], "1.x")] {
+        let mut data = magic.to_vec();
+        data.extend_from_slice(&[0; 60]);
+        bin()
+            .arg("-")
+            .write_stdin(data)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "Microsoft Network Monitor {v} capture: not supported yet"
+            )));
+    }
+}
+
+#[test]
+fn a_closed_stdout_exits_zero_quietly() {
+    // Enough output to fill the pipe several times over.
+    let f = real("pcapparser-wireshark_samples-test.pcapng");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
+        .args([&f, &f, &f, &f])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: the pipe is closed, as `| head -1` does.
+    assert!(
+        first.starts_with("{\"type\":\"packet\",\"frame\":1,"),
+        "{first}"
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn line_buffered_is_accepted() {
+    let out = bin()
+        .args(["--line-buffered".as_ref(), real("dns_udp.pcap").as_os_str()])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(lines(&out).len(), 2);
+}
+
+/// Frame numbers, timestamps (exact decimals), lengths and interface ids of every frame of every
+/// real capture equal tshark's (real/expected/*.tsv).
+#[test]
+fn frames_times_lengths_interfaces_equal_tshark() {
+    let dir = real("");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 35,
+        "real captures missing in {}",
+        dir.display()
+    );
+    let mut frames = 0;
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let tsv =
+            std::fs::read_to_string(dir.join("expected").join(format!("{name}.tsv"))).unwrap();
+        let mut rows = tsv.lines();
+        let head: Vec<&str> = rows.next().unwrap().split('\t').collect();
+        let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
+        let (c_no, c_ts, c_len, c_cap, c_if) = (
+            col("frame.number"),
+            col("frame.time_epoch"),
+            col("frame.len"),
+            col("frame.cap_len"),
+            col("frame.interface_id"),
+        );
+        let mut want: Vec<Vec<&str>> = rows.map(|l| l.split('\t').collect()).collect();
+        if name == "pcapparser-test017-le.pcapng" {
+            // tshark 4.0 lists its custom blocks as frames; they are not packets.
+            want.clear();
+        }
+        let out = bin().arg(f).assert().success().get_output().stdout.clone();
+        let text = String::from_utf8(out).unwrap();
+        let got: Vec<&str> = text.lines().collect();
+        assert_eq!(got.len(), want.len(), "{name}: record count");
+        for (line, w) in got.iter().zip(&want) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let ctx = format!("{name} frame {}", w[c_no]);
+            assert_eq!(v["frame"].as_u64().unwrap().to_string(), w[c_no], "{ctx}");
+            // A frame without a time stamp (simple packet block): tshark prints nothing, we 0.
+            let want_ts = if w[c_ts].is_empty() { "0" } else { w[c_ts] };
+            assert_eq!(
+                nine_digits(ts_text(line)),
+                nine_digits(want_ts),
+                "{ctx}: ts"
+            );
+            assert_eq!(
+                v["len"].as_u64().unwrap().to_string(),
+                w[c_len],
+                "{ctx}: len"
+            );
+            assert_eq!(
+                v["caplen"].as_u64().unwrap().to_string(),
+                w[c_cap],
+                "{ctx}: caplen"
+            );
+            let want_if = if w[c_if].is_empty() { "0" } else { w[c_if] };
+            assert_eq!(
+                v["iface"].as_u64().unwrap().to_string(),
+                want_if,
+                "{ctx}: iface"
+            );
+            frames += 1;
+        }
+    }
+    assert!(frames >= 6461, "{frames}");
+}
+
+/// The comment of a pcapng packet becomes `comment` (crafted: no real capture here has one).
+#[test]
+fn pcapng_comment_reaches_the_record() {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    let mut b: Vec<u8> = vec![];
+    let block = |b: &mut Vec<u8>, t: u32, body: &[u8]| {
+        let n = (body.len() + 12) as u32;
+        b.extend_from_slice(&t.to_le_bytes());
+        b.extend_from_slice(&n.to_le_bytes());
+        b.extend_from_slice(body);
+        b.extend_from_slice(&n.to_le_bytes());
+    };
+    block(
+        &mut b,
+        0x0a0d0d0a,
+        &[
+            0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ],
+    );
+    block(&mut b, 1, &[1, 0, 0, 0, 0, 0, 0, 0]);
+    let mut epb = vec![0u8; 20];
+    epb[12] = 4;
+    epb[16] = 4;
+    epb.extend_from_slice(&[1, 2, 3, 4]);
+    epb.extend_from_slice(&[1, 0, 7, 0]);
+    epb.extend_from_slice(b"why \"x\"\0");
+    epb.extend_from_slice(&[0, 0, 0, 0]);
+    block(&mut b, 6, &epb);
+    f.write_all(&b).unwrap();
+    let out = bin()
+        .arg(f.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let recs = lines(&out);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["comment"], "why \"x\"");
+}

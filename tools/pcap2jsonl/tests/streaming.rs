@@ -1,0 +1,260 @@
+//! Live input: records must come out as packets arrive, while the input is still open
+//! (`tcpdump -U -w - | pcap2jsonl -`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Reads stdout lines on a thread, so the test can wait for one with a deadline.
+fn line_reader<R: Read + Send + 'static>(r: R) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            match line {
+                Ok(l) => {
+                    if tx.send(l).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    });
+    rx
+}
+
+fn pcap_header() -> Vec<u8> {
+    let mut h = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    h.extend_from_slice(&[0; 8]);
+    h.extend_from_slice(&65535u32.to_le_bytes());
+    h.extend_from_slice(&1u32.to_le_bytes());
+    h
+}
+
+fn pcap_record(sec: u32, frame: &[u8]) -> Vec<u8> {
+    let mut r = vec![];
+    r.extend_from_slice(&sec.to_le_bytes());
+    r.extend_from_slice(&0u32.to_le_bytes());
+    r.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    r.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    r.extend_from_slice(frame);
+    r
+}
+
+/// An Ethernet + IPv4 + TCP SYN (54 bytes).
+fn syn() -> Vec<u8> {
+    let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+    f.extend_from_slice(&[
+        0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ]);
+    f.extend_from_slice(&[
+        0x9c, 0x40, 0x09, 0x4f, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+    ]);
+    f
+}
+
+#[test]
+fn a_packet_is_output_while_stdin_stays_open() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let rx = line_reader(child.stdout.take().unwrap());
+
+    stdin.write_all(&pcap_header()).unwrap();
+    stdin
+        .write_all(&pcap_record(1_700_000_000, &syn()))
+        .unwrap();
+    stdin.flush().unwrap();
+    let first = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("no record within 5 s while the input is open");
+    assert!(
+        first.starts_with("{\"type\":\"packet\",\"frame\":1,\"ts\":1700000000.000000,"),
+        "{first}"
+    );
+
+    // A second packet, in two pieces (the header first): still one record, at once.
+    let rec = pcap_record(1_700_000_001, &syn());
+    stdin.write_all(&rec[..10]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(rx.try_recv().is_err(), "a record from half a packet");
+    stdin.write_all(&rec[10..]).unwrap();
+    stdin.flush().unwrap();
+    let second = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("second record");
+    assert!(second.contains("\"frame\":2,"), "{second}");
+
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        rx.recv_timeout(Duration::from_secs(5)).is_err(),
+        "nothing more"
+    );
+}
+
+#[test]
+fn a_pcapng_stream_too() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let rx = line_reader(child.stdout.take().unwrap());
+    let block = |t: u32, body: &[u8]| {
+        let n = (body.len() + 12) as u32;
+        let mut b = t.to_le_bytes().to_vec();
+        b.extend_from_slice(&n.to_le_bytes());
+        b.extend_from_slice(body);
+        b.extend_from_slice(&n.to_le_bytes());
+        b
+    };
+    let mut shb = vec![0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0];
+    shb.extend_from_slice(&[0xff; 8]);
+    stdin.write_all(&block(0x0a0d_0d0a, &shb)).unwrap();
+    stdin
+        .write_all(&block(1, &[1, 0, 0, 0, 0, 0, 0, 0]))
+        .unwrap();
+    let frame = syn();
+    let mut epb = vec![0u8; 20];
+    epb[12..16].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+    epb[16..20].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+    epb.extend_from_slice(&frame);
+    epb.resize(epb.len().next_multiple_of(4), 0);
+    stdin.write_all(&block(6, &epb)).unwrap();
+    stdin.flush().unwrap();
+    let first = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("no record within 5 s");
+    assert!(
+        first.starts_with("{\"type\":\"packet\",\"frame\":1,"),
+        "{first}"
+    );
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// Removes the network namespace and stops what ran in it, even when the test fails.
+struct Netns {
+    name: String,
+    children: Vec<Child>,
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A real `tcpdump -U -w -` on the loopback of a private network namespace: a UDP datagram sent
+/// there becomes a record while tcpdump keeps running. Skipped (with a note) when not root or
+/// tcpdump/ip is missing.
+#[test]
+fn live_tcpdump_pipe_in_a_netns() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !root || !have("tcpdump") || !have("ip") || !have("python3") {
+        eprintln!("skipped: needs root, tcpdump, ip and python3");
+        return;
+    }
+    let name = format!("p2j-stream-{}", std::process::id());
+    if !Command::new("ip")
+        .args(["netns", "add", &name])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("skipped: cannot create a network namespace");
+        return;
+    }
+    let mut ns = Netns {
+        name: name.clone(),
+        children: vec![],
+    };
+    assert!(
+        Command::new("ip")
+            .args(["-n", &name, "link", "set", "lo", "up"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut tcpdump = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &name,
+            "tcpdump",
+            "-i",
+            "lo",
+            "-U",
+            "-w",
+            "-",
+            "-n",
+            "udp port 2725",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tcpdump_out: ChildStdout = tcpdump.stdout.take().unwrap();
+    let tcpdump_err = line_reader(tcpdump.stderr.take().unwrap());
+    ns.children.push(tcpdump);
+    let mut p2j = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
+        .arg("-")
+        .stdin(Stdio::from(tcpdump_out))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = line_reader(p2j.stdout.take().unwrap());
+    ns.children.push(p2j);
+    // Wait until tcpdump listens.
+    let listening = (0..50).any(|_| {
+        tcpdump_err
+            .recv_timeout(Duration::from_millis(200))
+            .is_ok_and(|l| l.contains("listening on"))
+    });
+    assert!(listening, "tcpdump did not start");
+    let send = "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'tcpwhy', ('127.0.0.1', 2725))";
+    assert!(
+        Command::new("ip")
+            .args(["netns", "exec", &name, "python3", "-c", send])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rec = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no record while tcpdump runs");
+    assert!(
+        rec.starts_with("{\"type\":\"packet\",\"frame\":1,"),
+        "{rec}"
+    );
+    assert!(rec.contains("\"len\":48,"), "{rec}");
+    // Cleanup (kill tcpdump, then pcap2jsonl sees the end and exits) happens in Drop.
+}
