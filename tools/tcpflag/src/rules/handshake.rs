@@ -128,9 +128,26 @@ pub fn refused(flows: &[&Flow]) -> Finding {
             )
         }
     };
-    if attempts > 1 && windows_refused_retries(&iv) {
-        fd.summary
-            .push_str("; the client retried twice about 0.5 s apart, as Windows does after a RST");
+    // Same ISN on every attempt: the client's stack retried one connect() (Windows does, twice,
+    // about 0.5 s apart); different ISNs: the application connected again.
+    let isns: Vec<Option<u32>> = flows.iter().map(|f| f.client.isn).collect();
+    let same_isn = if flows.len() > 1 && isns.iter().all(|i| i.is_some()) {
+        Some(isns.windows(2).all(|w| w[0] == w[1]))
+    } else {
+        None
+    };
+    let windows_retry = attempts > 1
+        && windows_refused_retries(&iv)
+        && (same_isn != Some(false) || flows.len() == 1);
+    if windows_retry {
+        fd.summary.push_str(
+            "; the client's stack retried the same SYN twice about 0.5 s apart, as Windows does after a RST",
+        );
+    } else if same_isn == Some(false) {
+        fd.summary.push_str(&format!(
+            "; the application retried: {} separate connects from the same source port",
+            flows.len()
+        ));
     }
     fd.next_step = if middlebox {
         let hop = origin
@@ -172,12 +189,9 @@ pub fn refused(flows: &[&Flow]) -> Finding {
     ev(
         &mut fd,
         "client_retry_hint",
-        if attempts > 1 && windows_refused_retries(&iv) {
-            serde_json::Value::from("windows")
-        } else {
-            serde_json::Value::Null
-        },
+        if windows_retry { Some("windows") } else { None },
     );
+    ev(&mut fd, "same_isn", same_isn);
     fd
 }
 
@@ -189,6 +203,7 @@ pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
     let (icmp, sock) = f
         .icmp
         .iter()
+        .filter(|i| i.quoted != "server")
         .find_map(|i| icmp_error(&i.proto, i.icmp_type, i.icmp_code).map(|s| (i, s)))?;
     let v6 = f.ip_version == 6;
     let words = if icmp.description.is_empty() {
@@ -342,7 +357,7 @@ pub fn syn_timeout(f: &Flow, cfg: &Config) -> Option<Finding> {
     };
     let gave_up = match (f.rst.as_ref(), f.end.as_str()) {
         (Some(_), _) => "; then the client gave up and reset",
-        (None, "capture_end") => "; the capture ended while the client was still retrying",
+        (None, "capture_end") => "; no answer by the end of the capture",
         _ => "",
     };
     fd.summary = format!(
@@ -513,8 +528,13 @@ pub fn zero_window_at_handshake(f: &Flow, cfg: &Config) -> Option<Finding> {
     fd.ts = Some(z.first_ts);
     let probes = if z.probes > 0 {
         let pf = frames(&z.probe_frames, 8);
+        let style = match z.probe_kind.as_deref() {
+            Some("one_byte") => ", 1-byte as Windows sends them",
+            Some("zero_byte") => ", 0-byte as Linux sends them",
+            _ => "",
+        };
         format!(
-            "the {} sent {} ({pf})",
+            "the {} sent {} ({pf}{style})",
             if side == "server" { "client" } else { "server" },
             plural(z.probes as u64, "zero-window probe", "zero-window probes")
         )

@@ -133,6 +133,11 @@ pub(crate) fn ttl_text(origin: Option<&Origin>, ttl: Option<u8>, v6: bool) -> Op
     let word = if v6 { "hop limit" } else { "TTL" };
     if let Some(o) = origin {
         if let (Some(obs), Some(init), Some(h)) = (o.observed_ttl, o.initial_ttl, o.hops) {
+            if h == 0 {
+                return Some(format!(
+                    "{word} {obs}, its initial value: no router in between"
+                ));
+            }
             let hops = if h == 1 { "hop" } else { "hops" };
             return Some(format!("{word} {obs} = {init} − {h} {hops}"));
         }

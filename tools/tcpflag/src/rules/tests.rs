@@ -70,15 +70,41 @@ fn seed_refused_three_flows_become_one_finding() {
     assert_eq!(
         fd.summary,
         "10.0.0.1:20531 → 172.16.0.1:2383 refused: 3 SYNs (frames 7447, 7467, 7554) each answered \
-         by RST/ACK from the server itself (TTL 126 = 128 − 2 hops); the client retried twice about \
-         0.5 s apart, as Windows does after a RST"
+         by RST/ACK from the server itself (TTL 126 = 128 − 2 hops); the client's stack retried the \
+         same SYN twice about 0.5 s apart, as Windows does after a RST"
     );
+    assert_eq!(fd.evidence["same_isn"], true);
     assert!(
         fd.next_step.contains("portmap --listeners"),
         "{}",
         fd.next_step
     );
     assert_eq!(fd.evidence["client_retry_hint"], "windows");
+}
+
+#[test]
+fn refused_connects_with_new_isns_are_the_application_retrying() {
+    let mut e = engine();
+    for (i, (syn, rst, ts)) in [(11, 12, 100.0), (13, 14, 100.7), (15, 16, 101.4)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut p = seed_refused_attempt(&format!("R{i}"), syn, rst, ts, true);
+        p["client"]["isn"] = json!(1000 + i);
+        e.flow(flow(p));
+    }
+    let out = e.finish();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].attempts, Some(3));
+    assert_eq!(out[0].evidence["same_isn"], false);
+    assert!(out[0].evidence["client_retry_hint"].is_null());
+    assert!(
+        out[0]
+            .summary
+            .ends_with("; the application retried: 3 separate connects from the same source port"),
+        "{}",
+        out[0].summary
+    );
 }
 
 #[test]

@@ -57,7 +57,7 @@ pub fn seed_refused_attempt(uid: &str, syn: u64, rst: u64, ts: f64, hops: bool) 
         "duration": 0.001, "state": "REJ", "history": "Sr", "end": "rst", "established": false,
         "attempts": {"syn_count": 1, "frames": [syn], "ts": [ts], "intervals": []},
         "synack_frame": null, "rtt": {"syn_synack": null, "synack_ack": null},
-        "client": {"packets": 1, "bytes": 0, "fin_frame": null},
+        "client": {"packets": 1, "bytes": 0, "fin_frame": null, "isn": 655839663u32},
         "server": {"packets": 1, "bytes": 0, "initial_window": null, "fin_frame": null,
                    "ttl": {"first": 126, "min": 126, "max": 126}},
         "rst": {"from": "server", "frame": rst, "ts": ts + 0.001, "ttl": 126, "ip_id": 14341,

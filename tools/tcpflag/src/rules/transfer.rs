@@ -111,7 +111,7 @@ pub fn zero_window_stall(f: &Flow, cfg: &Config, primary: bool) -> Option<Findin
         "and never reopened before the connection timed out".to_string()
     };
     fd.summary = format!(
-        "{}: the {recv} ({})'s receive window closed at frame {} and stayed closed for {} ({}{probes}) {ending}",
+        "{}: the receive window of the {recv} {} closed at frame {} and stayed closed for {} ({}{probes}) {ending}",
         conn(f),
         ip(f, recv),
         z.first_frame,
@@ -241,10 +241,16 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
         return None;
     }
     let v6 = f.ip_version == 6;
-    let severity = if r.seq_ok {
-        Severity::Error
-    } else {
+    // tcpflows' verdict on the RST's sequence number: only an unacceptable one (RFC 5961) makes
+    // the reset doubtful; "unknown" (no reference seen, e.g. mid-stream) is not held against it.
+    let ignored = match r.seq_check.as_str() {
+        "" => !r.seq_ok,
+        c => c == "unacceptable",
+    };
+    let severity = if ignored {
         Severity::Warning
+    } else {
+        Severity::Error
     };
     let mut fd = base(f, "reset_mid_connection", severity);
     let mut fr = vec![f.first_frame];
@@ -293,7 +299,7 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
             bytes(s)
         ),
     };
-    let ignored = if r.seq_ok {
+    let ignored = if !ignored {
         ""
     } else {
         "; its sequence number was outside the receive window, so the client stack likely ignored it"

@@ -1,0 +1,299 @@
+//! tcpflag end to end: the real binaries (`pcap2jsonl | tcpflows | ttlhops | tcpflag`) on the
+//! lab's real-stack captures (tests/captures/, see its README) and on the healthy public
+//! captures. Every scenario asserts the conclusion a person needs (kind, server and port,
+//! attempts, origin, socket error codes, the bad backend) and that the healthy connections
+//! around it stay silent.
+
+use serde_json::Value;
+use tcpwhy_tests::{of_type, own_captures, pipeline, records, shared_captures};
+
+/// The findings for a capture, through the whole pipeline (tcpflag's extra `args`).
+fn findings_with(path: &std::path::Path, args: &[&str]) -> Vec<Value> {
+    let p = path.to_str().unwrap();
+    let outs = pipeline(
+        &[
+            ("pcap2jsonl", &[p]),
+            ("tcpflows", &[]),
+            ("ttlhops", &[]),
+            ("tcpflag", args),
+        ],
+        None,
+    );
+    for (i, o) in outs.iter().enumerate() {
+        assert!(
+            o.status
+                .code()
+                .is_some_and(|c| c == 0 || (i == 3 && c == 1)),
+            "stage {i} failed on {p}: {:?}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let recs = records(&outs[3].stdout);
+    assert!(
+        recs.iter().all(|r| r["type"] == "finding"),
+        "only findings by default"
+    );
+    recs
+}
+
+fn findings(name: &str) -> Vec<Value> {
+    findings_with(&own_captures().join(name), &[])
+}
+
+fn summaries(f: &[Value]) -> String {
+    f.iter()
+        .map(|x| format!("{} {}", x["kind"], x["summary"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn kinds(f: &[Value]) -> Vec<&str> {
+    f.iter().map(|x| x["kind"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn seed_refused_2383_from_the_server_itself() {
+    let f = findings("refused-2383.pcap");
+    assert_eq!(kinds(&f), ["refused"], "{}", summaries(&f));
+    let x = &f[0];
+    assert_eq!(x["severity"], "error");
+    assert_eq!(x["server_ip"], "203.0.113.20");
+    assert_eq!(x["server_port"], 2383);
+    assert_eq!(x["client_port"], 20531);
+    assert_eq!(x["attempts"], 3);
+    assert_eq!(x["uids"].as_array().unwrap().len(), 3);
+    assert_eq!(x["origin"], "server");
+    assert_eq!(x["evidence"]["rst_origin"]["origin"], "endpoint");
+    assert_eq!(x["evidence"]["rst_origin"]["hops"], 2);
+    assert_eq!(x["socket_error"]["windows_code"], 10061);
+    assert_eq!(x["socket_error"]["windows_name"], "WSAECONNREFUSED");
+    assert_eq!(x["socket_error"]["posix"], "ECONNREFUSED");
+    assert_eq!(x["frames"], serde_json::json!([11, 12, 13, 14, 15, 16]));
+    let s = x["summary"].as_str().unwrap();
+    assert!(
+        s.contains("3 SYNs (frames 11, 13, 15) each answered by RST/ACK from the server itself (TTL 126 = 128 − 2 hops)"),
+        "{s}"
+    );
+    assert!(x["next_step"].as_str().unwrap().contains("portmap"));
+    // The lab's Linux client connected three times (new ISNs), unlike Windows' same-SYN retries.
+    assert_eq!(x["evidence"]["same_isn"], false);
+}
+
+#[test]
+fn seed_refused_over_ipv6() {
+    let f = findings("refused-ipv6.pcap");
+    assert_eq!(kinds(&f), ["refused"], "{}", summaries(&f));
+    assert_eq!(f[0]["server_ip"], "2001:db8:20::20");
+    assert_eq!(f[0]["server_port"], 2383);
+    assert_eq!(f[0]["attempts"], 3);
+    assert_eq!(f[0]["origin"], "server");
+    assert!(
+        f[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("hop limit 126 = 128 − 2 hops"),
+        "{}",
+        f[0]["summary"]
+    );
+}
+
+#[test]
+fn refused_by_a_middlebox() {
+    let f = findings("middlebox-reset.pcap");
+    assert!(!f.is_empty());
+    assert!(
+        f.iter().all(|x| x["kind"] == "refused_by_middlebox"
+            && x["server_port"] == 8443
+            && x["origin"] == "middlebox"
+            && x["socket_error"]["windows_code"] == 10061),
+        "{}",
+        summaries(&f)
+    );
+    let attempts: u64 = f.iter().map(|x| x["attempts"].as_u64().unwrap()).sum();
+    assert_eq!(attempts, 2, "{}", summaries(&f));
+}
+
+#[test]
+fn syn_timeout_with_linux_retries() {
+    let f = findings("syn-timeout.pcap");
+    assert_eq!(kinds(&f), ["syn_timeout"], "{}", summaries(&f));
+    let x = &f[0];
+    assert_eq!(x["server_ip"], "203.0.113.30");
+    assert_eq!(x["server_port"], 8080);
+    assert_eq!(x["attempts"], 3);
+    assert_eq!(x["frames"], serde_json::json!([11, 12, 13]));
+    assert_eq!(x["socket_error"]["windows_code"], 10060);
+    assert_eq!(x["socket_error"]["posix"], "ETIMEDOUT");
+    assert_eq!(x["evidence"]["client_os_hint"], "linux", "{}", x["summary"]);
+}
+
+#[test]
+fn icmp_host_and_port_unreachable() {
+    let f = findings("icmp-unreachable.pcap");
+    assert_eq!(
+        kinds(&f),
+        ["icmp_unreachable", "icmp_unreachable"],
+        "{}",
+        summaries(&f)
+    );
+    let host = f.iter().find(|x| x["server_ip"] == "203.0.113.14").unwrap();
+    assert_eq!(host["server_port"], 80);
+    assert_eq!(host["socket_error"]["posix"], "EHOSTUNREACH");
+    assert_eq!(host["socket_error"]["windows_code"], 10065);
+    assert_eq!(host["evidence"]["icmp_from"], "192.0.2.2");
+    assert_eq!(host["origin"], "network");
+    let port = f.iter().find(|x| x["server_port"] == 5432).unwrap();
+    assert_eq!(port["socket_error"]["posix"], "ECONNREFUSED");
+    assert_eq!(port["socket_error"]["windows_code"], 10061);
+    assert_eq!(port["evidence"]["icmp_code"], 3);
+}
+
+#[test]
+fn seed_zero_window_synack() {
+    let f = findings("zero-window-synack.pcap");
+    assert_eq!(kinds(&f), ["zero_window_at_handshake"], "{}", summaries(&f));
+    let x = &f[0];
+    assert_eq!(x["severity"], "error");
+    assert_eq!(x["server_ip"], "203.0.113.13");
+    assert_eq!(x["server_port"], 80);
+    assert_eq!(x["socket_error"]["windows_code"], 10054);
+    assert_eq!(x["socket_error"]["posix"], "ECONNRESET");
+    assert_eq!(x["evidence"]["reopened"], false);
+    assert_eq!(x["evidence"]["reset_by"], "server");
+    assert!(x["frames"].as_array().unwrap().contains(&Value::from(12)));
+    assert!(x["frames"].as_array().unwrap().contains(&Value::from(17)));
+}
+
+#[test]
+fn seed_intermittent_round_robin_backend() {
+    let f = findings("intermittent-rr.pcap");
+    let zw: Vec<&Value> = f
+        .iter()
+        .filter(|x| x["kind"] == "zero_window_at_handshake")
+        .collect();
+    assert_eq!(zw.len(), 4, "{}", summaries(&f));
+    assert!(zw.iter().all(|x| x["server_ip"] == "203.0.113.13"));
+    let ib: Vec<&Value> = f
+        .iter()
+        .filter(|x| x["kind"] == "intermittent_backend")
+        .collect();
+    assert_eq!(ib.len(), 1, "{}", summaries(&f));
+    assert_eq!(f.len(), 5, "{}", summaries(&f));
+    let x = ib[0];
+    assert_eq!(x["severity"], "error");
+    assert_eq!(x["server_ip"], "203.0.113.13");
+    assert_eq!(x["server_port"], 80);
+    assert_eq!(x["evidence"]["name"], "web2.lab.test");
+    assert_eq!(x["evidence"]["failed"], 4);
+    assert_eq!(x["evidence"]["connections"], 4);
+    assert_eq!(x["attempts"], 4);
+    let others = x["evidence"]["other_addresses"].as_array().unwrap();
+    let ok: u64 = others.iter().map(|o| o["ok"].as_u64().unwrap()).sum();
+    assert_eq!(ok, 8);
+    assert!(x["summary"].as_str().unwrap().contains("round-robin DNS"));
+}
+
+#[test]
+fn reset_mid_connection_by_the_server() {
+    let f = findings("reset-mid.pcap");
+    assert_eq!(kinds(&f), ["reset_mid_connection"], "{}", summaries(&f));
+    let x = &f[0];
+    assert_eq!(x["server_port"], 9000);
+    assert_eq!(x["origin"], "server");
+    assert_eq!(x["evidence"]["reset_by"], "server");
+    assert_eq!(x["evidence"]["server_bytes"], 1043);
+    assert_eq!(x["socket_error"]["windows_code"], 10054);
+    assert!(x["frames"].as_array().unwrap().contains(&Value::from(18)));
+}
+
+#[test]
+fn zero_window_stall_that_recovers_is_a_warning() {
+    let f = findings("zero-window-recover.pcap");
+    assert_eq!(kinds(&f), ["zero_window_stall"], "{}", summaries(&f));
+    let x = &f[0];
+    assert_eq!(x["severity"], "warning");
+    assert_eq!(x["server_port"], 9001);
+    assert_eq!(x["origin"], "server");
+    assert_eq!(x["evidence"]["reopened"], true);
+    assert!(x["socket_error"].is_null());
+    // A recovered stall is not a failure: --fail-on error stays 0.
+    let p = own_captures().join("zero-window-recover.pcap");
+    let p = p.to_str().unwrap();
+    let outs = pipeline(
+        &[
+            ("pcap2jsonl", &[p]),
+            ("tcpflows", &[]),
+            ("ttlhops", &[]),
+            ("tcpflag", &["--fail-on", "error"]),
+        ],
+        None,
+    );
+    assert_eq!(outs[3].status.code(), Some(0));
+}
+
+#[test]
+fn healthy_lab_capture_is_silent() {
+    let f = findings("healthy.pcap");
+    assert!(f.is_empty(), "{}", summaries(&f));
+}
+
+#[test]
+fn healthy_public_captures_are_silent() {
+    for name in [
+        "tcpreplay-test.pcap",
+        "pcapparser-wireshark_samples-test.pcapng",
+        "mptcp-v1.pcap",
+        "dns_tcp.pcap",
+        "tfo-5c1fa7f9ae91.pcap",
+        "tcp-handshake-nano.pcap",
+        "ipv4_tcp_http_xml.pcap",
+    ] {
+        let f = findings_with(&shared_captures().join("real").join(name), &[]);
+        assert!(f.is_empty(), "{name}:\n{}", summaries(&f));
+    }
+}
+
+#[test]
+fn public_refusals_fire() {
+    // netns-two-interfaces: a SYN to 2383 refused on a veth and one to 2725 on loopback.
+    let f = findings_with(
+        &shared_captures()
+            .join("real")
+            .join("netns-two-interfaces.pcapng"),
+        &[],
+    );
+    let mut ports: Vec<u64> = f
+        .iter()
+        .filter(|x| x["kind"] == "refused")
+        .map(|x| x["server_port"].as_u64().unwrap())
+        .collect();
+    ports.sort();
+    assert_eq!(ports, [2383, 2725], "{}", summaries(&f));
+}
+
+#[test]
+fn all_mode_and_fail_on_end_to_end() {
+    let p = own_captures().join("refused-2383.pcap");
+    let p = p.to_str().unwrap();
+    let outs = pipeline(
+        &[
+            ("pcap2jsonl", &[p]),
+            ("tcpflows", &[]),
+            ("ttlhops", &[]),
+            ("tcpflag", &["--all", "--fail-on", "error"]),
+        ],
+        None,
+    );
+    assert_eq!(outs[3].status.code(), Some(1));
+    let recs = records(&outs[3].stdout);
+    assert_eq!(of_type(&recs, "finding").len(), 1);
+    // Every ttlhops record passes through, byte for byte.
+    let upstream = String::from_utf8_lossy(&outs[2].stdout).to_string();
+    let passed: Vec<&str> = std::str::from_utf8(&outs[3].stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("{\"type\":\"finding\""))
+        .collect();
+    assert_eq!(passed, upstream.lines().collect::<Vec<_>>());
+}
