@@ -1,17 +1,290 @@
-//! `portmap`: Ports to services to the processes that listen (netstat, ss, lsof, tasklist).
+//! `portmap`: the server port of each flow and finding → its service → the process that listens
+//! there, or what listens for the same product elsewhere.
+//!
+//! ```text
+//! pcap2jsonl cap.pcap | tcpflows | tcpflag | portmap --listeners netstat.txt --listeners tasklist.txt
+//! ```
+//!
+//! Modules: [`services`] (the built-in port table, `/etc/services`, `--services`), [`parse`]
+//! (netstat, ss, lsof, tasklist, Get-NetTCPConnection), [`hosts`] (listings → hosts →
+//! listeners), [`enrich`] (the `portmap` field and its hint).
 
+pub mod enrich;
+pub mod hosts;
+pub mod parse;
+pub mod services;
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::bail;
 use clap::Parser;
-use tcpwhy_common::cli::{AFTER_HELP, Exit};
-use tcpwhy_common::jsonl::JsonlWriter;
+use serde_json::{Map, Value};
+use tcpwhy_common::cli::{AFTER_HELP, Exit, Input};
+use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter};
 
-/// Ports to services to the processes that listen (netstat, ss, lsof, tasklist).
+use crate::enrich::{Enricher, Target};
+use crate::parse::Format;
+use crate::services::{Proto, Services};
+
+const EXAMPLES: &str = "\
+Examples:
+  # the seed's case: the client called 2383, the server's netstat + tasklist say why it was refused
+  pcap2jsonl web1.pcap | tcpflows | ttlhops | tcpflag \\
+    | portmap --listeners netstat-ano.txt --listeners tasklist.txt
+  # what listens on a server, as JSON lines for jq
+  portmap --list --listeners ss-ltnp.txt | jq -r 'select(.port < 1024) | \"\\(.port) \\(.process)\"'
+  # what is known about a port
+  portmap --lookup 2383
+
+Listing formats (auto-detected per file; --format to force): netstat-windows (netstat -ano,
+-anob, -b), tasklist, tasklist-csv, tasklist-list, get-nettcpconnection,
+get-nettcpconnection-csv, ss (ss -ltnp, ss -tanp), netstat-linux (netstat -tlnp), lsof
+(lsof -iTCP -sTCP:LISTEN -nP).";
+
+fn format_names() -> Vec<&'static str> {
+    Format::ALL.iter().map(|f| f.name()).collect()
+}
+
+/// The server port of each flow and finding, its service, and the process that listens there
+/// (or what listens for the same product elsewhere), from netstat / ss / lsof / tasklist output.
 #[derive(Parser, Debug)]
-#[command(version, about, after_help = AFTER_HELP)]
+#[command(version, about, after_help = format!("{EXAMPLES}\n\n{AFTER_HELP}"))]
 pub struct Args {
     /// Input files of JSON lines ('-' or none: standard input).
     pub files: Vec<String>,
+
+    /// A listing from the server: netstat, ss, lsof, tasklist or Get-NetTCPConnection output
+    /// (repeatable; '-' reads it from standard input, then records come from FILEs only).
+    #[arg(short = 'l', long = "listeners", value_name = "FILE")]
+    pub listeners: Vec<String>,
+
+    /// Force the listing format instead of detecting it.
+    #[arg(long, value_name = "FORMAT", value_parser = clap::builder::PossibleValuesParser::new(format_names()))]
+    pub format: Option<String>,
+
+    /// The server the listings come from (repeatable: every address it has, e.g. the address
+    /// the client used when that is NATed). Default: inferred from the listings' addresses.
+    #[arg(long, value_name = "ADDR")]
+    pub host: Vec<String>,
+
+    /// A services file (/etc/services format) whose names override the built-in table.
+    #[arg(long, value_name = "FILE")]
+    pub services: Vec<String>,
+
+    /// Do not read /etc/services (only the built-in table and --services).
+    #[arg(long)]
+    pub no_etc_services: bool,
+
+    /// Emit one `listener` record per listening socket of the listings and exit.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Print what is known about a port (2383, 1434/udp) or a service name (ssas, postgresql)
+    /// and exit; with --listeners, also what listens on it.
+    #[arg(long, visible_alias = "port", value_name = "PORT")]
+    pub lookup: Vec<String>,
+
+    /// Flush after every record.
+    #[arg(long)]
+    pub line_buffered: bool,
 }
 
-pub fn run<W: std::io::Write>(_args: Args, _out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
-    anyhow::bail!("not implemented yet")
+/// Loads the service knowledge: built-in, /etc/services, --services.
+pub fn load_services(args: &Args) -> anyhow::Result<Services> {
+    let mut s = Services::builtin();
+    if !args.no_etc_services {
+        s.load_system();
+    }
+    for f in &args.services {
+        let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("{f}: {e}"))?;
+        s.load_services_file(&text, f, true)?;
+    }
+    Ok(s)
+}
+
+fn lookup(
+    args: &Args,
+    services: &Services,
+    hosts: &[hosts::Host],
+    out: &mut Vec<u8>,
+) -> anyhow::Result<()> {
+    for q in &args.lookup {
+        let (spec, proto) =
+            match q.split_once('/') {
+                Some((a, b)) => (
+                    a,
+                    Some(Proto::parse(b).ok_or_else(|| {
+                        anyhow::anyhow!("--lookup {q}: protocol must be tcp or udp")
+                    })?),
+                ),
+                None => (q.as_str(), None),
+            };
+        let ports: Vec<(Proto, u16)> = match spec.parse::<u16>() {
+            Ok(p) => match proto {
+                Some(pr) => vec![(pr, p)],
+                None => {
+                    let mut v = vec![(Proto::Tcp, p)];
+                    if services.get(Proto::Udp, p).is_some() {
+                        v.push((Proto::Udp, p));
+                    }
+                    v
+                }
+            },
+            Err(_) => {
+                let v: Vec<(Proto, u16)> = services
+                    .find_name(spec)
+                    .into_iter()
+                    .filter(|(pr, _)| proto.is_none_or(|x| x == *pr))
+                    .collect();
+                if v.is_empty() {
+                    bail!("--lookup {q}: no port or service of that name in the table");
+                }
+                v
+            }
+        };
+        for (pr, p) in ports {
+            out.extend_from_slice(services.describe(pr, p).as_bytes());
+            for h in hosts {
+                let on = h.name.as_deref().unwrap_or("the listed host");
+                let ls: Vec<_> = h
+                    .listeners
+                    .iter()
+                    .filter(|l| l.proto == pr.as_str() && l.port == p)
+                    .collect();
+                if ls.is_empty() && !h.listeners.is_empty() {
+                    out.extend_from_slice(format!("  on {on}: nothing listens\n").as_bytes());
+                }
+                for l in ls {
+                    let who = match (&l.process, l.pid) {
+                        (Some(n), Some(pid)) => format!("{n} PID {pid}"),
+                        (None, Some(pid)) => format!("PID {pid}"),
+                        (Some(n), None) => n.clone(),
+                        (None, None) => "unknown process".into(),
+                    };
+                    out.extend_from_slice(
+                        format!(
+                            "  on {on}: {who} listens on {} ({}, {} line {})\n",
+                            l.address, l.state, l.file, l.line
+                        )
+                        .as_bytes(),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A flow or finding as portmap reads it.
+fn target(ty: &str, m: &Map<String, Value>) -> Option<Target> {
+    let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+    let port = m
+        .get("server_port")
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())?;
+    let proto = s("proto").and_then(|p| Proto::parse(&p));
+    let mut t = Target {
+        server_ip: s("server_ip"),
+        server_port: port,
+        client_ip: s("client_ip"),
+        proto,
+        is_finding: ty == "finding",
+        ..Default::default()
+    };
+    if ty == "finding" {
+        let kind = s("kind").unwrap_or_default();
+        t.refused = kind.contains("refused") || kind.contains("reset");
+        t.unanswered =
+            kind.contains("timeout") || kind.contains("unreachable") || kind.contains("unanswered");
+    } else {
+        let state = s("state").unwrap_or_default();
+        t.refused = state == "REJ";
+        t.unanswered = state == "S0";
+        t.established = m
+            .get("established")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+    }
+    Some(t)
+}
+
+fn emit_listeners<W: Write>(hosts: &[hosts::Host], out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+    for h in hosts {
+        for l in &h.listeners {
+            out.write_record(l)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
+    if args.line_buffered {
+        out.set_line_buffered(true);
+    }
+    let services = load_services(&args)?;
+    let forced = args.format.as_deref().and_then(Format::from_name);
+    let stdin_listing = args.listeners.iter().filter(|f| *f == "-").count();
+    if stdin_listing > 1 {
+        bail!("--listeners -: standard input can be read only once");
+    }
+    let inputs = Input::list(&args.files);
+    if stdin_listing == 1 && !args.files.is_empty() && inputs.contains(&Input::Stdin) {
+        bail!("--listeners - and a record input '-' both want standard input");
+    }
+    let mut listings = vec![];
+    for f in &args.listeners {
+        listings.push(parse::load(f, forced, &services)?);
+    }
+    let hosts = hosts::build(&listings, &args.host, &services)?;
+
+    if !args.lookup.is_empty() {
+        let mut text = vec![];
+        lookup(&args, &services, &hosts, &mut text)?;
+        let buf = out.buffer();
+        buf.extend_from_slice(&text);
+        out.flush()?;
+        return Ok(Exit::Ok);
+    }
+    let standalone = args.list
+        || (args.files.is_empty()
+            && !args.listeners.is_empty()
+            && (stdin_listing == 1 || std::io::stdin().is_terminal()));
+    if standalone {
+        if args.listeners.is_empty() {
+            bail!("--list needs at least one --listeners FILE");
+        }
+        emit_listeners(&hosts, out)?;
+        return Ok(Exit::Ok);
+    }
+
+    let enricher = Enricher {
+        services: &services,
+        hosts: &hosts,
+    };
+    let mut records = 0u64;
+    for input in &inputs {
+        let mut reader = JsonlReader::new(input.open()?, input.name());
+        while let Some(line) = reader.next_line(out)? {
+            records += 1;
+            let ty = line.record_type()?;
+            if ty == "finding" || ty == "flow" {
+                let mut m: Map<String, Value> = line.parse()?;
+                let info = target(&ty, &m).map(|t| enricher.port_info(&t));
+                let v = match info {
+                    Some(i) => serde_json::to_value(i)?,
+                    None => Value::Null,
+                };
+                m.insert("portmap".to_string(), v);
+                out.write_record(&m)?;
+            } else {
+                line.validate()?;
+                out.write_raw(line.bytes)?;
+            }
+        }
+    }
+    if records == 0 && !args.listeners.is_empty() {
+        // Nothing to enrich (empty input): list the listeners instead.
+        emit_listeners(&hosts, out)?;
+    }
+    Ok(Exit::Ok)
 }
