@@ -1,0 +1,34 @@
+#!/bin/sh
+# Runs timeouts.md's snippets on the bundled lab captures.
+. "$(dirname "$0")/lib.sh"
+RB=timeouts.md
+
+with syn-timeout syn-timeout.ss.txt
+run $RB 1
+has "syn_timeout" "203.0.113.30:8080" "3 SYNs" "Windows 10060" "ETIMEDOUT" "1 finding (1 error)"
+lacks "refused"
+
+run $RB 2
+has "listens on 8080" "firewall"
+
+run $RB 3
+has '"server":"203.0.113.30:8080"' '"syns":3'
+
+with icmp-unreachable
+run $RB 1
+has "icmp_unreachable" "host unreachable" "192.0.2.2" "203.0.113.14:80" "EHOSTUNREACH"
+lacks "syn_timeout"
+
+with zero-window-recover
+run $RB 1
+has "WARNING" "zero_window_stall" "203.0.113.30:9001" "reopened"
+lacks "ERROR"
+run $RB 4
+has '"server":"203.0.113.30:9001"' '"reopened":true'
+
+with healthy
+run $RB 1
+has "no findings"
+run $RB 3
+[ -z "$OUT" ] || { echo "FAIL: healthy capture has unanswered SYNs: $OUT"; exit 1; }
+done_ok
