@@ -1,16 +1,19 @@
-//! DNS over UDP (port 53, and mDNS 5353) and TCP (port 53), parsed with `simple-dns`.
+//! DNS over UDP (port 53, and mDNS 5353) and TCP (port 53).
 //!
-//! The header fields (`id`, `response`, `rcode`) are read from the raw header (so `rcode` is the
-//! 4-bit header code, as tshark's `dns.flags.rcode`); the question and the answers come from
-//! `simple_dns::Packet::parse`. A message it rejects leaves `dns` absent and sets
-//! `decode_error`. Names are printed as tshark prints them: labels joined by `.`, no trailing
-//! dot, `<Root>` for the root, control bytes as `\t`-style or `\ooo` octal escapes, bytes that
-//! are not UTF-8 as U+FFFD.
+//! A lenient reader written for this decoder: it reads the header, the first question and the
+//! answer section, straight into JSON (no allocation), and keeps what it decoded when a message
+//! is cut short. (`simple-dns` rejects whole messages that tshark decodes: a question type it does
+//! not know, such as SSHFP in dnssec.pcap, or a message cut by the snaplen after its first
+//! answer; the unit tests cross-check this reader against it on messages it accepts.)
+//!
+//! `id`, `response` and `rcode` come from the header (`rcode` is the 4-bit header code, as
+//! tshark's `dns.flags.rcode`, and null for queries as tshark shows none). Names are printed as
+//! tshark prints them: labels joined by `.`, no trailing dot, `<Root>` for the root, control
+//! bytes as `\t`-style or `\ooo` octal escapes, bytes that are not UTF-8 as U+FFFD.
 
-use simple_dns::rdata::RData;
-use simple_dns::{Name, Packet, SimpleDnsError};
+use std::borrow::Cow;
 
-use super::{Dec, What, be16, json};
+use super::{Dec, What, be16, be32, json};
 
 /// UDP ports that carry DNS messages: DNS and multicast DNS (tshark decodes both as `dns`).
 pub(crate) fn is_dns_udp(sport: u16, dport: u16) -> bool {
@@ -37,6 +40,9 @@ pub(crate) fn decode_tcp(d: &mut Dec, start: usize, end: usize) {
     message(d, start + 2, &p[2..2 + len]);
 }
 
+/// Why a name or record did not decode, and at which offset in the message.
+struct Bad(usize, Cow<'static, str>);
+
 fn message(d: &mut Dec, start: usize, msg: &[u8]) {
     if msg.len() < 12 {
         d.fail(
@@ -49,31 +55,58 @@ fn message(d: &mut Dec, start: usize, msg: &[u8]) {
         );
         return;
     }
-    let pkt = match Packet::parse(msg) {
-        Ok(p) => p,
-        Err(e) => {
-            d.fail("dns", start, What::text(error_text(&e)));
-            return;
-        }
-    };
+    let qd = be16(msg, 4);
+    let an = be16(msg, 6);
+    let response = msg[2] & 0x80 != 0;
+    let mark = d.out.len();
     let out = &mut *d.out;
     json::raw(out, b",\"dns\":{\"id\":");
     json::uint(out, be16(msg, 0) as u64);
     json::raw(out, b",\"response\":");
-    json::boolean(out, msg[2] & 0x80 != 0);
+    json::boolean(out, response);
     json::raw(out, b",\"rcode\":");
-    json::uint(out, (msg[3] & 0x0f) as u64);
+    if response {
+        json::uint(out, (msg[3] & 0x0f) as u64);
+    } else {
+        json::raw(out, b"null");
+    }
     json::raw(out, b",\"qname\":");
-    match pkt.questions.first() {
-        Some(q) => {
-            name(out, &q.qname);
-            json::raw(out, b",\"qtype\":");
-            type_name(out, u16::from(q.qtype));
+    let mut pos = 12;
+    // questions: the first is output, the others read and dropped
+    for i in 0..qd {
+        let first = i == 0;
+        let m = out.len();
+        let r = name(msg, pos, out).and_then(|e| {
+            if e + 4 <= msg.len() {
+                Ok(e)
+            } else {
+                Err(Bad(e, "cut short".into()))
+            }
+        });
+        match r {
+            Ok(end) => {
+                if first {
+                    json::raw(out, b",\"qtype\":");
+                    type_name(out, be16(msg, end));
+                } else {
+                    out.truncate(m);
+                }
+                pos = end + 4;
+            }
+            Err(b) => {
+                out.truncate(m);
+                question_failed(d, mark, start, b, first);
+                return;
+            }
         }
-        None => json::raw(out, b"null,\"qtype\":null"),
+    }
+    if qd == 0 {
+        json::raw(out, b"null,\"qtype\":null");
     }
     json::raw(out, b",\"answers\":[");
-    for (i, rr) in pkt.answers.iter().enumerate() {
+    let mut err = None;
+    for i in 0..an {
+        let rec = out.len();
         json::raw(
             out,
             if i == 0 {
@@ -82,95 +115,180 @@ fn message(d: &mut Dec, start: usize, msg: &[u8]) {
                 b",{\"name\":"
             },
         );
-        name(out, &rr.name);
-        json::raw(out, b",\"type\":");
-        type_name(out, u16::from(rr.rdata.type_code()));
-        json::raw(out, b",\"ttl\":");
-        json::uint(out, rr.ttl as u64);
-        json::raw(out, b",\"data\":");
-        rdata(out, &rr.rdata);
-        json::raw(out, b"}");
+        match answer(msg, pos, out) {
+            Ok(next) => pos = next,
+            Err(Bad(at, why)) => {
+                out.truncate(rec);
+                err = Some(Bad(at, format!("answer {}: {why}", i + 1).into()));
+                break;
+            }
+        }
     }
     json::raw(out, b"]}");
-}
-
-fn error_text(e: &SimpleDnsError) -> String {
-    match e {
-        SimpleDnsError::InvalidClass(c) | SimpleDnsError::InvalidQClass(c) => {
-            format!("unknown class {c}")
-        }
-        SimpleDnsError::InvalidQType(t) => format!("unknown question type {t}"),
-        SimpleDnsError::InvalidServiceLabel => "label longer than 63 bytes".into(),
-        SimpleDnsError::InsufficientData => "message cut short".into(),
-        SimpleDnsError::InvalidDnsPacket => {
-            "malformed message (name too long, bad compression pointer or bad record)".into()
-        }
-        SimpleDnsError::InvalidCharacterString | SimpleDnsError::InvalidUtf8String(_) => {
-            "malformed character string".into()
-        }
-        other => format!("malformed message ({other})"),
+    if let Some(Bad(at, why)) = err {
+        d.fail("dns", start + at, What::Text(why));
     }
 }
 
-/// Writes a record's data: address, target name, `pref exchange` for MX, TXT strings; `null`
-/// for the other types.
-fn rdata(out: &mut Vec<u8>, r: &RData) {
-    match r {
-        RData::A(a) => {
+fn question_failed(d: &mut Dec, mark: usize, start: usize, b: Bad, first: bool) {
+    if first {
+        d.out.truncate(mark); // no `dns` without its question
+    }
+    let Bad(at, why) = b;
+    d.fail("dns", start + at, What::text(format!("question: {why}")));
+    if !first {
+        // the first question is out: close the object without answers
+        json::raw(d.out, b",\"answers\":[]}");
+    }
+}
+
+/// One resource record at `pos` (its name already announced by the caller): writes the rest
+/// of the object (`name` value, `type`, `ttl`, `data`) and returns the offset after it.
+fn answer(msg: &[u8], pos: usize, out: &mut Vec<u8>) -> Result<usize, Bad> {
+    let end = name(msg, pos, out)?;
+    if end + 10 > msg.len() {
+        return Err(Bad(pos, "cut short".into()));
+    }
+    let rtype = be16(msg, end);
+    let ttl = be32(msg, end + 4);
+    let rdlen = be16(msg, end + 8) as usize;
+    let rd = end + 10;
+    if rd + rdlen > msg.len() {
+        return Err(Bad(pos, "cut short".into()));
+    }
+    let rdata = &msg[rd..rd + rdlen];
+    json::raw(out, b",\"type\":");
+    type_name(out, rtype);
+    json::raw(out, b",\"ttl\":");
+    json::uint(out, ttl as u64);
+    json::raw(out, b",\"data\":");
+    match (rtype, rdlen) {
+        (1, 4) => {
             out.push(b'"');
-            json::ipv4(out, a.address.to_be_bytes());
+            json::ipv4(out, [rdata[0], rdata[1], rdata[2], rdata[3]]);
             out.push(b'"');
         }
-        RData::AAAA(a) => {
+        (28, 16) => {
             out.push(b'"');
-            json::ipv6(out, &a.address.to_be_bytes());
+            json::ipv6(out, rdata.try_into().unwrap_or(&[0; 16]));
             out.push(b'"');
         }
-        RData::CNAME(n) => name(out, &n.0),
-        RData::NS(n) => name(out, &n.0),
-        RData::PTR(n) => name(out, &n.0),
-        RData::MX(mx) => {
-            // "10 mail.example.com"
-            let mut tmp = Vec::new();
-            name(&mut tmp, &mx.exchange);
+        (2 | 5 | 12, _) => {
+            let mark = out.len();
+            if name(msg, rd, out).is_err() {
+                out.truncate(mark);
+                json::raw(out, b"null");
+            }
+        }
+        (15, 3..) => {
+            let mark = out.len();
             out.push(b'"');
-            json::uint(out, mx.preference as u64);
+            json::uint(out, be16(rdata, 0) as u64);
             out.push(b' ');
-            out.extend_from_slice(&tmp[1..]); // the name's opening quote dropped
-        }
-        RData::TXT(t) => {
-            let mut text = Vec::new();
-            for (i, (k, v)) in t.iter_raw().enumerate() {
-                if i > 0 {
-                    text.push(b' ');
+            let tmp = out.len();
+            match name(msg, rd + 2, out) {
+                Ok(_) => {
+                    out.remove(tmp); // the name's opening quote
                 }
-                text.extend_from_slice(k);
-                if let Some(v) = v {
-                    text.push(b'=');
-                    text.extend_from_slice(v);
+                Err(_) => {
+                    out.truncate(mark);
+                    json::raw(out, b"null");
                 }
             }
-            json::string(out, &text);
+        }
+        (16, _) => {
+            // character strings, separated by spaces
+            out.push(b'"');
+            let mut i = 0;
+            while i < rdata.len() {
+                let l = rdata[i] as usize;
+                let s = &rdata[i + 1..(i + 1 + l).min(rdata.len())];
+                if i > 0 {
+                    out.push(b' ');
+                }
+                for chunk in s.utf8_chunks() {
+                    json::escape_str(out, chunk.valid().as_bytes());
+                    if !chunk.invalid().is_empty() {
+                        out.extend_from_slice("\u{fffd}".as_bytes());
+                    }
+                }
+                i += 1 + l;
+            }
+            out.push(b'"');
         }
         _ => json::raw(out, b"null"),
     }
+    json::raw(out, b"}");
+    Ok(rd + rdlen)
 }
 
-/// Writes a domain name as a JSON string, formatted as tshark formats it.
-fn name(out: &mut Vec<u8>, n: &Name) {
-    let labels = n.get_labels();
-    if labels.is_empty() {
-        json::raw(out, b"\"<Root>\"");
-        return;
-    }
+/// Reads the (possibly compressed) name at `pos` and writes it as a JSON string. Returns the
+/// offset after the name where it started (after the first pointer, if any).
+fn name(msg: &[u8], mut pos: usize, out: &mut Vec<u8>) -> Result<usize, Bad> {
+    let start = pos;
+    let mut end = None;
+    let mut hops = 0;
+    let mut wire_len = 0;
+    let mut labels = 0;
     out.push(b'"');
-    for (i, l) in labels.iter().enumerate() {
-        if i > 0 {
-            out.push(b'.');
+    loop {
+        let Some(&l) = msg.get(pos) else {
+            return Err(Bad(pos, "name cut short".into()));
+        };
+        match l & 0xc0 {
+            0x00 if l == 0 => {
+                if end.is_none() {
+                    end = Some(pos + 1);
+                }
+                break;
+            }
+            0x00 => {
+                let l = l as usize;
+                let Some(label_bytes) = msg.get(pos + 1..pos + 1 + l) else {
+                    return Err(Bad(pos, "name cut short".into()));
+                };
+                wire_len += l + 1;
+                if wire_len > 255 {
+                    return Err(Bad(start, "name longer than 255 bytes".into()));
+                }
+                if labels > 0 {
+                    out.push(b'.');
+                }
+                label(out, label_bytes);
+                labels += 1;
+                pos += 1 + l;
+            }
+            0xc0 => {
+                let Some(&lo) = msg.get(pos + 1) else {
+                    return Err(Bad(pos, "name cut short".into()));
+                };
+                if end.is_none() {
+                    end = Some(pos + 2);
+                }
+                hops += 1;
+                let target = (((l & 0x3f) as usize) << 8) | lo as usize;
+                if hops > 64 || target >= msg.len() {
+                    return Err(Bad(
+                        pos,
+                        if hops > 64 {
+                            "compression pointer loop".into()
+                        } else {
+                            format!("compression pointer to {target} beyond the message").into()
+                        },
+                    ));
+                }
+                pos = target;
+            }
+            _ => {
+                return Err(Bad(pos, format!("unsupported label type 0x{l:02x}").into()));
+            }
         }
-        label(out, l.as_ref());
+    }
+    if labels == 0 {
+        out.extend_from_slice(b"<Root>");
     }
     out.push(b'"');
+    Ok(end.unwrap_or(pos + 1))
 }
 
 /// One label's bytes, escaped like Wireshark's `format_text` and then for JSON.
@@ -320,7 +438,7 @@ mod test {
         );
         assert_eq!(
             v["dns"],
-            json!({"id":0xabcd,"response":false,"rcode":0,"qname":"www.example.com","qtype":"A","answers":[]})
+            json!({"id":0xabcd,"response":false,"rcode":null,"qname":"www.example.com","qtype":"A","answers":[]})
         );
         assert_eq!(v["decode_error"], Value::Null);
     }
@@ -362,7 +480,7 @@ mod test {
         assert!(v.get("dns").is_none());
         assert_eq!(v["src_port"], 40000);
         let e = v["decode_error"].as_str().unwrap();
-        assert!(e.starts_with("dns at byte 28: "), "{e}");
+        assert_eq!(e, "dns at byte 40: question: compression pointer loop");
         let v = decode(228, &ip4(17, "9c40 0035 000c 0000 0001 0100 0001"));
         assert_eq!(
             v["decode_error"],
@@ -372,22 +490,125 @@ mod test {
 
     #[test]
     fn names_are_escaped_like_tshark() {
-        // label a.b\<01><e9>" then com; and the root
         let mut out = Vec::new();
-        let labels = [
-            simple_dns::Label::new_unchecked(&b"a.b\\\x01\xe9\""[..]),
-            simple_dns::Label::new_unchecked(&b"com"[..]),
-        ];
-        super::name(&mut out, &simple_dns::Name::new_with_labels(&labels));
-        let s: String = serde_json::from_slice(&out).unwrap();
-        assert_eq!(s, "a.b\\\\001\u{fffd}\".com");
-        out.clear();
-        super::name(&mut out, &simple_dns::Name::new_with_labels(&[]));
-        assert_eq!(out, b"\"<Root>\"");
+        super::label(&mut out, b"a.b\\\x01\xe9\"");
+        let s: String = serde_json::from_slice(&[b"\"", &out[..], b"\""].concat()).unwrap();
+        assert_eq!(s, "a.b\\\\001\u{fffd}\"");
         let mut out = Vec::new();
         super::label(&mut out, b"x\t\x7f\x1f\\y");
         assert_eq!(out, br"x\\t\\177\\037\\y");
+        let mut out = Vec::new();
+        assert_eq!(super::name(b"\x00", 0, &mut out).ok(), Some(1));
+        assert_eq!(out, b"\"<Root>\"");
         assert_eq!(super::type_number("AAAA"), Some(28));
         assert_eq!(super::type_number("TYPE4000"), Some(4000));
+    }
+
+    #[test]
+    fn unknown_question_type_and_truncated_answers() {
+        // SSHFP (44) question; response with 2 answers, the second cut short by the snaplen
+        let msg = "0001 8180 0001 0002 0000 0000 01 61 00 002c 0001
+                   c00c 0001 0001 0000003c 0004 01020304
+                   c00c 0001 0001 0000003c 0004 0102";
+        let n = hex(msg).len();
+        let v = decode(
+            228,
+            &ip4(17, &format!("0035 9c40 {:04x} 0000 {msg}", 8 + n)),
+        );
+        assert_eq!(v["dns"]["qtype"], "SSHFP");
+        assert_eq!(
+            v["dns"]["answers"],
+            json!([{"name":"a","type":"A","ttl":60,"data":"1.2.3.4"}])
+        );
+        assert_eq!(v["decode_error"], "dns at byte 63: answer 2: cut short");
+    }
+
+    #[test]
+    fn mx_txt_ns_and_unknown_rdata() {
+        let msg = "0002 8180 0001 0004 0000 0000 01 62 00 000f 0001
+                   c00c 000f 0001 00000001 0004 000a c00c
+                   c00c 0010 0001 00000002 0007 0268 69 03 7a 0a 7a
+                   c00c 0002 0001 00000003 0004 016e c00c
+                   c00c 0063 0001 00000004 0001 00";
+        let n = hex(msg).len();
+        let v = decode(
+            228,
+            &ip4(17, &format!("0035 9c40 {:04x} 0000 {msg}", 8 + n)),
+        );
+        assert_eq!(
+            v["dns"]["answers"],
+            json!([
+                {"name":"b","type":"MX","ttl":1,"data":"10 b"},
+                {"name":"b","type":"TXT","ttl":2,"data":"hi z\nz"},
+                {"name":"b","type":"NS","ttl":3,"data":"n.b"},
+                {"name":"b","type":"SPF","ttl":4,"data":null}
+            ])
+        );
+        assert_eq!(v["decode_error"], Value::Null);
+    }
+
+    /// Messages built by `simple-dns` read back the same through our reader.
+    #[test]
+    fn agrees_with_simple_dns() {
+        use simple_dns::rdata::{A, AAAA, CNAME, RData};
+        use simple_dns::{CLASS, Name, Packet, QCLASS, QTYPE, Question, ResourceRecord, TYPE};
+        let mut p = Packet::new_reply(0x4242);
+        p.questions.push(Question::new(
+            Name::new_unchecked("www.Example.org"),
+            QTYPE::TYPE(TYPE::AAAA),
+            QCLASS::CLASS(CLASS::IN),
+            false,
+        ));
+        let rr = |n: &'static str, ttl, d| {
+            ResourceRecord::new(Name::new_unchecked(n), CLASS::IN, ttl, d)
+        };
+        p.answers.push(rr(
+            "www.Example.org",
+            300,
+            RData::CNAME(CNAME(Name::new_unchecked("web.example.org"))),
+        ));
+        p.answers.push(rr(
+            "web.example.org",
+            60,
+            RData::AAAA(AAAA {
+                address: 0x2001_0db8_0000_0000_0000_0000_0000_0001,
+            }),
+        ));
+        p.answers.push(rr(
+            "web.example.org",
+            61,
+            RData::A(A {
+                address: 0x0a00_0001,
+            }),
+        ));
+        for bytes in [
+            p.build_bytes_vec().unwrap(),
+            p.build_bytes_vec_compressed().unwrap(),
+        ] {
+            let back = Packet::parse(&bytes).unwrap();
+            let mut udp = vec![0x00, 0x35, 0x9c, 0x40];
+            udp.extend_from_slice(&((8 + bytes.len()) as u16).to_be_bytes());
+            udp.extend_from_slice(&[0, 0]);
+            udp.extend_from_slice(&bytes);
+            let hexed: String = udp.iter().map(|b| format!("{b:02x}")).collect();
+            let v = decode(228, &ip4(17, &hexed));
+            let dns = &v["dns"];
+            assert_eq!(dns["id"], back.id());
+            assert_eq!(dns["qname"], back.questions[0].qname.to_string());
+            assert_eq!(dns["qtype"], "AAAA");
+            let answers = dns["answers"].as_array().unwrap();
+            assert_eq!(answers.len(), back.answers.len());
+            for (ours, theirs) in answers.iter().zip(&back.answers) {
+                assert_eq!(ours["name"], theirs.name.to_string());
+                assert_eq!(ours["ttl"], theirs.ttl);
+                let data = match &theirs.rdata {
+                    RData::CNAME(c) => c.0.to_string(),
+                    RData::AAAA(a) => std::net::Ipv6Addr::from(a.address).to_string(),
+                    RData::A(a) => std::net::Ipv4Addr::from(a.address).to_string(),
+                    other => panic!("{other:?}"),
+                };
+                assert_eq!(ours["data"], data);
+            }
+        }
     }
 }

@@ -96,7 +96,50 @@ fn ethertype_and_above(d: &mut Dec, et_off: usize, mut p: usize) {
         0x0800 => ip::decode(d, p, Net::V4),
         0x86dd => ip::decode(d, p, Net::V6),
         0x8864 => pppoe_session(d, p),
+        0x8847 | 0x8848 => mpls(d, p),
         _ => {} // ARP, LOOP, PPPoE discovery, LLDP…: a link-only record, not an error
+    }
+}
+
+/// MPLS label stack (RFC 3032), then IPv4/IPv6 by the version nibble, or an Ethernet
+/// pseudowire with a control word (RFC 4448; tshark's heuristic: first nibble 0). The labels and
+/// the pseudowire's inner Ethernet header are not output; the IP inside is.
+fn mpls(d: &mut Dec, mut p: usize) {
+    let b = d.data;
+    loop {
+        if b.len() < p + 4 {
+            d.short("mpls", p, 4);
+            return;
+        }
+        let bottom = b[p + 2] & 1 == 1;
+        p += 4;
+        if bottom {
+            break;
+        }
+    }
+    match b.get(p).map(|x| x >> 4) {
+        Some(4) => ip::decode(d, p, Net::V4),
+        Some(6) => ip::decode(d, p, Net::V6),
+        Some(0) => {
+            // control word, then an Ethernet frame
+            let e = p + 4;
+            if b.len() < e + 14 {
+                d.short("mpls pseudowire", e, 14);
+                return;
+            }
+            let mut et = be16(b, e + 12);
+            let mut q = e + 14;
+            while matches!(et, 0x8100 | 0x88a8 | 0x9100) && b.len() >= q + 4 {
+                et = be16(b, q + 2);
+                q += 4;
+            }
+            match et {
+                0x0800 => ip::decode(d, q, Net::V4),
+                0x86dd => ip::decode(d, q, Net::V6),
+                _ => {}
+            }
+        }
+        _ => {} // another payload (or none): not an error
     }
 }
 
@@ -335,6 +378,35 @@ mod test {
         );
         assert_eq!(v["ethertype"], 0x8864);
         assert_eq!(v["dst_ip"], "10.0.0.2");
+    }
+
+    #[test]
+    fn mpls_to_ip_and_pseudowire() {
+        let ip = "4500 0014 0001 0000 40fd 0000 0a000001 0a000002";
+        // two labels (the second bottom-of-stack), then IPv4
+        let v = decode(
+            1,
+            &hex(&format!(
+                "ffffffffffff 001122334455 8847 00010 0ff 000201ff {ip}"
+            )),
+        );
+        assert_eq!(v["ethertype"], 0x8847);
+        assert_eq!(v["src_ip"], "10.0.0.1");
+        // one label, control word, inner Ethernet with a VLAN tag, IPv4
+        let v = decode(
+            1,
+            &hex(&format!(
+                "ffffffffffff 001122334455 8847 000111ff 00000000
+                 cc0000000000 cc0000000001 8100 0001 0800 {ip}"
+            )),
+        );
+        assert_eq!(v["dst_ip"], "10.0.0.2");
+        assert_eq!(v["src_mac"], "00:11:22:33:44:55");
+        let v = decode(1, &hex("ffffffffffff 001122334455 8847 0001"));
+        assert_eq!(
+            v["decode_error"],
+            "mpls at byte 14: cut short: 4 bytes needed, 2 captured"
+        );
     }
 
     #[test]
