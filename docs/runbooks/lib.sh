@@ -4,7 +4,7 @@
 # checks what they print.
 set -eu
 RB_DIR=$(cd "$(dirname "$0")" && pwd)
-RB_ROOT=$(cd "$RB_DIR/../.." && pwd)
+RB_ROOT=$(cd "$RB_DIR" && while [ ! -f Cargo.toml ] && [ "$PWD" != / ]; do cd ..; done && pwd)
 CAPS=${TCPWHY_CAPTURES:-$RB_ROOT/tests/captures}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -26,12 +26,13 @@ with() {
   if [ -n "${2:-}" ]; then ln -s "$CAPS/$2" "$WORK/listeners.txt"; fi
 }
 
-# run RUNBOOK N: runs the snippet in the scratch directory; its output is in $OUT.
+# run RUNBOOK N: runs the snippet in the scratch directory (RUN_IN overrides it); its output is
+# in $OUT.
 run() {
   code=$(snippet "$1" "$2") || { echo "FAIL: $1 has no sh block #$2"; exit 1; }
   [ -n "$code" ] || { echo "FAIL: $1 sh block #$2 is empty"; exit 1; }
   RB_WHAT="$1 #$2"
-  if ! OUT=$(cd "$WORK" && printf '%s\n' "$code" | sh -e 2>&1); then
+  if ! OUT=$(cd "${RUN_IN:-$WORK}" && printf '%s\n' "$code" | sh -e 2>&1); then
     echo "FAIL: $RB_WHAT exited non-zero:"; printf '%s\n' "$code" | sed 's/^/    /'; echo "$OUT"
     exit 1
   fi
