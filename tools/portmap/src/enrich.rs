@@ -146,11 +146,16 @@ impl Enricher<'_> {
             info.label = Some(e.label.clone()).filter(|s| !s.is_empty());
             info.products = e.products.clone();
             info.related = e.related.clone();
-        } else if let Some(r) = self.services.ranges(proto, p).next() {
-            info.service = Some(r.service.clone()).filter(|s| !s.is_empty());
-            info.label = Some(r.label.clone()).filter(|s| !s.is_empty());
-            info.products = r.products.clone();
-            info.related = r.related.clone();
+        } else {
+            // A port in no table entry: the dynamic / ephemeral ranges that contain it.
+            let ranges: Vec<_> = self.services.ranges(proto, p).collect();
+            if let Some(r) = ranges.first() {
+                info.service = Some(r.service.clone()).filter(|s| !s.is_empty());
+                let labels: Vec<String> = ranges.iter().map(|r| r.label.clone()).collect();
+                info.label = Some(labels.join(" / "));
+                info.products = ranges.iter().flat_map(|r| r.products.clone()).collect();
+                info.related = ranges.iter().flat_map(|r| r.related.clone()).collect();
+            }
         }
         let server = t.server_ip.as_deref().and_then(ip);
         let Some((host, how)) = self.host_for(server) else {
@@ -215,7 +220,7 @@ impl Enricher<'_> {
                     proto.as_str().to_uppercase()
                 )
             } else {
-                let list: Vec<String> = ports.iter().map(|x| x.to_string()).collect();
+                let list: Vec<String> = ports.iter().map(|x| self.port_name(proto, *x)).collect();
                 format!(
                     "nothing listens on {pname}{on}; {} ports that listen there: {}",
                     proto.as_str().to_uppercase(),
@@ -307,11 +312,7 @@ impl Enricher<'_> {
                         .as_deref()
                         .is_none_or(|n| of_product(&n.to_ascii_lowercase()))
                 };
-                let squatter = l.process.as_deref().is_some_and(|n| {
-                    let n = n.to_ascii_lowercase();
-                    !of_product(&n) && !theirs.iter().any(|t| same(t, &n))
-                });
-                if !same_product || squatter {
+                if !same_product {
                     continue;
                 }
                 let note = if r.port == r.last {
@@ -381,11 +382,11 @@ impl Enricher<'_> {
         }
         let server = t.server_ip.as_deref().and_then(ip);
         if let Some(sip) = server {
+            // `::` may be dual-stack (Linux default; Windows when the program asks): not a
+            // family mismatch by itself (the Windows case is told below).
             let fam_ok = |l: &&&Listener| match ip(&l.address) {
                 _ if l.address == "*" => true,
-                Some(a) if a.is_unspecified() => {
-                    accepts(&l.address, sip, host.windows) || a.is_ipv4() == sip.is_ipv4()
-                }
+                Some(a) if a.is_unspecified() && a.is_ipv6() => true,
                 Some(a) => a.is_ipv4() == sip.is_ipv4(),
                 None => true,
             };

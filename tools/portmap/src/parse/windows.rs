@@ -240,27 +240,29 @@ pub fn tasklist_table(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Resul
     Ok(())
 }
 
-fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
+/// One CSV line's fields (tasklist and Export-Csv never break a row across lines, so line
+/// numbers stay exact).
+fn csv_fields(ctx: &Ctx, no: u64, line: &str) -> anyhow::Result<Vec<String>> {
+    let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes())
+        .from_reader(line.as_bytes());
+    match rdr.records().next() {
+        Some(Ok(r)) => Ok(r.iter().map(str::to_string).collect()),
+        Some(Err(e)) => Err(ctx.err(no, format!("bad CSV: {e}"))),
+        None => Ok(vec![]),
+    }
 }
 
 /// `tasklist /FO CSV` (header row unless `/NH`).
 pub fn tasklist_csv(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
-    let mut rdr = csv_reader(text);
     let mut pid_col: Option<usize> = None;
     let mut svc_col: Option<usize> = None;
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            ctx.err(line, format!("bad CSV: {e}"))
-        })?;
-        let no = rec.position().map(|p| p.line()).unwrap_or(0);
-        if rec.iter().all(|f| f.trim().is_empty()) {
+    for (no, raw) in numbered(text) {
+        if raw.trim().is_empty() {
             continue;
         }
+        let rec = csv_fields(ctx, no, raw)?;
         if pid_col.is_none() {
             if let Some(i) = rec.iter().position(|f| f == "PID") {
                 pid_col = Some(i);
@@ -270,7 +272,7 @@ pub fn tasklist_csv(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<
             pid_col = Some(1);
         }
         let pc = pid_col.unwrap_or(1);
-        let pid_s = rec.get(pc).unwrap_or("");
+        let pid_s = rec.get(pc).map(String::as_str).unwrap_or("");
         let pid = parse_pid(pid_s)
             .ok_or_else(|| ctx.err(no, format!("bad PID {pid_s:?} in tasklist CSV row")))?;
         let services = svc_col
@@ -285,7 +287,7 @@ pub fn tasklist_csv(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<
             .unwrap_or_default();
         out.processes.push(Process {
             pid,
-            name: rec.get(0).unwrap_or("").to_string(),
+            name: rec.first().cloned().unwrap_or_default(),
             services,
         });
     }
@@ -495,30 +497,25 @@ pub fn nettcp_table(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<
 /// `Get-NetTCPConnection | Export-Csv` (Windows PowerShell writes a `#TYPE` line first;
 /// PowerShell 7 does not). Columns are found by name.
 pub fn nettcp_csv(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(Some(b'#'))
-        .from_reader(text.as_bytes());
     let mut header: Option<Vec<String>> = None;
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            ctx.err(line, format!("bad CSV: {e}"))
-        })?;
-        let no = rec.position().map(|p| p.line()).unwrap_or(0);
-        if rec.iter().all(|f| f.trim().is_empty()) {
+    for (no, raw) in numbered(text) {
+        if raw.trim().is_empty() || raw.starts_with('#') {
             continue;
         }
+        let rec = csv_fields(ctx, no, raw)?;
         let Some(hdr) = &header else {
-            let h: Vec<String> = rec.iter().map(str::to_string).collect();
-            if !h.iter().any(|x| x == "LocalAddress") || !h.iter().any(|x| x == "LocalPort") {
+            if !rec.iter().any(|x| x == "LocalAddress") || !rec.iter().any(|x| x == "LocalPort") {
                 return Err(ctx.err(no, "CSV header has no LocalAddress and LocalPort columns (expected Get-NetTCPConnection | Export-Csv)"));
             }
-            header = Some(h);
+            header = Some(rec);
             continue;
         };
-        let col = |n: &str| hdr.iter().position(|x| x == n).and_then(|i| rec.get(i));
+        let col = |n: &str| {
+            hdr.iter()
+                .position(|x| x == n)
+                .and_then(|i| rec.get(i))
+                .map(String::as_str)
+        };
         let row = NetTcpRow {
             local: col("LocalAddress").unwrap_or(""),
             lport: col("LocalPort").unwrap_or(""),

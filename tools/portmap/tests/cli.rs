@@ -1,0 +1,838 @@
+//! CLI tests of `portmap` on listings written exactly as Windows prints them
+//! (`tests/fixtures/`: netstat -ano / -an / -anob / -ao, the seed's netstat -b, tasklist in
+//! every output form, Get-NetTCPConnection as table and Export-Csv) and on the real Linux
+//! listings the lab captured (`tests/captures/*.ss.txt`, `*.netstat.txt`). The Linux commands
+//! themselves are run for real in `tests/tests/portmap_real_listings.rs`.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn lab(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/captures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn portmap() -> Command {
+    let mut c = Command::cargo_bin("portmap").unwrap();
+    c.arg("--no-etc-services");
+    c
+}
+
+fn run_ok(args: &[&str], stdin: &str) -> Vec<Value> {
+    let out = portmap().args(args).write_stdin(stdin).output().unwrap();
+    assert!(
+        out.status.success(),
+        "portmap {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+fn run_err(args: &[&str], stdin: &str) -> (String, String) {
+    let out = portmap().args(args).write_stdin(stdin).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "expected exit 2 for {args:?}");
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// `--list` output as (proto, address, port, pid, process) tuples.
+/// (proto, address, port, pid, process) of a listener record.
+type Row = (String, String, u64, Option<u64>, Option<String>);
+
+fn listed(args: &[&str]) -> Vec<Row> {
+    let mut a = vec!["--list"];
+    a.extend_from_slice(args);
+    run_ok(&a, "")
+        .iter()
+        .map(|r| {
+            assert_eq!(r["type"], "listener");
+            (
+                r["proto"].as_str().unwrap().to_string(),
+                r["address"].as_str().unwrap().to_string(),
+                r["port"].as_u64().unwrap(),
+                r["pid"].as_u64(),
+                r["process"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn has(
+    v: &[Row],
+    proto: &str,
+    addr: &str,
+    port: u64,
+    pid: Option<u64>,
+    process: Option<&str>,
+) -> bool {
+    v.iter().any(|x| {
+        x.0 == proto && x.1 == addr && x.2 == port && x.3 == pid && x.4.as_deref() == process
+    })
+}
+
+/// The seed's finding: 10.0.0.1 → 172.16.0.1:2383 refused.
+fn seed_finding() -> Value {
+    json!({"type":"finding","kind":"refused","severity":"error","uids":["C1"],
+           "client_ip":"10.0.0.1","client_port":20531,"server_ip":"172.16.0.1","server_port":2383,
+           "frames":[7447,7448],"ts":1278472579.466743,"summary":"SYN answered by RST/ACK",
+           "socket_error":{"windows_code":10061,"windows_name":"WSAECONNREFUSED","posix":"ECONNREFUSED"},
+           "next_step":"check the server","evidence":{"rst_ttl":126},"later_stage":{"x":[1,2]}})
+}
+
+fn finding(client: &str, server: &str, port: u16, kind: &str) -> Value {
+    json!({"type":"finding","kind":kind,"severity":"error","uids":["C1"],"client_ip":client,
+           "client_port":50000,"server_ip":server,"server_port":port,"frames":[1],"ts":1.0,
+           "summary":"s","socket_error":null,"next_step":"n","evidence":{}})
+}
+
+fn lines(v: &[Value]) -> String {
+    v.iter().map(|x| x.to_string() + "\n").collect()
+}
+
+const SEED_HINT: &str = "nothing listens on 2383 (SSAS 2005+); msmdsrv.exe PID 2344 listens on 2725 (SSAS 2000 default)";
+
+#[test]
+fn netstat_ano_lists_every_listener_with_ipv6_udp_and_zones() {
+    let v = listed(&["-l", &fixture("netstat-ano.txt")]);
+    assert_eq!(v.len(), 20, "{v:#?}");
+    assert!(has(&v, "tcp", "0.0.0.0", 2725, Some(2344), None));
+    assert!(has(&v, "tcp", "::", 135, Some(956), None));
+    assert!(has(&v, "tcp", "127.0.0.1", 1434, Some(1580), None));
+    assert!(has(&v, "tcp", "172.16.0.1", 139, Some(4), None));
+    assert!(has(&v, "udp", "0.0.0.0", 1434, Some(1580), None));
+    assert!(has(
+        &v,
+        "udp",
+        "fe80::5d2c:91a4:c1e3:7b10%4",
+        546,
+        Some(1288),
+        None
+    ));
+    // ESTABLISHED and TIME_WAIT lines are connections, not listeners.
+    assert!(!v.iter().any(|x| x.2 == 49810));
+    let recs = run_ok(&["--list", "-l", &fixture("netstat-ano.txt")], "");
+    let r = &recs[0];
+    assert_eq!(
+        r["host"], "172.16.0.1",
+        "inferred from the non-wildcard local addresses"
+    );
+    assert_eq!(r["source"], "netstat-windows");
+    assert_eq!(r["state"], "LISTEN");
+    assert_eq!(r["service"], "epmap");
+    assert_eq!(r["line"], 5);
+    assert_eq!(r["inferred"], false);
+}
+
+#[test]
+fn tasklist_in_every_form_joins_pids_to_names() {
+    for t in [
+        "tasklist.txt",
+        "tasklist.csv",
+        "tasklist-nh.csv",
+        "tasklist-list.txt",
+        "tasklist-svc.txt",
+    ] {
+        let v = listed(&["-l", &fixture("netstat-ano.txt"), "-l", &fixture(t)]);
+        assert!(
+            has(&v, "tcp", "0.0.0.0", 2725, Some(2344), Some("msmdsrv.exe")),
+            "{t}"
+        );
+        assert!(
+            has(&v, "tcp", "0.0.0.0", 445, Some(4), Some("System")),
+            "{t}"
+        );
+        assert!(
+            has(&v, "tcp", "0.0.0.0", 135, Some(956), Some("svchost.exe")),
+            "{t}"
+        );
+        assert_eq!(v.len(), 20, "{t}");
+    }
+    // tasklist /svc adds the hosted services, continuation lines included.
+    let recs = run_ok(
+        &[
+            "--list",
+            "-l",
+            &fixture("netstat-ano.txt"),
+            "-l",
+            &fixture("tasklist-svc.txt"),
+        ],
+        "",
+    );
+    let ike = recs.iter().find(|r| r["port"] == 500).unwrap();
+    assert_eq!(
+        ike["components"],
+        json!(["BFE", "IKEEXT", "mpssvc", "PolicyAgent"])
+    );
+    let tlist = recs.iter().find(|r| r["port"] == 2725).unwrap();
+    assert_eq!(tlist["components"], json!(["MSSQLServerOLAPService"]));
+}
+
+#[test]
+fn netstat_anob_reads_owner_lines() {
+    let recs = run_ok(&["--list", "-l", &fixture("netstat-anob.txt")], "");
+    assert_eq!(recs.len(), 20);
+    let by = |port: u64, proto: &str| {
+        recs.iter()
+            .find(|r| r["port"] == port && r["proto"] == proto)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by(135, "tcp")["process"], "svchost.exe");
+    assert_eq!(by(135, "tcp")["components"], json!(["RpcSs"]));
+    assert_eq!(by(2725, "tcp")["process"], "msmdsrv.exe");
+    assert_eq!(by(2725, "tcp")["components"], json!([]));
+    // "Can not obtain ownership information": PID known, process not.
+    assert_eq!(by(445, "tcp")["pid"], 4);
+    assert_eq!(by(445, "tcp")["process"], Value::Null);
+    // The seed's hint straight from -anob, no tasklist needed.
+    let out = run_ok(
+        &["-l", &fixture("netstat-anob.txt")],
+        &lines(&[seed_finding()]),
+    );
+    assert_eq!(out[0]["portmap"]["hint"], SEED_HINT);
+}
+
+#[test]
+fn netstat_an_without_pids_and_netstat_ao_with_port_names() {
+    let v = listed(&["-l", &fixture("netstat-an.txt")]);
+    assert!(has(&v, "tcp", "0.0.0.0", 2725, None, None));
+    assert_eq!(v.len(), 13);
+    let out = run_ok(
+        &["-l", &fixture("netstat-an.txt")],
+        &lines(&[seed_finding()]),
+    );
+    assert_eq!(
+        out[0]["portmap"]["hint"],
+        "nothing listens on 2383 (SSAS 2005+); something listens on 2725 (SSAS 2000 default)"
+    );
+    // netstat -ao prints port names from the services file: epmap, microsoft-ds, ntp.
+    let v = listed(&["-l", &fixture("netstat-ao-names.txt")]);
+    assert!(has(&v, "tcp", "0.0.0.0", 135, Some(956), None));
+    assert!(has(&v, "tcp", "0.0.0.0", 445, Some(4), None));
+    assert!(has(&v, "tcp", "::", 135, Some(956), None));
+    assert!(has(&v, "udp", "0.0.0.0", 123, Some(1320), None));
+}
+
+#[test]
+fn the_seed_case_netstat_ano_plus_tasklist() {
+    let input = lines(&[seed_finding()]);
+    let out = run_ok(
+        &[
+            "-l",
+            &fixture("netstat-ano.txt"),
+            "-l",
+            &fixture("tasklist.txt"),
+        ],
+        &input,
+    );
+    assert_eq!(out.len(), 1);
+    let pm = &out[0]["portmap"];
+    assert_eq!(pm["hint"], SEED_HINT);
+    assert_eq!(pm["listening"], false);
+    assert_eq!(pm["port"], 2383);
+    assert_eq!(pm["service"], "ms-olap4");
+    assert_eq!(pm["label"], "SSAS 2005+");
+    assert_eq!(pm["host"], "172.16.0.1");
+    assert_eq!(pm["matched_by"], "address");
+    assert_eq!(pm["listeners"].as_array().unwrap().len(), 1);
+    assert_eq!(pm["listeners"][0]["process"], "msmdsrv.exe");
+    assert_eq!(pm["listeners"][0]["port"], 2725);
+    assert!(
+        pm["related"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["port"] == 2725 && r["note"] == "SSAS 2000 default")
+    );
+    // Every other field kept, in order, portmap added last.
+    let keys: Vec<&String> = out[0].as_object().unwrap().keys().collect();
+    let mut want: Vec<String> = seed_finding()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    want.push("portmap".into());
+    assert_eq!(keys, want.iter().collect::<Vec<_>>());
+    assert_eq!(out[0]["later_stage"], json!({"x":[1,2]}));
+    assert_eq!(out[0]["socket_error"]["windows_code"], 10061);
+}
+
+#[test]
+fn the_seed_netstat_b_as_printed_infers_the_listener_from_established_lines() {
+    let input = lines(&[seed_finding()]);
+    let out = run_ok(
+        &[
+            "-l",
+            &fixture("netstat-b-seed.txt"),
+            "-l",
+            &fixture("tasklist.txt"),
+        ],
+        &input,
+    );
+    let pm = &out[0]["portmap"];
+    let hint = pm["hint"].as_str().unwrap();
+    assert!(hint.starts_with(SEED_HINT), "{hint}");
+    assert!(
+        hint.contains("seen in its established connections"),
+        "{hint}"
+    );
+    assert!(
+        hint.contains("assuming"),
+        "one listing, host unknown (names only): {hint}"
+    );
+    assert_eq!(pm["matched_by"], "assumed");
+    assert_eq!(pm["listeners"][0]["inferred"], true);
+    assert_eq!(pm["listeners"][0]["state"], "ESTABLISHED");
+    assert_eq!(pm["listeners"][0]["address"], "svp020064");
+    // With --host, no assumption.
+    let out = run_ok(
+        &[
+            "-l",
+            &fixture("netstat-b-seed.txt"),
+            "-l",
+            &fixture("tasklist.txt"),
+            "--host",
+            "172.16.0.1",
+        ],
+        &input,
+    );
+    assert_eq!(out[0]["portmap"]["matched_by"], "host");
+    assert!(
+        !out[0]["portmap"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("assuming")
+    );
+}
+
+#[test]
+fn get_nettcpconnection_table_and_csv() {
+    for f in ["get-nettcpconnection.txt", "get-nettcpconnection.csv"] {
+        let v = listed(&["-l", &fixture(f), "-l", &fixture("tasklist.csv")]);
+        assert_eq!(v.len(), 11, "{f}: {v:#?}");
+        assert!(
+            has(&v, "tcp", "0.0.0.0", 2725, Some(2344), Some("msmdsrv.exe")),
+            "{f}"
+        );
+        assert!(has(&v, "tcp", "::", 445, Some(4), Some("System")), "{f}");
+        let out = run_ok(
+            &["-l", &fixture(f), "-l", &fixture("tasklist.csv")],
+            &lines(&[seed_finding()]),
+        );
+        assert_eq!(out[0]["portmap"]["hint"], SEED_HINT, "{f}");
+    }
+    let recs = run_ok(&["--list", "-l", &fixture("get-nettcpconnection.csv")], "");
+    assert_eq!(recs[0]["source"], "get-nettcpconnection-csv");
+}
+
+#[test]
+fn powershell_utf16_redirect_is_read() {
+    // `netstat -ano > n.txt` in Windows PowerShell 5.1 writes UTF-16LE with a BOM.
+    let text = std::fs::read_to_string(fixture("netstat-ano.txt")).unwrap();
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("n.txt");
+    std::fs::write(&p, bytes).unwrap();
+    let v = listed(&["-l", p.to_str().unwrap()]);
+    assert_eq!(v.len(), 20);
+}
+
+#[test]
+fn flows_are_enriched_and_other_records_pass_byte_for_byte() {
+    let packet = r#"{"type":"packet","frame":1,"ts":1.000001000,"weird":  [1, 2]}"#;
+    let other = r#"{"type":"host","ip":"10.0.0.1","x":{"b":1,"a":2}}"#;
+    let flow = r#"{"type":"flow","uid":"C9","ip_version":4,"client_ip":"10.0.0.1","client_port":50000,"server_ip":"172.16.0.1","server_port":1433,"state":"SF","established":true,"zzz":1}"#;
+    let input = format!("{packet}\n{other}\n{flow}\n");
+    let out = portmap()
+        .args([
+            "-l",
+            &fixture("netstat-ano.txt"),
+            "-l",
+            &fixture("tasklist.txt"),
+        ])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ls: Vec<&str> = text.lines().collect();
+    assert_eq!(ls[0], packet);
+    assert_eq!(ls[1], other);
+    let f: Value = serde_json::from_str(ls[2]).unwrap();
+    assert!(ls[2].starts_with(r#"{"type":"flow","uid":"C9","#));
+    assert_eq!(f["zzz"], 1);
+    assert_eq!(f["portmap"]["listening"], true);
+    assert_eq!(
+        f["portmap"]["hint"],
+        "sqlservr.exe PID 1580 listens on 1433 (SQL Server)"
+    );
+    // A portmap already there (portmap run twice) is replaced, not duplicated.
+    let again = portmap()
+        .args(["-l", &fixture("netstat-ano.txt")])
+        .write_stdin(ls[2].to_string() + "\n")
+        .output()
+        .unwrap();
+    let t2 = String::from_utf8(again.stdout).unwrap();
+    assert_eq!(t2.matches("\"portmap\"").count(), 1);
+}
+
+#[test]
+fn listening_but_refused_or_unanswered() {
+    let l = [
+        "-l",
+        &fixture("netstat-ano.txt")[..],
+        "-l",
+        &fixture("tasklist.txt")[..],
+    ];
+    let out = run_ok(
+        &l,
+        &lines(&[
+            finding("10.0.0.1", "172.16.0.1", 1433, "refused"),
+            finding("10.0.0.1", "172.16.0.1", 1433, "syn_timeout"),
+        ]),
+    );
+    let h0 = out[0]["portmap"]["hint"].as_str().unwrap();
+    assert!(
+        h0.starts_with(
+            "sqlservr.exe PID 1580 listens on 1433 (SQL Server); yet the connection was refused"
+        ),
+        "{h0}"
+    );
+    let h1 = out[1]["portmap"]["hint"].as_str().unwrap();
+    assert!(h1.contains("the SYNs went unanswered"), "{h1}");
+    assert_eq!(out[0]["portmap"]["listening"], true);
+}
+
+#[test]
+fn loopback_only_listener_fires_for_a_remote_client_only() {
+    let l = [
+        "-l",
+        &fixture("netstat-ano.txt")[..],
+        "-l",
+        &fixture("tasklist.txt")[..],
+    ];
+    let out = run_ok(
+        &l,
+        &lines(&[
+            finding("10.0.0.1", "172.16.0.1", 1434, "refused"),
+            finding("127.0.0.1", "172.16.0.1", 1434, "refused"),
+        ]),
+    );
+    let h = out[0]["portmap"]["hint"].as_str().unwrap();
+    assert_eq!(
+        h,
+        "sqlservr.exe PID 1580 listens on 1434 (SQL Server DAC) on loopback only (127.0.0.1:1434): connections from 10.0.0.1 cannot reach it"
+    );
+    let h = out[1]["portmap"]["hint"].as_str().unwrap();
+    assert!(!h.contains("loopback only"), "{h}");
+}
+
+#[test]
+fn address_family_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("n.txt");
+    // IPv4-only listener on 5432, IPv6-only (Windows [::]) listener on 8080, both families on 80.
+    let hdr = "  Proto  Local Address          Foreign Address        State           PID\r\n";
+    let rows = [
+        ("TCP", "0.0.0.0:5432", "0.0.0.0:0", "LISTENING", "700"),
+        ("TCP", "[::]:8080", "[::]:0", "LISTENING", "800"),
+        ("TCP", "0.0.0.0:80", "0.0.0.0:0", "LISTENING", "4"),
+        ("TCP", "[::]:80", "[::]:0", "LISTENING", "4"),
+    ];
+    let mut text = format!("\r\nActive Connections\r\n\r\n{hdr}");
+    for r in rows {
+        text += &format!("  {:<7}{:<23}{:<23}{:<16}{}\r\n", r.0, r.1, r.2, r.3, r.4);
+    }
+    std::fs::write(&p, text).unwrap();
+    let ps = p.to_str().unwrap();
+    let recs = [
+        finding("2001:db8::1", "2001:db8::5", 5432, "refused"),
+        finding("10.0.0.1", "10.0.0.5", 5432, "refused"),
+        finding("10.0.0.1", "10.0.0.5", 8080, "refused"),
+        finding("2001:db8::1", "2001:db8::5", 8080, "refused"),
+        finding("2001:db8::1", "2001:db8::5", 80, "refused"),
+    ];
+    let out = run_ok(
+        &["-l", ps, "--host", "10.0.0.5", "--host", "2001:db8::5"],
+        &lines(&recs),
+    );
+    let h = |i: usize| out[i]["portmap"]["hint"].as_str().unwrap().to_string();
+    assert_eq!(
+        h(0),
+        "PID 700 listens on 5432 (PostgreSQL) over IPv4 only (0.0.0.0:5432); the client used IPv6 (2001:db8::5)"
+    );
+    assert!(
+        h(1).starts_with("PID 700 listens on 5432 (PostgreSQL); yet"),
+        "{}",
+        h(1)
+    );
+    assert!(
+        h(2).starts_with("PID 800 listens on 8080 (HTTP alternate) on [::] only"),
+        "{}",
+        h(2)
+    );
+    assert!(
+        h(3).starts_with("PID 800 listens on 8080 (HTTP alternate); yet"),
+        "{}",
+        h(3)
+    );
+    assert!(
+        h(4).starts_with("PID 4 listens on 80 (HTTP); yet"),
+        "{}",
+        h(4)
+    );
+}
+
+#[test]
+fn bound_to_another_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ss.txt");
+    std::fs::write(
+        &p,
+        "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n\
+         LISTEN 0      128       10.0.0.6:5432      0.0.0.0:*    users:((\"postgres\",pid=900,fd=5))\n\
+         LISTEN 0      128       10.0.0.5:22        0.0.0.0:*    users:((\"sshd\",pid=800,fd=3))\n",
+    )
+    .unwrap();
+    let out = run_ok(
+        &["-l", p.to_str().unwrap()],
+        &lines(&[
+            finding("10.0.0.1", "10.0.0.5", 5432, "refused"),
+            finding("10.0.0.1", "10.0.0.6", 5432, "refused"),
+        ]),
+    );
+    assert_eq!(out[0]["portmap"]["matched_by"], "address");
+    assert_eq!(
+        out[0]["portmap"]["hint"],
+        "postgres PID 900 listens on 5432 (PostgreSQL) only on 10.0.0.6:5432, not on 10.0.0.5"
+    );
+    assert!(
+        out[1]["portmap"]["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres PID 900 listens on 5432 (PostgreSQL); yet")
+    );
+}
+
+#[test]
+fn same_product_elsewhere_and_nothing_related() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ss.txt");
+    std::fs::write(
+        &p,
+        "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n\
+         tcp   LISTEN 0      244       0.0.0.0:5433      0.0.0.0:*    users:((\"postgres\",pid=900,fd=5))\n\
+         tcp   LISTEN 0      511       0.0.0.0:6380      0.0.0.0:*    users:((\"redis-server\",pid=901,fd=6))\n\
+         tcp   LISTEN 0      4096      0.0.0.0:9201      0.0.0.0:*    users:((\"java\",pid=902,fd=7))\n\
+         tcp   LISTEN 0      4096      0.0.0.0:22        0.0.0.0:*    users:((\"sshd\",pid=1,fd=3))\n\
+         udp   UNCONN 0      0         0.0.0.0:53        0.0.0.0:*    users:((\"dnsmasq\",pid=5,fd=4))\n\
+         u_str LISTEN 0      4096   /run/x.sock 1234         * 0    users:((\"systemd\",pid=1,fd=50))\n",
+    )
+    .unwrap();
+    let ps = p.to_str().unwrap();
+    let out = run_ok(
+        &["-l", ps, "--host", "10.0.0.5"],
+        &lines(&[
+            finding("10.0.0.1", "10.0.0.5", 5432, "refused"),
+            finding("10.0.0.1", "10.0.0.5", 6379, "refused"),
+            finding("10.0.0.1", "10.0.0.5", 9200, "refused"),
+            finding("10.0.0.1", "10.0.0.5", 3306, "refused"),
+        ]),
+    );
+    let h = |i: usize| out[i]["portmap"]["hint"].as_str().unwrap().to_string();
+    assert!(h(0).starts_with("nothing listens on 5432 (PostgreSQL); postgres PID 900 listens on 5433 (second PostgreSQL cluster"), "{}", h(0));
+    assert!(
+        h(1).starts_with("nothing listens on 6379 (Redis); redis-server PID 901 listens on 6380"),
+        "{}",
+        h(1)
+    );
+    assert_eq!(
+        h(2),
+        "nothing listens on 9200 (Elasticsearch HTTP); java PID 902 listens on 9201 (further Elasticsearch nodes on the same host (the next free port is taken))"
+    );
+    // Nothing of MySQL's: the TCP listeners are named instead (UDP and unix sockets are not).
+    assert_eq!(
+        h(3),
+        "nothing listens on 3306 (MySQL / MariaDB) on 10.0.0.5; TCP ports that listen there: 22 (SSH), 5433 (PostgreSQL (second cluster)), 6380 (Redis TLS / second instance), 9201"
+    );
+    assert_eq!(out[3]["portmap"]["listeners"], json!([]));
+}
+
+#[test]
+fn no_listing_for_the_server() {
+    let l = ["-l", &fixture("netstat-ano.txt")[..]];
+    let flow = json!({"type":"flow","uid":"C1","client_ip":"10.0.0.1","server_ip":"192.0.2.9","server_port":443,"state":"REJ"});
+    let out = run_ok(
+        &l,
+        &lines(&[finding("10.0.0.1", "192.0.2.9", 443, "refused"), flow]),
+    );
+    assert_eq!(out[0]["portmap"]["listening"], Value::Null);
+    assert_eq!(out[0]["portmap"]["service"], "https");
+    assert_eq!(
+        out[0]["portmap"]["hint"],
+        "no listing for 192.0.2.9 (the listings given are from 172.16.0.1); add --host 192.0.2.9 if one of them is from this server"
+    );
+    // Flows do not get that noise.
+    assert_eq!(out[1]["portmap"]["hint"], Value::Null);
+    assert_eq!(out[1]["portmap"]["label"], "HTTPS");
+}
+
+#[test]
+fn without_listings_only_the_service_is_added() {
+    let out = run_ok(&[], &lines(&[seed_finding()]));
+    let pm = &out[0]["portmap"];
+    assert_eq!(pm["service"], "ms-olap4");
+    assert_eq!(pm["listening"], Value::Null);
+    assert_eq!(pm["hint"], Value::Null);
+    assert_eq!(pm["host"], Value::Null);
+    // A finding without a server port gets portmap: null.
+    let f = json!({"type":"finding","kind":"x","server_ip":null,"server_port":null});
+    let out = run_ok(&[], &lines(&[f]));
+    assert_eq!(out[0]["portmap"], Value::Null);
+}
+
+#[test]
+fn a_dynamic_port_is_described_by_its_range() {
+    let out = run_ok(
+        &[],
+        &lines(&[finding("10.0.0.1", "10.0.0.5", 49700, "refused")]),
+    );
+    let l = out[0]["portmap"]["label"].as_str().unwrap();
+    assert!(
+        l.contains("Windows dynamic port range") && l.contains("Linux ephemeral port range"),
+        "{l}"
+    );
+}
+
+#[test]
+fn empty_stdin_lists_listeners_and_records_on_stdin_are_enriched() {
+    let recs = run_ok(&["-l", &fixture("netstat-ano.txt")], "");
+    assert_eq!(recs.len(), 20);
+    assert!(recs.iter().all(|r| r["type"] == "listener"));
+    // Listing on stdin, records from a file.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.jsonl");
+    std::fs::write(&p, lines(&[seed_finding()])).unwrap();
+    let listing = std::fs::read_to_string(fixture("netstat-anob.txt")).unwrap();
+    let out = run_ok(&["-l", "-", p.to_str().unwrap()], &listing);
+    assert_eq!(out[0]["portmap"]["hint"], SEED_HINT);
+    // Listing on stdin and no record files: list.
+    let out = run_ok(&["-l", "-"], &listing);
+    assert_eq!(out.len(), 20);
+}
+
+#[test]
+fn lookup_prints_what_is_known() {
+    let out = portmap().args(["--lookup", "2383"]).output().unwrap();
+    assert!(out.status.success());
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.starts_with("2383/tcp  ms-olap4  (SSAS 2005+)\n"), "{t}");
+    assert!(t.contains("related: 2725/tcp  SSAS 2000 default"), "{t}");
+    assert!(t.contains("processes: msmdsrv.exe"), "{t}");
+    let out = portmap()
+        .args([
+            "--port",
+            "1434",
+            "-l",
+            &fixture("netstat-ano.txt"),
+            "-l",
+            &fixture("tasklist.txt"),
+        ])
+        .output()
+        .unwrap();
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        t.contains("1434/udp  ms-sql-m  (SQL Server Browser)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("on 172.16.0.1: sqlservr.exe PID 1580 listens on 127.0.0.1 (LISTEN"),
+        "{t}"
+    );
+    let out = portmap().args(["--lookup", "postgresql"]).output().unwrap();
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.starts_with("5432/tcp  postgresql  (PostgreSQL)"), "{t}");
+    let out = portmap().args(["--lookup", "49700"]).output().unwrap();
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        t.contains("in range 49152-65535: Windows dynamic port range"),
+        "{t}"
+    );
+    let (_, e) = run_err(&["--lookup", "nosuchservicename"], "");
+    assert!(e.contains("--lookup nosuchservicename"), "{e}");
+}
+
+#[test]
+fn services_file_overrides_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("services");
+    std::fs::write(&p, "# local\nssas-prod 2383/tcp\ncustomsvc 40000/tcp\n").unwrap();
+    let out = run_ok(
+        &["--services", p.to_str().unwrap()],
+        &lines(&[
+            seed_finding(),
+            finding("10.0.0.1", "10.0.0.5", 40000, "refused"),
+        ]),
+    );
+    assert_eq!(out[0]["portmap"]["service"], "ssas-prod");
+    assert_eq!(out[0]["portmap"]["label"], "SSAS 2005+");
+    assert_eq!(out[1]["portmap"]["service"], "customsvc");
+    std::fs::write(&p, "ssas-prod 2383\n").unwrap();
+    let (_, e) = run_err(&["--services", p.to_str().unwrap()], "");
+    assert!(e.contains("services: line 1: expected port/proto"), "{e}");
+}
+
+#[test]
+fn bad_listing_lines_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("n.txt");
+    let mut text = std::fs::read_to_string(fixture("netstat-ano.txt")).unwrap();
+    text = text.replace(
+        "  TCP    0.0.0.0:1433           0.0.0.0:0              LISTENING       1580",
+        "  TCP    0.0.0.0:1433           0.0.0.0:0              LISTENING",
+    );
+    text = text.replacen(
+        "  TCP    0.0.0.0:2725           0.0.0.0:0              LISTENING       2344",
+        "  TCP    0.0.0.0:2725           0.0.0.0:0              WAITING         2344",
+        1,
+    );
+    std::fs::write(&p, &text).unwrap();
+    let (out, e) = run_err(&["-l", p.to_str().unwrap()], "");
+    assert_eq!(out, "");
+    assert_eq!(
+        e,
+        format!(
+            "portmap: {}: line 8: unknown TCP state \"WAITING\"\n",
+            p.display()
+        )
+    );
+    std::fs::write(
+        &p,
+        "  TCP    0.0.0.0:99999          0.0.0.0:0              LISTENING       1\n",
+    )
+    .unwrap();
+    let (_, e) = run_err(&["-l", p.to_str().unwrap()], "");
+    assert!(
+        e.contains("line 1: unknown port name \"99999\"") || e.contains("line 1: bad port"),
+        "{e}"
+    );
+    std::fs::write(
+        &p,
+        "  TCP    0.0.0.0:135    0.0.0.0:0   LISTENING  956\nsome garbage here\n",
+    )
+    .unwrap();
+    let (_, e) = run_err(&["-l", p.to_str().unwrap()], "");
+    assert!(e.contains("line 2: not a netstat line"), "{e}");
+    std::fs::write(&p, "hello world\n").unwrap();
+    let (_, e) = run_err(&["-l", p.to_str().unwrap()], "");
+    assert!(
+        e.contains("cannot tell the listing format") && e.contains("--format"),
+        "{e}"
+    );
+    // Forcing the wrong format is an error on the first line that does not fit.
+    let (_, e) = run_err(&["-l", &fixture("tasklist.txt"), "--format", "ss"], "");
+    assert!(e.contains("tasklist.txt: line 2:"), "{e}");
+    let (_, e) = run_err(&["-l", "/nonexistent/n.txt"], "");
+    assert!(e.contains("/nonexistent/n.txt"), "{e}");
+    // Every format rejects a damaged row with its line number.
+    for (f, bad, line) in [
+        (
+            "tasklist.txt",
+            "msmdsrv.exe                   xx44 Console",
+            15,
+        ),
+        ("tasklist.csv", "\"msmdsrv.exe\",\"23x4\"", 13),
+        ("tasklist-list.txt", "PID:          23x4", 68),
+        (
+            "get-nettcpconnection.txt",
+            "0.0.0.0                             27x5",
+            13,
+        ),
+    ] {
+        let text = std::fs::read_to_string(fixture(f)).unwrap();
+        let mut ls: Vec<String> = text.split("\r\n").map(str::to_string).collect();
+        ls[line - 1] = bad.to_string();
+        let p = dir.path().join(f);
+        std::fs::write(&p, ls.join("\r\n")).unwrap();
+        let (_, e) = run_err(&["-l", p.to_str().unwrap()], "");
+        assert!(e.contains(&format!("{f}: line {line}: ")), "{f}: {e}");
+    }
+}
+
+#[test]
+fn bad_records_are_input_errors_after_the_good_ones() {
+    let input = format!("{}\n{{\"type\":\"flow\",\n", seed_finding());
+    let (out, e) = run_err(&["-l", &fixture("netstat-ano.txt")], &input);
+    assert_eq!(out.lines().count(), 1);
+    assert!(e.starts_with("portmap: <stdin>: line 2: "), "{e}");
+    let (_, e) = run_err(&["-l", "-", "-"], "");
+    assert!(e.contains("standard input"), "{e}");
+    let (_, e) = run_err(
+        &["--host", "not-an-ip", "-l", &fixture("netstat-ano.txt")],
+        "",
+    );
+    assert!(e.contains("--host"), "{e}");
+}
+
+#[test]
+fn lab_listings_from_real_linux_commands() {
+    // Real `ss -ltnp` / `netstat -tlnp` taken on the lab's sql server (wildcard addresses only:
+    // the host is unknown, so it is assumed, and --host makes it explicit).
+    let ss = lab("refused-2383.ss.txt");
+    let v = listed(&["-l", &ss]);
+    assert_eq!(v.len(), 2);
+    assert!(has(
+        &v,
+        "tcp",
+        "0.0.0.0",
+        2725,
+        Some(19289),
+        Some("msmdsrv")
+    ));
+    assert!(has(&v, "tcp", "::", 2725, Some(19289), Some("msmdsrv")));
+    let ns = lab("refused-2383.netstat.txt");
+    let v = listed(&["-l", &ns]);
+    assert!(has(&v, "tcp", "::", 2725, Some(19289), Some("python3")));
+    let f = finding("198.51.100.10", "203.0.113.20", 2383, "refused");
+    let out = run_ok(&["-l", &ss, "--host", "203.0.113.20"], &lines(&[f]));
+    assert_eq!(
+        out[0]["portmap"]["hint"],
+        "nothing listens on 2383 (SSAS 2005+); msmdsrv PID 19289 listens on 2725 (SSAS 2000 default)"
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let out = portmap().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.contains("portmap --listeners netstat-ano.txt --listeners tasklist.txt"));
+    assert!(t.contains("Exit status"));
+    let out = portmap().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let (_, e) = run_err(&["--format", "nope"], "");
+    assert!(e.contains("possible values"), "{e}");
+}
