@@ -1,0 +1,473 @@
+//! NetMon's own frames (filter, network info, ETW event, DNS cache, payload header) and the
+//! `netmon` object of a record: parsing and JSON writing.
+//!
+//! Layouts as Wireshark's `epan/dissectors/packet-netmon.c` dissects them: the filter and
+//! network info frames use big-endian integers and NUL-terminated UTF-16LE strings; events are
+//! an ETW `EVENT_HEADER` (little-endian). Every read is bounds-checked: content that ends early
+//! keeps what was read and sets `decode_error`.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde_json::{Map, Value, json};
+
+use super::FrameInfo;
+
+/// The kinds of NetMon metadata frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 0xFFFF: the capture or display filter in use.
+    Filter,
+    /// 0xFFFB: the capturing machine's adapters (NetMon 3.x writes it as frame 1).
+    NetworkInfoEx,
+    /// 0xFFFD: the older network info frame (tshark skips it).
+    NetworkInfo,
+    /// 0xFFFE: resolved names (tshark skips it).
+    DnsCache,
+    /// 0xFFFC: header of a frame rebuilt by reassembly (tshark skips it).
+    PayloadHeader,
+    /// 0xFFE0: an ETW event.
+    Event,
+}
+
+impl Kind {
+    /// The record's `link`.
+    pub fn link(self) -> &'static str {
+        match self {
+            Kind::Filter => "netmon_filter",
+            Kind::NetworkInfoEx | Kind::NetworkInfo => "netmon_network_info",
+            Kind::DnsCache => "netmon_dns_cache",
+            Kind::PayloadHeader => "netmon_payload_header",
+            Kind::Event => "netmon_event",
+        }
+    }
+
+    /// False for the frames Wireshark/tshark skips without giving them a frame number.
+    pub fn numbered(self) -> bool {
+        !matches!(
+            self,
+            Kind::NetworkInfo | Kind::DnsCache | Kind::PayloadHeader
+        )
+    }
+}
+
+/// Decodes UTF-16LE up to the first NUL (or the end), replacing invalid units.
+pub fn utf16_lossy(b: &[u8]) -> String {
+    let units = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0);
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// A bounds-checked cursor over a frame's bytes.
+struct Cur<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+/// Content ended early (the offset where the missing field starts).
+struct Short(usize);
+
+impl<'a> Cur<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Short> {
+        if self.b.len() - self.at < n {
+            return Err(Short(self.at));
+        }
+        let s = &self.b[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn be16(&mut self) -> Result<u16, Short> {
+        self.take(2).map(|s| u16::from_be_bytes([s[0], s[1]]))
+    }
+    fn be32(&mut self) -> Result<u32, Short> {
+        self.take(4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn be64(&mut self) -> Result<u64, Short> {
+        let mut v = [0u8; 8];
+        v.copy_from_slice(self.take(8)?);
+        Ok(u64::from_be_bytes(v))
+    }
+    fn le16(&mut self) -> Result<u16, Short> {
+        self.take(2).map(|s| u16::from_le_bytes([s[0], s[1]]))
+    }
+    fn le32(&mut self) -> Result<u32, Short> {
+        self.take(4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    /// A NUL-terminated UTF-16LE string (the terminator must be present).
+    fn utf16z(&mut self) -> Result<String, Short> {
+        let rest = &self.b[self.at..];
+        let end = rest
+            .chunks_exact(2)
+            .position(|c| c == [0, 0])
+            .ok_or(Short(self.b.len()))?;
+        let s = utf16_lossy(&rest[..end * 2]);
+        self.at += end * 2 + 2;
+        Ok(s)
+    }
+    fn ipv4(&mut self) -> Result<Value, Short> {
+        let s = self.take(4)?;
+        Ok(Value::String(
+            Ipv4Addr::new(s[0], s[1], s[2], s[3]).to_string(),
+        ))
+    }
+    fn ipv6(&mut self) -> Result<Value, Short> {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(self.take(16)?);
+        Ok(Value::String(Ipv6Addr::from(a).to_string()))
+    }
+}
+
+fn mac(b: &[u8]) -> String {
+    let mut s = String::with_capacity(17);
+    for (i, x) in b.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{x:02x}"));
+    }
+    s
+}
+
+/// A GUID as Windows prints it (the first three groups little-endian).
+fn guid(b: &[u8]) -> String {
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        u16::from_le_bytes([b[4], b[5]]),
+        u16::from_le_bytes([b[6], b[7]]),
+        b[8],
+        b[9],
+        b[10],
+        b[11],
+        b[12],
+        b[13],
+        b[14],
+        b[15]
+    )
+}
+
+/// Parses a metadata frame: (`decode_error`, content fields of the `netmon` object).
+pub fn parse(kind: Kind, data: &[u8]) -> (Option<String>, Map<String, Value>) {
+    let mut m = Map::new();
+    let res = match kind {
+        Kind::Filter => filter(data, &mut m),
+        Kind::NetworkInfoEx => network_info(data, &mut m),
+        Kind::Event => event(data, &mut m),
+        Kind::NetworkInfo | Kind::DnsCache | Kind::PayloadHeader => Ok(()),
+    };
+    let err = res.err().map(|Short(at)| {
+        format!(
+            "{}: content cut short at byte {at} of the frame",
+            kind.link()
+        )
+    });
+    (err, m)
+}
+
+fn filter(b: &[u8], m: &mut Map<String, Value>) -> Result<(), Short> {
+    let mut c = Cur { b, at: 0 };
+    let _version = c.be16()?;
+    let ty = c.be32()?;
+    m.insert(
+        "filter_type".into(),
+        json!(if ty == 1 { "capture" } else { "display" }),
+    );
+    let major = c.be32()?;
+    let minor = c.be32()?;
+    let app = c.utf16z()?;
+    m.insert("application".into(), json!(app));
+    m.insert(
+        "application_version".into(),
+        json!(format!("{major}.{minor}")),
+    );
+    let f = c.utf16z()?;
+    m.insert("filter".into(), json!(f));
+    Ok(())
+}
+
+fn network_info(b: &[u8], m: &mut Map<String, Value>) -> Result<(), Short> {
+    let mut c = Cur { b, at: 0 };
+    let _version = c.be16()?;
+    let count = c.be16()?;
+    let computer = c.utf16z()?;
+    m.insert("computer_name".into(), json!(computer));
+    m.insert("adapters".into(), json!([]));
+    for _ in 0..count {
+        let mut a = Map::new();
+        let res = adapter(&mut c, &mut a);
+        if let Some(Value::Array(list)) = m.get_mut("adapters") {
+            list.push(Value::Object(a));
+        }
+        res?;
+    }
+    Ok(())
+}
+
+fn adapter(c: &mut Cur, a: &mut Map<String, Value>) -> Result<(), Short> {
+    a.insert("name".into(), json!(c.utf16z()?));
+    a.insert("description".into(), json!(c.utf16z()?));
+    a.insert("guid".into(), json!(c.utf16z()?));
+    a.insert("media_type".into(), json!(c.be32()?));
+    a.insert("mtu".into(), json!(c.be32()?));
+    let speed = c.be64()?;
+    a.insert(
+        "link_speed".into(),
+        if speed == u64::MAX {
+            Value::Null
+        } else {
+            json!(speed)
+        },
+    );
+    a.insert("mac".into(), json!(mac(c.take(6)?)));
+    let mut counts = [0u16; 6];
+    for n in counts.iter_mut() {
+        *n = c.be16()?;
+    }
+    let [v4, v6, gw, dhcp, dns4, dns6] = counts;
+    let list = |c: &mut Cur, n: u16, v6: bool| -> Result<Value, Short> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(if v6 { c.ipv6()? } else { c.ipv4()? });
+        }
+        Ok(Value::Array(v))
+    };
+    a.insert("ipv4".into(), list(c, v4, false)?);
+    a.insert("ipv4_masks".into(), list(c, v4, false)?);
+    a.insert("ipv6".into(), list(c, v6, true)?);
+    a.insert("gateways".into(), list(c, gw, false)?);
+    a.insert("dhcp_servers".into(), list(c, dhcp, false)?);
+    let mut dns = list(c, dns4, false)?;
+    if let (Value::Array(d), Value::Array(d6)) = (&mut dns, list(c, dns6, true)?) {
+        d.extend(d6);
+    }
+    a.insert("dns_servers".into(), dns);
+    Ok(())
+}
+
+fn event(b: &[u8], m: &mut Map<String, Value>) -> Result<(), Short> {
+    let mut c = Cur { b, at: 0 };
+    let _size = c.le16()?;
+    let _header_type = c.le16()?;
+    let _flags = c.le16()?;
+    let _property = c.le16()?;
+    let thread = c.le32()?;
+    let pid = c.le32()?;
+    m.insert("pid".into(), json!(pid));
+    m.insert("thread_id".into(), json!(thread));
+    let _ts = c.take(8)?;
+    m.insert("provider_id".into(), json!(guid(c.take(16)?)));
+    let id = c.le16()?;
+    let d = c.take(4)?; // version, channel, level, opcode
+    m.insert("event_id".into(), json!(id));
+    m.insert("level".into(), json!(d[2]));
+    m.insert("opcode".into(), json!(d[3]));
+    Ok(())
+}
+
+/// The ATM pseudo-header: (`link`, `decode_error`, content).
+pub fn atm(data: &[u8]) -> (&'static str, Option<String>, Map<String, Value>) {
+    let mut m = Map::new();
+    if data.len() < 16 {
+        return (
+            "netmon_atm",
+            Some(format!(
+                "netmon_atm: {} bytes, too short for the 16-byte ATM pseudo-header",
+                data.len()
+            )),
+            m,
+        );
+    }
+    m.insert(
+        "vpi".into(),
+        json!(u16::from_be_bytes([data[12], data[13]])),
+    );
+    m.insert(
+        "vci".into(),
+        json!(u16::from_be_bytes([data[14], data[15]])),
+    );
+    (
+        "netmon_atm",
+        Some("netmon_atm: ATM frames are not decoded".to_string()),
+        m,
+    )
+}
+
+/// The `netmon` object: NetMon's frame number and media type, `content`, then the frame's
+/// comment and process when it has them.
+pub fn netmon_object(fr: &FrameInfo, content: Map<String, Value>) -> Value {
+    let mut o = Map::new();
+    o.insert("frame".into(), json!(fr.netmon_frame));
+    o.insert("media_type".into(), json!(fr.media));
+    o.extend(content);
+    if let Some(c) = fr.comment {
+        o.insert("comment_title".into(), json!(c.title));
+        o.insert("comment_description".into(), json!(c.description));
+    }
+    if let Some(p) = fr.process {
+        let name = p.path.rsplit(['\\', '/']).next().unwrap_or(&p.path);
+        let addr = |a: &[u8; 16]| -> String {
+            if p.ipv6 {
+                Ipv6Addr::from(*a).to_string()
+            } else {
+                Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string()
+            }
+        };
+        o.insert(
+            "process".into(),
+            json!({
+                "name": name,
+                "path": p.path,
+                "pid": p.pid,
+                "local_ip": addr(&p.local_addr),
+                "local_port": p.local_port,
+                "remote_ip": addr(&p.remote_addr),
+                "remote_port": p.remote_port,
+            }),
+        );
+    }
+    Value::Object(o)
+}
+
+/// Appends a JSON value.
+pub fn push_json(buf: &mut Vec<u8>, v: &Value) {
+    // Serializing a Value into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *buf, v);
+}
+
+/// Appends a time stamp with exactly `digits` decimals (negative times included).
+pub fn push_ts(buf: &mut Vec<u8>, sec: i64, frac: u64, digits: u8) {
+    if digits == 0 {
+        let _ = write!(buf, "{sec}");
+    } else if sec >= 0 || frac == 0 {
+        let _ = write!(buf, "{sec}.{frac:0w$}", w = usize::from(digits));
+    } else {
+        // sec + frac/10^d with sec < 0: -( (|sec| - 1) + (10^d - frac)/10^d )
+        let whole = (-(sec + 1)) as u64;
+        let f = 10u64.pow(u32::from(digits)) - frac;
+        let _ = write!(buf, "-{whole}.{f:0w$}", w = usize::from(digits));
+    }
+}
+
+/// Appends a whole `packet` record written here (no newline): the core fields, `comment` when
+/// the frame has one, and the `netmon` object.
+pub fn write_record(
+    buf: &mut Vec<u8>,
+    fr: &FrameInfo,
+    link: &str,
+    len: u32,
+    caplen: usize,
+    error: Option<&str>,
+    netmon: &Value,
+) {
+    let _ = write!(buf, "{{\"type\":\"packet\",\"frame\":{},\"ts\":", fr.frame);
+    push_ts(buf, fr.ts_sec, fr.ts_frac, fr.ts_digits);
+    buf.extend_from_slice(b",\"iface\":0,\"link\":");
+    push_json(buf, &json!(link));
+    let _ = write!(buf, ",\"len\":{len},\"caplen\":{caplen},\"decode_error\":");
+    push_json(buf, &json!(error));
+    if let Some(c) = fr.comment {
+        buf.extend_from_slice(b",\"comment\":");
+        push_json(buf, &json!(c.title));
+    }
+    buf.extend_from_slice(b",\"netmon\":");
+    push_json(buf, netmon);
+    buf.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u16z(s: &str) -> Vec<u8> {
+        let mut v: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        v.extend([0, 0]);
+        v
+    }
+
+    #[test]
+    fn filter_frame() {
+        let mut b = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 4];
+        b.extend(u16z("Network Monitor"));
+        b.extend(u16z("tcp.port == 2383"));
+        let (err, m) = parse(Kind::Filter, &b);
+        assert_eq!(err, None);
+        assert_eq!(
+            Value::Object(m),
+            json!({"filter_type":"capture","application":"Network Monitor",
+                   "application_version":"3.4","filter":"tcp.port == 2383"})
+        );
+        // Cut anywhere: no panic, what was read is kept, the error names the byte.
+        for cut in 0..b.len() - 1 {
+            let (err, _) = parse(Kind::Filter, &b[..cut]);
+            assert!(
+                err.unwrap()
+                    .starts_with("netmon_filter: content cut short at byte")
+            );
+        }
+    }
+
+    #[test]
+    fn network_info_cut_keeps_adapters() {
+        let mut b = vec![0, 1, 0, 2];
+        b.extend(u16z("WEB1"));
+        for _ in 0..2 {
+            b.extend(u16z("eth0"));
+            b.extend(u16z("Intel"));
+            b.extend(u16z("{guid}"));
+            b.extend([0, 0, 0, 1, 0, 0, 5, 220]);
+            b.extend([0xff; 8]);
+            b.extend([0, 1, 2, 3, 4, 5]);
+            b.extend([0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0]);
+            b.extend([10, 0, 0, 1, 255, 0, 0, 0]);
+            b.extend(
+                [0xfe, 0x80]
+                    .iter()
+                    .chain([0u8; 13].iter())
+                    .chain([1u8].iter()),
+            );
+            b.extend([10, 0, 0, 53]);
+        }
+        let (err, m) = parse(Kind::NetworkInfoEx, &b);
+        assert_eq!(err, None);
+        let a = &m["adapters"][1];
+        assert_eq!(a["mtu"], json!(1500));
+        assert_eq!(a["link_speed"], Value::Null);
+        assert_eq!(a["mac"], json!("00:01:02:03:04:05"));
+        assert_eq!(a["ipv4"], json!(["10.0.0.1"]));
+        assert_eq!(a["ipv4_masks"], json!(["255.0.0.0"]));
+        assert_eq!(a["ipv6"], json!(["fe80::1"]));
+        assert_eq!(a["dns_servers"], json!(["10.0.0.53"]));
+        for cut in 0..b.len() {
+            let (err, _) = parse(Kind::NetworkInfoEx, &b[..cut]);
+            assert!(err.is_some(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        let ts = |s, f, d| {
+            let mut b = Vec::new();
+            push_ts(&mut b, s, f, d);
+            String::from_utf8(b).unwrap()
+        };
+        assert_eq!(ts(1_278_472_579, 466_000, 6), "1278472579.466000");
+        assert_eq!(ts(5, 1, 7), "5.0000001");
+        assert_eq!(ts(-1, 250, 3), "-0.750");
+        assert_eq!(ts(-5, 0, 3), "-5.000");
+        assert_eq!(ts(-11_644_473_600, 1, 7), "-11644473599.9999999");
+        assert_eq!(ts(7, 0, 0), "7");
+    }
+
+    #[test]
+    fn utf16() {
+        assert_eq!(utf16_lossy(&u16z("C:\\w3wp.exe")), "C:\\w3wp.exe");
+        assert_eq!(utf16_lossy(&[0x00, 0xd8, 0x41, 0]), "\u{fffd}A");
+        assert_eq!(utf16_lossy(&[0x41]), "");
+    }
+}

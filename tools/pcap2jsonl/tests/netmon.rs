@@ -1,0 +1,899 @@
+//! Microsoft Network Monitor captures: files written by a real tool (`editcap -F netmon1` /
+//! `-F netmon2` from the shared real captures and the project's lab captures) must give the same
+//! packet records as the original pcap/pcapng, with time stamps equal to tshark's on the `.cap`;
+//! NetMon's own frames, comments and process table (fixtures built by make_special.py, checked
+//! against tshark's reading of them); truncated, mangled and mutated files.
+//!
+//! Committed fixtures (tests/fixtures/netmon/) keep every check running without editcap/tshark;
+//! with them installed (CI), the conversions are also redone at test time.
+
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pcap2jsonl::capture::{Fail, Finish};
+use pcap2jsonl::netmon::{self, Outcome};
+use serde_json::{Value, json};
+use tcpwhy_common::jsonl::JsonlWriter;
+
+const FIXTURES: &str = "tests/fixtures/netmon";
+const REAL: &str = "../../../shared/captures/real";
+const LAB: &str = "../../tests/captures";
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(FIXTURES).join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Reads a NetMon capture held in memory: the JSON lines and the outcome.
+fn read_netmon(bytes: &[u8]) -> (Vec<String>, Outcome) {
+    let mut w = JsonlWriter::new(Vec::new());
+    let outcome = netmon::read_seekable(Cursor::new(bytes), bytes.len() as u64, "t.cap", &mut w)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    (lines(w), outcome)
+}
+
+fn lines(w: JsonlWriter<Vec<u8>>) -> Vec<String> {
+    String::from_utf8(w.into_inner().unwrap())
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The records of any capture through the crate's own reader (pcap, pcapng, and NetMon once
+/// dispatched).
+fn read_capture(bytes: Vec<u8>) -> (Vec<String>, Result<Finish, Fail>) {
+    let mut w = JsonlWriter::new(Vec::new());
+    let res = pcap2jsonl::capture::read_capture("orig", Box::new(Cursor::new(bytes)), &mut w);
+    (lines(w), res)
+}
+
+fn parse(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+/// The `ts` of a record exactly as written (not through f64).
+fn ts_text(line: &str) -> &str {
+    let at = line.find("\"ts\":").expect("ts") + 5;
+    let rest = &line[at..];
+    &rest[..rest.find(',').unwrap()]
+}
+
+/// A decimal time stamp as (seconds, nanoseconds), exact.
+fn ts_nanos(s: &str) -> i128 {
+    let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
+    let (w, f) = s.split_once('.').unwrap_or((s, ""));
+    let mut frac = f.to_string();
+    assert!(frac.len() <= 9, "{s}");
+    while frac.len() < 9 {
+        frac.push('0');
+    }
+    let v = w.parse::<i128>().unwrap() * 1_000_000_000 + frac.parse::<i128>().unwrap();
+    if neg { -v } else { v }
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// tshark's (frame.number, frame.time_epoch in ns, frame.len, frame.cap_len) for a file, read
+/// in UTC (tshark reads NetMon's SYSTEMTIME start in the local zone).
+fn tshark_frames(path: &Path) -> Vec<(u64, i128, u64, u64)> {
+    let out = Command::new("tshark")
+        .env("TZ", "UTC")
+        .args(["-n", "-r"])
+        .arg(path)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "frame.time_epoch",
+        ])
+        .args(["-e", "frame.len", "-e", "frame.cap_len"])
+        .output()
+        .expect("tshark");
+    parse_frames_tsv(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_frames_tsv(text: &str) -> Vec<(u64, i128, u64, u64)> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (
+                f[0].parse().unwrap(),
+                ts_nanos(f[1]),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Our numbered records as tshark's columns.
+fn our_frames(lines: &[String]) -> Vec<(u64, i128, u64, u64)> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let v = parse(l);
+            let frame = v["frame"].as_u64().unwrap();
+            (frame != 0).then(|| {
+                // tshark's frame.len/cap_len for ATM include NetMon's pseudo-header; none here.
+                (
+                    frame,
+                    ts_nanos(ts_text(l)),
+                    v["len"].as_u64().unwrap(),
+                    v["caplen"].as_u64().unwrap(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The fields that legitimately differ between a capture and its NetMon conversion: the time
+/// stamp (NetMon 1.x keeps milliseconds, 2.0 microseconds; checked separately), the interface
+/// (NetMon has none) and the pcapng comment (editcap writes none).
+fn comparable(line: &str) -> Value {
+    let mut v = parse(line);
+    let o = v.as_object_mut().unwrap();
+    for k in ["ts", "iface", "comment"] {
+        o.remove(k);
+    }
+    v
+}
+
+/// Checks a NetMon conversion against its original: same records but for the documented
+/// fields, time stamps within the format's resolution, and (when given) tshark's values.
+fn check_conversion(
+    label: &str,
+    orig: &[String],
+    cap: &[u8],
+    version: u8,
+    tshark: Option<&[(u64, i128, u64, u64)]>,
+) {
+    let (ours, outcome) = read_netmon(cap);
+    assert_eq!(outcome.warnings, Vec::<String>::new(), "{label}");
+    assert_eq!(outcome.errors, Vec::<String>::new(), "{label}");
+    assert_eq!(ours.len(), orig.len(), "{label}: record count");
+    // editcap rounds to the nearest ms / µs relative to the first frame's time cut to the ms.
+    let half = if version == 1 { 500_000 } else { 500 };
+    let digits = if version == 1 { 3 } else { 6 };
+    let first = orig
+        .first()
+        .map(|l| ts_nanos(ts_text(l)) / 1_000_000 * 1_000_000);
+    for (a, b) in orig.iter().zip(&ours) {
+        assert_eq!(comparable(a), comparable(b), "{label}");
+        let (ta, tb) = (ts_nanos(ts_text(a)), ts_nanos(ts_text(b)));
+        // NetMon 1.x offsets are unsigned 32-bit milliseconds: a frame earlier than the first
+        // (icmpv6.pcap has some) wraps, in tshark too (checked below).
+        let representable = version == 2
+            || first.is_some_and(|f| (0..=u32::MAX as i128 * 1_000_000).contains(&(ta - f)));
+        if representable {
+            assert!((ta - tb).abs() <= half, "{label}: ts {ta} vs {tb}");
+        }
+        let frac = ts_text(b).split_once('.').unwrap().1;
+        assert_eq!(frac.len(), digits, "{label}: {b}");
+    }
+    if let Some(t) = tshark {
+        assert_eq!(
+            our_frames(&ours),
+            t,
+            "{label}: tshark's frame.number/time_epoch/len/cap_len"
+        );
+    }
+}
+
+/// Every capture editcap can convert: the shared real Ethernet captures and the lab's.
+fn conversion_sources() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for dir in [REAL, LAB] {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut names: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+            .collect();
+        names.sort();
+        v.extend(names);
+    }
+    v
+}
+
+/// Shared captures whose conversions are also checked against tshark: the largest, a
+/// two-interface pcapng, one with frames earlier than the first (NetMon 1.x wraps them), DNS.
+const TSHARK_CHECKED: &[&str] = &[
+    "pcapparser-wireshark_samples-test.pcapng",
+    "netns-two-interfaces.pcapng",
+    "icmpv6.pcap",
+    "tcpreplay-test.pcap",
+    "edns-opts.pcap",
+    "tfo-5c1fa7f9ae91.pcap",
+];
+
+#[test]
+fn editcap_conversions_match_the_original_and_tshark() {
+    if !have("editcap") || !have("tshark") {
+        eprintln!(
+            "editcap/tshark not installed: conversions checked through the committed fixtures only"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut converted = 0;
+    for src in conversion_sources() {
+        let orig_bytes = std::fs::read(&src).unwrap();
+        let (orig, res) = read_capture(orig_bytes);
+        if !matches!(res, Ok(Finish::Clean)) {
+            continue;
+        }
+        for version in [1u8, 2] {
+            let cap = dir.path().join(format!(
+                "{}.nm{version}.cap",
+                src.file_name().unwrap().to_string_lossy()
+            ));
+            let st = Command::new("editcap")
+                .args(["-F", &format!("netmon{version}")])
+                .arg(&src)
+                .arg(&cap)
+                .env("TZ", "UTC")
+                .output()
+                .unwrap();
+            if !st.status.success() {
+                // Not Ethernet/Token Ring/FDDI/ATM (raw IP, SLL, PPP…): NetMon cannot hold it.
+                continue;
+            }
+            let bytes = std::fs::read(&cap).unwrap();
+            let label = cap.display().to_string();
+            // tshark starts in ~0.3 s: it checks the lab's captures and a chosen set of the
+            // shared ones (every conversion is compared with its original).
+            let name = src.file_name().unwrap().to_string_lossy().into_owned();
+            let tshark = (src.starts_with(LAB) || TSHARK_CHECKED.contains(&name.as_str()))
+                .then(|| tshark_frames(&cap));
+            check_conversion(&label, &orig, &bytes, version, tshark.as_deref());
+            converted += 1;
+        }
+    }
+    // tcpreplay-test, dns_*, edns-opts, the pcapng ones, … in both versions.
+    assert!(converted >= 30, "only {converted} conversions");
+}
+
+/// The committed conversions (made with `TZ=UTC editcap -F netmonN`), with tshark's values
+/// saved beside them, so these checks run without editcap and tshark.
+#[test]
+fn committed_conversions_match_the_original_and_tshark() {
+    let cases = [
+        ("dns_udp.pcap", "dns_udp.nm1.cap", 1u8),
+        ("dns_udp.pcap", "dns_udp.nm2.cap", 2),
+        ("tcpreplay-test.pcap", "tcpreplay-test.nm1.cap", 1),
+        (
+            "netns-two-interfaces.pcapng",
+            "netns-two-interfaces.nm2.cap",
+            2,
+        ),
+    ];
+    for (orig, cap, version) in cases {
+        let (orig_lines, res) = read_capture(std::fs::read(Path::new(REAL).join(orig)).unwrap());
+        assert!(matches!(res, Ok(Finish::Clean)), "{orig}");
+        let expected =
+            std::fs::read_to_string(Path::new(FIXTURES).join(format!("{cap}.tsv"))).unwrap();
+        check_conversion(
+            cap,
+            &orig_lines,
+            &fixture(cap),
+            version,
+            Some(&parse_frames_tsv(&expected)),
+        );
+        if have("tshark") {
+            let live = tshark_frames(&Path::new(FIXTURES).join(cap));
+            assert_eq!(
+                live,
+                parse_frames_tsv(&expected),
+                "{cap}: saved tshark values are stale"
+            );
+        }
+    }
+}
+
+#[test]
+fn pcapng_interfaces_become_iface_0() {
+    // The two-interface pcapng has frames on interface 1; NetMon has no interfaces.
+    let (orig, _) =
+        read_capture(std::fs::read(Path::new(REAL).join("netns-two-interfaces.pcapng")).unwrap());
+    assert!(orig.iter().any(|l| parse(l)["iface"] == json!(1)));
+    let (ours, _) = read_netmon(&fixture("netns-two-interfaces.nm2.cap"));
+    assert!(ours.iter().all(|l| parse(l)["iface"] == json!(0)));
+}
+
+// ---- NetMon's own frames, comments, processes, per-frame media types and UTC stamps ----
+
+fn special(version: &str) -> (Vec<String>, Outcome) {
+    read_netmon(&fixture(&format!("special-{version}.cap")))
+}
+
+#[test]
+fn special_files_match_tshark() {
+    for v in ["2.1", "2.2", "2.3"] {
+        let cap = format!("special-{v}.cap");
+        let (ours, outcome) = special(v);
+        assert_eq!(
+            outcome,
+            Outcome {
+                records: ours.len() as u64,
+                ..Default::default()
+            },
+            "{cap}"
+        );
+        let expected =
+            std::fs::read_to_string(Path::new(FIXTURES).join(format!("{cap}.tsv"))).unwrap();
+        assert_eq!(our_frames(&ours), parse_frames_tsv(&expected), "{cap}");
+        if have("tshark") {
+            assert_eq!(
+                tshark_frames(&Path::new(FIXTURES).join(&cap)),
+                parse_frames_tsv(&expected),
+                "{cap}: stale"
+            );
+        }
+    }
+}
+
+#[test]
+fn filter_frame_and_per_frame_media_types() {
+    let (l, _) = special("2.1");
+    let r: Vec<Value> = l.iter().map(|x| parse(x)).collect();
+    assert_eq!(r.len(), 5);
+    let f = &r[0];
+    assert_eq!(f["link"], json!("netmon_filter"));
+    assert_eq!(f["frame"], json!(1));
+    assert_eq!(f["decode_error"], Value::Null);
+    assert_eq!(
+        f["netmon"],
+        json!({"frame":1,"media_type":65535,"filter_type":"capture","application":"Network Monitor",
+               "application_version":"3.4","filter":"tcp.port == 2383"})
+    );
+    // Ethernet, NetMon raw IP (9) and a converted pcap LINKTYPE_IPV4 (0xE000|228): the same
+    // SYN, decoded by the decoder with the mapped link type; no `netmon` object on them.
+    for (i, frame) in [(1usize, 2u64), (2, 3), (3, 4)] {
+        assert_eq!(r[i]["frame"], json!(frame));
+        assert!(r[i].get("netmon").is_none(), "{}", l[i]);
+    }
+    assert_ne!(r[1]["link"], r[2]["link"]);
+    // A negative offset (-1 µs) puts frame 5 before the capture start.
+    assert_eq!(ts_text(&l[4]), "1278472579.465999");
+    assert_eq!(ts_text(&l[0]), "1278472579.466000");
+}
+
+#[test]
+fn network_info_comments_and_processes() {
+    let (l, _) = special("2.2");
+    let r: Vec<Value> = l.iter().map(|x| parse(x)).collect();
+    assert_eq!(
+        r.len(),
+        6,
+        "every frame is a record, the ones tshark skips too"
+    );
+    let ni = &r[0];
+    assert_eq!(ni["link"], json!("netmon_network_info"));
+    assert_eq!(ni["netmon"]["computer_name"], json!("WEB1"));
+    let a = &ni["netmon"]["adapters"][0];
+    assert_eq!(a["name"], json!("Local Area Connection"));
+    assert_eq!(a["mac"], json!("f8:1e:df:e5:84:3a"));
+    assert_eq!(a["ipv4"], json!(["10.0.0.1"]));
+    assert_eq!(a["ipv4_masks"], json!(["255.255.255.0"]));
+    assert_eq!(a["gateways"], json!(["10.0.0.254"]));
+    assert_eq!(a["dns_servers"], json!(["10.0.0.53"]));
+    assert_eq!(a["link_speed"], json!(1_000_000_000u64));
+    // Frame 2: comment (title in `comment`, both parts in `netmon`) and the process tied to
+    // the connection.
+    let syn = &r[1];
+    assert_eq!(syn["frame"], json!(2));
+    assert_eq!(syn["comment"], json!("SYN to SSAS"));
+    assert_eq!(
+        syn["netmon"],
+        json!({"frame":2,"media_type":1,"comment_title":"SYN to SSAS",
+               "comment_description":"the first attempt",
+               "process":{"name":"w3wp.exe","path":"C:\\Windows\\System32\\inetsrv\\w3wp.exe",
+                          "pid":4242,"local_ip":"10.0.0.1","local_port":20531,
+                          "remote_ip":"172.16.0.1","remote_port":2383}})
+    );
+    // Frame table entry 3: DNS cache, which tshark skips: frame 0, NetMon's number kept.
+    assert_eq!(r[2]["frame"], json!(0));
+    assert_eq!(r[2]["link"], json!("netmon_dns_cache"));
+    assert_eq!(r[2]["netmon"], json!({"frame":3,"media_type":65534}));
+    // Entry 4 is tshark's frame 3 (numbers differ from NetMon's from here on: `netmon.frame`).
+    assert_eq!(r[3]["frame"], json!(3));
+    assert_eq!(r[3]["comment"], json!("RST from 172.16.0.1"));
+    assert_eq!(r[3]["netmon"]["frame"], json!(4));
+    assert_eq!(r[3]["netmon"]["comment_description"], json!(""));
+    assert_eq!(r[4]["frame"], json!(0));
+    assert_eq!(r[4]["link"], json!("netmon_network_info"));
+    // Process index 7 is not in the table: no process, but NetMon's frame number.
+    assert_eq!(r[5]["frame"], json!(4));
+    assert_eq!(r[5]["netmon"], json!({"frame":6,"media_type":1}));
+}
+
+#[test]
+fn utc_timestamps_of_2_3() {
+    let (l, _) = special("2.3");
+    // 100 ns resolution: 7 decimals, from the per-frame FILETIME, not start + offset.
+    let ts: Vec<&str> = l.iter().map(|x| ts_text(x)).collect();
+    assert_eq!(
+        ts,
+        [
+            "1278526400.1234567",
+            "1278526400.1234568",
+            "1278526401.1234566",
+            "1278526401.1234567"
+        ]
+    );
+    let ev = parse(&l[3]);
+    assert_eq!(ev["link"], json!("netmon_event"));
+    // A 16-byte event is shorter than an ETW header: what was read, and where it stopped.
+    assert_eq!(
+        ev["decode_error"],
+        json!("netmon_event: content cut short at byte 16 of the frame")
+    );
+    assert_eq!(ev["netmon"]["pid"], json!(0));
+}
+
+// ---- streams: stdin and gzip ----
+
+/// A reader that hands out a few bytes at a time and cannot seek, like a pipe.
+struct Pipe(Cursor<Vec<u8>>);
+impl Read for Pipe {
+    fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+        let n = b.len().min(7);
+        self.0.read(&mut b[..n])
+    }
+}
+
+#[test]
+fn streams_are_spooled() {
+    let bytes = fixture("tcpreplay-test.nm1.cap");
+    let (direct, _) = read_netmon(&bytes);
+    let mut w = JsonlWriter::new(Vec::new());
+    let o = netmon::read_stream(
+        &bytes[..4],
+        Pipe(Cursor::new(bytes[4..].to_vec())),
+        "-",
+        &mut w,
+    )
+    .unwrap();
+    assert!(o.errors.is_empty() && o.warnings.is_empty());
+    assert_eq!(lines(w), direct);
+
+    // gzip, through the capture reader's detection and the dispatch point.
+    if !dispatched() {
+        eprintln!("NetMon not dispatched by the capture reader yet");
+        return;
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &bytes).unwrap();
+    let (via_gzip, res) = read_capture(gz.finish().unwrap());
+    assert!(matches!(res, Ok(Finish::Clean)), "{res:?}");
+    assert_eq!(via_gzip, direct);
+}
+
+// ---- damage ----
+
+#[test]
+fn truncated_files_yield_every_complete_frame() {
+    for cap in [
+        "tcpreplay-test.nm1.cap",
+        "netns-two-interfaces.nm2.cap",
+        "special-2.3.cap",
+    ] {
+        let bytes = fixture(cap);
+        let (full, _) = read_netmon(&bytes);
+        let ft_off = u32::from_le_bytes(bytes[24..28].try_into().unwrap()) as usize;
+        let mut cuts: Vec<usize> = (0..bytes.len()).step_by(97).collect();
+        cuts.extend([
+            64,
+            127,
+            128,
+            129,
+            ft_off - 1,
+            ft_off,
+            ft_off + 1,
+            bytes.len() - 1,
+        ]);
+        for cut in cuts {
+            let b = &bytes[..cut];
+            let mut w = JsonlWriter::new(Vec::new());
+            let res = netmon::read_seekable(Cursor::new(b), cut as u64, cap, &mut w);
+            let got = lines(w);
+            if cut < 64 {
+                let Err(netmon::Error::Input(msg)) = res else {
+                    panic!("{cap} cut {cut}: {res:?}")
+                };
+                assert!(
+                    msg.contains("cut short inside the NetMon file header"),
+                    "{msg}"
+                );
+                continue;
+            }
+            let o = res.unwrap();
+            // Every record is one of the full file's, in order.
+            assert!(got.len() <= full.len());
+            // The comment and process tables follow the frame table: a cut loses them.
+            let strip = |l: &String| {
+                let mut v = parse(l);
+                let o = v.as_object_mut().unwrap();
+                o.remove("comment");
+                o.remove("netmon");
+                v
+            };
+            let got_s: Vec<Value> = got.iter().map(strip).collect();
+            let full_s: Vec<Value> = full[..got.len()].iter().map(strip).collect();
+            assert_eq!(got_s, full_s, "{cap} cut at {cut}");
+            assert!(o.errors.is_empty(), "{cap} cut at {cut}: {:?}", o.errors);
+            if cut >= ft_off {
+                // The frames are all there, only the table is cut: all of them are read.
+                assert_eq!(got.len(), full.len(), "{cap} cut at {cut}");
+            }
+            let ft_end = ft_off + 4 * full.len();
+            let w = o.warnings.join("\n");
+            if cut > 128 && cut < ft_end {
+                assert!(
+                    w.contains(&format!("{cap}: cut short: the NetMon frame table")),
+                    "{w}"
+                );
+            } else if cut >= ft_end && cut < bytes.len() && cap.starts_with("special") {
+                // Only the comment or process table is cut.
+                assert!(w.contains(&format!("{cap}: cut short")), "{cap} {cut}: {w}");
+            }
+        }
+    }
+}
+
+#[test]
+fn cut_mid_frame_names_the_frame_and_byte() {
+    let bytes = fixture("dns_udp.nm2.cap");
+    // Frame 1 at 128 (16 + 98 bytes), frame 2 at 242: cut inside frame 2.
+    let (l, o) = read_netmon(&bytes[..300]);
+    assert_eq!(l.len(), 1);
+    assert_eq!(
+        o.warnings[1],
+        "t.cap: cut short in the middle of frame 2 at byte 242 (282 bytes expected, 58 present); \
+         every complete frame before it was output"
+    );
+}
+
+fn set32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+#[test]
+fn frame_table_pointing_outside_the_file() {
+    let mut bytes = fixture("tcpreplay-test.nm1.cap");
+    let ft = u32::from_le_bytes(bytes[24..28].try_into().unwrap()) as usize;
+    let (full, _) = read_netmon(&bytes);
+    set32(&mut bytes, ft + 4 * 99, 0x7fff_fff0); // entry 100
+    let (l, o) = read_netmon(&bytes);
+    assert_eq!(l[..], full[..99]);
+    assert_eq!(
+        o.errors,
+        [format!(
+            "t.cap: damaged or corrupt at byte {}: frame table entry 100 points to byte \
+             2147483632, past the end of the file ({} bytes)",
+            ft + 4 * 99,
+            bytes.len()
+        )]
+    );
+    // The last frame claims more bytes than there are before the end of the file.
+    let mut bytes = fixture("tcpreplay-test.nm1.cap");
+    let last = u32::from_le_bytes(bytes[ft + 4 * 178..ft + 4 * 179].try_into().unwrap()) as usize;
+    bytes[last + 4..last + 8].copy_from_slice(&[0xff; 4]); // orig and incl: 65535
+    let (l, o) = read_netmon(&bytes);
+    assert_eq!(l[..], full[..178]);
+    assert_eq!(
+        o.errors,
+        [format!(
+            "t.cap: damaged or corrupt at byte {last}: frame 179 (65543 bytes) extends past \
+             the end of the file ({} bytes)",
+            bytes.len()
+        )]
+    );
+    // A hostile captured length: refused without allocating it.
+    let mut bytes = fixture("dns_udp.nm2.cap");
+    set32(&mut bytes, 128 + 8 + 16 + 98 + 4, 0xffff_ffff); // frame 2's incl_len (at 242 + 12)
+    let (l, o) = read_netmon(&bytes);
+    assert_eq!(l.len(), 1);
+    assert!(
+        o.errors[0].starts_with(
+            "t.cap: damaged or corrupt at byte 242: frame 2 has a captured length of 4294967295"
+        ),
+        "{:?}",
+        o.errors
+    );
+    // A table length that is not a multiple of 4: its whole entries are read, then an error.
+    let mut bytes = fixture("dns_udp.nm2.cap");
+    set32(&mut bytes, 28, 9);
+    let (l, o) = read_netmon(&bytes);
+    assert_eq!(l.len(), 2);
+    assert!(o.errors[0].contains("frame table length 9 is not a multiple of 4"));
+}
+
+#[test]
+fn unusable_headers_are_errors() {
+    let good = fixture("dns_udp.nm2.cap");
+    let err = |b: &[u8]| {
+        let mut w = JsonlWriter::new(Vec::new());
+        match netmon::read_seekable(Cursor::new(b), b.len() as u64, "x.cap", &mut w) {
+            Err(netmon::Error::Input(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut b = good.clone();
+    b[5] = 3;
+    assert_eq!(
+        err(&b),
+        "x.cap: NetMon file format version 3.0 with magic GMBU is not supported (1.x and 2.x are)"
+    );
+    let mut b = good.clone();
+    b[6] = 5; // media type 5 in a 2.0 header
+    assert!(err(&b).contains("media type 5 in the file header"));
+    assert!(err(&good[..10]).contains("(10 of 64 bytes)"));
+}
+
+#[test]
+fn empty_frame_table() {
+    // Header only: no frames, no message. Header and frames but no table (never closed):
+    // the frames in file order, and a warning.
+    let mut b = fixture("dns_udp.nm2.cap");
+    set32(&mut b, 24, 0);
+    set32(&mut b, 28, 0);
+    let (l, o) = read_netmon(&b[..128]);
+    assert!(l.is_empty() && o.warnings.is_empty() && o.errors.is_empty());
+    let (l, o) = read_netmon(&b);
+    let (full, _) = read_netmon(&fixture("dns_udp.nm2.cap"));
+    assert_eq!(l, full);
+    assert!(
+        o.warnings[0].contains("frame table is empty"),
+        "{:?}",
+        o.warnings
+    );
+    // …where the walk then meets the 8 bytes of the old table: too short for a frame header.
+    assert!(o.errors.is_empty(), "{:?}", o.errors);
+    assert!(
+        o.warnings[1].contains("cut short in the middle of the header of frame 3 at byte 524"),
+        "{:?}",
+        o.warnings
+    );
+}
+
+#[test]
+fn damaged_side_tables_keep_the_frames() {
+    let orig = fixture("special-2.2.cap");
+    let (full, _) = read_netmon(&orig);
+    let at = |o: usize| u32::from_le_bytes(orig[o..o + 4].try_into().unwrap()) as usize;
+    let (c_off, p_off) = (at(40), at(48));
+    // Tables past the end of the file (what a cut does): warnings, every frame output.
+    let mut b = orig.clone();
+    set32(&mut b, 40, 0xffff_0000); // comment table offset
+    set32(&mut b, 48, 0xffff_0000); // process table offset
+    let (l, o) = read_netmon(&b);
+    assert_eq!(l.len(), full.len());
+    assert!(o.errors.is_empty(), "{:?}", o.errors);
+    assert!(
+        o.warnings[0].contains(
+            "the comment table (109 bytes at byte 4294901760, header byte 40) lies past the end"
+        ),
+        "{:?}",
+        o.warnings
+    );
+    assert!(
+        o.warnings[1].contains("the process table (at byte 4294901760"),
+        "{:?}",
+        o.warnings
+    );
+    assert!(parse(&l[1]).get("comment").is_none());
+    assert!(parse(&l[1])["netmon"].get("process").is_none());
+    // Inconsistent contents: errors naming the byte; the frames are still all output.
+    let mut b = orig.clone();
+    set32(&mut b, c_off + 8, 0); // first comment's title length
+    set32(&mut b, p_off + 2, 70_000); // first process's path length
+    let (l, o) = read_netmon(&b);
+    assert_eq!(l.len(), full.len());
+    assert_eq!(
+        o.errors,
+        [
+            format!(
+                "t.cap: damaged or corrupt at byte {c_off}: comment title length 0 in the \
+                 comment table; the comments after it were not read"
+            ),
+            format!(
+                "t.cap: damaged or corrupt at byte {}: process table entry 0 has a path of \
+                 70000 bytes; the entries from it on were not read",
+                p_off + 2
+            )
+        ]
+    );
+}
+
+/// xorshift64*: a small seeded generator, so a failure reproduces.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn mutations_never_panic() {
+    let seeds = [
+        "dns_udp.nm1.cap",
+        "dns_udp.nm2.cap",
+        "special-2.1.cap",
+        "special-2.2.cap",
+        "special-2.3.cap",
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut runs = 0;
+    for name in seeds {
+        let orig = fixture(name);
+        let ft = u32::from_le_bytes(orig[24..28].try_into().unwrap()) as usize;
+        for _ in 0..1000 {
+            let mut b = orig.clone();
+            for _ in 0..1 + rng.below(4) {
+                let interesting = [
+                    0u32,
+                    1,
+                    4,
+                    15,
+                    16,
+                    127,
+                    128,
+                    0x7fff_ffff,
+                    0xffff_ffff,
+                    b.len() as u32,
+                ];
+                match rng.below(5) {
+                    // a header field
+                    0 if b.len() >= 64 => {
+                        let at = 4 + 2 * rng.below(30);
+                        set32(&mut b, at, interesting[rng.below(interesting.len())]);
+                    }
+                    // a frame table entry
+                    1 if b.len() >= ft + 4 => {
+                        let at = ft + 4 * rng.below((b.len() - ft) / 4);
+                        set32(
+                            &mut b,
+                            at,
+                            interesting[rng.below(interesting.len())] ^ (rng.next() as u32 & 3),
+                        );
+                    }
+                    // a byte anywhere
+                    0..=3 => {
+                        let at = rng.below(b.len());
+                        b[at] = rng.next() as u8;
+                    }
+                    // a cut
+                    _ => {
+                        let at = rng.below(b.len());
+                        b.truncate(at.max(1));
+                    }
+                }
+            }
+            let mut w = JsonlWriter::new(Vec::new());
+            let _ = netmon::read_seekable(Cursor::new(&b), b.len() as u64, name, &mut w);
+            for l in lines(w) {
+                let v = parse(&l);
+                assert_eq!(v["type"], json!("packet"));
+            }
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, 5000);
+}
+
+// ---- the command line ----
+
+/// True once the capture reader hands NetMon magic to this module.
+fn dispatched() -> bool {
+    let (_, res) = read_capture(fixture("dns_udp.nm2.cap"));
+    matches!(res, Ok(Finish::Clean))
+}
+
+fn cli_supports_netmon() -> bool {
+    let out = assert_cmd::Command::cargo_bin("pcap2jsonl")
+        .unwrap()
+        .arg(Path::new(FIXTURES).join("dns_udp.nm2.cap"))
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+#[test]
+fn cli_files_stdin_and_gzip() {
+    if !cli_supports_netmon() {
+        eprintln!("NetMon not dispatched by the CLI yet");
+        return;
+    }
+    let cap = Path::new(FIXTURES).join("tcpreplay-test.nm1.cap");
+    let (direct, _) = read_netmon(&fixture("tcpreplay-test.nm1.cap"));
+    let expected = direct.join("\n") + "\n";
+    assert_cmd::Command::cargo_bin("pcap2jsonl")
+        .unwrap()
+        .arg(&cap)
+        .assert()
+        .success()
+        .stdout(expected.clone());
+    assert_cmd::Command::cargo_bin("pcap2jsonl")
+        .unwrap()
+        .arg("-")
+        .pipe_stdin(&cap)
+        .unwrap()
+        .assert()
+        .success()
+        .stdout(expected.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("x.cap.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &fixture("tcpreplay-test.nm1.cap")).unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    assert_cmd::Command::cargo_bin("pcap2jsonl")
+        .unwrap()
+        .arg(&gz)
+        .assert()
+        .success()
+        .stdout(expected);
+}
+
+#[test]
+fn cli_exit_codes() {
+    if !cli_supports_netmon() {
+        eprintln!("NetMon not dispatched by the CLI yet");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Cut short: the frames before the cut, a warning, exit 0.
+    let b = fixture("dns_udp.nm2.cap");
+    let cut = dir.path().join("cut.cap");
+    std::fs::write(&cut, &b[..300]).unwrap();
+    let out = assert_cmd::Command::cargo_bin("pcap2jsonl")
+        .unwrap()
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning:")
+            && err.contains("cut.cap: cut short in the middle of frame 2 at byte 242"),
+        "{err}"
+    );
+    // Damaged: the frames before the damage, an error naming the byte, exit 2.
+    let mut b = fixture("tcpreplay-test.nm1.cap");
+    let ft = u32::from_le_bytes(b[24..28].try_into().unwrap()) as usize;
+    set32(&mut b, ft + 4 * 99, 0x7fff_fff0);
+    let bad = dir.path().join("bad.cap");
+    std::fs::write(&bad, &b).unwrap();
+    let out = assert_cmd::Command::cargo_bin("pcap2jsonl")
+        .unwrap()
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 99);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "bad.cap: damaged or corrupt at byte {}",
+            ft + 4 * 99
+        )),
+        "{err}"
+    );
+}
