@@ -28,14 +28,17 @@ cmd "pcap2jsonl $C/refused-2383.pcap | tcpflows | ttlhops | tcpflag --format tex
 pcap2jsonl $C/refused-2383.pcap | tcpflows | ttlhops | tcpflag --format text
 echo
 echo "Who listens there? The server's own 'ss -ltnp' output, saved beside the capture:"
-cmd "pcap2jsonl $C/refused-2383.pcap | tcpflows | ttlhops | tcpflag | portmap --listeners $C/refused-2383.ss.txt"
+cmd "pcap2jsonl $C/refused-2383.pcap | tcpflows | ttlhops | tcpflag | portmap --host 203.0.113.20 --listeners $C/refused-2383.ss.txt"
 pcap2jsonl $C/refused-2383.pcap | tcpflows | ttlhops | tcpflag |
-  portmap --listeners $C/refused-2383.ss.txt | hints
+  portmap --host 203.0.113.20 --listeners $C/refused-2383.ss.txt | hints
 
 say "2. The seed's first case: web2 fails now and then (DNS round robin, one backend's SYN-ACK has window 0)"
 echo "The client resolves web2.lab.test 12 times and connects to the first address each time."
 cmd "pcap2jsonl $C/intermittent-rr.pcap | tcpflows | ttlhops | tcpflag --format text"
-pcap2jsonl $C/intermittent-rr.pcap | tcpflows | ttlhops | tcpflag --format text
+echo "(one zero_window_at_handshake finding per failed connection, the first shown here, then the summary)"
+# Paragraph mode: the first finding, the intermittent_backend one and the closing count.
+pcap2jsonl $C/intermittent-rr.pcap | tcpflows | ttlhops | tcpflag --format text |
+  awk -v RS= -v ORS='\n\n' 'NR == 1 || /intermittent_backend:/ || /^[0-9]+ findings? /' | sed '$d'
 
 say "3. The other lab scenarios, one line per finding"
 for s in middlebox-reset syn-timeout icmp-unreachable reset-mid zero-window-recover refused-ipv6 healthy; do
