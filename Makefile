@@ -42,5 +42,9 @@ lab: release
 install: release
 	@sh scripts/install.sh "$(DESTDIR)$(PREFIX)"
 
+# Man pages and bash/zsh/fish completions from the tools' clap definitions, into target/dist/.
+man completions:
+	$(CARGO) run -q -p xtask -- dist target/dist
+
 clean:
 	$(CARGO) clean
