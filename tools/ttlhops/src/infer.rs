@@ -227,10 +227,12 @@ fn ttl_phrase(word: &str, t: u8) -> String {
 /// Where the sender sits, in words: "at hop 1 (the first router from the capture point)".
 fn position(h: u8) -> String {
     match h {
-        0 => "at hop 1, the first device from the capture point (the capture host's gateway or \
-              a box on its LAN)"
-            .to_string(),
-        _ => format!("at hop {} ({} past the capture point)", h + 1, routers(h)),
+        0 => "at hop 1, the first device from the capture point (no router between)".to_string(),
+        _ => format!(
+            "at hop {} ({} between it and the capture point)",
+            h + 1,
+            routers(h)
+        ),
     }
 }
 
@@ -410,9 +412,9 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
              routing, or a box that rewrites the {word}{hint_note}",
             c.role,
             if h > e.hops {
-                "farther away than the sender"
+                format!("farther away than the {}", c.role)
             } else {
-                "like a different stack"
+                "like a different stack".to_string()
             }
         );
         o.settle = Some(format!(

@@ -161,7 +161,8 @@ impl State {
         match ty.as_ref() {
             "flow" => self.flow(line, out)?,
             "packet" => {
-                let p: Packet = line.parse()?;
+                let p: Packet = serde_json::from_slice(line.bytes)
+                    .map_err(|e| line.error(format_args!("packet record: {e}")))?;
                 self.packet(&p);
                 if !self.drop_packets {
                     self.emit_raw(line.bytes, out)?;
@@ -380,7 +381,8 @@ impl State {
     }
 
     fn flow<W: Write>(&mut self, line: Line, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
-        let f: Flow = line.parse()?;
+        let f: Flow = serde_json::from_slice(line.bytes)
+            .map_err(|e| line.error(format_args!("flow record: {e}")))?;
         self.learn_flow(&f);
         if self.queue.is_empty() {
             let fh = self.compute(&f);
