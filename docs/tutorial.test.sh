@@ -2,7 +2,9 @@
 # Runs docs/tutorial.md's commands (from the repository root, on the committed captures) and
 # checks the facts the tutorial's text relies on. The pasted outputs themselves are refreshed by
 # `python3 tests/scenarios/refresh-tutorial.py`.
+# shellcheck source=docs/runbooks/lib.sh
 . "$(dirname "$0")/runbooks/lib.sh"
+# shellcheck disable=SC2034 # read by run() in lib.sh
 RUN_IN=$RB_ROOT
 T=tutorial.md
 

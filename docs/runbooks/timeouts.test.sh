@@ -1,5 +1,6 @@
 #!/bin/sh
 # Runs timeouts.md's snippets on the bundled lab captures.
+# shellcheck source=docs/runbooks/lib.sh
 . "$(dirname "$0")/lib.sh"
 RB=timeouts.md
 

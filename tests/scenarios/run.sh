@@ -47,7 +47,7 @@ else
   OUT=${1:-$ROOT/tests/captures}
 fi
 mkdir -p "$OUT"
-export LAB_READY_DIR=$WORK
+export LAB_READY_DIR="$WORK"
 
 P=tw$$
 NODES="cl r1 r2 sql w2a w2b w2c app dns"
