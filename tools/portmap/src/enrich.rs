@@ -332,6 +332,10 @@ impl Enricher<'_> {
                 if l.proto != proto.as_str() || l.port == p || GENERIC.contains(&n.as_str()) {
                     continue;
                 }
+                // A process already named for a related port: its other ports add nothing.
+                if l.pid.is_some() && out.iter().any(|(x, _)| x.pid == l.pid) {
+                    continue;
+                }
                 let bare = n.trim_end_matches(".exe");
                 if e.processes
                     .iter()
