@@ -89,7 +89,7 @@ ROWS=$TMP/rows
 row() { # name runs command
     echo "  $1 ..." >&2
     best "$2" "$3"
-    echo "$1|$BEST_WALL|$BEST_RSS" >>"$ROWS"
+    printf '%s\t%s\t%s\n' "$1" "$BEST_WALL" "$BEST_RSS" >>"$ROWS"
     eval "W_$4=\$BEST_WALL R_$4=\$BEST_RSS"
 }
 
@@ -99,7 +99,7 @@ row "cat > /dev/null" "$RUNS" "cat $Q" cat
 row "rust-floor" "$RUNS" "$FLOOR $Q" floor
 row "pcap2jsonl" "$RUNS" "$P2J $Q" p2j
 if [ -x target/release/tcpflows ] && echo "" | target/release/tcpflows >/dev/null 2>&1; then
-    row "pcap2jsonl | tcpflows" "$RUNS" "$P2J $Q | target/release/tcpflows" flows
+    row "pcap2jsonl \\| tcpflows" "$RUNS" "$P2J $Q | target/release/tcpflows" flows
 fi
 if command -v tcpdump >/dev/null 2>&1; then
     row "tcpdump -nn -r" 1 "tcpdump -nn -r $Q" tcpdump
@@ -113,7 +113,7 @@ fi
 echo
 echo "$FILE: $PACKETS packets, $MB MB"
 echo
-awk -F'|' -v pk="$PACKETS" -v by="$BYTES" '
+awk -F'\t' -v pk="$PACKETS" -v by="$BYTES" '
 BEGIN {
     printf "| %-30s | %8s | %12s | %8s | %10s |\n", "command", "wall s", "packets/s", "MB/s", "peak RSS"
     printf "|%s|%s|%s|%s|%s|\n", "--------------------------------", "---------:", "-------------:", "---------:", "-----------:"
@@ -121,7 +121,7 @@ BEGIN {
 {
     w = $2 + 0; if (w < 0.01) w = 0.01
     rss = ($3 == "-") ? "-" : sprintf("%.1f MB", $3 / 1024)
-    printf "| %-30s | %8.2f | %12s | %8.0f | %10s |\n", $1, $2, sprintf("%.0f", pk / w), by / w / 1e6, rss
+    printf "| %-30s | %8.3f | %12s | %8.0f | %10s |\n", $1, $2, sprintf("%.0f", pk / w), by / w / 1e6, rss
 }' "$ROWS"
 echo
 
@@ -132,5 +132,7 @@ if [ -n "${W_tshark:-}" ]; then
 fi
 if [ -n "$SMALL" ]; then
     best 1 "$P2J '$SMALL'"
-    echo "pcap2jsonl peak RSS: $(awk "BEGIN{printf \"%.1f\", $BEST_RSS/1024}") MB at 100k packets, $(awk "BEGIN{printf \"%.1f\", $R_p2j/1024}") MB at $PACKETS packets"
+    if [ "$BEST_RSS" != "-" ]; then
+        echo "pcap2jsonl peak RSS: $(awk "BEGIN{printf \"%.1f\", $BEST_RSS/1024}") MB at 100,000 packets, $(awk "BEGIN{printf \"%.1f\", $R_p2j/1024}") MB at $PACKETS packets"
+    fi
 fi
