@@ -470,7 +470,9 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
 }
 
 /// The verdict on an ICMP error sent from an address that is not an endpoint of the flow.
-pub fn judge_router(c: &Claim, server: Option<&Expect>) -> Origin {
+/// `dest` names the destination of the packet the error quotes ("server" or "client"), `server`
+/// its distance when known.
+pub fn judge_router(c: &Claim, dest: &str, server: Option<&Expect>) -> Origin {
     let word = ttl_word(c.ip_version);
     let mut o = new_origin(c, "middlebox");
     o.basis = Basis::SourceAddress.as_str().to_string();
@@ -492,10 +494,12 @@ pub fn judge_router(c: &Claim, server: Option<&Expect>) -> Origin {
         if h >= s.hops && s.initial.is_some() {
             o.confidence = Some("medium".into());
             extra = format!(
-                " (odd: the server itself is {} away, so this router looks no closer than the \
-                 server: asymmetric routing or a non-standard initial {word})",
+                " (odd: the {dest} itself is {} away, so this router looks no closer than the \
+                 {dest}: asymmetric routing or a non-standard initial {word})",
                 routers(s.hops)
             );
+        } else {
+            extra = format!(", nearer than the {dest} ({} away)", routers(s.hops));
         }
     }
     o.reason = format!(
@@ -730,7 +734,7 @@ mod tests {
             ip_id: None,
             peer_ip_id: None,
         };
-        let o = judge_router(&c, None);
+        let o = judge_router(&c, "server", None);
         assert_eq!(
             (o.origin.as_str(), o.hops, o.at_hop),
             ("middlebox", Some(1), Some(2))
@@ -738,12 +742,12 @@ mod tests {
         assert_eq!(o.basis, "source_address");
         let s = cap(Basis::OtherFlows, 126);
         assert_eq!(
-            judge_router(&c, Some(&s)).confidence.as_deref(),
+            judge_router(&c, "server", Some(&s)).confidence.as_deref(),
             Some("high")
         );
         let s = cap(Basis::OtherFlows, 64);
         assert_eq!(
-            judge_router(&c, Some(&s)).confidence.as_deref(),
+            judge_router(&c, "server", Some(&s)).confidence.as_deref(),
             Some("medium")
         );
     }

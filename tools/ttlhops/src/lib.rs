@@ -275,7 +275,13 @@ impl State {
             e.flow_packets += 1;
             e.icmp_errors += 1;
             e.add_ttl(t);
-            let (dst, from) = (f.server_ip.clone(), i.from_ip.clone());
+            // The router is on the path to the destination of the packet it quotes.
+            let dst = if i.quoted == "server" {
+                f.client_ip.clone()
+            } else {
+                f.server_ip.clone()
+            };
+            let from = i.from_ip.clone();
             self.router_for(&dst, v, infer::hops(t), &from);
         }
     }
@@ -356,9 +362,15 @@ impl State {
                     infer::judge(&c, &ev)
                 }
                 None => {
-                    let server = same_flow(f, Which::Server)
-                        .or_else(|| self.table.get(&f.server_ip).and_then(|e| e.distance()));
-                    infer::judge_router(&c, server.as_ref())
+                    // Compare with the destination of the quoted packet (usually the server).
+                    let dst = if i.quoted == "server" {
+                        Which::Client
+                    } else {
+                        Which::Server
+                    };
+                    let d = same_flow(f, dst)
+                        .or_else(|| self.table.get(dst.ip(f)).and_then(|e| e.distance()));
+                    infer::judge_router(&c, dst.name(), d.as_ref())
                 }
             };
             fh.icmp.push(o);
