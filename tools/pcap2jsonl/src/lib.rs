@@ -7,6 +7,7 @@
 pub mod capture;
 pub mod decode;
 pub mod frame;
+pub mod netmon;
 
 use std::io::Write;
 

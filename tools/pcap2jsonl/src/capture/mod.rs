@@ -99,6 +99,16 @@ pub fn detect(magic: [u8; 4]) -> Option<Format> {
 /// input that may block.
 pub trait FrameSink: Flush {
     fn frame(&mut self, meta: &FrameMeta, data: &[u8]) -> io::Result<()>;
+
+    /// The dispatch point for Microsoft Network Monitor captures: `src` starts at the magic.
+    /// NetMon has frame kinds of its own that become records written by `crate::netmon`, so
+    /// only the JSON writer supports it; other sinks refuse.
+    fn netmon(&mut self, src: Source, version: u8) -> Result<Finish, Fail> {
+        Err(Fail::Input(format!(
+            "{}: Microsoft Network Monitor {version}.x capture: not supported here",
+            src.name
+        )))
+    }
 }
 
 /// The production sink: one JSON `packet` record per frame.
@@ -107,6 +117,10 @@ impl<W: Write> FrameSink for JsonlWriter<W> {
     fn frame(&mut self, meta: &FrameMeta, data: &[u8]) -> io::Result<()> {
         crate::decode::write_packet(meta, data, self.buffer());
         self.end_record()
+    }
+
+    fn netmon(&mut self, src: Source, _version: u8) -> Result<Finish, Fail> {
+        crate::netmon::read_source(src, self)
     }
 }
 
@@ -161,11 +175,7 @@ fn read_source<S: FrameSink>(mut src: Source, out: &mut S, gzip_depth: u8) -> Re
             let gz = flate2::read::MultiGzDecoder::new(io::Cursor::new(prefix).chain(rd));
             read_source(Source::new(Box::new(gz), name), out, gzip_depth + 1)
         }
-        Some(Format::NetMon { version }) => Err(Fail::Input(format!(
-            "{}: Microsoft Network Monitor {}.x capture: not supported yet (save it as pcapng \
-             with Network Monitor or Wireshark)",
-            src.name, version
-        ))),
+        Some(Format::NetMon { version }) => out.netmon(src, version),
         None => Err(Fail::Input(not_a_capture(&src.name, src.data()))),
     }
 }
