@@ -25,6 +25,9 @@ pub const MAX_ENDPOINTS: usize = 1_000_000;
 pub const MAX_ADDRESSES: usize = 1_000_000;
 /// Addresses remembered per DNS name.
 const MAX_PER_NAME: usize = 256;
+/// intermittent_backend's "concentrated" pattern fires only when failures spread evenly over
+/// the name's connections would all land on one address less often than this.
+const CONCENTRATION_P: f64 = 0.01;
 /// Failing flow uids kept per endpoint.
 const MAX_UIDS: usize = 32;
 
@@ -33,9 +36,12 @@ const MAX_UIDS: usize = 32;
 pub struct BackendConfig {
     /// Failed connections an address needs before it is called a bad backend.
     pub min_failures: u32,
-    /// Share of an address's connections that must fail (0..1) for it to be a bad backend; good
-    /// addresses have a smaller share.
+    /// Share of an address's connections that its failures must exceed (0..1) for it to be a
+    /// bad backend; good addresses fail less often than that.
     pub fail_ratio: f64,
+    /// Failures of one kind that make an address a bad backend even when it mostly works, when
+    /// no other address of the name ever failed that way.
+    pub min_concentrated: u32,
 }
 
 impl Default for BackendConfig {
@@ -43,6 +49,7 @@ impl Default for BackendConfig {
         BackendConfig {
             min_failures: 1,
             fail_ratio: 0.5,
+            min_concentrated: 3,
         }
     }
 }
@@ -194,7 +201,7 @@ impl Backend {
     }
 
     fn is_bad(&self, s: &Stats, min_failures: u32) -> bool {
-        s.failed >= min_failures.max(1) && s.ratio() >= self.cfg.fail_ratio
+        s.failed >= min_failures.max(1) && s.ratio() > self.cfg.fail_ratio
     }
 
     fn is_good(&self, s: &Stats) -> bool {
@@ -213,9 +220,15 @@ impl Backend {
                     ports.insert(*port);
                 }
             }
-            for port in ports {
+            // A and AAAA answers rotate separately and a client uses one family: compare each
+            // address with the name's other addresses of its family.
+            let fams = [false, true]
+                .into_iter()
+                .flat_map(|v6| ports.iter().map(move |p| (v6, *p)));
+            for (v6, port) in fams {
                 let members: Vec<(&String, &Stats)> = addrs
                     .iter()
+                    .filter(|a| a.contains(':') == v6)
                     .filter_map(|a| self.endpoints.get(&(a.clone(), port)).map(|s| (a, s)))
                     .collect();
                 if members.len() < 2 {
@@ -226,12 +239,17 @@ impl Backend {
                     continue;
                 }
                 for (addr, s) in &members {
-                    if !self.is_bad(s, self.cfg.min_failures)
-                        || !covered.insert(((*addr).clone(), port))
-                    {
+                    let mode = if self.is_bad(s, self.cfg.min_failures) {
+                        None
+                    } else if let Some(k) = self.concentrated(addr, s, &members) {
+                        Some(k)
+                    } else {
+                        continue;
+                    };
+                    if !covered.insert(((*addr).clone(), port)) {
                         continue;
                     }
-                    out.push(self.finding(Some(name), addrs, addr, port, s, &members));
+                    out.push(self.finding(Some(name), addrs, addr, port, s, &members, mode));
                 }
             }
         }
@@ -264,7 +282,7 @@ impl Backend {
                 {
                     continue;
                 }
-                let mut fd = self.finding(None, &[], addr, port, s, &members);
+                let mut fd = self.finding(None, &[], addr, port, s, &members, None);
                 fd.evidence
                     .insert("subnet".into(), Value::from(pfx.clone()));
                 out.push(fd);
@@ -278,6 +296,32 @@ impl Backend {
         out
     }
 
+    /// The failure kind that happened at least `min_concentrated` times on `addr` and never on
+    /// the name's other addresses (which did answer), when there is one.
+    fn concentrated(&self, addr: &str, s: &Stats, members: &[(&String, &Stats)]) -> Option<String> {
+        let others: Vec<&Stats> = members
+            .iter()
+            .filter(|(a, _)| a.as_str() != addr)
+            .map(|(_, s)| *s)
+            .collect();
+        let other_ok: u32 = others.iter().map(|s| s.ok).sum();
+        if other_ok < self.cfg.min_concentrated {
+            return None;
+        }
+        // Were failures spread evenly over the connections, all `n` of them would land on this
+        // address with probability share^n: fire only when that is below 1 %, so a busy address
+        // collecting a few random failures is not blamed.
+        let total: u32 = s.total() + others.iter().map(|o| o.total()).sum::<u32>();
+        let share = s.total() as f64 / total.max(1) as f64;
+        s.kinds
+            .iter()
+            .filter(|(_, n)| **n >= self.cfg.min_concentrated.max(1))
+            .filter(|(_, n)| share.powi(**n as i32) < CONCENTRATION_P)
+            .find(|(k, _)| others.iter().all(|o| !o.kinds.contains_key(*k)))
+            .map(|(k, _)| k.clone())
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn finding(
         &self,
         name: Option<&String>,
@@ -286,6 +330,7 @@ impl Backend {
         port: u16,
         s: &Stats,
         members: &[(&String, &Stats)],
+        concentrated: Option<String>,
     ) -> Finding {
         let others: Vec<&(&String, &Stats)> =
             members.iter().filter(|(a, _)| a.as_str() != addr).collect();
@@ -294,7 +339,7 @@ impl Backend {
         let other_good = others.iter().filter(|(_, s)| self.is_good(s)).count();
         let kinds: Vec<String> = s.kinds.keys().cloned().collect();
         let kind_words = kinds.join(", ");
-        let severity = if name.is_some() && s.failed >= 2 && s.ok == 0 {
+        let severity = if name.is_some() && s.failed >= 2 && s.ok == 0 && concentrated.is_none() {
             Severity::Error
         } else {
             Severity::Warning
@@ -305,6 +350,24 @@ impl Backend {
             .map(|(a, _)| a.as_str())
             .unwrap_or("another address");
         let (service, summary, next) = match name {
+            Some(n) if concentrated.is_some() => {
+                let k = concentrated.clone().unwrap_or_default();
+                let nk = s.kinds.get(&k).copied().unwrap_or(0);
+                (
+                    format!("{n}:{port}"),
+                    format!(
+                        "{n}:{port} fails intermittently on one address: {nk} of {} to {addr} failed ({k}) and none of the {} other addresses of the name ever failed that way ({other_ok} of {other_total} answered); round-robin DNS sends only some connections to {addr}, which is why the failure comes and goes",
+                        plural(s.total() as u64, "connection", "connections"),
+                        others.len(),
+                    ),
+                    format!(
+                        "check {addr} behind {n} (and the firewall or load balancer in front of it): \
+                         its {k} failures never happen on the other addresses; test it directly \
+                         (`curl -v --resolve {n}:{port}:{addr} http://{n}:{port}/`, \
+                         `Test-NetConnection {addr} -Port {port}`) and compare with {good_example}"
+                    ),
+                )
+            }
             Some(n) => (
                 format!("{n}:{port}"),
                 format!(
@@ -355,6 +418,15 @@ impl Backend {
             "grouped_by".into(),
             Value::from(if name.is_some() { "dns" } else { "subnet" }),
         );
+        ev.insert(
+            "pattern".into(),
+            Value::from(if concentrated.is_some() {
+                "concentrated"
+            } else {
+                "mostly_fails"
+            }),
+        );
+        ev.insert("concentrated_kind".into(), json!(concentrated));
         ev.insert("name".into(), json!(name));
         ev.insert("service".into(), Value::from(service));
         ev.insert("port".into(), Value::from(port));

@@ -122,9 +122,15 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub backend_min_failures: u32,
 
-    /// intermittent_backend: share (0-1) of an address's connections that must fail.
+    /// intermittent_backend: an address whose failures exceed this share (0-1) of its
+    /// connections is a bad backend.
     #[arg(long, value_name = "RATIO", default_value_t = 0.5)]
     pub backend_fail_ratio: f64,
+
+    /// intermittent_backend: failures of one kind that make a mostly working address a bad
+    /// backend when no other address of the name ever failed that way.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub backend_min_concentrated: u32,
 }
 
 impl Args {
@@ -144,6 +150,7 @@ impl Args {
         BackendConfig {
             min_failures: self.backend_min_failures,
             fail_ratio: self.backend_fail_ratio,
+            min_concentrated: self.backend_min_concentrated,
         }
     }
 }

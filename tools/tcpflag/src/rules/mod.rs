@@ -177,8 +177,12 @@ pub(crate) fn origin_value(o: &Origin) -> Value {
         "observed_ttl": o.observed_ttl,
         "initial_ttl": o.initial_ttl,
         "hops": o.hops,
+        "at_hop": o.at_hop,
         "expected_hops": o.expected_hops,
+        "basis": o.basis,
+        "confidence": o.confidence,
         "reason": o.reason,
+        "settle": o.settle,
     })
 }
 

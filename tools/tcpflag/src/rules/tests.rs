@@ -497,3 +497,74 @@ fn intermittent_backend_by_subnet_without_dns() {
     assert_eq!(fin[0].evidence["grouped_by"], "subnet");
     assert_eq!(fin[0].evidence["subnet"], "10.9.0.0/24");
 }
+
+/// `n` healthy flows to `ip`, then `fails` zero-window failures to it.
+fn traffic(e: &mut Engine, ip: &str, ok: u64, fails: u64, port0: u64) {
+    for i in 0..ok {
+        e.flow(flow(
+            json!({"uid": format!("{ip}-ok{i}"), "server_ip": ip, "client_port": port0 + i}),
+        ));
+    }
+    for i in 0..fails {
+        let mut p = seed_zero_window();
+        p["uid"] = json!(format!("{ip}-zw{i}"));
+        p["server_ip"] = json!(ip);
+        p["client_port"] = json!(port0 + 1000 + i);
+        e.flow(flow(p));
+    }
+}
+
+fn web2_dns(e: &mut Engine, addrs: &[&str]) {
+    let answers: Vec<serde_json::Value> = addrs
+        .iter()
+        .map(|a| json!({"name": "web2.example.com", "type": "A", "ttl": 60, "data": a}))
+        .collect();
+    let line = json!({"type": "packet", "frame": 1, "ts": 1.0, "len": 100, "caplen": 100,
+        "dns": {"id": 1, "response": true, "rcode": 0, "qname": "web2.example.com", "qtype": "A",
+                "answers": answers}})
+    .to_string();
+    let p: tcpwhy_common::records::Packet = serde_json::from_str(&line).unwrap();
+    e.dns(&p);
+}
+
+#[test]
+fn intermittent_backend_concentrated_failures_on_a_mostly_working_address() {
+    // Ten addresses; .1 answers most connections but is the only one that ever fails with a
+    // zero window (the generator's web2): a bad backend that fails some of the time.
+    let addrs: Vec<String> = (1..=10).map(|i| format!("198.18.0.{i}")).collect();
+    let refs: Vec<&str> = addrs.iter().map(|s| s.as_str()).collect();
+    let mut e = engine();
+    web2_dns(&mut e, &refs);
+    for (i, a) in addrs.iter().enumerate() {
+        let fails = if i == 0 { 3 } else { 0 };
+        traffic(&mut e, a, 20, fails, 10_000 + 2_000 * i as u64);
+    }
+    let fin = e.finish();
+    assert_eq!(fin.len(), 1, "{fin:#?}");
+    assert_eq!(fin[0].server_ip.as_deref(), Some("198.18.0.1"));
+    assert_eq!(fin[0].severity, Severity::Warning);
+    assert_eq!(fin[0].evidence["pattern"], "concentrated");
+    assert!(
+        fin[0]
+            .summary
+            .contains("3 of 23 connections to 198.18.0.1 failed"),
+        "{}",
+        fin[0].summary
+    );
+}
+
+#[test]
+fn intermittent_backend_ignores_random_failures_on_a_busy_address() {
+    // Two addresses, one takes 90 % of the traffic and collects the few random failures: not
+    // significant (0.9^3 is far above 1 %), and 1 failure of 2 is not "mostly fails" either.
+    let mut e = engine();
+    web2_dns(&mut e, &["10.8.0.1", "10.8.0.2"]);
+    traffic(&mut e, "10.8.0.1", 90, 3, 10_000);
+    traffic(&mut e, "10.8.0.2", 10, 0, 20_000);
+    assert!(e.finish().is_empty());
+    let mut e = engine();
+    web2_dns(&mut e, &["10.8.0.1", "10.8.0.2"]);
+    traffic(&mut e, "10.8.0.1", 1, 1, 10_000);
+    traffic(&mut e, "10.8.0.2", 5, 0, 20_000);
+    assert!(e.finish().is_empty());
+}

@@ -47,9 +47,13 @@ def main():
     ap.add_argument("--bin", default=os.path.join(root, "target/debug"))
     ap.add_argument("--gen", default=os.path.join(root, "../shared/bench/gen_pcap.py"))
     ap.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    ap.add_argument("--keep", help="keep the capture, truth, flows and findings in this directory")
     a = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
+        if a.keep:
+            os.makedirs(a.keep, exist_ok=True)
+            tmp = a.keep
         pcap = os.path.join(tmp, "g.pcap")
         truth_path = os.path.join(tmp, "truth.jsonl")
         subprocess.run([sys.executable, a.gen, "-n", str(a.packets), "--seed", str(a.seed),
@@ -69,6 +73,9 @@ def main():
         if res.returncode not in (0, 1):
             sys.exit(f"score: tcpflag failed: {res.stderr.decode()}")
         findings = [json.loads(l) for l in res.stdout.decode().splitlines() if l.strip()]
+        if a.keep:
+            with open(os.path.join(tmp, "findings.jsonl"), "wb") as o:
+                o.write(res.stdout)
         truth = [json.loads(l) for l in open(truth_path)]
         ends = {}
         for l in open(flows_path):
@@ -147,8 +154,10 @@ def main():
         "false_alarm_rate": round(tot_fa / tot_healthy, 6) if tot_healthy else None,
         "info_on_healthy": sum(info_on_healthy.values()),
         "findings_on_unknown_connections": len(unmatched),
-        "intermittent_backend": [f"{f['evidence'].get('name')} {f['server_ip']}:{f['server_port']} "
-                                 f"{f['evidence'].get('failed')}/{f['evidence'].get('connections')}"
+        "intermittent_backend": [f"{f['severity']} {f['evidence'].get('name')} {f['server_ip']}:"
+                                 f"{f['server_port']} {f['evidence'].get('failed')}/"
+                                 f"{f['evidence'].get('connections')} "
+                                 f"{','.join(f['evidence'].get('failure_kinds', {}))}"
                                  for f in backend],
         "per_kind": {k: {"connections": kinds[k], "found": found.get(k, 0),
                          "exact": exact.get(k, 0), "left_out_capture_end": truncated.get(k, 0)}
