@@ -20,6 +20,9 @@ pub struct Target {
     pub refused: bool,
     /// SYNs unanswered or ICMP unreachable (finding kinds `*timeout*`, `*unreachable*`, flow S0).
     pub unanswered: bool,
+    /// The reset came from a device on the path (finding kind `refused_by_middlebox` or
+    /// `origin: middlebox`; flow `ttlhops.rst.origin`).
+    pub middlebox: bool,
     /// The handshake completed (flows).
     pub established: bool,
     pub is_finding: bool,
@@ -175,6 +178,12 @@ impl Enricher<'_> {
             }
             return info;
         };
+        let on_port = |l: &&Listener| l.proto == proto.as_str() && l.port == t.server_port;
+        if how == "assumed" && t.established && !host.listeners.iter().any(|l| on_port(&l)) {
+            // An assumed listing where nothing listens on a port this server accepted a
+            // connection on is not this server's listing.
+            return info;
+        }
         info.host = host.name.clone().or_else(|| t.server_ip.clone());
         info.matched_by = Some(how.to_string());
         let assumed = if how == "assumed" {
@@ -427,7 +436,9 @@ impl Enricher<'_> {
         if here.iter().all(|l| l.inferred) {
             s.push_str(" (seen in its established connections)");
         }
-        if t.refused {
+        if t.middlebox {
+            s.push_str("; the reset came from a device on the path, not from this server: look at the firewall or filter there");
+        } else if t.refused {
             s.push_str("; yet the connection was refused: the reset came from a firewall or filter, or the service was down or its backlog full when the capture was taken");
         } else if t.unanswered {
             s.push_str("; the SYNs went unanswered: a firewall dropping them is more likely than the service");

@@ -193,9 +193,10 @@ fn target(ty: &str, m: &Map<String, Value>) -> Option<Target> {
     };
     if ty == "finding" {
         let kind = s("kind").unwrap_or_default();
-        t.refused = kind.contains("refused") || kind.contains("reset");
+        t.refused = kind.contains("refused");
         t.unanswered =
             kind.contains("timeout") || kind.contains("unreachable") || kind.contains("unanswered");
+        t.middlebox = kind.contains("middlebox") || s("origin").as_deref() == Some("middlebox");
     } else {
         let state = s("state").unwrap_or_default();
         t.refused = state == "REJ";
@@ -204,6 +205,12 @@ fn target(ty: &str, m: &Map<String, Value>) -> Option<Target> {
             .get("established")
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        t.middlebox = m
+            .get("ttlhops")
+            .and_then(|h| h.get("rst"))
+            .and_then(|r| r.get("origin"))
+            .and_then(Value::as_str)
+            == Some("middlebox");
     }
     Some(t)
 }

@@ -836,3 +836,28 @@ fn help_and_version() {
     let (_, e) = run_err(&["--format", "nope"], "");
     assert!(e.contains("possible values"), "{e}");
 }
+
+#[test]
+fn an_established_flow_to_a_port_nothing_listens_on() {
+    let flow = json!({"type":"flow","uid":"C1","client_ip":"10.0.0.1","server_ip":"10.0.0.5",
+                      "server_port":8080,"state":"SF","established":true});
+    let listing = lab("refused-2383.ss.txt");
+    // Host given: the listing is from another time.
+    let out = run_ok(
+        &["-l", &listing, "--host", "10.0.0.5"],
+        &lines(std::slice::from_ref(&flow)),
+    );
+    let h = out[0]["portmap"]["hint"].as_str().unwrap();
+    assert!(h.starts_with("nothing listens on 8080 (HTTP alternate) on 10.0.0.5; TCP ports that listen there: 2725 (SSAS 2000)"), "{h}");
+    assert!(
+        h.ends_with(
+            "yet this connection was established: the listing is from another time or another host"
+        ),
+        "{h}"
+    );
+    // Host only assumed: the listing is not this server's; nothing is claimed.
+    let out = run_ok(&["-l", &listing], &lines(&[flow]));
+    assert_eq!(out[0]["portmap"]["listening"], Value::Null);
+    assert_eq!(out[0]["portmap"]["hint"], Value::Null);
+    assert_eq!(out[0]["portmap"]["matched_by"], Value::Null);
+}
