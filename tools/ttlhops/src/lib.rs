@@ -273,7 +273,7 @@ impl State {
             }
             let e = self.table.entry(&i.from_ip, v, &mut self.evicted);
             e.flow_packets += 1;
-            e.icmp_errors += 1;
+            e.flow_icmp_errors += 1;
             e.add_ttl(t);
             // The router is on the path to the destination of the packet it quotes.
             let dst = if i.quoted == "server" {

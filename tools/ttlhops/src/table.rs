@@ -24,7 +24,11 @@ pub struct Entry {
     pub pkt_packets: u64,
     pub flow_packets: u64,
     pub flows: u64,
+    /// ICMP errors it sent, counted from `packet` records.
     pub icmp_errors: u64,
+    /// The same counted from flows (used when no `packet` record of it was seen: tcpflows passes
+    /// ICMP packets through, so both can reach ttlhops).
+    pub flow_icmp_errors: u64,
     pub middlebox_rsts: u64,
     /// The farthest router (hops, address) that sent an ICMP error about packets to this address.
     pub router_hops: Option<(u8, String)>,
@@ -236,10 +240,10 @@ pub fn host_record(ip: &str, e: &Entry) -> Host {
             e.middlebox_rsts
         ));
     }
-    let (packets, source) = if e.pkt_packets > 0 {
-        (e.pkt_packets, "packets")
+    let (packets, icmp_errors, source) = if e.pkt_packets > 0 {
+        (e.pkt_packets, e.icmp_errors, "packets")
     } else {
-        (e.flow_packets, "flows")
+        (e.flow_packets, e.flow_icmp_errors, "flows")
     };
     Host {
         r#type: "host".into(),
@@ -252,7 +256,7 @@ pub fn host_record(ip: &str, e: &Entry) -> Host {
         hops,
         os_hint: os.map(str::to_string),
         flows: e.flows,
-        icmp_errors: e.icmp_errors,
+        icmp_errors,
         middlebox_rsts: e.middlebox_rsts,
         source: source.into(),
         note,
