@@ -47,7 +47,7 @@ pub struct BackendConfig {
 impl Default for BackendConfig {
     fn default() -> Self {
         BackendConfig {
-            min_failures: 1,
+            min_failures: 2,
             fail_ratio: 0.5,
             min_concentrated: 3,
         }

@@ -118,8 +118,9 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 3.0)]
     pub incomplete_grace: f64,
 
-    /// intermittent_backend: failed connections an address needs to be called a bad backend.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// intermittent_backend: failed connections an address needs to be called a bad backend
+    /// (1 for a short capture with a single failure).
+    #[arg(long, value_name = "N", default_value_t = 2)]
     pub backend_min_failures: u32,
 
     /// intermittent_backend: an address whose failures exceed this share (0-1) of its

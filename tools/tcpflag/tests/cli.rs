@@ -33,6 +33,7 @@ fn seed_findings_as_json_lines() {
         [
             "refused",
             "zero_window_at_handshake",
+            "zero_window_at_handshake",
             "intermittent_backend"
         ],
         "{recs:#?}"
@@ -48,8 +49,8 @@ fn seed_findings_as_json_lines() {
     }
     assert_eq!(recs[0]["attempts"], 3);
     assert_eq!(recs[0]["socket_error"]["windows_code"], 10061);
-    assert_eq!(recs[2]["server_ip"], "192.168.0.1");
-    assert_eq!(recs[2]["evidence"]["name"], "web2.example.com");
+    assert_eq!(recs[3]["server_ip"], "192.168.0.1");
+    assert_eq!(recs[3]["evidence"]["name"], "web2.example.com");
 }
 
 #[test]
@@ -93,7 +94,7 @@ fn stdin_works() {
         .get_output()
         .stdout
         .clone();
-    assert_eq!(records(&out).len(), 3);
+    assert_eq!(records(&out).len(), 4);
 }
 
 #[test]
@@ -113,7 +114,7 @@ fn all_passes_every_record_through_byte_for_byte() {
         .collect();
     let want: Vec<&str> = input.lines().collect();
     assert_eq!(passed, want);
-    assert_eq!(out.lines().count(), want.len() + 3);
+    assert_eq!(out.lines().count(), want.len() + 4);
 }
 
 #[test]
@@ -130,7 +131,7 @@ fn text_format_for_people() {
         ))
         .stdout(predicate::str::contains("next step: "))
         .stdout(predicate::str::contains(
-            "3 findings (2 errors, 1 warning) in 5 connections",
+            "4 findings (4 errors) in 6 connections",
         ));
 }
 
@@ -149,10 +150,10 @@ fn malformed_line_exit_2_after_findings_so_far() {
     let a = tcpflag().write_stdin(input).assert().code(2);
     let out = a.get_output();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("<stdin>: line 8"), "{err}");
+    assert!(err.contains("<stdin>: line 9"), "{err}");
     assert_eq!(
         records(&out.stdout).len(),
-        3,
+        4,
         "findings before the damage are written"
     );
 }
@@ -206,9 +207,9 @@ fn help_has_an_example_pipeline() {
 
 #[test]
 fn thresholds_are_flags() {
-    // With --backend-min-failures 2 the single-failure backend is not reported.
+    // With --backend-min-failures 3 the two-failure backend is not reported.
     let out = tcpflag()
-        .args(["--backend-min-failures", "2", SEED])
+        .args(["--backend-min-failures", "3", SEED])
         .assert()
         .success()
         .get_output()
