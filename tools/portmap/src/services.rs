@@ -83,7 +83,7 @@ fn parse_port_range(s: &str) -> Option<(u16, u16)> {
     }
 }
 
-/// Parses one `related` item: `PORT[-LAST][/udp] note`.
+/// Parses one `related` item: `PORT[-LAST][/proto] note` (`default_proto` when unmarked).
 fn parse_related(item: &str, default_proto: &str) -> Option<RelatedPort> {
     let item = item.trim();
     let (spec, note) = item.split_once(' ').unwrap_or((item, ""));
@@ -149,7 +149,8 @@ impl Services {
             for proto in protos {
                 let mut related = vec![];
                 for item in get(6).split(" | ").filter(|x| !x.trim().is_empty()) {
-                    match parse_related(item, proto.as_str()) {
+                    // Related ports are TCP unless marked `/udp`, whatever the row's proto.
+                    match parse_related(item, "tcp") {
                         Some(r) => related.push(r),
                         None => bail!("{origin}: line {line}: bad related port {item:?}"),
                     }
@@ -372,7 +373,8 @@ impl Services {
                 let _ = writeln!(s, "{}/{}  (no well-known service)", port, proto.as_str());
             }
         }
-        for r in self.ranges(proto, port) {
+        let exact = self.get(proto, port).is_some();
+        for r in self.ranges(proto, port).filter(|_| !exact) {
             let _ = writeln!(
                 s,
                 "  in range {}-{}: {}{}",

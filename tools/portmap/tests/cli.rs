@@ -861,3 +861,52 @@ fn an_established_flow_to_a_port_nothing_listens_on() {
     assert_eq!(out[0]["portmap"]["hint"], Value::Null);
     assert_eq!(out[0]["portmap"]["matched_by"], Value::Null);
 }
+
+/// Real output of the Linux commands, captured once in a network namespace around a python3
+/// server renamed `msmdsrv` (PID 1314; `tests/tests/portmap_real_listings.rs` runs them live).
+#[test]
+fn committed_real_linux_listings() {
+    for (f, n, process, source) in [
+        ("linux/ss-ltnp.txt", 4, "msmdsrv", "ss"),
+        ("linux/ss-tanp.txt", 4, "msmdsrv", "ss"),
+        ("linux/ss-lntup.txt", 5, "msmdsrv", "ss"),
+        ("linux/netstat-tlnp.txt", 4, "python3", "netstat-linux"),
+        ("linux/netstat-tanp.txt", 4, "python3", "netstat-linux"),
+        ("linux/netstat-lntup.txt", 5, "python3", "netstat-linux"),
+        ("linux/lsof-listen.txt", 4, "msmdsrv", "lsof"),
+        ("linux/lsof-i.txt", 5, "msmdsrv", "lsof"),
+    ] {
+        let recs = run_ok(&["--list", "-l", &fixture(f)], "");
+        assert_eq!(recs.len(), n, "{f}: {recs:#?}");
+        for r in &recs {
+            assert_eq!(r["pid"], 1314, "{f}");
+            assert_eq!(r["process"], process, "{f}");
+            assert_eq!(r["source"], source, "{f}");
+            assert_eq!(r["host"], "10.77.0.5", "{f}");
+        }
+        let v = listed(&["-l", &fixture(f)]);
+        assert!(
+            has(&v, "tcp", "10.77.0.5", 1433, Some(1314), Some(process)),
+            "{f}"
+        );
+        assert!(
+            has(&v, "tcp", "127.0.0.1", 5432, Some(1314), Some(process)),
+            "{f}"
+        );
+        assert!(
+            has(&v, "tcp", "0.0.0.0", 2725, Some(1314), Some(process)),
+            "{f}"
+        );
+        let out = run_ok(
+            &["-l", &fixture(f)],
+            &lines(&[finding("10.77.0.6", "10.77.0.5", 2383, "refused")]),
+        );
+        assert_eq!(
+            out[0]["portmap"]["hint"],
+            format!(
+                "nothing listens on 2383 (SSAS 2005+); {process} PID 1314 listens on 2725 (SSAS 2000 default)"
+            ),
+            "{f}"
+        );
+    }
+}
