@@ -372,3 +372,37 @@ fn pcapng_comment_reaches_the_record() {
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0]["comment"], "why \"x\"");
 }
+
+/// A cut .gz is a cut capture (as tshark reads it): every complete packet, a warning, exit 0.
+/// Corrupt compressed data is an error naming the decompressed byte, exit 2.
+#[test]
+fn cut_and_corrupt_gzip() {
+    let gz = std::fs::read(real("tcpreplay-test.pcap.gz")).unwrap();
+    let out = bin()
+        .arg("-")
+        .write_stdin(gz[..20000].to_vec())
+        .assert()
+        .code(0);
+    let o = out.get_output();
+    // tshark 4.0 reads 62 packets from these 20000 bytes.
+    assert_eq!(lines(&o.stdout).len(), 62);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "warning: <stdin> (decompressed): cut short in the middle of a packet at byte "
+        ),
+        "{err}"
+    );
+    let mut bad = gz.clone();
+    for b in &mut bad[5000..5100] {
+        *b ^= 0x5a;
+    }
+    let o = bin().arg("-").write_stdin(bad).assert().code(2);
+    let err = String::from_utf8_lossy(&o.get_output().stderr).into_owned();
+    // Deflate notices the damage, or it inflates to garbage the pcap reader rejects.
+    assert!(
+        err.contains("<stdin> (decompressed): read error at byte ")
+            || err.contains("<stdin> (decompressed): damaged or corrupt at byte "),
+        "{err}"
+    );
+}

@@ -173,7 +173,11 @@ fn read_source<S: FrameSink>(mut src: Source, out: &mut S, gzip_depth: u8) -> Re
             let name = format!("{} (decompressed)", src.name);
             let (prefix, rd) = src.into_parts();
             let gz = flate2::read::MultiGzDecoder::new(io::Cursor::new(prefix).chain(rd));
-            read_source(Source::new(Box::new(gz), name), out, gzip_depth + 1)
+            read_source(
+                Source::decompressed(Box::new(gz), name),
+                out,
+                gzip_depth + 1,
+            )
         }
         Some(Format::NetMon { version }) => out.netmon(src, version),
         None => Err(Fail::Input(not_a_capture(&src.name, src.data()))),
@@ -261,6 +265,33 @@ mod tests {
         assert_eq!(detect(*b"GMBU"), Some(Format::NetMon { version: 2 }));
         assert_eq!(detect(*b"RTSS"), Some(Format::NetMon { version: 1 }));
         assert_eq!(detect(*b"HTTP"), None);
+    }
+
+    #[test]
+    fn gzip_cut_at_a_record_boundary_is_still_a_warning() {
+        use std::io::Write as _;
+        let pcap = super::testutil::pcap(
+            [0xd4, 0xc3, 0xb2, 0xa1],
+            false,
+            65535,
+            1,
+            &[(1, 0, super::testutil::PKT)],
+        );
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&pcap).unwrap();
+        let whole = gz.finish().unwrap();
+        let (got, r) = super::testutil::read(whole.clone());
+        assert_eq!((got.len(), r.unwrap()), (1, Finish::Clean));
+        // Without the gzip trailer (CRC and size): all data is there, the stream is not whole.
+        let (got, r) = super::testutil::read(whole[..whole.len() - 8].to_vec());
+        assert_eq!(got.len(), 1);
+        match r.unwrap() {
+            Finish::Truncated(m) => assert!(
+                m.starts_with("t (decompressed): compressed stream cut short after byte 74"),
+                "{m}"
+            ),
+            f => panic!("{f:?}"),
+        }
     }
 
     #[test]

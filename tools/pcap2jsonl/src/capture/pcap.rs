@@ -67,7 +67,7 @@ fn read_records<const BE: bool, S: FrameSink>(
     loop {
         if src.available() < rec_header && !src.fill(rec_header, out)? {
             if src.available() == 0 {
-                return Ok(Finish::Clean);
+                return Ok(src.clean_end());
             }
             let at = src.offset();
             return Ok(cut_short(&src, "packet header", at, rec_header as u64));

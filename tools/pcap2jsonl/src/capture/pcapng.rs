@@ -169,7 +169,7 @@ pub fn read<S: FrameSink>(mut src: Source, out: &mut S) -> Result<Finish, Fail> 
                         src.name
                     )));
                 }
-                return Ok(Finish::Clean);
+                return Ok(src.clean_end());
             }
             let at = src.offset();
             if sections == 0 {

@@ -32,6 +32,10 @@ pub struct Source {
     /// Stream offset of `buf[0]`.
     base: u64,
     eof: bool,
+    /// The input is a decompressor's output: its end-of-file error means "cut short".
+    compressed: bool,
+    /// The compressed stream ended early (a warning even at a record boundary).
+    cut: bool,
 }
 
 impl Source {
@@ -53,6 +57,31 @@ impl Source {
             end,
             base: 0,
             eof: false,
+            compressed: false,
+            cut: false,
+        }
+    }
+
+    /// A source reading a decompressor: a compressed stream that ends early is the end of the
+    /// input (as tshark treats a cut `.gz`), remembered for [`Source::clean_end`].
+    pub fn decompressed(rd: Box<dyn Read>, name: String) -> Self {
+        let mut s = Self::new(rd, name);
+        s.compressed = true;
+        s
+    }
+
+    /// How an input that ended at a record boundary finished: clean, or cut short when the
+    /// compressed stream around it was incomplete.
+    pub fn clean_end(&self) -> super::Finish {
+        if self.cut {
+            super::Finish::Truncated(format!(
+                "{}: compressed stream cut short after byte {}; every complete packet before it \
+                 was output",
+                self.name,
+                self.base + self.end as u64
+            ))
+        } else {
+            super::Finish::Clean
         }
     }
 
@@ -124,6 +153,11 @@ impl Source {
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if self.compressed && e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.eof = true;
+                    self.cut = true;
+                    return Ok(());
+                }
                 Err(e) => {
                     return Err(Fail::Input(format!(
                         "{}: read error at byte {}: {e}",
