@@ -248,9 +248,33 @@ fn healthy_public_captures_are_silent() {
         "tfo-5c1fa7f9ae91.pcap",
         "tcp-handshake-nano.pcap",
         "ipv4_tcp_http_xml.pcap",
+        "ipv4_tcp_http_xml_tso.pcap",
+        "tcp_rst_data.pcap",
+        "tcpreplay-test.pcap.gz",
+        "dns_udp.pcap",
+        "edns-opts.pcap",
+        "icmpv6.pcap",
+        "icmp-rfc5837.pcap",
     ] {
         let f = findings_with(&shared_captures().join("real").join(name), &[]);
         assert!(f.is_empty(), "{name}:\n{}", summaries(&f));
+    }
+}
+
+#[test]
+fn crafted_refusals_fire() {
+    // Scapy-built SYN → RST/ACK with TTL 126 in three container formats: refused, origin unknown
+    // (no other packet of the server to compare with).
+    for name in [
+        "crafted-null-linktype.pcap",
+        "crafted-bigendian-usec.pcap",
+        "crafted-bigendian-nsec.pcap",
+    ] {
+        let f = findings_with(&shared_captures().join("real").join(name), &[]);
+        assert_eq!(kinds(&f), ["refused"], "{name}: {}", summaries(&f));
+        assert_eq!(f[0]["server_port"], 2383);
+        assert_eq!(f[0]["attempts"], 1);
+        assert_eq!(f[0]["socket_error"]["windows_code"], 10061);
     }
 }
 

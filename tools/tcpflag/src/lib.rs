@@ -353,6 +353,8 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         selected: false,
     };
     let mut packets = 0u64;
+    // TCP packet records in the input mean tcpflows did not run (it consumes them).
+    let mut tcp_packets = false;
     let result = (|| -> anyhow::Result<()> {
         for input in Input::list(&args.files) {
             let r = input.open()?;
@@ -370,6 +372,9 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                         }
                     }
                     "packet" => {
+                        if !tcp_packets && has(line.bytes, b"\"proto\":\"tcp\"") {
+                            tcp_packets = true;
+                        }
                         packets += 1;
                         if has_dns(line.bytes) {
                             let p: Packet = line.parse()?;
@@ -402,9 +407,14 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             sink.emit(out, &fd).context("writing output")?;
         }
         if sink.format == Format::Text {
-            text::footer(out.buffer(), &sink.counts, engine.flows, packets);
+            text::footer(
+                out.buffer(),
+                &sink.counts,
+                engine.flows,
+                if tcp_packets { packets } else { 0 },
+            );
             out.end_record()?;
-        } else if engine.flows == 0 && packets > 0 {
+        } else if engine.flows == 0 && tcp_packets {
             tcpwhy_common::cli::warn(
                 "no flow records in the input: pipe packets through tcpflows first \
                  (pcap2jsonl cap.pcap | tcpflows | ttlhops | tcpflag)",
@@ -421,5 +431,9 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
 
 /// Cheap test for a `dns` field before parsing a packet record.
 fn has_dns(b: &[u8]) -> bool {
-    b.windows(6).any(|w| w == b"\"dns\":")
+    has(b, b"\"dns\":")
+}
+
+fn has(b: &[u8], needle: &[u8]) -> bool {
+    b.windows(needle.len()).any(|w| w == needle)
 }

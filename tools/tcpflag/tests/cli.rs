@@ -184,11 +184,22 @@ fn not_json_and_missing_file() {
 #[test]
 fn packets_without_flows_get_a_hint() {
     tcpflag()
-        .write_stdin("{\"type\":\"packet\",\"frame\":1,\"ts\":1.0,\"len\":60,\"caplen\":60}\n")
+        .write_stdin("{\"type\":\"packet\",\"frame\":1,\"ts\":1.0,\"len\":60,\"caplen\":60,\"proto\":\"tcp\"}\n")
         .assert()
         .success()
         .stdout("")
         .stderr(predicate::str::contains("tcpflows first"));
+}
+
+#[test]
+fn non_tcp_packets_pass_quietly() {
+    // A capture without TCP, through tcpflows: no flows and nothing to warn about.
+    tcpflag()
+        .write_stdin("{\"type\":\"packet\",\"frame\":1,\"ts\":1.0,\"len\":60,\"caplen\":60,\"proto\":\"udp\"}\n")
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
 }
 
 #[test]

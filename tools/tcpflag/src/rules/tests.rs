@@ -354,6 +354,23 @@ fn reset_mid_connection_by_server() {
     crst["from"] = json!("client");
     none(json!({"state": "RSTO", "end": "rst", "rst": crst,
         "client": {"fin_frame": null}, "server": {"fin_frame": null}}));
+    // Mid-stream: only the RST seen says nothing; with traffic before it, a warning.
+    let mid = json!({"state": "OTH", "end": "rst", "midstream": true, "established": false,
+        "synack_frame": null, "rst": rst.clone(),
+        "client": {"fin_frame": null, "packets": 0, "bytes": 0},
+        "server": {"fin_frame": null, "packets": 1, "bytes": 58}});
+    none(mid.clone());
+    let mut more = mid.clone();
+    more["client"]["packets"] = json!(4);
+    more["server"]["packets"] = json!(5);
+    let fd = one(more);
+    assert_eq!(fd.severity, Severity::Warning);
+    assert!(
+        fd.summary
+            .contains("where the capture picked the connection up"),
+        "{}",
+        fd.summary
+    );
     // Out-of-window RST: warning.
     let mut bad = rst.clone();
     bad["seq_ok"] = json!(false);

@@ -240,6 +240,10 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
     if (r.from != "server" && !middlebox) || closing(f) {
         return None;
     }
+    // A capture that picked the connection up at its RST shows nothing it could have broken.
+    if f.midstream && f.client.packets + f.server.packets <= u64::from(r.count.max(1)) {
+        return None;
+    }
     let v6 = f.ip_version == 6;
     // tcpflows' verdict on the RST's sequence number: only an unacceptable one (RFC 5961) makes
     // the reset doubtful; "unknown" (no reference seen, e.g. mid-stream) is not held against it.
@@ -247,7 +251,8 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
         "" => !r.seq_ok,
         c => c == "unacceptable",
     };
-    let severity = if ignored {
+    // Mid-stream, what came before is unknown: a warning, not an error.
+    let severity = if ignored || f.midstream {
         Severity::Warning
     } else {
         Severity::Error
@@ -305,7 +310,7 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
         "; its sequence number was outside the receive window, so the client stack likely ignored it"
     };
     let mid = if f.midstream {
-        " (the capture started mid-connection)"
+        " (counted from where the capture picked the connection up)"
     } else {
         ""
     };
