@@ -106,6 +106,9 @@ fn parse_hint(s: &str) -> Result<(String, u8), String> {
     Ok((ip.to_string(), n))
 }
 
+/// Verdicts the capture's own evidence, arriving later, would decide better.
+const WAITING_BASES: [&str; 4] = ["none", "user_hops", "user_expect", "icmp_path"];
+
 /// A record waiting behind a held flow.
 enum Pending {
     Raw(Vec<u8>),
@@ -378,13 +381,14 @@ impl State {
         fh
     }
 
-    /// Addresses whose distance, if it showed up later, would decide an undecided origin.
+    /// Addresses whose distance, if it showed up later in the capture, would decide an origin
+    /// that has no capture evidence yet (none at all, or only a user hint or a router bound).
     fn waits(fh: &FlowHops) -> Vec<String> {
         let mut v: Vec<String> = fh
             .rst
             .iter()
             .chain(fh.icmp.iter())
-            .filter(|o| o.basis == "none" && o.observed_ttl.is_some())
+            .filter(|o| o.observed_ttl.is_some() && WAITING_BASES.contains(&o.basis.as_str()))
             .filter_map(|o| o.from_ip.clone())
             .collect();
         v.sort();
@@ -438,7 +442,7 @@ impl State {
                 }
             }
         }
-        if f.ttlhops.is_some() {
+        if f.ttlhops.is_some() || raw.windows(9).any(|w| w == b"\"ttlhops\"") {
             // Already enriched (ttlhops run twice): rewrite the record with the new value.
             let mut f = f.clone();
             f.ttlhops = Some(fh);

@@ -359,3 +359,29 @@ fn hint_parsing() {
     assert!(parse_hint("host=2").is_err());
     assert!(parse_hint("1.2.3.4=300").is_err());
 }
+
+#[test]
+fn a_hint_decided_flow_waits_for_the_capture_s_own_evidence() {
+    let input = lines(&[
+        refused("C1", "172.16.0.1", 126),
+        ok("C2", "172.16.0.1", 126),
+    ]);
+    let (_, out) = run_on(&input, &["--expect-hops", "2"]);
+    let r = &flows(&out)[0]["ttlhops"]["rst"];
+    assert_eq!(
+        r["basis"], "other_flows",
+        "the capture outranks the hint: {r}"
+    );
+    assert_eq!(r["confidence"], "high");
+    let (_, out) = run_on(&input, &["--expect-hops", "2", "--no-wait"]);
+    assert_eq!(flows(&out)[0]["ttlhops"]["rst"]["basis"], "user_expect");
+}
+
+#[test]
+fn an_explicit_null_ttlhops_is_replaced_not_duplicated() {
+    let mut f = ok("C2", "172.16.0.1", 126);
+    f["ttlhops"] = Value::Null;
+    let (_, out) = run_on(&lines(&[f]), &["--no-hosts"]);
+    assert_eq!(out[0].matches("\"ttlhops\"").count(), 1);
+    assert_eq!(parse(&out[0])["ttlhops"]["server"]["hops"], 2);
+}
