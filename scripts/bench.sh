@@ -98,6 +98,17 @@ echo "timing on $FILE ($PACKETS packets, $MB MB):" >&2
 row "cat > /dev/null" "$RUNS" "cat $Q" cat
 row "rust-floor" "$RUNS" "$FLOOR $Q" floor
 row "pcap2jsonl" "$RUNS" "$P2J $Q" p2j
+# The same capture as a Microsoft Network Monitor 2.x file (editcap; cached beside bench data):
+# read in place, and from stdin (spooled to a temporary file: the frame table is at the end).
+if command -v editcap >/dev/null 2>&1; then
+    NM="$TMP/bench.netmon2.cap"
+    case "$FILE" in bench-data/*) NM="${FILE%.*}.netmon2.cap" ;; esac
+    if [ -s "$NM" ] || TZ=UTC editcap -F netmon2 "$FILE" "$NM" 2>/dev/null; then
+        NQ=$(printf "'%s'" "$NM")
+        row "pcap2jsonl NetMon .cap" "$RUNS" "$P2J $NQ" p2jnm
+        row "pcap2jsonl - < NetMon .cap" "$RUNS" "$P2J - < $NQ" p2jnmin
+    fi
+fi
 if [ -x target/release/tcpflows ] && echo "" | target/release/tcpflows >/dev/null 2>&1; then
     row "pcap2jsonl \\| tcpflows" "$RUNS" "$P2J $Q | target/release/tcpflows" flows
 fi
@@ -127,6 +138,9 @@ echo
 
 ratio() { awk "BEGIN{a=$1; b=$2; if (b < 0.01) b = 0.01; printf \"%.2f\", a / b}"; }
 echo "pcap2jsonl / rust-floor wall time: $(ratio "$W_p2j" "$W_floor")x (target <= 1.25)"
+if [ -n "${W_p2jnm:-}" ]; then
+    echo "NetMon .cap / pcap wall time:      $(ratio "$W_p2jnm" "$W_p2j")x (file), $(ratio "$W_p2jnmin" "$W_p2j")x (stdin)"
+fi
 if [ -n "${W_tshark:-}" ]; then
     echo "pcap2jsonl vs tshark packets/s:    $(ratio "$W_tshark" "$W_p2j")x faster (target >= 10)"
 fi
