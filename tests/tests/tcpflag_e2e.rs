@@ -5,7 +5,7 @@
 //! around it stay silent.
 
 use serde_json::Value;
-use tcpwhy_tests::{of_type, own_captures, pipeline, records, shared_captures};
+use tcpwhy_tests::{of_type, own_captures, pipeline, records, root, shared_captures};
 
 /// The findings for a capture, through the whole pipeline (tcpflag's extra `args`).
 fn findings_with(path: &std::path::Path, args: &[&str]) -> Vec<Value> {
@@ -320,4 +320,42 @@ fn all_mode_and_fail_on_end_to_end() {
         .filter(|l| !l.starts_with("{\"type\":\"finding\""))
         .collect();
     assert_eq!(passed, upstream.lines().collect::<Vec<_>>());
+}
+
+/// tcpflag's own real-stack captures (tools/tcpflag/tests/data/README.md).
+fn own(name: &str) -> Vec<Value> {
+    findings_with(&root().join("tools/tcpflag/tests/data").join(name), &[])
+}
+
+#[test]
+fn slow_connect_after_a_dropped_syn() {
+    let f = own("slow-connect.pcap");
+    assert_eq!(kinds(&f), ["slow_connect"], "{}", summaries(&f));
+    assert_eq!(f[0]["severity"], "info");
+    assert_eq!(f[0]["attempts"], 2);
+    assert_eq!(f[0]["server_port"], 80);
+    assert!(f[0]["socket_error"].is_null());
+}
+
+#[test]
+fn retransmission_storm_then_the_client_resets() {
+    let f = own("retrans-storm.pcap");
+    assert_eq!(kinds(&f), ["retransmission_storm"], "{}", summaries(&f));
+    let x = &f[0];
+    assert_eq!(x["server_port"], 81);
+    assert_eq!(x["evidence"]["retransmitter"], "client");
+    assert!(x["evidence"]["retransmissions"].as_u64().unwrap() >= 3);
+    assert_eq!(x["evidence"]["reset_by"], "client");
+    assert_eq!(x["socket_error"]["windows_code"], 10053);
+}
+
+#[test]
+fn handshake_incomplete_when_syn_acks_do_not_reach_the_client() {
+    let f = own("handshake-incomplete.pcap");
+    assert_eq!(kinds(&f), ["handshake_incomplete"], "{}", summaries(&f));
+    let x = &f[0];
+    assert_eq!(x["server_port"], 82);
+    assert!(x["evidence"]["syn_count"].as_u64().unwrap() >= 2);
+    assert!(x["evidence"]["synack_retransmissions"].as_u64().unwrap() >= 1);
+    assert_eq!(x["socket_error"]["posix"], "ETIMEDOUT");
 }

@@ -118,6 +118,11 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 3.0)]
     pub incomplete_grace: f64,
 
+    /// slow_connect: a connect that needed SYN retries and took SECS or more is a warning,
+    /// shorter ones info.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub slow_connect: f64,
+
     /// intermittent_backend: failed connections an address needs to be called a bad backend
     /// (1 for a short capture with a single failure).
     #[arg(long, value_name = "N", default_value_t = 2)]
@@ -144,6 +149,7 @@ impl Args {
             stall_warning: self.stall_warning,
             min_retrans: self.min_retrans,
             incomplete_grace: self.incomplete_grace,
+            slow_connect: self.slow_connect,
         }
     }
 
@@ -333,6 +339,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         ("--min-stall", args.min_stall),
         ("--stall-warning", args.stall_warning),
         ("--incomplete-grace", args.incomplete_grace),
+        ("--slow-connect", args.slow_connect),
     ] {
         if !(v.is_finite() && v >= 0.0) {
             anyhow::bail!("{name}: must be a number of seconds >= 0, got {v}");

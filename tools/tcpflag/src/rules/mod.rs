@@ -33,6 +33,9 @@ pub struct Config {
     /// handshake_incomplete is not reported when the capture ended less than this many seconds
     /// after the SYN (the ACK may simply not have been captured yet).
     pub incomplete_grace: f64,
+    /// slow_connect: a connect that needed SYN retries and took this long (s) or longer is a
+    /// warning, shorter ones info.
+    pub slow_connect: f64,
 }
 
 impl Default for Config {
@@ -44,6 +47,7 @@ impl Default for Config {
             stall_warning: 1.0,
             min_retrans: 3,
             incomplete_grace: 3.0,
+            slow_connect: 3.0,
         }
     }
 }
@@ -70,7 +74,8 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
         .or_else(|| transfer::zero_window_stall(f, cfg, true))
         .or_else(|| transfer::retransmission_storm(f, cfg))
         .or_else(|| transfer::reset_mid_connection(f))
-        .or_else(|| handshake::no_response(f));
+        .or_else(|| handshake::no_response(f))
+        .or_else(|| handshake::slow_connect(f, cfg));
     let explained_zw = primary
         .as_ref()
         .is_some_and(|p| p.kind.starts_with("zero_window"));

@@ -585,3 +585,22 @@ fn intermittent_backend_ignores_random_failures_on_a_busy_address() {
     traffic(&mut e, "10.8.0.2", 5, 0, 20_000);
     assert!(e.finish().is_empty());
 }
+
+#[test]
+fn slow_connect_after_syn_retries() {
+    let fd = one(
+        json!({"attempts": {"syn_count": 3, "frames": [2, 3, 4], "ts": [1000.0, 1003.0, 1009.0],
+        "intervals": [3.0, 6.0]}, "synack_frame": 5}),
+    );
+    assert_eq!(fd.kind, "slow_connect");
+    assert_eq!(fd.severity, Severity::Warning);
+    assert_eq!(fd.evidence["client_os_hint"], "windows");
+    assert!(fd.summary.contains("connected only at the third SYN (frames 2, 3, 4): the first 2 went unanswered, so connect() took 9.0 s"), "{}", fd.summary);
+    let fd = one(
+        json!({"attempts": {"syn_count": 2, "frames": [2, 3], "ts": [1000.0, 1001.0],
+        "intervals": [1.0]}, "synack_frame": 4}),
+    );
+    assert_eq!(fd.severity, Severity::Info);
+    // One SYN: nothing to say.
+    none(json!({}));
+}

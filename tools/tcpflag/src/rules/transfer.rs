@@ -200,7 +200,7 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     };
     let answered = side(f, peer).bytes;
     fd.summary = format!(
-        "{}: the {who} retransmitted {} ({} sent, {} from the {peer}) over {}; {ending}",
+        "{}: the {who} retransmitted {} ({} sent counting the retransmissions, {} from the {peer}) over {}; {ending}",
         conn(f),
         plural(s.retransmissions as u64, "segment", "segments"),
         bytes(s.bytes),
