@@ -206,46 +206,51 @@ impl<'a> Cur<'a> {
     }
 
     /// A string whose opening quote is at `self.i`. Returns its raw content and whether it holds
-    /// escapes (then the content is still raw, unescaped).
+    /// escapes (then the content is still raw, unescaped). A plain byte loop: the strings of a
+    /// packet record are short, where a SIMD search costs more than it saves.
     #[inline]
     fn string(&mut self) -> R<(&'a [u8], bool)> {
         self.expect(b'"')?;
+        let b = self.b;
         let start = self.i;
+        let mut i = self.i;
         let mut escaped = false;
-        loop {
-            let rest = &self.b[self.i..];
-            let Some(p) = memchr::memchr2(b'"', b'\\', rest) else {
-                return Err(ScanError::Syntax(self.b.len()));
-            };
-            // control characters are not allowed raw inside strings
-            if rest[..p].iter().any(|&c| c < 0x20) {
-                let off = rest[..p].iter().position(|&c| c < 0x20).unwrap_or(0);
-                return Err(ScanError::Syntax(self.i + off));
+        while i < b.len() {
+            // skip to the next quote, backslash or control character
+            match b[i..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+            {
+                Some(p) => i += p,
+                None => break,
             }
-            self.i += p;
-            if self.b[self.i] == b'"' {
-                let s = &self.b[start..self.i];
-                self.i += 1;
-                return Ok((s, escaped));
+            let c = b[i];
+            if c == b'"' {
+                self.i = i + 1;
+                return Ok((&b[start..i], escaped));
             }
-            // backslash escape
-            escaped = true;
-            let e = *self.b.get(self.i + 1).ok_or(ScanError::Syntax(self.i))?;
-            match e {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
-                b'u' => {
-                    let hex = self
-                        .b
-                        .get(self.i + 2..self.i + 6)
-                        .ok_or(ScanError::Syntax(self.i))?;
-                    if !hex.iter().all(|c| c.is_ascii_hexdigit()) {
-                        return Err(ScanError::Syntax(self.i));
+            if c == b'\\' {
+                escaped = true;
+                let e = *b.get(i + 1).ok_or(ScanError::Syntax(i))?;
+                match e {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    b'u' => {
+                        let hex = b.get(i + 2..i + 6).ok_or(ScanError::Syntax(i))?;
+                        if !hex.iter().all(|c| c.is_ascii_hexdigit()) {
+                            return Err(ScanError::Syntax(i));
+                        }
+                        i += 6;
                     }
-                    self.i += 6;
+                    _ => return Err(ScanError::Syntax(i)),
                 }
-                _ => return Err(ScanError::Syntax(self.i)),
+                continue;
             }
+            if c < 0x20 {
+                return Err(ScanError::Syntax(i));
+            }
+            i += 1;
         }
+        Err(ScanError::Syntax(b.len()))
     }
 
     /// A string we read: must be escape-free (always true for IPs, flags, types).
@@ -312,28 +317,42 @@ impl<'a> Cur<'a> {
         }
     }
 
-    /// `null` → None, else an unsigned integer that fits `max`.
+    /// `null` → None, else an unsigned integer that fits `max` (a fraction or an exponent is
+    /// left to the slow path).
     #[inline]
     fn opt_uint(&mut self, max: u64) -> R<Option<u64>> {
-        if self.peek()? == b'n' {
-            self.literal(b"null")?;
-            return Ok(None);
-        }
+        let b = self.b;
         let at = self.i;
-        let t = self.number()?;
+        let mut i = self.i;
+        match b.get(i) {
+            Some(b'n') => {
+                self.literal(b"null")?;
+                return Ok(None);
+            }
+            Some(b'0'..=b'9') => {}
+            Some(b'-') => return Err(ScanError::Unsupported(at)),
+            _ => return Err(ScanError::Syntax(at)),
+        }
         let mut v: u64 = 0;
-        for &c in t {
-            if !c.is_ascii_digit() {
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - at >= 19 {
                 return Err(ScanError::Unsupported(at));
             }
-            v = v
-                .checked_mul(10)
-                .and_then(|v| v.checked_add((c - b'0') as u64))
-                .ok_or(ScanError::Unsupported(at))?;
+            v = v * 10 + (b[i] - b'0') as u64;
+            i += 1;
+        }
+        if b[at] == b'0' && i - at > 1 {
+            return Err(ScanError::Syntax(at));
+        }
+        if i < b.len() && matches!(b[i], b'.' | b'e' | b'E') {
+            // valid JSON perhaps, but not an integer: check it and let serde decide
+            self.number()?;
+            return Err(ScanError::Unsupported(at));
         }
         if v > max {
             return Err(ScanError::Unsupported(at));
         }
+        self.i = i;
         Ok(Some(v))
     }
 
@@ -429,7 +448,20 @@ impl<'a> Cur<'a> {
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
+            b'1'..=b'9' => {
+                // the common case: a plain integer
+                let b = self.b;
+                let mut i = self.i + 1;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if i < b.len() && matches!(b[i], b'.' | b'e' | b'E') {
+                    return self.number().map(|_| ());
+                }
+                self.i = i;
+                Ok(())
+            }
+            b'-' | b'0' => self.number().map(|_| ()),
             _ => Err(ScanError::Syntax(self.i)),
         }
     }
@@ -445,20 +477,37 @@ impl<'a> Cur<'a> {
             return Ok(());
         }
         loop {
-            self.ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                self.ws();
+            }
             let key = self.plain_str()?;
-            self.ws();
-            self.expect(b':')?;
-            self.ws();
+            if self.b.get(self.i) == Some(&b':') {
+                self.i += 1;
+            } else {
+                self.ws();
+                self.expect(b':')?;
+            }
+            if self.b.get(self.i).is_some_and(|c| is_ws(*c)) {
+                self.ws();
+            }
             field(self, key)?;
-            self.ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
+            match self.b.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
                     self.i += 1;
                     return Ok(());
                 }
-                _ => return Err(ScanError::Syntax(self.i)),
+                _ => {
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(ScanError::Syntax(self.i)),
+                    }
+                }
             }
         }
     }
@@ -531,28 +580,233 @@ fn scan_inner<'a>(c: &mut Cur<'a>) -> R<Option<Inner<'a>>> {
     Ok(Some(inner))
 }
 
+const F_OTHER: u8 = 0;
+const F_FRAME: u8 = 1;
+const F_TS: u8 = 2;
+const F_LEN: u8 = 3;
+const F_IP_VERSION: u8 = 4;
+const F_SRC_IP: u8 = 5;
+const F_DST_IP: u8 = 6;
+const F_TTL: u8 = 7;
+const F_IP_ID: u8 = 8;
+const F_FRAG_OFFSET: u8 = 9;
+const F_MF: u8 = 10;
+const F_IP_PROTO: u8 = 11;
+const F_SRC_PORT: u8 = 12;
+const F_DST_PORT: u8 = 13;
+const F_SEQ: u8 = 14;
+const F_ACK: u8 = 15;
+const F_TCP_FLAGS: u8 = 16;
+const F_WINDOW: u8 = 17;
+const F_PAYLOAD_LEN: u8 = 18;
+const F_MSS: u8 = 19;
+const F_WSCALE: u8 = 20;
+const F_SACK_PERM: u8 = 21;
+const F_ICMP_TYPE: u8 = 22;
+const F_ICMP_CODE: u8 = 23;
+const F_ICMP_INNER: u8 = 24;
+const F_DNS: u8 = 25;
+
+/// The field a key names: a switch on the length first, then one comparison or two.
+#[inline]
+fn field_id(k: &[u8]) -> u8 {
+    let cand: &[(&[u8], u8)] = match k.len() {
+        2 => &[(b"ts", F_TS), (b"mf", F_MF)],
+        3 => &[
+            (b"len", F_LEN),
+            (b"ttl", F_TTL),
+            (b"seq", F_SEQ),
+            (b"ack", F_ACK),
+            (b"mss", F_MSS),
+            (b"dns", F_DNS),
+        ],
+        5 => &[(b"frame", F_FRAME), (b"ip_id", F_IP_ID)],
+        6 => &[
+            (b"src_ip", F_SRC_IP),
+            (b"dst_ip", F_DST_IP),
+            (b"window", F_WINDOW),
+            (b"wscale", F_WSCALE),
+        ],
+        8 => &[
+            (b"ip_proto", F_IP_PROTO),
+            (b"src_port", F_SRC_PORT),
+            (b"dst_port", F_DST_PORT),
+        ],
+        9 => &[
+            (b"tcp_flags", F_TCP_FLAGS),
+            (b"sack_perm", F_SACK_PERM),
+            (b"icmp_type", F_ICMP_TYPE),
+            (b"icmp_code", F_ICMP_CODE),
+        ],
+        10 => &[(b"ip_version", F_IP_VERSION), (b"icmp_inner", F_ICMP_INNER)],
+        11 => &[
+            (b"frag_offset", F_FRAG_OFFSET),
+            (b"payload_len", F_PAYLOAD_LEN),
+        ],
+        _ => return F_OTHER,
+    };
+    for (name, id) in cand {
+        if k == *name {
+            return *id;
+        }
+    }
+    F_OTHER
+}
+
+/// A key pattern (`"key":`, at most 16 bytes) packed for a single masked 16-byte comparison.
+struct Pat {
+    val: u128,
+    mask: u128,
+    len: usize,
+    id: u8,
+}
+
+const fn pat(s: &[u8], id: u8) -> Pat {
+    let mut val = 0u128;
+    let mut i = 0;
+    while i < s.len() {
+        val |= (s[i] as u128) << (8 * i);
+        i += 1;
+    }
+    let mask = if s.len() >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * s.len())) - 1
+    };
+    Pat {
+        val,
+        mask,
+        len: s.len(),
+        id,
+    }
+}
+
+impl Pat {
+    #[inline]
+    fn matches(&self, b: &[u8]) -> bool {
+        match b.get(..16) {
+            Some(w) => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(w);
+                u128::from_le_bytes(a) & self.mask == self.val
+            }
+            None => {
+                b.len() >= self.len && {
+                    let mut a = [0u8; 16];
+                    a[..self.len].copy_from_slice(&b[..self.len]);
+                    u128::from_le_bytes(a) == self.val
+                }
+            }
+        }
+    }
+
+    /// Whether the pattern is `"key":` for this key.
+    fn matches_key(&self, key: &[u8]) -> bool {
+        key.len() + 3 == self.len && {
+            let mut a = [0u8; 16];
+            a[0] = b'"';
+            a[1..1 + key.len()].copy_from_slice(key);
+            a[1 + key.len()] = b'"';
+            a[2 + key.len()] = b':';
+            u128::from_le_bytes(a) == self.val
+        }
+    }
+}
+
+/// The keys of a `packet` record in the order pcap2jsonl writes them (as `"key":`), with the
+/// field they fill. The scanner first checks whether the next key is the expected one (one short
+/// comparison, no scanning); any other order still works through the generic path.
+static ORDER: &[Pat] = &[
+    pat(b"\"type\":", F_OTHER),
+    pat(b"\"frame\":", F_FRAME),
+    pat(b"\"ts\":", F_TS),
+    pat(b"\"iface\":", F_OTHER),
+    pat(b"\"link\":", F_OTHER),
+    pat(b"\"len\":", F_LEN),
+    pat(b"\"caplen\":", F_OTHER),
+    pat(b"\"src_mac\":", F_OTHER),
+    pat(b"\"dst_mac\":", F_OTHER),
+    pat(b"\"vlan\":", F_OTHER),
+    pat(b"\"ethertype\":", F_OTHER),
+    pat(b"\"ip_version\":", F_IP_VERSION),
+    pat(b"\"src_ip\":", F_SRC_IP),
+    pat(b"\"dst_ip\":", F_DST_IP),
+    pat(b"\"ttl\":", F_TTL),
+    pat(b"\"ip_id\":", F_IP_ID),
+    pat(b"\"df\":", F_OTHER),
+    pat(b"\"mf\":", F_MF),
+    pat(b"\"frag_offset\":", F_FRAG_OFFSET),
+    pat(b"\"ip_proto\":", F_IP_PROTO),
+    pat(b"\"proto\":", F_OTHER),
+    pat(b"\"src_port\":", F_SRC_PORT),
+    pat(b"\"dst_port\":", F_DST_PORT),
+    pat(b"\"seq\":", F_SEQ),
+    pat(b"\"ack\":", F_ACK),
+    pat(b"\"tcp_flags\":", F_TCP_FLAGS),
+    pat(b"\"window\":", F_WINDOW),
+    pat(b"\"payload_len\":", F_PAYLOAD_LEN),
+    pat(b"\"mss\":", F_MSS),
+    pat(b"\"wscale\":", F_WSCALE),
+    pat(b"\"sack_perm\":", F_SACK_PERM),
+    pat(b"\"sack\":", F_OTHER),
+    pat(b"\"tsval\":", F_OTHER),
+    pat(b"\"tsecr\":", F_OTHER),
+    pat(b"\"decode_error\":", F_OTHER),
+];
+
 /// Scans one `packet` line. The caller has already checked that the line is UTF-8.
 pub fn scan_packet(line: &[u8]) -> Result<Pkt<'_>, ScanError> {
     let mut c = Cur { b: line, i: 0 };
     let mut p = Pkt::default();
-    c.object(|c, key| {
-        match key {
-            b"frame" => p.frame = c.opt_uint(u64::MAX)?,
-            b"ts" => p.ts = c.opt_ts()?,
-            b"len" => p.len = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            b"ip_version" => p.ip_version = c.opt_uint(255)?.map(|v| v as u8),
-            b"src_ip" => p.src_ip = c.opt_str()?,
-            b"dst_ip" => p.dst_ip = c.opt_str()?,
-            b"ttl" => p.ttl = c.opt_uint(255)?.map(|v| v as u8),
-            b"ip_id" => p.ip_id = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            b"frag_offset" => p.frag_offset = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            b"mf" => p.mf = c.opt_bool()?,
-            b"ip_proto" => p.ip_proto = c.opt_uint(255)?.map(|v| v as u8),
-            b"src_port" => p.src_port = c.opt_uint(65535)?.map(|v| v as u16),
-            b"dst_port" => p.dst_port = c.opt_uint(65535)?.map(|v| v as u16),
-            b"seq" => p.seq = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            b"ack" => p.ack = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            b"tcp_flags" => {
+    c.ws();
+    c.expect(b'{')?;
+    c.ws();
+    if c.peek()? == b'}' {
+        c.i += 1;
+        c.end()?;
+        return Ok(p);
+    }
+    let mut next = 0usize;
+    loop {
+        let id = match ORDER.get(next) {
+            Some(pt) if pt.matches(&c.b[c.i..]) => {
+                c.i += pt.len;
+                next += 1;
+                pt.id
+            }
+            _ => {
+                if c.b.get(c.i) != Some(&b'"') {
+                    c.ws();
+                }
+                let key = c.plain_str()?;
+                c.ws();
+                c.expect(b':')?;
+                if let Some(pos) = ORDER.iter().position(|pt| pt.matches_key(key)) {
+                    next = pos + 1;
+                }
+                field_id(key)
+            }
+        };
+        if c.b.get(c.i).is_some_and(|ch| is_ws(*ch)) {
+            c.ws();
+        }
+        match id {
+            F_FRAME => p.frame = c.opt_uint(u64::MAX)?,
+            F_TS => p.ts = c.opt_ts()?,
+            F_LEN => p.len = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_IP_VERSION => p.ip_version = c.opt_uint(255)?.map(|v| v as u8),
+            F_SRC_IP => p.src_ip = c.opt_str()?,
+            F_DST_IP => p.dst_ip = c.opt_str()?,
+            F_TTL => p.ttl = c.opt_uint(255)?.map(|v| v as u8),
+            F_IP_ID => p.ip_id = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_FRAG_OFFSET => p.frag_offset = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_MF => p.mf = c.opt_bool()?,
+            F_IP_PROTO => p.ip_proto = c.opt_uint(255)?.map(|v| v as u8),
+            F_SRC_PORT => p.src_port = c.opt_uint(65535)?.map(|v| v as u16),
+            F_DST_PORT => p.dst_port = c.opt_uint(65535)?.map(|v| v as u16),
+            F_SEQ => p.seq = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_ACK => p.ack = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_TCP_FLAGS => {
                 p.has_tcp_flags_key = true;
                 match c.opt_str()? {
                     None => p.tcp_flags = None,
@@ -562,22 +816,40 @@ pub fn scan_packet(line: &[u8]) -> Result<Pkt<'_>, ScanError> {
                     }
                 }
             }
-            b"window" => p.window = c.opt_uint(65535)?.map(|v| v as u16),
-            b"payload_len" => p.payload_len = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            b"mss" => p.mss = c.opt_uint(65535)?.map(|v| v as u16),
-            b"wscale" => p.wscale = c.opt_uint(255)?.map(|v| v as u8),
-            b"sack_perm" => p.sack_perm = c.opt_bool()?,
-            b"icmp_type" => p.icmp_type = c.opt_uint(255)?.map(|v| v as u8),
-            b"icmp_code" => p.icmp_code = c.opt_uint(255)?.map(|v| v as u8),
-            b"icmp_inner" => p.icmp_inner = scan_inner(c)?,
-            b"dns" => {
+            F_WINDOW => p.window = c.opt_uint(65535)?.map(|v| v as u16),
+            F_PAYLOAD_LEN => p.payload_len = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_MSS => p.mss = c.opt_uint(65535)?.map(|v| v as u16),
+            F_WSCALE => p.wscale = c.opt_uint(255)?.map(|v| v as u8),
+            F_SACK_PERM => p.sack_perm = c.opt_bool()?,
+            F_ICMP_TYPE => p.icmp_type = c.opt_uint(255)?.map(|v| v as u8),
+            F_ICMP_CODE => p.icmp_code = c.opt_uint(255)?.map(|v| v as u8),
+            F_ICMP_INNER => p.icmp_inner = scan_inner(&mut c)?,
+            F_DNS => {
                 p.has_dns = c.peek()? != b'n';
                 c.skip_value(1)?;
             }
             _ => c.skip_value(1)?,
         }
-        Ok(())
-    })?;
+        match c.b.get(c.i) {
+            Some(b',') => c.i += 1,
+            Some(b'}') => {
+                c.i += 1;
+                break;
+            }
+            _ => {
+                c.ws();
+                match c.peek()? {
+                    b',' => c.i += 1,
+                    b'}' => {
+                        c.i += 1;
+                        break;
+                    }
+                    _ => return Err(ScanError::Syntax(c.i)),
+                }
+                c.ws();
+            }
+        }
+    }
     c.end()?;
     Ok(p)
 }
