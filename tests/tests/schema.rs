@@ -24,6 +24,7 @@ use tcpwhy_tests::{own_captures, pipeline, records, root, shared_captures};
 /// later stage reads the previous one's output.
 const PIPELINES: &[&[&str]] = &[
     &["pcap2jsonl"],
+    &["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag"],
     // add e.g. &["pcap2jsonl", "tcpflows"] once tcpflows' section of docs/schema.md has tables
 ];
 
