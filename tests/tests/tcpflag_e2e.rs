@@ -359,3 +359,46 @@ fn handshake_incomplete_when_syn_acks_do_not_reach_the_client() {
     assert!(x["evidence"]["synack_retransmissions"].as_u64().unwrap() >= 1);
     assert_eq!(x["socket_error"]["posix"], "ETIMEDOUT");
 }
+
+#[test]
+fn seed_replica_windows_client_both_cases() {
+    // The write-up's own frames from a Windows client (tools/tcpflag/tests/lab/seed_replica.py):
+    // same-ISN SYN retries after each RST, 1-byte zero-window probes, round-robin DNS.
+    let f = own("seed-replica.pcap");
+    assert_eq!(
+        kinds(&f),
+        [
+            "zero_window_at_handshake",
+            "zero_window_at_handshake",
+            "refused",
+            "intermittent_backend"
+        ],
+        "{}",
+        summaries(&f)
+    );
+    let r = &f[2];
+    assert_eq!(r["server_ip"], "172.16.0.1");
+    assert_eq!(r["server_port"], 2383);
+    assert_eq!(r["client_port"], 20531);
+    assert_eq!(r["attempts"], 3);
+    assert_eq!(r["origin"], "server");
+    assert_eq!(r["evidence"]["client_retry_hint"], "windows");
+    assert_eq!(r["socket_error"]["windows_code"], 10061);
+    let s = r["summary"].as_str().unwrap();
+    assert!(s.contains("(TTL 126 = 128 − 2 hops)"), "{s}");
+    assert!(s.contains("as Windows does after a RST"), "{s}");
+    for z in &f[..2] {
+        assert_eq!(z["server_ip"], "192.168.0.1");
+        assert_eq!(z["socket_error"]["windows_code"], 10054);
+        assert!(
+            z["summary"].as_str().unwrap().contains("1-byte as Windows sends them"),
+            "{}",
+            z["summary"]
+        );
+    }
+    let ib = &f[3];
+    assert_eq!(ib["server_ip"], "192.168.0.1");
+    assert_eq!(ib["evidence"]["name"], "web2.corp.example");
+    assert_eq!(ib["evidence"]["failed"], 2);
+    assert_eq!(ib["evidence"]["dns_addresses"].as_array().unwrap().len(), 10);
+}
