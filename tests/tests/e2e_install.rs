@@ -37,6 +37,10 @@ fn install_puts_binaries_man_pages_and_completions_under_destdir_prefix() {
             man.contains("\\-\\-help") || man.contains("\\-h"),
             "{t}.1 lists options"
         );
+        assert!(
+            man.contains(".SH \"SEE ALSO\""),
+            "{t}.1 points to the other tools"
+        );
 
         let bash =
             std::fs::read_to_string(dest.join(format!("share/bash-completion/completions/{t}")))

@@ -39,9 +39,27 @@ fn write_man(cmd: &Command, dir: &Path) -> Result<PathBuf> {
         .source(format!("tcpwhy {}", env!("CARGO_PKG_VERSION")))
         .render(&mut buf)
         .with_context(|| format!("rendering the man page of {}", cmd.get_name()))?;
+    buf.extend_from_slice(see_also(cmd.get_name()).as_bytes());
     fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
+
+/// A SEE ALSO section naming the other stages of the pipeline and the documentation.
+fn see_also(name: &str) -> String {
+    let others: Vec<String> = TOOLS
+        .iter()
+        .filter(|t| **t != name)
+        .map(|t| format!("\\fB{t}\\fR(1)"))
+        .collect();
+    format!(
+        ".SH \"SEE ALSO\"\n{}, \\fBjq\\fR(1), \\fBtshark\\fR(1)\n.PP\n\
+         The record schema (docs/schema.md), the finding rules (docs/rules.md), the runbooks \
+         (docs/runbooks/) and the tutorial (docs/tutorial.md) in the tcpwhy sources.\n",
+        others.join(", ")
+    )
+}
+
+const TOOLS: [&str; 5] = ["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag", "portmap"];
 
 fn write_completion(cmd: &Command, shell: Shell, dir: &Path) -> Result<PathBuf> {
     let name = cmd.get_name().to_string();
