@@ -7,7 +7,9 @@ false alarms on healthy connections, at scale.
 Generates a capture with ../shared/bench/gen_pcap.py --truth, runs
 pcap2jsonl | tcpflows | ttlhops | tcpflag on it, and matches every finding to the true kind of its
 connection (by client and server address and port). Connections still open when the capture
-ended (tcpflows `end: capture_end`) are left out of recall: the capture does not show how they end.
+ended (tcpflows `end: capture_end`) are left out of recall: the capture does not show how they end;
+so are `zero_window` connections in which no segment advertises window 0 (the generator planned the
+episode in a response's last burst, where it does not happen; tshark agrees).
 
 Expected finding per true kind:
   normal, rst_close, retransmission (recovered)  -> no finding (anything is a false alarm;
@@ -78,12 +80,15 @@ def main():
                 o.write(res.stdout)
         truth = [json.loads(l) for l in open(truth_path)]
         ends = {}
+        zero_windows = set()
         for l in open(flows_path):
             if not l.startswith('{"type":"flow"'):
                 continue
             f = json.loads(l)
             k = (f["client_ip"], f["client_port"], f["server_ip"], f["server_port"])
             ends.setdefault(k, []).append(f["end"])
+            if f["client"].get("zero_window") or f["server"].get("zero_window"):
+                zero_windows.add(k)
 
     by_conn = collections.defaultdict(list)
     backend = []
@@ -98,6 +103,7 @@ def main():
     found = collections.Counter()
     exact = collections.Counter()
     truncated = collections.Counter()
+    not_in_capture = collections.Counter()
     false_alarm = collections.Counter()
     info_on_healthy = collections.Counter()
     confusion = collections.Counter()
@@ -121,6 +127,12 @@ def main():
             continue
         if "capture_end" in ends.get(k, []) and not fds:
             truncated[kind] += 1
+            continue
+        # gen_pcap.py sometimes plans a zero-window episode in the last burst of a response,
+        # where it does not happen: no segment of the connection advertises window 0 (tcpflows
+        # and tshark agree). Nothing to find; counted apart.
+        if kind.startswith("zero_window") and k not in zero_windows and not fds:
+            not_in_capture[kind] += 1
             continue
         kinds[kind] += 1
         got = {f["kind"] for f in fds}
@@ -160,7 +172,8 @@ def main():
                                  f"{','.join(f['evidence'].get('failure_kinds', {}))}"
                                  for f in backend],
         "per_kind": {k: {"connections": kinds[k], "found": found.get(k, 0),
-                         "exact": exact.get(k, 0), "left_out_capture_end": truncated.get(k, 0)}
+                         "exact": exact.get(k, 0), "left_out_capture_end": truncated.get(k, 0),
+                         "left_out_not_in_capture": not_in_capture.get(k, 0)}
                      for k in failures},
         "per_healthy_kind": {k: {"connections": kinds[k], "false_alarms": false_alarm.get(k, 0)}
                              for k in sorted(HEALTHY)},
