@@ -216,6 +216,196 @@ mod test {
     use super::testutil::*;
     use super::*;
 
+    /// Frames of every layer we decode, to mutate.
+    fn corpus() -> Vec<(u32, Vec<u8>)> {
+        let eth = |et: &str, payload: &[u8]| {
+            let mut f = hex(&format!("020000000001 020000000002 {et}"));
+            f.extend_from_slice(payload);
+            f
+        };
+        let tcp_syn = ip4(
+            6,
+            "9c40 0050 00000064 00000000 d002 faf0 0000 0000
+             020405b4 0402 080a 00000011 00000000 01 030307 0101 050a 00000001 00000002",
+        );
+        let dns = ip4(
+            17,
+            "0035 9c40 004b 0000 abcd 8180 0001 0002 0000 0000 03777777 076578616d706c65 03636f6d 00
+             0001 0001 c00c 0005 0001 0000012c 0006 03616263 c010 c02d 0001 0001 0000003c 0004
+             5db8d822",
+        );
+        let icmp = ip4(
+            1,
+            "0303 0000 0000 0000 4500 0028 1234 4000 3f06 0000 0a000001 0a000002 4f53 0050 01020304",
+        );
+        let v6 = hex(
+            "6000 0000 0038 00 40 20010db8000000000000000000000001 20010db8000000000000000000000002
+             3a00 0000 00000000 0104 0000 00000000
+             6000 0000 0014 2c 3f 20010db8000000000000000000000001 20010db8000000000000000000000002
+             0600 0000 01020304 c000 0050 0000000a",
+        );
+        let mut qinq = hex("88a8 0064 8100 00c8 0800");
+        qinq.extend_from_slice(&tcp_syn);
+        let mut sll = hex("0000 0001 0006 020000000001 0000 0800");
+        sll.extend_from_slice(&dns);
+        let mut sll2 = hex("86dd 0000 00000003 0001 04 06 020000000001 0000");
+        sll2.extend_from_slice(&v6);
+        let mut null = vec![2, 0, 0, 0];
+        null.extend_from_slice(&icmp);
+        let mut ppp = hex("ff03 0021");
+        ppp.extend_from_slice(&tcp_syn);
+        let mut tcp_dns = ip4(6, "d431 0035 00000001 00000001 5018 0100 0000 0000 0021");
+        tcp_dns.extend_from_slice(&dns[28..]);
+        vec![
+            (1, eth("0800", &tcp_syn)),
+            (1, eth("0800", &dns)),
+            (1, eth("0800", &icmp)),
+            (1, eth("86dd", &v6)),
+            (
+                1,
+                hex(&format!("020000000001 020000000002 {}", "00".repeat(0)))
+                    .into_iter()
+                    .chain(qinq)
+                    .collect(),
+            ),
+            (1, eth("8847", &[&hex("000111ff")[..], &dns].concat())),
+            (
+                1,
+                eth("8864", &[&hex("1100 0001 0016 0021")[..], &icmp].concat()),
+            ),
+            (113, sll),
+            (276, sll2),
+            (0, null),
+            (9, ppp),
+            (101, tcp_dns),
+            (229, v6.clone()),
+        ]
+    }
+
+    /// Micro benchmark of the decoder alone (no file reading, no output I/O):
+    /// `python3 ../shared/bench/gen_pcap.py -n 200000 --seed 1 -o /tmp/x.pcap`, then
+    /// `PCAP2JSONL_BENCH=/tmp/x.pcap cargo test --release -p pcap2jsonl --lib bench_decode -- --ignored --nocapture`
+    /// (a classic little-endian pcap).
+    #[test]
+    #[ignore]
+    fn bench_decode() {
+        let path = std::env::var("PCAP2JSONL_BENCH").unwrap_or_else(|_| "/tmp/x.pcap".into());
+        let file = std::fs::read(&path).expect("PCAP2JSONL_BENCH: a classic pcap file");
+        assert_eq!(
+            &file[..4],
+            &[0xd4, 0xc3, 0xb2, 0xa1],
+            "little-endian µs pcap only"
+        );
+        let linktype = u32::from_le_bytes(file[20..24].try_into().unwrap());
+        let mut frames = Vec::new();
+        let mut at = 24;
+        while at + 16 <= file.len() {
+            let h = &file[at..at + 16];
+            let sec = u32::from_le_bytes(h[0..4].try_into().unwrap());
+            let usec = u32::from_le_bytes(h[4..8].try_into().unwrap());
+            let cap = u32::from_le_bytes(h[8..12].try_into().unwrap()) as usize;
+            let len = u32::from_le_bytes(h[12..16].try_into().unwrap());
+            if at + 16 + cap > file.len() {
+                break;
+            }
+            frames.push((sec, usec, len, at + 16..at + 16 + cap));
+            at += 16 + cap;
+        }
+        let mut out = Vec::with_capacity(1 << 20);
+        let mut bytes = 0usize;
+        let t = std::time::Instant::now();
+        for round in 0..5 {
+            for (i, (sec, usec, len, r)) in frames.iter().enumerate() {
+                let meta = FrameMeta {
+                    frame: (round * frames.len() + i + 1) as u64,
+                    ts_sec: *sec as i64,
+                    ts_frac: *usec as u64,
+                    ts_digits: 6,
+                    iface: 0,
+                    linktype,
+                    len: *len,
+                    comment: None,
+                };
+                write_packet(&meta, &file[r.clone()], &mut out);
+                out.push(b'\n');
+                if out.len() > (1 << 20) - 4096 {
+                    bytes += out.len();
+                    out.clear();
+                }
+            }
+        }
+        bytes += out.len();
+        let el = t.elapsed().as_secs_f64();
+        let n = 5 * frames.len();
+        println!(
+            "decode: {n} frames in {el:.3} s: {:.0} ns/frame, {:.2} M frames/s, {:.0} MB/s of JSON ({} bytes/record)",
+            el * 1e9 / n as f64,
+            n as f64 / el / 1e6,
+            bytes as f64 / el / 1e6,
+            bytes / n.max(1)
+        );
+    }
+
+    /// Thousands of seeded byte mutations and truncations of every kind of frame: each gives
+    /// one valid JSON record with the core fields, and `decode_error` names a layer and offset.
+    #[test]
+    fn mutated_frames_always_give_a_valid_record() {
+        let corpus = corpus();
+        for (lt, f) in &corpus {
+            let v = decode(*lt, f);
+            assert_eq!(v["decode_error"], serde_json::Value::Null, "{lt} {v}");
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut out = Vec::new();
+        let mut errors = 0;
+        for i in 0..30_000 {
+            let (lt, base) = &corpus[i % corpus.len()];
+            let mut f = base.clone();
+            for _ in 0..(rnd() % 4 + 1) {
+                let at = (rnd() as usize) % f.len();
+                f[at] = rnd() as u8;
+            }
+            if rnd() % 3 == 0 {
+                f.truncate((rnd() as usize) % (f.len() + 1));
+            }
+            let meta = FrameMeta {
+                frame: i as u64 + 1,
+                ts_sec: 1,
+                ts_frac: 0,
+                ts_digits: 6,
+                iface: 0,
+                linktype: *lt,
+                len: if rnd() % 5 == 0 {
+                    rnd() as u32
+                } else {
+                    f.len() as u32
+                },
+                comment: None,
+            };
+            out.clear();
+            write_packet(&meta, &f, &mut out);
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_else(|e| {
+                panic!("{e}: {}", String::from_utf8_lossy(&out));
+            });
+            assert_eq!(v["frame"], i as u64 + 1);
+            assert_eq!(v["caplen"], f.len());
+            if let Some(e) = v["decode_error"].as_str() {
+                assert!(e.contains(" at byte "), "{e}");
+                errors += 1;
+            }
+        }
+        assert!(
+            errors > 1000,
+            "mutations should break many frames: {errors}"
+        );
+    }
+
     #[test]
     fn core_fields_and_comment() {
         let meta = FrameMeta {

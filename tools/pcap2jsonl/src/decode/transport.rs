@@ -78,7 +78,7 @@ fn tcp(d: &mut Dec, seg: Seg) {
     } else {
         d.uint((seg.reported - hl) as u64);
     }
-    let opts = parse_options(d, seg.start, &b[20..hl.min(b.len())]);
+    let opts = parse_options(d, seg.start, &b[20..hl.min(b.len())], hl - 20);
     write_options(d, &opts);
     if b.len() < hl {
         if hl > seg.reported {
@@ -110,9 +110,10 @@ struct Opts {
     ts: Option<(u32, u32)>,
 }
 
-/// Parses the options bytes `o` (starting at frame offset `start + 20`); a malformed option is
-/// recorded as the decode error and the options before it are kept.
-fn parse_options(d: &mut Dec, start: usize, o: &[u8]) -> Opts {
+/// Parses the options bytes `o` (starting at frame offset `start + 20`; `o` is shorter than
+/// `len`, the options length the data offset gives, when the snaplen cut them); a malformed
+/// option is recorded as the decode error and the options before it are kept.
+fn parse_options(d: &mut Dec, start: usize, o: &[u8], len: usize) -> Opts {
     let mut r = Opts::default();
     let mut i = 0;
     while i < o.len() {
@@ -126,46 +127,69 @@ fn parse_options(d: &mut Dec, start: usize, o: &[u8]) -> Opts {
             _ => {}
         }
         let at = start + 20 + i;
-        let Some(&len) = o.get(i + 1) else {
-            d.short("tcp option", at, 2);
+        let Some(&olen) = o.get(i + 1) else {
+            if o.len() < len {
+                d.short("tcp option", at, 2);
+            } else {
+                d.fail(
+                    "tcp option",
+                    at,
+                    What::text(format!(
+                        "kind {kind} has no length byte before the data offset"
+                    )),
+                );
+            }
             break;
         };
-        let len = len as usize;
-        if len < 2 {
+        let olen = olen as usize;
+        if olen < 2 {
             d.fail(
                 "tcp option",
                 at,
-                What::text(format!("kind {kind} has length {len}, below the minimum 2")),
+                What::text(format!(
+                    "kind {kind} has length {olen}, below the minimum 2"
+                )),
             );
             break;
         }
-        if i + len > o.len() {
-            d.short("tcp option", at, len);
+        if i + olen > o.len() {
+            if i + olen <= len {
+                d.short("tcp option", at, olen);
+            } else {
+                d.fail(
+                    "tcp option",
+                    at,
+                    What::text(format!(
+                        "kind {kind} of length {olen} runs past the data offset ({} bytes of options)",
+                        len
+                    )),
+                );
+            }
             break;
         }
-        let v = &o[i + 2..i + len];
+        let v = &o[i + 2..i + olen];
         let ok = match kind {
             2 => {
-                let ok = len == 4;
+                let ok = olen == 4;
                 if ok {
                     r.mss = Some(be16(v, 0));
                 }
                 ok
             }
             3 => {
-                let ok = len == 3;
+                let ok = olen == 3;
                 if ok {
                     r.wscale = Some(v[0]);
                 }
                 ok
             }
             4 => {
-                let ok = len == 2;
+                let ok = olen == 2;
                 r.sack_perm |= ok;
                 ok
             }
             5 => {
-                let ok = len >= 10 && (len - 2) % 8 == 0;
+                let ok = olen >= 10 && (olen - 2) % 8 == 0;
                 if ok {
                     for blk in v.chunks_exact(8) {
                         if r.n_sack < r.sack.len() {
@@ -177,7 +201,7 @@ fn parse_options(d: &mut Dec, start: usize, o: &[u8]) -> Opts {
                 ok
             }
             8 => {
-                let ok = len == 10;
+                let ok = olen == 10;
                 if ok {
                     r.ts = Some((be32(v, 0), be32(v, 4)));
                 }
@@ -196,10 +220,10 @@ fn parse_options(d: &mut Dec, start: usize, o: &[u8]) -> Opts {
             d.fail(
                 "tcp option",
                 at,
-                What::text(format!("{name} (kind {kind}) has bad length {len}")),
+                What::text(format!("{name} (kind {kind}) has bad length {olen}")),
             );
         }
-        i += len;
+        i += olen;
     }
     r
 }
@@ -349,6 +373,18 @@ mod test {
         assert_eq!(
             v["decode_error"],
             "tcp option at byte 40: mss (kind 2) has bad length 3"
+        );
+        // an option running past the data offset (not a snaplen cut)
+        let f = ip4(
+            6,
+            "9c40 0050 00000064 00000000 6002 faf0 0000 0000 080a 0000 00000000 0000",
+        );
+        let v = decode(228, &f);
+        assert_eq!(v["tsval"], Value::Null);
+        assert_eq!(v["payload_len"], 6);
+        assert_eq!(
+            v["decode_error"],
+            "tcp option at byte 40: kind 8 of length 10 runs past the data offset (4 bytes of options)"
         );
         // length 0 option stops the walk
         let f = ip4(
