@@ -12,6 +12,9 @@ use super::{
 use crate::errors::Sock;
 use crate::util::{bytes, plural, secs};
 
+/// retransmission_storm: retransmissions must be at least this share (%) of the side's packets.
+pub const RETRANS_SHARE_PCT: u32 = 20;
+
 fn side<'a>(f: &'a Flow, name: &str) -> &'a Side {
     if name == "client" {
         &f.client
@@ -154,7 +157,11 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     let (who, s) = [("client", &f.client), ("server", &f.server)]
         .into_iter()
         .max_by_key(|(_, s)| s.retransmissions)?;
-    if s.retransmissions < cfg.min_retrans {
+    // Enough retransmissions, and a large share of what the side sent: a long healthy transfer
+    // with a few early losses, idle afterwards or closed with a RST, is not a storm.
+    if s.retransmissions < cfg.min_retrans
+        || u64::from(s.retransmissions) * 100 < s.packets * u64::from(RETRANS_SHARE_PCT)
+    {
         return None;
     }
     let clean_close =
