@@ -63,11 +63,15 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
     let mut failed = false;
     for input in Input::list(&args.files) {
         let name = input.name();
-        let rd = match input.open() {
+        let opened: std::io::Result<Box<dyn std::io::Read + Send>> = match &input {
+            Input::Stdin => Ok(Box::new(std::io::stdin())),
+            Input::Path(p) => std::fs::File::open(p).map(|f| Box::new(f) as _),
+        };
+        let rd = match opened.map_err(|e| format!("{name}: {e}")) {
             Ok(rd) => rd,
             Err(e) => {
                 out.flush()?;
-                cli::error(format!("{e:#}"));
+                cli::error(e);
                 failed = true;
                 continue;
             }

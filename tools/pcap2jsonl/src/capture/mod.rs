@@ -127,7 +127,7 @@ impl<W: Write> FrameSink for JsonlWriter<W> {
 /// Reads one whole input, handing every frame to `out`. Frame numbers start at 1.
 pub fn read_capture<S: FrameSink>(
     name: &str,
-    rd: Box<dyn Read>,
+    rd: Box<dyn Read + Send>,
     out: &mut S,
 ) -> Result<Finish, Fail> {
     read_source(Source::new(rd, name.to_string()), out, 0)
@@ -173,14 +173,85 @@ fn read_source<S: FrameSink>(mut src: Source, out: &mut S, gzip_depth: u8) -> Re
             let name = format!("{} (decompressed)", src.name);
             let (prefix, rd) = src.into_parts();
             let gz = flate2::read::MultiGzDecoder::new(io::Cursor::new(prefix).chain(rd));
-            read_source(
-                Source::decompressed(Box::new(gz), name),
-                out,
-                gzip_depth + 1,
-            )
+            let rd = Box::new(ReadAhead::spawn(gz));
+            read_source(Source::decompressed(rd, name), out, gzip_depth + 1)
         }
         Some(Format::NetMon { version }) => out.netmon(src, version),
         None => Err(Fail::Input(not_a_capture(&src.name, src.data()))),
+    }
+}
+
+/// A reader running on its own thread (the decompressor: on two cores, inflating overlaps with
+/// decoding). Chunks of up to 1 MiB go through a channel of two, so memory stays bounded; each
+/// chunk is sent as soon as the inner reader returns it, so a live compressed stream is not held
+/// back. When the receiving side is dropped, the thread ends at its next send.
+struct ReadAhead {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl ReadAhead {
+    fn spawn<R: Read + Send + 'static>(mut inner: R) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(2);
+        std::thread::spawn(move || {
+            loop {
+                let mut buf = vec![0u8; source::CHUNK];
+                let res = loop {
+                    match inner.read(&mut buf) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        r => break r,
+                    }
+                };
+                let msg = match res {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Ok(buf)
+                    }
+                    Err(e) => Err(e),
+                };
+                let stop = msg.is_err();
+                if tx.send(msg).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        ReadAhead {
+            rx,
+            chunk: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(c)) => {
+                    self.chunk = c;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 

@@ -23,7 +23,7 @@ pub const MAX_BUFFER: usize = super::MAX_BLOCK + 64;
 
 /// A buffered input with exact stream offsets.
 pub struct Source {
-    rd: Box<dyn Read>,
+    rd: Box<dyn Read + Send>,
     /// The input's name for diagnostics (a path, `<stdin>`, `x.gz (decompressed)`).
     pub name: String,
     buf: Vec<u8>,
@@ -39,12 +39,12 @@ pub struct Source {
 }
 
 impl Source {
-    pub fn new(rd: Box<dyn Read>, name: String) -> Self {
+    pub fn new(rd: Box<dyn Read + Send>, name: String) -> Self {
         Self::with_prefix(rd, name, Vec::new())
     }
 
     /// A source whose first bytes are `prefix` (already read from `rd` by someone else).
-    pub fn with_prefix(rd: Box<dyn Read>, name: String, mut prefix: Vec<u8>) -> Self {
+    pub fn with_prefix(rd: Box<dyn Read + Send>, name: String, mut prefix: Vec<u8>) -> Self {
         let end = prefix.len();
         if prefix.len() < CHUNK {
             prefix.resize(CHUNK, 0);
@@ -64,7 +64,7 @@ impl Source {
 
     /// A source reading a decompressor: a compressed stream that ends early is the end of the
     /// input (as tshark treats a cut `.gz`), remembered for [`Source::clean_end`].
-    pub fn decompressed(rd: Box<dyn Read>, name: String) -> Self {
+    pub fn decompressed(rd: Box<dyn Read + Send>, name: String) -> Self {
         let mut s = Self::new(rd, name);
         s.compressed = true;
         s
@@ -170,7 +170,7 @@ impl Source {
     }
 
     /// Takes the source apart: the unconsumed bytes and the reader (for a decompressor).
-    pub fn into_parts(self) -> (Vec<u8>, Box<dyn Read>) {
+    pub fn into_parts(self) -> (Vec<u8>, Box<dyn Read + Send>) {
         (self.buf[self.pos..self.end].to_vec(), self.rd)
     }
 }
