@@ -9,7 +9,8 @@ pcap2jsonl | tcpflows | ttlhops | tcpflag on it, and matches every finding to th
 connection (by client and server address and port). Connections still open when the capture
 ended (tcpflows `end: capture_end`) are left out of recall: the capture does not show how they end;
 so are `zero_window` connections in which no segment advertises window 0 (the generator planned the
-episode in a response's last burst, where it does not happen; tshark agrees).
+episode in a response's last burst, where it does not happen; tshark agrees), and failing
+connections begun before the capture started (--warmup), whose handshake may be missing.
 
 Expected finding per true kind:
   normal, rst_close, retransmission (recovered)  -> no finding (anything is a false alarm;
@@ -49,6 +50,8 @@ def main():
     ap.add_argument("--bin", default=os.path.join(root, "target/debug"))
     ap.add_argument("--gen", default=os.path.join(root, "../shared/bench/gen_pcap.py"))
     ap.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    ap.add_argument("--warmup", type=float, default=0.0,
+                    help="gen_pcap.py --warmup: connections already open when the capture starts")
     ap.add_argument("--keep", help="keep the capture, truth, flows and findings in this directory")
     a = ap.parse_args()
 
@@ -59,7 +62,8 @@ def main():
         pcap = os.path.join(tmp, "g.pcap")
         truth_path = os.path.join(tmp, "truth.jsonl")
         subprocess.run([sys.executable, a.gen, "-n", str(a.packets), "--seed", str(a.seed),
-                        "-o", pcap, "--truth", truth_path, "-q"], check=True)
+                        "-o", pcap, "--truth", truth_path, "-q", "--warmup", str(a.warmup)],
+                       check=True)
         b = lambda t: os.path.join(a.bin, t)
         flows_path = os.path.join(tmp, "flows.jsonl")
         with open(flows_path, "wb") as out:
@@ -104,6 +108,7 @@ def main():
     exact = collections.Counter()
     truncated = collections.Counter()
     not_in_capture = collections.Counter()
+    midstream = collections.Counter()
     false_alarm = collections.Counter()
     info_on_healthy = collections.Counter()
     confusion = collections.Counter()
@@ -124,6 +129,12 @@ def main():
                     examples[kind].append(bad[0]["summary"])
             elif fds:
                 info_on_healthy[kind] += 1
+            continue
+        # Begun before the capture (--warmup): its handshake may be missing; counted apart.
+        if not t.get("from_start", True):
+            midstream[kind] += 1
+            if fds and not ({f["kind"] for f in fds} & (EXPECT[kind] | ALSO_FOUND.get(kind, set()))):
+                confusion[(kind + "(midstream)", fds[0]["kind"])] += 1
             continue
         if "capture_end" in ends.get(k, []) and not fds:
             truncated[kind] += 1
@@ -157,6 +168,7 @@ def main():
     result = {
         "packets": a.packets,
         "seed": a.seed,
+        "warmup": a.warmup,
         "connections": len(truth),
         "failures": tot_fail,
         "recall": round(tot_found / tot_fail, 4) if tot_fail else None,
@@ -173,7 +185,8 @@ def main():
                                  for f in backend],
         "per_kind": {k: {"connections": kinds[k], "found": found.get(k, 0),
                          "exact": exact.get(k, 0), "left_out_capture_end": truncated.get(k, 0),
-                         "left_out_not_in_capture": not_in_capture.get(k, 0)}
+                         "left_out_not_in_capture": not_in_capture.get(k, 0),
+                         "left_out_begun_before_capture": midstream.get(k, 0)}
                      for k in failures},
         "per_healthy_kind": {k: {"connections": kinds[k], "false_alarms": false_alarm.get(k, 0)}
                              for k in sorted(HEALTHY)},
