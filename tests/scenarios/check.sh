@@ -49,6 +49,9 @@ if command -v tshark >/dev/null; then
   expect $R 'tcp.dstport==2383 && tcp.flags.syn==1 && tcp.srcport==20531' -eq 3 "three SYNs from port 20531"
   expect $R 'tcp.srcport==2725 && tcp.flags.syn==1 && tcp.flags.ack==1' -ge 1 "the real service answers on 2725"
   expect refused-2383.server.pcap 'tcp.srcport==2383 && tcp.flags.reset==1 && ip.ttl==128' -eq 3 "RSTs leave the server with TTL 128"
+  W=refused-windows-retry.pcap
+  expect $W 'tcp.dstport==2383 && tcp.flags.syn==1 && tcp.seq_raw==655839663 && ip.ttl==128' -eq 3 "the same SYN three times, TTL 128"
+  expect $W 'tcp.srcport==2383 && tcp.flags.reset==1 && ip.ttl==126' -eq 3 "three RST/ACKs from the server"
   M=middlebox-reset.pcap
   expect $M 'tcp.srcport==8443 && tcp.flags.reset==1 && ip.ttl==64' -eq 2 "RST/ACK forged by router1, TTL 64"
   expect $M 'ip.src==203.0.113.30 && ip.ttl==62' -ge 4 "the real server's packets arrive with TTL 62"
@@ -89,6 +92,7 @@ fi
 
 if command -v jq >/dev/null; then
   app refused-2383.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 3' "three ECONNREFUSED"
+  app refused-windows-retry.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 1' "one refused connect()"
   app middlebox-reset.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 2' "two ECONNREFUSED"
   app syn-timeout.app.jsonl '[.[] | select(.result == "ETIMEDOUT")] | length == 1' "one ETIMEDOUT"
   app icmp-unreachable.app.jsonl 'map(.result) | index("EHOSTUNREACH") != null and index("ECONNREFUSED") != null' "EHOSTUNREACH and ECONNREFUSED"
@@ -97,7 +101,7 @@ if command -v jq >/dev/null; then
   app reset-mid.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
   app zero-window-recover.app.jsonl 'all(.result == "ok")' "every action succeeded"
   app healthy.app.jsonl 'all(.result == "ok")' "every action succeeded"
-  for f in refused-2383 refused-ipv6; do
+  for f in refused-2383 refused-ipv6 refused-windows-retry; do
     n=$((n + 1))
     if grep -q '0.0.0.0:2725.*msmdsrv' "$DIR/$f.ss.txt"; then echo "ok   $f.ss.txt: msmdsrv listens on 2725"
     else echo "FAIL $f.ss.txt: no msmdsrv on 2725"; fail=$((fail + 1)); fi

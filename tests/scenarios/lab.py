@@ -351,6 +351,13 @@ def action(words):
         if a == "sleep":
             time.sleep(float(words[1]))
             return None
+        if a == "win-connect":
+            rec["server"] = words[1]
+            rec["client"] = "scapy, emulating a Windows connect()"
+            rec["client_port"] = int(words[3])
+            rec["result"] = win_connect(words[1], int(words[2]), int(words[3]))
+            rec["seconds"] = round(time.time() - t0, 3)
+            return rec
         if a == "resolve":
             rec["addresses"] = resolve(words[1], words[2], words[3] if len(words) > 3 else "A")
         elif a == "resolve-get":
@@ -390,6 +397,32 @@ def action(words):
             s.close()
     rec["seconds"] = round(time.time() - t0, 3)
     return rec
+
+
+def win_connect(host, port, sport, tries=3):
+    """What Windows' connect() puts on the wire when a SYN is answered by RST/ACK: the same SYN
+    (same source port, same ISN, TTL 128, Windows' options) again 0.5 s later, 3 SYNs in all,
+    then WSAECONNREFUSED. No Linux socket does that, hence scapy; the server is a real stack.
+    The client kernel ignores the RSTs (no socket), so nothing else is sent."""
+    from scapy.all import IP, TCP, conf, sr1
+
+    conf.verb = 0
+    isn = 655839663  # the seed's
+    syn = IP(dst=host, ttl=128, id=14341) / TCP(
+        sport=sport, dport=port, flags="S", seq=isn, window=64240,
+        options=[("MSS", 1460), ("NOP", None), ("WScale", 8), ("NOP", None), ("NOP", None),
+                 ("SAckOK", b"")])
+    result = "ETIMEDOUT"
+    for i in range(tries):
+        syn[IP].id = 14341 + i
+        r = sr1(syn, timeout=3)
+        if r is not None and TCP in r and int(r[TCP].flags) & 0x04:
+            result = "ECONNREFUSED"
+            if i + 1 < tries:
+                time.sleep(0.5)
+        elif r is not None and TCP in r and (int(r[TCP].flags) & 0x12) == 0x12:
+            return "ok (SYN-ACK)"
+    return result
 
 
 QID = [0x2383]

@@ -239,6 +239,17 @@ if want refused-2383; then
   listening sql refused-2383
 fi
 
+if want refused-windows-retry; then
+  # The seed's refused case as a Windows client makes it: the same SYN (same port, same ISN)
+  # resent 0.5 s after each RST, 3 times. The client is scapy emulating Windows (see lab.py);
+  # the server and the routers are real.
+  # The client looks like Windows throughout: its real sockets use TTL 128 too.
+  nsx cl sysctl -qw net.ipv4.ip_default_ttl=128
+  scenario refused-windows-retry "get $APP 80, win-connect $SQL 2383 20531, get $SQL 2725"
+  nsx cl sysctl -qw net.ipv4.ip_default_ttl=64
+  listening sql refused-windows-retry
+fi
+
 if want middlebox-reset; then
   # router1, one hop from the client, resets what the server would have accepted.
   nsx r1 iptables -A FORWARD -p tcp -d $APP --dport 8443 -j REJECT --reject-with tcp-reset

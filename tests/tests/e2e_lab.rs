@@ -170,6 +170,38 @@ fn refused_ipv6_counts_hops_from_the_hop_limit() {
 }
 
 #[test]
+fn refused_windows_retry_is_one_connect_with_three_syns() {
+    // The seed's exact pattern: one connect(), the same SYN three times, each reset.
+    let d = diagnose("refused-windows-retry");
+    only_about(&d, &[(SQL, 2383)]);
+    let found = d.kind("refused");
+    assert_eq!(found.len(), 1, "{}", d.show());
+    let f = found[0];
+    readable(&d, f);
+    assert_eq!(f["client_port"], 20531);
+    assert_eq!(f["attempts"], 3);
+    assert_eq!(f["origin"], "server");
+    assert_eq!(f["socket_error"]["windows_code"], 10061);
+    let s = f["summary"].as_str().unwrap();
+    assert!(s.contains("Windows"), "the retry pattern is Windows': {s}");
+    let flows = d.flows_to(SQL, 2383);
+    assert_eq!(flows.len(), 1, "same ISN: one connection attempt, one flow");
+    assert_eq!(flows[0]["attempts"]["syn_count"], 3);
+    assert_eq!(flows[0]["state"], "REJ");
+    assert_eq!(flows[0]["ttlhops"]["rst"]["origin"], "endpoint");
+    // Every SYN and every RST is evidence.
+    let ev: Vec<u64> = f["frames"].as_array().unwrap().iter().map(u).collect();
+    for fr in d.frames_where(|p| p["dst_port"] == 2383 || p["src_port"] == 2383) {
+        assert!(ev.contains(&fr), "frame {fr} not in the evidence {ev:?}");
+    }
+    // The client is Windows too (TTL 128 at the capture point).
+    assert_eq!(d.host("198.51.100.10")["os_hint"], "windows");
+    assert_eq!(f["portmap"]["listening"], false);
+    assert!(f["portmap"]["hint"].as_str().unwrap_or("").contains("2725"));
+    app_agrees(&d);
+}
+
+#[test]
 fn middlebox_reset_is_a_device_nearer_than_the_server() {
     let d = diagnose("middlebox-reset");
     only_about(&d, &[(APP, 8443)]);
