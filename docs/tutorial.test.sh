@@ -18,15 +18,17 @@ run $T 4
 has '"server_ip":"203.0.113.13"' '"attempts":4' '"name":"web2.lab.test"'
 run $T 5   # SYNs and RSTs
 has '"src_port":20531,"dst_port":2383' '"ttl":126,"tcp_flags":"RA","window":0' '"dst_port":2725'
-run $T 6   # RST origin
+run $T 6   # the Windows client's retries
+has '"state":"REJ"' '"syn_count":3'
+run $T 7   # RST origin
 has '"origin":"endpoint","observed_ttl":126,"initial_ttl":128,"hops":2,"expected_hops":2'
 lacks "middlebox"
-run $T 7   # hosts
+run $T 8   # hosts
 has '"ip":"203.0.113.20","ttls":[126],"initial_ttl":128,"hops":2,"os_hint":"windows"'
-run $T 8
-has "refused:" "from the server itself" "TTL 126" "Windows 10061" "1 finding (1 error) in 5 connections"
 run $T 9
-has "msmdsrv" "0.0.0.0:2725"
+has "refused:" "from the server itself" "TTL 126" "Windows 10061" "1 finding (1 error) in 5 connections"
 run $T 10
+has "msmdsrv" "0.0.0.0:2725"
+run $T 11
 has "nothing listens on 2383" "msmdsrv" "listens on 2725"
 done_ok

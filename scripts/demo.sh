@@ -41,12 +41,12 @@ pcap2jsonl $C/intermittent-rr.pcap | tcpflows | ttlhops | tcpflag --format text 
   awk -v RS= -v ORS='\n\n' 'NR == 1 || /intermittent_backend:/ || /^[0-9]+ findings? /' | sed '$d'
 
 say "3. The other lab scenarios, one line per finding"
-for s in middlebox-reset syn-timeout icmp-unreachable reset-mid zero-window-recover refused-ipv6 healthy; do
-  printf '%-20s ' "$s:"
+for s in refused-windows-retry middlebox-reset syn-timeout icmp-unreachable reset-mid zero-window-recover refused-ipv6 healthy; do
+  printf '%-22s ' "$s:"
   out=$(pcap2jsonl "$C/$s.pcap" | tcpflows | ttlhops | tcpflag --format text)
   lines=$(printf '%s\n' "$out" | grep -E '^(ERROR|WARNING|INFO) ' || true)
   if [ -n "$lines" ]; then
-    printf '%s\n' "$lines" | sed '2,$s/^/                     /'
+    printf '%s\n' "$lines" | sed '2,$s/^/                       /'
   else
     printf '%s\n' "$out" | tail -n 1
   fi
