@@ -24,7 +24,8 @@ Examples:
   pcap2jsonl trace.pcap.gz | tcpflows | ttlhops | tcpflag | portmap --listeners netstat.txt
 
 Inputs: classic pcap (µs or ns, either byte order), pcapng (several sections and interfaces),
-either one gzip-compressed; the format is recognised by its first bytes, on files and on stdin.
+Microsoft Network Monitor .cap, any of them gzip-compressed; the format is recognised by its
+first bytes, on files and on stdin.
 Each FILE is its own capture: frame numbers restart at 1 for each, as tshark numbers them.
 
 A capture that ends in the middle of a packet: every complete packet is output, then a warning
@@ -36,12 +37,13 @@ Exit status: 0 ok (also when stdout is closed early, as by `| head`), 2 usage er
 file, not a capture, or damage in the middle of a capture (after the packets before it).";
 
 /// Turn packet captures into JSON lines: one `packet` record per frame (frame number, exact
-/// timestamp, lengths, MACs, VLANs, IP, TCP/UDP with options, ICMP with the quoted datagram,
-/// DNS), for tcpflows, jq and the rest of the tcpwhy pipeline.
+/// timestamp, lengths, MACs, VLANs, IP, TCP/UDP with options, ICMP with the quoted datagram, DNS),
+/// for tcpflows, jq and the rest of the tcpwhy pipeline.
 #[derive(Parser, Debug, Default)]
-#[command(version, about, long_about = None, after_help = AFTER_HELP)]
+#[command(version, after_help = AFTER_HELP)]
 pub struct Args {
-    /// Capture files: pcap, pcapng, or either gzip-compressed ('-' or none: standard input).
+    /// Capture files: pcap, pcapng, NetMon .cap, or any of them gzip-compressed ('-' or none:
+    /// standard input).
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
 
