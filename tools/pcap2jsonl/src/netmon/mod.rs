@@ -123,7 +123,12 @@ pub fn read_source<W: Write>(
     use crate::capture::{Fail, Finish};
     let name = src.name.clone();
     let (prefix, rd) = src.into_parts();
-    let mut outcome = match read_stream(&prefix, rd, &name, out) {
+    let res = match reopen(&name, &prefix) {
+        // A regular file: read it in place, no spool.
+        Some((file, len)) => read_seekable(file, len, &name, out),
+        None => read_stream(&prefix, rd, &name, out),
+    };
+    let mut outcome = match res {
         Ok(o) => o,
         Err(Error::Output(e)) => return Err(Fail::Output(e)),
         Err(Error::Input(msg)) => return Err(Fail::Input(msg)),
@@ -143,6 +148,30 @@ pub fn read_source<W: Write>(
         (None, Some(w)) => Ok(Finish::Truncated(w)),
         (None, None) => Ok(Finish::Clean),
     }
+}
+
+/// When `name` is a regular file that starts with `prefix` (the bytes the capture reader has
+/// read from it), opens it again for seeking; pipes and decompressed streams are spooled.
+fn reopen(name: &str, prefix: &[u8]) -> Option<(std::fs::File, u64)> {
+    // `pcap2jsonl - < x.cap`: stdin redirected from a regular file (read from its start).
+    let name = if name == "<stdin>" && cfg!(unix) {
+        "/dev/stdin"
+    } else {
+        name
+    };
+    let meta = std::fs::metadata(name).ok()?;
+    if !meta.is_file() || meta.len() < prefix.len() as u64 {
+        return None;
+    }
+    let mut f = std::fs::File::open(name).ok()?;
+    let n = prefix.len().min(64 * 1024);
+    let mut head = vec![0u8; n];
+    f.read_exact(&mut head).ok()?;
+    if head != prefix[..n] {
+        return None;
+    }
+    f.seek(SeekFrom::Start(0)).ok()?;
+    Some((f, meta.len()))
 }
 
 /// Prints an outcome's messages (warnings, then errors) and gives the exit status it calls for.

@@ -354,8 +354,8 @@ pub fn push_ts(buf: &mut Vec<u8>, sec: i64, frac: u64, digits: u8) {
     }
 }
 
-/// Appends a whole `packet` record written here (no newline): the core fields, `comment` when
-/// the frame has one, and the `netmon` object.
+/// Appends a whole `packet` record written here (no newline): the core fields in the decoder's
+/// order (`comment` when the frame has one, `decode_error`), then the `netmon` object.
 pub fn write_record(
     buf: &mut Vec<u8>,
     fr: &FrameInfo,
@@ -369,12 +369,13 @@ pub fn write_record(
     push_ts(buf, fr.ts_sec, fr.ts_frac, fr.ts_digits);
     buf.extend_from_slice(b",\"iface\":0,\"link\":");
     push_json(buf, &json!(link));
-    let _ = write!(buf, ",\"len\":{len},\"caplen\":{caplen},\"decode_error\":");
-    push_json(buf, &json!(error));
+    let _ = write!(buf, ",\"len\":{len},\"caplen\":{caplen}");
     if let Some(c) = fr.comment {
         buf.extend_from_slice(b",\"comment\":");
         push_json(buf, &json!(c.title));
     }
+    buf.extend_from_slice(b",\"decode_error\":");
+    push_json(buf, &json!(error));
     buf.extend_from_slice(b",\"netmon\":");
     push_json(buf, netmon);
     buf.push(b'}');
