@@ -4,6 +4,7 @@
 //! Modules:
 //! - [`scan`]: the fast, allocation-free reader of `packet` lines (serde is the fallback);
 //! - [`key`]: the 4-tuple key and its hasher;
+//! - [`reorder`]: the reorder buffer (timestamp order within `--reorder-window`);
 //! - [`track`]: the flow table, timeouts, eviction, emission order;
 //! - [`conn`]: one connection: statistics, tshark-style analysis, zero windows, RST, ICMP;
 //! - [`zeek`]: Zeek's endpoint state machine, history letters and `conn_state`;
@@ -12,6 +13,7 @@
 pub mod conn;
 pub mod key;
 pub mod output;
+pub mod reorder;
 pub mod scan;
 pub mod track;
 pub mod zeek;
@@ -26,6 +28,7 @@ use tcpwhy_common::records::Packet;
 
 use crate::conn::{IcmpInfo, Seg};
 use crate::key::{Endpoint, IpText};
+use crate::reorder::{Event, Reorder};
 use crate::scan::{Pkt, ScanError};
 use crate::track::{Config, Tracker};
 
@@ -74,9 +77,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_flows: usize,
 
-    /// Seconds of timestamp disorder tolerated (merged multi-interface captures): a connection is
-    /// only timed out once the newest timestamp seen is this far past its deadline.
-    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    /// Seconds of timestamp disorder tolerated (captures merged from several interfaces): TCP
+    /// packets are held this long and handled in timestamp order. 0 = input order.
+    #[arg(long, value_name = "SECS", default_value_t = 0.25)]
     pub reorder_window: f64,
 
     /// Also pass TCP packet records through (after tracking them).
@@ -105,16 +108,35 @@ impl Args {
     }
 }
 
+/// The tracker behind its reorder buffer.
+pub struct State {
+    pub tracker: Tracker,
+    pub reorder: Reorder,
+}
+
 pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
-    let mut tracker = Tracker::new(args.config()?);
+    let cfg = args.config()?;
+    let mut st = State {
+        tracker: Tracker::new(cfg),
+        reorder: Reorder::new(cfg.reorder_window),
+    };
     for input in Input::list(&args.files) {
         let reader = input.open()?;
         let mut rdr = JsonlReader::new(reader, input.name());
         while let Some(line) = rdr.next_line(out)? {
-            handle_line(&line, &mut tracker, &args, out)?;
+            handle_line(&line, &mut st, &args, out)?;
         }
     }
+    let tracker = &mut st.tracker;
+    st.reorder.flush(tracker, out)?;
     tracker.finish(out)?;
+    if st.reorder.stragglers > 0 {
+        tcpwhy_common::cli::warn(format!(
+            "{} TCP packets came more than --reorder-window {} s out of time order; they were \
+             handled in input order",
+            st.reorder.stragglers, args.reorder_window
+        ));
+    }
     if tracker.stats.evicted > 0 {
         tcpwhy_common::cli::warn(format!(
             "{} connections were evicted by --max-flows {}",
@@ -144,7 +166,7 @@ fn passthrough<W: Write>(line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::R
 
 fn handle_line<W: Write>(
     line: &Line<'_>,
-    tracker: &mut Tracker,
+    st: &mut State,
     args: &Args,
     out: &mut JsonlWriter<W>,
 ) -> anyhow::Result<()> {
@@ -164,7 +186,7 @@ fn handle_line<W: Write>(
             scan::from_serde(&owned, line.bytes)
         }
     };
-    packet(line, &pkt, tracker, args, out)
+    packet(line, &pkt, st, args, out)
 }
 
 fn need<T>(line: &Line<'_>, v: Option<T>, field: &str) -> anyhow::Result<T> {
@@ -185,7 +207,7 @@ fn endpoint(line: &Line<'_>, ip: &str, port: u16, field: &str) -> anyhow::Result
 fn packet<W: Write>(
     line: &Line<'_>,
     p: &Pkt<'_>,
-    tracker: &mut Tracker,
+    st: &mut State,
     args: &Args,
     out: &mut JsonlWriter<W>,
 ) -> anyhow::Result<()> {
@@ -193,9 +215,9 @@ fn packet<W: Write>(
     if !is_tcp {
         out.write_raw(line.bytes)?;
         if let Some(inner) = &p.icmp_inner {
-            icmp(line, p, inner, tracker)?;
+            icmp(line, p, inner, st, out)?;
         } else if let Some(ts) = p.ts {
-            tracker.advance(ts, out)?;
+            st.reorder.tick(ts, &mut st.tracker, out)?;
         }
         return Ok(());
     }
@@ -228,17 +250,24 @@ fn packet<W: Write>(
         .unwrap_or(if src_ip.contains(':') { 6 } else { 4 });
     let src = endpoint(line, src_ip, src_port, "src_ip")?;
     let dst = endpoint(line, dst_ip, dst_port, "dst_ip")?;
-    tracker
-        .segment(src, dst, ipv, &seg, out)
+    let ev = Event::Segment {
+        src,
+        dst,
+        ip_version: ipv,
+        seg,
+    };
+    st.reorder
+        .push(ts, ev, &mut st.tracker, out)
         .with_context(|| format!("{}: line {}", line.source, line.no))?;
     Ok(())
 }
 
-fn icmp(
+fn icmp<W: Write>(
     line: &Line<'_>,
     p: &Pkt<'_>,
     inner: &scan::Inner<'_>,
-    tracker: &mut Tracker,
+    st: &mut State,
+    out: &mut JsonlWriter<W>,
 ) -> anyhow::Result<()> {
     if inner.ip_proto != Some(6) {
         return Ok(());
@@ -261,10 +290,12 @@ fn icmp(
         ttl: p.ttl,
         quoted: 0,
     };
-    tracker.icmp(
-        Endpoint { ip: src, port: qsp },
-        Endpoint { ip: dst, port: qdp },
-        info,
-    );
+    let ts = info.ts;
+    let ev = Event::Icmp {
+        quoted_src: Endpoint { ip: src, port: qsp },
+        quoted_dst: Endpoint { ip: dst, port: qdp },
+        info: Box::new(info),
+    };
+    st.reorder.push(ts, ev, &mut st.tracker, out)?;
     Ok(())
 }

@@ -161,7 +161,7 @@ impl Tracker {
     /// Writes every flow idle for longer than its list's timeout at time `now`, oldest deadline
     /// first.
     fn expire<W: Write>(&mut self, now: Ts, out: &mut JsonlWriter<W>) -> io::Result<()> {
-        let now = now.ns - self.cfg.reorder_window;
+        let now = now.ns;
         loop {
             let mut best: Option<(i64, u64, usize)> = None;
             for l in 0..3 {
