@@ -130,6 +130,8 @@ impl Enricher<'_> {
                 return Some((h, how));
             }
         }
+        // Only when no listing's host is known: one known host says the listings are not
+        // all from an unknown server.
         if self.hosts.len() == 1 && self.hosts[0].known == Known::Unknown {
             return Some((&self.hosts[0], "assumed"));
         }

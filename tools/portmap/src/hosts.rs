@@ -234,10 +234,15 @@ pub fn build(
             .map(|(s, inferred)| to_listener(&s, inferred, l, name.as_deref(), services, &procs))
             .collect();
         // Merge with a host that shares an address (or every listing under --host).
+        // Every listing under --host is one host; listings sharing an address are one host;
+        // listings of unknown host are taken as one (the files given together for a server,
+        // such as its ss and its lsof output).
         let merge_into = hosts.iter().position(|h| {
-            known != Known::Unknown
-                && h.known == known
-                && (known == Known::Given || h.addrs.iter().any(|a| addrs.contains(a)))
+            h.known == known
+                && match known {
+                    Known::Given | Known::Unknown => true,
+                    Known::Inferred => h.addrs.iter().any(|a| addrs.contains(a)),
+                }
         });
         match merge_into {
             Some(i) => {
@@ -248,6 +253,9 @@ pub fn build(
                     }
                 }
                 h.files.push(l.file.clone());
+                if h.name.is_none() {
+                    h.name = name.clone();
+                }
                 h.windows &= l.format.is_windows();
                 for mut li in listeners {
                     let dup = h.listeners.iter().any(|x| {

@@ -14,7 +14,10 @@ pub mod hosts;
 pub mod parse;
 pub mod services;
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::rc::Rc;
 
 use anyhow::bail;
 use clap::Parser;
@@ -54,11 +57,12 @@ pub struct Args {
     pub files: Vec<String>,
 
     /// A listing from the server: netstat, ss, lsof, tasklist or Get-NetTCPConnection output
-    /// (repeatable; '-' reads it from standard input, then records come from FILEs only).
+    /// (repeatable; '-' reads it from standard input, then records come from FILEs only;
+    /// FORMAT:FILE forces that file's format).
     #[arg(short = 'l', long = "listeners", value_name = "FILE")]
     pub listeners: Vec<String>,
 
-    /// Force the listing format instead of detecting it.
+    /// Force the format of every listing instead of detecting it.
     #[arg(long, value_name = "FORMAT", value_parser = clap::builder::PossibleValuesParser::new(format_names()))]
     pub format: Option<String>,
 
@@ -175,44 +179,131 @@ fn lookup(
     Ok(())
 }
 
+/// Marks that a field is present (whatever its value, `null` included).
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> serde::Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(Present(true))
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RstView<'a> {
+    #[serde(borrow, default)]
+    origin: Option<Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct HopsView<'a> {
+    #[serde(borrow, default)]
+    rst: Option<RstView<'a>>,
+}
+
+/// The fields of a flow or finding portmap reads (everything else is skipped, not copied).
+#[derive(serde::Deserialize)]
+struct View<'a> {
+    #[serde(borrow, default)]
+    server_ip: Option<Cow<'a, str>>,
+    #[serde(default)]
+    server_port: Option<Value>,
+    #[serde(borrow, default)]
+    client_ip: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    proto: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    origin: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    state: Option<Cow<'a, str>>,
+    #[serde(default)]
+    established: Option<bool>,
+    #[serde(borrow, default)]
+    ttlhops: Option<HopsView<'a>>,
+    #[serde(default)]
+    portmap: Present,
+}
+
 /// A flow or finding as portmap reads it.
-fn target(ty: &str, m: &Map<String, Value>) -> Option<Target> {
-    let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
-    let port = m
-        .get("server_port")
+fn target(ty: &str, v: &View) -> Option<Target> {
+    let port = v
+        .server_port
+        .as_ref()
         .and_then(Value::as_u64)
         .and_then(|p| u16::try_from(p).ok())?;
-    let proto = s("proto").and_then(|p| Proto::parse(&p));
     let mut t = Target {
-        server_ip: s("server_ip"),
+        server_ip: v.server_ip.as_deref().map(str::to_string),
         server_port: port,
-        client_ip: s("client_ip"),
-        proto,
+        client_ip: v.client_ip.as_deref().map(str::to_string),
+        proto: v.proto.as_deref().and_then(Proto::parse),
         is_finding: ty == "finding",
         ..Default::default()
     };
     if ty == "finding" {
-        let kind = s("kind").unwrap_or_default();
+        let kind = v.kind.as_deref().unwrap_or("");
         t.refused = kind.contains("refused");
         t.unanswered =
             kind.contains("timeout") || kind.contains("unreachable") || kind.contains("unanswered");
-        t.middlebox = kind.contains("middlebox") || s("origin").as_deref() == Some("middlebox");
+        t.middlebox = kind.contains("middlebox") || v.origin.as_deref() == Some("middlebox");
     } else {
-        let state = s("state").unwrap_or_default();
+        let state = v.state.as_deref().unwrap_or("");
         t.refused = state == "REJ";
         t.unanswered = state == "S0";
-        t.established = m
-            .get("established")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        t.middlebox = m
-            .get("ttlhops")
-            .and_then(|h| h.get("rst"))
-            .and_then(|r| r.get("origin"))
-            .and_then(Value::as_str)
+        t.established = v.established.unwrap_or(false);
+        t.middlebox = v
+            .ttlhops
+            .as_ref()
+            .and_then(|h| h.rst.as_ref())
+            .and_then(|r| r.origin.as_deref())
             == Some("middlebox");
     }
     Some(t)
+}
+
+/// The serialized `portmap` values already computed, by everything they depend on (bounded:
+/// cleared when full, so memory does not grow with the number of distinct clients).
+struct Cache {
+    map: HashMap<TargetKey, Rc<str>>,
+}
+
+type TargetKey = (
+    Option<String>,
+    u16,
+    Option<String>,
+    Option<Proto>,
+    [bool; 5],
+);
+
+const CACHE_MAX: usize = 65_536;
+
+impl Cache {
+    fn get(&mut self, e: &Enricher, t: &Target) -> anyhow::Result<Rc<str>> {
+        let key: TargetKey = (
+            t.server_ip.clone(),
+            t.server_port,
+            t.client_ip.clone(),
+            t.proto,
+            [
+                t.refused,
+                t.unanswered,
+                t.middlebox,
+                t.established,
+                t.is_finding,
+            ],
+        );
+        if let Some(v) = self.map.get(&key) {
+            return Ok(v.clone());
+        }
+        let json: Rc<str> = serde_json::to_string(&e.port_info(t))?.into();
+        if self.map.len() >= CACHE_MAX {
+            self.map.clear();
+        }
+        self.map.insert(key, json.clone());
+        Ok(json)
+    }
 }
 
 fn emit_listeners<W: Write>(hosts: &[hosts::Host], out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
@@ -230,7 +321,11 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
     }
     let services = load_services(&args)?;
     let forced = args.format.as_deref().and_then(Format::from_name);
-    let stdin_listing = args.listeners.iter().filter(|f| *f == "-").count();
+    let stdin_listing = args
+        .listeners
+        .iter()
+        .filter(|f| *f == "-" || f.ends_with(":-"))
+        .count();
     if stdin_listing > 1 {
         bail!("--listeners -: standard input can be read only once");
     }
@@ -240,7 +335,14 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
     }
     let mut listings = vec![];
     for f in &args.listeners {
-        listings.push(parse::load(f, forced, &services)?);
+        // `FORMAT:FILE` forces one file's format (`tasklist-csv:procs.txt`).
+        let (fmt, path) = match f.split_once(':') {
+            Some((pre, rest)) if !rest.is_empty() && Format::from_name(pre).is_some() => {
+                (Format::from_name(pre), rest)
+            }
+            _ => (forced, f.as_str()),
+        };
+        listings.push(parse::load(path, fmt, &services)?);
     }
     let hosts = hosts::build(&listings, &args.host, &services)?;
 
@@ -268,6 +370,9 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         services: &services,
         hosts: &hosts,
     };
+    let mut cache = Cache {
+        map: HashMap::new(),
+    };
     let mut records = 0u64;
     for input in &inputs {
         let mut reader = JsonlReader::new(input.open()?, input.name());
@@ -275,14 +380,29 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             records += 1;
             let ty = line.record_type()?;
             if ty == "finding" || ty == "flow" {
-                let mut m: Map<String, Value> = line.parse()?;
-                let info = target(&ty, &m).map(|t| enricher.port_info(&t));
-                let v = match info {
-                    Some(i) => serde_json::to_value(i)?,
-                    None => Value::Null,
+                let view: View = line.parse()?;
+                let pm: Rc<str> = match target(&ty, &view) {
+                    Some(t) => cache.get(&enricher, &t)?,
+                    None => Rc::from("null"),
                 };
-                m.insert("portmap".to_string(), v);
-                out.write_record(&m)?;
+                let body = line.bytes.trim_ascii_end();
+                match body.strip_suffix(b"}") {
+                    // Fast path: the record's own bytes, `portmap` appended before the `}`.
+                    Some(inner) if !view.portmap.0 => {
+                        let buf = out.buffer();
+                        buf.extend_from_slice(inner);
+                        buf.extend_from_slice(b",\"portmap\":");
+                        buf.extend_from_slice(pm.as_bytes());
+                        buf.push(b'}');
+                        out.end_record()?;
+                    }
+                    // A portmap already there (portmap run twice): replaced in place.
+                    _ => {
+                        let mut m: Map<String, Value> = line.parse()?;
+                        m.insert("portmap".to_string(), serde_json::from_str(&pm)?);
+                        out.write_record(&m)?;
+                    }
+                }
             } else {
                 line.validate()?;
                 out.write_raw(line.bytes)?;

@@ -364,7 +364,7 @@ fn powershell_utf16_redirect_is_read() {
 fn flows_are_enriched_and_other_records_pass_byte_for_byte() {
     let packet = r#"{"type":"packet","frame":1,"ts":1.000001000,"weird":  [1, 2]}"#;
     let other = r#"{"type":"host","ip":"10.0.0.1","x":{"b":1,"a":2}}"#;
-    let flow = r#"{"type":"flow","uid":"C9","ip_version":4,"client_ip":"10.0.0.1","client_port":50000,"server_ip":"172.16.0.1","server_port":1433,"state":"SF","established":true,"zzz":1}"#;
+    let flow = r#"{"type":"flow","uid":"C9","ip_version":4,"client_ip":"10.0.0.1","client_port":50000,"server_ip":"172.16.0.1","server_port":1433,"first_ts":1278472579.466743000,"state":"SF","established":true, "zzz" : 1}"#;
     let input = format!("{packet}\n{other}\n{flow}\n");
     let out = portmap()
         .args([
@@ -382,7 +382,9 @@ fn flows_are_enriched_and_other_records_pass_byte_for_byte() {
     assert_eq!(ls[0], packet);
     assert_eq!(ls[1], other);
     let f: Value = serde_json::from_str(ls[2]).unwrap();
-    assert!(ls[2].starts_with(r#"{"type":"flow","uid":"C9","#));
+    // The record's own bytes, `portmap` appended before the closing brace.
+    assert!(ls[2].starts_with(&flow[..flow.len() - 1]));
+    assert!(ls[2][flow.len() - 1..].starts_with(r#","portmap":{"port":1433,"#));
     assert_eq!(f["zzz"], 1);
     assert_eq!(f["portmap"]["listening"], true);
     assert_eq!(
@@ -909,4 +911,53 @@ fn committed_real_linux_listings() {
             "{f}"
         );
     }
+}
+
+#[test]
+fn per_file_format_and_listings_of_one_unknown_host() {
+    // FORMAT:FILE forces one file; the others are still detected.
+    let v = listed(&[
+        "-l",
+        &format!("netstat-windows:{}", fixture("netstat-ano.txt")),
+        "-l",
+        &fixture("tasklist.csv"),
+    ]);
+    assert!(has(
+        &v,
+        "tcp",
+        "0.0.0.0",
+        2725,
+        Some(2344),
+        Some("msmdsrv.exe")
+    ));
+    let (_, e) = run_err(&["-l", &format!("ss:{}", fixture("tasklist.csv"))], "");
+    assert!(e.contains("tasklist.csv: line 1:"), "{e}");
+    // The lab server's ss and netstat (wildcards only): one unknown host, assumed, both files named.
+    let out = run_ok(
+        &[
+            "-l",
+            &lab("refused-2383.ss.txt"),
+            "-l",
+            &lab("refused-2383.netstat.txt"),
+        ],
+        &lines(&[finding("198.51.100.10", "203.0.113.20", 2383, "refused")]),
+    );
+    let h = out[0]["portmap"]["hint"].as_str().unwrap();
+    assert!(h.starts_with("nothing listens on 2383 (SSAS 2005+); msmdsrv PID 19289 listens on 2725 (SSAS 2000 default) (assuming "), "{h}");
+    assert!(
+        h.contains("refused-2383.ss.txt + ")
+            && h.contains("refused-2383.netstat.txt lists 203.0.113.20"),
+        "{h}"
+    );
+    // A listing whose host is known (172.16.0.1) beside one that is not: nothing is assumed.
+    let out = run_ok(
+        &[
+            "-l",
+            &lab("refused-2383.ss.txt"),
+            "-l",
+            &fixture("netstat-ano.txt"),
+        ],
+        &lines(&[finding("198.51.100.10", "203.0.113.20", 2383, "refused")]),
+    );
+    assert_eq!(out[0]["portmap"]["listening"], Value::Null);
 }

@@ -217,21 +217,22 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
 
 /// Undoes lsof's escapes in command names (`\x20` for a space).
 fn lsof_unescape(s: &str) -> String {
-    let mut out = String::new();
     let b = s.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\\' && i + 3 < b.len() && b[i + 1] == b'x' {
-            if let Ok(v) = u8::from_str_radix(&s[i + 2..i + 4], 16) {
-                out.push(v as char);
+            let hex = std::str::from_utf8(&b[i + 2..i + 4]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
                 i += 4;
                 continue;
             }
         }
-        out.push(b[i] as char);
+        out.push(b[i]);
         i += 1;
     }
-    out
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `lsof -iTCP -sTCP:LISTEN -nP` (also `-i -nP`: UDP and connections).
@@ -344,5 +345,7 @@ mod tests {
     fn lsof_escapes() {
         assert_eq!(lsof_unescape(r"my\x20app"), "my app");
         assert_eq!(lsof_unescape("sshd"), "sshd");
+        assert_eq!(lsof_unescape(r"\xé1"), r"\xé1");
+        assert_eq!(lsof_unescape("grüß"), "grüß");
     }
 }
