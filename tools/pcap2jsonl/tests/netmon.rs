@@ -923,3 +923,66 @@ fn cli_exit_codes() {
         "{err}"
     );
 }
+
+#[test]
+fn unusual_media_types_are_records_too() {
+    let orig = fixture("special-2.1.cap");
+    let ft = u32::from_le_bytes(orig[24..28].try_into().unwrap()) as usize;
+    let f2 = u32::from_le_bytes(orig[ft + 4..ft + 8].try_into().unwrap()) as usize;
+    let incl = u32::from_le_bytes(orig[f2 + 12..f2 + 16].try_into().unwrap()) as usize;
+    let trailer = f2 + 16 + incl;
+    let cases: [(u16, &str, &str); 5] = [
+        (4, "netmon_atm", "netmon_atm: ATM frames are not decoded"),
+        (
+            6,
+            "netmon_802_11",
+            "netmon_802_11: NetMon media type 6 (802.11 with NetMon radio metadata) is not decoded",
+        ),
+        (
+            5,
+            "netmon_media_5",
+            "netmon_media_5: NetMon media type 5 (unknown) is not decoded",
+        ),
+        (
+            0xE083,
+            "netmon_media_57475",
+            "netmon_media_57475: NetMon media type 57475 (Message Analyzer / WFP message) is not decoded",
+        ),
+        (
+            0x1234,
+            "netmon_media_4660",
+            "netmon_media_4660: NetMon media type 4660 (unknown) is not decoded",
+        ),
+    ];
+    for (media, link, error) in cases {
+        let mut b = orig.clone();
+        b[trailer..trailer + 2].copy_from_slice(&media.to_le_bytes());
+        let (l, o) = read_netmon(&b);
+        assert!(o.errors.is_empty() && o.warnings.is_empty());
+        assert_eq!(l.len(), 5, "the frames after it are read on");
+        let r = parse(&l[1]);
+        assert_eq!(r["frame"], json!(2));
+        assert_eq!(r["link"], json!(link));
+        assert_eq!(r["decode_error"], json!(error));
+        assert_eq!(r["netmon"]["media_type"], json!(media));
+        if media == 4 {
+            // NetMon's 16-byte ATM pseudo-header is not part of the frame's lengths.
+            assert_eq!(
+                (r["len"].clone(), r["caplen"].clone()),
+                (json!(38), json!(38))
+            );
+            assert_eq!(r["netmon"]["vpi"], json!(0x0800)); // bytes 12-13 of the test frame
+        } else {
+            assert_eq!(r["caplen"], json!(54));
+        }
+    }
+    // A whole 2.0 file of media type 4 (ATM): every frame a `netmon_atm` record.
+    let mut b = fixture("dns_udp.nm2.cap");
+    b[6] = 4;
+    let (l, _) = read_netmon(&b);
+    assert!(l.iter().all(|x| parse(x)["link"] == json!("netmon_atm")));
+    // A raw IP (9) file goes to the decoder as LINKTYPE_RAW.
+    b[6] = 9;
+    let (l, _) = read_netmon(&b);
+    assert_eq!(parse(&l[0])["link"], json!("raw"));
+}
