@@ -961,3 +961,59 @@ fn per_file_format_and_listings_of_one_unknown_host() {
     );
     assert_eq!(out[0]["portmap"]["listening"], Value::Null);
 }
+
+#[test]
+fn localized_windows_findstr_output_and_linux_non_root_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    // German Windows, redirected from cmd.exe: code page 850 (Ö = 0x99).
+    let p = dir.path().join("de.txt");
+    let mut b: Vec<u8> = b"\r\nAktive Verbindungen\r\n\r\n  Proto  Lokale Adresse         Remoteadresse          Status           PID\r\n".to_vec();
+    b.extend_from_slice(
+        b"  TCP    0.0.0.0:2725           0.0.0.0:0              ABH\x99REN         2344\r\n",
+    );
+    b.extend_from_slice(
+        b"  TCP    10.0.0.5:2725          10.0.0.9:50123         HERGESTELLT     2344\r\n",
+    );
+    std::fs::write(&p, b).unwrap();
+    let v = listed(&["-l", p.to_str().unwrap()]);
+    assert_eq!(v.len(), 1);
+    assert!(has(&v, "tcp", "0.0.0.0", 2725, Some(2344), None));
+    // `netstat -ano | findstr LISTENING`: socket lines only.
+    let p = dir.path().join("findstr.txt");
+    std::fs::write(
+        &p,
+        "  TCP    0.0.0.0:2725           0.0.0.0:0              LISTENING       2344\r\n  TCP    [::]:2725              [::]:0                 LISTENING       2344\r\n",
+    )
+    .unwrap();
+    let out = run_ok(
+        &["-l", p.to_str().unwrap(), "-l", &fixture("tasklist.txt")],
+        &lines(&[seed_finding()]),
+    );
+    assert!(
+        out[0]["portmap"]["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with(SEED_HINT)
+    );
+    // netstat -tlnp as a user (2>&1): the note about non-owned processes is not a socket.
+    let p = dir.path().join("user.txt");
+    std::fs::write(
+        &p,
+        "(Not all processes could be identified, non-owned process info\n will not be shown, you would have to be root to see it all.)\n\
+         Active Internet connections (only servers)\n\
+         Proto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program name\n\
+         tcp        0      0 0.0.0.0:22              0.0.0.0:*               LISTEN      -\n\
+         tcp        0      0 127.0.0.1:8000          0.0.0.0:*               LISTEN      4242/python3\n",
+    )
+    .unwrap();
+    let v = listed(&["-l", p.to_str().unwrap()]);
+    assert!(has(&v, "tcp", "0.0.0.0", 22, None, None));
+    assert!(has(
+        &v,
+        "tcp",
+        "127.0.0.1",
+        8000,
+        Some(4242),
+        Some("python3")
+    ));
+}

@@ -137,6 +137,11 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
             in_inet = true;
             continue;
         }
+        // "(Not all processes could be identified, non-owned process info
+        //  will not be shown, you would have to be root to see it all.)"
+        if t.starts_with('(') || lower.starts_with("will not be shown") {
+            continue;
+        }
         if lower.starts_with("active ") {
             // "Active UNIX domain sockets", "Active Bluetooth connections": not IP.
             in_inet = false;
@@ -252,7 +257,7 @@ pub fn lsof(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
             continue;
         }
         // lsof prints warnings on stderr; if they were captured too, skip them.
-        if toks[0] == "lsof:" {
+        if toks[0] == "lsof:" || t.starts_with("Output information may be incomplete") {
             continue;
         }
         let node = toks

@@ -159,6 +159,13 @@ pub fn normalize_state(s: &str) -> Option<String> {
         "DELETETCB" => "CLOSED",
         "BOUND" => "BOUND",
         "UNCONN" => "UNCONN",
+        // German and Spanish Windows (netstat prints the states translated).
+        "HERGESTELLT" | "ESTABLECIDO" => "ESTABLISHED",
+        "ESCUCHANDO" => "LISTEN",
+        "WARTEND" => "TIME_WAIT",
+        "SCHLIESSENWARTEN" => "CLOSE_WAIT",
+        // "ABHÖREN" (German LISTENING), whatever code page the Ö came through.
+        x if x.starts_with("ABH") && x.ends_with("REN") && x.chars().count() <= 8 => "LISTEN",
         _ => return None,
     };
     Some(st.to_string())
@@ -421,6 +428,10 @@ mod tests {
         assert_eq!(normalize_state("SynReceived").unwrap(), "SYN_RECV");
         assert_eq!(normalize_state("Listen").unwrap(), "LISTEN");
         assert!(normalize_state("bogus").is_none());
+        assert_eq!(normalize_state("ABHÖREN").unwrap(), "LISTEN");
+        assert_eq!(normalize_state("ABH\u{99}REN").unwrap(), "LISTEN");
+        assert_eq!(normalize_state("HERGESTELLT").unwrap(), "ESTABLISHED");
+        assert_eq!(normalize_state("ESCUCHANDO").unwrap(), "LISTEN");
     }
 
     #[test]

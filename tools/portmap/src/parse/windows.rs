@@ -25,6 +25,7 @@ fn parse_pid(s: &str) -> Option<u32> {
 pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     // Sockets whose -b owner lines are still to come (the lines after a socket line).
     let mut pending: Option<usize> = None;
+    let mut header_seen = false;
     for (no, raw) in numbered(text) {
         let t = raw.trim();
         if t.is_empty() {
@@ -89,6 +90,15 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
         let lower = t.to_ascii_lowercase();
         if lower.starts_with("active connections") || first == "Proto" {
             pending = None;
+            header_seen = true;
+            continue;
+        }
+        // A translated title ("Aktive Verbindungen", "Conexiones activas") before the header.
+        if !header_seen
+            && out.sockets.is_empty()
+            && toks.len() <= 3
+            && !t.chars().any(|c| c.is_ascii_digit())
+        {
             continue;
         }
         if let Some(i) = pending {
