@@ -459,12 +459,31 @@ fn utc_timestamps_of_2_3() {
     );
     let ev = parse(&l[3]);
     assert_eq!(ev["link"], json!("netmon_event"));
-    // A 16-byte event is shorter than an ETW header: what was read, and where it stopped.
+    // The ETW event header, values as tshark's netmon_event.* fields.
+    assert_eq!(ev["decode_error"], Value::Null);
+    assert_eq!(
+        ev["netmon"],
+        json!({"frame":4,"media_type":65504,"pid":4242,"thread_id":1234,
+               "provider_id":"2ed6006e-4729-4609-b423-3e8f1a4a8a6d","event_id":1001,
+               "level":4,"opcode":0})
+    );
+    // Cut short: what was read, and where it stopped.
+    let b = fixture("special-2.3.cap");
+    let ft = u32::from_le_bytes(b[24..28].try_into().unwrap()) as usize;
+    let f4 = u32::from_le_bytes(b[ft + 12..ft + 16].try_into().unwrap()) as usize;
+    let mut cut = b.clone();
+    // incl_len 16: the event keeps 16 bytes, and its trailer moves up to follow them.
+    cut[f4 + 12..f4 + 16].copy_from_slice(&16u32.to_le_bytes());
+    let trailer: Vec<u8> = b[f4 + 16 + 89..f4 + 16 + 89 + 15].to_vec();
+    cut[f4 + 16 + 16..f4 + 16 + 16 + 15].copy_from_slice(&trailer);
+    let (l, _) = read_netmon(&cut);
+    let ev = parse(&l[3]);
     assert_eq!(
         ev["decode_error"],
         json!("netmon_event: content cut short at byte 16 of the frame")
     );
-    assert_eq!(ev["netmon"]["pid"], json!(0));
+    assert_eq!(ev["netmon"]["pid"], json!(4242));
+    assert_eq!(ev["caplen"], json!(16));
 }
 
 // ---- streams: stdin and gzip ----
