@@ -70,7 +70,7 @@ pub struct Args {
 
     /// At most this many records wait behind held flows; beyond it the oldest is decided with
     /// what is known.
-    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_held: usize,
 
     /// At most this many addresses are remembered; the least recently seen is dropped (its
@@ -117,8 +117,9 @@ enum Pending {
         /// Where it came from, for errors on re-reading.
         source: String,
         line_no: u64,
-        /// Addresses whose distance would decide it.
-        waits: Vec<String>,
+        /// Addresses whose distance would decide it (None: not looked at yet; it is when the
+        /// flow reaches the front of the queue).
+        waits: Option<Vec<String>>,
         last_ts: f64,
     },
 }
@@ -211,14 +212,15 @@ impl State {
         let (Some(src), Some(ttl)) = (p.src_ip.as_deref(), p.ttl) else {
             return;
         };
-        let v = p.ip_version.unwrap_or(4);
         let icmp_error = match (p.proto.as_deref(), p.icmp_type) {
             (Some("icmp"), Some(t)) => matches!(t, 3 | 4 | 5 | 11 | 12),
             (Some("icmpv6"), Some(t)) => matches!(t, 1..=4),
             _ => false,
         };
         let rst = p.proto.as_deref() == Some("tcp") && p.has_flag('R');
-        let e = self.table.entry(src, v, &mut self.evicted);
+        let Some(e) = self.table.entry(src, &mut self.evicted) else {
+            return;
+        };
         e.pkt_packets += 1;
         if rst {
             e.add_rst_ttl(ttl);
@@ -229,15 +231,17 @@ impl State {
             e.icmp_errors += 1;
             if let Some(dst) = p.icmp_inner.as_ref().and_then(|i| i.dst_ip.as_deref()) {
                 if dst != src {
-                    self.router_for(dst, v, infer::hops(ttl), src);
+                    self.router_for(dst, infer::hops(ttl), src);
                 }
             }
         }
     }
 
     /// Remembers that router `router` answered `h` routers away for packets to `dst`.
-    fn router_for(&mut self, dst: &str, v: u8, h: u8, router: &str) {
-        let e = self.table.entry(dst, v, &mut self.evicted);
+    fn router_for(&mut self, dst: &str, h: u8, router: &str) {
+        let Some(e) = self.table.entry(dst, &mut self.evicted) else {
+            return;
+        };
         if e.router_hops.as_ref().is_none_or(|r| h > r.0) {
             e.router_hops = Some((h, router.to_string()));
         }
@@ -248,7 +252,6 @@ impl State {
         if f.last_ts > self.now {
             self.now = f.last_ts;
         }
-        let v = f.ip_version;
         for which in [Which::Client, Which::Server] {
             let side = which.side(f);
             let non_rst = infer::non_rst_ttls(f, which);
@@ -257,7 +260,9 @@ impl State {
                 .as_ref()
                 .filter(|r| r.from == which.name())
                 .and_then(|r| r.ttl);
-            let e = self.table.entry(which.ip(f), v, &mut self.evicted);
+            let Some(e) = self.table.entry(which.ip(f), &mut self.evicted) else {
+                continue;
+            };
             e.flows += 1;
             e.flow_packets += side.packets;
             if let Some((_, all)) = non_rst {
@@ -274,7 +279,9 @@ impl State {
             if i.from_ip == f.client_ip || i.from_ip == f.server_ip {
                 continue;
             }
-            let e = self.table.entry(&i.from_ip, v, &mut self.evicted);
+            let Some(e) = self.table.entry(&i.from_ip, &mut self.evicted) else {
+                continue;
+            };
             e.flow_packets += 1;
             e.flow_icmp_errors += 1;
             e.add_ttl(t);
@@ -285,7 +292,7 @@ impl State {
                 f.server_ip.clone()
             };
             let from = i.from_ip.clone();
-            self.router_for(&dst, v, infer::hops(t), &from);
+            self.router_for(&dst, infer::hops(t), &from);
         }
     }
 
@@ -400,53 +407,59 @@ impl State {
         let f: Flow = serde_json::from_slice(line.bytes)
             .map_err(|e| line.error(format_args!("flow record: {e}")))?;
         self.learn_flow(&f);
-        if self.queue.is_empty() {
+        // Without a RST or an ICMP error the field depends on this flow alone: render it now,
+        // even when it has to queue behind a held flow.
+        let simple = f.rst.is_none() && f.icmp.is_empty();
+        if self.queue.is_empty() || simple {
             let fh = self.compute(&f);
             let waits = Self::waits(&fh);
             if waits.is_empty() || self.no_wait {
-                return self.emit_flow(&f, fh, line.bytes, out);
+                self.render(&f, fh, line.bytes)?;
+                if self.queue.is_empty() {
+                    out.write_raw(&self.scratch)?;
+                } else {
+                    self.queue.push_back(Pending::Raw(self.scratch.clone()));
+                }
+                return Ok(());
             }
             self.queue.push_back(Pending::Flow {
                 bytes: line.bytes.to_vec(),
                 source: line.source.to_string(),
                 line_no: line.no,
-                waits,
+                waits: Some(waits),
                 last_ts: f.last_ts,
             });
             return Ok(());
         }
-        let waits = Self::waits(&self.compute(&f));
+        // Behind a held flow: decided when it reaches the front of the queue.
         self.queue.push_back(Pending::Flow {
             bytes: line.bytes.to_vec(),
             source: line.source.to_string(),
             line_no: line.no,
-            waits,
+            waits: None,
             last_ts: f.last_ts,
         });
         Ok(())
     }
 
-    /// Writes a flow with its `ttlhops` field, and counts middlebox verdicts per address.
-    fn emit_flow<W: Write>(
-        &mut self,
-        f: &Flow,
-        fh: FlowHops,
-        raw: &[u8],
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<()> {
+    /// Renders a flow with its `ttlhops` field into `self.scratch`, and counts middlebox
+    /// verdicts per address.
+    fn render(&mut self, f: &Flow, fh: FlowHops, raw: &[u8]) -> anyhow::Result<()> {
         for o in fh.rst.iter().chain(fh.icmp.iter()) {
             if o.origin == "middlebox" && o.basis != "source_address" {
                 if let Some(ip) = &o.from_ip {
-                    let e = self.table.entry(ip, f.ip_version, &mut self.evicted);
-                    e.middlebox_rsts += 1;
+                    if let Some(e) = self.table.entry(ip, &mut self.evicted) {
+                        e.middlebox_rsts += 1;
+                    }
                 }
             }
         }
-        if f.ttlhops.is_some() || raw.windows(9).any(|w| w == b"\"ttlhops\"") {
+        self.scratch.clear();
+        if f.ttlhops.is_some() || memchr::memmem::find(raw, b"\"ttlhops\"").is_some() {
             // Already enriched (ttlhops run twice): rewrite the record with the new value.
             let mut f = f.clone();
             f.ttlhops = Some(fh);
-            out.write_record(&f)?;
+            serde_json::to_writer(&mut self.scratch, &f)?;
             return Ok(());
         }
         // Splice the field in before the closing brace: the rest stays byte for byte.
@@ -454,46 +467,66 @@ impl State {
             .iter()
             .rposition(|&b| b == b'}')
             .context("flow record is not a JSON object")?;
-        self.scratch.clear();
         self.scratch.extend_from_slice(&raw[..end]);
         self.scratch.extend_from_slice(b",\"ttlhops\":");
         serde_json::to_writer(&mut self.scratch, &fh)?;
         self.scratch.push(b'}');
         self.scratch.extend_from_slice(&raw[end + 1..]);
-        out.write_raw(&self.scratch)?;
         Ok(())
     }
 
     /// Writes out every queued record that no longer has to wait (all of them when `force`).
     fn drain<W: Write>(&mut self, out: &mut JsonlWriter<W>, force: bool) -> anyhow::Result<()> {
-        while let Some(front) = self.queue.front() {
-            let release = match front {
-                Pending::Raw(_) => true,
-                Pending::Flow { waits, last_ts, .. } => {
-                    force
-                        || self.no_wait
-                        || self.queue.len() > self.max_held
-                        || self.wait.is_some_and(|w| self.now - last_ts > w)
-                        || waits.iter().all(|a| self.table.has_distance(a))
+        while let Some(front) = self.queue.pop_front() {
+            let (bytes, source, line_no, waits, last_ts) = match front {
+                Pending::Raw(b) => {
+                    out.write_raw(&b)?;
+                    continue;
                 }
-            };
-            if !release {
-                break;
-            }
-            match self.queue.pop_front().expect("front exists") {
-                Pending::Raw(b) => out.write_raw(&b)?,
                 Pending::Flow {
                     bytes,
                     source,
                     line_no,
-                    ..
-                } => {
-                    let f: Flow = serde_json::from_slice(&bytes)
-                        .with_context(|| format!("{source}: line {line_no}"))?;
-                    let fh = self.compute(&f);
-                    self.emit_flow(&f, fh, &bytes, out)?;
+                    waits,
+                    last_ts,
+                } => (bytes, source, line_no, waits, last_ts),
+            };
+            let forced = force
+                || self.no_wait
+                || self.queue.len() >= self.max_held
+                || self.wait.is_some_and(|w| self.now - last_ts > w);
+            let ready = waits
+                .as_ref()
+                .is_some_and(|w| w.iter().all(|a| self.table.has_distance(a)));
+            if waits.is_some() && !forced && !ready {
+                self.queue.push_front(Pending::Flow {
+                    bytes,
+                    source,
+                    line_no,
+                    waits,
+                    last_ts,
+                });
+                break;
+            }
+            let f: Flow = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{source}: line {line_no}"))?;
+            let fh = self.compute(&f);
+            if !forced && !ready {
+                // First time at the front: does it have to wait?
+                let w = Self::waits(&fh);
+                if !w.is_empty() {
+                    self.queue.push_front(Pending::Flow {
+                        bytes,
+                        source,
+                        line_no,
+                        waits: Some(w),
+                        last_ts,
+                    });
+                    break;
                 }
             }
+            self.render(&f, fh, &bytes)?;
+            out.write_raw(&self.scratch)?;
             self.flush_evicted(out)?;
         }
         Ok(())
@@ -504,8 +537,11 @@ impl State {
         self.drain(out, true)?;
         self.flush_evicted(out)?;
         if !self.no_hosts {
-            for h in self.table.hosts() {
-                out.write_record(&h)?;
+            // One at a time: the records are built as they are written.
+            for a in self.table.addresses() {
+                if let Some(h) = self.table.host(&a) {
+                    out.write_record(&h)?;
+                }
             }
         }
         Ok(())

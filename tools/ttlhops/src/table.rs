@@ -16,7 +16,6 @@ pub const MAX_TTLS: usize = 16;
 
 #[derive(Debug, Default, Clone)]
 pub struct Entry {
-    pub ip_version: u8,
     /// Non-RST TTL value -> times seen (at most MAX_TTLS values).
     pub ttls: Vec<(u8, u64)>,
     /// RSTs carrying this address: TTL value -> times seen.
@@ -77,9 +76,11 @@ impl Entry {
     }
 }
 
+/// Addresses are keys in their parsed form (no allocation per address); a string that is not
+/// an IP address (never written by tcpflows or pcap2jsonl) is not remembered.
 pub struct Table {
-    map: HashMap<String, Entry>,
-    lru: BTreeMap<u64, String>,
+    map: HashMap<IpAddr, Entry>,
+    lru: BTreeMap<u64, IpAddr>,
     tick: u64,
     cap: usize,
 }
@@ -95,22 +96,24 @@ impl Table {
     }
 
     pub fn get(&self, ip: &str) -> Option<&Entry> {
-        self.map.get(ip)
+        self.map.get(&ip.parse::<IpAddr>().ok()?)
     }
 
     pub fn has_distance(&self, ip: &str) -> bool {
-        self.map.get(ip).is_some_and(|e| !e.ttls.is_empty())
+        self.get(ip).is_some_and(|e| !e.ttls.is_empty())
     }
 
-    /// The entry for `ip`, created if new and marked most recently used. An address pushed out
-    /// to make room is returned as a `host` record (to be written at once).
-    pub fn entry(&mut self, ip: &str, ip_version: u8, evicted: &mut Vec<Host>) -> &mut Entry {
+    /// The entry for `ip`, created if new and marked most recently used (None when `ip` is not
+    /// an address). An address pushed out to make room is returned as a `host` record (to be
+    /// written at once).
+    pub fn entry(&mut self, ip: &str, evicted: &mut Vec<Host>) -> Option<&mut Entry> {
+        let ip: IpAddr = ip.parse().ok()?;
         self.tick += 1;
         let tick = self.tick;
-        if let Some(e) = self.map.get_mut(ip) {
+        if let Some(e) = self.map.get_mut(&ip) {
             self.lru.remove(&e.last_used);
             e.last_used = tick;
-            self.lru.insert(tick, ip.to_string());
+            self.lru.insert(tick, ip);
         } else {
             while self.map.len() >= self.cap {
                 let Some((_, old)) = self.lru.pop_first() else {
@@ -125,32 +128,34 @@ impl Table {
                 }
             }
             self.map.insert(
-                ip.to_string(),
+                ip,
                 Entry {
-                    ip_version,
                     last_used: tick,
                     ..Default::default()
                 },
             );
-            self.lru.insert(tick, ip.to_string());
+            self.lru.insert(tick, ip);
         }
-        let e = self.map.get_mut(ip).expect("inserted above");
-        if e.ip_version == 0 {
-            e.ip_version = ip_version;
-        }
-        e
+        self.map.get_mut(&ip)
+    }
+
+    /// The addresses, ordered by version then address (the order of the `host` records).
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        let mut keys: Vec<IpAddr> = self.map.keys().copied().collect();
+        keys.sort_by_key(|a| (a.is_ipv6(), *a));
+        keys
+    }
+
+    /// The `host` record of one address.
+    pub fn host(&self, ip: &IpAddr) -> Option<Host> {
+        self.map.get(ip).map(|e| host_record(ip, e))
     }
 
     /// `host` records for every address, ordered by version then address.
     pub fn hosts(&self) -> Vec<Host> {
-        let mut keys: Vec<(u8, Option<IpAddr>, &String)> = self
-            .map
+        self.addresses()
             .iter()
-            .map(|(k, e)| (e.ip_version, k.parse::<IpAddr>().ok(), k))
-            .collect();
-        keys.sort();
-        keys.into_iter()
-            .map(|(_, _, k)| host_record(k, &self.map[k]))
+            .filter_map(|a| self.host(a))
             .collect()
     }
 }
@@ -171,8 +176,9 @@ fn sorted(v: &[(u8, u64)]) -> Vec<u8> {
 }
 
 /// The `host` record of one address.
-pub fn host_record(ip: &str, e: &Entry) -> Host {
-    let word = infer::ttl_word(e.ip_version);
+pub fn host_record(ip: &IpAddr, e: &Entry) -> Host {
+    let ip_version = if ip.is_ipv6() { 6 } else { 4 };
+    let word = infer::ttl_word(ip_version);
     let only_rsts = e.ttls.is_empty() && !e.rst_ttls.is_empty();
     let basis = if only_rsts { &e.rst_ttls } else { &e.ttls };
     let t = modal(basis);
@@ -248,7 +254,7 @@ pub fn host_record(ip: &str, e: &Entry) -> Host {
     Host {
         r#type: "host".into(),
         ip: ip.to_string(),
-        ip_version: e.ip_version,
+        ip_version,
         packets,
         ttls: sorted(basis),
         rst_ttls: sorted(&e.rst_ttls),
@@ -272,10 +278,10 @@ mod tests {
     fn lru_evicts_the_least_recently_used_and_reports_it() {
         let mut t = Table::new(2);
         let mut ev = vec![];
-        t.entry("10.0.0.1", 4, &mut ev).add_ttl(64);
-        t.entry("10.0.0.2", 4, &mut ev).add_ttl(126);
-        t.entry("10.0.0.1", 4, &mut ev).add_ttl(64);
-        t.entry("10.0.0.3", 4, &mut ev).add_ttl(255);
+        t.entry("10.0.0.1", &mut ev).unwrap().add_ttl(64);
+        t.entry("10.0.0.2", &mut ev).unwrap().add_ttl(126);
+        t.entry("10.0.0.1", &mut ev).unwrap().add_ttl(64);
+        t.entry("10.0.0.3", &mut ev).unwrap().add_ttl(255);
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].ip, "10.0.0.2");
         assert!(ev[0].note.contains("--max-hosts"));
@@ -293,8 +299,7 @@ mod tests {
         let mut t = Table::new(10);
         let mut ev = vec![];
         for ip in ["10.0.0.10", "fd00::1", "10.0.0.9", "2001:db8::1"] {
-            let v = if ip.contains(':') { 6 } else { 4 };
-            t.entry(ip, v, &mut ev).add_ttl(64);
+            t.entry(ip, &mut ev).unwrap().add_ttl(64);
         }
         let ips: Vec<String> = t.hosts().into_iter().map(|h| h.ip).collect();
         assert_eq!(ips, ["10.0.0.9", "10.0.0.10", "2001:db8::1", "fd00::1"]);
@@ -309,7 +314,7 @@ mod tests {
         let d = e.distance().unwrap();
         assert_eq!((d.ttl, d.initial, d.hops), (Some(126), Some(128), 2));
         assert_eq!(d.others, vec![(64, 2)]);
-        let h = host_record("172.16.0.1", &e);
+        let h = host_record(&"172.16.0.1".parse().unwrap(), &e);
         assert_eq!(h.ttls, vec![62, 126]);
         assert!(h.note.contains("vary"), "{}", h.note);
         assert_eq!(h.os_hint.as_deref(), Some("windows"));
@@ -317,12 +322,9 @@ mod tests {
 
     #[test]
     fn only_rsts_say_so() {
-        let mut e = Entry {
-            ip_version: 4,
-            ..Default::default()
-        };
+        let mut e = Entry::default();
         e.add_rst_ttl(126);
-        let h = host_record("172.16.0.1", &e);
+        let h = host_record(&"172.16.0.1".parse().unwrap(), &e);
         assert_eq!(h.ttls, vec![126]);
         assert_eq!(h.rst_ttls, vec![126]);
         assert_eq!(h.hops, Some(2));
