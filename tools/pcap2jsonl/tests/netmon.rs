@@ -1005,3 +1005,76 @@ fn unusual_media_types_are_records_too() {
     let (l, _) = read_netmon(&b);
     assert_eq!(parse(&l[0])["link"], json!("raw"));
 }
+
+/// The content of NetMon's own frames and comments, field by field against tshark's dissection
+/// of the same files (netmon_filter, netmon_network_info, netmon_event, netmon_header).
+#[test]
+fn special_contents_match_tshark() {
+    if !have("tshark") {
+        eprintln!("tshark not installed: special frame contents checked by fixed values only");
+        return;
+    }
+    let fields = [
+        ("netmon_filter.filter", "filter"),
+        ("netmon_network_info.computer_name", "computer_name"),
+        ("netmon_network_info.mtu", "adapters[0].mtu"),
+        ("netmon_event.process_id", "pid"),
+        ("netmon_event.thread_id", "thread_id"),
+        ("netmon_event.provider_id", "provider_id"),
+        ("netmon_event.event_desc.id", "event_id"),
+        ("netmon_header.title_comment", "comment_title"),
+        ("netmon_header.description_comment", "comment_description"),
+    ];
+    let mut compared = 0;
+    for v in ["2.1", "2.2", "2.3"] {
+        let cap = Path::new(FIXTURES).join(format!("special-{v}.cap"));
+        let mut cmd = Command::new("tshark");
+        cmd.env("TZ", "UTC").args(["-n", "-r"]).arg(&cap).args([
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=f",
+            "-e",
+            "frame.number",
+        ]);
+        for (f, _) in fields {
+            cmd.args(["-e", f]);
+        }
+        let out = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+        let (ours, _) = read_netmon(&fixture(&format!("special-{v}.cap")));
+        let by_frame: std::collections::HashMap<u64, Value> = ours
+            .iter()
+            .map(|l| parse(l))
+            .filter(|r| r["frame"] != json!(0))
+            .map(|r| (r["frame"].as_u64().unwrap(), r))
+            .collect();
+        for line in out.lines() {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let r = &by_frame[&cols[0].parse::<u64>().unwrap()];
+            for (i, (_, ours_path)) in fields.iter().enumerate() {
+                let theirs = cols[i + 1];
+                if theirs.is_empty() {
+                    continue;
+                }
+                let mut node = &r["netmon"];
+                for part in ours_path.split('.') {
+                    node = match part.strip_suffix("[0]") {
+                        Some(p) => &node[p][0],
+                        None => &node[part],
+                    };
+                }
+                let mine = match node {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                assert_eq!(
+                    mine, theirs,
+                    "special-{v}.cap frame {}: {ours_path}",
+                    cols[0]
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 12, "only {compared} values compared");
+}
