@@ -62,6 +62,12 @@ if command -v tshark >/dev/null; then
   I=icmp-unreachable.pcap
   expect $I 'icmp.type==3 && icmp.code==1 && ip.src==192.0.2.2 && ip.ttl==63' -eq 1 "ICMP host unreachable from router2"
   expect $I 'icmp.type==3 && icmp.code==3 && ip.src==192.0.2.2' -eq 1 "ICMP port unreachable from router2"
+  expect $I 'icmp.type==3 && icmp.code==13 && ip.src==192.0.2.2' -eq 1 "ICMP administratively prohibited from router2"
+  expect $I 'icmpv6.type==1 && icmpv6.code==4 && ipv6.src==2001:db8:12::2 && ipv6.hlim==63' -ge 1 "ICMPv6 port unreachable from router2"
+  RT=retrans-timeout.pcap
+  expect $RT 'tcp.dstport==8081 && tcp.analysis.retransmission && tcp.len>0' -ge 3 "the request retransmitted"
+  expect $RT 'tcp.srcport==8081 && tcp.len>0' -eq 0 "no answer to it"
+  expect $RT 'tcp.dstport==8081 && tcp.flags.reset==1' -eq 1 "the client's stack resets the late FIN"
   Z=zero-window-synack.pcap
   expect $Z 'tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.window_size_value==0 && ip.ttl==126' -eq 1 "SYN-ACK with window 0"
   expect $Z 'ip.dst==203.0.113.13 && tcp.flags==0x010 && tcp.len==0' -ge 3 "handshake ACK and zero-window probes"
@@ -95,7 +101,8 @@ if command -v jq >/dev/null; then
   app refused-windows-retry.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 1' "one refused connect()"
   app middlebox-reset.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 2' "two ECONNREFUSED"
   app syn-timeout.app.jsonl '[.[] | select(.result == "ETIMEDOUT")] | length == 1' "one ETIMEDOUT"
-  app icmp-unreachable.app.jsonl 'map(.result) | index("EHOSTUNREACH") != null and index("ECONNREFUSED") != null' "EHOSTUNREACH and ECONNREFUSED"
+  app icmp-unreachable.app.jsonl '[.[] | select(.result != "ok") | .result] == ["EHOSTUNREACH","ECONNREFUSED","EHOSTUNREACH","ECONNREFUSED"]' "EHOSTUNREACH, ECONNREFUSED, EHOSTUNREACH, ECONNREFUSED"
+  app retrans-timeout.app.jsonl '[.[] | select(.result == "ETIMEDOUT")] | length == 1' "one ETIMEDOUT"
   app zero-window-synack.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
   app intermittent-rr.app.jsonl '[.[] | select(.result == "ECONNRESET") | .server] == ["203.0.113.13","203.0.113.13","203.0.113.13","203.0.113.13"]' "4 ECONNRESET, all on .13"
   app reset-mid.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"

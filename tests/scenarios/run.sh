@@ -159,13 +159,13 @@ log "starting servers"
 bg sql "$PY" "$HERE/lab.py" named-server msmdsrv 2725
 bg w2a "$PY" "$HERE/lab.py" http-server 80
 bg w2b "$PY" "$HERE/lab.py" http-server 80
-bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080
+bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080 8081
 bg app "$PY" "$HERE/lab.py" abort-server 9000
 bg app "$PY" "$HERE/lab.py" slow-reader 9001 1.5
 bg dns "$PY" "$HERE/lab.py" dns-server 203.0.113.53 "$WORK/zone"
 bg w2c "$PY" "$HERE/lab.py" zw-server eth0 203.0.113.13 80 2.5
 
-for f in msmdsrv http-80 http-80-8443-8080 abort slow dns zw; do
+for f in msmdsrv http-80 http-80-8443-8080-8081 abort slow dns zw; do
   i=0
   while [ ! -f "$WORK/$f.ready" ]; do
     i=$((i + 1))
@@ -267,10 +267,28 @@ if want syn-timeout; then
 fi
 
 if want icmp-unreachable; then
-  # router2 answers with ICMP errors: host unreachable for .14, port unreachable for :5432.
+  # router2 answers with ICMP errors: host unreachable for .14, port unreachable for :5432,
+  # administratively prohibited (firewalld's default) for :5433, ICMPv6 port unreachable for
+  # [app]:5432.
   nsx r2 iptables -A FORWARD -d 203.0.113.14 -j REJECT --reject-with icmp-host-unreachable
   nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 5432 -j REJECT --reject-with icmp-port-unreachable
-  scenario icmp-unreachable "get $APP 80, connect 203.0.113.14 80, connect $APP 5432, get $APP 80"
+  nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 5433 -j REJECT --reject-with icmp-admin-prohibited
+  nsx r2 ip6tables -A FORWARD -p tcp -d $APP6 --dport 5432 -j REJECT --reject-with icmp6-port-unreachable
+  scenario icmp-unreachable "get $APP 80, connect 203.0.113.14 80, connect $APP 5432, \
+    connect $APP 5433, connect $APP6 5432, get $APP 80"
+  nsx r2 iptables -F FORWARD
+  nsx r2 ip6tables -F FORWARD
+fi
+
+if want retrans-timeout; then
+  # Established, then the client's request is lost again and again (router2 drops the data
+  # segments): the client retransmits with backoff and gives up (tcp_retries2=4 here, ~6 s;
+  # 15 by default) with ETIMEDOUT. The server, which never got the request, closes after 10 s;
+  # the client's stack answers that FIN with a RST (the socket is gone).
+  nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8081 -m length --length 61:65535 -j DROP
+  nsx cl sysctl -qw net.ipv4.tcp_retries2=4
+  scenario retrans-timeout "get $APP 80, get $APP 8081, sleep 4.5, get $APP 80"
+  nsx cl sysctl -qw net.ipv4.tcp_retries2=15
   nsx r2 iptables -F FORWARD
 fi
 

@@ -29,6 +29,8 @@ fn every_capture_is_described_in_the_readme() {
         "middlebox-reset.pcap",
         "syn-timeout.pcap",
         "icmp-unreachable.pcap",
+        "retrans-timeout.pcap",
+        "refused-windows-retry.pcap",
         "zero-window-synack.pcap",
         "intermittent-rr.pcap",
         "reset-mid.pcap",

@@ -16,6 +16,8 @@ const SQL6: &str = "2001:db8:20::20";
 const APP: &str = "203.0.113.30";
 const BAD: &str = "203.0.113.13";
 const ROUTER2: &str = "192.0.2.2";
+const ROUTER2_V6: &str = "2001:db8:12::2";
+const APP6: &str = "2001:db8:20::30";
 
 fn u(v: &Value) -> u64 {
     v.as_u64()
@@ -264,35 +266,77 @@ fn syn_timeout_counts_the_retries() {
 #[test]
 fn icmp_unreachable_names_the_router_and_the_error() {
     let d = diagnose("icmp-unreachable");
-    only_about(&d, &[("203.0.113.14", 80), (APP, 5432)]);
+    only_about(
+        &d,
+        &[("203.0.113.14", 80), (APP, 5432), (APP, 5433), (APP6, 5432)],
+    );
     let found = d.kind("icmp_unreachable");
-    assert_eq!(found.len(), 2, "icmp-unreachable:\n{}", d.show());
-    let host = found
-        .iter()
-        .find(|f| f["server_ip"] == "203.0.113.14")
-        .unwrap();
-    let port = found.iter().find(|f| f["server_port"] == 5432).unwrap();
-    for f in [host, port] {
+    assert_eq!(found.len(), 4, "icmp-unreachable:\n{}", d.show());
+    let pick = |ip: &str, port: u64| {
+        *found
+            .iter()
+            .find(|f| f["server_ip"] == ip && f["server_port"] == port)
+            .unwrap_or_else(|| panic!("no finding for {ip}:{port}:\n{}", d.show()))
+    };
+    let host = pick("203.0.113.14", 80);
+    let port = pick(APP, 5432);
+    let admin = pick(APP, 5433);
+    let port6 = pick(APP6, 5432);
+    for (f, router) in [
+        (host, ROUTER2),
+        (port, ROUTER2),
+        (admin, ROUTER2),
+        (port6, ROUTER2_V6),
+    ] {
         readable(&d, f);
         assert_eq!(f["origin"], "network", "a router answered: {f}");
-        assert!(f["summary"].as_str().unwrap().contains(ROUTER2), "{f}");
+        assert!(f["summary"].as_str().unwrap().contains(router), "{f}");
     }
     assert_eq!(host["socket_error"]["posix"], "EHOSTUNREACH");
     assert_eq!(host["socket_error"]["windows_code"], 10065);
     assert_eq!(port["socket_error"]["posix"], "ECONNREFUSED");
-    for (ip, p, code) in [("203.0.113.14", 80, 1), (APP, 5432, 3)] {
+    assert_eq!(admin["socket_error"]["posix"], "EHOSTUNREACH");
+    assert_eq!(port6["socket_error"]["posix"], "ECONNREFUSED");
+    for (ip, p, from, ty, code) in [
+        ("203.0.113.14", 80, ROUTER2, 3, 1),
+        (APP, 5432, ROUTER2, 3, 3),
+        (APP, 5433, ROUTER2, 3, 13),
+        (APP6, 5432, ROUTER2_V6, 1, 4),
+    ] {
         let fl = d.flows_to(ip, p);
-        assert_eq!(fl.len(), 1);
+        assert_eq!(fl.len(), 1, "{ip}:{p}");
         let fl = fl[0];
-        assert_eq!(fl["icmp"][0]["from_ip"], ROUTER2);
-        assert_eq!(fl["icmp"][0]["icmp_type"], 3);
+        assert_eq!(fl["icmp"][0]["from_ip"], from);
+        assert_eq!(fl["icmp"][0]["icmp_type"], ty);
         assert_eq!(fl["icmp"][0]["icmp_code"], code);
-        // TTL 63: router2, one router away (hop 2 as traceroute counts).
+        // TTL / hop limit 63: router2, one router away (hop 2 as traceroute counts).
         let o = &fl["ttlhops"]["icmp"][0];
         assert_eq!(o["origin"], "middlebox", "{o}");
         assert_eq!(o["hops"], 1);
         assert_eq!(o["at_hop"], 2);
     }
+    app_agrees(&d);
+}
+
+#[test]
+fn retrans_timeout_is_a_lost_request_not_a_healthy_close() {
+    // The request never gets through; the client retransmits it and gives up (ETIMEDOUT); the
+    // server's late FIN is answered by the client stack's RST. Not a normal ending.
+    let d = diagnose("retrans-timeout");
+    only_about(&d, &[(APP, 8081)]);
+    let found = d.kind("retransmission_storm");
+    assert_eq!(found.len(), 1, "retrans-timeout:\n{}", d.show());
+    let f = found[0];
+    readable(&d, f);
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["server_port"], 8081);
+    assert_eq!(f["socket_error"]["posix"], "ETIMEDOUT");
+    assert!(u(&f["evidence"]["client_retransmissions"]) >= 3, "{f}");
+    let fl = d.flows_to(APP, 8081);
+    assert_eq!(fl.len(), 1);
+    assert_eq!(fl[0]["established"], true);
+    assert!(u(&fl[0]["client"]["retransmissions"]) >= 3);
+    assert_eq!(fl[0]["rst"]["from"], "client");
     app_agrees(&d);
 }
 
