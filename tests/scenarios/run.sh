@@ -287,7 +287,7 @@ if want retrans-timeout; then
   # the client's stack answers that FIN with a RST (the socket is gone).
   nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8081 -m length --length 61:65535 -j DROP
   nsx cl sysctl -qw net.ipv4.tcp_retries2=4
-  scenario retrans-timeout "get $APP 80, get $APP 8081, sleep 4.5, get $APP 80"
+  scenario retrans-timeout "get $APP 80, get $APP 8081, sleep 5, get $APP 80"
   nsx cl sysctl -qw net.ipv4.tcp_retries2=15
   nsx r2 iptables -F FORWARD
 fi
