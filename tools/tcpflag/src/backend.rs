@@ -82,7 +82,7 @@ struct Stats {
 
 impl Stats {
     fn total(&self) -> u32 {
-        self.ok + self.failed
+        self.ok.saturating_add(self.failed)
     }
     fn ratio(&self) -> f64 {
         if self.total() == 0 {
@@ -166,7 +166,7 @@ impl Backend {
         }
         let s = self.endpoints.entry(key).or_default();
         match outcome {
-            Outcome::Ok => s.ok += 1,
+            Outcome::Ok => s.ok = s.ok.saturating_add(1),
             Outcome::Failed {
                 kind,
                 uids,
@@ -175,8 +175,9 @@ impl Backend {
                 client,
                 socket_error,
             } => {
-                s.failed += 1;
-                *s.kinds.entry(kind).or_default() += 1;
+                s.failed = s.failed.saturating_add(1);
+                let n = s.kinds.entry(kind).or_default();
+                *n = n.saturating_add(1);
                 for u in uids {
                     if s.uids.len() < MAX_UIDS {
                         s.uids.push(u);
@@ -304,14 +305,15 @@ impl Backend {
             .filter(|(a, _)| a.as_str() != addr)
             .map(|(_, s)| *s)
             .collect();
-        let other_ok: u32 = others.iter().map(|s| s.ok).sum();
-        if other_ok < self.cfg.min_concentrated {
+        let other_ok: u64 = others.iter().map(|s| u64::from(s.ok)).sum();
+        if other_ok < u64::from(self.cfg.min_concentrated) {
             return None;
         }
         // Were failures spread evenly over the connections, all `n` of them would land on this
         // address with probability share^n: fire only when that is below 1 %, so a busy address
         // collecting a few random failures is not blamed.
-        let total: u32 = s.total() + others.iter().map(|o| o.total()).sum::<u32>();
+        let total: u64 =
+            u64::from(s.total()) + others.iter().map(|o| u64::from(o.total())).sum::<u64>();
         let share = s.total() as f64 / total.max(1) as f64;
         s.kinds
             .iter()
@@ -334,8 +336,8 @@ impl Backend {
     ) -> Finding {
         let others: Vec<&(&String, &Stats)> =
             members.iter().filter(|(a, _)| a.as_str() != addr).collect();
-        let other_ok: u32 = others.iter().map(|(_, s)| s.ok).sum();
-        let other_total: u32 = others.iter().map(|(_, s)| s.total()).sum();
+        let other_ok: u64 = others.iter().map(|(_, s)| u64::from(s.ok)).sum();
+        let other_total: u64 = others.iter().map(|(_, s)| u64::from(s.total())).sum();
         let other_good = others.iter().filter(|(_, s)| self.is_good(s)).count();
         let kinds: Vec<String> = s.kinds.keys().cloned().collect();
         let kind_words = kinds.join(", ");

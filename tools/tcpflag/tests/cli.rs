@@ -232,3 +232,34 @@ fn thresholds_are_flags() {
             .all(|r| r["kind"] != "intermittent_backend")
     );
 }
+
+#[test]
+fn hostile_numbers_do_not_panic() {
+    // Extreme counters in otherwise valid flow records: findings or not, never a panic.
+    let healthy = std::fs::read_to_string(HEALTHY).unwrap();
+    let flow = healthy.lines().nth(1).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(flow).unwrap();
+    v["client"]["packets"] = serde_json::json!(u64::MAX);
+    v["client"]["retransmissions"] = serde_json::json!(u32::MAX);
+    v["attempts"]["syn_count"] = serde_json::json!(u32::MAX);
+    v["state"] = serde_json::json!("S1");
+    v["end"] = serde_json::json!("timeout");
+    v["client"]["fin_frame"] = serde_json::Value::Null;
+    let mut input = String::new();
+    for i in 0..3 {
+        v["uid"] = serde_json::json!(format!("X{i}"));
+        input.push_str(&v.to_string());
+        input.push('\n');
+    }
+    let mut rej = v.clone();
+    rej["established"] = serde_json::json!(false);
+    rej["synack_frame"] = serde_json::Value::Null;
+    rej["rst"] = serde_json::json!({"from": "server", "frame": 3, "ts": 1000.1, "ttl": 255,
+        "ip_id": 0, "flags": "RA", "seq_ok": true, "count": u32::MAX});
+    for i in 0..3 {
+        rej["uid"] = serde_json::json!(format!("R{i}"));
+        input.push_str(&rej.to_string());
+        input.push('\n');
+    }
+    tcpflag().write_stdin(input).assert().success();
+}

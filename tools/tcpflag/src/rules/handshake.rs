@@ -48,7 +48,7 @@ pub fn refused(flows: &[&Flow]) -> Finding {
         } else {
             syn_ts.extend(&f.attempts.ts);
         }
-        attempts += f.attempts.syn_count.max(1);
+        attempts = attempts.saturating_add(f.attempts.syn_count.max(1));
     }
     let iv: Vec<f64> = syn_ts.windows(2).map(|w| w[1] - w[0]).collect();
     // ttlhops' verdicts: one middlebox RST makes it a middlebox refusal.

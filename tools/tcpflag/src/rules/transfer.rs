@@ -160,7 +160,8 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     // Enough retransmissions, and a large share of what the side sent: a long healthy transfer
     // with a few early losses, idle afterwards or closed with a RST, is not a storm.
     if s.retransmissions < cfg.min_retrans
-        || u64::from(s.retransmissions) * 100 < s.packets * u64::from(RETRANS_SHARE_PCT)
+        || u64::from(s.retransmissions) * 100
+            < s.packets.saturating_mul(u64::from(RETRANS_SHARE_PCT))
     {
         return None;
     }
