@@ -1078,3 +1078,33 @@ fn special_contents_match_tshark() {
     }
     assert!(compared >= 12, "only {compared} values compared");
 }
+
+#[test]
+fn run_netmon_exit_statuses() {
+    use tcpwhy_common::cli::Exit;
+    let run = |b: &[u8]| {
+        let mut w = JsonlWriter::new(Vec::new());
+        let r = netmon::run_netmon(&b[..4], Cursor::new(b[4..].to_vec()), "x.cap", &mut w);
+        (r, lines(w).len())
+    };
+    let good = fixture("tcpreplay-test.nm1.cap");
+    assert_eq!(run(&good).0.unwrap(), Exit::Ok);
+    let (r, n) = run(&good[..30_000]);
+    assert_eq!(
+        (r.unwrap(), n > 0),
+        (Exit::Ok, true),
+        "cut short: a warning, exit 0"
+    );
+    let mut bad = good.clone();
+    let ft = u32::from_le_bytes(bad[24..28].try_into().unwrap()) as usize;
+    set32(&mut bad, ft + 4 * 99, 0x7fff_fff0);
+    let (r, n) = run(&bad);
+    assert_eq!((r.unwrap(), n), (Exit::InputError, 99));
+    let (r, n) = run(&good[..40]);
+    assert!(
+        r.unwrap_err()
+            .to_string()
+            .contains("x.cap: cut short inside the NetMon file header")
+    );
+    assert_eq!(n, 0);
+}
