@@ -406,10 +406,20 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
             return o;
         }
         // Farther than the sender can be, or a different initial value farther away.
+        let causes = if from_capture {
+            format!(
+                "a non-standard initial {word}, a route change, asymmetric routing, or a box \
+                 that rewrites the {word}"
+            )
+        } else {
+            format!(
+                "the path may have more routers than you said (check with traceroute), or the \
+                 sender uses a non-standard initial {word}"
+            )
+        };
         o.reason = format!(
             "{pkt}, but {said}: it matches neither the {} nor a device between (it looks {}), so \
-             the evidence conflicts: a non-standard initial {word}, a route change, asymmetric \
-             routing, or a box that rewrites the {word}{hint_note}",
+             the evidence conflicts: {causes}{hint_note}",
             c.role,
             if h > e.hops {
                 format!("farther away than the {}", c.role)

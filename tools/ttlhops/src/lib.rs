@@ -275,10 +275,14 @@ impl State {
             }
         }
         for i in &f.icmp {
-            let Some(t) = i.ttl else { continue };
             if i.from_ip == f.client_ip || i.from_ip == f.server_ip {
+                // It claims to come from an endpoint: judged like a RST, not its distance.
+                if let Some(e) = self.table.entry(&i.from_ip, &mut self.evicted) {
+                    e.flow_icmp_errors += 1;
+                }
                 continue;
             }
+            let Some(t) = i.ttl else { continue };
             let Some(e) = self.table.entry(&i.from_ip, &mut self.evicted) else {
                 continue;
             };

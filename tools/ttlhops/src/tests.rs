@@ -254,6 +254,11 @@ fn icmp_from_a_router_and_from_the_server() {
     let r = hosts.iter().find(|h| h["ip"] == "10.0.12.2").unwrap();
     assert_eq!(r["icmp_errors"], 1);
     assert_eq!(r["hops"], 1);
+    // The server's own ICMP error is counted, its TTL is not taken as the server's distance.
+    let srv = hosts.iter().find(|h| h["ip"] == "192.168.2.2").unwrap();
+    assert_eq!(srv["icmp_errors"], 1);
+    assert_eq!(srv["ttls"], json!([]));
+    assert_eq!(srv["hops"], Value::Null);
 }
 
 #[test]
