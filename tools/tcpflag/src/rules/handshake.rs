@@ -83,10 +83,20 @@ pub fn refused(flows: &[&Flow]) -> Finding {
         plural(attempts as u64, "SYN", "SYNs"),
         frames(&syns, 8)
     );
-    let each = if attempts > 1 {
-        "each answered"
+    // RSTs seen: one per attempt is "each answered"; fewer means the first SYNs went unanswered
+    // (lost) and only the later ones drew the RST.
+    let rst_total: u32 = flows
+        .iter()
+        .map(|f| f.rst.as_ref().map_or(0, |r| r.count.max(1)))
+        .fold(0u32, |a, b| a.saturating_add(b));
+    let each = if attempts <= 1 {
+        " answered".to_string()
+    } else if rst_total >= attempts {
+        " each answered".to_string()
+    } else if rst_total <= 1 {
+        ", the last one answered".to_string()
     } else {
-        "answered"
+        format!(", {rst_total} of them answered")
     };
     let rname = rst_name(&rst);
     let server = endpoint(&f0.server_ip, f0.server_port);
@@ -105,14 +115,14 @@ pub fn refused(flows: &[&Flow]) -> Finding {
                 None => at,
             };
             format!(
-                "{} refused by a middlebox, not by the server: {syn_part} {each} by {rname}{ttl_paren}{path}",
+                "{} refused by a middlebox, not by the server: {syn_part}{each} by {rname}{ttl_paren}{path}",
                 conn(f0)
             )
         }
         Some(o) if o.origin == "endpoint" => {
             fd.origin = Some("server".into());
             format!(
-                "{} refused: {syn_part} {each} by {rname} from the server itself{ttl_paren}",
+                "{} refused: {syn_part}{each} by {rname} from the server itself{ttl_paren}",
                 conn(f0)
             )
         }
@@ -123,7 +133,7 @@ pub fn refused(flows: &[&Flow]) -> Finding {
                 ""
             };
             format!(
-                "{} refused: {syn_part} {each} by {rname} from the server's address{ttl_paren}{unknown}",
+                "{} refused: {syn_part}{each} by {rname} from the server's address{ttl_paren}{unknown}",
                 conn(f0)
             )
         }
@@ -177,6 +187,7 @@ pub fn refused(flows: &[&Flow]) -> Finding {
     ev(&mut fd, "attempts", attempts);
     ev(&mut fd, "syn_frames", syns);
     ev(&mut fd, "rst_frames", rsts);
+    ev(&mut fd, "rst_count", rst_total);
     ev(&mut fd, "retry_intervals", iv.clone());
     ev(&mut fd, "rst_flags", rst.flags.clone());
     ev(&mut fd, "rst_ttl", rst.ttl);

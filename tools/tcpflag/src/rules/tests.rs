@@ -128,6 +128,22 @@ fn refused_as_one_flow_with_three_attempts() {
 }
 
 #[test]
+fn refused_after_an_unanswered_syn() {
+    let mut p = seed_refused_attempt("R", 1, 3, 100.0, false);
+    p["attempts"] =
+        json!({"syn_count": 2, "frames": [1, 2], "ts": [100.0, 101.0], "intervals": [1.0]});
+    let fd = one(p);
+    assert_eq!(fd.attempts, Some(2));
+    assert_eq!(fd.evidence["rst_count"], 1);
+    assert!(
+        fd.summary
+            .contains("2 SYNs (frames 1, 2), the last one answered by RST/ACK"),
+        "{}",
+        fd.summary
+    );
+}
+
+#[test]
 fn refused_retries_far_apart_are_separate_findings() {
     let mut e = engine();
     let mut out = vec![];
