@@ -153,3 +153,63 @@ fn empty_input_is_fine() {
     ttlhops().write_stdin("").assert().success().stdout("");
     ttlhops().write_stdin("\n\n").assert().success().stdout("");
 }
+
+/// Live pipes: a record is written as soon as it is decided, before the input ends; a held flow
+/// is not (unless --no-wait).
+#[test]
+fn streams_records_before_the_input_ends() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let first_line = |args: &[&str], input: &str| -> Option<String> {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ttlhops"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut l = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut l);
+            let _ = tx.send(l);
+        });
+        let got = rx.recv_timeout(Duration::from_secs(5)).ok();
+        drop(stdin);
+        let _ = child.wait();
+        got
+    };
+    let note = "{\"type\":\"note\"}\n";
+    assert_eq!(first_line(&[], note).as_deref(), Some(note));
+    // The refused flow waits for evidence about its server...
+    let held = format!("{REFUSED}\n");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("ttlhops"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(held.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut l = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut l);
+        let _ = tx.send(l);
+    });
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "held");
+    drop(stdin); // ...until the input ends.
+    let l = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(l.contains("\"origin\":\"unknown\""), "{l}");
+    let _ = child.wait();
+    // --no-wait writes it at once.
+    let l = first_line(&["--no-wait"], &held).unwrap();
+    assert!(l.starts_with("{\"type\":\"flow\""), "{l}");
+}
