@@ -46,10 +46,6 @@ const GENERIC: &[&str] = &[
     "erl.exe",
     "ruby",
     "perl",
-    "w3wp.exe",
-    "nginx",
-    "httpd",
-    "apache2",
     "lsass.exe",
     "docker-proxy",
     "containerd",
@@ -239,27 +235,36 @@ impl Enricher<'_> {
                 )
             }
         } else {
-            let parts: Vec<String> = alts
-                .iter()
-                .map(|(l, note)| {
-                    let loopback = if is_loopback(&l.address) {
-                        " on 127.0.0.1 only"
-                    } else {
-                        ""
-                    };
-                    let inferred = if l.inferred {
-                        " (seen in its established connections)"
-                    } else {
-                        ""
-                    };
-                    match note {
-                        Some(n) => {
-                            format!("{} listens on {}{loopback} ({n}){inferred}", who(l), l.port)
-                        }
-                        None => format!("{} listens on {}{loopback}{inferred}", who(l), l.port),
+            // One clause per process: "sqlservr.exe PID 1580 listens on 1435, 5022 (…)".
+            let mut parts: Vec<String> = vec![];
+            let mut last_who: Option<String> = None;
+            for (l, note) in &alts {
+                let loopback = if is_loopback(&l.address) {
+                    " on 127.0.0.1 only"
+                } else {
+                    ""
+                };
+                let inferred = if l.inferred {
+                    " (seen in its established connections)"
+                } else {
+                    ""
+                };
+                let port = match note {
+                    Some(n) => format!("{}{loopback} ({n}){inferred}", l.port),
+                    None => format!("{}{loopback}{inferred}", l.port),
+                };
+                let w = who(l);
+                match (&last_who, parts.last_mut()) {
+                    (Some(prev), Some(part)) if *prev == w && l.pid.is_some() => {
+                        part.push_str(", ");
+                        part.push_str(&port);
                     }
-                })
-                .collect();
+                    _ => {
+                        parts.push(format!("{w} listens on {port}"));
+                        last_who = Some(w);
+                    }
+                }
+            }
             format!("nothing listens on {pname}; {}", join_limited(&parts, 3))
         };
         info.listeners = alts.into_iter().map(|(l, _)| l).collect();
@@ -310,15 +315,12 @@ impl Enricher<'_> {
                 .collect();
             ls.sort_by_key(|l| l.port);
             for l in ls {
-                let theirs: Vec<String> = self
-                    .services
-                    .get(proto, l.port)
-                    .map(|e| e.processes.clone())
-                    .unwrap_or_default();
+                // One port: only the same service on another port (`*` in the table), not a
+                // companion (the database engine next to SSAS, a management UI). A range (further
+                // instances): when the listener is one of the product's processes.
                 let same_product = if r.port == r.last {
-                    theirs.iter().any(|t| of_product(t))
+                    entry.is_some_and(|e| e.same_service.contains(&(r.port, r.last)))
                 } else {
-                    // Instances in a range: the same program as the port's product.
                     l.process
                         .as_deref()
                         .is_none_or(|n| of_product(&n.to_ascii_lowercase()))
@@ -336,6 +338,7 @@ impl Enricher<'_> {
                 push(&mut out, l, note);
             }
         }
+        let named_by_related: Vec<Option<u32>> = out.iter().map(|(l, _)| l.pid).collect();
         if let Some(e) = entry {
             for l in &host.listeners {
                 let Some(name) = &l.process else { continue };
@@ -344,7 +347,7 @@ impl Enricher<'_> {
                     continue;
                 }
                 // A process already named for a related port: its other ports add nothing.
-                if l.pid.is_some() && out.iter().any(|(x, _)| x.pid == l.pid) {
+                if l.pid.is_some() && named_by_related.contains(&l.pid) {
                     continue;
                 }
                 let bare = n.trim_end_matches(".exe");

@@ -51,6 +51,9 @@ pub struct Service {
     /// Process names (lower case) of the products, to find them listening elsewhere.
     pub processes: Vec<String>,
     pub related: Vec<RelatedPort>,
+    /// Related ports marked `*` in the table: the same service on another port (WinRM 5986
+    /// for 5985), an alternative even when the processes are generic (System, java).
+    pub same_service: Vec<(u16, u16)>,
     /// Where the entry came from: "builtin", "/etc/services", or the `--services` file.
     pub origin: String,
 }
@@ -83,21 +86,29 @@ fn parse_port_range(s: &str) -> Option<(u16, u16)> {
     }
 }
 
-/// Parses one `related` item: `PORT[-LAST][/proto] note` (`default_proto` when unmarked).
-fn parse_related(item: &str, default_proto: &str) -> Option<RelatedPort> {
+/// Parses one `related` item: `[*]PORT[-LAST][/proto] note` (`default_proto` when unmarked;
+/// `*`: the same service on another port). Returns the port and the `*` mark.
+fn parse_related(item: &str, default_proto: &str) -> Option<(RelatedPort, bool)> {
     let item = item.trim();
+    let (same, item) = match item.strip_prefix('*') {
+        Some(rest) => (true, rest),
+        None => (false, item),
+    };
     let (spec, note) = item.split_once(' ').unwrap_or((item, ""));
     let (ports, proto) = match spec.split_once('/') {
         Some((p, proto)) => (p, proto.to_string()),
         None => (spec, default_proto.to_string()),
     };
     let (port, last) = parse_port_range(ports)?;
-    Some(RelatedPort {
-        port,
-        last,
-        proto,
-        note: note.trim().to_string(),
-    })
+    Some((
+        RelatedPort {
+            port,
+            last,
+            proto,
+            note: note.trim().to_string(),
+        },
+        same,
+    ))
 }
 
 fn split_list(s: &str, sep: char) -> Vec<String> {
@@ -148,10 +159,16 @@ impl Services {
             let get = |i: usize| rec.get(i).unwrap_or("").trim();
             for proto in protos {
                 let mut related = vec![];
+                let mut same_service = vec![];
                 for item in get(6).split(" | ").filter(|x| !x.trim().is_empty()) {
                     // Related ports are TCP unless marked `/udp`, whatever the row's proto.
                     match parse_related(item, "tcp") {
-                        Some(r) => related.push(r),
+                        Some((r, same)) => {
+                            if same {
+                                same_service.push((r.port, r.last));
+                            }
+                            related.push(r);
+                        }
                         None => bail!("{origin}: line {line}: bad related port {item:?}"),
                     }
                 }
@@ -163,6 +180,7 @@ impl Services {
                     products: split_list(get(4), '|'),
                     processes: split_list(&get(5).to_ascii_lowercase(), ','),
                     related,
+                    same_service,
                     origin: origin.to_string(),
                 };
                 self.insert(proto, svc);

@@ -1017,3 +1017,110 @@ fn localized_windows_findstr_output_and_linux_non_root_notes() {
         Some("python3")
     ));
 }
+
+#[test]
+fn same_service_marks_and_generic_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("dc.txt");
+    let row = |proto: &str, local: &str, pid: u32| {
+        format!(
+            "  {proto:<7}{local:<23}{:<23}{:<16}{pid}\r\n",
+            "0.0.0.0:0", "LISTENING"
+        )
+    };
+    let mut text = String::from(
+        "\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State           PID\r\n",
+    );
+    for (port, pid, owner) in [
+        (80, 4, None),
+        (5986, 4, None),
+        (389, 640, Some("lsass.exe")),
+        (3268, 640, Some("lsass.exe")),
+        (8530, 4, None),
+    ] {
+        text += &row("TCP", &format!("10.0.0.5:{port}"), pid);
+        match owner {
+            Some(o) => text += &format!(" [{o}]\r\n"),
+            None => text += " Can not obtain ownership information\r\n",
+        }
+    }
+    std::fs::write(&p, text).unwrap();
+    let out = run_ok(
+        &["-l", p.to_str().unwrap(), "-l", &fixture("tasklist.txt")],
+        &lines(&[
+            finding("10.0.0.1", "10.0.0.5", 5985, "refused"),
+            finding("10.0.0.1", "10.0.0.5", 636, "refused"),
+            finding("10.0.0.1", "10.0.0.5", 88, "refused"),
+        ]),
+    );
+    let h = |i: usize| out[i]["portmap"]["hint"].as_str().unwrap().to_string();
+    // WinRM over HTTPS only: 5986 is marked as the same service; 80 (also System, http.sys) is not.
+    assert_eq!(
+        h(0),
+        "nothing listens on 5985 (WinRM HTTP); System PID 4 listens on 5986 (WinRM over HTTPS)"
+    );
+    // LDAPS without a certificate: LDAP is there.
+    assert_eq!(
+        h(1),
+        "nothing listens on 636 (LDAPS); lsass.exe PID 640 listens on 389 (LDAP)"
+    );
+    // Kerberos: lsass.exe also serves LDAP, but that says nothing about the KDC.
+    assert!(h(2).starts_with("nothing listens on 88 (Kerberos KDC) on 10.0.0.5; TCP ports that listen there: 80 (HTTP), 389 (LDAP), 3268 (Global Catalog)"), "{}", h(2));
+}
+
+#[test]
+fn a_named_instance_and_a_companion() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sql.txt");
+    let mut text = String::from(
+        "  Proto  Local Address          Foreign Address        State           PID\r\n",
+    );
+    for (port, pid) in [(1435, 1580), (5022, 1580), (1433, 1600)] {
+        text += &format!(
+            "  {:<7}{:<23}{:<23}{:<16}{}\r\n",
+            "TCP",
+            format!("10.0.0.5:{port}"),
+            "0.0.0.0:0",
+            "LISTENING",
+            pid
+        );
+    }
+    std::fs::write(&p, &text).unwrap();
+    let tl = dir.path().join("tl.csv");
+    std::fs::write(
+        &tl,
+        "\"Image Name\",\"PID\"\r\n\"sqlservr.exe\",\"1580\"\r\n\"sqlservr.exe\",\"1600\"\r\n",
+    )
+    .unwrap();
+    // No default instance on 1433 in this listing: the named instance's ports, one clause per process.
+    let p2 = dir.path().join("named.txt");
+    std::fs::write(
+        &p2,
+        text.lines()
+            .take(3)
+            .map(|l| format!("{l}\r\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let out = run_ok(
+        &["-l", p2.to_str().unwrap(), "-l", tl.to_str().unwrap()],
+        &lines(&[finding("10.0.0.1", "10.0.0.5", 1433, "refused")]),
+    );
+    assert_eq!(
+        out[0]["portmap"]["hint"],
+        "nothing listens on 1433 (SQL Server); sqlservr.exe PID 1580 listens on 1435, 5022 (SQL Server AG / mirroring endpoint)"
+    );
+    // SSAS called, only the database engine there: a companion, not "SSAS elsewhere".
+    let out = run_ok(
+        &["-l", p.to_str().unwrap(), "-l", tl.to_str().unwrap()],
+        &lines(&[seed_finding_on("10.0.0.5")]),
+    );
+    let h = out[0]["portmap"]["hint"].as_str().unwrap();
+    assert!(h.starts_with("nothing listens on 2383 (SSAS 2005+) on 10.0.0.5; TCP ports that listen there: 1433 (SQL Server), 1435, 5022"), "{h}");
+}
+
+fn seed_finding_on(server: &str) -> Value {
+    let mut f = seed_finding();
+    f["server_ip"] = json!(server);
+    f
+}
