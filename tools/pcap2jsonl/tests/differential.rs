@@ -715,6 +715,7 @@ mod etherparse_oracle {
                     }
                     want.push(("tcp_flags", flags.into()));
                     let (mut mss, mut ws, mut sp, mut ts) = (Value::Null, Value::Null, false, None);
+                    let mut sack: Vec<Value> = vec![];
                     let mut ok = true;
                     for o in t.options_iterator() {
                         match o {
@@ -722,6 +723,13 @@ mod etherparse_oracle {
                             Ok(TcpOptionElement::WindowScale(w)) => ws = w.into(),
                             Ok(TcpOptionElement::SelectiveAcknowledgementPermitted) => sp = true,
                             Ok(TcpOptionElement::Timestamp(a, b)) => ts = Some((a, b)),
+                            Ok(TcpOptionElement::SelectiveAcknowledgement(first, rest)) => {
+                                for (l, r) in
+                                    std::iter::once(first).chain(rest.into_iter().flatten())
+                                {
+                                    sack.push(Value::from(vec![l, r]));
+                                }
+                            }
                             Ok(_) => {}
                             Err(_) => ok = false,
                         }
@@ -730,6 +738,14 @@ mod etherparse_oracle {
                         want.push(("mss", mss));
                         want.push(("wscale", ws));
                         want.push(("sack_perm", sp.into()));
+                        want.push((
+                            "sack",
+                            if sack.is_empty() {
+                                Value::Null
+                            } else {
+                                sack.into()
+                            },
+                        ));
                         want.push(("tsval", ts.map_or(Value::Null, |t| t.0.into())));
                         want.push(("tsecr", ts.map_or(Value::Null, |t| t.1.into())));
                     }
