@@ -253,6 +253,19 @@ fn lab_captures() {
         verdict(&f["ttlhops"]["rst"], "endpoint", 3, "other_flows");
     }
     assert_eq!(host(&hosts, "203.0.113.20")["os_hint"], "windows");
+    // Decided at once (--no-wait), the last refusal only has a neighbour to go on: app .30 in
+    // the same /24, 2 routers away. Mentioned, not a verdict.
+    let (flows, _, _, _) = run(&lab.join("refused-2383.pcap"), &["--no-wait"]);
+    let last = flows.iter().rfind(|f| f["server_port"] == 2383).unwrap();
+    let o = &last["ttlhops"]["rst"];
+    verdict(o, "unknown", 3, "none");
+    assert!(
+        o["reason"]
+            .as_str()
+            .unwrap()
+            .contains("203.0.113.30 (same /24)"),
+        "{o}"
+    );
 
     let (flows, _, _, _) = run(&lab.join("refused-ipv6.pcap"), &[]);
     let refused: Vec<&Value> = flows.iter().filter(|f| f["server_port"] == 2383).collect();

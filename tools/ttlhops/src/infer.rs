@@ -193,6 +193,9 @@ pub struct Evidence {
     pub user: Option<Expect>,
     /// Hops of the farthest router that sent an ICMP error about packets to this address.
     pub router_hops: Option<(u8, String)>,
+    /// Another address of the same /24 (IPv4) or /64 (IPv6) and its distance: mentioned when
+    /// nothing else is known, never a verdict (the networks may be split behind routers).
+    pub neighbour: Option<(String, u8)>,
 }
 
 fn new_origin(c: &Claim, origin: &str) -> Origin {
@@ -466,9 +469,23 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
         ),
         _ => String::new(),
     };
+    let neighbour = match &ev.neighbour {
+        Some((n, nh)) => format!(
+            " A neighbour, {n} (same {}), is {} away: if they share a network, this {} came {}.",
+            if c.ip_version == 6 { "/64" } else { "/24" },
+            routers(*nh),
+            c.what,
+            match h.cmp(nh) {
+                std::cmp::Ordering::Equal => format!("from the {}'s distance", c.role),
+                std::cmp::Ordering::Less => format!("from nearer ({})", position(h)),
+                std::cmp::Ordering::Greater => "from farther away than that network".to_string(),
+            }
+        ),
+        None => String::new(),
+    };
     o.reason = format!(
         "{pkt}. Nothing else in the input shows how far {} is, so the capture cannot tell the {} \
-         from a device on the path.{lean}",
+         from a device on the path.{lean}{neighbour}",
         c.from_ip, c.role
     );
     o.settle = Some(format!(
@@ -713,6 +730,23 @@ mod tests {
         assert_eq!(o.origin, "middlebox");
         assert_eq!(o.basis, "icmp_path");
         assert_eq!(judge(&claim(126), &ev).origin, "unknown");
+    }
+
+    #[test]
+    fn a_neighbour_is_mentioned_but_decides_nothing() {
+        let ev = Evidence {
+            neighbour: Some(("172.16.0.9".into(), 2)),
+            ..Default::default()
+        };
+        let o = judge(&claim(126), &ev);
+        assert_eq!(o.origin, "unknown");
+        assert!(o.reason.contains("172.16.0.9 (same /24)"), "{}", o.reason);
+        assert!(
+            o.reason.contains("from the server's distance"),
+            "{}",
+            o.reason
+        );
+        assert!(judge(&claim(64), &ev).reason.contains("from nearer"));
     }
 
     #[test]

@@ -229,6 +229,12 @@ impl State {
         }
         if icmp_error {
             e.icmp_errors += 1;
+        }
+        if !rst && !icmp_error {
+            // End hosts only: a router's address says little about its LAN's distance.
+            self.table.note_member(src);
+        }
+        if icmp_error {
             if let Some(dst) = p.icmp_inner.as_ref().and_then(|i| i.dst_ip.as_deref()) {
                 if dst != src {
                     self.router_for(dst, infer::hops(ttl), src);
@@ -265,13 +271,14 @@ impl State {
             };
             e.flows += 1;
             e.flow_packets += side.packets;
+            if let Some(t) = rst_ttl {
+                e.add_rst_ttl(t);
+            }
             if let Some((_, all)) = non_rst {
                 for t in all {
                     e.add_ttl(t);
                 }
-            }
-            if let Some(t) = rst_ttl {
-                e.add_rst_ttl(t);
+                self.table.note_member(which.ip(f));
             }
         }
         for i in &f.icmp {
@@ -315,6 +322,10 @@ impl State {
             capture,
             user,
             router_hops: entry.and_then(|e| e.router_hops.clone()),
+            neighbour: self
+                .table
+                .neighbour(ip)
+                .map(|(a, d)| (a.to_string(), d.hops)),
         }
     }
 

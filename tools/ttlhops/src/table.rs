@@ -81,8 +81,18 @@ impl Entry {
 pub struct Table {
     map: HashMap<IpAddr, Entry>,
     lru: BTreeMap<u64, IpAddr>,
+    /// One address with a known distance per /24 (IPv4) or /64 (IPv6): its neighbours' hint.
+    prefixes: HashMap<IpAddr, IpAddr>,
     tick: u64,
     cap: usize,
+}
+
+/// The /24 (IPv4) or /64 (IPv6) network of an address.
+pub fn prefix(ip: &IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => IpAddr::V4((u32::from(*a) & 0xffff_ff00).into()),
+        IpAddr::V6(a) => IpAddr::V6((u128::from(*a) & !((1u128 << 64) - 1)).into()),
+    }
 }
 
 impl Table {
@@ -90,6 +100,7 @@ impl Table {
         Table {
             map: HashMap::new(),
             lru: BTreeMap::new(),
+            prefixes: HashMap::new(),
             tick: 0,
             cap: cap.max(1),
         }
@@ -137,6 +148,29 @@ impl Table {
             self.lru.insert(tick, ip);
         }
         self.map.get_mut(&ip)
+    }
+
+    /// Remembers `ip` (whose own packets were just seen) as its network's example address.
+    pub fn note_member(&mut self, ip: &str) {
+        let Ok(ip) = ip.parse::<IpAddr>() else { return };
+        let p = prefix(&ip);
+        if let Some(m) = self.prefixes.get_mut(&p) {
+            if !self.map.contains_key(m) {
+                *m = ip; // the old example was dropped from the table
+            }
+        } else if self.prefixes.len() < self.cap {
+            self.prefixes.insert(p, ip);
+        }
+    }
+
+    /// Another address of `ip`'s /24 or /64 whose distance is known, with that distance.
+    pub fn neighbour(&self, ip: &str) -> Option<(IpAddr, Expect)> {
+        let ip: IpAddr = ip.parse().ok()?;
+        let m = self.prefixes.get(&prefix(&ip))?;
+        if *m == ip {
+            return None;
+        }
+        Some((*m, self.map.get(m)?.distance()?))
     }
 
     /// The addresses, ordered by version then address (the order of the `host` records).
@@ -318,6 +352,25 @@ mod tests {
         assert_eq!(h.ttls, vec![62, 126]);
         assert!(h.note.contains("vary"), "{}", h.note);
         assert_eq!(h.os_hint.as_deref(), Some("windows"));
+    }
+
+    #[test]
+    fn neighbours_share_a_prefix() {
+        let mut t = Table::new(10);
+        let mut ev = vec![];
+        t.entry("203.0.113.30", &mut ev).unwrap().add_ttl(62);
+        t.note_member("203.0.113.30");
+        let (m, d) = t.neighbour("203.0.113.20").unwrap();
+        assert_eq!((m.to_string().as_str(), d.hops), ("203.0.113.30", 2));
+        assert!(
+            t.neighbour("203.0.113.30").is_none(),
+            "not its own neighbour"
+        );
+        assert!(t.neighbour("203.0.114.20").is_none());
+        assert_eq!(
+            prefix(&"2001:db8:20::20".parse().unwrap()).to_string(),
+            "2001:db8:20::"
+        );
     }
 
     #[test]
