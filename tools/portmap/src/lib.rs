@@ -39,7 +39,11 @@ Examples:
   # what is known about a port
   portmap --lookup 2383
 
-Listing formats (auto-detected per file; --format to force): netstat-windows (netstat -ano,
+With no records to read (standard input is a terminal or empty) or with --list, portmap writes
+the listeners as `listener` records. Adds `portmap` to flows and findings: service, label,
+products, related ports, host, listening, listeners, hint (docs/portmap.md).
+
+Listing formats (auto-detected per file; --format or FORMAT:FILE to force): netstat-windows (netstat -ano,
 -anob, -b), tasklist, tasklist-csv, tasklist-list, get-nettcpconnection,
 get-nettcpconnection-csv, ss (ss -ltnp, ss -tanp), netstat-linux (netstat -tlnp), lsof
 (lsof -iTCP -sTCP:LISTEN -nP).";
@@ -51,7 +55,11 @@ fn format_names() -> Vec<&'static str> {
 /// The server port of each flow and finding, its service, and the process that listens there
 /// (or what listens for the same product elsewhere), from netstat / ss / lsof / tasklist output.
 #[derive(Parser, Debug)]
-#[command(version, about, after_help = format!("{EXAMPLES}\n\n{AFTER_HELP}"))]
+#[command(
+    version,
+    about = "The server port of each flow and finding: its service, the process that listens there, or what listens for the same product elsewhere (from netstat, ss, lsof, tasklist, Get-NetTCPConnection output)",
+    after_help = format!("{EXAMPLES}\n\n{AFTER_HELP}")
+)]
 pub struct Args {
     /// Input files of JSON lines ('-' or none: standard input).
     pub files: Vec<String>,
