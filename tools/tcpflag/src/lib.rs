@@ -166,7 +166,8 @@ type Key = (String, u16, String, u16);
 
 #[derive(Debug)]
 struct Pending {
-    flows: Vec<Flow>,
+    /// The refused flows, each with the RST frames its record lists (`rst.frames`), if any.
+    flows: Vec<(Flow, Option<Vec<u64>>)>,
     last_ts: f64,
 }
 
@@ -196,6 +197,12 @@ impl Engine {
 
     /// One flow: the findings ready now (refused attempts wait `retry_window` for retries).
     pub fn flow(&mut self, f: Flow) -> Vec<Finding> {
+        self.flow_with(f, None)
+    }
+
+    /// As [`flow`](Self::flow), with the RST frames the flow record lists (`rst.frames`, when
+    /// tcpflows writes them).
+    pub fn flow_with(&mut self, f: Flow, rst_frames: Option<Vec<u64>>) -> Vec<Finding> {
         self.flows += 1;
         if f.last_ts > self.now {
             self.now = f.last_ts;
@@ -212,7 +219,7 @@ impl Engine {
                 if let Some(p) = self.pending.get_mut(&key) {
                     if f.first_ts - p.last_ts <= self.cfg.retry_window {
                         p.last_ts = p.last_ts.max(f.last_ts);
-                        p.flows.push(f);
+                        p.flows.push((f, rst_frames));
                         return out;
                     }
                     let p = self.pending.remove(&key).expect("present");
@@ -225,7 +232,7 @@ impl Engine {
                     key,
                     Pending {
                         last_ts: f.last_ts,
-                        flows: vec![f],
+                        flows: vec![(f, rst_frames)],
                     },
                 );
             }
@@ -253,9 +260,10 @@ impl Engine {
     }
 
     fn refused(&mut self, p: Pending) -> Finding {
-        let refs: Vec<&Flow> = p.flows.iter().collect();
+        let refs: Vec<(&Flow, Option<&[u64]>)> =
+            p.flows.iter().map(|(f, r)| (f, r.as_deref())).collect();
         let fd = rules::refused(&refs);
-        let f0 = &p.flows[0];
+        let f0 = &p.flows[0].0;
         self.backend
             .record(&f0.server_ip, f0.server_port, failure(&fd));
         fd
@@ -280,7 +288,7 @@ impl Engine {
             .drain(..)
             .filter_map(|k| self.pending.remove(&k))
             .collect();
-        ps.sort_by(|a, b| a.flows[0].first_ts.total_cmp(&b.flows[0].first_ts));
+        ps.sort_by(|a, b| a.flows[0].0.first_ts.total_cmp(&b.flows[0].0.first_ts));
         ps.into_iter().map(|p| self.refused(p)).collect()
     }
 
@@ -290,6 +298,18 @@ impl Engine {
         out.extend(self.backend.finish());
         out
     }
+}
+
+#[derive(serde::Deserialize)]
+struct RstPeek {
+    #[serde(default)]
+    rst: Option<RstFramesPeek>,
+}
+
+#[derive(serde::Deserialize)]
+struct RstFramesPeek {
+    #[serde(default)]
+    frames: Option<Vec<u64>>,
 }
 
 fn failure(fd: &Finding) -> Outcome {
@@ -374,7 +394,16 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                         if args.all {
                             out.write_raw(line.bytes)?;
                         }
-                        for fd in engine.flow(f) {
+                        // The RST frames, for refused flows, when tcpflows lists them.
+                        let rst_frames = if rules::is_refused(&f) {
+                            line.parse::<RstPeek>()
+                                .ok()
+                                .and_then(|p| p.rst)
+                                .and_then(|r| r.frames)
+                        } else {
+                            None
+                        };
+                        for fd in engine.flow_with(f, rst_frames) {
                             sink.emit(out, &fd)?;
                         }
                     }

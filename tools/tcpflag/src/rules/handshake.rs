@@ -33,16 +33,21 @@ fn syn_frames(f: &Flow) -> Vec<u64> {
 
 /// One finding for a refused connect(): `flows` are its attempts (one flow, or several REJ flows
 /// on the same 4-tuple a moment apart, as Windows retries). `refused` or `refused_by_middlebox`.
-pub fn refused(flows: &[&Flow]) -> Finding {
+pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
+    let flows: Vec<&Flow> = attempts_in.iter().map(|(f, _)| *f).collect();
+    let flows = &flows[..];
     let f0 = flows[0];
     let v6 = f0.ip_version == 6;
     let mut syns: Vec<u64> = vec![];
     let mut rsts: Vec<u64> = vec![];
     let mut syn_ts: Vec<f64> = vec![];
     let mut attempts: u32 = 0;
-    for f in flows {
+    let mut inferred = false;
+    for (f, explicit) in attempts_in {
         syns.extend(syn_frames(f));
-        rsts.extend(rst_frames(f));
+        let (r, inf) = refused_rst_frames(f, *explicit);
+        inferred |= inf;
+        rsts.extend(r);
         if f.attempts.ts.is_empty() {
             syn_ts.push(f.first_ts);
         } else {
@@ -188,6 +193,7 @@ pub fn refused(flows: &[&Flow]) -> Finding {
     ev(&mut fd, "syn_frames", syns);
     ev(&mut fd, "rst_frames", rsts);
     ev(&mut fd, "rst_count", rst_total);
+    ev(&mut fd, "rst_frames_inferred", inferred);
     ev(&mut fd, "retry_intervals", iv.clone());
     ev(&mut fd, "rst_flags", rst.flags.clone());
     ev(&mut fd, "rst_ttl", rst.ttl);
@@ -204,6 +210,30 @@ pub fn refused(flows: &[&Flow]) -> Finding {
     );
     ev(&mut fd, "same_isn", same_isn);
     fd
+}
+
+/// The frames of a refused flow's RSTs, and whether they were inferred: tcpflows' `rst.frames`
+/// when the record has it; else, when one flow holds several attempts each answered by a RST
+/// (Windows resending the same SYN) and the capture shows the first and the last RST right after
+/// their SYN, every RST right after its SYN (`rst_frames_inferred`); else the first RST and the
+/// flow's last frame.
+pub fn refused_rst_frames(f: &Flow, explicit: Option<&[u64]>) -> (Vec<u64>, bool) {
+    if let Some(v) = explicit.filter(|v| !v.is_empty()) {
+        return (v.to_vec(), false);
+    }
+    let syns = &f.attempts.frames;
+    if let (Some(r), Some(first), Some(last)) = (&f.rst, syns.first(), syns.last()) {
+        let n = syns.len();
+        if n >= 2
+            && r.count as usize == n
+            && f.attempts.syn_count as usize == n
+            && r.frame == first + 1
+            && f.last_frame == last + 1
+        {
+            return (syns.iter().map(|s| s + 1).collect(), true);
+        }
+    }
+    (rst_frames(f), false)
 }
 
 /// The SYN drew an ICMP/ICMPv6 destination unreachable or time exceeded.

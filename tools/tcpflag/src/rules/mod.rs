@@ -14,7 +14,7 @@ use tcpwhy_common::records::{Finding, Severity};
 use crate::errors::Sock;
 use crate::util::endpoint;
 
-pub use handshake::refused;
+pub use handshake::{is_refused, refused};
 
 /// Rule thresholds (each a command-line flag; defaults in `crate::Args`).
 #[derive(Debug, Clone)]

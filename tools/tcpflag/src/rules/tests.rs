@@ -11,7 +11,7 @@ use crate::backend::BackendConfig;
 fn findings(f: &Flow) -> Vec<Finding> {
     match evaluate(f, &Config::default()) {
         Verdict::Findings(v) => v,
-        Verdict::Refused => vec![refused(&[f])],
+        Verdict::Refused => vec![refused(&[(f, None)])],
     }
 }
 
@@ -141,6 +141,30 @@ fn refused_after_an_unanswered_syn() {
         "{}",
         fd.summary
     );
+}
+
+#[test]
+fn refused_rst_frames_listed_or_inferred() {
+    // One flow, the same SYN three times (Windows), each RST right after its SYN.
+    let mut p = seed_refused_attempt("R", 13, 14, 100.0, false);
+    p["attempts"] = json!({"syn_count": 3, "frames": [13, 15, 17],
+                           "ts": [100.0, 100.5, 101.0], "intervals": [0.5, 0.5]});
+    p["rst"]["count"] = json!(3);
+    p["last_frame"] = json!(18);
+    let f = flow(p.clone());
+    let fd = refused(&[(&f, None)]);
+    assert_eq!(fd.frames, [13, 14, 15, 16, 17, 18]);
+    assert_eq!(fd.evidence["rst_frames_inferred"], true);
+    // The record lists them: used as they are.
+    let fd = refused(&[(&f, Some(&[14, 16, 18][..]))]);
+    assert_eq!(fd.frames, [13, 14, 15, 16, 17, 18]);
+    assert_eq!(fd.evidence["rst_frames_inferred"], false);
+    // Another packet between the last SYN and its RST: no guessing.
+    p["last_frame"] = json!(19);
+    let f = flow(p);
+    let fd = refused(&[(&f, None)]);
+    assert_eq!(fd.frames, [13, 14, 15, 17, 19]);
+    assert_eq!(fd.evidence["rst_frames_inferred"], false);
 }
 
 #[test]
@@ -415,6 +439,26 @@ fn retransmission_storm_then_reset_or_timeout() {
         "{}",
         fd.summary
     );
+    // The request never answered, the server's late FIN answered by the client's RST (the
+    // lab's retrans-timeout): still a storm, not a close.
+    let fd = one(json!({"state": "RSTO", "end": "rst",
+        "client": {"fin_frame": null, "retransmissions": 5, "packets": 9, "bytes": 228},
+        "server": {"fin_frame": 21, "bytes": 0},
+        "rst": {"from": "client", "frame": 22, "ts": 1010.3, "ttl": 64, "ip_id": 0, "flags": "R",
+                "seq_ok": true, "count": 1}}));
+    assert_eq!(fd.kind, "retransmission_storm");
+    assert!(
+        fd.summary
+            .contains("answered the server's late FIN (frame 21) with a RST (frame 22)"),
+        "{}",
+        fd.summary
+    );
+    // The same ending after an answered request is an ordinary close.
+    none(json!({"state": "RSTO", "end": "rst",
+        "client": {"fin_frame": null, "retransmissions": 5, "packets": 9, "bytes": 228},
+        "server": {"fin_frame": 21, "bytes": 900},
+        "rst": {"from": "client", "frame": 22, "ts": 1010.3, "ttl": 64, "ip_id": 0, "flags": "R",
+                "seq_ok": true, "count": 1}}));
     // A long transfer with a few early losses that idled out: not a storm (3 of 600 packets).
     none(json!({"state": "S1", "end": "timeout",
         "client": {"fin_frame": null, "retransmissions": 3, "packets": 600}, "server": {"fin_frame": null}}));

@@ -167,11 +167,15 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     }
     let clean_close =
         f.client.fin_frame.is_some() && f.server.fin_frame.is_some() && f.rst.is_none();
-    let reset = f.rst.as_ref().filter(|_| !closing(f));
+    let peer = other(who);
+    // The peer never sent a byte of payload while this side kept resending its data: the
+    // exchange failed, and a FIN before the RST is the teardown of that failure (a server's
+    // late FIN answered by the RST of a client that gave up), not an orderly close.
+    let unanswered = side(f, peer).bytes == 0 && s.bytes > 0;
+    let reset = f.rst.as_ref().filter(|_| !closing(f) || unanswered);
     if clean_close || (reset.is_none() && f.end != "timeout") {
         return None;
     }
-    let peer = other(who);
     let mut fd = base(f, "retransmission_storm", Severity::Error);
     let mut fr = vec![f.first_frame];
     fr.extend(rst_frames(f));
@@ -185,10 +189,16 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
         Some(r) if r.from == who => {
             set_error(&mut fd, Sock::Aborted);
             fd.origin = Some("network".into());
-            format!(
-                "then the {who} gave up and reset the connection (frame {})",
-                r.frame
-            )
+            match side(f, peer).fin_frame.filter(|&fin| fin < r.frame) {
+                Some(fin) => format!(
+                    "the {who} gave up: it answered the {peer}'s late FIN (frame {fin}) with a RST (frame {})",
+                    r.frame
+                ),
+                None => format!(
+                    "then the {who} gave up and reset the connection (frame {})",
+                    r.frame
+                ),
+            }
         }
         Some(r) => {
             set_error(&mut fd, Sock::Reset);
