@@ -8,17 +8,23 @@
 #        temporary directory and check the conclusions the captures must lead to, not the bytes
 #   LAB_ONLY="refused-2383 healthy" ...       run only these scenarios
 #
+# Scenarios (tests/captures/README.md says what each capture shows): refused-2383,
+# refused-windows-retry, middlebox-reset, syn-timeout, icmp-unreachable, retrans-timeout,
+# zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6, healthy.
+# Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
+#
 # Topology (addresses are documentation ranges; nothing leaves the namespaces):
 #
 #   client ---- router1 ---- router2 ---+-- sql    203.0.113.20  TTL 128 (Windows-like), :2725
 #   .10          .1  .1        .2  .1   +-- web2a  203.0.113.11  HTTP :80
 #   198.51.100.0/24  192.0.2.0/30       +-- web2b  203.0.113.12  HTTP :80
 #   2001:db8:10::/64 2001:db8:12::/64   +-- web2c  203.0.113.13  zero-window SYN-ACK (scapy)
-#                                       +-- app    203.0.113.30  :80 :8443 :8080 :9000 :9001
+#                                       +-- app    203.0.113.30  :80 :8443 :8080 :8081 :9000 :9001
 #                                       +-- dns    203.0.113.53  web2.lab.test round robin
 #                                          (bridge 203.0.113.0/24, 2001:db8:20::/64)
 #
-# Needs: root, iproute2, iptables, tcpdump, python3 with scapy; tshark for the checks.
+# Needs: root, iproute2, iptables/ip6tables, tcpdump, python3 with scapy; tshark and jq for the
+# checks. About a minute and a half; cleans up its namespaces and processes even on failure.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
