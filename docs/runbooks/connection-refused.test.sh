@@ -19,6 +19,9 @@ has "2383/tcp" "SSAS"
 run $RB 4
 has "$(printf '203.0.113.20\t2383\t126\t2\tendpoint')"
 
+run $RB 5
+has "connection failures in trace.pcap"
+
 # The same snippets on the other refusals.
 with middlebox-reset middlebox-reset.ss.txt
 run $RB 1
@@ -41,4 +44,6 @@ with healthy
 run $RB 1
 has "no findings"
 lacks "ERROR"
+run $RB 5
+lacks "connection failures"
 done_ok
