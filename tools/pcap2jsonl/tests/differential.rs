@@ -94,6 +94,24 @@ fn lab_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/captures")
 }
 
+/// Writes a capture of `n` frames made by ../shared/bench/gen_pcap.py.
+fn gen_pcap(path: &Path, n: u32, seed: u32) {
+    let st = std::process::Command::new("python3")
+        .arg(real_dir().join("../../bench/gen_pcap.py"))
+        .args([
+            "-n",
+            &n.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "-q",
+            "-o",
+        ])
+        .arg(path)
+        .status()
+        .expect("python3 runs ../shared/bench/gen_pcap.py");
+    assert!(st.success(), "gen_pcap.py failed");
+}
+
 /// tshark's values for `path`, exactly as ../shared/captures/gen-expected.sh writes them.
 fn tshark_tsv(path: &Path) -> String {
     let fields = std::fs::read_to_string(real_dir().join("../gen-expected.sh"))
@@ -501,6 +519,11 @@ fn pcap2jsonl_equals_tshark_on_every_capture() {
     for path in lab {
         jobs.push((path.clone(), tshark_tsv(&path)));
     }
+    // and a synthetic capture at scale (thousands of connections, IPv6, DNS, ICMP errors)
+    let gen_dir = tempfile::tempdir().unwrap();
+    let gen_path = gen_dir.path().join("gen_pcap-seed7-20000.pcap");
+    gen_pcap(&gen_path, 20_000, 7);
+    jobs.push((gen_path.clone(), tshark_tsv(&gen_path)));
 
     for (path, tsv) in &jobs {
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
@@ -588,7 +611,7 @@ fn pcap2jsonl_equals_tshark_on_every_capture() {
         }
     }
     println!(
-        "differential: {n_files} captures ({n_real} real, {} lab), {n_frames} frames, {n_fields} fields compared, \
+        "differential: {n_files} captures ({n_real} real, {} lab + generated), {n_frames} frames, {n_fields} fields compared, \
          {n_allowed} allowed differences ({} allow-list entries), {} failures",
         n_files - n_real,
         ALLOW.len(),
@@ -813,14 +836,7 @@ mod etherparse_oracle {
         // a large synthetic capture: many connections, IPv6, DNS, ICMP errors, resets
         let dir = tempfile::tempdir().unwrap();
         let gen_path = dir.path().join("gen.pcap");
-        let gen_script = real_dir().join("../../bench/gen_pcap.py");
-        let st = std::process::Command::new("python3")
-            .arg(&gen_script)
-            .args(["-n", "30000", "--seed", "7", "-q", "-o"])
-            .arg(&gen_path)
-            .status()
-            .expect("python3 runs ../shared/bench/gen_pcap.py");
-        assert!(st.success(), "gen_pcap.py failed");
+        gen_pcap(&gen_path, 30_000, 1);
         compare(&gen_path, &mut c);
         println!(
             "etherparse oracle: {} frames read, {} sliced by etherparse and compared, {} fields, {} differences",
