@@ -128,7 +128,7 @@ enum Pending {
 pub struct State {
     table: Table,
     expect_hops: Option<u8>,
-    hints: HashMap<String, u8>,
+    hints: HashMap<std::net::IpAddr, u8>,
     no_wait: bool,
     wait: Option<f64>,
     max_held: usize,
@@ -146,7 +146,11 @@ impl State {
         State {
             table: Table::new(args.max_hosts),
             expect_hops: args.expect_hops,
-            hints: args.hops.iter().cloned().collect(),
+            hints: args
+                .hops
+                .iter()
+                .filter_map(|(a, n)| Some((a.parse().ok()?, *n)))
+                .collect(),
             no_wait: args.no_wait || args.wait == Some(0.0),
             wait: args.wait,
             max_held: args.max_held.max(1),
@@ -311,7 +315,11 @@ impl State {
     fn evidence(&self, ip: &str, role: Which, same_flow: Option<Expect>) -> Evidence {
         let entry = self.table.get(ip);
         let capture = same_flow.or_else(|| entry.and_then(|e| e.distance()));
-        let user = if let Some(&n) = self.hints.get(ip) {
+        let hint = ip
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .and_then(|a| self.hints.get(&a));
+        let user = if let Some(&n) = hint {
             Some(user_expect(Basis::UserHops, n))
         } else if role == Which::Server {
             self.expect_hops.map(|n| user_expect(Basis::UserExpect, n))

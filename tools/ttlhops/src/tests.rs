@@ -390,3 +390,15 @@ fn an_explicit_null_ttlhops_is_replaced_not_duplicated() {
     assert_eq!(out[0].matches("\"ttlhops\"").count(), 1);
     assert_eq!(parse(&out[0])["ttlhops"]["server"]["hops"], 2);
 }
+
+#[test]
+fn hints_match_addresses_in_any_spelling() {
+    let mut f = refused("C1", "fd00::1", 126);
+    f["ip_version"] = json!(6);
+    f["client_ip"] = json!("fd00::2");
+    let (_, out) = run_on(&lines(&[f]), &["--hops", "FD00:0:0::1=2"]);
+    let r = &flows(&out)[0]["ttlhops"]["rst"];
+    assert_eq!(r["origin"], "endpoint", "{r}");
+    assert_eq!(r["basis"], "user_hops");
+    assert!(r["reason"].as_str().unwrap().contains("hop limit 126"));
+}
