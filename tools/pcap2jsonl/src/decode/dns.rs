@@ -547,6 +547,53 @@ mod test {
         assert_eq!(v["decode_error"], Value::Null);
     }
 
+    /// Random messages biased towards compression pointers, short labels and record headers:
+    /// every one gives valid JSON, and `dns`, when present, has its fields.
+    #[test]
+    fn random_messages_never_break_the_record() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut with_dns = 0;
+        for _ in 0..20_000 {
+            let n = 12 + (rnd() % 80) as usize;
+            let mut m: Vec<u8> = (0..n)
+                .map(|_| match rnd() % 8 {
+                    0 => 0xc0,
+                    1 => (rnd() % 14) as u8,
+                    2 => 0,
+                    3 => 1,
+                    _ => rnd() as u8,
+                })
+                .collect();
+            m[4] = 0;
+            m[5] = (rnd() % 3) as u8; // questions
+            m[6] = 0;
+            m[7] = (rnd() % 4) as u8; // answers
+            let hexed: String = m.iter().map(|b| format!("{b:02x}")).collect();
+            let v = decode(
+                228,
+                &ip4(17, &format!("0035 9c40 {:04x} 0000 {hexed}", 8 + m.len())),
+            );
+            if let Some(d) = v.get("dns") {
+                with_dns += 1;
+                assert!(d["id"].is_u64() && d["response"].is_boolean() && d["answers"].is_array());
+            } else {
+                assert!(
+                    v["decode_error"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("dns at byte ")
+                );
+            }
+        }
+        assert!(with_dns > 1000, "{with_dns}");
+    }
+
     /// Messages built by `simple-dns` read back the same through our reader.
     #[test]
     fn agrees_with_simple_dns() {
