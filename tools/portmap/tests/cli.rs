@@ -1124,3 +1124,30 @@ fn seed_finding_on(server: &str) -> Value {
     f["server_ip"] = json!(server);
     f
 }
+
+#[test]
+fn ss_without_header() {
+    // `ss -lntupH` and `ss -ltnpH`: no header line.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("linux/ss-lntup.txt")).unwrap();
+    let p = dir.path().join("h.txt");
+    std::fs::write(
+        &p,
+        text.lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    assert_eq!(listed(&["-l", p.to_str().unwrap()]).len(), 5);
+    let text = std::fs::read_to_string(fixture("linux/ss-ltnp.txt")).unwrap();
+    std::fs::write(
+        &p,
+        text.lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    assert_eq!(listed(&["-l", p.to_str().unwrap()]).len(), 4);
+}

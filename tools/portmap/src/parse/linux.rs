@@ -53,6 +53,10 @@ pub fn ss(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
         }
         let mut i = 0;
         let mut proto = None;
+        // `ss -H` prints no header: a Netid column shows as a non-state word before the state.
+        let netid_col = netid_col
+            || (normalize_state(toks[0]).is_none()
+                && toks.get(1).is_some_and(|s| normalize_state(s).is_some()));
         if netid_col {
             match toks[0] {
                 "tcp" | "mptcp" => proto = Some(Proto::Tcp),

@@ -319,6 +319,15 @@ pub fn detect(text: &str) -> Option<Format> {
         ) {
             return Some(Format::Ss);
         }
+        // `ss -H` with a Netid column: "tcp   LISTEN 0 4096 …".
+        if toks.len() >= 6
+            && matches!(
+                toks.get(1),
+                Some(&"LISTEN") | Some(&"ESTAB") | Some(&"UNCONN")
+            )
+        {
+            return Some(Format::Ss);
+        }
     }
     None
 }
