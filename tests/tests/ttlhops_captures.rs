@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use tcpwhy_tests::{of_type, own_captures, pipeline, records, root, shared_captures};
+use tcpwhy_tests::{lab_captures, of_type, pipeline, records, root, shared_captures};
 
 fn ttl_captures() -> PathBuf {
     root().join("tools/ttlhops/tests/captures")
@@ -244,10 +244,11 @@ fn ipv6_hop_limits() {
     );
 }
 
-/// The lab's captures (tests/captures, tests/scenarios/run.sh): the same questions.
+/// The lab's captures (tests/captures, or fresh ones in $TCPWHY_CAPTURES: tests/scenarios/run.sh):
+/// the same questions.
 #[test]
 fn lab_captures() {
-    let lab = own_captures();
+    let lab = lab_captures();
     let (flows, hosts, _, _) = run(&lab.join("refused-2383.pcap"), &[]);
     for f in flows.iter().filter(|f| f["server_port"] == 2383) {
         verdict(&f["ttlhops"]["rst"], "endpoint", 3, "other_flows");
@@ -355,7 +356,7 @@ fn host_ttls_agree_with_tshark_and_packets_pass_through() {
         .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
         .collect();
     pcaps.sort();
-    pcaps.push(own_captures().join("refused-2383.pcap"));
+    pcaps.push(lab_captures().join("refused-2383.pcap"));
     pcaps.push(shared_captures().join("real/tcpreplay-test.pcap"));
     for pcap in &pcaps {
         let truth = tshark_ttls(pcap);
@@ -404,7 +405,7 @@ fn host_ttls_agree_with_tshark_and_packets_pass_through() {
 /// one field added at the end and nothing else changed.
 #[test]
 fn pass_through_is_byte_for_byte() {
-    let (_, _, out, input) = run(&own_captures().join("intermittent-rr.pcap"), &[]);
+    let (_, _, out, input) = run(&lab_captures().join("intermittent-rr.pcap"), &[]);
     let out = String::from_utf8(out).unwrap();
     let input = String::from_utf8(input).unwrap();
     let outl: Vec<&str> = out.lines().collect();
