@@ -33,6 +33,14 @@ pub struct Packet<'a> {
     pub dst_mac: Option<Cow<'a, str>>,
     #[serde(default)]
     pub vlan: Option<Vec<u16>>,
+    #[serde(default)]
+    pub ethertype: Option<u16>,
+    /// SLL/SLL2 only: `host`, `broadcast`, `multicast`, `otherhost`, `outgoing`.
+    #[serde(borrow, default)]
+    pub pkt_type: Option<Cow<'a, str>>,
+    /// SLL2 only: interface index of a `tcpdump -i any` capture.
+    #[serde(default)]
+    pub ifindex: Option<u32>,
 
     // IP layer (IPv4 or IPv6)
     #[serde(default)]
@@ -56,6 +64,9 @@ pub struct Packet<'a> {
     pub ip_proto: Option<u8>,
     #[serde(borrow, default)]
     pub proto: Option<Cow<'a, str>>,
+    /// IPv6 extension headers walked, in order (IPv6 only).
+    #[serde(default)]
+    pub ipv6_ext: Option<Vec<u8>>,
 
     // TCP / UDP
     #[serde(default)]
@@ -109,6 +120,8 @@ pub struct IcmpInner<'a> {
     pub ip_proto: Option<u8>,
     #[serde(default)]
     pub ttl: Option<u8>,
+    #[serde(default)]
+    pub ip_id: Option<u32>,
     #[serde(default)]
     pub src_port: Option<u16>,
     #[serde(default)]
