@@ -247,7 +247,7 @@ fn ipv6_hop_limits() {
 /// The lab's captures (tests/captures, or fresh ones in $TCPWHY_CAPTURES: tests/scenarios/run.sh):
 /// the same questions.
 #[test]
-fn lab_captures() {
+fn lab_scenarios() {
     let lab = lab_captures();
     let (flows, hosts, _, _) = run(&lab.join("refused-2383.pcap"), &[]);
     for f in flows.iter().filter(|f| f["server_port"] == 2383) {
