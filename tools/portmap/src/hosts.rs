@@ -74,7 +74,8 @@ pub struct Host {
     pub listeners: Vec<Listener>,
 }
 
-/// The states of an accepted connection (the local port serves).
+/// The states of a live accepted connection, still owned by its process (TIME_WAIT is not:
+/// it belongs to no process any more, and outlives a stopped service).
 fn is_connection_state(s: &str) -> bool {
     matches!(
         s,
@@ -83,12 +84,10 @@ fn is_connection_state(s: &str) -> bool {
             | "SYN_RECV"
             | "FIN_WAIT1"
             | "FIN_WAIT2"
-            | "TIME_WAIT"
             | "LAST_ACK"
             | "CLOSING"
     )
 }
-
 /// The listeners a listing shows: LISTEN sockets, unconnected UDP sockets, and ports inferred
 /// from accepted connections when no LISTEN line covers them (as in the seed's `netstat -b`,
 /// which showed only ESTABLISHED lines on 2725).
@@ -322,5 +321,83 @@ fn to_listener(
         file: l.file.clone(),
         line: s.line,
         extra: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Format;
+
+    fn sock(local: &str, lport: u16, remote: &str, rport: u16, state: &str, pid: u32) -> Socket {
+        Socket {
+            proto: Some(Proto::Tcp),
+            local_addr: local.into(),
+            local_port: lport,
+            remote_addr: Some(remote.into()),
+            remote_port: Some(rport),
+            state: state.into(),
+            pid: Some(pid),
+            ..Default::default()
+        }
+    }
+
+    fn listing(sockets: Vec<Socket>) -> Listing {
+        Listing {
+            file: "t".into(),
+            format: Format::NetstatWindows,
+            sockets,
+            processes: vec![],
+        }
+    }
+
+    fn inferred(l: &Listing) -> Vec<u16> {
+        listeners_of(l, &Services::builtin(), &HashMap::new())
+            .into_iter()
+            .filter(|(_, inf)| *inf)
+            .map(|(s, _)| s.local_port)
+            .collect()
+    }
+
+    #[test]
+    fn server_ports_are_inferred_from_accepted_connections_only() {
+        // Two peers on 2725: served. A well-known port below its peer's: served.
+        let l = listing(vec![
+            sock("10.0.0.5", 2725, "10.0.0.1", 42802, "ESTABLISHED", 2344),
+            sock("10.0.0.5", 2725, "10.0.0.2", 58478, "ESTABLISHED", 2344),
+            sock("10.0.0.5", 1433, "10.0.0.9", 50000, "ESTABLISHED", 1580),
+            // The client side of connections: ephemeral local port, one peer each.
+            sock("10.0.0.5", 50001, "10.0.0.7", 443, "ESTABLISHED", 700),
+            sock("10.0.0.5", 50002, "10.0.0.7", 443, "CLOSE_WAIT", 700),
+            // TIME_WAIT belongs to no process: never inferred (a stopped service leaves these).
+            sock("10.0.0.5", 80, "10.0.0.3", 51000, "TIME_WAIT", 0),
+            sock("10.0.0.5", 80, "10.0.0.4", 51001, "TIME_WAIT", 0),
+        ]);
+        assert_eq!(inferred(&l), vec![1433, 2725]);
+        // A LISTEN line for the port makes inference unnecessary.
+        let mut with_listen = l.clone();
+        with_listen
+            .sockets
+            .push(sock("0.0.0.0", 2725, "0.0.0.0", 0, "LISTEN", 2344));
+        assert_eq!(inferred(&with_listen), vec![1433]);
+    }
+
+    #[test]
+    fn host_addresses_skip_wildcards_and_loopback() {
+        let l = listing(vec![
+            sock("0.0.0.0", 135, "0.0.0.0", 0, "LISTEN", 1),
+            sock("127.0.0.1", 1434, "0.0.0.0", 0, "LISTEN", 1),
+            sock("fe80::1%4", 546, "::", 0, "LISTEN", 1),
+            sock("10.0.0.5", 139, "0.0.0.0", 0, "LISTEN", 4),
+            sock("10.0.0.5", 2725, "10.0.0.1", 1, "ESTABLISHED", 4),
+            sock("10.0.0.6", 139, "0.0.0.0", 0, "LISTEN", 4),
+        ]);
+        let (addrs, name) = addresses_of(&l);
+        let s: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+        assert_eq!(s, vec!["10.0.0.5", "10.0.0.6", "fe80::1"]);
+        assert_eq!(name, None);
+        assert!(ip("::ffff:10.0.0.5").is_some_and(|a| a.is_ipv4()));
+        assert!(is_wildcard("*") && is_wildcard("::") && is_wildcard("0.0.0.0"));
+        assert!(!is_wildcard("10.0.0.5") && !is_wildcard("svp020064"));
     }
 }
