@@ -10,8 +10,13 @@ use std::process::Command;
 use serde_json::Value;
 use tcpwhy_tests::{lab_captures, of_type, pipeline, records, root, shared_captures};
 
+/// ttlhops' own captures: `$TTLHOPS_CAPTURES` when set (fresh ones from
+/// `sudo sh tools/ttlhops/tests/make-captures.sh DIR`), else the committed ones.
 fn ttl_captures() -> PathBuf {
-    root().join("tools/ttlhops/tests/captures")
+    match std::env::var_os("TTLHOPS_CAPTURES") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => root().join("tools/ttlhops/tests/captures"),
+    }
 }
 
 /// `pcap2jsonl <pcap> | tcpflows | ttlhops <args>`: (flows, hosts, ttlhops' raw stdout, tcpflows'
