@@ -1151,3 +1151,44 @@ fn ss_without_header() {
     .unwrap();
     assert_eq!(listed(&["-l", p.to_str().unwrap()]).len(), 4);
 }
+
+#[test]
+fn streams_records_as_they_come_and_a_closed_pipe_is_quiet() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command as Cmd, Stdio};
+    let bin = assert_cmd::cargo::cargo_bin("portmap");
+    let mut child = Cmd::new(&bin)
+        .args(["--no-etc-services", "-l", &fixture("netstat-ano.txt")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // One record in, its enriched line out, while the input is still open.
+    stdin
+        .write_all(lines(&[seed_finding()]).as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains(r#""portmap":{"port":2383"#), "{line}");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    // `| head -1` on a long stream: portmap exits 0 and prints nothing.
+    let out = Cmd::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "yes '{{\"type\":\"x\"}}' | head -n 300000 | '{}' --no-etc-services -l '{}' | head -1 >/dev/null; echo \"${{PIPESTATUS[2]}}\"",
+            bin.display(),
+            fixture("netstat-ano.txt")
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
