@@ -189,6 +189,16 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
              service"
         )
     };
+    // ttlhops could not tell who sent the RST: say what would settle it.
+    if let Some(settle) = origin
+        .filter(|o| o.origin != "endpoint" && o.origin != "middlebox")
+        .and_then(|o| o.settle.as_deref())
+        .filter(|s| !s.is_empty())
+    {
+        fd.next_step.push_str(&format!(
+            "; to tell whether the server itself sent the RST: {settle}"
+        ));
+    }
     ev(&mut fd, "attempts", attempts);
     ev(&mut fd, "syn_frames", syns);
     ev(&mut fd, "rst_frames", rsts);
