@@ -1192,3 +1192,40 @@ fn streams_records_as_they_come_and_a_closed_pipe_is_quiet() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn powershell_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    // PowerShell 7 Export-Csv (no #TYPE line), State kept as the CIM number (2 = Listen).
+    let p = dir.path().join("ps7.csv");
+    std::fs::write(
+        &p,
+        "\"LocalAddress\",\"LocalPort\",\"RemoteAddress\",\"RemotePort\",\"State\",\"OwningProcess\"\r\n\
+         \"0.0.0.0\",\"2725\",\"0.0.0.0\",\"0\",\"2\",\"2344\"\r\n\
+         \"10.0.0.5\",\"2725\",\"10.0.0.1\",\"50000\",\"5\",\"2344\"\r\n",
+    )
+    .unwrap();
+    let v = listed(&["-l", p.to_str().unwrap()]);
+    assert_eq!(v.len(), 1);
+    assert!(has(&v, "tcp", "0.0.0.0", 2725, Some(2344), None));
+    // Get-NetTCPConnection -State Listen | Select-Object LocalAddress,LocalPort,OwningProcess,
+    //   @{n='ProcessName';e={(Get-Process -Id $_.OwningProcess).ProcessName}}
+    let p = dir.path().join("sel.txt");
+    std::fs::write(
+        &p,
+        "\r\nLocalAddress LocalPort OwningProcess ProcessName\r\n------------ --------- ------------- -----------\r\n\
+         0.0.0.0           2725          2344 msmdsrv\r\n::                 135           956 svchost\r\n\r\n",
+    )
+    .unwrap();
+    let v = listed(&["-l", p.to_str().unwrap()]);
+    assert!(has(&v, "tcp", "0.0.0.0", 2725, Some(2344), Some("msmdsrv")));
+    assert!(has(&v, "tcp", "::", 135, Some(956), Some("svchost")));
+    // A row with a column too many is an error naming the line.
+    std::fs::write(
+        &p,
+        "LocalAddress LocalPort\r\n------------ ---------\r\n0.0.0.0 2725 extra\r\n",
+    )
+    .unwrap();
+    let (_, e) = run_err(&["-l", p.to_str().unwrap()], "");
+    assert!(e.contains("sel.txt: line 3: expected 2 columns"), "{e}");
+}
