@@ -459,6 +459,19 @@ fn retransmission_storm_then_reset_or_timeout() {
         "server": {"fin_frame": 21, "bytes": 900},
         "rst": {"from": "client", "frame": 22, "ts": 1010.3, "ttl": 64, "ip_id": 0, "flags": "R",
                 "seq_ok": true, "count": 1}}));
+    // An ICMP error about the connection is named.
+    let fd = one(json!({"state": "S1", "end": "timeout",
+        "client": {"fin_frame": null, "retransmissions": 6}, "server": {"fin_frame": null},
+        "icmp": [{"from_ip": "10.0.2.1", "proto": "icmp", "icmp_type": 3, "icmp_code": 1,
+                  "description": "host unreachable", "frame": 30, "ts": 1003.0, "ttl": 254}],
+        "icmp_count": 1}));
+    assert!(
+        fd.summary
+            .ends_with("; ICMP host unreachable from 10.0.2.1 (frame 30)"),
+        "{}",
+        fd.summary
+    );
+    assert!(fd.frames.contains(&30));
     // A long transfer with a few early losses that idled out: not a storm (3 of 600 packets).
     none(json!({"state": "S1", "end": "timeout",
         "client": {"fin_frame": null, "retransmissions": 3, "packets": 600}, "server": {"fin_frame": null}}));

@@ -225,6 +225,30 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
         bytes(answered),
         secs(f.last_ts - f.first_ts),
     );
+    // ICMP errors about this connection tell where the path broke.
+    if let Some(i) = f.icmp.first() {
+        let words = if i.description.is_empty() {
+            crate::errors::icmp_words(&i.proto, i.icmp_type, i.icmp_code).to_string()
+        } else {
+            i.description.clone()
+        };
+        fd.summary.push_str(&format!(
+            "; {} {words} from {} (frame {})",
+            if i.proto == "icmpv6" {
+                "ICMPv6"
+            } else {
+                "ICMP"
+            },
+            i.from_ip,
+            i.frame
+        ));
+        fd.frames.push(i.frame);
+        fd.frames.sort_unstable();
+        fd.frames.dedup();
+        ev(&mut fd, "icmp_from", i.from_ip.clone());
+        ev(&mut fd, "icmp_type", i.icmp_type);
+        ev(&mut fd, "icmp_code", i.icmp_code);
+    }
     fd.next_step = format!(
         "packets between {} and {} are being lost: check interface errors and drops on both ends and \
          the path (`ip -s link`, `netstat -s`, switch/router counters), a path-MTU black hole (`ping \
