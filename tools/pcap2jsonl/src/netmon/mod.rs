@@ -30,7 +30,7 @@
 mod special;
 
 use std::collections::HashMap;
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use tcpwhy_common::cli::{self, Exit};
 use tcpwhy_common::jsonl::JsonlWriter;
@@ -417,21 +417,60 @@ pub struct Comment {
 }
 
 /// A seekable input with its real size; reads are bounds-checked by the callers.
+///
+/// Frames are handed out as slices of a window of the file (no copy per frame): the window is
+/// refilled with [`WINDOW`] bytes from the frame that does not fit in it, so frames stored in
+/// file order cost one large read per window.
 struct Input<R: Read + Seek> {
-    r: BufReader<R>,
-    pos: u64,
+    r: R,
     len: u64,
+    win: Vec<u8>,
+    win_off: u64,
+    win_len: usize,
 }
 
+/// The usual window size (it grows to one whole frame when a frame is larger).
+const WINDOW: usize = 1 << 20;
+
 impl<R: Read + Seek> Input<R> {
-    fn read_at(&mut self, off: u64, buf: &mut [u8]) -> io::Result<()> {
-        if off != self.pos {
-            // Both are below 2^63: file sizes.
-            self.r.seek_relative(off as i64 - self.pos as i64)?;
-            self.pos = off;
+    fn new(r: R, len: u64) -> Self {
+        Input {
+            r,
+            len,
+            win: Vec::new(),
+            win_off: 0,
+            win_len: 0,
         }
-        self.r.read_exact(buf)?;
-        self.pos += buf.len() as u64;
+    }
+
+    /// The `n` bytes at `off`, which the caller checked lie inside the file (`n` is at most one
+    /// frame).
+    fn slice(&mut self, off: u64, n: usize) -> io::Result<&[u8]> {
+        let in_window = off >= self.win_off && off - self.win_off + n as u64 <= self.win_len as u64;
+        if !in_window {
+            let want = (n.max(WINDOW) as u64).min(self.len.saturating_sub(off)) as usize;
+            if self.win.len() < want {
+                self.win.resize(want, 0);
+            }
+            self.r.seek(SeekFrom::Start(off))?;
+            self.r.read_exact(&mut self.win[..want])?;
+            self.win_off = off;
+            self.win_len = want;
+        }
+        let s = (off - self.win_off) as usize;
+        Ok(&self.win[s..s + n])
+    }
+
+    /// Reads `buf.len()` bytes at `off` (inside the file): small reads through the window,
+    /// large ones (a frame table chunk, a comment table) directly, leaving the window as it is.
+    fn read_at(&mut self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        if buf.len() <= 4096 {
+            let n = buf.len();
+            buf.copy_from_slice(self.slice(off, n)?);
+        } else {
+            self.r.seek(SeekFrom::Start(off))?;
+            self.r.read_exact(buf)?;
+        }
         Ok(())
     }
 
@@ -457,11 +496,7 @@ pub fn read_seekable<R: Read + Seek, W: Write>(
     name: &str,
     out: &mut JsonlWriter<W>,
 ) -> Result<Outcome, Error> {
-    let mut inp = Input {
-        r: BufReader::with_capacity(256 * 1024, r),
-        pos: 0,
-        len,
-    };
+    let mut inp = Input::new(r, len);
     let io_err =
         |at: u64, e: io::Error| Error::Input(format!("{name}: read error at byte {at}: {e}"));
     if len < HEADER_FIELDS {
@@ -559,7 +594,6 @@ pub fn read_seekable<R: Read + Seek, W: Write>(
     let digits = h.ts_digits();
     let mut table: Vec<u32> = Vec::new();
     let mut table_base: u64 = 0; // index of table[0]
-    let mut data: Vec<u8> = Vec::new();
     let mut frame_no: u64 = 0; // tshark's numbering
     let mut index: u64 = 0; // NetMon's own numbering (1-based after increment)
     let mut next_seq = FIRST_FRAME;
@@ -646,17 +680,14 @@ pub fn read_seekable<R: Read + Seek, W: Write>(
             }
             break;
         }
-        data.resize(incl_len as usize, 0);
-        inp.read_at(off + hdr_len, &mut data)
-            .map_err(|e| io_err(off + hdr_len, e))?;
+        // The whole frame (header, bytes, trailer), at most MAX_CAPLEN + 31 bytes.
+        let whole = inp.slice(off, total as usize).map_err(|e| io_err(off, e))?;
+        let data = &whole[hdr_len as usize..(hdr_len + u64::from(incl_len)) as usize];
         let mut media = h.network;
         let mut process_index = None;
         let mut utc = None;
         if trailer_len > 0 {
-            let mut tb = [0u8; 15];
-            let tb = &mut tb[..trailer_len as usize];
-            let at = off + hdr_len + u64::from(incl_len);
-            inp.read_at(at, tb).map_err(|e| io_err(at, e))?;
+            let tb = &whole[(hdr_len + u64::from(incl_len)) as usize..];
             media = le16(tb, 0);
             if trailer_len >= 6 {
                 process_index = Some(le32(tb, 2));
@@ -697,7 +728,7 @@ pub fn read_seekable<R: Read + Seek, W: Write>(
             comment,
             process,
         };
-        write_frame(out, &fr, kind, &data)?;
+        write_frame(out, &fr, kind, data)?;
         outcome.records += 1;
     }
     Ok(outcome)
