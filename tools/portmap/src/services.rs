@@ -14,6 +14,10 @@ use tcpwhy_common::records::listener::RelatedPort;
 /// processes, related. See the header of the file for the conventions.
 pub const BUILTIN_TSV: &str = include_str!("../data/services.tsv");
 
+/// The port names of the Windows services file, which `netstat -a` without `-n` prints
+/// (`data/windows-services.txt`, `/etc/services` format): names only, never knowledge.
+pub const WINDOWS_SERVICES: &str = include_str!("../data/windows-services.txt");
+
 /// Transport protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Proto {
@@ -126,6 +130,8 @@ impl Services {
         // The table is part of the binary and checked by a unit test: it always parses.
         s.load_tsv(BUILTIN_TSV, "builtin")
             .expect("the built-in service table parses (unit-tested)");
+        s.load_services_file(WINDOWS_SERVICES, "Windows services file", false)
+            .expect("the built-in Windows port names parse (unit-tested)");
         s
     }
 
@@ -430,7 +436,7 @@ mod tests {
     #[test]
     fn every_builtin_row_has_a_service_and_label() {
         let s = Services::builtin();
-        for ((proto, port), e) in &s.by_port {
+        for ((proto, port), e) in s.by_port.iter().filter(|(_, e)| e.origin == "builtin") {
             assert!(!e.service.is_empty(), "{port}/{proto:?} has no service");
             assert!(!e.label.is_empty(), "{port}/{proto:?} has no label");
         }
@@ -468,5 +474,11 @@ mod tests {
         assert_eq!(s.port_by_name(Proto::Tcp, "microsoft-ds"), Some(445));
         assert_eq!(s.port_by_name(Proto::Tcp, "ms-wbt-server"), Some(3389));
         assert_eq!(s.port_by_name(Proto::Tcp, "https"), Some(443));
+        // Names only the Windows services file has.
+        assert_eq!(s.port_by_name(Proto::Tcp, "wsd"), Some(5357));
+        assert_eq!(s.port_by_name(Proto::Tcp, "ms-do"), Some(7680));
+        assert_eq!(s.port_by_name(Proto::Tcp, "loc-srv"), Some(135));
+        assert_eq!(s.port_by_name(Proto::Udp, "ipsec-msft"), Some(4500));
+        assert_eq!(s.get(Proto::Tcp, 11).unwrap().service, "systat");
     }
 }
