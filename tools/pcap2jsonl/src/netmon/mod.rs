@@ -446,6 +446,10 @@ impl<R: Read + Seek> Input<R> {
     /// The `n` bytes at `off`, which the caller checked lie inside the file (`n` is at most one
     /// frame).
     fn slice(&mut self, off: u64, n: usize) -> io::Result<&[u8]> {
+        if !self.fits(off, n as u64) {
+            // Callers check first; never index past the window.
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
         let in_window = off >= self.win_off && off - self.win_off + n as u64 <= self.win_len as u64;
         if !in_window {
             let want = (n.max(WINDOW) as u64).min(self.len.saturating_sub(off)) as usize;
