@@ -218,7 +218,7 @@ pub fn build(
         given_addrs.push(ip(g).ok_or_else(|| anyhow::anyhow!("--host {g:?}: not an IP address"))?);
     }
     let mut hosts: Vec<Host> = vec![];
-    for l in listings.iter().filter(|l| !l.sockets.is_empty()) {
+    for l in listings.iter().filter(|l| l.format.lists_sockets()) {
         let (addrs, hostname) = addresses_of(l);
         let (known, addrs, name) = if !given.is_empty() {
             (Known::Given, given_addrs.clone(), Some(given[0].clone()))

@@ -1229,3 +1229,43 @@ fn powershell_variants() {
     let (_, e) = run_err(&["-l", p.to_str().unwrap()], "");
     assert!(e.contains("sel.txt: line 3: expected 2 columns"), "{e}");
 }
+
+#[test]
+fn netstat_extended_columns_empty_and_header_only_listings() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("e.txt");
+    // Real `netstat -tulpenoW` (User, Inode and Timer columns) of this machine.
+    std::fs::write(
+        &p,
+        "Active Internet connections (only servers)\n\
+         Proto Recv-Q Send-Q Local Address           Foreign Address         State       User       Inode      PID/Program name     Timer\n\
+         tcp        0      0 0.0.0.0:2024            0.0.0.0:*               LISTEN      0          1151       -                    off (0.00/0/0)\n\
+         tcp        0      0 0.0.0.0:2725            0.0.0.0:*               LISTEN      0          96773      2344/msmdsrv         off (0.00/0/0)\n",
+    )
+    .unwrap();
+    let v = listed(&["-l", p.to_str().unwrap()]);
+    assert!(has(&v, "tcp", "0.0.0.0", 2024, None, None));
+    assert!(has(&v, "tcp", "0.0.0.0", 2725, Some(2344), Some("msmdsrv")));
+    // An empty file is an error; a header and no sockets is "nothing listens" (with a warning).
+    std::fs::write(&p, "").unwrap();
+    let (_, e) = run_err(&["-l", p.to_str().unwrap()], "");
+    assert!(e.contains("e.txt: empty listing"), "{e}");
+    std::fs::write(
+        &p,
+        "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n",
+    )
+    .unwrap();
+    let out = portmap()
+        .args(["-l", p.to_str().unwrap()])
+        .write_stdin(lines(&[finding("10.0.0.1", "10.0.0.5", 2383, "refused")]))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning: ")
+            && String::from_utf8_lossy(&out.stderr).contains("nothing listens there")
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let h = r["portmap"]["hint"].as_str().unwrap();
+    assert!(h.starts_with("nothing listens on 2383 (SSAS 2005+); the listing shows no TCP listeners at all (assuming "), "{h}");
+}

@@ -131,6 +131,9 @@ pub fn ss(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
 /// ```
 pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     let mut in_inet = true;
+    // Columns the header announces: -e adds User and Inode, -o adds Timer.
+    let mut user_inode = false;
+    let mut timer = false;
     for (no, raw) in numbered(text) {
         let t = raw.trim();
         if t.is_empty() {
@@ -156,6 +159,8 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
         }
         let toks: Vec<&str> = t.split_whitespace().collect();
         if toks[0] == "Proto" {
+            user_inode = toks.contains(&"Inode");
+            timer = toks.contains(&"Timer");
             continue;
         }
         let proto = match toks[0] {
@@ -191,6 +196,19 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
             rest = &rest[1..];
         } else if proto == Proto::Tcp {
             return Err(ctx.err(no, format!("missing TCP state in {t:?}")));
+        }
+        if timer {
+            // "off (0.00/0/0)", "keepalive (7174.71/0/0)": the last two words.
+            if rest.len() < 2 {
+                return Err(ctx.err(no, format!("missing Timer column in {t:?}")));
+            }
+            rest = &rest[..rest.len() - 2];
+        }
+        if user_inode {
+            if rest.len() < 2 || rest[1].parse::<u64>().is_err() {
+                return Err(ctx.err(no, format!("expected User and Inode columns in {t:?}")));
+            }
+            rest = &rest[2..];
         }
         let (mut pid, mut process) = (None, None);
         if !rest.is_empty() {

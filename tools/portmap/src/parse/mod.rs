@@ -67,6 +67,14 @@ impl Format {
         Format::ALL.into_iter().find(|f| f.name() == s)
     }
 
+    /// True for the formats that list sockets (not processes).
+    pub fn lists_sockets(self) -> bool {
+        !matches!(
+            self,
+            Format::Tasklist | Format::TasklistCsv | Format::TasklistList
+        )
+    }
+
     /// True for Windows listings (where `[::]` usually means IPv6 only).
     pub fn is_windows(self) -> bool {
         matches!(
@@ -357,8 +365,15 @@ pub fn parse(
         Format::NetstatLinux => linux::netstat(&ctx, text, &mut listing)?,
         Format::Lsof => linux::lsof(&ctx, text, &mut listing)?,
     }
-    if listing.sockets.is_empty() && listing.processes.is_empty() {
-        bail!("{file}: no sockets or processes found in this {format} listing");
+    let process_list = !format.lists_sockets();
+    if process_list && listing.processes.is_empty() {
+        bail!("{file}: no processes found in this {format} listing");
+    }
+    if !process_list && listing.sockets.is_empty() {
+        // A header and nothing else: nothing listens there (`ss -6ltnp` on an IPv4-only host).
+        tcpwhy_common::cli::warn(format!(
+            "{file}: no sockets in this {format} listing: nothing listens there"
+        ));
     }
     Ok(listing)
 }
@@ -382,6 +397,9 @@ pub fn load(path: &str, forced: Option<Format>, services: &Services) -> anyhow::
         bail!("{path}: listing larger than 256 MiB: not a netstat/ss/lsof/tasklist output");
     }
     let name = if path == "-" { "<stdin>" } else { path };
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        bail!("{name}: empty listing (no output captured?)");
+    }
     let text = decode_text(&bytes);
     let format = match forced {
         Some(f) => f,
