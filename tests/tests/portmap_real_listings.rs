@@ -1,6 +1,6 @@
 //! portmap on the real output of the Linux commands it reads: `ss -ltnp`, `ss -tanp`,
-//! `ss -lntup`, `netstat -tlnp`, `netstat -tanp`, `netstat -lntup`, `lsof -iTCP -sTCP:LISTEN -nP`
-//! and `lsof -i -nP`, run in a network namespace this test creates (root needed; skipped with a
+//! `ss -lntup`, `ss -anp`, `ss -ltnpH`, `netstat -tlnp`, `netstat -tanp`, `netstat -lntup`,
+//! `netstat -tulpenoW`, `netstat -anp`, `lsof -iTCP -sTCP:LISTEN -nP` and `lsof -i -nP`, run in a network namespace this test creates (root needed; skipped with a
 //! message otherwise) around python3 listeners it starts:
 //!
 //! - `msmdsrv` (a python3 renamed with prctl, as the seed's Analysis Services) on 0.0.0.0:2725
@@ -182,6 +182,10 @@ fn real_ss_netstat_and_lsof_output() {
         ("netstat -tlnp", "netstat-linux", "python3", false),
         ("netstat -tanp", "netstat-linux", "python3", false),
         ("netstat -lntup", "netstat-linux", "python3", true),
+        ("netstat -tulpenoW", "netstat-linux", "python3", true),
+        ("netstat -anp", "netstat-linux", "python3", true),
+        ("ss -anp", "ss", "msmdsrv", true),
+        ("ss -ltnpH", "ss", "msmdsrv", false),
         (
             &format!("lsof -a -p {pid} -iTCP -sTCP:LISTEN -nP"),
             "lsof",
