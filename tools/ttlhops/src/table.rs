@@ -130,7 +130,7 @@ impl Table {
                 let Some((_, old)) = self.lru.pop_first() else {
                     break;
                 };
-                if let Some(e) = self.map.remove(&old) {
+                if let Some(e) = self.map.remove(&old).filter(Entry::sent_something) {
                     let mut h = host_record(&old, &e);
                     h.note.push_str(
                         " Written before the end of the input: more addresses than --max-hosts.",
@@ -180,9 +180,13 @@ impl Table {
         keys
     }
 
-    /// The `host` record of one address.
+    /// The `host` record of one address (None when nothing came from it or in its name: an
+    /// address only ever sent to is remembered for its routers but gets no record).
     pub fn host(&self, ip: &IpAddr) -> Option<Host> {
-        self.map.get(ip).map(|e| host_record(ip, e))
+        self.map
+            .get(ip)
+            .filter(|e| e.sent_something())
+            .map(|e| host_record(ip, e))
     }
 
     /// `host` records for every address, ordered by version then address.
@@ -195,6 +199,15 @@ impl Table {
 }
 
 impl Entry {
+    /// Packets came from this address, or RSTs / ICMP errors in its name.
+    pub fn sent_something(&self) -> bool {
+        self.pkt_packets > 0
+            || self.flow_packets > 0
+            || self.icmp_errors > 0
+            || self.flow_icmp_errors > 0
+            || !self.rst_ttls.is_empty()
+    }
+
     pub fn add_ttl(&mut self, ttl: u8) {
         bump(&mut self.ttls, ttl, 1);
     }
@@ -308,14 +321,21 @@ pub fn host_record(ip: &IpAddr, e: &Entry) -> Host {
 mod tests {
     use super::*;
 
+    /// A packet from `ip` with `ttl`.
+    fn seen(t: &mut Table, ip: &str, ttl: u8, ev: &mut Vec<Host>) {
+        let e = t.entry(ip, ev).unwrap();
+        e.add_ttl(ttl);
+        e.pkt_packets += 1;
+    }
+
     #[test]
     fn lru_evicts_the_least_recently_used_and_reports_it() {
         let mut t = Table::new(2);
         let mut ev = vec![];
-        t.entry("10.0.0.1", &mut ev).unwrap().add_ttl(64);
-        t.entry("10.0.0.2", &mut ev).unwrap().add_ttl(126);
-        t.entry("10.0.0.1", &mut ev).unwrap().add_ttl(64);
-        t.entry("10.0.0.3", &mut ev).unwrap().add_ttl(255);
+        seen(&mut t, "10.0.0.1", 64, &mut ev);
+        seen(&mut t, "10.0.0.2", 126, &mut ev);
+        seen(&mut t, "10.0.0.1", 64, &mut ev);
+        seen(&mut t, "10.0.0.3", 255, &mut ev);
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].ip, "10.0.0.2");
         assert!(ev[0].note.contains("--max-hosts"));
@@ -333,7 +353,7 @@ mod tests {
         let mut t = Table::new(10);
         let mut ev = vec![];
         for ip in ["10.0.0.10", "fd00::1", "10.0.0.9", "2001:db8::1"] {
-            t.entry(ip, &mut ev).unwrap().add_ttl(64);
+            seen(&mut t, ip, 64, &mut ev);
         }
         let ips: Vec<String> = t.hosts().into_iter().map(|h| h.ip).collect();
         assert_eq!(ips, ["10.0.0.9", "10.0.0.10", "2001:db8::1", "fd00::1"]);
@@ -358,7 +378,7 @@ mod tests {
     fn neighbours_share_a_prefix() {
         let mut t = Table::new(10);
         let mut ev = vec![];
-        t.entry("203.0.113.30", &mut ev).unwrap().add_ttl(62);
+        seen(&mut t, "203.0.113.30", 62, &mut ev);
         t.note_member("203.0.113.30");
         let (m, d) = t.neighbour("203.0.113.20").unwrap();
         assert_eq!((m.to_string().as_str(), d.hops), ("203.0.113.30", 2));

@@ -402,3 +402,18 @@ fn hints_match_addresses_in_any_spelling() {
     assert_eq!(r["basis"], "user_hops");
     assert!(r["reason"].as_str().unwrap().contains("hop limit 126"));
 }
+
+#[test]
+fn an_address_only_sent_to_gets_no_host_record() {
+    let mut f = flow("C8", "192.168.9.9", 80, None, false, None);
+    f["server"]["packets"] = json!(0);
+    f["state"] = json!("S0");
+    let (_, out) = run_on(&lines(&[f]), &[]);
+    let hosts: Vec<Value> = out
+        .iter()
+        .map(|l| parse(l))
+        .filter(|v| v["type"] == "host")
+        .collect();
+    assert_eq!(hosts.len(), 1);
+    assert_eq!(hosts[0]["ip"], "10.0.1.2");
+}
