@@ -293,7 +293,11 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
             "the {word} of the {} from {} is not in the flow record, so its distance is unknown",
             c.what, c.from_ip
         );
-        o.settle = Some("run tcpflows on the capture again with a version that records it".into());
+        o.settle = Some(format!(
+            "read its {word} in the capture (tshark -r CAPTURE -Y 'frame.number == {}' -T fields \
+             -e ip.ttl -e ipv6.hlim) and compare it with the other packets from {}",
+            c.frame, c.from_ip
+        ));
         return o;
     };
     let (i, h) = (initial_ttl(t), hops(t));
@@ -747,6 +751,18 @@ mod tests {
             o.reason
         );
         assert!(judge(&claim(64), &ev).reason.contains("from nearer"));
+    }
+
+    #[test]
+    fn a_rst_without_ttl_is_unknown() {
+        let mut c = claim(126);
+        c.ttl = None;
+        let o = judge(&c, &Evidence::default());
+        assert_eq!(
+            (o.origin.as_str(), o.hops, o.at_hop),
+            ("unknown", None, None)
+        );
+        assert!(o.settle.unwrap().contains("frame.number == 3"));
     }
 
     #[test]
