@@ -3,7 +3,7 @@
 //! Reads JSON lines. `flow` records get a `ttlhops` field (the distance of each side, and for the
 //! flow's RST and each ICMP error: `endpoint`, `middlebox` or `unknown`, with the reason);
 //! `packet` records feed the per-address table and pass through untouched; every other record
-//! passes through byte for byte. At the end, one `host` record per address.
+//! passes through byte for byte. At the end, one `host` record per address that sent something.
 //!
 //! Evidence about a server often arrives after the flow that needs it (a refused connection
 //! first, a successful one to another port later). A flow whose RST or ICMP origin cannot be
