@@ -39,8 +39,9 @@ Examples:
 Output: one `finding` record per problem (docs/schema.md, rules in docs/rules.md). Other records
 are consumed; --all passes every input record through as well, each followed by its findings.
 
-Exit status: 0 ok (findings or not, unless --fail-on); 1 with --fail-on SEVERITY when a finding
-at or above it was written; 2 usage or input error (findings made before the damage are written).";
+Exit status: 0 ok (findings or not), 1 --fail-on matched, 2 usage or input error.
+With --fail-on SEVERITY, exit 1 when a finding at or above it was written; after an input error
+the findings made from the records before it are written first.";
 
 /// Severity threshold for `--fail-on` / `--min-severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -415,7 +416,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                         if has_dns(line.bytes) {
                             let p: Packet = line.parse()?;
                             engine.dns(&p);
-                        } else if args.all {
+                        } else {
                             line.validate()?;
                         }
                         if args.all {
@@ -423,8 +424,9 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                         }
                     }
                     _ => {
+                        // Consumed or not, a damaged line is an input error.
+                        line.validate()?;
                         if args.all {
-                            line.validate()?;
                             out.write_raw(line.bytes)?;
                         }
                     }

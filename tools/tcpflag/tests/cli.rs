@@ -263,3 +263,13 @@ fn hostile_numbers_do_not_panic() {
     }
     tcpflag().write_stdin(input).assert().success();
 }
+
+#[test]
+fn damaged_unconsumed_record_is_an_input_error_by_default_too() {
+    let mut input = std::fs::read_to_string(SEED).unwrap();
+    input.push_str("{\"type\":\"host\",\"ip\":\"10.0.0.1\",\"ttls\":[12\n");
+    let a = tcpflag().write_stdin(input).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(err.contains("<stdin>: line 9"), "{err}");
+    assert_eq!(records(&a.get_output().stdout).len(), 4);
+}
