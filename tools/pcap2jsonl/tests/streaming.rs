@@ -170,28 +170,28 @@ fn have(cmd: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// A real `tcpdump -U -w -` on the loopback of a private network namespace: a UDP datagram sent
-/// there becomes a record while tcpdump keeps running. Skipped (with a note) when not root or
-/// tcpdump/ip is missing.
-#[test]
-fn live_tcpdump_pipe_in_a_netns() {
+/// Runs `capture` (argv, with `-w -` writing to stdout) inside a fresh network namespace with its
+/// loopback up, pipes it into pcap2jsonl, sends one UDP datagram to 127.0.0.1:2725 there once
+/// the capture tool says it listens, and returns the first record. `None` when the machine cannot
+/// (not root, a tool missing).
+fn live_capture_record(tag: &str, capture: &[&str], ready: &str) -> Option<String> {
     let root = Command::new("id")
         .arg("-u")
         .output()
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(false);
-    if !root || !have("tcpdump") || !have("ip") || !have("python3") {
-        eprintln!("skipped: needs root, tcpdump, ip and python3");
-        return;
+    if !root || !have(capture[0]) || !have("ip") || !have("python3") {
+        eprintln!("skipped: needs root, {}, ip and python3", capture[0]);
+        return None;
     }
-    let name = format!("p2j-stream-{}", std::process::id());
+    let name = format!("p2j-{tag}-{}", std::process::id());
     if !Command::new("ip")
         .args(["netns", "add", &name])
         .status()
         .is_ok_and(|s| s.success())
     {
         eprintln!("skipped: cannot create a network namespace");
-        return;
+        return None;
     }
     let mut ns = Netns {
         name: name.clone(),
@@ -204,42 +204,30 @@ fn live_tcpdump_pipe_in_a_netns() {
             .unwrap()
             .success()
     );
-    let mut tcpdump = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &name,
-            "tcpdump",
-            "-i",
-            "lo",
-            "-U",
-            "-w",
-            "-",
-            "-n",
-            "udp port 2725",
-        ])
+    let mut cap = Command::new("ip")
+        .args(["netns", "exec", &name])
+        .args(capture)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let tcpdump_out: ChildStdout = tcpdump.stdout.take().unwrap();
-    let tcpdump_err = line_reader(tcpdump.stderr.take().unwrap());
-    ns.children.push(tcpdump);
+    let cap_out: ChildStdout = cap.stdout.take().unwrap();
+    let cap_err = line_reader(cap.stderr.take().unwrap());
+    ns.children.push(cap);
     let mut p2j = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
         .arg("-")
-        .stdin(Stdio::from(tcpdump_out))
+        .stdin(Stdio::from(cap_out))
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let rx = line_reader(p2j.stdout.take().unwrap());
     ns.children.push(p2j);
-    // Wait until tcpdump listens.
     let listening = (0..50).any(|_| {
-        tcpdump_err
+        cap_err
             .recv_timeout(Duration::from_millis(200))
-            .is_ok_and(|l| l.contains("listening on"))
+            .is_ok_and(|l| l.contains(ready))
     });
-    assert!(listening, "tcpdump did not start");
+    assert!(listening, "{} did not start", capture[0]);
     let send = "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'tcpwhy', ('127.0.0.1', 2725))";
     assert!(
         Command::new("ip")
@@ -250,11 +238,55 @@ fn live_tcpdump_pipe_in_a_netns() {
     );
     let rec = rx
         .recv_timeout(Duration::from_secs(10))
-        .expect("no record while tcpdump runs");
-    assert!(
-        rec.starts_with("{\"type\":\"packet\",\"frame\":1,"),
-        "{rec}"
-    );
-    assert!(rec.contains("\"len\":48,"), "{rec}");
-    // Cleanup (kill tcpdump, then pcap2jsonl sees the end and exits) happens in Drop.
+        .expect("no record while the capture runs");
+    // Cleanup (kill the capture tool and pcap2jsonl, delete the namespace) happens in Drop.
+    Some(rec)
+}
+
+/// A real `tcpdump -U -w -` (classic pcap) on the loopback of a private network namespace: the
+/// datagram becomes a record while tcpdump keeps running.
+#[test]
+fn live_tcpdump_pipe_in_a_netns() {
+    let cmd = [
+        "tcpdump",
+        "-i",
+        "lo",
+        "-U",
+        "-w",
+        "-",
+        "-n",
+        "udp port 2725",
+    ];
+    if let Some(rec) = live_capture_record("tcpdump", &cmd, "listening on") {
+        assert!(
+            rec.starts_with("{\"type\":\"packet\",\"frame\":1,"),
+            "{rec}"
+        );
+        assert!(rec.contains("\"len\":48,"), "{rec}");
+        assert!(rec.contains("\"dst_port\":2725,"), "{rec}");
+    }
+}
+
+/// The same with dumpcap, which writes pcapng (section header, interface description, then
+/// enhanced packet blocks as packets arrive).
+#[test]
+fn live_dumpcap_pcapng_pipe_in_a_netns() {
+    let cmd = [
+        "dumpcap",
+        "-q",
+        "-i",
+        "lo",
+        "-f",
+        "udp port 2725",
+        "-w",
+        "-",
+    ];
+    if let Some(rec) = live_capture_record("dumpcap", &cmd, "Capturing on") {
+        assert!(
+            rec.starts_with("{\"type\":\"packet\",\"frame\":1,"),
+            "{rec}"
+        );
+        assert!(rec.contains("\"iface\":0,"), "{rec}");
+        assert!(rec.contains("\"dst_port\":2725,"), "{rec}");
+    }
 }
