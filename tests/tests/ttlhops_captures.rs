@@ -284,6 +284,27 @@ fn lab_scenarios() {
     for f in flows.iter().filter(|f| f["server_port"] == 8443) {
         verdict(&f["ttlhops"]["rst"], "middlebox", 1, "other_flows");
     }
+    // The forged RSTs alone (no healthy connection to the server in the input): unknown, but
+    // the reason notes that 0 routers away from another /24 than the client means hop 1.
+    let (_, _, _, raw) = run(&lab.join("middlebox-reset.pcap"), &[]);
+    let only: String = String::from_utf8(raw)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"server_port\":8443"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = pipeline(&[("ttlhops", &[])], Some(only.as_bytes()));
+    let recs = records(&out[0].stdout);
+    let fl = of_type(&recs, "flow");
+    assert!(!fl.is_empty());
+    for f in fl {
+        let o = &f["ttlhops"]["rst"];
+        verdict(o, "unknown", 1, "none");
+        assert!(
+            o["reason"].as_str().unwrap().contains("a device at hop 1"),
+            "{o}"
+        );
+    }
 
     let (flows, _, _, _) = run(&lab.join("icmp-unreachable.pcap"), &[]);
     // Every ICMP error there comes from router2 (TTL 63): hop 2.

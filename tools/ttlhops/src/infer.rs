@@ -196,6 +196,9 @@ pub struct Evidence {
     /// Another address of the same /24 (IPv4) or /64 (IPv6) and its distance: mentioned when
     /// nothing else is known, never a verdict (the networks may be split behind routers).
     pub neighbour: Option<(String, u8)>,
+    /// The flow's other endpoint (the one the packet was sent to) when it is at the capture
+    /// point (0 routers away) and in another /24 or /64 than the claimed sender.
+    pub other_subnet_local: Option<String>,
 }
 
 fn new_origin(c: &Claim, origin: &str) -> Origin {
@@ -487,9 +490,18 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
         ),
         None => String::new(),
     };
+    let local = match (&ev.other_subnet_local, h) {
+        (Some(peer), 0) => format!(
+            " It came from 0 routers away, yet {} is not in the same {} as {peer} (which is at the \
+             capture point): unless they share a larger LAN, a device at hop 1 sent it.",
+            c.from_ip,
+            if c.ip_version == 6 { "/64" } else { "/24" }
+        ),
+        _ => String::new(),
+    };
     o.reason = format!(
         "{pkt}. Nothing else in the input shows how far {} is, so the capture cannot tell the {} \
-         from a device on the path.{lean}{neighbour}",
+         from a device on the path.{lean}{neighbour}{local}",
         c.from_ip, c.role
     );
     o.settle = Some(format!(
@@ -763,6 +775,22 @@ mod tests {
             ("unknown", None, None)
         );
         assert!(o.settle.unwrap().contains("frame.number == 3"));
+    }
+
+    #[test]
+    fn zero_hops_from_another_subnet_is_mentioned() {
+        let ev = Evidence {
+            other_subnet_local: Some("10.0.1.2".into()),
+            ..Default::default()
+        };
+        let o = judge(&claim(64), &ev);
+        assert_eq!(o.origin, "unknown");
+        assert!(
+            o.reason.contains("a device at hop 1 sent it"),
+            "{}",
+            o.reason
+        );
+        assert!(!judge(&claim(126), &ev).reason.contains("hop 1 sent"));
     }
 
     #[test]

@@ -311,8 +311,15 @@ impl State {
         }
     }
 
-    /// What is known about `ip`'s own distance, outside this flow.
-    fn evidence(&self, ip: &str, role: Which, same_flow: Option<Expect>) -> Evidence {
+    /// What is known about `ip`'s own distance, outside this flow. `peer` is the flow's other
+    /// endpoint with its distance in this flow.
+    fn evidence(
+        &self,
+        ip: &str,
+        role: Which,
+        same_flow: Option<Expect>,
+        peer: (&str, Option<u8>),
+    ) -> Evidence {
         let entry = self.table.get(ip);
         let capture = same_flow.or_else(|| entry.and_then(|e| e.distance()));
         let hint = ip
@@ -334,6 +341,12 @@ impl State {
                 .table
                 .neighbour(ip)
                 .map(|(a, d)| (a.to_string(), d.hops)),
+            other_subnet_local: match (ip.parse(), peer.0.parse(), peer.1) {
+                (Ok(a), Ok(b), Some(0)) if table::prefix(&a) != table::prefix(&b) => {
+                    Some(peer.0.to_string())
+                }
+                _ => None,
+            },
         }
     }
 
@@ -361,7 +374,8 @@ impl State {
                 ip_id: r.ip_id,
                 peer_ip_id: infer::non_rst_ttls(f, which).and(which.side(f).first_ip_id),
             };
-            let ev = self.evidence(which.ip(f), which, same_flow(f, which));
+            let other = other_end(f, which, &fh);
+            let ev = self.evidence(which.ip(f), which, same_flow(f, which), other);
             fh.rst = Some(infer::judge(&c, &ev));
         }
         for i in &f.icmp {
@@ -391,7 +405,8 @@ impl State {
             };
             let o = match which {
                 Some(w) => {
-                    let ev = self.evidence(&i.from_ip, w, same_flow(f, w));
+                    let other = other_end(f, w, &fh);
+                    let ev = self.evidence(&i.from_ip, w, same_flow(f, w), other);
                     infer::judge(&c, &ev)
                 }
                 None => {
@@ -579,6 +594,14 @@ fn user_expect(basis: Basis, n: u8) -> Expect {
         hops: n,
         others: vec![],
         count: 0,
+    }
+}
+
+/// The flow's endpoint opposite `which`, with its distance in this flow.
+fn other_end<'a>(f: &'a Flow, which: Which, fh: &FlowHops) -> (&'a str, Option<u8>) {
+    match which {
+        Which::Server => (&f.client_ip, fh.client.as_ref().map(|s| s.hops)),
+        Which::Client => (&f.server_ip, fh.server.as_ref().map(|s| s.hops)),
     }
 }
 
