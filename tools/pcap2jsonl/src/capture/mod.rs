@@ -2,8 +2,8 @@
 //!
 //! Formats: classic pcap (µs and ns magic, both byte orders, and the "modified" Kuznetzov
 //! variant), pcapng (any number of sections, each with its own byte order and interfaces),
-//! gzip of either (detected by magic, decompressed on the fly, then detected again). Microsoft
-//! Network Monitor files are recognised and refused until a reader lands (see [`detect`]).
+//! gzip of any of them (detected by magic, decompressed on the fly, then detected again), and
+//! Microsoft Network Monitor files, handed to `crate::netmon` through [`FrameSink::netmon`].
 //!
 //! Every reader works on one [`Source`] buffer: frames are borrowed slices of it, handed to
 //! [`crate::decode::write_packet`] together with a [`FrameMeta`](crate::frame::FrameMeta).
@@ -88,7 +88,7 @@ pub fn detect(magic: [u8; 4]) -> Option<Format> {
         [0xa1, 0xb2, 0xcd, 0x34] => pcap(true, false, true),
         [0x0a, 0x0d, 0x0d, 0x0a] => Some(Format::PcapNg),
         [0x1f, 0x8b, _, _] => Some(Format::Gzip),
-        // Dispatch point for a NetMon reader (src/netmon.rs): see `read_source`.
+        // Read by crate::netmon through `FrameSink::netmon` (see `read_source`).
         [b'G', b'M', b'B', b'U'] => Some(Format::NetMon { version: 2 }),
         [b'R', b'T', b'S', b'S'] => Some(Format::NetMon { version: 1 }),
         _ => None,
