@@ -78,25 +78,30 @@ impl Which {
 /// TTL values of a side's packets other than RSTs, as far as the flow summary tells them:
 /// `(first, all distinct values)`. `None` when the side sent nothing but RSTs (or nothing).
 ///
-/// The side's `ttl` range counts every packet it sent, the RST included. When the flow's first
-/// RST came from this side, the RST's TTL is left out unless the side's other packets (a SYN or
-/// SYN-ACK, data, a FIN, or more packets than RSTs) must have had the same value.
+/// The side's `ttl` range counts every packet it sent, RSTs included. When a RST may have come
+/// from this side (the flow's first RST did, or the flow has several), only the side's first
+/// packet (its SYN / SYN-ACK / data) and, with a single RST of known TTL, the other end of the
+/// range are taken; a side that sent nothing but RSTs has none.
 pub fn non_rst_ttls(f: &Flow, which: Which) -> Option<(u8, Vec<u8>)> {
     let side = which.side(f);
     let t = side.ttl?;
     if side.packets == 0 {
         return None;
     }
-    let rst_here = f.rst.as_ref().filter(|r| r.from == which.name());
-    let Some(rst) = rst_here else {
+    let rst = f.rst.as_ref();
+    let rst_here = rst.filter(|r| r.from == which.name());
+    let count = rst.map_or(0, |r| r.count.max(1));
+    // With no RST from this side (the flow's only RST came from the other), every packet of
+    // the side counts.
+    if rst_here.is_none() && count <= 1 {
         let mut v = vec![t.first, t.min, t.max];
         v.sort_unstable();
         v.dedup();
         return Some((t.first, v));
-    };
+    }
     let has_other = side.bytes > 0
         || side.fin_frame.is_some()
-        || side.packets > u64::from(rst.count.max(1))
+        || side.packets > u64::from(count)
         || match which {
             Which::Server => f.synack_frame.is_some(),
             Which::Client => f.attempts.syn_count > 0 && !f.midstream,
@@ -104,11 +109,14 @@ pub fn non_rst_ttls(f: &Flow, which: Which) -> Option<(u8, Vec<u8>)> {
     if !has_other {
         return None;
     }
-    // The side's first packet is its SYN / SYN-ACK / data: a RST comes last.
+    // The side's first packet is its SYN / SYN-ACK / data: a RST comes last. Its min/max may
+    // be RSTs' too: only with a single RST (whose TTL is known) are the others kept.
     let mut v = vec![t.first];
-    for x in [t.min, t.max] {
-        if Some(x) != rst.ttl {
-            v.push(x);
+    if let Some(r) = rst_here.filter(|_| count == 1) {
+        for x in [t.min, t.max] {
+            if Some(x) != r.ttl {
+                v.push(x);
+            }
         }
     }
     v.sort_unstable();
@@ -577,6 +585,58 @@ mod tests {
         assert_eq!(hops(0), 32);
         assert_eq!(initial_ttl(255), 255);
         assert_eq!(hops(255), 0);
+    }
+
+    fn flow_with(server_ttl: (u8, u8, u8), synack: bool, rst: Option<(&str, u8, u32)>) -> Flow {
+        let mut f = Flow {
+            synack_frame: synack.then_some(2),
+            ..Default::default()
+        };
+        f.attempts.syn_count = 1;
+        f.client.packets = 2;
+        f.client.ttl = Some(tcpwhy_common::records::flow::TtlStats {
+            first: 64,
+            min: 64,
+            max: 64,
+        });
+        f.server.packets = u64::from(synack) + rst.map_or(0, |r| u64::from(r.2));
+        f.server.ttl = Some(tcpwhy_common::records::flow::TtlStats {
+            first: server_ttl.0,
+            min: server_ttl.1,
+            max: server_ttl.2,
+        });
+        f.rst = rst.map(|(from, ttl, count)| tcpwhy_common::records::flow::Rst {
+            from: from.into(),
+            ttl: Some(ttl),
+            count,
+            ..Default::default()
+        });
+        f
+    }
+
+    #[test]
+    fn non_rst_ttls_leave_the_rsts_out() {
+        // Refused: the server sent only the RST.
+        let f = flow_with((126, 126, 126), false, Some(("server", 126, 1)));
+        assert_eq!(non_rst_ttls(&f, Which::Server), None);
+        assert_eq!(non_rst_ttls(&f, Which::Client), Some((64, vec![64])));
+        // SYN-ACK 126 then one forged RST 64: 64 is the RST's.
+        let f = flow_with((126, 64, 126), true, Some(("server", 64, 1)));
+        assert_eq!(non_rst_ttls(&f, Which::Server), Some((126, vec![126])));
+        // SYN-ACK 126, a route change to 125, one RST 126: both non-RST values kept.
+        let f = flow_with((126, 125, 126), true, Some(("server", 126, 1)));
+        assert_eq!(non_rst_ttls(&f, Which::Server), Some((126, vec![125, 126])));
+        // Two RSTs (126 first, then a forged 64): only the SYN-ACK's value.
+        let f = flow_with((126, 64, 126), true, Some(("server", 126, 2)));
+        assert_eq!(non_rst_ttls(&f, Which::Server), Some((126, vec![126])));
+        // The client reset first, the server answered with RSTs only: none for the server.
+        let mut f = flow_with((60, 60, 60), false, Some(("client", 64, 3)));
+        f.server.packets = 2;
+        assert_eq!(non_rst_ttls(&f, Which::Server), None);
+        // No RST at all: the whole range.
+        let f = flow_with((126, 120, 126), true, None);
+        assert_eq!(non_rst_ttls(&f, Which::Server), Some((126, vec![120, 126])));
+        assert!(side_hops(&f, Which::Server).unwrap().varies);
     }
 
     #[test]
