@@ -17,6 +17,7 @@ Subcommands (run inside a namespace with `ip netns exec`):
 
 Client actions (separated by `,`):
   get HOST PORT [SPORT]          connect, send an HTTP GET, read the answer to EOF
+  get-timeout HOST PORT SECONDS  the same with TCP_USER_TIMEOUT (unacknowledged data times out)
   connect HOST PORT [SPORT]      connect only (refused / timeout / unreachable cases), then close
   post HOST PORT                 connect, send a small POST, wait for the answer (zero window)
   bulk HOST PORT BYTES           connect, send BYTES, read the answer (slow reader)
@@ -370,10 +371,17 @@ def action(words):
             rec["client_port"] = s.getsockname()[1]
             s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
             rec["bytes"] = read_all(s)
-        elif a in ("get", "connect", "post", "bulk"):
+        elif a in ("get", "connect", "post", "bulk", "get-timeout"):
             rec["server"] = words[1]
-            s = open_conn(words[1], words[2], words[3] if a != "bulk" and len(words) > 3 else None)
+            sport = words[3] if a in ("get", "connect", "post") and len(words) > 3 else None
+            s = open_conn(words[1], words[2], sport)
             rec["client_port"] = s.getsockname()[1]
+            if a == "get-timeout":
+                # Give up on unacknowledged data after this many seconds (TCP_USER_TIMEOUT, as
+                # applications and Windows' retransmission limit do): ETIMEDOUT, at a fixed time.
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
+                             int(float(words[3]) * 1000))
+                a = "get"
             if a == "get":
                 s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
                 rec["bytes"] = read_all(s)

@@ -204,11 +204,25 @@ capture_stop() {
 
 want() { [ -z "$LAB_ONLY" ] && return 0; case " $LAB_ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
+# Waits until the client has no connection left but TIME-WAIT ones, so nothing of the last
+# scenario (a late RST, a retransmission) lands in the next capture.
+settle() {
+  i=0
+  while [ -n "$(nsx cl ss -Htan state all exclude time-wait exclude listen 2>/dev/null)" ]; do
+    i=$((i + 1))
+    if [ $i -gt 150 ]; then
+      log "client connections still open:"; nsx cl ss -tan >&2; return 0
+    fi
+    sleep 0.1
+  done
+}
+
 # scenario NAME ACTIONS [NODE for a server-side capture too]
 scenario() {
   name=$1; actions=$2; side=${3:-}
   try=1
   while :; do
+    settle
     log "scenario $name"
     BG_TCPDUMP=
     capture_start cl "$OUT/$name.pcap"; BG_TCPDUMP="${BG_PIDS##* }"
@@ -288,13 +302,11 @@ fi
 
 if want retrans-timeout; then
   # Established, then the client's request is lost again and again (router2 drops the data
-  # segments): the client retransmits with backoff and gives up (tcp_retries2=4 here, ~6 s;
-  # 15 by default) with ETIMEDOUT. The server, which never got the request, closes after 10 s;
-  # the client's stack answers that FIN with a RST (the socket is gone).
+  # segments): the client retransmits it with doubling RTO and gives up after 3 s
+  # (TCP_USER_TIMEOUT) with ETIMEDOUT. The server, which never got the request, closes after
+  # 10 s; the client's stack answers that FIN with a RST (the socket is gone).
   nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8081 -m length --length 61:65535 -j DROP
-  nsx cl sysctl -qw net.ipv4.tcp_retries2=4
-  scenario retrans-timeout "get $APP 80, get $APP 8081, sleep 5, get $APP 80"
-  nsx cl sysctl -qw net.ipv4.tcp_retries2=15
+  scenario retrans-timeout "get $APP 80, get-timeout $APP 8081 3, sleep 7.5, get $APP 80"
   nsx r2 iptables -F FORWARD
 fi
 
@@ -338,7 +350,13 @@ chmod 644 "$OUT"/*.pcap "$OUT"/*.jsonl "$OUT"/*.txt 2>/dev/null || true
 
 # ------------------------------------------------------------------ checks
 if [ "$LAB_CHECK" = 1 ]; then
-  sh "$HERE/check.sh" "$OUT"
+  if ! sh "$HERE/check.sh" "$OUT"; then
+    # Keep the evidence of a failed check (the work directory is removed on exit).
+    keep=$(mktemp -d /tmp/tcpwhy-lab-failed.XXXXXX)
+    cp -r "$OUT"/. "$keep"/
+    log "check failed; the captures are kept in $keep"
+    exit 1
+  fi
 else
   log "captures written to $OUT"
 fi

@@ -32,7 +32,7 @@ fn app_agrees(d: &Diagnosis) {
         let action = a["action"].as_str().unwrap();
         let w: Vec<&str> = action.split_whitespace().collect();
         let (server, port) = match w[0] {
-            "get" | "connect" | "post" | "bulk" => (w[1].to_string(), w[2]),
+            "get" | "get-timeout" | "connect" | "post" | "bulk" => (w[1].to_string(), w[2]),
             "resolve-get" => (a["server"].as_str().unwrap_or("").to_string(), w[2]),
             _ => continue,
         };
