@@ -27,6 +27,11 @@ lacks "ERROR"
 run $RB 4
 has '"server":"203.0.113.30:9001"' '"reopened":true'
 
+with retrans-timeout
+run $RB 1
+has "retransmission_storm" "203.0.113.30:8081" "retransmitted" "ETIMEDOUT"
+lacks "syn_timeout"
+
 with healthy
 run $RB 1
 has "no findings"
