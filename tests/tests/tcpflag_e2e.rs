@@ -425,6 +425,22 @@ fn seed_replica_windows_client_both_cases() {
             z["summary"]
         );
     }
+    // The write-up's frame 8: a RST from another address (4.79.185.20) for the connection to
+    // 192.168.0.1 is attached to it and named.
+    let nat = f[..2]
+        .iter()
+        .find(|z| z["evidence"]["stray_rst"]["from_ip"] == "4.79.185.20")
+        .unwrap_or_else(|| panic!("no stray RST attached:\n{}", summaries(&f)));
+    assert_eq!(nat["origin"], "middlebox");
+    assert_eq!(nat["uids"].as_array().unwrap().len(), 2);
+    assert!(
+        nat["summary"]
+            .as_str()
+            .unwrap()
+            .contains("that RST came from 4.79.185.20, not from 192.168.0.1"),
+        "{}",
+        nat["summary"]
+    );
     let ib = &f[3];
     assert_eq!(ib["server_ip"], "192.168.0.1");
     assert_eq!(ib["evidence"]["name"], "web2.corp.example");

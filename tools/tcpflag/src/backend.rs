@@ -183,18 +183,23 @@ impl Backend {
                         s.uids.push(u);
                     }
                 }
-                if s.frames.is_empty() {
+                // The earliest failure (findings may come out of time order: retries and stray
+                // RSTs are waited for).
+                let earlier = match (ts, s.first_ts) {
+                    (Some(a), Some(b)) => a < b,
+                    (_, None) => true,
+                    (None, Some(_)) => false,
+                };
+                if earlier || s.frames.is_empty() {
                     s.frames = frames.into_iter().take(8).collect();
-                }
-                if s.first_ts.is_none() {
-                    s.first_ts = ts;
+                    s.first_ts = ts.or(s.first_ts);
                 }
                 if let Some(c) = client {
                     if s.clients.len() < 2 {
                         s.clients.insert(c);
                     }
                 }
-                if s.socket_error.is_none() {
+                if s.socket_error.is_none() || earlier {
                     s.socket_error = socket_error;
                 }
             }

@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod errors;
 pub mod rules;
+pub mod stray;
 pub mod text;
 pub mod util;
 
@@ -165,6 +166,9 @@ impl Args {
 
 type Key = (String, u16, String, u16);
 
+/// A flow waiting for its stray RST, with the RST frames its record lists.
+type Held = (Flow, Option<Vec<u64>>);
+
 #[derive(Debug)]
 struct Pending {
     /// The refused flows, each with the RST frames its record lists (`rst.frames`), if any.
@@ -177,6 +181,9 @@ pub struct Engine {
     cfg: Config,
     backend: Backend,
     pending: HashMap<Key, Pending>,
+    strays: stray::Strays,
+    /// Connections that may still get a stray RST (see [`stray`]).
+    held: HashMap<(String, u16, u16), Held>,
     now: f64,
     /// Flow records seen.
     pub flows: u64,
@@ -191,6 +198,8 @@ impl Engine {
             cfg,
             backend: Backend::new(backend),
             pending: HashMap::new(),
+            strays: stray::Strays::default(),
+            held: HashMap::new(),
             now: f64::MIN,
             flows: 0,
         }
@@ -209,7 +218,90 @@ impl Engine {
             self.now = f.last_ts;
         }
         let mut out = self.flush_due(false);
-        match rules::evaluate(&f, &self.cfg) {
+        out.extend(self.flush_held(false));
+        // A RST from another address for a connection (the seed's 4.79.185.20): attached to the
+        // connection, whichever of the two records comes first.
+        if stray::Strays::is_stray(&f) {
+            let key = (f.client_ip.clone(), f.client_port, f.server_port);
+            let s = stray::Stray::of(&f);
+            let matches = self.held.get(&key).is_some_and(|(h, _)| s.belongs_to(h));
+            if let (true, Some((held, frames))) = (matches, self.held.remove(&key)) {
+                out.extend(self.process(held, frames, Some(s)));
+            } else {
+                self.strays.add(&f, self.now);
+            }
+            return out;
+        }
+        let stray = self.strays.take(&f);
+        if stray.is_none() && stray::may_get_one(&f) && self.has_problem(&f) {
+            // Its stray RST may still come: held (findings and all) for STRAY_WINDOW.
+            let key = (f.client_ip.clone(), f.client_port, f.server_port);
+            if let Some((old, frames)) = self.held.remove(&key) {
+                out.extend(self.process(old, frames, None));
+            }
+            if self.held.len() >= stray::MAX_STRAYS {
+                out.extend(self.flush_held(true));
+            }
+            self.held.insert(key, (f, rst_frames));
+            return out;
+        }
+        out.extend(self.process(f, rst_frames, stray));
+        out
+    }
+
+    /// True when the rules find something worse than info on `f` as it is.
+    fn has_problem(&self, f: &Flow) -> bool {
+        match rules::evaluate(f, &self.cfg) {
+            Verdict::Refused => true,
+            Verdict::Findings(v) => v.iter().any(|x| x.severity > Severity::Info),
+        }
+    }
+
+    /// Held connections whose stray RST did not come within the window (all with `all`).
+    fn flush_held(&mut self, all: bool) -> Vec<Finding> {
+        if self.held.is_empty() {
+            return vec![];
+        }
+        let horizon = self.now - stray::STRAY_WINDOW;
+        let mut due: Vec<(Flow, Option<Vec<u64>>)> = vec![];
+        self.held.retain(|_, (f, frames)| {
+            if all || f.last_ts < horizon {
+                due.push((std::mem::take(f), frames.take()));
+                false
+            } else {
+                true
+            }
+        });
+        due.sort_by(|a, b| a.0.first_ts.total_cmp(&b.0.first_ts));
+        let mut out = vec![];
+        for (f, frames) in due {
+            out.extend(self.process(f, frames, None));
+        }
+        out
+    }
+
+    /// Runs the rules on one flow (with its stray RST, if one belongs to it).
+    fn process(
+        &mut self,
+        mut f: Flow,
+        rst_frames: Option<Vec<u64>>,
+        stray: Option<stray::Stray>,
+    ) -> Vec<Finding> {
+        let mut out = vec![];
+        if let Some(s) = &stray {
+            stray::attach(&mut f, s);
+        }
+        let verdict = rules::evaluate(&f, &self.cfg);
+        let verdict = match (verdict, &stray) {
+            (Verdict::Findings(mut v), Some(s)) => {
+                for fd in v.iter_mut().filter(|fd| fd.severity != Severity::Info) {
+                    stray::annotate(fd, s, &f.server_ip);
+                }
+                Verdict::Findings(v)
+            }
+            (v, _) => v,
+        };
+        match verdict {
             Verdict::Refused => {
                 let key = (
                     f.client_ip.clone(),
@@ -295,7 +387,8 @@ impl Engine {
 
     /// End of input: the refused attempts still waiting, then intermittent_backend.
     pub fn finish(&mut self) -> Vec<Finding> {
-        let mut out = self.flush_due(true);
+        let mut out = self.flush_held(true);
+        out.extend(self.flush_due(true));
         out.extend(self.backend.finish());
         out
     }

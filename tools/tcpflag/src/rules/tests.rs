@@ -680,3 +680,79 @@ fn slow_connect_after_syn_retries() {
     // One SYN: nothing to say.
     none(json!({}));
 }
+
+/// The seed's frame 8: a RST for 10.0.0.1:4973 ↔ :80 from 4.79.185.20, a flow of its own.
+fn stray_rst_flow() -> Flow {
+    flow(json!({
+        "uid": "STRAY", "client_port": 4973, "server_ip": "4.79.185.20",
+        "first_frame": 8, "last_frame": 8, "first_ts": 1001.5, "last_ts": 1001.5, "duration": 0.0,
+        "state": "RSTRH", "history": "^r", "end": "rst", "midstream": true, "established": false,
+        "attempts": {"syn_count": 0, "frames": [], "ts": [], "intervals": []},
+        "synack_frame": null,
+        "client": {"packets": 0, "bytes": 0, "fin_frame": null},
+        "server": {"packets": 1, "bytes": 0, "fin_frame": null},
+        "rst": {"from": "server", "frame": 8, "ts": 1001.5, "ttl": 120, "ip_id": 1, "flags": "R",
+                "seq_ok": true, "count": 1}
+    }))
+}
+
+/// The seed's first connection without its RST (it went to the stray flow), stalled to the end.
+fn zero_window_without_rst() -> Flow {
+    let mut p = seed_zero_window();
+    p["rst"] = json!(null);
+    p["last_frame"] = json!(7);
+    p["last_ts"] = json!(1001.0);
+    p["end"] = json!("capture_end");
+    p["state"] = json!("S1");
+    flow(p)
+}
+
+fn check_stray(out: &[Finding]) {
+    assert_eq!(out.len(), 1, "{out:#?}");
+    let fd = &out[0];
+    assert_eq!(fd.kind, "zero_window_at_handshake");
+    assert_eq!(fd.uids, ["ZW1", "STRAY"]);
+    assert_eq!(fd.origin.as_deref(), Some("middlebox"));
+    assert!(fd.frames.contains(&8));
+    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10054));
+    assert!(
+        fd.summary
+            .contains("that RST came from 4.79.185.20, not from 192.168.0.1 (frame 8, TTL 120)"),
+        "{}",
+        fd.summary
+    );
+}
+
+#[test]
+fn stray_rst_from_another_address_either_order() {
+    // The RST first (tcpflows' order).
+    let mut e = engine();
+    let mut out = e.flow(stray_rst_flow());
+    out.extend(e.flow(zero_window_without_rst()));
+    out.extend(
+        e.finish()
+            .into_iter()
+            .filter(|f| f.kind != "intermittent_backend"),
+    );
+    check_stray(&out);
+    // The connection first (ttlhops holds RST flows): held until the RST comes.
+    let mut e = engine();
+    let mut out = e.flow(zero_window_without_rst());
+    assert!(out.is_empty(), "held for its stray RST");
+    out.extend(e.flow(stray_rst_flow()));
+    check_stray(&out);
+    // No RST ever comes: written at the end, as it is.
+    let mut e = engine();
+    assert!(e.flow(zero_window_without_rst()).is_empty());
+    let out = e.finish();
+    assert_eq!(out.len(), 1);
+    assert!(
+        out[0]
+            .summary
+            .contains("still closed at the end of the capture")
+    );
+    // A RST-only flow on its own is no finding.
+    let mut e = engine();
+    assert!(e.flow(stray_rst_flow()).is_empty());
+    assert!(e.finish().is_empty());
+}

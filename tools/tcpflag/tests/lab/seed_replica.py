@@ -6,8 +6,8 @@ which no stack in the lab can produce. Hand-built with scapy, only where the wri
 Case 1 (intermittent, zero window): WEB1 10.0.0.1 resolves web2.corp.example (10 addresses, round
 robin); connections to 192.168.0.2 .. .4 work (SYN-ACK Win=8760, POST, 100 Continue, FIN); two
 connections land on 192.168.0.1, whose SYN-ACK says Win=0: the client sends 1-byte probes (seq
-ISN+1, three times) and 192.168.0.1 resets (the write-up's RST came from a NAT address,
-4.79.185.20; here it carries 192.168.0.1's so it belongs to the connection).
+ISN+1, three times) and gets a RST: the first from 4.79.185.20 (a NAT address, as in the
+write-up's frame 8), the second with 192.168.0.1's own address.
 Case 2 (refused): 10.0.0.1:20531 → 172.16.0.1:2383, three identical SYNs (Seq=655839663,
 Win=16384) each answered by RST/ACK (Seq=0, Ack=655839664, Win=0, TTL 126, IP ID 14341), about
 0.5 s apart; then a working connection to 172.16.0.1:2725 (Analysis Services 2000) whose packets
@@ -82,13 +82,13 @@ def post_ok(dst, sport, isn, sisn):
     emit(c2s(dst, sport, 80, "A", c + 1, s + 1, 16560))
 
 
-def zero_window(dst, sport, isn, sisn):
+def zero_window(dst, sport, isn, sisn, rst_from):
     emit(c2s(dst, sport, 80, "S", isn, win=16384), 0.01)
     emit(s2c(dst, 80, sport, "SA", sisn, isn + 1, 0), 0.02)
     emit(c2s(dst, sport, 80, "A", isn + 1, sisn + 1, 16616))
     for dt in (0.3, 0.6, 1.2):
         emit(c2s(dst, sport, 80, "A", isn + 1, sisn + 1, 16616, b"P"), dt)
-    emit(s2c(dst, 80, sport, "R", sisn + 1, 0, 0), 0.3)
+    emit(s2c(rst_from, 80, sport, "R", sisn + 1, 0, 0, ttl=120 if rst_from != dst else 126), 0.3)
 
 
 # Case 1: round robin; the client uses the first address of each answer.
@@ -98,7 +98,10 @@ for i, first in enumerate([1, 0, 2, 0, 3]):   # index into WEB2 of the first ans
     dns(0x1000 + i, 53000 + i, rot)
     port += 2
     if rot[0] == "192.168.0.1":
-        zero_window(rot[0], port, 3411621893 + i * 1000, 1096790416 + i * 1000)
+        # The write-up's frame 8: the first RST came from 4.79.185.20; the second one carries
+        # the server's own address.
+        rst_from = "4.79.185.20" if i == 1 else rot[0]
+        zero_window(rot[0], port, 3411621893 + i * 1000, 1096790416 + i * 1000, rst_from)
     else:
         post_ok(rot[0], port, 843591585 + i * 1000, 1446804074 + i * 1000)
 
