@@ -2,7 +2,8 @@
 """Servers and clients of the tcpwhy lab (tests/scenarios/run.sh runs them in network namespaces).
 
 Every server and client here is a real Linux socket, except `zw-server`, which answers SYNs with a
-zero-window SYN-ACK through scapy (no real stack does that on purpose; the seed's WEB2 did).
+zero-window SYN-ACK through scapy (no real stack does that on purpose; the seed's WEB2 did), and
+the `win-connect` client action, which puts a Windows client's connect() retries on the wire.
 
 Subcommands (run inside a namespace with `ip netns exec`):
   http-server PORT...            HTTP/1.0 responder on every given port (IPv4 and IPv6)
@@ -21,6 +22,8 @@ Client actions (separated by `,`):
   connect HOST PORT [SPORT]      connect only (refused / timeout / unreachable cases), then close
   post HOST PORT                 connect, send a small POST, wait for the answer (zero window)
   bulk HOST PORT BYTES           connect, send BYTES, read the answer (slow reader)
+  win-connect HOST PORT SPORT    a Windows connect() on the wire (scapy): the same SYN resent
+                                 0.5 s after each RST, 3 SYNs, then refused
   resolve-get NAME PORT DNS      resolve NAME (A) at DNS, then `get` the first address
   resolve NAME DNS [TYPE]        just resolve
   sleep SECONDS
