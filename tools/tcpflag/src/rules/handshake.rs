@@ -304,12 +304,12 @@ pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
         )
     };
     let more = if f.icmp_count > 1 {
-        format!(" ({} such errors)", f.icmp_count)
+        format!("; {} such errors", f.icmp_count)
     } else {
         String::new()
     };
     fd.summary = format!(
-        "{} unreachable: {syn_word} drew {proto} {words} (type {}, code {}) from {who}{hops} (frame {}){more}: the client's connect fails with {}",
+        "{} unreachable: {syn_word} drew {proto} {words} (type {}, code {}) from {who}{hops} (frame {}{more}): the client's connect fails with {}",
         conn(f),
         icmp.icmp_type,
         icmp.icmp_code,
