@@ -640,9 +640,8 @@ pub fn zero_window_at_handshake(f: &Flow, cfg: &Config) -> Option<Finding> {
     );
     match (z.reopened, reset_by) {
         (true, _) => {}
-        (false, Some("server")) if side == "server" => set_error(&mut fd, Sock::Reset),
-        (false, Some("client")) if side == "client" => set_error(&mut fd, Sock::Reset),
-        (false, _) => set_error(&mut fd, Sock::TimedOut),
+        (false, Some(_)) => set_error(&mut fd, Sock::Reset),
+        (false, None) => set_error(&mut fd, Sock::TimedOut),
     }
     if let Some(o) = origin {
         fd.origin = Some(

@@ -756,3 +756,24 @@ fn stray_rst_from_another_address_either_order() {
     assert!(e.flow(stray_rst_flow()).is_empty());
     assert!(e.finish().is_empty());
 }
+
+#[test]
+fn zero_window_in_the_clients_syn() {
+    // Rarer: the client's SYN advertises window 0 and never opens it; the server resets.
+    let fd = one(json!({"state": "RSTR", "end": "rst",
+        "client": {"fin_frame": null, "zero_window": {"count": 1, "first_frame": 2, "first_ts": 1000.0,
+            "in_handshake": true, "probes": 2, "probe_frames": [6, 7], "longest_stall": 3.0,
+            "reopened": false, "reopen_frame": null}},
+        "server": {"fin_frame": null, "retransmissions": 2},
+        "rst": {"from": "server", "frame": 8, "ts": 1003.0, "ttl": 126, "ip_id": 1, "flags": "R",
+                "seq_ok": true, "count": 1}}));
+    assert_eq!(fd.kind, "zero_window_at_handshake");
+    assert_eq!(fd.origin.as_deref(), Some("client"));
+    assert!(fd.summary.contains("the SYN (frame 2) advertised a zero receive window; the server sent 2 zero-window probes"), "{}", fd.summary);
+    assert!(
+        fd.next_step
+            .starts_with("10.0.0.1 offers no receive buffer"),
+        "{}",
+        fd.next_step
+    );
+}
