@@ -242,6 +242,17 @@ fn ipv6_hop_limits() {
         1,
         "other_flows",
     );
+    // ICMPv6 administratively prohibited from r2 (hop limit 63): hop 2.
+    let f = flow(&flows, 2385, 0);
+    assert!(!f["ttlhops"]["icmp"].as_array().unwrap().is_empty());
+    for o in f["ttlhops"]["icmp"].as_array().unwrap() {
+        verdict(o, "middlebox", 2, "source_address");
+        assert_eq!(o["from_ip"], "fd61:12::2");
+        assert!(
+            o["reason"].as_str().unwrap().contains("hop limit 63"),
+            "{o}"
+        );
+    }
     let h = host(&hosts, "fd61:2::2");
     assert_eq!(
         (h["ip_version"].as_u64(), h["hops"].as_u64()),

@@ -170,9 +170,12 @@ x "$S" iptables -t mangle -A OUTPUT -p tcp --tcp-flags RST RST -j TTL --ttl-set 
 capture conflict.pcap "$S4 2725" "$S4 2383"
 x "$S" iptables -t mangle -F OUTPUT
 
-# 7. IPv6: refused by the server (hop limit 128), forged by r1 for 2384, and a success.
+# 7. IPv6: refused by the server (hop limit 128), forged by r1 for 2384, ICMPv6
+#    administratively prohibited from r2 for 2385, and a success.
 x "$R1" ip6tables -A FORWARD -p tcp --dport 2384 -j REJECT --reject-with tcp-reset
-capture ipv6.pcap "$S6 2383" "$S6 2384" "$S6 2725"
+x "$R2" ip6tables -A FORWARD -p tcp --dport 2385 -j REJECT --reject-with icmp6-adm-prohibited
+capture ipv6.pcap "$S6 2383" "$S6 2384" "$S6 2385" "$S6 2725"
 x "$R1" ip6tables -F FORWARD
+x "$R2" ip6tables -F FORWARD
 
 echo "captures in $OUT"
