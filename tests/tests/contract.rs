@@ -26,7 +26,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -427,6 +427,51 @@ fn file_and_stdin(t: &Tool) {
         t.what(),
         show(&from_file),
         show(&none)
+    );
+}
+
+/// Several FILEs are read in order, as one stream (pcap2jsonl: each its own capture, frames
+/// numbered from 1 again); a damaged line names its own file and its line in that file.
+fn several_files(t: &Tool) {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let whole = t.run(&[], Some(&t.input));
+    assert!(whole.status.success(), "{}: {}", t.what(), show(&whole));
+    if !t.is_json() {
+        std::fs::write(&a, &t.input).unwrap();
+        let o = t.run(&[a.to_str().unwrap(), "-"], Some(&t.input));
+        assert!(o.status.success(), "{}: {}", t.what(), show(&o));
+        assert!(
+            o.stdout == [whole.stdout.clone(), whole.stdout].concat(),
+            "{} FILE -: must be each capture's records in turn",
+            t.what()
+        );
+        return;
+    }
+    let lines = text_lines(&t.input);
+    let mid = lines.len() / 2;
+    std::fs::write(&a, join_lines(&lines[..mid])).unwrap();
+    let mut second = lines[mid..].to_vec();
+    std::fs::write(&b, join_lines(&second)).unwrap();
+    let (an, bn) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let o = t.run(&[an, bn], None);
+    assert!(o.status.success(), "{} a b: {}", t.what(), show(&o));
+    assert!(
+        o.stdout == whole.stdout,
+        "{}: `a b` must read as `cat a b |`:\n{}\n{}",
+        t.what(),
+        show(&o),
+        show(&whole)
+    );
+    second.push("not json".into());
+    std::fs::write(&b, join_lines(&second)).unwrap();
+    let o = t.run(&[an, bn], None);
+    let want = format!("{bn}: line {}", second.len());
+    assert!(
+        o.status.code() == Some(2) && stderr(&o).contains(&want),
+        "{}: a bad last line of the second file must be `{want}`: {}",
+        t.what(),
+        show(&o)
     );
 }
 
@@ -979,18 +1024,22 @@ fn empty_input(t: &Tool) {
 // ---------------------------------------------------------------------------------------------
 // 8. Streaming
 
-fn streaming(t: &Tool) {
+/// Starts the tool on a pipe, writes `line` and keeps the pipe open: the first output line if it
+/// comes within 3 s. Then closes the input and waits for the tool (killing our own child by its
+/// handle if it does not end within 5 s).
+fn first_line_while_open(t: &Tool, extra: &[&str], line: &str) -> (Option<String>, ExitStatus) {
     let mut args: Vec<&str> = t.args.iter().map(String::as_str).collect();
+    args.extend_from_slice(extra);
     args.push("-");
     let mut child = Command::new(bin(t.bin))
         .args(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut sin = child.stdin.take().unwrap();
-    sin.write_all(format!("{UNKNOWN}\n").as_bytes()).unwrap();
+    sin.write_all(format!("{line}\n").as_bytes()).unwrap();
     sin.flush().unwrap();
     let sout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
@@ -1003,40 +1052,71 @@ fn streaming(t: &Tool) {
         let mut rest = vec![];
         let _ = std::io::Read::read_to_end(&mut r, &mut rest);
     });
-    let got = rx.recv_timeout(Duration::from_secs(3));
+    let got = rx.recv_timeout(Duration::from_secs(3)).ok();
     drop(sin); // end of input
-    let status = match &got {
-        Ok(_) => child.wait().unwrap(),
-        Err(_) => {
-            // Our own child, killed by its handle (stdin is closed: it should end by itself).
-            let deadline = std::time::Instant::now() + Duration::from_secs(5);
-            loop {
-                if let Some(s) = child.try_wait().unwrap() {
-                    break s;
-                }
-                if std::time::Instant::now() > deadline {
-                    let _ = child.kill();
-                    break child.wait().unwrap();
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
         }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(10));
     };
     reader.join().unwrap();
-    let first = got.unwrap_or_else(|_| {
+    (got.map(|l| l.trim_end_matches('\n').to_string()), status)
+}
+
+fn streaming(t: &Tool) {
+    let (first, status) = first_line_while_open(t, &[], UNKNOWN);
+    let first = first.unwrap_or_else(|| {
         panic!(
             "{}: a pass-through record did not come out within 3 s while the input stayed open \
              (it must stream; exit after stdin closed: {status})",
             t.what()
         )
     });
-    assert_eq!(
-        first.trim_end_matches('\n'),
-        UNKNOWN,
-        "{}: the first output line",
-        t.what()
-    );
+    assert_eq!(first, UNKNOWN, "{}: the first output line", t.what());
     assert!(status.success(), "{}: {status}", t.what());
+}
+
+/// Streaming of the records each tool documents as written at once: a DNS packet through
+/// tcpflows ("passes through at once"), a flow without RST through ttlhops ("never held"), and
+/// any flow with `--no-wait`; a flow through tcpflag --all and portmap.
+fn streaming_records(t: &Tool) {
+    let s = stages();
+    let flows = text_lines(&s.flows);
+    let first_flow = flows[0].clone();
+    let unreset_flow = flows
+        .iter()
+        .find(|l| l.contains(r#""state":"SF""#) && l.contains(r#""rst":null"#))
+        .cloned()
+        .unwrap_or_else(|| panic!("no SF flow without RST in {}", capture().display()));
+    let cases: Vec<(Vec<&str>, String)> = match t.name {
+        "tcpflows" => vec![(vec![], s.dns_packet.clone())],
+        "ttlhops" => vec![(vec![], unreset_flow), (vec!["--no-wait"], first_flow)],
+        _ => vec![(vec![], text_lines(&t.input).remove(0))],
+    };
+    for (extra, line) in cases {
+        let what = format!("{} {}", t.what(), extra.join(" "));
+        let (first, status) = first_line_while_open(t, &extra, &line);
+        let first = first.unwrap_or_else(|| {
+            panic!(
+                "{what}: {} did not come out within 3 s while the input stayed open (exit after \
+                 stdin closed: {status})",
+                key(&line).unwrap()
+            )
+        });
+        let body = &line[..line.len() - 1];
+        assert!(
+            first == line || first.starts_with(&format!("{body},\"{}\":", t.bin)),
+            "{what}: the first output line must be the record (or it enriched): {}",
+            first.chars().take(300).collect::<String>()
+        );
+        assert!(status.success(), "{what}: {status}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1115,6 +1195,8 @@ cases!(closed_stdout: pcap2jsonl, tcpflows, ttlhops, tcpflag_all, portmap);
 cases!(missing_file: pcap2jsonl, tcpflows, ttlhops, tcpflag, portmap);
 cases!(empty_input: pcap2jsonl, tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 cases!(streaming: tcpflows, ttlhops, tcpflag_all, portmap);
+cases!(streaming_records: tcpflows, ttlhops, tcpflag_all, portmap);
+cases!(several_files: pcap2jsonl, tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 cases!(type_first: pcap2jsonl, tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 
 /// The table above covers every tool of the workspace: a new tool must be added to it.
