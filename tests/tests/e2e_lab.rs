@@ -460,3 +460,34 @@ fn healthy_traffic_gives_no_finding() {
     }
     app_agrees(&d);
 }
+
+#[test]
+fn seen_from_the_server_the_same_conclusions_hold() {
+    // refused-2383 captured on the SQL server itself: its RSTs leave with TTL 128 (0 hops), the
+    // client is 2 routers away.
+    let d = diagnose("refused-2383.server");
+    only_about(&d, &[(SQL, 2383)]);
+    let found = d.kind("refused");
+    assert_eq!(found.len(), 1, "{}", d.show());
+    assert_eq!(found[0]["attempts"], 3);
+    assert_eq!(found[0]["origin"], "server");
+    for fl in d.flows_to(SQL, 2383) {
+        let o = &fl["ttlhops"]["rst"];
+        assert_eq!(o["origin"], "endpoint", "{fl}");
+        assert_eq!(o["observed_ttl"], 128);
+        assert_eq!(o["hops"], 0);
+    }
+    assert_eq!(d.host("198.51.100.10")["hops"], 2);
+
+    // middlebox-reset on the server: the SYNs to 8443 never arrived; nothing to report there.
+    let d = diagnose("middlebox-reset.server");
+    assert!(d.findings.is_empty(), "{}", d.show());
+    assert!(d.flows_to(APP, 8443).is_empty());
+
+    // reset-mid on the server: the RST leaves the server itself.
+    let d = diagnose("reset-mid.server");
+    let found = d.kind("reset_mid_connection");
+    assert_eq!(found.len(), 1, "{}", d.show());
+    assert_eq!(found[0]["origin"], "server");
+    assert_eq!(found[0]["socket_error"]["posix"], "ECONNRESET");
+}
