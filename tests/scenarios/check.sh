@@ -68,6 +68,10 @@ if command -v tshark >/dev/null; then
   expect $RT 'tcp.dstport==8081 && tcp.analysis.retransmission && tcp.len>0' -ge 3 "the request retransmitted"
   expect $RT 'tcp.srcport==8081 && tcp.len>0' -eq 0 "no answer to it"
   expect $RT 'tcp.dstport==8081 && tcp.flags.reset==1' -eq 1 "the client's stack resets the late FIN"
+  SC=slow-connect.pcap
+  expect $SC 'tcp.dstport==8082 && tcp.flags.syn==1' -eq 2 "two SYNs to 8082"
+  expect $SC 'tcp.srcport==8082 && tcp.flags.syn==1 && tcp.flags.ack==1' -eq 1 "answered at the second"
+  expect $SC 'tcp.port==8082 && tcp.flags.fin==1' -eq 2 "and closed normally"
   Z=zero-window-synack.pcap
   expect $Z 'tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.window_size_value==0 && ip.ttl==126' -eq 1 "SYN-ACK with window 0"
   expect $Z 'ip.dst==203.0.113.13 && tcp.flags==0x010 && tcp.len==0' -ge 3 "handshake ACK and zero-window probes"
@@ -103,6 +107,7 @@ if command -v jq >/dev/null; then
   app syn-timeout.app.jsonl '[.[] | select(.result == "ETIMEDOUT")] | length == 1' "one ETIMEDOUT"
   app icmp-unreachable.app.jsonl '[.[] | select(.result != "ok") | .result] == ["EHOSTUNREACH","ECONNREFUSED","EHOSTUNREACH","ECONNREFUSED"]' "EHOSTUNREACH, ECONNREFUSED, EHOSTUNREACH, ECONNREFUSED"
   app retrans-timeout.app.jsonl '[.[] | select(.result == "ETIMEDOUT")] | length == 1' "one ETIMEDOUT"
+  app slow-connect.app.jsonl 'all(.result == "ok") and (.[1].seconds > 0.9)' "every action worked, one a second late"
   app zero-window-synack.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
   app intermittent-rr.app.jsonl '[.[] | select(.result == "ECONNRESET") | .server] == ["203.0.113.13","203.0.113.13","203.0.113.13","203.0.113.13"]' "4 ECONNRESET, all on .13"
   app reset-mid.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"

@@ -9,7 +9,7 @@
 #   LAB_ONLY="refused-2383 healthy" ...       run only these scenarios
 #
 # Scenarios (tests/captures/README.md says what each capture shows): refused-2383,
-# refused-windows-retry, middlebox-reset, syn-timeout, icmp-unreachable, retrans-timeout,
+# refused-windows-retry, middlebox-reset, syn-timeout, icmp-unreachable, retrans-timeout, slow-connect,
 # zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6, healthy.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
 #
@@ -19,7 +19,7 @@
 #   .10          .1  .1        .2  .1   +-- web2a  203.0.113.11  HTTP :80
 #   198.51.100.0/24  192.0.2.0/30       +-- web2b  203.0.113.12  HTTP :80
 #   2001:db8:10::/64 2001:db8:12::/64   +-- web2c  203.0.113.13  zero-window SYN-ACK (scapy)
-#                                       +-- app    203.0.113.30  :80 :8443 :8080 :8081 :9000 :9001
+#                                       +-- app    203.0.113.30  :80 :8443 :8080-8082 :9000 :9001
 #                                       +-- dns    203.0.113.53  web2.lab.test round robin
 #                                          (bridge 203.0.113.0/24, 2001:db8:20::/64)
 #
@@ -165,13 +165,13 @@ log "starting servers"
 bg sql "$PY" "$HERE/lab.py" named-server msmdsrv 2725
 bg w2a "$PY" "$HERE/lab.py" http-server 80
 bg w2b "$PY" "$HERE/lab.py" http-server 80
-bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080 8081
+bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080 8081 8082
 bg app "$PY" "$HERE/lab.py" abort-server 9000
 bg app "$PY" "$HERE/lab.py" slow-reader 9001 1.5
 bg dns "$PY" "$HERE/lab.py" dns-server 203.0.113.53 "$WORK/zone"
 bg w2c "$PY" "$HERE/lab.py" zw-server eth0 203.0.113.13 80 2.5
 
-for f in msmdsrv http-80 http-80-8443-8080-8081 abort slow dns zw; do
+for f in msmdsrv http-80 http-80-8443-8080-8081-8082 abort slow dns zw; do
   i=0
   while [ ! -f "$WORK/$f.ready" ]; do
     i=$((i + 1))
@@ -307,6 +307,15 @@ if want retrans-timeout; then
   # 10 s; the client's stack answers that FIN with a RST (the socket is gone).
   nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8081 -m length --length 61:65535 -j DROP
   scenario retrans-timeout "get $APP 80, get-timeout $APP 8081 3, sleep 7.5, get $APP 80"
+  nsx r2 iptables -F FORWARD
+fi
+
+if want slow-connect; then
+  # router2 drops every other SYN to app:8082 (the first of each connect): the connection works,
+  # but only at the retried SYN, 1 s late ("sometimes the first request hangs").
+  nsx r2 iptables -A FORWARD -p tcp --syn -d $APP --dport 8082 -m statistic --mode nth \
+    --every 2 --packet 0 -j DROP
+  scenario slow-connect "get $APP 80, get $APP 8082, get $APP 80"
   nsx r2 iptables -F FORWARD
 fi
 

@@ -30,6 +30,7 @@ fn every_capture_is_described_in_the_readme() {
         "syn-timeout.pcap",
         "icmp-unreachable.pcap",
         "retrans-timeout.pcap",
+        "slow-connect.pcap",
         "refused-windows-retry.pcap",
         "zero-window-synack.pcap",
         "intermittent-rr.pcap",

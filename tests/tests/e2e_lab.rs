@@ -341,6 +341,26 @@ fn retrans_timeout_is_a_lost_request_not_a_healthy_close() {
 }
 
 #[test]
+fn slow_connect_is_worth_knowing_not_a_failure() {
+    let d = diagnose("slow-connect");
+    only_about(&d, &[(APP, 8082)]);
+    let found = d.kind("slow_connect");
+    assert_eq!(found.len(), 1, "slow-connect:\n{}", d.show());
+    let f = found[0];
+    readable(&d, f);
+    assert_eq!(f["severity"], "info", "connect took ~1 s: {f}");
+    assert!(f["socket_error"].is_null(), "the connect succeeded: {f}");
+    assert_eq!(f["evidence"]["syn_count"], 2);
+    let t = f["evidence"]["connect_time"].as_f64().unwrap();
+    assert!((0.9..2.0).contains(&t), "connect_time {t}");
+    assert!(d.findings.iter().all(|f| f["severity"] != "error"));
+    let fl = d.flows_to(APP, 8082);
+    assert_eq!(fl[0]["state"], "SF");
+    assert_eq!(fl[0]["attempts"]["syn_count"], 2);
+    app_agrees(&d);
+}
+
+#[test]
 fn zero_window_synack_is_the_servers_fault() {
     let d = diagnose("zero-window-synack");
     only_about(&d, &[(BAD, 80)]);
