@@ -32,6 +32,11 @@ run $RB 1
 has "retransmission_storm" "203.0.113.30:8081" "retransmitted" "ETIMEDOUT"
 lacks "syn_timeout"
 
+with slow-connect
+run $RB 1
+has "slow_connect" "203.0.113.30:8082" "second SYN"
+lacks "ERROR"
+
 with healthy
 run $RB 1
 has "no findings"
