@@ -593,6 +593,28 @@ fn last_line_without_newline(t: &Tool) {
     );
 }
 
+/// A 3 MB record and one nested 100,000 deep pass through byte for byte: no line-length or
+/// recursion limit below the documented 64 MiB, no crash.
+fn long_and_deep_records(t: &Tool) {
+    let long = format!(r#"{{"type":"x-long","s":"{}"}}"#, "a".repeat(3_000_000));
+    let deep = format!(
+        r#"{{"type":"x-deep","d":{}{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let input = join_lines(&[long.clone(), UNKNOWN.into(), deep.clone()]);
+    let o = t.run(&[], Some(&input));
+    assert!(o.status.success(), "{}: {}", t.what(), show(&o));
+    let want: &[u8] = if t.passes { &input } else { b"" };
+    assert!(
+        o.stdout == want,
+        "{}: a 3 MB record and a 100,000-deep one must pass byte for byte (got {} bytes of {})",
+        t.what(),
+        o.stdout.len(),
+        want.len()
+    );
+}
+
 fn pass_through_known(t: &Tool) {
     let lines = text_lines(&t.input);
     let mid = lines.len() / 2;
@@ -1241,6 +1263,7 @@ cases!(file_and_stdin: pcap2jsonl, tcpflows, ttlhops, tcpflag, tcpflag_all, port
 cases!(pass_through_unknown: tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 cases!(pass_through_known: tcpflows, ttlhops, tcpflag_all, portmap);
 cases!(last_line_without_newline: tcpflows, ttlhops, tcpflag_all, portmap);
+cases!(long_and_deep_records: tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 cases!(enrichment: ttlhops, tcpflag_all, portmap);
 cases!(enrichment_again: ttlhops, portmap);
 cases!(
