@@ -72,6 +72,10 @@ if command -v tshark >/dev/null; then
   expect $SC 'tcp.dstport==8082 && tcp.flags.syn==1' -eq 2 "two SYNs to 8082"
   expect $SC 'tcp.srcport==8082 && tcp.flags.syn==1 && tcp.flags.ack==1' -eq 1 "answered at the second"
   expect $SC 'tcp.port==8082 && tcp.flags.fin==1' -eq 2 "and closed normally"
+  HI=handshake-incomplete.pcap
+  expect $HI 'tcp.srcport==8083 && tcp.flags.syn==1 && tcp.flags.ack==1' -ge 3 "the server repeats its SYN-ACK"
+  expect $HI 'tcp.dstport==8083 && tcp.analysis.retransmission && tcp.len>0' -ge 3 "the client repeats its request"
+  expect handshake-incomplete.server.pcap 'tcp.dstport==8083 && !(tcp.flags.syn==1)' -eq 0 "nothing but the SYN reaches the server"
   Z=zero-window-synack.pcap
   expect $Z 'tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.window_size_value==0 && ip.ttl==126' -eq 1 "SYN-ACK with window 0"
   expect $Z 'ip.dst==203.0.113.13 && tcp.flags==0x010 && tcp.len==0' -ge 3 "handshake ACK and zero-window probes"
@@ -108,6 +112,7 @@ if command -v jq >/dev/null; then
   app icmp-unreachable.app.jsonl '[.[] | select(.result != "ok") | .result] == ["EHOSTUNREACH","ECONNREFUSED","EHOSTUNREACH","ECONNREFUSED"]' "EHOSTUNREACH, ECONNREFUSED, EHOSTUNREACH, ECONNREFUSED"
   app retrans-timeout.app.jsonl '[.[] | select(.result == "ETIMEDOUT")] | length == 1' "one ETIMEDOUT"
   app slow-connect.app.jsonl 'all(.result == "ok") and (.[1].seconds > 0.9)' "every action worked, one a second late"
+  app handshake-incomplete.app.jsonl '[.[] | select(.result == "ETIMEDOUT")] | length == 1' "one ETIMEDOUT"
   app zero-window-synack.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
   app intermittent-rr.app.jsonl '[.[] | select(.result == "ECONNRESET") | .server] == ["203.0.113.13","203.0.113.13","203.0.113.13","203.0.113.13"]' "4 ECONNRESET, all on .13"
   app reset-mid.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"

@@ -10,6 +10,7 @@
 #
 # Scenarios (tests/captures/README.md says what each capture shows): refused-2383,
 # refused-windows-retry, middlebox-reset, syn-timeout, icmp-unreachable, retrans-timeout, slow-connect,
+# handshake-incomplete,
 # zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6, healthy.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
 #
@@ -19,7 +20,7 @@
 #   .10          .1  .1        .2  .1   +-- web2a  203.0.113.11  HTTP :80
 #   198.51.100.0/24  192.0.2.0/30       +-- web2b  203.0.113.12  HTTP :80
 #   2001:db8:10::/64 2001:db8:12::/64   +-- web2c  203.0.113.13  zero-window SYN-ACK (scapy)
-#                                       +-- app    203.0.113.30  :80 :8443 :8080-8082 :9000 :9001
+#                                       +-- app    203.0.113.30  :80 :8443 :8080-8083 :9000 :9001
 #                                       +-- dns    203.0.113.53  web2.lab.test round robin
 #                                          (bridge 203.0.113.0/24, 2001:db8:20::/64)
 #
@@ -165,13 +166,13 @@ log "starting servers"
 bg sql "$PY" "$HERE/lab.py" named-server msmdsrv 2725
 bg w2a "$PY" "$HERE/lab.py" http-server 80
 bg w2b "$PY" "$HERE/lab.py" http-server 80
-bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080 8081 8082
+bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080 8081 8082 8083
 bg app "$PY" "$HERE/lab.py" abort-server 9000
 bg app "$PY" "$HERE/lab.py" slow-reader 9001 1.5
 bg dns "$PY" "$HERE/lab.py" dns-server 203.0.113.53 "$WORK/zone"
 bg w2c "$PY" "$HERE/lab.py" zw-server eth0 203.0.113.13 80 2.5
 
-for f in msmdsrv http-80 http-80-8443-8080-8081-8082 abort slow dns zw; do
+for f in msmdsrv http-80 http-80-8443-8080-8081-8082-8083 abort slow dns zw; do
   i=0
   while [ ! -f "$WORK/$f.ready" ]; do
     i=$((i + 1))
@@ -317,6 +318,19 @@ if want slow-connect; then
     --every 2 --packet 0 -j DROP
   scenario slow-connect "get $APP 80, get $APP 8082, get $APP 80"
   nsx r2 iptables -F FORWARD
+fi
+
+if want handshake-incomplete; then
+  # router1 lets the client's SYNs through to app:8083 but drops everything else it sends there
+  # (a stateful firewall that lost the connection's state, asymmetric routing): the client
+  # thinks it is connected, the server never gets the ACK and retransmits its SYN-ACK
+  # (tcp_synack_retries=3 here), the client's request times out (3 s user timeout) and its stack
+  # answers the last SYN-ACK with a RST (that router1 drops too).
+  nsx r1 iptables -A FORWARD -p tcp -d $APP --dport 8083 ! --syn -j DROP
+  nsx app sysctl -qw net.ipv4.tcp_synack_retries=3
+  scenario handshake-incomplete "get $APP 80, get-timeout $APP 8083 3, sleep 5, get $APP 80" app
+  nsx app sysctl -qw net.ipv4.tcp_synack_retries=5
+  nsx r1 iptables -F FORWARD
 fi
 
 if want zero-window-synack; then

@@ -31,6 +31,7 @@ fn every_capture_is_described_in_the_readme() {
         "icmp-unreachable.pcap",
         "retrans-timeout.pcap",
         "slow-connect.pcap",
+        "handshake-incomplete.pcap",
         "refused-windows-retry.pcap",
         "zero-window-synack.pcap",
         "intermittent-rr.pcap",

@@ -361,6 +361,58 @@ fn slow_connect_is_worth_knowing_not_a_failure() {
 }
 
 #[test]
+fn handshake_incomplete_the_clients_packets_never_arrive() {
+    // Client side: connected as far as the client knows, then its request is retransmitted in
+    // vain and the read times out.
+    let d = diagnose("handshake-incomplete");
+    only_about(&d, &[(APP, 8083)]);
+    let errors: Vec<&Value> = d
+        .findings
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "handshake-incomplete:\n{}", d.show());
+    let f = errors[0];
+    readable(&d, f);
+    assert_eq!(f["server_port"], 8083);
+    assert_eq!(f["socket_error"]["posix"], "ETIMEDOUT");
+    let fl = d.flows_to(APP, 8083);
+    assert_eq!(fl.len(), 1);
+    assert!(u(&fl[0]["client"]["retransmissions"]) >= 3);
+    app_agrees(&d);
+
+    // Server side: SYN, then only the server's SYN-ACKs: the handshake never completed.
+    let d = diagnose("handshake-incomplete.server");
+    only_about(&d, &[(APP, 8083)]);
+    let found = d.kind("handshake_incomplete");
+    assert_eq!(found.len(), 1, "handshake-incomplete.server:\n{}", d.show());
+    assert_eq!(found[0]["socket_error"]["posix"], "ETIMEDOUT");
+    assert!(
+        u(&found[0]["evidence"]["synack_retransmissions"]) >= 2,
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
+fn handshake_incomplete_client_side_names_the_servers_repeated_synack() {
+    // The tell a person needs from the client's capture: after the client's ACK the server kept
+    // sending its SYN-ACK again, so the client's packets do not reach the server (a firewall or
+    // the return path), which is not the same as loss of data on an established connection.
+    let d = diagnose("handshake-incomplete");
+    let f = d
+        .findings
+        .iter()
+        .find(|f| f["severity"] == "error" && f["server_port"] == 8083)
+        .unwrap_or_else(|| panic!("no error finding:\n{}", d.show()));
+    let s = f["summary"].as_str().unwrap();
+    assert!(
+        s.contains("SYN-ACK"),
+        "the server's repeated SYN-ACKs are the evidence: {s}"
+    );
+}
+
+#[test]
 fn zero_window_synack_is_the_servers_fault() {
     let d = diagnose("zero-window-synack");
     only_about(&d, &[(BAD, 80)]);
