@@ -37,6 +37,10 @@ run $RB 1
 has "slow_connect" "203.0.113.30:8082" "second SYN"
 lacks "ERROR"
 
+with handshake-incomplete.server
+run $RB 1
+has "handshake_incomplete" "203.0.113.30:8083" "SYN-ACK"
+
 with healthy
 run $RB 1
 has "no findings"
