@@ -119,16 +119,6 @@ impl Reorder {
         if self.newest.is_none_or(|n| ts > n) {
             self.newest = Some(ts);
         }
-        if self.held.is_empty() {
-            // nothing waits: let the tracker time flows out now (minus the window)
-            return t.advance(
-                Ts {
-                    ns: ts.ns - self.window,
-                    digits: ts.digits,
-                },
-                out,
-            );
-        }
         self.release(t, out)
     }
 
@@ -143,7 +133,17 @@ impl Reorder {
             let (_, ev) = self.held.pop_front().expect("front exists");
             Self::run(t, ev, out)?;
         }
-        Ok(())
+        // Nothing still to come can be older than newest − window: connections whose deadline
+        // passed by then are over, even while packets are held (a live pipeline sees their
+        // records at once).
+        let safe = Ts {
+            ns: newest.ns - self.window,
+            digits: newest.digits,
+        };
+        match self.held.front() {
+            Some((f, _)) if *f < safe => Ok(()),
+            _ => t.advance(safe, out),
+        }
     }
 
     /// End of input: runs everything held.

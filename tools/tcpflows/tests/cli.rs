@@ -1,0 +1,783 @@
+//! tcpflows through its binary, on packet lines written per docs/schema.md: every rule of the
+//! tracker where it must fire and where it must not, pass-through, errors, timeouts, eviction,
+//! reordering and streaming. Real captures: tests/tests/tcpflows_*.rs at the workspace level.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::cargo_bin;
+use serde_json::Value;
+use tcpwhy_common::records::Flow;
+
+struct Pkt {
+    frame: u64,
+    ts: f64,
+    src: &'static str,
+    sport: u16,
+    dst: &'static str,
+    dport: u16,
+    flags: &'static str,
+    seq: u32,
+    ack: u32,
+    win: u16,
+    len: u32,
+    ttl: u8,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn p(
+    frame: u64,
+    ts: f64,
+    (src, sport): (&'static str, u16),
+    (dst, dport): (&'static str, u16),
+    flags: &'static str,
+    seq: u32,
+    ack: u32,
+    win: u16,
+    len: u32,
+) -> Pkt {
+    Pkt {
+        frame,
+        ts,
+        src,
+        sport,
+        dst,
+        dport,
+        flags,
+        seq,
+        ack,
+        win,
+        len,
+        ttl: 64,
+    }
+}
+
+impl Pkt {
+    fn ttl(mut self, t: u8) -> Self {
+        self.ttl = t;
+        self
+    }
+    fn line(&self) -> String {
+        let v6 = self.src.contains(':');
+        format!(
+            concat!(
+                r#"{{"type":"packet","frame":{},"ts":{:.6},"iface":0,"link":"ether","len":{},"caplen":{},"#,
+                r#""src_mac":"00:00:00:00:00:01","dst_mac":"00:00:00:00:00:02","vlan":null,"ethertype":{},"#,
+                r#""ip_version":{},"src_ip":"{}","dst_ip":"{}","ttl":{},"ip_id":{},"df":true,"mf":false,"#,
+                r#""frag_offset":0,"ip_proto":6,"proto":"tcp","src_port":{},"dst_port":{},"seq":{},"ack":{},"#,
+                r#""tcp_flags":"{}","window":{},"payload_len":{},"mss":{},"wscale":null,"sack_perm":false,"#,
+                r#""sack":null,"tsval":null,"tsecr":null,"decode_error":null}}"#
+            ),
+            self.frame,
+            self.ts,
+            54 + self.len,
+            54 + self.len,
+            if v6 { 34525 } else { 2048 },
+            if v6 { 6 } else { 4 },
+            self.src,
+            self.dst,
+            self.ttl,
+            if v6 {
+                "null".to_string()
+            } else {
+                (1000 + self.frame).to_string()
+            },
+            self.sport,
+            self.dport,
+            self.seq,
+            self.ack,
+            self.flags,
+            self.win,
+            self.len,
+            if self.flags.contains('S') {
+                "1460"
+            } else {
+                "null"
+            },
+        )
+    }
+}
+
+const C: &str = "10.0.0.1";
+const S: &str = "172.16.0.1";
+
+fn input(pkts: &[Pkt]) -> String {
+    pkts.iter().map(|p| p.line() + "\n").collect()
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(stdin: &str, args: &[&str]) -> Out {
+    let mut child = Command::new(cargo_bin("tcpflows"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut sin = child.stdin.take().unwrap();
+    let data = stdin.to_string();
+    let w = std::thread::spawn(move || {
+        let _ = sin.write_all(data.as_bytes());
+    });
+    let o = child.wait_with_output().unwrap();
+    w.join().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(o.stdout).unwrap(),
+        stderr: String::from_utf8(o.stderr).unwrap(),
+    }
+}
+
+fn flows(o: &Out) -> Vec<Value> {
+    o.stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "flow")
+        .collect()
+}
+
+fn ok(stdin: &str, args: &[&str]) -> Vec<Value> {
+    let o = run(stdin, args);
+    assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+    flows(&o)
+}
+
+/// The seed's second case: three SYNs with the same ISN, each refused by RST/ACK with TTL 126.
+fn refused_windows() -> Vec<Pkt> {
+    let mut v = vec![];
+    for k in 0..3u64 {
+        let t = 1000.0 + 0.5 * k as f64;
+        v.push(p(
+            2 * k + 1,
+            t,
+            (C, 20531),
+            (S, 2383),
+            "S",
+            655839663,
+            0,
+            16384,
+            0,
+        ));
+        v.push(
+            p(
+                2 * k + 2,
+                t + 0.0003,
+                (S, 2383),
+                (C, 20531),
+                "RA",
+                0,
+                655839664,
+                0,
+                0,
+            )
+            .ttl(126),
+        );
+    }
+    v
+}
+
+#[test]
+fn refused_with_same_isn_retries_is_one_rej_flow_with_three_attempts() {
+    let f = ok(&input(&refused_windows()), &[]);
+    assert_eq!(f.len(), 1);
+    let f = &f[0];
+    assert_eq!(f["state"], "REJ");
+    assert_eq!(f["history"], "Sr");
+    assert_eq!(f["end"], "rst");
+    assert_eq!(f["client_ip"], C);
+    assert_eq!(f["server_port"], 2383);
+    assert_eq!(f["attempts"]["syn_count"], 3);
+    assert_eq!(f["attempts"]["frames"], serde_json::json!([1, 3, 5]));
+    assert_eq!(f["attempts"]["intervals"], serde_json::json!([0.5, 0.5]));
+    assert_eq!(f["rst"]["from"], "server");
+    assert_eq!(f["rst"]["ttl"], 126);
+    assert_eq!(f["rst"]["ip_id"], 1002);
+    assert_eq!(f["rst"]["flags"], "RA");
+    assert_eq!(f["rst"]["seq_check"], "exact");
+    assert_eq!(f["rst"]["seq_ok"], true);
+    assert_eq!(f["rst"]["count"], 3);
+    assert_eq!(f["established"], false);
+    // tshark flags the repeated SYNs as retransmissions
+    assert_eq!(f["client"]["retransmissions"], 2);
+    assert_eq!(f["synack_frame"], Value::Null);
+}
+
+#[test]
+fn a_new_isn_after_a_rst_is_a_new_flow() {
+    // Linux: every connect() picks a new ISN, even from the same source port
+    let v = vec![
+        p(1, 1.0, (C, 20531), (S, 2383), "S", 100, 0, 64240, 0),
+        p(2, 1.001, (S, 2383), (C, 20531), "RA", 0, 101, 0, 0),
+        p(3, 1.5, (C, 20531), (S, 2383), "S", 9000, 0, 64240, 0),
+        p(4, 1.501, (S, 2383), (C, 20531), "RA", 0, 9001, 0, 0),
+    ];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f.len(), 2);
+    assert!(
+        f.iter()
+            .all(|f| f["state"] == "REJ" && f["attempts"]["syn_count"] == 1)
+    );
+    assert_ne!(f[0]["uid"], f[1]["uid"]);
+}
+
+#[test]
+fn a_rst_with_a_wrong_ack_is_unacceptable() {
+    let v = vec![
+        p(1, 1.0, (C, 2000), (S, 80), "S", 100, 0, 64240, 0),
+        p(2, 1.001, (S, 80), (C, 2000), "RA", 0, 5555, 0, 0),
+    ];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f[0]["rst"]["seq_check"], "unacceptable");
+    assert_eq!(f[0]["rst"]["seq_ok"], false);
+}
+
+/// The seed's first case: SYN-ACK with window 0, 1-byte probes (Windows), then a bare RST.
+fn zero_window_synack() -> Vec<Pkt> {
+    vec![
+        p(1, 10.0, (C, 4973), (S, 80), "S", 3411621893, 0, 16384, 0),
+        p(
+            2,
+            10.01,
+            (S, 80),
+            (C, 4973),
+            "SA",
+            1096790416,
+            3411621894,
+            0,
+            0,
+        ),
+        p(
+            3,
+            10.011,
+            (C, 4973),
+            (S, 80),
+            "A",
+            3411621894,
+            1096790417,
+            16616,
+            0,
+        ),
+        p(
+            4,
+            10.02,
+            (C, 4973),
+            (S, 80),
+            "PA",
+            3411621894,
+            1096790417,
+            16616,
+            1,
+        ),
+        p(
+            5,
+            10.52,
+            (C, 4973),
+            (S, 80),
+            "PA",
+            3411621894,
+            1096790417,
+            16616,
+            1,
+        ),
+        p(
+            6,
+            11.52,
+            (C, 4973),
+            (S, 80),
+            "PA",
+            3411621894,
+            1096790417,
+            16616,
+            1,
+        ),
+        p(7, 11.6, (S, 80), (C, 4973), "R", 1096790417, 0, 0, 0),
+    ]
+}
+
+#[test]
+fn zero_window_in_the_synack_with_windows_probes() {
+    let f = ok(&input(&zero_window_synack()), &[]);
+    assert_eq!(f.len(), 1);
+    let f = &f[0];
+    assert_eq!(f["state"], "RSTR");
+    assert_eq!(f["history"], "ShwADTr");
+    assert_eq!(f["established"], true);
+    assert_eq!(f["synack_frame"], 2);
+    let z = &f["server"]["zero_window"];
+    assert_eq!(z["count"], 1);
+    assert_eq!(z["in_handshake"], true);
+    assert_eq!(z["first_frame"], 2);
+    assert_eq!(z["probes"], 3);
+    assert_eq!(z["probe_kind"], "one_byte");
+    assert_eq!(z["probe_frames"], serde_json::json!([4, 5, 6]));
+    assert_eq!(z["reopened"], false);
+    assert_eq!(z["longest_stall"], 1.59);
+    assert_eq!(f["client"]["zero_window"], Value::Null);
+    // probes are not retransmissions (tshark 4: ZeroWindowProbe)
+    assert_eq!(f["client"]["retransmissions"], 0);
+    assert_eq!(f["rst"]["seq_check"], "exact");
+    assert_eq!(f["rtt"]["syn_synack"], 0.01);
+}
+
+#[test]
+fn a_stall_that_recovers_and_linux_probes() {
+    let v = vec![
+        p(1, 1.0, (C, 3000), (S, 9001), "S", 100, 0, 64240, 0),
+        p(2, 1.01, (S, 9001), (C, 3000), "SA", 500, 101, 65535, 0),
+        p(3, 1.011, (C, 3000), (S, 9001), "A", 101, 501, 502, 0),
+        p(4, 1.02, (C, 3000), (S, 9001), "PA", 101, 501, 502, 1000),
+        p(5, 1.03, (S, 9001), (C, 3000), "A", 501, 1101, 0, 0),
+        // Linux zero-window probes: 0 bytes at snd_una - 1
+        p(6, 1.3, (C, 3000), (S, 9001), "A", 1100, 501, 502, 0),
+        p(7, 1.301, (S, 9001), (C, 3000), "A", 501, 1101, 0, 0),
+        p(8, 1.9, (C, 3000), (S, 9001), "A", 1100, 501, 502, 0),
+        p(9, 1.901, (S, 9001), (C, 3000), "A", 501, 1101, 0, 0),
+        p(10, 2.5, (S, 9001), (C, 3000), "A", 501, 1101, 2048, 0),
+        p(11, 2.6, (C, 3000), (S, 9001), "FA", 1101, 501, 502, 0),
+        p(12, 2.61, (S, 9001), (C, 3000), "FA", 501, 1102, 2048, 0),
+        p(13, 2.62, (C, 3000), (S, 9001), "A", 1102, 502, 502, 0),
+    ];
+    let f = ok(&input(&v), &[]);
+    let f = &f[0];
+    assert_eq!(f["state"], "SF");
+    assert_eq!(f["history"], "ShADawFf");
+    let z = &f["server"]["zero_window"];
+    assert_eq!(z["count"], 3);
+    assert_eq!(z["in_handshake"], false);
+    assert_eq!(z["probes"], 2);
+    assert_eq!(z["probe_kind"], "zero_byte");
+    assert_eq!(z["episodes"], 1);
+    assert_eq!(z["reopened"], true);
+    assert_eq!(z["reopen_frame"], 10);
+    assert_eq!(z["longest_stall"], 1.47);
+    // tshark would call the probes keep-alives; they are probes
+    assert_eq!(f["client"]["keep_alives"], 0);
+}
+
+#[test]
+fn normal_connection_is_sf_with_rtts_and_options() {
+    let v = vec![
+        p(1, 1.0, (C, 40001), (S, 80), "S", 100, 0, 64240, 0),
+        p(2, 1.01, (S, 80), (C, 40001), "SA", 500, 101, 65535, 0).ttl(62),
+        p(3, 1.011, (C, 40001), (S, 80), "A", 101, 501, 502, 0),
+        p(4, 1.012, (C, 40001), (S, 80), "PA", 101, 501, 502, 100),
+        p(5, 1.03, (S, 80), (C, 40001), "PA", 501, 201, 501, 1000).ttl(61),
+        p(6, 1.04, (C, 40001), (S, 80), "FA", 201, 1501, 502, 0),
+        p(7, 1.05, (S, 80), (C, 40001), "FA", 1501, 202, 501, 0).ttl(62),
+        p(8, 1.051, (C, 40001), (S, 80), "A", 202, 1502, 502, 0),
+    ];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f.len(), 1);
+    let f = &f[0];
+    assert_eq!(f["state"], "SF");
+    assert_eq!(f["history"], "ShADdFf");
+    assert_eq!(f["end"], "fin");
+    assert_eq!(f["midstream"], false);
+    assert_eq!(f["duration"], 0.051);
+    assert_eq!(f["first_ts"], 1.0);
+    assert_eq!(f["client"]["packets"], 5);
+    assert_eq!(f["client"]["bytes"], 100);
+    assert_eq!(f["server"]["bytes"], 1000);
+    assert_eq!(f["server"]["wire_bytes"], 54 * 3 + 1000);
+    assert_eq!(f["client"]["mss"], 1460);
+    assert_eq!(f["client"]["initial_window"], 64240);
+    assert_eq!(f["server"]["initial_window"], 65535);
+    assert_eq!(f["server"]["isn"], 500);
+    assert_eq!(
+        f["server"]["ttl"],
+        serde_json::json!({"first":62,"min":61,"max":62})
+    );
+    assert_eq!(f["client"]["fin_frame"], 6);
+    assert_eq!(f["server"]["fin_frame"], 7);
+    assert_eq!(f["rtt"]["syn_synack"], 0.01);
+    assert_eq!(f["rtt"]["synack_ack"], 0.001);
+    assert_eq!(f["rtt"]["initial"], 0.011);
+    assert_eq!(f["rst"], Value::Null);
+    assert_eq!(f["client"]["retransmissions"], 0);
+    assert_eq!(f["server"]["zero_window"], Value::Null);
+    // the uid is deterministic
+    let again = ok(&input(&v), &[]);
+    assert_eq!(again[0]["uid"], f["uid"]);
+    assert!(f["uid"].as_str().unwrap().starts_with('C'));
+    assert_eq!(f["uid"].as_str().unwrap().len(), 18);
+}
+
+#[test]
+fn data_retransmissions_are_counted_and_t_is_log_scaled() {
+    let mut v = vec![
+        p(1, 1.0, (C, 5000), (S, 80), "S", 100, 0, 64240, 0),
+        p(2, 1.01, (S, 80), (C, 5000), "SA", 500, 101, 65535, 0),
+        p(3, 1.02, (C, 5000), (S, 80), "PA", 101, 501, 502, 10),
+    ];
+    for k in 0..10 {
+        v.push(p(
+            4 + k,
+            1.5 + k as f64,
+            (C, 5000),
+            (S, 80),
+            "PA",
+            101,
+            501,
+            502,
+            10,
+        ));
+    }
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f[0]["client"]["retransmissions"], 10);
+    assert_eq!(f[0]["history"], "ShDTT");
+    assert_eq!(f[0]["state"], "S1");
+    assert_eq!(f[0]["end"], "capture_end");
+}
+
+#[test]
+fn syn_timeout_is_s0_with_linux_backoff_and_times_out() {
+    let mut v = vec![];
+    for (k, d) in [0.0, 1.0, 3.0, 7.0].iter().enumerate() {
+        v.push(p(
+            k as u64 + 1,
+            100.0 + d,
+            (C, 40000),
+            (S, 8080),
+            "S",
+            1234,
+            0,
+            64240,
+            0,
+        ));
+    }
+    // an unrelated packet 61 s after the last SYN: the attempt times out before it
+    v.push(p(5, 168.5, (C, 40002), (S, 80), "S", 1, 0, 64240, 0));
+    let o = run(&input(&v), &[]);
+    let f = flows(&o);
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[0]["state"], "S0");
+    assert_eq!(f[0]["history"], "S");
+    assert_eq!(f[0]["end"], "timeout");
+    assert_eq!(f[0]["attempts"]["syn_count"], 4);
+    assert_eq!(
+        f[0]["attempts"]["intervals"],
+        serde_json::json!([1.0, 2.0, 4.0])
+    );
+    assert_eq!(f[1]["end"], "capture_end");
+    // 59 s later: still one flow with 5 attempts
+    v.pop();
+    v.push(p(5, 166.0, (C, 40000), (S, 8080), "S", 1234, 0, 64240, 0));
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["attempts"]["syn_count"], 5);
+    // --attempt-timeout shortens it
+    let f = ok(&input(&v), &["--attempt-timeout", "30"]);
+    assert_eq!(f.len(), 2);
+}
+
+#[test]
+fn idle_timeout_ends_an_established_connection() {
+    let v = vec![
+        p(1, 1.0, (C, 40001), (S, 80), "S", 100, 0, 64240, 0),
+        p(2, 1.01, (S, 80), (C, 40001), "SA", 500, 101, 65535, 0),
+        p(3, 1.02, (C, 40001), (S, 80), "A", 101, 501, 502, 0),
+        p(4, 400.0, (C, 40003), (S, 80), "S", 7, 0, 64240, 0),
+    ];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f[0]["state"], "S1");
+    assert_eq!(f[0]["end"], "timeout");
+    let f = ok(&input(&v), &["--idle-timeout", "500"]);
+    assert_eq!(f[0]["end"], "capture_end");
+    assert_eq!(f[0]["client_port"], 40001);
+}
+
+#[test]
+fn a_new_isn_on_an_open_connection_ends_it_with_reuse() {
+    let v = vec![
+        p(1, 1.0, (C, 40001), (S, 80), "S", 100, 0, 64240, 0),
+        p(2, 1.01, (S, 80), (C, 40001), "SA", 500, 101, 65535, 0),
+        p(3, 1.02, (C, 40001), (S, 80), "A", 101, 501, 502, 0),
+        p(4, 5.0, (C, 40001), (S, 80), "S", 777777, 0, 64240, 0),
+        p(5, 5.01, (S, 80), (C, 40001), "SA", 9, 777778, 65535, 0),
+    ];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[0]["end"], "reuse");
+    assert_eq!(f[0]["last_frame"], 3);
+    assert_eq!(f[1]["first_frame"], 4);
+    assert_eq!(f[1]["state"], "S1");
+}
+
+#[test]
+fn max_flows_evicts_the_least_recently_active_and_says_so() {
+    let v = vec![
+        p(1, 1.0, (C, 1001), (S, 80), "S", 1, 0, 64240, 0),
+        p(2, 2.0, (C, 1002), (S, 80), "S", 2, 0, 64240, 0),
+        p(3, 3.0, (C, 1001), (S, 80), "S", 1, 0, 64240, 0),
+        p(4, 4.0, (C, 1003), (S, 80), "S", 3, 0, 64240, 0),
+    ];
+    let o = run(&input(&v), &["--max-flows", "2"]);
+    assert_eq!(o.code, 0);
+    let f = flows(&o);
+    assert_eq!(f.len(), 3);
+    assert_eq!(f[0]["client_port"], 1002);
+    assert_eq!(f[0]["end"], "evicted");
+    assert!(f[1..].iter().all(|f| f["end"] == "capture_end"));
+    assert!(o.stderr.contains("evict"), "{}", o.stderr);
+    // without the limit nothing is evicted
+    let o = run(&input(&v), &[]);
+    assert!(flows(&o).iter().all(|f| f["end"] != "evicted"));
+    assert!(o.stderr.is_empty());
+}
+
+#[test]
+fn synack_before_syn_is_put_back_in_time_order() {
+    let v = vec![
+        p(1, 1.01, (S, 80), (C, 40001), "SA", 500, 101, 65535, 0),
+        p(2, 1.0, (C, 40001), (S, 80), "S", 100, 0, 64240, 0),
+        p(3, 1.011, (C, 40001), (S, 80), "A", 101, 501, 502, 0),
+    ];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["history"], "ShA");
+    assert_eq!(f[0]["rtt"]["syn_synack"], 0.01);
+    assert_eq!(f[0]["first_frame"], 1);
+    assert_eq!(f[0]["first_ts"], 1.0);
+    // in input order (as tshark) Zeek's reversal rule gives the flipped history
+    let f = ok(&input(&v), &["--reorder-window", "0"]);
+    assert_eq!(f[0]["history"], "^hSA");
+    assert_eq!(f[0]["client_ip"], C);
+}
+
+#[test]
+fn midstream_pickup_uses_the_server_port_heuristic() {
+    // first packet from the server port 443: the receiver is the client
+    let v = vec![
+        p(1, 1.0, (S, 443), (C, 51000), "PA", 500, 100, 501, 100),
+        p(2, 1.01, (C, 51000), (S, 443), "A", 100, 600, 502, 0),
+    ];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f[0]["client_ip"], C);
+    assert_eq!(f[0]["client_port"], 51000);
+    assert_eq!(f[0]["state"], "OTH");
+    assert_eq!(f[0]["history"], "^dA");
+    assert_eq!(f[0]["midstream"], true);
+    // both ephemeral: the sender of the first packet is the client
+    let v = vec![p(1, 1.0, (S, 50000), (C, 51000), "PA", 500, 100, 501, 100)];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f[0]["client_port"], 50000);
+    assert_eq!(f[0]["history"], "D");
+}
+
+#[test]
+fn other_records_pass_through_byte_for_byte_and_in_place() {
+    let odd = r#"{"type":"listener",  "x" : [1, 2.50, "é\u00e9"],"y":{}}"#;
+    let udp = r#"{"type":"packet","frame":2,"ts":1.5,"ip_version":4,"src_ip":"10.0.0.1","dst_ip":"8.8.8.8","ip_proto":17,"proto":"udp","src_port":5353,"dst_port":53,"payload_len":30,"dns":{"id":1,"response":false,"rcode":null,"qname":"web2","qtype":"A","answers":[]}}"#;
+    let arp = r#"{"type":"packet","frame":3,"ts":1.6,"iface":0,"link":"ether","len":42,"caplen":42,"src_mac":"00:00:00:00:00:01","dst_mac":"ff:ff:ff:ff:ff:ff","vlan":null,"ethertype":2054,"decode_error":null}"#;
+    let tcp = p(1, 1.0, (C, 1), (S, 2), "S", 1, 0, 1, 0).line();
+    let text = format!("{odd}\n{tcp}\n{udp}\n{arp}\n");
+    let o = run(&text, &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0], odd);
+    assert_eq!(lines[1], udp);
+    assert_eq!(lines[2], arp);
+    assert!(lines[3].starts_with(r#"{"type":"flow""#));
+    // --keep-packets passes the TCP packet on too
+    let o = run(&text, &["--keep-packets"]);
+    assert!(o.stdout.lines().any(|l| l == tcp));
+}
+
+#[test]
+fn dns_over_tcp_passes_through_and_is_tracked() {
+    let a = p(1, 1.0, (C, 5555), (S, 53), "PA", 1, 1, 100, 40).line();
+    let with_dns = a.replace(
+        r#","decode_error":null}"#,
+        r#","dns":{"id":7,"response":false,"rcode":null,"qname":"x.test","qtype":"A","answers":[]},"decode_error":null}"#,
+    );
+    let o = run(&format!("{with_dns}\n"), &[]);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines[0], with_dns);
+    assert_eq!(flows(&o).len(), 1);
+    assert_eq!(flows(&o)[0]["server_port"], 53);
+}
+
+#[test]
+fn icmp_errors_quoting_the_connection_are_attached() {
+    let syn = p(
+        1,
+        1.0,
+        (C, 44916),
+        ("203.0.113.14", 80),
+        "S",
+        100,
+        0,
+        64240,
+        0,
+    );
+    let icmp = r#"{"type":"packet","frame":2,"ts":1.002,"iface":0,"link":"ether","len":70,"caplen":70,"src_mac":"00:00:00:00:00:02","dst_mac":"00:00:00:00:00:01","vlan":null,"ethertype":2048,"ip_version":4,"src_ip":"192.0.2.2","dst_ip":"10.0.0.1","ttl":63,"ip_id":5,"df":false,"mf":false,"frag_offset":0,"ip_proto":1,"proto":"icmp","icmp_type":3,"icmp_code":1,"icmp_inner":{"src_ip":"10.0.0.1","dst_ip":"203.0.113.14","ip_proto":6,"ttl":63,"ip_id":1001,"src_port":44916,"dst_port":80,"seq":100},"decode_error":null}"#;
+    let other = r#"{"type":"packet","frame":3,"ts":1.003,"ip_version":4,"src_ip":"192.0.2.2","dst_ip":"10.0.0.1","ttl":63,"ip_proto":1,"proto":"icmp","icmp_type":3,"icmp_code":3,"icmp_inner":{"src_ip":"10.0.0.1","dst_ip":"203.0.113.99","ip_proto":6,"ttl":63,"src_port":1,"dst_port":2,"seq":1}}"#;
+    let o = run(&format!("{}\n{icmp}\n{other}\n", syn.line()), &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // ICMP packets pass through
+    assert!(o.stdout.lines().any(|l| l == icmp));
+    let f = flows(&o);
+    assert_eq!(f.len(), 1);
+    let f = &f[0];
+    assert_eq!(f["state"], "S0");
+    assert_eq!(f["icmp_count"], 1);
+    let i = &f["icmp"][0];
+    assert_eq!(i["from_ip"], "192.0.2.2");
+    assert_eq!(i["proto"], "icmp");
+    assert_eq!(i["icmp_type"], 3);
+    assert_eq!(i["icmp_code"], 1);
+    assert_eq!(i["description"], "host unreachable");
+    assert_eq!(i["frame"], 2);
+    assert_eq!(i["ttl"], 63);
+    assert_eq!(i["quoted"], "client");
+}
+
+#[test]
+fn malformed_line_is_an_error_with_its_number_after_everything_before_it() {
+    let good = r#"{"type":"listener","a":1}"#;
+    let text = format!(
+        "{good}\n{}\n{{\"type\":\"packet\",\"frame\":3,\n{good}\n",
+        p(1, 1.0, (C, 1), (S, 2), "S", 1, 0, 1, 0).line()
+    );
+    let o = run(&text, &[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stdout.starts_with(good), "{}", o.stdout);
+    assert_eq!(o.stdout.lines().count(), 1);
+    assert!(o.stderr.contains("line 3"), "{}", o.stderr);
+    assert!(o.stderr.starts_with("tcpflows: "), "{}", o.stderr);
+    // a broken record of another type is an error too
+    let o = run("{\"type\":\"flow\",\"a\":[1,}\n", &[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("line 1"), "{}", o.stderr);
+    // not a JSON object with a type
+    let o = run("hello\n", &[]);
+    assert_eq!(o.code, 2);
+}
+
+#[test]
+fn a_packet_without_a_needed_field_names_it() {
+    let line = p(1, 1.0, (C, 1), (S, 2), "S", 1, 0, 1, 0)
+        .line()
+        .replace(r#""seq":1,"#, "");
+    let o = run(&format!("{line}\n"), &[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("line 1"), "{}", o.stderr);
+    assert!(o.stderr.contains("`seq`"), "{}", o.stderr);
+    let line = p(1, 1.0, (C, 1), (S, 2), "S", 1, 0, 1, 0)
+        .line()
+        .replace(r#""window":1"#, r#""window":null"#);
+    let o = run(&format!("{line}\n"), &[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("`window`"), "{}", o.stderr);
+    // a frame whose TCP header did not decode (no tcp_flags) is passed on, not an error
+    let trunc = r#"{"type":"packet","frame":1,"ts":1.0,"ip_version":4,"src_ip":"10.0.0.1","dst_ip":"10.0.0.2","ip_proto":6,"proto":"tcp","decode_error":"tcp at byte 34: cut short"}"#;
+    let o = run(&format!("{trunc}\n"), &[]);
+    assert_eq!(o.code, 0);
+    assert_eq!(o.stdout.trim_end(), trunc);
+}
+
+#[test]
+fn unusual_json_goes_through_the_slow_path_with_the_same_result() {
+    let fast = input(&refused_windows());
+    // whitespace, reordered keys and an escaped key: valid JSON that the fast path hands to serde
+    let slow: String = fast
+        .lines()
+        .map(|l| {
+            l.replacen(
+                r#"{"type":"packet","#,
+                r#"{ "type" : "packet" , "\u0078":1, "#,
+                1,
+            ) + "\n"
+        })
+        .collect();
+    let a = ok(&fast, &[]);
+    let b = ok(&slow, &[]);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn every_flow_field_is_the_flow_struct() {
+    for v in [refused_windows(), zero_window_synack()] {
+        let o = run(&input(&v), &[]);
+        for line in o.stdout.lines() {
+            let f: Flow = serde_json::from_str(line).unwrap();
+            assert!(
+                f.extra.is_empty(),
+                "fields outside the Flow struct: {:?}",
+                f.extra
+            );
+            let back = serde_json::to_value(&f).unwrap();
+            let orig: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(back, orig);
+        }
+    }
+}
+
+#[test]
+fn flows_are_written_while_the_input_is_still_open() {
+    let mut child = Command::new(cargo_bin("tcpflows"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut sin = child.stdin.take().unwrap();
+    let mut sout = BufReader::new(child.stdout.take().unwrap());
+    // a refused connection, then a packet 3 s later: the REJ flow must come out now
+    let mut v = refused_windows();
+    v.truncate(2);
+    v.push(p(9, 1004.0, (C, 7), (S, 8), "S", 1, 0, 1, 0));
+    sin.write_all(input(&v).as_bytes()).unwrap();
+    sin.flush().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = sout.read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let got = rx.recv_timeout(std::time::Duration::from_secs(20));
+    drop(sin);
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = got.expect("no flow record while the input stayed open");
+    let f: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(f["state"], "REJ");
+}
+
+#[test]
+fn empty_input_and_help() {
+    let o = run("", &[]);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.is_empty());
+    let o = run("", &["--help"]);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("pcap2jsonl trace.pcap | tcpflows"));
+    let o = run("", &["--version"]);
+    assert_eq!(o.code, 0);
+    let o = run("", &["--linger", "-1"]);
+    assert_eq!(o.code, 2);
+    let o = run("", &["/nonexistent/file.jsonl"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("/nonexistent/file.jsonl"));
+}
+
+#[test]
+fn ipv6_flows() {
+    let a = "2001:db8:10::10";
+    let b = "2001:db8:20::20";
+    let v = vec![
+        p(1, 1.0, (a, 20531), (b, 2383), "S", 1, 0, 64800, 0),
+        p(2, 1.001, (b, 2383), (a, 20531), "RA", 0, 2, 0, 0).ttl(126),
+    ];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f[0]["ip_version"], 6);
+    assert_eq!(f[0]["client_ip"], a);
+    assert_eq!(f[0]["state"], "REJ");
+    assert_eq!(f[0]["rst"]["ip_id"], Value::Null);
+}
