@@ -1,0 +1,296 @@
+//! `pcap2jsonl | tcpflows` on the lab's captures (tests/captures, real Linux stacks in network
+//! namespaces, see its README): each scenario's connection gets the Zeek state and history, the
+//! attempts, RST, zero-window and ICMP facts it must have, and the healthy connections around it
+//! stay `SF` with nothing flagged. Assertions name servers and ports, never frame numbers, so
+//! they hold on freshly made captures too (`TCPWHY_CAPTURES=<dir>`).
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use tcpwhy_tests::{of_type, own_captures, pipeline, records};
+
+fn dir() -> PathBuf {
+    std::env::var_os("TCPWHY_CAPTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(own_captures)
+}
+
+fn flows(name: &str) -> Vec<Value> {
+    let cap = dir().join(name);
+    let cap = cap.to_str().unwrap();
+    let outs = pipeline(&[("pcap2jsonl", &[cap]), ("tcpflows", &[])], None);
+    for o in &outs {
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let recs = records(&outs.last().unwrap().stdout);
+    of_type(&recs, "flow").into_iter().cloned().collect()
+}
+
+fn to<'a>(f: &'a [Value], ip: &str, port: u64) -> Vec<&'a Value> {
+    f.iter()
+        .filter(|f| f["server_ip"] == ip && f["server_port"] == port)
+        .collect()
+}
+
+/// Every other flow is a healthy, cleanly closed connection with nothing flagged.
+fn rest_healthy(f: &[Value], except: &[(&str, u64)]) {
+    for x in f {
+        if except
+            .iter()
+            .any(|(ip, p)| x["server_ip"] == *ip && x["server_port"] == *p)
+        {
+            continue;
+        }
+        assert_eq!(x["state"], "SF", "{x}");
+        assert_eq!(x["established"], true, "{x}");
+        assert!(x["rst"].is_null() && x["icmp_count"] == 0, "{x}");
+        assert!(x["client"]["zero_window"].is_null() && x["server"]["zero_window"].is_null());
+        assert_eq!(x["attempts"]["syn_count"], 1, "{x}");
+        let h = x["history"].as_str().unwrap();
+        assert!(
+            h.starts_with("ShAD") && !h.contains('T') && !h.contains('t'),
+            "{x}"
+        );
+    }
+}
+
+#[test]
+fn healthy_is_all_sf() {
+    let f = flows("healthy.pcap");
+    assert!(f.len() >= 4);
+    assert!(f.iter().any(|x| x["ip_version"] == 6));
+    rest_healthy(&f, &[]);
+}
+
+#[test]
+fn refused_is_rej_from_the_server_itself() {
+    let f = flows("refused-2383.pcap");
+    let r = to(&f, "203.0.113.20", 2383);
+    // three connect()s (Linux: a new ISN each): three REJ flows from the same source port
+    assert_eq!(r.len(), 3);
+    for x in &r {
+        assert_eq!(x["state"], "REJ");
+        assert_eq!(x["history"], "Sr");
+        assert_eq!(x["end"], "rst");
+        assert_eq!(x["attempts"]["syn_count"], 1);
+        assert_eq!(x["rst"]["from"], "server");
+        assert_eq!(x["rst"]["flags"], "RA");
+        assert_eq!(x["rst"]["ttl"], 126);
+        assert_eq!(x["rst"]["seq_check"], "exact");
+        assert_eq!(x["server"]["initial_window"], Value::Null);
+        assert_eq!(x["client_port"], r[0]["client_port"]);
+    }
+    let ok = to(&f, "203.0.113.20", 2725);
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0]["state"], "SF");
+    rest_healthy(&f, &[("203.0.113.20", 2383)]);
+}
+
+#[test]
+fn refused_over_ipv6() {
+    let f = flows("refused-ipv6.pcap");
+    let r = to(&f, "2001:db8:20::20", 2383);
+    assert_eq!(r.len(), 3);
+    assert!(r.iter().all(|x| x["state"] == "REJ"
+        && x["ip_version"] == 6
+        && x["rst"]["ttl"] == 126
+        && x["rst"]["ip_id"].is_null()));
+    rest_healthy(&f, &[("2001:db8:20::20", 2383)]);
+}
+
+#[test]
+fn windows_style_retries_with_the_same_isn_are_one_flow() {
+    let f = flows("refused-windows-retry.pcap");
+    let r = to(&f, "203.0.113.20", 2383);
+    assert_eq!(r.len(), 1);
+    let x = r[0];
+    assert_eq!(x["state"], "REJ");
+    assert_eq!(x["history"], "Sr");
+    assert_eq!(x["attempts"]["syn_count"], 3);
+    assert_eq!(x["rst"]["count"], 3);
+    for i in x["attempts"]["intervals"].as_array().unwrap() {
+        let i = i.as_f64().unwrap();
+        assert!((0.4..0.7).contains(&i), "{i}");
+    }
+    rest_healthy(&f, &[("203.0.113.20", 2383)]);
+}
+
+#[test]
+fn middlebox_reset_carries_the_routers_ttl() {
+    let f = flows("middlebox-reset.pcap");
+    let r = to(&f, "203.0.113.30", 8443);
+    assert!(!r.is_empty());
+    for x in &r {
+        assert_eq!(x["state"], "REJ");
+        assert_eq!(x["rst"]["ttl"], 64);
+    }
+    // the real server's packets arrive with TTL 62
+    let ok = to(&f, "203.0.113.30", 80);
+    assert!(ok.iter().all(|x| x["server"]["ttl"]["first"] == 62));
+    rest_healthy(&f, &[("203.0.113.30", 8443)]);
+}
+
+#[test]
+fn syn_timeout_is_s0_with_linux_backoff() {
+    let f = flows("syn-timeout.pcap");
+    let r = to(&f, "203.0.113.30", 8080);
+    assert_eq!(r.len(), 1);
+    let x = r[0];
+    assert_eq!(x["state"], "S0");
+    assert_eq!(x["history"], "S");
+    assert_eq!(x["attempts"]["syn_count"], 3);
+    let iv: Vec<f64> = x["attempts"]["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    // tcp_syn_retries=2: 1 s then 2 s (Linux doubles the RTO)
+    assert!(
+        (0.9..1.2).contains(&iv[0]) && (1.8..2.3).contains(&iv[1]),
+        "{iv:?}"
+    );
+    assert_eq!(x["server"]["packets"], 0);
+    rest_healthy(&f, &[("203.0.113.30", 8080)]);
+}
+
+#[test]
+fn slow_connect_answered_at_the_retry() {
+    let f = flows("slow-connect.pcap");
+    let r = to(&f, "203.0.113.30", 8082);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["state"], "SF");
+    assert_eq!(r[0]["attempts"]["syn_count"], 2);
+    assert_eq!(r[0]["established"], true);
+    // the RTT is measured from the SYN that was answered
+    assert!(r[0]["rtt"]["syn_synack"].as_f64().unwrap() < 0.5);
+}
+
+#[test]
+fn icmp_errors_are_attached_to_the_attempts() {
+    let f = flows("icmp-unreachable.pcap");
+    let host = to(&f, "203.0.113.14", 80);
+    assert_eq!(host.len(), 1);
+    assert_eq!(host[0]["state"], "S0");
+    let i = &host[0]["icmp"][0];
+    assert_eq!(i["description"], "host unreachable");
+    assert_eq!(
+        (i["icmp_type"].as_u64(), i["icmp_code"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(i["from_ip"], "192.0.2.2");
+    assert_eq!(i["ttl"], 63);
+    assert_eq!(i["quoted"], "client");
+    let port = to(&f, "203.0.113.30", 5432);
+    assert_eq!(port[0]["icmp"][0]["description"], "port unreachable");
+    let v6 = to(&f, "2001:db8:20::30", 5432);
+    if let Some(x) = v6.first() {
+        assert_eq!(x["icmp"][0]["proto"], "icmpv6");
+        assert_eq!(x["icmp"][0]["description"], "port unreachable");
+    }
+    rest_healthy(
+        &f,
+        &[
+            ("203.0.113.14", 80),
+            ("203.0.113.30", 5432),
+            ("203.0.113.30", 5433),
+            ("2001:db8:20::30", 5432),
+        ],
+    );
+}
+
+#[test]
+fn zero_window_synack_probes_and_reset() {
+    let f = flows("zero-window-synack.pcap");
+    let r = to(&f, "203.0.113.13", 80);
+    assert_eq!(r.len(), 1);
+    let x = r[0];
+    assert_eq!(x["state"], "RSTR");
+    assert_eq!(x["history"], "ShwAr");
+    assert_eq!(x["established"], true);
+    assert_eq!(x["server"]["initial_window"], 0);
+    let z = &x["server"]["zero_window"];
+    assert_eq!(z["in_handshake"], true);
+    assert_eq!(z["reopened"], false);
+    assert_eq!(z["probe_kind"], "zero_byte");
+    assert!(z["probes"].as_u64().unwrap() >= 2);
+    assert!(z["longest_stall"].as_f64().unwrap() > 2.0);
+    assert_eq!(x["rst"]["from"], "server");
+    assert_eq!(x["rst"]["ttl"], 126);
+    assert_eq!(x["client"]["bytes"], 0);
+    rest_healthy(&f, &[("203.0.113.13", 80)]);
+}
+
+#[test]
+fn intermittent_backend_fails_each_time() {
+    let f = flows("intermittent-rr.pcap");
+    let bad = to(&f, "203.0.113.13", 80);
+    assert!(bad.len() >= 3);
+    assert!(
+        bad.iter()
+            .all(|x| x["state"] == "RSTR" && x["server"]["zero_window"]["in_handshake"] == true)
+    );
+    rest_healthy(&f, &[("203.0.113.13", 80)]);
+}
+
+#[test]
+fn reset_mid_connection_by_the_server() {
+    let f = flows("reset-mid.pcap");
+    let r = to(&f, "203.0.113.30", 9000);
+    assert_eq!(r.len(), 1);
+    let x = r[0];
+    assert_eq!(x["state"], "RSTR");
+    assert_eq!(x["history"], "ShADadr");
+    assert_eq!(x["rst"]["from"], "server");
+    assert_eq!(x["rst"]["ttl"], 62);
+    assert!(x["server"]["bytes"].as_u64().unwrap() > 1000);
+    rest_healthy(&f, &[("203.0.113.30", 9000)]);
+}
+
+#[test]
+fn zero_window_stall_that_recovers() {
+    let f = flows("zero-window-recover.pcap");
+    let r = to(&f, "203.0.113.30", 9001);
+    assert_eq!(r.len(), 1);
+    let x = r[0];
+    assert_eq!(x["state"], "SF");
+    assert!(x["history"].as_str().unwrap().contains('w'));
+    let z = &x["server"]["zero_window"];
+    assert_eq!(z["in_handshake"], false);
+    assert_eq!(z["reopened"], true);
+    assert!(z["probes"].as_u64().unwrap() >= 1);
+    assert!(z["longest_stall"].as_f64().unwrap() > 0.5);
+    assert!(x["client"]["zero_window"].is_null());
+    rest_healthy(&f, &[("203.0.113.30", 9001)]);
+}
+
+#[test]
+fn retransmissions_then_client_abort() {
+    let f = flows("retrans-timeout.pcap");
+    let r = to(&f, "203.0.113.30", 8081);
+    assert_eq!(r.len(), 1);
+    let x = r[0];
+    assert_eq!(x["state"], "RSTO");
+    assert!(x["history"].as_str().unwrap().contains('T'));
+    assert!(x["client"]["retransmissions"].as_u64().unwrap() >= 3);
+    assert_eq!(x["rst"]["from"], "client");
+}
+
+#[test]
+fn handshake_incomplete_seen_from_both_sides() {
+    let f = flows("handshake-incomplete.pcap");
+    let r = to(&f, "203.0.113.30", 8083);
+    assert_eq!(r.len(), 1);
+    // the client's ACK and data never arrive: the server repeats its SYN-ACK
+    assert!(r[0]["server"]["retransmissions"].as_u64().unwrap() >= 1);
+    let f = flows("handshake-incomplete.server.pcap");
+    let r = to(&f, "203.0.113.30", 8083);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["history"], "Sh");
+    assert_eq!(r[0]["state"], "S1");
+    assert_eq!(r[0]["established"], false);
+}
