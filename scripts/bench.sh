@@ -110,6 +110,7 @@ if command -v editcap >/dev/null 2>&1; then
     fi
 fi
 if [ -x target/release/tcpflows ] && echo "" | target/release/tcpflows >/dev/null 2>&1; then
+    row "pcap2jsonl \\| cat" "$RUNS" "$P2J $Q | cat" pipe
     row "pcap2jsonl \\| tcpflows" "$RUNS" "$P2J $Q | target/release/tcpflows" flows
 fi
 if command -v tcpdump >/dev/null 2>&1; then
@@ -138,6 +139,7 @@ echo
 
 ratio() { awk "BEGIN{a=$1; b=$2; if (b < 0.01) b = 0.01; printf \"%.2f\", a / b}"; }
 echo "pcap2jsonl / rust-floor wall time: $(ratio "$W_p2j" "$W_floor")x (target <= 1.25)"
+if [ -n "${W_flows:-}" ]; then echo "pcap2jsonl | tcpflows wall time:  $(ratio "$W_flows" "$W_p2j")x pcap2jsonl alone (target <= 1.5), $(ratio "$W_flows" "$W_pipe")x pcap2jsonl | cat (the pipe itself)"; fi
 if [ -n "${W_p2jnm:-}" ]; then
     echo "NetMon .cap / pcap wall time:      $(ratio "$W_p2jnm" "$W_p2j")x (file), $(ratio "$W_p2jnmin" "$W_p2j")x (stdin)"
 fi
