@@ -177,6 +177,35 @@ struct Cur<'a> {
     i: usize,
 }
 
+/// The index of the first quote, backslash or control character at or after `i` (or `b.len()`):
+/// eight bytes per step with the classic "has zero byte" bit trick.
+#[inline]
+fn special(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let q = w ^ (ONES * b'"' as u64);
+        let bs = w ^ (ONES * b'\\' as u64);
+        let m = ((q.wrapping_sub(ONES) & !q)
+            | (bs.wrapping_sub(ONES) & !bs)
+            | (w.wrapping_sub(ONES * 0x20) & !w))
+            & HIGH;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
 #[inline]
 fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
@@ -216,13 +245,10 @@ impl<'a> Cur<'a> {
         let mut i = self.i;
         let mut escaped = false;
         while i < b.len() {
-            // skip to the next quote, backslash or control character
-            match b[i..]
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-            {
-                Some(p) => i += p,
-                None => break,
+            // skip to the next quote, backslash or control character, 8 bytes at a time
+            i = special(b, i);
+            if i >= b.len() {
+                break;
             }
             let c = b[i];
             if c == b'"' {
@@ -335,11 +361,11 @@ impl<'a> Cur<'a> {
         }
         let mut v: u64 = 0;
         while i < b.len() && b[i].is_ascii_digit() {
-            if i - at >= 19 {
-                return Err(ScanError::Unsupported(at));
-            }
-            v = v * 10 + (b[i] - b'0') as u64;
+            v = v.wrapping_mul(10).wrapping_add((b[i] - b'0') as u64);
             i += 1;
+        }
+        if i - at > 19 {
+            return Err(ScanError::Unsupported(at));
         }
         if b[at] == b'0' && i - at > 1 {
             return Err(ScanError::Syntax(at));
