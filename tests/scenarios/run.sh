@@ -205,13 +205,14 @@ capture_stop() {
 
 want() { [ -z "$LAB_ONLY" ] && return 0; case " $LAB_ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
-# Waits until the client has no connection left but TIME-WAIT ones, so nothing of the last
-# scenario (a late RST, a retransmission) lands in the next capture.
+# Waits until the client has no connection left but TIME-WAIT ones and app no half-open one,
+# so nothing of the last scenario (a late RST, a repeated SYN-ACK) lands in the next capture.
 settle() {
   i=0
-  while [ -n "$(nsx cl ss -Htan state all exclude time-wait exclude listen 2>/dev/null)" ]; do
+  while [ -n "$(nsx cl ss -Htan state all exclude time-wait exclude listen 2>/dev/null)" ] ||
+    [ -n "$(nsx app ss -Htan state syn-recv 2>/dev/null)" ]; do
     i=$((i + 1))
-    if [ $i -gt 150 ]; then
+    if [ $i -gt 250 ]; then
       log "client connections still open:"; nsx cl ss -tan >&2; return 0
     fi
     sleep 0.1
@@ -329,7 +330,6 @@ if want handshake-incomplete; then
   nsx r1 iptables -A FORWARD -p tcp -d $APP --dport 8083 ! --syn -j DROP
   nsx app sysctl -qw net.ipv4.tcp_synack_retries=3
   scenario handshake-incomplete "get $APP 80, get-timeout $APP 8083 3, sleep 5, get $APP 80" app
-  nsx app sysctl -qw net.ipv4.tcp_synack_retries=5
   nsx r1 iptables -F FORWARD
 fi
 
