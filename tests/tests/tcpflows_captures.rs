@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use tcpwhy_tests::{of_type, own_captures, pipeline, records};
+use tcpwhy_tests::{of_type, own_captures, pipeline, records, root};
 
 fn dir() -> PathBuf {
     std::env::var_os("TCPWHY_CAPTURES")
@@ -16,7 +16,11 @@ fn dir() -> PathBuf {
 }
 
 fn flows(name: &str) -> Vec<Value> {
-    let cap = dir().join(name);
+    flows_in(&dir(), name)
+}
+
+fn flows_in(dir: &std::path::Path, name: &str) -> Vec<Value> {
+    let cap = dir.join(name);
     let cap = cap.to_str().unwrap();
     let outs = pipeline(&[("pcap2jsonl", &[cap]), ("tcpflows", &[])], None);
     for o in &outs {
@@ -293,4 +297,76 @@ fn handshake_incomplete_seen_from_both_sides() {
     assert_eq!(r[0]["history"], "Sh");
     assert_eq!(r[0]["state"], "S1");
     assert_eq!(r[0]["established"], false);
+}
+
+/// tcpflows' own captures (tools/tcpflows/tests/make-captures.sh): what the lab's do not have.
+fn own(name: &str) -> Vec<Value> {
+    flows_in(&root().join("tools/tcpflows/tests/captures"), name)
+}
+
+#[test]
+fn linux_linear_syn_retries_are_one_s0_flow() {
+    let f = own("extra.pcap");
+    let r = to(&f, "10.77.0.2", 9999);
+    assert_eq!(r.len(), 1);
+    let x = r[0];
+    assert_eq!(x["state"], "S0");
+    assert_eq!(x["history"], "S");
+    let iv: Vec<f64> = x["attempts"]["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        x["attempts"]["syn_count"].as_u64().unwrap() as usize,
+        iv.len() + 1
+    );
+    // tcp_syn_linear_timeouts=4: the first retries 1 s apart, then doubling
+    assert!(iv.len() >= 6, "{iv:?}");
+    assert!(iv[..4].iter().all(|i| (0.9..1.2).contains(i)), "{iv:?}");
+    assert!(iv[iv.len() - 1] > 1.8, "{iv:?}");
+    // tshark: every repeated SYN is a retransmission
+    assert_eq!(
+        x["client"]["retransmissions"].as_u64().unwrap() as usize,
+        iv.len()
+    );
+}
+
+#[test]
+fn half_close_by_the_client_is_s2() {
+    let f = own("extra.pcap");
+    let r = to(&f, "10.77.0.2", 7001);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["state"], "S2");
+    assert_eq!(r[0]["history"], "ShADaFd");
+    assert_eq!(r[0]["end"], "capture_end");
+    assert!(r[0]["client"]["fin_frame"].is_u64());
+    assert!(r[0]["server"]["fin_frame"].is_null());
+}
+
+#[test]
+fn client_abort_is_rsto() {
+    let f = own("extra.pcap");
+    let r = to(&f, "10.77.0.2", 7003);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["state"], "RSTO");
+    assert_eq!(r[0]["history"], "ShADadR");
+    assert_eq!(r[0]["rst"]["from"], "client");
+    assert_eq!(r[0]["rst"]["flags"], "RA");
+    assert_eq!(r[0]["rst"]["seq_check"], "exact");
+}
+
+#[test]
+fn midstream_pickup() {
+    let f = own("midstream.pcap");
+    assert_eq!(f.len(), 1);
+    let x = &f[0];
+    assert_eq!(x["midstream"], true);
+    assert_eq!(x["established"], false);
+    assert_eq!(x["server_port"], 7002);
+    assert_eq!(x["client_ip"], "10.77.0.1");
+    assert_eq!(x["history"], "DdAFf");
+    assert_eq!(x["state"], "SF");
+    assert_eq!(x["attempts"]["syn_count"], 0);
 }

@@ -191,13 +191,21 @@ fn every_stream_matches_tshark() {
         return;
     }
     let mut caps: Vec<PathBuf> = PINNED.iter().map(|(n, _)| path(n)).collect();
-    let mut own: Vec<PathBuf> = std::fs::read_dir(own_captures())
-        .map(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut own: Vec<PathBuf> = [
+        own_captures(),
+        tcpwhy_tests::root().join("tools/tcpflows/tests/captures"),
+    ]
+    .iter()
+    .flat_map(|dir| {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    })
+    .collect();
     own.sort();
     caps.extend(own);
     for cap in &caps {

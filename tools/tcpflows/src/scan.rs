@@ -357,7 +357,7 @@ impl<'a> Cur<'a> {
             }
             Some(b'0'..=b'9') => {}
             Some(b'-') => return Err(ScanError::Unsupported(at)),
-            _ => return Err(ScanError::Syntax(at)),
+            _ => return Err(ScanError::Unsupported(at)),
         }
         let mut v: u64 = 0;
         while i < b.len() && b[i].is_ascii_digit() {
