@@ -11,6 +11,7 @@
 #   share/bash-completion/completions/<tool>
 #   share/zsh/site-functions/_<tool>
 #   share/fish/vendor_completions.d/<tool>.fish
+#   share/doc/tcpwhy/            README, tutorial, rules, schema, runbooks
 set -eu
 cd "$(dirname "$0")/.."
 DEST=${1:?usage: install.sh DEST (e.g. /usr/local)}
@@ -32,4 +33,8 @@ for t in $TOOLS; do
   install -D -m 644 "$GEN/completions/zsh/_$t" "$DEST/share/zsh/site-functions/_$t"
   install -D -m 644 "$GEN/completions/fish/$t.fish" "$DEST/share/fish/vendor_completions.d/$t.fish"
 done
-echo "installed $TOOLS into $DEST (bin/, share/man/man1/, bash, zsh and fish completions)"
+DOC=$DEST/share/doc/tcpwhy
+install -D -m 644 README.md "$DOC/README.md"
+for d in tutorial rules schema; do install -D -m 644 "docs/$d.md" "$DOC/$d.md"; done
+for r in docs/runbooks/*.md; do install -D -m 644 "$r" "$DOC/runbooks/$(basename "$r")"; done
+echo "installed $TOOLS into $DEST (bin/, share/man/man1/, bash, zsh and fish completions, share/doc/tcpwhy/)"

@@ -63,6 +63,20 @@ fn install_puts_binaries_man_pages_and_completions_under_destdir_prefix() {
             "fish completion of {t}"
         );
     }
+    // The documentation a support engineer reads offline.
+    for doc in [
+        "README.md",
+        "tutorial.md",
+        "rules.md",
+        "schema.md",
+        "runbooks/connection-refused.md",
+        "runbooks/timeouts.md",
+    ] {
+        assert!(
+            dest.join("share/doc/tcpwhy").join(doc).is_file(),
+            "share/doc/tcpwhy/{doc}"
+        );
+    }
     // Nothing outside DESTDIR+PREFIX.
     let top: Vec<_> = std::fs::read_dir(destdir.path())
         .unwrap()
