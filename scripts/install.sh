@@ -11,7 +11,7 @@
 #   share/bash-completion/completions/<tool>
 #   share/zsh/site-functions/_<tool>
 #   share/fish/vendor_completions.d/<tool>.fish
-#   share/doc/tcpwhy/            README, tutorial, rules, schema, runbooks
+#   share/doc/tcpwhy/            README, docs/*.md (tutorial, rules, schema, each tool), runbooks
 set -eu
 cd "$(dirname "$0")/.."
 DEST=${1:?usage: install.sh DEST (e.g. /usr/local)}
@@ -35,6 +35,6 @@ for t in $TOOLS; do
 done
 DOC=$DEST/share/doc/tcpwhy
 install -D -m 644 README.md "$DOC/README.md"
-for d in tutorial rules schema; do install -D -m 644 "docs/$d.md" "$DOC/$d.md"; done
+for d in docs/*.md; do install -D -m 644 "$d" "$DOC/$(basename "$d")"; done
 for r in docs/runbooks/*.md; do install -D -m 644 "$r" "$DOC/runbooks/$(basename "$r")"; done
 echo "installed $TOOLS into $DEST (bin/, share/man/man1/, bash, zsh and fish completions, share/doc/tcpwhy/)"
