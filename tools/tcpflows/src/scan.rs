@@ -418,6 +418,39 @@ impl<'a> Cur<'a> {
         parse_ts(t).map(Some).ok_or(ScanError::Unsupported(at))
     }
 
+    /// Skips a value of a field tcpflows does not read: plain strings, integers and `null` on a
+    /// short path, anything else through [`skip_value`](Self::skip_value).
+    #[inline]
+    fn skip_fast(&mut self) -> R<()> {
+        let b = self.b;
+        let i = self.i;
+        match b.get(i) {
+            Some(b'"') => {
+                let e = special(b, i + 1);
+                if b.get(e) == Some(&b'"') {
+                    self.i = e + 1;
+                    return Ok(());
+                }
+            }
+            Some(b'1'..=b'9') => {
+                let mut j = i + 1;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                if !matches!(b.get(j), Some(b'.' | b'e' | b'E')) {
+                    self.i = j;
+                    return Ok(());
+                }
+            }
+            Some(b'n') if b.get(i..i + 4) == Some(b"null") => {
+                self.i = i + 4;
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.skip_value(1)
+    }
+
     /// Skips any JSON value, checking its syntax.
     fn skip_value(&mut self, depth: u32) -> R<()> {
         if depth > 128 {
@@ -711,11 +744,7 @@ impl Pat {
     #[inline]
     fn matches(&self, b: &[u8]) -> bool {
         match b.get(..16) {
-            Some(w) => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(w);
-                u128::from_le_bytes(a) & self.mask == self.val
-            }
+            Some(w) => u128::from_le_bytes(w.try_into().expect("16 bytes")) & self.mask == self.val,
             None => {
                 b.len() >= self.len && {
                     let mut a = [0u8; 16];
@@ -854,7 +883,7 @@ pub fn scan_packet(line: &[u8]) -> Result<Pkt<'_>, ScanError> {
                 p.has_dns = c.peek()? != b'n';
                 c.skip_value(1)?;
             }
-            _ => c.skip_value(1)?,
+            _ => c.skip_fast()?,
         }
         match c.b.get(c.i) {
             Some(b',') => c.i += 1,
