@@ -52,6 +52,7 @@ if command -v tshark >/dev/null; then
   W=refused-windows-retry.pcap
   expect $W 'tcp.dstport==2383 && tcp.flags.syn==1 && tcp.seq_raw==655839663 && ip.ttl==128' -eq 3 "the same SYN three times, TTL 128"
   expect $W 'tcp.srcport==2383 && tcp.flags.reset==1 && ip.ttl==126' -eq 3 "three RST/ACKs from the server"
+  expect refused-host-firewall.pcap 'tcp.srcport==8443 && tcp.flags.reset==1 && ip.ttl==62' -eq 1 "RST/ACK from the server's own stack"
   M=middlebox-reset.pcap
   expect $M 'tcp.srcport==8443 && tcp.flags.reset==1 && ip.ttl==64' -eq 2 "RST/ACK forged by router1, TTL 64"
   expect $M 'ip.src==203.0.113.30 && ip.ttl==62' -ge 4 "the real server's packets arrive with TTL 62"
@@ -107,6 +108,7 @@ fi
 if command -v jq >/dev/null; then
   app refused-2383.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 3' "three ECONNREFUSED"
   app refused-windows-retry.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 1' "one refused connect()"
+  app refused-host-firewall.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 1' "one ECONNREFUSED"
   app middlebox-reset.app.jsonl '[.[] | select(.result == "ECONNREFUSED")] | length == 2' "two ECONNREFUSED"
   app syn-timeout.app.jsonl '[.[] | select(.result == "ETIMEDOUT")] | length == 1' "one ETIMEDOUT"
   app icmp-unreachable.app.jsonl '[.[] | select(.result != "ok") | .result] == ["EHOSTUNREACH","ECONNREFUSED","EHOSTUNREACH","ECONNREFUSED"]' "EHOSTUNREACH, ECONNREFUSED, EHOSTUNREACH, ECONNREFUSED"

@@ -10,7 +10,7 @@
 #
 # Scenarios (tests/captures/README.md says what each capture shows): refused-2383,
 # refused-windows-retry, middlebox-reset, syn-timeout, icmp-unreachable, retrans-timeout, slow-connect,
-# handshake-incomplete,
+# handshake-incomplete, refused-host-firewall,
 # zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6, healthy.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
 #
@@ -278,6 +278,16 @@ if want middlebox-reset; then
   scenario middlebox-reset "get $APP 80, get $APP 8443, sleep 0.5, get $APP 8443, get $APP 80" app
   nsx r1 iptables -F FORWARD
   listening app middlebox-reset
+fi
+
+if want refused-host-firewall; then
+  # The service listens on 8443, but the server's own firewall rejects it with a reset: the RST
+  # comes from the server itself (TTL 62, like its other packets), and its listener table shows
+  # the port open. Refused by the host, not by a missing service.
+  nsx app iptables -A INPUT -p tcp --dport 8443 -j REJECT --reject-with tcp-reset
+  scenario refused-host-firewall "get $APP 80, connect $APP 8443, get $APP 80"
+  nsx app iptables -F INPUT
+  listening app refused-host-firewall
 fi
 
 if want syn-timeout; then

@@ -32,6 +32,7 @@ fn every_capture_is_described_in_the_readme() {
         "retrans-timeout.pcap",
         "slow-connect.pcap",
         "handshake-incomplete.pcap",
+        "refused-host-firewall.pcap",
         "refused-windows-retry.pcap",
         "zero-window-synack.pcap",
         "intermittent-rr.pcap",

@@ -204,6 +204,29 @@ fn refused_windows_retry_is_one_connect_with_three_syns() {
 }
 
 #[test]
+fn refused_by_the_hosts_own_firewall_while_the_service_listens() {
+    let d = diagnose("refused-host-firewall");
+    only_about(&d, &[(APP, 8443)]);
+    let found = d.kind("refused");
+    assert_eq!(found.len(), 1, "{}", d.show());
+    let f = found[0];
+    readable(&d, f);
+    assert_eq!(
+        f["origin"], "server",
+        "the server's own stack sent the RST: {f}"
+    );
+    assert_eq!(f["socket_error"]["posix"], "ECONNREFUSED");
+    let pm = &f["portmap"];
+    assert_eq!(pm["listening"], true, "its ss output shows 8443 open: {pm}");
+    let hint = pm["hint"].as_str().unwrap_or("");
+    assert!(
+        hint.contains("listens on 8443") && hint.contains("firewall"),
+        "a listening port that refuses points at a filter: {hint}"
+    );
+    app_agrees(&d);
+}
+
+#[test]
 fn middlebox_reset_is_a_device_nearer_than_the_server() {
     let d = diagnose("middlebox-reset");
     only_about(&d, &[(APP, 8443)]);
