@@ -41,7 +41,7 @@ pcap2jsonl $C/intermittent-rr.pcap | tcpflows | ttlhops | tcpflag --format text 
   awk -v RS= -v ORS='\n\n' 'NR == 1 || /intermittent_backend:/ || /^[0-9]+ findings? /' | sed '$d'
 
 say "3. The other lab scenarios, one line per finding"
-for s in refused-windows-retry middlebox-reset syn-timeout slow-connect icmp-unreachable retrans-timeout \
+for s in refused-windows-retry refused-host-firewall middlebox-reset syn-timeout slow-connect icmp-unreachable retrans-timeout \
   handshake-incomplete reset-mid zero-window-recover refused-ipv6 healthy; do
   printf '%-22s ' "$s:"
   out=$(pcap2jsonl "$C/$s.pcap" | tcpflows | ttlhops | tcpflag --format text)

@@ -36,6 +36,10 @@ has "refused:" "[2001:db8:20::20]:2383" "hop limit 126" "from the server itself"
 run $RB 2
 has "nothing listens on 2383" "2725"
 
+with refused-host-firewall refused-host-firewall.ss.txt
+run $RB 2
+has "203.0.113.30:8443 refused" "listens on 8443" "firewall"
+
 with icmp-unreachable
 run $RB 1
 has "icmp_unreachable" "port unreachable" "192.0.2.2" "203.0.113.30:5432"
