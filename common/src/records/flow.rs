@@ -45,6 +45,10 @@ pub struct Flow {
     pub attempts: Attempts,
     #[serde(default)]
     pub synack_frame: Option<u64>,
+    /// SYN-ACKs seen (more than 1: the server repeated it, so its SYN-ACK or the client's ACK was
+    /// lost).
+    #[serde(default)]
+    pub synack_count: u32,
     #[serde(default)]
     pub rtt: Rtt,
     pub client: Side,

@@ -171,6 +171,7 @@ pub struct FlowState {
     pub syn_intervals: Vec<i64>,
     pub last_syn_ts: Option<Ts>,
     pub synack_frame: Option<u64>,
+    pub synack_count: u32,
     pub synack_ts: Option<Ts>,
     pub rtt_syn_synack: Option<i64>,
     pub rtt_synack_ack: Option<i64>,
@@ -227,6 +228,7 @@ impl FlowState {
             syn_intervals: Vec::new(),
             last_syn_ts: None,
             synack_frame: None,
+            synack_count: 0,
             synack_ts: None,
             rtt_syn_synack: None,
             rtt_synack_ack: None,
@@ -324,6 +326,9 @@ impl FlowState {
                 }
             }
             self.last_syn_ts = Some(s.ts);
+        }
+        if syn && ackf {
+            self.synack_count += 1;
         }
         if syn && ackf && self.synack_frame.is_none() {
             self.synack_frame = Some(s.frame);

@@ -213,6 +213,7 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
             intervals: f.syn_intervals.iter().map(|&d| secs(d)).collect(),
         },
         synack_frame: f.synack_frame,
+        synack_count: f.synack_count,
         rtt: Rtt {
             syn_synack: f.rtt_syn_synack.map(secs),
             synack_ack: f.rtt_synack_ack.map(secs),
