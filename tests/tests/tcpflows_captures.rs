@@ -54,6 +54,7 @@ fn rest_healthy(f: &[Value], except: &[(&str, u64)]) {
         assert!(x["rst"].is_null() && x["icmp_count"] == 0, "{x}");
         assert!(x["client"]["zero_window"].is_null() && x["server"]["zero_window"].is_null());
         assert_eq!(x["attempts"]["syn_count"], 1, "{x}");
+        assert_eq!(x["synack_count"], 1, "{x}");
         let h = x["history"].as_str().unwrap();
         assert!(
             h.starts_with("ShAD") && !h.contains('T') && !h.contains('t'),
@@ -291,11 +292,13 @@ fn handshake_incomplete_seen_from_both_sides() {
     assert_eq!(r.len(), 1);
     // the client's ACK and data never arrive: the server repeats its SYN-ACK
     assert!(r[0]["server"]["retransmissions"].as_u64().unwrap() >= 1);
+    assert!(r[0]["synack_count"].as_u64().unwrap() >= 2);
     let f = flows("handshake-incomplete.server.pcap");
     let r = to(&f, "203.0.113.30", 8083);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0]["history"], "Sh");
     assert_eq!(r[0]["state"], "S1");
+    assert!(r[0]["synack_count"].as_u64().unwrap() >= 2);
     assert_eq!(r[0]["established"], false);
 }
 
