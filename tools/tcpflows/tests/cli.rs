@@ -781,3 +781,29 @@ fn ipv6_flows() {
     assert_eq!(f[0]["state"], "REJ");
     assert_eq!(f[0]["rst"]["ip_id"], Value::Null);
 }
+
+#[test]
+fn packets_later_than_the_reorder_window_are_counted_and_still_tracked() {
+    let v = vec![
+        p(1, 10.0, (C, 40001), (S, 80), "S", 100, 0, 64240, 0),
+        p(2, 10.01, (S, 80), (C, 40001), "SA", 500, 101, 65535, 0),
+        p(3, 12.0, (C, 40009), (S, 80), "S", 7, 0, 64240, 0),
+        // 1.99 s late: beyond the default 0.25 s window
+        p(4, 10.011, (C, 40001), (S, 80), "A", 101, 501, 502, 0),
+    ];
+    let o = run(&input(&v), &[]);
+    assert_eq!(o.code, 0);
+    assert!(
+        o.stderr.contains("1 TCP packets came more than"),
+        "{}",
+        o.stderr
+    );
+    let f = flows(&o);
+    let x = f.iter().find(|f| f["client_port"] == 40001).unwrap();
+    // handled where it came, in its own flow: the handshake still completes
+    assert_eq!(x["history"], "ShA");
+    assert_eq!(x["established"], true);
+    // a window wide enough puts it back in order without a warning
+    let o = run(&input(&v), &["--reorder-window", "3"]);
+    assert!(o.stderr.is_empty(), "{}", o.stderr);
+}
