@@ -155,7 +155,8 @@ fn syntax_error(line: &Line<'_>, e: ScanError) -> anyhow::Error {
 }
 
 fn passthrough<W: Write>(line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
-    if let Err(e) = scan::validate(line.bytes) {
+    let text = std::str::from_utf8(line.bytes).map_err(|e| line.error(e))?;
+    if let Err(e) = scan::validate(text) {
         if matches!(e, ScanError::Syntax(_)) || line.validate().is_err() {
             return Err(syntax_error(line, e));
         }
@@ -174,11 +175,9 @@ fn handle_line<W: Write>(
     if ty != "packet" {
         return passthrough(line, out);
     }
-    if !line.bytes.is_ascii() {
-        std::str::from_utf8(line.bytes).map_err(|e| line.error(e))?;
-    }
+    let text = std::str::from_utf8(line.bytes).map_err(|e| line.error(e))?;
     let owned: Packet<'_>;
-    let pkt = match scan::scan_packet(line.bytes) {
+    let pkt = match scan::scan_packet(text) {
         Ok(p) => p,
         Err(e @ ScanError::Syntax(_)) => return Err(syntax_error(line, e)),
         Err(ScanError::Unsupported(_)) => {

@@ -174,6 +174,8 @@ type R<T> = Result<T, ScanError>;
 
 struct Cur<'a> {
     b: &'a [u8],
+    /// The same bytes as text (the caller checked UTF-8 once), for borrowing strings.
+    s: &'a str,
     i: usize,
 }
 
@@ -401,11 +403,13 @@ impl<'a> Cur<'a> {
         if self.peek()? != b'"' {
             return Err(ScanError::Unsupported(self.i));
         }
+        let start = self.i + 1;
         let s = self.plain_str()?;
-        // The whole line was checked to be UTF-8 before scanning.
-        std::str::from_utf8(s)
+        // slicing at the quotes (ASCII) is always on character boundaries
+        self.s
+            .get(start..start + s.len())
             .map(Some)
-            .map_err(|_| ScanError::Syntax(self.i))
+            .ok_or(ScanError::Syntax(start))
     }
 
     fn opt_ts(&mut self) -> R<Option<Ts>> {
@@ -810,8 +814,12 @@ static ORDER: &[Pat] = &[
 ];
 
 /// Scans one `packet` line. The caller has already checked that the line is UTF-8.
-pub fn scan_packet(line: &[u8]) -> Result<Pkt<'_>, ScanError> {
-    let mut c = Cur { b: line, i: 0 };
+pub fn scan_packet(line: &str) -> Result<Pkt<'_>, ScanError> {
+    let mut c = Cur {
+        b: line.as_bytes(),
+        s: line,
+        i: 0,
+    };
     let mut p = Pkt::default();
     c.ws();
     c.expect(b'{')?;
@@ -910,8 +918,12 @@ pub fn scan_packet(line: &[u8]) -> Result<Pkt<'_>, ScanError> {
 }
 
 /// Checks that a line is one well-formed JSON value (for records passed through unread).
-pub fn validate(line: &[u8]) -> Result<(), ScanError> {
-    let mut c = Cur { b: line, i: 0 };
+pub fn validate(line: &str) -> Result<(), ScanError> {
+    let mut c = Cur {
+        b: line.as_bytes(),
+        s: line,
+        i: 0,
+    };
     c.ws();
     c.skip_value(0)?;
     c.end()
@@ -990,7 +1002,7 @@ mod tests {
 
     #[test]
     fn scans_the_schema_example() {
-        let p = scan_packet(LINE.as_bytes()).unwrap();
+        let p = scan_packet(LINE).unwrap();
         assert_eq!(p.frame, Some(3));
         assert_eq!(
             p.ts,
@@ -1012,7 +1024,7 @@ mod tests {
 
     #[test]
     fn agrees_with_serde_on_the_example() {
-        let fast = scan_packet(LINE.as_bytes()).unwrap();
+        let fast = scan_packet(LINE).unwrap();
         let sp: tcpwhy_common::records::Packet = serde_json::from_str(LINE).unwrap();
         let slow = from_serde(&sp, LINE.as_bytes());
         assert_eq!(fast.frame, slow.frame);
@@ -1034,10 +1046,10 @@ mod tests {
             "{\"type\":\"packet\",\"x\":\"a\u{1}b\"}",
         ] {
             assert!(
-                matches!(scan_packet(bad.as_bytes()), Err(ScanError::Syntax(_))),
+                matches!(scan_packet(bad), Err(ScanError::Syntax(_))),
                 "{bad}"
             );
-            assert!(validate(bad.as_bytes()).is_err(), "{bad}");
+            assert!(validate(bad).is_err(), "{bad}");
             assert!(serde_json::from_str::<serde_json::Value>(bad).is_err());
         }
     }
@@ -1045,13 +1057,13 @@ mod tests {
     #[test]
     fn nested_values_and_escapes_are_skipped() {
         let l = r#"{"type":"packet","frame":9,"ts":1.5,"dns":{"id":1,"response":true,"answers":[{"name":"a\"b","type":"A","ttl":1,"data":"1.2.3.4"}]},"comment":"x\u00e9\n","icmp_inner":{"src_ip":"10.0.0.1","dst_ip":"10.0.0.2","ip_proto":6,"ttl":1,"src_port":1,"dst_port":2,"seq":7}}"#;
-        let p = scan_packet(l.as_bytes()).unwrap();
+        let p = scan_packet(l).unwrap();
         assert!(p.has_dns);
         assert_eq!(p.ts.unwrap().ns, 1_500_000_000);
         let i = p.icmp_inner.unwrap();
         assert_eq!(i.dst_port, Some(2));
         assert_eq!(i.seq, Some(7));
-        assert!(validate(l.as_bytes()).is_ok());
+        assert!(validate(l).is_ok());
     }
 
     #[test]
@@ -1062,7 +1074,7 @@ mod tests {
             r#"{"type":"packet","src_ip":"1\u002e2.3.4"}"#,
         ] {
             assert!(
-                matches!(scan_packet(l.as_bytes()), Err(ScanError::Unsupported(_))),
+                matches!(scan_packet(l), Err(ScanError::Unsupported(_))),
                 "{l}"
             );
         }
