@@ -160,9 +160,17 @@ impl<'a> Line<'a> {
         serde_json::from_slice(self.bytes).map_err(|e| self.error(e))
     }
 
-    /// Checks that the line is well-formed JSON (for records passed through unread).
+    /// Checks that the line is well-formed JSON in UTF-8 (for records passed through unread;
+    /// serde skips strings it ignores without checking their encoding, so UTF-8 is checked
+    /// first, with the byte's column in the error).
     pub fn validate(&self) -> anyhow::Result<()> {
-        serde_json::from_slice::<serde::de::IgnoredAny>(self.bytes)
+        let text = std::str::from_utf8(self.bytes).map_err(|e| {
+            self.error(format_args!(
+                "invalid UTF-8 at column {}",
+                e.valid_up_to() + 1
+            ))
+        })?;
+        serde_json::from_str::<serde::de::IgnoredAny>(text)
             .map(|_| ())
             .map_err(|e| self.error(e))
     }
@@ -369,6 +377,34 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("no \"type\"")
+        );
+    }
+
+    #[test]
+    fn validate_rejects_invalid_utf8_and_bad_json() {
+        let ok = Line {
+            no: 1,
+            bytes: "{\"type\":\"x\",\"s\":\"é\"}".as_bytes(),
+            source: "t",
+        };
+        ok.validate().unwrap();
+        let bad = Line {
+            no: 4,
+            bytes: b"{\"type\":\"x\",\"s\":\"\xff\"}",
+            source: "in",
+        };
+        let e = bad.validate().unwrap_err().to_string();
+        assert_eq!(e, "in: line 4: invalid UTF-8 at column 18");
+        let bad = Line {
+            no: 5,
+            bytes: b"{\"type\":\"x\",}",
+            source: "in",
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("in: line 5: ")
         );
     }
 
