@@ -79,6 +79,11 @@ pub struct Args {
     /// Input files of JSON lines ('-' or none: standard input).
     pub files: Vec<String>,
 
+    /// Flush after every record (the default flushes whenever input would block, and per
+    /// record on a terminal).
+    #[arg(long)]
+    pub line_buffered: bool,
+
     /// Exit 1 when a finding at or above this severity was written.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Level>,
@@ -448,6 +453,9 @@ impl Sink {
 
 /// Reads every input, writes findings; see the crate docs.
 pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
+    if args.line_buffered {
+        out.set_line_buffered(true);
+    }
     for (name, v) in [
         ("--retry-window", args.retry_window),
         ("--min-stall", args.min_stall),

@@ -85,6 +85,11 @@ pub struct Args {
     /// Also pass TCP packet records through (after tracking them).
     #[arg(long)]
     pub keep_packets: bool,
+
+    /// Flush after every record (the default flushes whenever input would block, and per
+    /// record on a terminal).
+    #[arg(long)]
+    pub line_buffered: bool,
 }
 
 fn secs_to_ns(name: &str, v: f64) -> anyhow::Result<i64> {
@@ -116,6 +121,9 @@ pub struct State {
 
 pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
     let cfg = args.config()?;
+    if args.line_buffered {
+        out.set_line_buffered(true);
+    }
     let mut st = State {
         tracker: Tracker::new(cfg),
         reorder: Reorder::new(cfg.reorder_window),
