@@ -777,3 +777,35 @@ fn zero_window_in_the_clients_syn() {
         fd.next_step
     );
 }
+
+#[test]
+fn retransmission_storm_names_the_servers_repeated_synack() {
+    // The client's ACK and data never reach the server: it keeps resending its SYN-ACK.
+    let rst = json!({"from": "client", "frame": 27, "ts": 1007.1, "ttl": 64, "ip_id": 0,
+        "flags": "R", "seq_ok": true, "count": 1});
+    let fd = one(json!({"state": "RSTO", "end": "rst", "synack_count": 4,
+        "client": {"fin_frame": null, "retransmissions": 5, "packets": 9, "bytes": 228},
+        "server": {"fin_frame": null, "bytes": 0}, "rst": rst.clone()}));
+    assert_eq!(fd.kind, "retransmission_storm");
+    assert!(
+        fd.summary.contains("the server sent its SYN-ACK 4 times"),
+        "{}",
+        fd.summary
+    );
+    assert_eq!(fd.evidence["synack_count"], 4);
+    assert!(
+        fd.next_step.contains("dropped after the handshake"),
+        "{}",
+        fd.next_step
+    );
+    // One SYN-ACK: plain loss, no such claim.
+    let fd = one(json!({"state": "RSTO", "end": "rst", "synack_count": 1,
+        "client": {"fin_frame": null, "retransmissions": 5, "packets": 9, "bytes": 228},
+        "server": {"fin_frame": null, "bytes": 0}, "rst": rst}));
+    assert!(!fd.summary.contains("SYN-ACK"), "{}", fd.summary);
+    assert!(
+        fd.next_step.starts_with("packets between"),
+        "{}",
+        fd.next_step
+    );
+}

@@ -225,6 +225,18 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
         bytes(answered),
         secs(f.last_ts - f.first_ts),
     );
+    // The server repeating its SYN-ACK after the client ACKed and sent data: the server never got
+    // the client's packets, so they are lost on the way to it (the return direction works).
+    let synack_repeated = who == "client" && f.synack_count >= 2 && answered == 0;
+    if synack_repeated {
+        fd.summary.push_str(&format!(
+            "; the server sent its SYN-ACK {} times: it never received the client's ACK or data, so \
+             the client's packets are lost on the way to the server while the server's answers \
+             arrive",
+            f.synack_count
+        ));
+        ev(&mut fd, "synack_count", f.synack_count);
+    }
     // ICMP errors about this connection tell where the path broke.
     if let Some(i) = f.icmp.first() {
         let words = if i.description.is_empty() {
@@ -249,15 +261,25 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
         ev(&mut fd, "icmp_type", i.icmp_type);
         ev(&mut fd, "icmp_code", i.icmp_code);
     }
-    fd.next_step = format!(
-        "packets between {} and {} are being lost: check interface errors and drops on both ends and \
+    fd.next_step = if synack_repeated {
+        format!(
+            "the client's packets to {} (port {}) are dropped after the handshake: look for a \
+             firewall or ACL on the path from {} that passes SYNs but drops the rest (a stateful \
+             firewall that sees only one direction under asymmetric routing, an IPS), compare with \
+             a capture on the server, and check `iptables -L -v -n` / Windows Firewall logs there",
+            f.server_ip, f.server_port, f.client_ip
+        )
+    } else {
+        format!(
+            "packets between {} and {} are being lost: check interface errors and drops on both ends and \
          the path (`ip -s link`, `netstat -s`, switch/router counters), a path-MTU black hole (`ping \
          -M do -s 1472 {}` / `ping -f -l 1472` on Windows) and a firewall dropping the flow mid-way \
          (state-table timeout)",
-        f.client_ip,
-        f.server_ip,
-        ip(f, peer)
-    );
+            f.client_ip,
+            f.server_ip,
+            ip(f, peer)
+        )
+    };
     ev(&mut fd, "retransmitter", who);
     ev(&mut fd, "retransmissions", s.retransmissions);
     ev(&mut fd, "client_retransmissions", f.client.retransmissions);
