@@ -25,13 +25,10 @@ use tcpwhy_tests::{own_captures, pipeline, records, root, shared_captures};
 /// later stage reads the previous one's output.
 const PIPELINES: &[&[&str]] = &[
     &["pcap2jsonl"],
-    // Ready to enable (one line each) once docs/schema.md's flow section lists the `server.*`
-    // fields (it documents `client.x` and says `server.x` has the same fields; this test wants
-    // every key documented, e.g. "`client.packets`, `server.packets`"):
-    // &["pcap2jsonl", "tcpflows"],
-    // &["pcap2jsonl", "tcpflows", "ttlhops"],
-    // &["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag"],
-    // add e.g. &["pcap2jsonl", "tcpflows"] once tcpflows' section of docs/schema.md has tables
+    &["pcap2jsonl", "tcpflows"],
+    &["pcap2jsonl", "tcpflows", "ttlhops"],
+    &["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag"],
+    &["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag", "portmap"],
 ];
 
 #[derive(Debug, Default)]
