@@ -976,9 +976,9 @@ fn damaged_capture(t: &Tool) {
 fn closed_stdout(t: &Tool) {
     let input: Vec<u8> = if t.is_json() {
         // The realistic input, then enough pass-through records to fill every buffer between the
-        // tool and the closed pipe many times (about 2.7 MB).
+        // tool and the closed pipe many times (about 5.5 MB; pipes may be 1 MiB).
         let mut v = t.input.clone();
-        for _ in 0..50_000 {
+        for _ in 0..100_000 {
             v.extend_from_slice(UNKNOWN.as_bytes());
             v.push(b'\n');
         }
@@ -1295,12 +1295,8 @@ cases!(enrichment: ttlhops, tcpflag_all, portmap);
 cases!(enrichment_again: ttlhops, portmap);
 cases!(
     line_buffered: pcap2jsonl,
-    #[ignore = "tcpflows has no --line-buffered (usage error, exit 2) while pcap2jsonl, ttlhops \
-                and portmap have it (STYLE.md I/O); tcpflows owner to fix"]
     tcpflows,
     ttlhops,
-    #[ignore = "tcpflag has no --line-buffered (usage error, exit 2) while pcap2jsonl, ttlhops \
-                and portmap have it (STYLE.md I/O); tcpflag owner to fix"]
     tcpflag,
     portmap,
 );
@@ -1309,21 +1305,9 @@ cases!(truncated_record: tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 cases!(truncated_known_record: tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 cases!(
     invalid_utf8: tcpflows,
-    #[ignore = "ttlhops passes a record with invalid UTF-8 through (exit 0) while tcpflows \
-                rejects it: common Line::validate (serde IgnoredAny) does not check UTF-8; \
-                common/ttlhops owner to fix"]
     ttlhops,
-    #[ignore = "tcpflag drops a record with invalid UTF-8 silently (exit 0) while tcpflows \
-                rejects it: common Line::validate (serde IgnoredAny) does not check UTF-8; \
-                common/tcpflag owner to fix"]
     tcpflag,
-    #[ignore = "tcpflag --all passes a record with invalid UTF-8 through (exit 0) while \
-                tcpflows rejects it: common Line::validate (serde IgnoredAny) does not check \
-                UTF-8; common/tcpflag owner to fix"]
     tcpflag_all,
-    #[ignore = "portmap passes a record with invalid UTF-8 through (exit 0) while tcpflows \
-                rejects it: common Line::validate (serde IgnoredAny) does not check UTF-8; \
-                common/portmap owner to fix"]
     portmap,
 );
 cases!(line_without_type: tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
