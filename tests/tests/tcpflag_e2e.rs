@@ -301,6 +301,30 @@ fn crafted_refusals_fire() {
         assert_eq!(f[0]["server_port"], 2383);
         assert_eq!(f[0]["attempts"], 1);
         assert_eq!(f[0]["socket_error"]["windows_code"], 10061);
+        // Undecided, but TTL 126 = 128 − 2 points to the server: the summary says so without
+        // calling it a verdict, and the next step leads with the listening check.
+        assert_eq!(f[0]["origin"], Value::Null, "{name}");
+        assert_eq!(f[0]["evidence"]["rst_origin"]["lean"], "endpoint", "{name}");
+        let summary = f[0]["summary"].as_str().unwrap();
+        assert!(
+            summary.ends_with(
+                "the capture cannot prove who sent it, but its initial TTL 128 (the Windows \
+                 default, which routers and firewalls rarely use) points to the server itself"
+            ),
+            "{name}: {summary}"
+        );
+        let next = f[0]["next_step"].as_str().unwrap();
+        assert!(
+            next.starts_with("nothing listens on 10.0.0.2:2383: ")
+                && next.contains("; to confirm that the server itself sent the RST: "),
+            "{name}: {next}"
+        );
+        // The client at the capture point is the /24 neighbour ttlhops mentions: named so.
+        let reason = f[0]["evidence"]["rst_origin"]["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("The client, 10.0.0.1 (same /24), is 0 routers away"),
+            "{name}: {reason}"
+        );
     }
 }
 

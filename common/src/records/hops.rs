@@ -86,6 +86,12 @@ pub struct Origin {
     /// When `origin` is "unknown" (or the evidence conflicts): what would settle it.
     #[serde(default)]
     pub settle: Option<String>,
+    /// When `origin` is "unknown" because nothing in the input shows the sender's distance:
+    /// which way the initial TTL alone points, "endpoint" (128, the Windows default, which
+    /// routers and firewalls rarely use) or "middlebox" (255, typical of routers and firewalls).
+    /// A lean, not a verdict; null otherwise.
+    #[serde(default)]
+    pub lean: Option<String>,
 }
 
 /// `host`: per-address summary, written by ttlhops at the end of its input.

@@ -204,6 +204,8 @@ pub struct Evidence {
     /// Another address of the same /24 (IPv4) or /64 (IPv6) and its distance: mentioned when
     /// nothing else is known, never a verdict (the networks may be split behind routers).
     pub neighbour: Option<(String, u8)>,
+    /// The neighbour is the flow's other endpoint (the client, for a server's RST).
+    pub neighbour_is_peer: bool,
     /// The flow's other endpoint (the one the packet was sent to) when it is at the capture
     /// point (0 routers away) and in another /24 or /64 than the claimed sender.
     pub other_subnet_local: Option<String>,
@@ -226,6 +228,7 @@ fn new_origin(c: &Claim, origin: &str) -> Origin {
         confidence: None,
         reason: String::new(),
         settle: None,
+        lean: None,
     }
 }
 
@@ -484,10 +487,22 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
         ),
         _ => String::new(),
     };
+    let prefix = if c.ip_version == 6 { "/64" } else { "/24" };
     let neighbour = match &ev.neighbour {
         Some((n, nh)) => format!(
-            " A neighbour, {n} (same {}), is {} away: if they share a network, this {} came {}.",
-            if c.ip_version == 6 { "/64" } else { "/24" },
+            " {}, {n} (same {prefix}), is {} away: if they share a network, this {} came {}.",
+            if ev.neighbour_is_peer {
+                format!(
+                    "The {}",
+                    if c.role == "server" {
+                        "client"
+                    } else {
+                        "server"
+                    }
+                )
+            } else {
+                "A neighbour".to_string()
+            },
             routers(*nh),
             c.what,
             match h.cmp(nh) {
@@ -500,12 +515,19 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
     };
     let local = match (&ev.other_subnet_local, h) {
         (Some(peer), 0) => format!(
-            " It came from 0 routers away, yet {} is not in the same {} as {peer} (which is at the \
-             capture point): unless they share a larger LAN, a device at hop 1 sent it.",
+            " It came from 0 routers away, yet {} is not in the same {prefix} as {peer} (which is \
+             at the capture point): unless they share a larger LAN, a device at hop 1 sent it.",
             c.from_ip,
-            if c.ip_version == 6 { "/64" } else { "/24" }
         ),
         _ => String::new(),
+    };
+    // The lean, for readers that cannot take the sentence: the initial TTL's, unless a clue
+    // above points nearer than the claimed sender.
+    let nearer = !local.is_empty() || ev.neighbour.as_ref().is_some_and(|(_, nh)| h < *nh);
+    o.lean = match i {
+        128 if !nearer => Some("endpoint".to_string()),
+        255 => Some("middlebox".to_string()),
+        _ => None,
     };
     o.reason = format!(
         "{pkt}. Nothing else in the input shows how far {} is, so the capture cannot tell the {} \
@@ -823,6 +845,54 @@ mod tests {
             o.reason
         );
         assert!(judge(&claim(64), &ev).reason.contains("from nearer"));
+    }
+
+    #[test]
+    fn without_evidence_the_initial_ttl_gives_a_lean_not_a_verdict() {
+        let none = Evidence::default();
+        let lean = |ttl: u8, ev: &Evidence| {
+            let o = judge(&claim(ttl), ev);
+            assert_eq!(o.origin, "unknown");
+            assert_eq!(o.confidence, None);
+            o.lean
+        };
+        assert_eq!(lean(126, &none).as_deref(), Some("endpoint"));
+        assert_eq!(lean(253, &none).as_deref(), Some("middlebox"));
+        assert_eq!(
+            lean(62, &none),
+            None,
+            "64 is hosts' and routers' default alike"
+        );
+        // A neighbour farther than the RST points nearer than the server: no endpoint lean.
+        let nearer = Evidence {
+            neighbour: Some(("172.16.0.9".into(), 5)),
+            ..Default::default()
+        };
+        assert_eq!(lean(126, &nearer), None);
+        // Decided verdicts carry no lean.
+        let same = Evidence {
+            capture: Some(cap(Basis::OtherFlows, 126)),
+            ..Default::default()
+        };
+        let o = judge(&claim(126), &same);
+        assert_eq!((o.origin.as_str(), o.lean), ("endpoint", None));
+    }
+
+    #[test]
+    fn a_neighbour_that_is_the_flows_other_end_is_named_so() {
+        let ev = Evidence {
+            neighbour: Some(("10.0.0.1".into(), 0)),
+            neighbour_is_peer: true,
+            ..Default::default()
+        };
+        let o = judge(&claim(126), &ev);
+        assert!(
+            o.reason
+                .contains("The client, 10.0.0.1 (same /24), is 0 routers away"),
+            "{}",
+            o.reason
+        );
+        assert!(!o.reason.contains("A neighbour"), "{}", o.reason);
     }
 
     #[test]

@@ -321,6 +321,7 @@ impl State {
         peer: (&str, Option<u8>),
     ) -> Evidence {
         let entry = self.table.get(ip);
+        let neighbour = self.table.neighbour(ip);
         let capture = same_flow.or_else(|| entry.and_then(|e| e.distance()));
         let hint = ip
             .parse::<std::net::IpAddr>()
@@ -337,10 +338,10 @@ impl State {
             capture,
             user,
             router_hops: entry.and_then(|e| e.router_hops.clone()),
-            neighbour: self
-                .table
-                .neighbour(ip)
-                .map(|(a, d)| (a.to_string(), d.hops)),
+            neighbour_is_peer: neighbour
+                .as_ref()
+                .is_some_and(|(a, _)| peer.0.parse::<std::net::IpAddr>() == Ok(*a)),
+            neighbour: neighbour.map(|(a, d)| (a.to_string(), d.hops)),
             other_subnet_local: match (ip.parse(), peer.0.parse(), peer.1) {
                 (Ok(a), Ok(b), Some(0)) if table::prefix(&a) != table::prefix(&b) => {
                     Some(peer.0.to_string())

@@ -65,6 +65,10 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
         .or_else(|| origins.first())
         .copied();
     let middlebox = origin.is_some_and(|o| o.origin == "middlebox");
+    // Undecided: which way the RST's initial TTL alone points (ttlhops' `lean`).
+    let lean = origin
+        .filter(|o| o.origin == "unknown")
+        .and_then(|o| o.lean.as_deref());
     let kind = if middlebox {
         "refused_by_middlebox"
     } else {
@@ -132,10 +136,20 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
             )
         }
         _ => {
-            let unknown = if origin.is_some() {
-                "; whether the server or a middlebox sent it is unknown"
-            } else {
-                ""
+            let word = if v6 { "hop limit" } else { "TTL" };
+            let initial = origin.and_then(|o| o.initial_ttl).unwrap_or_default();
+            let unknown = match (origin, lean) {
+                (None, _) => String::new(),
+                (Some(_), Some("endpoint")) => format!(
+                    "; the capture cannot prove who sent it, but its initial {word} {initial} \
+                     (the Windows default, which routers and firewalls rarely use) points to the \
+                     server itself"
+                ),
+                (Some(_), Some("middlebox")) => format!(
+                    "; the capture cannot prove who sent it, but its initial {word} {initial} \
+                     (typical of routers and firewalls) points to a device on the path"
+                ),
+                (Some(_), _) => "; whether the server or a middlebox sent it is unknown".into(),
             };
             format!(
                 "{} refused: {syn_part}{each} by {rname} from the server's address{ttl_paren}{unknown}",
@@ -182,23 +196,33 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
             f0.server_ip, f0.server_port, f0.server_port, f0.server_ip
         )
     } else {
-        format!(
+        let listen = format!(
             "nothing listens on {server}: check what listens on the server (`netstat -ano | findstr \
              LISTENING` on Windows, `ss -ltnp` on Linux) and pipe that output to `portmap --listeners` \
              to find the service and the port it really uses; fix the client's port or start the \
              service"
-        )
+        );
+        // ttlhops could not tell who sent the RST: say what would settle it.
+        let settle = origin
+            .filter(|o| o.origin != "endpoint")
+            .and_then(|o| o.settle.as_deref())
+            .filter(|s| !s.is_empty());
+        match (settle, lean) {
+            (None, _) => listen,
+            (Some(settle), Some("endpoint")) => {
+                format!("{listen}; to confirm that the server itself sent the RST: {settle}")
+            }
+            (Some(settle), Some("middlebox")) => format!(
+                "find out whether a firewall or load balancer between the client and {} rejects \
+                 TCP {} with a reset (its rules/ACLs; `traceroute -T -p {} {}` shows where the path \
+                 stops); to tell who sent the RST: {settle}; if it was the server itself, {listen}",
+                f0.server_ip, f0.server_port, f0.server_port, f0.server_ip
+            ),
+            (Some(settle), _) => format!(
+                "if the server itself sent the RST, {listen}; to tell whether it did: {settle}"
+            ),
+        }
     };
-    // ttlhops could not tell who sent the RST: say what would settle it.
-    if let Some(settle) = origin
-        .filter(|o| o.origin != "endpoint" && o.origin != "middlebox")
-        .and_then(|o| o.settle.as_deref())
-        .filter(|s| !s.is_empty())
-    {
-        fd.next_step.push_str(&format!(
-            "; to tell whether the server itself sent the RST: {settle}"
-        ));
-    }
     ev(&mut fd, "attempts", attempts);
     ev(&mut fd, "syn_frames", syns);
     ev(&mut fd, "rst_frames", rsts);

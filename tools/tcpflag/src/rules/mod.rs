@@ -188,6 +188,7 @@ pub(crate) fn origin_value(o: &Origin) -> Value {
         "confidence": o.confidence,
         "reason": o.reason,
         "settle": o.settle,
+        "lean": o.lean,
     })
 }
 

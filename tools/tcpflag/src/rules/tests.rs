@@ -207,6 +207,84 @@ fn refused_by_middlebox() {
 }
 
 #[test]
+fn refused_undecided_says_which_way_the_ttl_points() {
+    let undecided = |lean: serde_json::Value, observed: u8, initial: u8| {
+        let mut p = seed_refused_attempt("U", 1, 2, 100.0, true);
+        p["ttlhops"]["rst"] = json!({"origin": "unknown", "frame": 2, "observed_ttl": observed,
+            "initial_ttl": initial, "hops": initial - observed, "at_hop": initial - observed + 1,
+            "expected_hops": null, "basis": "none", "confidence": null,
+            "reason": "nothing else shows how far the server is",
+            "settle": "run with --expect-hops N", "lean": lean});
+        one(p)
+    };
+    // The seed's numbers with nothing else in the capture: 128 − 2 points to the server.
+    let fd = undecided(json!("endpoint"), 126, 128);
+    assert_eq!(fd.kind, "refused");
+    assert_eq!(fd.origin, None, "a lean is not a verdict");
+    assert!(
+        fd.summary.contains(
+            "the capture cannot prove who sent it, but its initial TTL 128 (the Windows default, \
+             which routers and firewalls rarely use) points to the server itself"
+        ),
+        "{}",
+        fd.summary
+    );
+    assert!(
+        fd.next_step.starts_with("nothing listens on "),
+        "{}",
+        fd.next_step
+    );
+    assert!(
+        fd.next_step.ends_with(
+            "; to confirm that the server itself sent the RST: run with --expect-hops N"
+        ),
+        "{}",
+        fd.next_step
+    );
+    assert_eq!(fd.evidence["rst_origin"]["lean"], "endpoint");
+
+    // 255: routers' and firewalls' default; the firewall is the first thing to check.
+    let fd = undecided(json!("middlebox"), 253, 255);
+    assert_eq!(fd.kind, "refused", "still not a middlebox verdict");
+    assert!(
+        fd.summary.contains(
+            "its initial TTL 255 (typical of routers and firewalls) points to a device on the path"
+        ),
+        "{}",
+        fd.summary
+    );
+    assert!(
+        fd.next_step
+            .starts_with("find out whether a firewall or load balancer"),
+        "{}",
+        fd.next_step
+    );
+    assert!(
+        fd.next_step
+            .contains("if it was the server itself, nothing listens on ")
+    );
+
+    // 64: hosts and routers alike; no lean either way.
+    let fd = undecided(serde_json::Value::Null, 62, 64);
+    assert!(
+        fd.summary
+            .ends_with("; whether the server or a middlebox sent it is unknown"),
+        "{}",
+        fd.summary
+    );
+    assert!(
+        fd.next_step
+            .starts_with("if the server itself sent the RST, nothing listens on "),
+        "{}",
+        fd.next_step
+    );
+    assert!(
+        fd.next_step
+            .ends_with("; to tell whether it did: run with --expect-hops N")
+    );
+}
+
+#[test]
 fn syn_timeout_linux_and_windows() {
     let base = json!({
         "state": "S0", "history": "S", "end": "timeout", "established": false, "synack_frame": null,
