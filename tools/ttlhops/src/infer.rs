@@ -475,33 +475,14 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
         }
     }
 
-    let lean = match i {
-        128 => format!(
-            " Initial {word} 128 is the Windows default, rarely used by routers and firewalls \
-             (they mostly start at 64 or 255), which leans towards the {} itself.",
-            c.role
-        ),
-        255 => format!(
-            " Initial {word} 255 is typical of routers and firewalls, which leans towards a \
-             middlebox (but some hosts use 255 too)."
-        ),
-        _ => String::new(),
-    };
     let prefix = if c.ip_version == 6 { "/64" } else { "/24" };
     let neighbour = match &ev.neighbour {
         Some((n, nh)) => format!(
             " {}, {n} (same {prefix}), is {} away: if they share a network, this {} came {}.",
-            if ev.neighbour_is_peer {
-                format!(
-                    "The {}",
-                    if c.role == "server" {
-                        "client"
-                    } else {
-                        "server"
-                    }
-                )
-            } else {
-                "A neighbour".to_string()
+            match (ev.neighbour_is_peer, c.role) {
+                (false, _) => "A neighbour",
+                (true, "server") => "The client",
+                (true, _) => "The server",
             },
             routers(*nh),
             c.what,
@@ -521,17 +502,39 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
         ),
         _ => String::new(),
     };
-    // The lean, for readers that cannot take the sentence: the initial TTL's, unless a clue
-    // above points nearer than the claimed sender.
+    // The initial TTL's lean, in words and as `lean` for scripts; a clue that the RST came from
+    // nearer than the claimed sender cancels the lean towards it.
     let nearer = !local.is_empty() || ev.neighbour.as_ref().is_some_and(|(_, nh)| h < *nh);
-    o.lean = match i {
-        128 if !nearer => Some("endpoint".to_string()),
-        255 => Some("middlebox".to_string()),
-        _ => None,
+    let (lean, lean_text) = match i {
+        128 if !nearer => (
+            Some("endpoint"),
+            format!(
+                " Initial {word} 128 is the Windows default, rarely used by routers and firewalls \
+                 (they mostly start at 64 or 255), which leans towards the {} itself.",
+                c.role
+            ),
+        ),
+        128 => (
+            None,
+            format!(
+                " Initial {word} 128 is the Windows default, rarely used by routers and firewalls, \
+                 but the next clue points nearer than the {}.",
+                c.role
+            ),
+        ),
+        255 => (
+            Some("middlebox"),
+            format!(
+                " Initial {word} 255 is typical of routers and firewalls, which leans towards a \
+                 middlebox (but some hosts use 255 too)."
+            ),
+        ),
+        _ => (None, String::new()),
     };
+    o.lean = lean.map(str::to_string);
     o.reason = format!(
         "{pkt}. Nothing else in the input shows how far {} is, so the capture cannot tell the {} \
-         from a device on the path.{lean}{neighbour}{local}",
+         from a device on the path.{lean_text}{neighbour}{local}",
         c.from_ip, c.role
     );
     o.settle = Some(format!(
@@ -869,6 +872,14 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(lean(126, &nearer), None);
+        let o = judge(&claim(126), &nearer);
+        assert!(
+            o.reason
+                .contains("but the next clue points nearer than the server")
+                && !o.reason.contains("leans towards the server"),
+            "{}",
+            o.reason
+        );
         // Decided verdicts carry no lean.
         let same = Evidence {
             capture: Some(cap(Basis::OtherFlows, 126)),

@@ -178,6 +178,10 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
             flows.len()
         ));
     }
+    let traceroute = format!(
+        "`traceroute -T -p {} {}` shows where the path stops",
+        f0.server_port, f0.server_ip
+    );
     fd.next_step = if middlebox {
         let hop = origin
             .and_then(|o| o.hops)
@@ -191,9 +195,8 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
         format!(
             "a firewall or load balancer between the client and {} rejects TCP {} with a reset{hop}: \
              check its rules/ACLs for the server and port (iptables REJECT --reject-with tcp-reset, \
-             ASA/Palo Alto deny with reset); `traceroute -T -p {} {}` shows where the path stops; \
-             the server itself never saw the SYN",
-            f0.server_ip, f0.server_port, f0.server_port, f0.server_ip
+             ASA/Palo Alto deny with reset); {traceroute}; the server itself never saw the SYN",
+            f0.server_ip, f0.server_port
         )
     } else {
         let listen = format!(
@@ -214,9 +217,9 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
             }
             (Some(settle), Some("middlebox")) => format!(
                 "find out whether a firewall or load balancer between the client and {} rejects \
-                 TCP {} with a reset (its rules/ACLs; `traceroute -T -p {} {}` shows where the path \
-                 stops); to tell who sent the RST: {settle}; if it was the server itself, {listen}",
-                f0.server_ip, f0.server_port, f0.server_port, f0.server_ip
+                 TCP {} with a reset (its rules/ACLs; {traceroute}); to tell who sent the RST: \
+                 {settle}; if it was the server itself, {listen}",
+                f0.server_ip, f0.server_port
             ),
             (Some(settle), _) => format!(
                 "if the server itself sent the RST, {listen}; to tell whether it did: {settle}"
