@@ -48,6 +48,12 @@ Listing formats (auto-detected per file; --format or FORMAT:FILE to force): nets
 get-nettcpconnection-csv, ss (ss -ltnp, ss -tanp), netstat-linux (netstat -tlnp), lsof
 (lsof -iTCP -sTCP:LISTEN -nP).";
 
+fn encoding_names() -> clap::builder::PossibleValuesParser {
+    let mut v = vec!["auto"];
+    v.extend(parse::decode::Encoding::all_names());
+    clap::builder::PossibleValuesParser::new(v)
+}
+
 fn format_names() -> Vec<&'static str> {
     Format::ALL.iter().map(|f| f.name()).collect()
 }
@@ -73,6 +79,13 @@ pub struct Args {
     /// Force the format of every listing instead of detecting it.
     #[arg(long, value_name = "FORMAT", value_parser = clap::builder::PossibleValuesParser::new(format_names()))]
     pub format: Option<String>,
+
+    /// The encoding of the listings' text that is neither UTF-8 nor UTF-16: a console code
+    /// page (cp850, cp437, cp932, cp936, cp852, cp866, windows-1252 …). Default (auto): UTF-16
+    /// by its BOM or NUL bytes, UTF-8 when valid, else the code page whose reading is the most
+    /// plausible text. utf-8, utf-16le, utf-16be decode whole files so.
+    #[arg(long, value_name = "ENCODING", value_parser = encoding_names())]
+    pub encoding: Option<String>,
 
     /// The server the listings come from (repeatable: every address it has, e.g. the address
     /// the client used when that is NATed). Default: inferred from the listings' addresses.
@@ -329,6 +342,10 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
     }
     let services = load_services(&args)?;
     let forced = args.format.as_deref().and_then(Format::from_name);
+    let encoding = args
+        .encoding
+        .as_deref()
+        .and_then(parse::decode::Encoding::from_name);
     let stdin_listing = args
         .listeners
         .iter()
@@ -350,7 +367,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             }
             _ => (forced, f.as_str()),
         };
-        listings.push(parse::load(path, fmt, &services)?);
+        listings.extend(parse::load(path, fmt, encoding, &services)?);
     }
     let hosts = hosts::build(&listings, &args.host, &services)?;
 
