@@ -51,8 +51,11 @@ fn err_of(args: &[&str]) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
-/// (proto, address, port, pid, process) of each listener.
-fn rows(v: &[Value]) -> Vec<(String, String, u64, Option<u64>, Option<String>)> {
+/// (proto, address, port, pid, process) of a listener.
+type Row = (String, String, u64, Option<u64>, Option<String>);
+
+/// The listeners as rows, sorted.
+fn rows(v: &[Value]) -> Vec<Row> {
     let mut r: Vec<_> = v
         .iter()
         .map(|r| {
@@ -69,13 +72,7 @@ fn rows(v: &[Value]) -> Vec<(String, String, u64, Option<u64>, Option<String>)> 
     r
 }
 
-fn row(
-    proto: &str,
-    addr: &str,
-    port: u64,
-    pid: u64,
-    process: Option<&str>,
-) -> (String, String, u64, Option<u64>, Option<String>) {
+fn row(proto: &str, addr: &str, port: u64, pid: u64, process: Option<&str>) -> Row {
     (
         proto.into(),
         addr.into(),
