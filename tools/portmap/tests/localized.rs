@@ -321,3 +321,29 @@ fn a_trailing_word_is_not_a_service() {
         );
     }
 }
+
+#[test]
+fn japanese_tasklist_columns_by_console_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("n.txt");
+    std::fs::write(
+        &p,
+        "  TCP         0.0.0.0:5555           0.0.0.0:0              LISTENING       4242\r\n\
+         \x20 TCP         0.0.0.0:2725           0.0.0.0:0              LISTENING       2344\r\n",
+    )
+    .unwrap();
+    let (v, err) = list(&[
+        "-l",
+        p.to_str().unwrap(),
+        "-l",
+        &localized("tasklist-ja-cp932.txt"),
+    ]);
+    assert_eq!(err, "");
+    assert_eq!(
+        rows(&v),
+        vec![
+            row("tcp", "0.0.0.0", 2725, 2344, Some("msmdsrv.exe")),
+            row("tcp", "0.0.0.0", 5555, 4242, Some("監視サービス.exe")),
+        ]
+    );
+}

@@ -288,12 +288,34 @@ fn spans(underline: &str) -> Vec<(usize, usize)> {
     v
 }
 
+/// A line as console columns: a full-width character (kana, CJK, Hangul, full-width forms)
+/// takes two, so it is followed by a NUL placeholder. A Japanese or Chinese console pads
+/// tasklist's columns by display width ("監視サービス.exe" is 16 columns wide, 10 characters).
+fn console_columns(line: &str) -> Vec<char> {
+    let mut v = Vec::with_capacity(line.len());
+    for c in line.chars() {
+        v.push(c);
+        if matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6)
+        {
+            v.push('\0');
+        }
+    }
+    v
+}
+
 fn cut(line: &[char], (s, e): (usize, usize), last: bool) -> String {
     if s >= line.len() {
         return String::new();
     }
     let e = if last { line.len() } else { e.min(line.len()) };
-    line[s..e].iter().collect::<String>().trim().to_string()
+    line[s..e]
+        .iter()
+        .filter(|&&c| c != '\0')
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// Where a fixed-width table's columns are.
@@ -320,7 +342,7 @@ pub fn tasklist_table(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Resul
                 if sp.len() < 2 {
                     return Err(ctx.err(no, "tasklist underline has fewer than 2 columns"));
                 }
-                let hdr: Vec<char> = header.clone().unwrap_or_default().chars().collect();
+                let hdr = console_columns(header.as_deref().unwrap_or_default());
                 let names: Vec<String> = sp
                     .iter()
                     .enumerate()
@@ -346,7 +368,7 @@ pub fn tasklist_table(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Resul
         else {
             unreachable!("set when the underline was read")
         };
-        let chars: Vec<char> = raw.chars().collect();
+        let chars = console_columns(raw);
         let get = |i: usize| cut(&chars, sp[i], i + 1 == sp.len());
         let image = get(0);
         let pid_s = get(*pidc);
