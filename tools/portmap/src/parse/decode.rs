@@ -282,16 +282,28 @@ fn decode_8bit(b: &[u8], forced: Option<Encoding>) -> (String, Encoding) {
     if let Ok(s) = std::str::from_utf8(b) {
         return (s.to_string(), Encoding::Utf8);
     }
-    let mut best: Option<(i64, String, Encoding)> = None;
-    for e in CANDIDATES {
-        let (text, errors) = decode_with(b, e);
-        let score = plausibility(&text) - 40 * errors as i64;
-        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            best = Some((score, text, e));
+    // Only the lines with non-ASCII bytes tell code pages apart: up to 64 KiB of them are
+    // scored (memory stays bounded on a 256 MiB listing), then the winner decodes it all.
+    let mut sample = Vec::new();
+    for line in b.split(|&c| c == b'\n') {
+        if sample.len() >= 64 * 1024 {
+            break;
+        }
+        if !line.is_ascii() {
+            sample.extend_from_slice(line);
+            sample.push(b'\n');
         }
     }
-    let (_, text, e) = best.expect("candidates are not empty");
-    (text, e)
+    let mut best: Option<(i64, Encoding)> = None;
+    for e in CANDIDATES {
+        let (text, errors) = decode_with(&sample, e);
+        let score = plausibility(&text) - 40 * errors as i64;
+        if best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, e));
+        }
+    }
+    let (_, e) = best.expect("candidates are not empty");
+    (decode_with(b, e).0, e)
 }
 
 /// Text and the number of malformed sequences.
@@ -341,14 +353,17 @@ fn common_latin(c: char) -> bool {
 /// How much a decoded text reads as text: letters of one script in words score, symbols,
 /// box drawing and characters wedged between ASCII letters cost.
 fn plausibility(text: &str) -> i64 {
-    let chars: Vec<char> = text.chars().collect();
     let mut score = 0i64;
-    for (i, &c) in chars.iter().enumerate() {
+    let mut prev = ' ';
+    let mut it = text.chars().peekable();
+    while let Some(c) = it.next() {
+        let next = it.peek().copied().unwrap_or(' ');
+        let before = prev;
+        prev = c;
+        let prev = before;
         if c.is_ascii() {
             continue;
         }
-        let prev = if i > 0 { chars[i - 1] } else { ' ' };
-        let next = chars.get(i + 1).copied().unwrap_or(' ');
         let cp = c as u32;
         let wide = matches!(cp, 0x3040..=0x30FF | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3 | 0x3000..=0x303F | 0xFF01..=0xFF5E);
         if wide {

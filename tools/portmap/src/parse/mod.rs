@@ -784,4 +784,48 @@ mod tests {
         assert_eq!(normalize_state("\u{90}COUTE").as_deref(), Some("LISTEN"));
         assert_eq!(normalize_state("\u{90}COUTEX"), None);
     }
+
+    /// Mutated real listings (bytes flipped, NULs, CRs, cuts, UTF-16 halves) never panic the
+    /// decoder, the detector or any parser.
+    #[test]
+    fn mutated_listings_never_panic() {
+        let seeds: [&[u8]; 6] = [
+            include_bytes!("../../tests/fixtures/netstat-anob.txt"),
+            include_bytes!("../../tests/fixtures/tasklist-svc.txt"),
+            include_bytes!("../../tests/fixtures/localized/netstat-ano-ja-cp932.txt"),
+            include_bytes!("../../tests/fixtures/localized/netstat-utf16-tasklist-cp850.txt"),
+            include_bytes!("../../tests/fixtures/localized/netstat-anob-fr-utf16.txt"),
+            include_bytes!("../../tests/fixtures/linux/ss-lntup.txt"),
+        ];
+        let services = Services::builtin();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..600 {
+            let mut b = seeds[round % seeds.len()].to_vec();
+            for _ in 0..(rnd() % 6) {
+                if b.is_empty() {
+                    break;
+                }
+                let at = (rnd() % b.len() as u64) as usize;
+                match rnd() % 5 {
+                    0 => b[at] = (rnd() & 0xFF) as u8,
+                    1 => b.insert(at, 0),
+                    2 => b.insert(at, b'\r'),
+                    3 => b.truncate(at),
+                    _ => b.insert(at, 0x80 | (rnd() & 0x7F) as u8),
+                }
+            }
+            for part in decode::decode(&b, None) {
+                for f in Format::ALL {
+                    let _ = parse("f", &part.text, 0, f, &services);
+                }
+                let _ = detect(&part.text);
+            }
+        }
+    }
 }
