@@ -246,9 +246,11 @@ fn oem_code_page_tasklist_names() {
 
 #[test]
 fn utf16_netstat_with_a_tasklist_appended() {
+    // The same appended in one code page (cmd.exe `>` then `>>`): two listings in one file.
     for f in [
         "netstat-utf16-tasklist-utf8.txt",
         "netstat-utf16-tasklist-cp850.txt",
+        "netstat-tasklist-cp850.txt",
     ] {
         let (v, err) = list(&["-l", &localized(f)]);
         assert_eq!(err, "", "{f}");

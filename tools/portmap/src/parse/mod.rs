@@ -490,6 +490,56 @@ fn ends_with_line_end(text: &str) -> bool {
     text.is_empty() || text.ends_with('\n') || text.ends_with('\r')
 }
 
+/// A text cut where a Windows netstat table and a tasklist follow each other (one appended to
+/// the other's file): (lines before the section, its text). One section when there is no such
+/// boundary.
+fn sections(text: &str) -> Vec<(u64, std::borrow::Cow<'_, str>)> {
+    let lines: Vec<&str> = split_lines(text).collect();
+    let row = |l: &str| windows::is_netstat_row(l.trim());
+    let underline = |l: &str| {
+        let t = l.trim();
+        t.starts_with("===") && t.chars().all(|c| c == '=' || c == ' ')
+    };
+    let digits = |l: &str| l.chars().any(|c| c.is_ascii_digit());
+    let mut cuts = vec![0usize];
+    let mut kind = None; // Some(true): in a netstat table; Some(false): in a tasklist
+    for i in 0..lines.len() {
+        let l = lines[i];
+        if row(l) {
+            if kind == Some(false) {
+                // The netstat title and header (no digits) and blank lines before the row.
+                let mut j = i;
+                while j > *cuts.last().unwrap_or(&0) && !digits(lines[j - 1]) {
+                    j -= 1;
+                }
+                cuts.push(j);
+            }
+            kind = Some(true);
+        } else if underline(l) || (l.starts_with('"') && l.contains("\",\"PID\"")) {
+            if kind == Some(true) {
+                let mut j = i;
+                if underline(l) {
+                    // The tasklist header: the non-blank line above the underline.
+                    j -= 1;
+                    while j > 0 && lines[j].trim().is_empty() {
+                        j -= 1;
+                    }
+                }
+                cuts.push(j);
+            }
+            kind = Some(false);
+        }
+    }
+    if cuts.len() == 1 {
+        return vec![(0, std::borrow::Cow::Borrowed(text))];
+    }
+    cuts.push(lines.len());
+    cuts.windows(2)
+        .filter(|w| w[1] > w[0])
+        .map(|w| (w[0] as u64, lines[w[0]..w[1]].join("\n").into()))
+        .collect()
+}
+
 /// Guesses the format from the first meaningful lines.
 pub fn detect(text: &str) -> Option<Format> {
     let lines: Vec<&str> = split_lines(text)
@@ -682,20 +732,25 @@ pub fn load(
             base += lines;
             continue;
         }
-        let format = match forced {
-            Some(f) => f,
-            None => detect(&part.text).ok_or_else(|| {
-                let which = if n_parts > 1 {
-                    format!(" (the {} part from line {})", part.encoding, base + 1)
-                } else {
-                    String::new()
-                };
-                anyhow::anyhow!(
-                    "{name}{which}: cannot tell the listing format (expected netstat, ss, lsof, tasklist or Get-NetTCPConnection output); use --format"
-                )
-            })?,
+        let Some(f) = forced else {
+            // `netstat -ano > f.txt & tasklist >> f.txt`: one encoding, two listings.
+            for (off, text) in sections(&part.text) {
+                let format = detect(&text).ok_or_else(|| {
+                    let which = if n_parts > 1 || off > 0 {
+                        format!(" (the {} part from line {})", part.encoding, base + off + 1)
+                    } else {
+                        String::new()
+                    };
+                    anyhow::anyhow!(
+                        "{name}{which}: cannot tell the listing format (expected netstat, ss, lsof, tasklist or Get-NetTCPConnection output); use --format"
+                    )
+                })?;
+                listings.push(parse(name, &text, base + off, format, services)?);
+            }
+            base += lines;
+            continue;
         };
-        listings.push(parse(name, &part.text, base, format, services)?);
+        listings.push(parse(name, &part.text, base, f, services)?);
         base += lines;
     }
     if listings.is_empty() {
@@ -827,5 +882,19 @@ mod tests {
                 let _ = detect(&part.text);
             }
         }
+    }
+
+    #[test]
+    fn netstat_and_tasklist_in_one_file_are_two_sections() {
+        let t = "\r\nActive Connections\r\n\r\n  Proto  Local Address  Foreign Address  State  PID\r\n  TCP    0.0.0.0:2725  0.0.0.0:0  LISTENING  2344\r\n\r\nImage Name   PID\r\n=========== ====\r\nmsmdsrv.exe 2344\r\n\r\nAktive Verbindungen\r\n  TCP    0.0.0.0:135  0.0.0.0:0  LISTENING  956\r\n";
+        let s = sections(t);
+        let offs: Vec<u64> = s.iter().map(|(o, _)| *o).collect();
+        assert_eq!(offs, [0, 6, 9]);
+        assert!(s[1].1.starts_with("Image Name"));
+        assert!(s[2].1.starts_with("\nAktive Verbindungen"));
+        assert_eq!(
+            sections("  TCP    0.0.0.0:2725  0.0.0.0:0  LISTENING  2344\n").len(),
+            1
+        );
     }
 }

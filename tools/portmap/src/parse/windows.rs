@@ -9,7 +9,7 @@ fn parse_pid(s: &str) -> Option<u32> {
 }
 
 /// True for a socket row of Windows netstat: the protocol column is never translated.
-fn is_netstat_row(t: &str) -> bool {
+pub(crate) fn is_netstat_row(t: &str) -> bool {
     matches!(
         t.split_whitespace().next(),
         Some("TCP" | "UDP" | "TCPv6" | "UDPv6")
