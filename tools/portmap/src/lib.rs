@@ -46,11 +46,17 @@ products, related ports, host, listening, listeners, hint (docs/portmap.md).
 Listing formats (auto-detected per file; --format or FORMAT:FILE to force): netstat-windows (netstat -ano,
 -anob, -b), tasklist, tasklist-csv, tasklist-list, get-nettcpconnection,
 get-nettcpconnection-csv, ss (ss -ltnp, ss -tanp), netstat-linux (netstat -tlnp), lsof
-(lsof -iTCP -sTCP:LISTEN -nP).";
+(lsof -iTCP -sTCP:LISTEN -nP). Windows listings may be in any display language and in UTF-8,
+UTF-16 or the console's code page (guessed; --encoding to force), parts of one file in
+different encodings.";
 
 fn encoding_names() -> clap::builder::PossibleValuesParser {
-    let mut v = vec!["auto"];
-    v.extend(parse::decode::Encoding::all_names());
+    use clap::builder::PossibleValue;
+    let mut v = vec![PossibleValue::new("auto")];
+    v.extend(
+        parse::decode::Encoding::names()
+            .map(|(main, aliases)| PossibleValue::new(main).aliases(aliases.iter().copied())),
+    );
     clap::builder::PossibleValuesParser::new(v)
 }
 
@@ -84,7 +90,7 @@ pub struct Args {
     /// page (cp850, cp437, cp932, cp936, cp852, cp866, windows-1252 …). Default (auto): UTF-16
     /// by its BOM or NUL bytes, UTF-8 when valid, else the code page whose reading is the most
     /// plausible text. utf-8, utf-16le, utf-16be decode whole files so.
-    #[arg(long, value_name = "ENCODING", value_parser = encoding_names())]
+    #[arg(long, value_name = "ENCODING", ignore_case = true, value_parser = encoding_names())]
     pub encoding: Option<String>,
 
     /// The server the listings come from (repeatable: every address it has, e.g. the address

@@ -240,6 +240,15 @@ fn oem_code_page_tasklist_names() {
     ]);
     let r = v.iter().find(|r| r["port"] == 5555).unwrap();
     assert_eq!(r["process"], "šberwachungsdienst.exe");
+    // Aliases and any case name the same code page.
+    let (v, _) = list(&[
+        "--encoding",
+        "IBM850",
+        "-l",
+        &localized("netstat-tasklist-cp850.txt"),
+    ]);
+    let r = v.iter().find(|r| r["port"] == 5555).unwrap();
+    assert_eq!(r["process"], "Überwachungsdienst.exe");
     let e = err_of(&["--encoding", "klingon", "--list", "-l", "x"]);
     assert!(e.contains("klingon"), "{e}");
 }

@@ -84,11 +84,9 @@ impl Encoding {
             .map(|(e, _)| *e)
     }
 
-    /// Every `--encoding` value (besides `auto`), main names first.
-    pub fn all_names() -> Vec<&'static str> {
-        let mut v: Vec<&'static str> = Self::NAMES.iter().map(|(_, n)| n[0]).collect();
-        v.extend(Self::NAMES.iter().flat_map(|(_, n)| n[1..].iter().copied()));
-        v
+    /// Every `--encoding` value (besides `auto`): its name and its aliases.
+    pub fn names() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+        Self::NAMES.iter().map(|(_, n)| (n[0], &n[1..]))
     }
 
     fn is_utf(self) -> bool {
