@@ -352,18 +352,19 @@ fn common_latin(c: char) -> bool {
 /// box drawing and characters wedged between ASCII letters cost.
 fn plausibility(text: &str) -> i64 {
     let mut score = 0i64;
-    let mut prev = ' ';
+    let mut last = ' ';
     let mut it = text.chars().peekable();
     while let Some(c) = it.next() {
         let next = it.peek().copied().unwrap_or(' ');
-        let before = prev;
-        prev = c;
-        let prev = before;
+        let prev = std::mem::replace(&mut last, c);
         if c.is_ascii() {
             continue;
         }
         let cp = c as u32;
-        let wide = matches!(cp, 0x3040..=0x30FF | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3 | 0x3000..=0x303F | 0xFF01..=0xFF5E);
+        let wide = matches!(
+            cp,
+            0x3000..=0x30FF | 0x4E00..=0x9FFF | 0xAC00..=0xD7A3 | 0xFF01..=0xFF5E
+        );
         if wide {
             let kana = (0x3040..=0x30FF).contains(&cp);
             // A CJK character glued to a Latin word ("喘erwachung" for "Überwachung") is a
