@@ -46,7 +46,19 @@ products, related ports, host, listening, listeners, hint (docs/portmap.md).
 Listing formats (auto-detected per file; --format or FORMAT:FILE to force): netstat-windows (netstat -ano,
 -anob, -b), tasklist, tasklist-csv, tasklist-list, get-nettcpconnection,
 get-nettcpconnection-csv, ss (ss -ltnp, ss -tanp), netstat-linux (netstat -tlnp), lsof
-(lsof -iTCP -sTCP:LISTEN -nP).";
+(lsof -iTCP -sTCP:LISTEN -nP). Windows listings may be in any display language and in UTF-8,
+UTF-16 or the console's code page (guessed; --encoding to force), parts of one file in
+different encodings.";
+
+fn encoding_names() -> clap::builder::PossibleValuesParser {
+    use clap::builder::PossibleValue;
+    let mut v = vec![PossibleValue::new("auto")];
+    v.extend(
+        parse::decode::Encoding::names()
+            .map(|(main, aliases)| PossibleValue::new(main).aliases(aliases.iter().copied())),
+    );
+    clap::builder::PossibleValuesParser::new(v)
+}
 
 fn format_names() -> Vec<&'static str> {
     Format::ALL.iter().map(|f| f.name()).collect()
@@ -73,6 +85,13 @@ pub struct Args {
     /// Force the format of every listing instead of detecting it.
     #[arg(long, value_name = "FORMAT", value_parser = clap::builder::PossibleValuesParser::new(format_names()))]
     pub format: Option<String>,
+
+    /// The encoding of the listings' text that is neither UTF-8 nor UTF-16: a console code
+    /// page (cp850, cp437, cp932, cp936, cp852, cp866, windows-1252 …). Default (auto): UTF-16
+    /// by its BOM or NUL bytes, UTF-8 when valid, else the code page whose reading is the most
+    /// plausible text. utf-8, utf-16le, utf-16be decode whole files so.
+    #[arg(long, value_name = "ENCODING", ignore_case = true, value_parser = encoding_names())]
+    pub encoding: Option<String>,
 
     /// The server the listings come from (repeatable: every address it has, e.g. the address
     /// the client used when that is NATed). Default: inferred from the listings' addresses.
@@ -329,6 +348,10 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
     }
     let services = load_services(&args)?;
     let forced = args.format.as_deref().and_then(Format::from_name);
+    let encoding = args
+        .encoding
+        .as_deref()
+        .and_then(parse::decode::Encoding::from_name);
     let stdin_listing = args
         .listeners
         .iter()
@@ -350,7 +373,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             }
             _ => (forced, f.as_str()),
         };
-        listings.push(parse::load(path, fmt, &services)?);
+        listings.extend(parse::load(path, fmt, encoding, &services)?);
     }
     let hosts = hosts::build(&listings, &args.host, &services)?;
 

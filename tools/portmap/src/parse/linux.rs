@@ -1,6 +1,6 @@
 //! Linux (and macOS lsof) listings: `ss`, `netstat -tlnp`, `lsof -iTCP -sTCP:LISTEN -nP`.
 
-use super::{Ctx, Listing, Socket, normalize_state, numbered, parse_port, split_endpoint};
+use super::{Ctx, Listing, Socket, normalize_state, parse_port, split_endpoint};
 use crate::services::Proto;
 
 /// Removes an interface suffix (`127.0.0.53%lo`, `fe80::1%eth0`): ss prints it for sockets
@@ -41,7 +41,7 @@ pub fn ss_users(s: &str) -> Vec<(String, Option<u32>)> {
 /// ```
 pub fn ss(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     let mut netid_col = false;
-    for (no, raw) in numbered(text) {
+    for (no, raw) in ctx.lines(text) {
         let t = raw.trim();
         if t.is_empty() {
             continue;
@@ -134,7 +134,7 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     // Columns the header announces: -e adds User and Inode, -o adds Timer.
     let mut user_inode = false;
     let mut timer = false;
-    for (no, raw) in numbered(text) {
+    for (no, raw) in ctx.lines(text) {
         let t = raw.trim();
         if t.is_empty() {
             continue;
@@ -269,7 +269,7 @@ fn lsof_unescape(s: &str) -> String {
 /// sshd      812 root    3u  IPv4  23456      0t0  TCP *:22 (LISTEN)
 /// ```
 pub fn lsof(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
-    for (no, raw) in numbered(text) {
+    for (no, raw) in ctx.lines(text) {
         let t = raw.trim();
         if t.is_empty() {
             continue;

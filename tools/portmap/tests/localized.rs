@@ -1,0 +1,360 @@
+//! Windows listings in other display languages and encodings, and damaged listings (issue 16,
+//! reproducer 8). The localized fixtures (`tests/fixtures/localized/`) are written byte for
+//! byte by `make.py` there: Japanese in CP932 / UTF-16 / UTF-8, Chinese in CP936, German and
+//! Spanish with their translated state words in CP850, French `netstat -anob` in UTF-16 and
+//! CP850, a UTF-16 netstat with a tasklist appended in UTF-8 or CP850.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn localized(name: &str) -> String {
+    fixture(&format!("localized/{name}"))
+}
+
+fn portmap() -> Command {
+    let mut c = Command::cargo_bin("portmap").unwrap();
+    c.arg("--no-etc-services");
+    c
+}
+
+/// `--list` records and stderr.
+fn list(args: &[&str]) -> (Vec<Value>, String) {
+    let out = portmap()
+        .arg("--list")
+        .args(args)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "portmap {args:?} failed: {err}");
+    let recs = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (recs, err)
+}
+
+fn err_of(args: &[&str]) -> String {
+    let out = portmap().args(args).write_stdin("").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "expected exit 2 for {args:?}");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// (proto, address, port, pid, process) of a listener.
+type Row = (String, String, u64, Option<u64>, Option<String>);
+
+/// The listeners as rows, sorted.
+fn rows(v: &[Value]) -> Vec<Row> {
+    let mut r: Vec<_> = v
+        .iter()
+        .map(|r| {
+            (
+                r["proto"].as_str().unwrap().to_string(),
+                r["address"].as_str().unwrap().to_string(),
+                r["port"].as_u64().unwrap(),
+                r["pid"].as_u64(),
+                r["process"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    r.sort();
+    r
+}
+
+fn row(proto: &str, addr: &str, port: u64, pid: u64, process: Option<&str>) -> Row {
+    (
+        proto.into(),
+        addr.into(),
+        port,
+        Some(pid),
+        process.map(str::to_string),
+    )
+}
+
+#[test]
+fn japanese_netstat_in_every_encoding() {
+    let want = rows(&list(&["-l", &localized("netstat-ano-ja-utf8.txt")]).0);
+    assert_eq!(
+        want,
+        vec![
+            row("tcp", "0.0.0.0", 135, 956, None),
+            row("tcp", "0.0.0.0", 445, 4, None),
+            row("tcp", "0.0.0.0", 2725, 2344, None),
+            row("tcp", "127.0.0.1", 1434, 1580, None),
+            row("tcp", "::", 135, 956, None),
+            row("udp", "0.0.0.0", 1434, 1580, None),
+        ]
+    );
+    for f in ["netstat-ano-ja-cp932.txt", "netstat-ano-ja-utf16.txt"] {
+        let (v, err) = list(&["-l", &localized(f)]);
+        assert_eq!(rows(&v), want, "{f}");
+        assert_eq!(err, "", "{f}");
+        // Lines are numbered as in the file: the first row is line 5.
+        assert_eq!(v[0]["line"], 5, "{f}");
+    }
+    // The Chinese one (CP936): same table, Chinese title and header.
+    let (v, err) = list(&["-l", &localized("netstat-ano-zh-cp936.txt")]);
+    assert_eq!(rows(&v), want);
+    assert_eq!(err, "");
+}
+
+#[test]
+fn german_and_spanish_state_words() {
+    let (v, err) = list(&["-l", &localized("netstat-ano-de-cp850.txt")]);
+    assert_eq!(err, "", "every German state word is known");
+    assert_eq!(
+        rows(&v),
+        vec![
+            row("tcp", "0.0.0.0", 135, 956, None),
+            row("tcp", "0.0.0.0", 445, 4, None),
+            row("tcp", "0.0.0.0", 2725, 2344, None),
+            row("tcp", "0.0.0.0", 5555, 4242, None),
+            row("tcp", "::", 135, 956, None),
+            row("udp", "0.0.0.0", 123, 1320, None),
+        ]
+    );
+    // Only ABHÖREN is listening: the connections on 5555 (SYN_EMPFANGEN, LETZTES_ACK,
+    // SCHLIESSEND) and 2725 (HERGESTELLT, SCHLIESSEN_WARTEN) are not listeners.
+    assert!(
+        v.iter()
+            .all(|r| r["state"] == "LISTEN" || r["proto"] == "udp")
+    );
+    let (v, err) = list(&["-l", &localized("netstat-ano-es-cp850.txt")]);
+    assert_eq!(err, "");
+    assert_eq!(
+        rows(&v),
+        vec![
+            row("tcp", "0.0.0.0", 135, 956, None),
+            row("tcp", "0.0.0.0", 2725, 2344, None),
+            row("tcp", "::", 135, 956, None),
+            row("udp", "0.0.0.0", 123, 1320, None),
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_state_of_a_connection_is_skipped_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("n.txt");
+    std::fs::write(
+        &p,
+        b"\r\nAktive Verbindungen\r\n\r\n  Proto  Lokale Adresse         Remoteadresse          Status           PID\r\n\
+         \x20 TCP    0.0.0.0:2725           0.0.0.0:0              ABH\x99REN         2344\r\n\
+         \x20 TCP    172.16.0.1:2725        10.0.0.2:42802         ZOMBIFIZIERT    2344\r\n",
+    )
+    .unwrap();
+    let (v, err) = list(&["-l", p.to_str().unwrap()]);
+    assert_eq!(rows(&v), vec![row("tcp", "0.0.0.0", 2725, 2344, None)]);
+    assert_eq!(
+        err,
+        format!(
+            "portmap: warning: {}: line 6: unknown TCP state \"ZOMBIFIZIERT\" of a connection to 10.0.0.2:42802 (not a listener): line skipped\n",
+            p.display()
+        )
+    );
+    // On a row that could be a listener (no foreign port) it is an error: a listener is
+    // neither invented nor hidden.
+    std::fs::write(
+        &p,
+        "  TCP    0.0.0.0:2725           0.0.0.0:0              ZOMBIFIZIERT    2344\r\n",
+    )
+    .unwrap();
+    let e = err_of(&["-l", p.to_str().unwrap()]);
+    assert!(
+        e.contains("line 1: unknown TCP state \"ZOMBIFIZIERT\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn french_anob_owner_lines() {
+    for f in ["netstat-anob-fr-utf16.txt", "netstat-anob-fr-cp850.txt"] {
+        let (v, err) = list(&["-l", &localized(f)]);
+        assert_eq!(err, "", "{f}");
+        assert_eq!(
+            rows(&v),
+            vec![
+                row("tcp", "0.0.0.0", 135, 956, Some("svchost.exe")),
+                row("tcp", "0.0.0.0", 445, 4, None),
+                row("tcp", "0.0.0.0", 2725, 2344, Some("msmdsrv.exe")),
+                row("tcp", "172.16.0.1", 139, 4, None),
+                row("udp", "0.0.0.0", 123, 1320, Some("svchost.exe")),
+            ],
+            "{f}"
+        );
+        let ntp = v.iter().find(|r| r["port"] == 123).unwrap();
+        assert_eq!(ntp["components"], serde_json::json!(["W32Time"]), "{f}");
+    }
+    // A no-ownership message in a language not known is recognised by where it is: right
+    // after a row, indented by one space, as netstat prints it.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.txt");
+    std::fs::write(
+        &p,
+        "  TCP    0.0.0.0:445            0.0.0.0:0              LISTENING       4\r\n Nie można uzyskać informacji o własności\r\n\
+         \x20 TCP    0.0.0.0:2725           0.0.0.0:0              LISTENING       2344\r\n [msmdsrv.exe]\r\n",
+    )
+    .unwrap();
+    let (v, err) = list(&["-l", p.to_str().unwrap()]);
+    assert_eq!(err, "");
+    assert_eq!(
+        rows(&v),
+        vec![
+            row("tcp", "0.0.0.0", 445, 4, None),
+            row("tcp", "0.0.0.0", 2725, 2344, Some("msmdsrv.exe")),
+        ]
+    );
+}
+
+#[test]
+fn oem_code_page_tasklist_names() {
+    let (v, err) = list(&[
+        "-l",
+        &localized("netstat-ano-de-cp850.txt"),
+        "-l",
+        &localized("tasklist-de-cp850.txt"),
+    ]);
+    assert_eq!(err, "");
+    let r = v.iter().find(|r| r["port"] == 5555).unwrap();
+    assert_eq!(r["process"], "Überwachungsdienst.exe");
+    assert_eq!(r["pid"], 4242);
+    // Forced to the wrong code page, the name is read as that code page says.
+    let (v, _) = list(&[
+        "--encoding",
+        "windows-1252",
+        "-l",
+        &localized("netstat-ano-de-cp850.txt"),
+        "-l",
+        &localized("tasklist-de-cp850.txt"),
+    ]);
+    let r = v.iter().find(|r| r["port"] == 5555).unwrap();
+    assert_eq!(r["process"], "šberwachungsdienst.exe");
+    // Aliases and any case name the same code page.
+    let (v, _) = list(&[
+        "--encoding",
+        "IBM850",
+        "-l",
+        &localized("netstat-tasklist-cp850.txt"),
+    ]);
+    let r = v.iter().find(|r| r["port"] == 5555).unwrap();
+    assert_eq!(r["process"], "Überwachungsdienst.exe");
+    let e = err_of(&["--encoding", "klingon", "--list", "-l", "x"]);
+    assert!(e.contains("klingon"), "{e}");
+}
+
+#[test]
+fn utf16_netstat_with_a_tasklist_appended() {
+    // The same appended in one code page (cmd.exe `>` then `>>`): two listings in one file.
+    for f in [
+        "netstat-utf16-tasklist-utf8.txt",
+        "netstat-utf16-tasklist-cp850.txt",
+        "netstat-tasklist-cp850.txt",
+    ] {
+        let (v, err) = list(&["-l", &localized(f)]);
+        assert_eq!(err, "", "{f}");
+        let r = v.iter().find(|r| r["port"] == 5555).unwrap();
+        assert_eq!(r["process"], "Überwachungsdienst.exe", "{f}");
+        let r = v.iter().find(|r| r["port"] == 2725).unwrap();
+        assert_eq!(r["process"], "msmdsrv.exe", "{f}");
+        assert_eq!(r["line"], 7, "{f}");
+        assert_eq!(r["source"], "netstat-windows", "{f}");
+    }
+}
+
+#[test]
+fn cr_only_line_ends() {
+    let crlf = std::fs::read_to_string(fixture("netstat-ano.txt")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cr.txt");
+    std::fs::write(&p, crlf.replace("\r\n", "\r")).unwrap();
+    let (want, _) = list(&["-l", &fixture("netstat-ano.txt")]);
+    let (got, err) = list(&["-l", p.to_str().unwrap()]);
+    assert_eq!(err, "");
+    assert_eq!(rows(&got), rows(&want));
+    // 13 TCP listeners (the CR-only reproducer's count) and 7 UDP sockets.
+    assert_eq!(got.iter().filter(|r| r["proto"] == "tcp").count(), 13);
+    assert_eq!(got.len(), 20);
+    let lines = |v: &[Value]| v.iter().map(|r| r["line"].clone()).collect::<Vec<_>>();
+    assert_eq!(lines(&got), lines(&want));
+}
+
+#[test]
+fn a_listing_cut_mid_line_drops_the_cut_line() {
+    let text = std::fs::read_to_string(fixture("netstat-ano.txt")).unwrap();
+    let row = "  TCP    0.0.0.0:2725           0.0.0.0:0              LISTENING       2344";
+    let at = text.find(row).unwrap() + row.len() - 2;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cut.txt");
+    std::fs::write(&p, &text[..at]).unwrap();
+    let (v, err) = list(&["-l", p.to_str().unwrap()]);
+    assert!(
+        v.iter().all(|r| r["port"] != 2725),
+        "the cut row is not read as PID 23: {v:?}"
+    );
+    assert_eq!(v.len(), 3, "{v:?}");
+    assert_eq!(
+        err,
+        format!(
+            "portmap: warning: {}: line 8: the last line has no line end (the listing was cut?): skipped: \"TCP    0.0.0.0:2725           0.0.0.0:0              LISTENING       23\"\n",
+            p.display()
+        )
+    );
+}
+
+#[test]
+fn a_trailing_word_is_not_a_service() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["netstat-ano.txt", "netstat-anob.txt"] {
+        let mut text = std::fs::read_to_string(fixture(f)).unwrap();
+        let (want, _) = list(&["-l", &fixture(f)]);
+        text.push_str("Done.\r\n");
+        let p = dir.path().join(f);
+        std::fs::write(&p, &text).unwrap();
+        let (mut got, err) = list(&["-l", p.to_str().unwrap()]);
+        for r in &mut got {
+            r["file"] = want[0]["file"].clone();
+        }
+        assert_eq!(got, want, "{f}");
+        assert!(
+            err.contains("\"Done.\" after the last netstat row is not a netstat line: skipped"),
+            "{f}: {err}"
+        );
+    }
+}
+
+#[test]
+fn japanese_tasklist_columns_by_console_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("n.txt");
+    std::fs::write(
+        &p,
+        "  TCP         0.0.0.0:5555           0.0.0.0:0              LISTENING       4242\r\n\
+         \x20 TCP         0.0.0.0:2725           0.0.0.0:0              LISTENING       2344\r\n",
+    )
+    .unwrap();
+    let (v, err) = list(&[
+        "-l",
+        p.to_str().unwrap(),
+        "-l",
+        &localized("tasklist-ja-cp932.txt"),
+    ]);
+    assert_eq!(err, "");
+    assert_eq!(
+        rows(&v),
+        vec![
+            row("tcp", "0.0.0.0", 2725, 2344, Some("msmdsrv.exe")),
+            row("tcp", "0.0.0.0", 5555, 4242, Some("監視サービス.exe")),
+        ]
+    );
+}
