@@ -163,7 +163,7 @@ fn syntax_error(line: &Line<'_>, e: ScanError) -> anyhow::Error {
 }
 
 fn passthrough<W: Write>(line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
-    let text = std::str::from_utf8(line.bytes).map_err(|e| line.error(e))?;
+    let text = line.text()?;
     if let Err(e) = scan::validate(text) {
         if matches!(e, ScanError::Syntax(_)) || line.validate().is_err() {
             return Err(syntax_error(line, e));
@@ -183,14 +183,14 @@ fn handle_line<W: Write>(
     if ty != "packet" {
         return passthrough(line, out);
     }
-    let text = std::str::from_utf8(line.bytes).map_err(|e| line.error(e))?;
+    let text = line.text()?;
     let owned: Packet<'_>;
     let pkt = match scan::scan_packet(text) {
         Ok(p) => p,
         Err(e @ ScanError::Syntax(_)) => return Err(syntax_error(line, e)),
         Err(ScanError::Unsupported(_)) => {
             owned = line.parse::<Packet<'_>>()?;
-            scan::from_serde(&owned, line.bytes)
+            scan::from_serde(&owned, text).map_err(|e| line.error(e))?
         }
     };
     packet(line, &pkt, st, args, out)
