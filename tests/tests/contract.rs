@@ -1266,6 +1266,39 @@ fn type_first(t: &Tool) {
     }
 }
 
+/// Promise 4's message: a wrong-typed 10 MiB string is quoted to at most 200 bytes with its
+/// length (issue 16, item 3: the whole value reached stderr).
+fn long_value_quoted_briefly(t: &Tool) {
+    let big = "A".repeat(10 << 20);
+    let (ty, field) = if t.bin == "tcpflows" {
+        ("packet", "\"src_port\":")
+    } else {
+        ("flow", "\"established\":")
+    };
+    let line = text_lines(&t.input)
+        .into_iter()
+        .find(|l| l.starts_with(&format!("{{\"type\":\"{ty}\"")) && l.contains(field))
+        .unwrap_or_else(|| panic!("{}: no {ty} record with {field}", t.what()));
+    let at = line.find(field).unwrap() + field.len();
+    let end = at + line[at..].find([',', '}']).unwrap();
+    let bad = format!("{}\"{big}\"{}", &line[..at], &line[end..]);
+    let o = t.run(&[], Some(&join_lines(&[UNKNOWN.into(), bad])));
+    assert_eq!(o.status.code(), Some(2), "{}: {}", t.what(), show(&o));
+    let err = stderr(&o);
+    assert!(
+        err.len() < 1000,
+        "{}: {} bytes on stderr for one error",
+        t.what(),
+        err.len()
+    );
+    assert!(
+        err.contains("<stdin>: line 2: ")
+            && err.contains(&format!("AAAA…\" ({} bytes)", big.len())),
+        "{}: {err}",
+        t.what()
+    );
+}
+
 /// Promises 3 and 9 meet (issue 16, item 7): a record passed through keeps its bytes even when
 /// it does not start `{"type":"` (spaces around the colon, leading whitespace, `type` not first,
 /// a known type respelled); promise 9 is about the records a tool writes itself, which all
@@ -1372,6 +1405,7 @@ cases!(streaming_records: tcpflows, ttlhops, tcpflag_all, portmap);
 cases!(several_files: pcap2jsonl, tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 cases!(type_first: pcap2jsonl, tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 cases!(pass_through_any_spelling: tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
+cases!(long_value_quoted_briefly: tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 
 /// The table above covers every tool of the workspace: a new tool must be added to it.
 #[test]
