@@ -940,3 +940,49 @@ fn an_error_quotes_at_most_200_bytes_of_a_value() {
         o.stderr
     );
 }
+
+/// Issue 16, reproducer 6: a SYN flood fills only the attempt table (`--max-attempts`): the
+/// oldest SYN-only flows are evicted (written at once with `"end":"evicted"`), an established
+/// connection is never evicted for them, and `--max-flows` evicts attempts before connections.
+#[test]
+fn a_syn_flood_evicts_its_own_attempts_not_established_connections() {
+    let mut v = vec![
+        p(1, 1.0, (C, 40000), (S, 443), "S", 100, 0, 64240, 0),
+        p(2, 1.001, (S, 443), (C, 40000), "SA", 500, 101, 65160, 0),
+        p(3, 1.002, (C, 40000), (S, 443), "A", 101, 501, 502, 0),
+    ];
+    const SRC: [&str; 10] = [
+        "10.9.0.1", "10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6", "10.9.0.7",
+        "10.9.0.8", "10.9.0.9", "10.9.0.10",
+    ];
+    for (k, src) in SRC.iter().enumerate() {
+        let k = k as u64;
+        v.push(p(4 + k, 2.0 + 0.001 * k as f64, (src, 5000), (S, 80), "S", 7, 0, 1024, 0));
+    }
+    // The established connection goes on after the flood.
+    v.push(p(20, 3.0, (C, 40000), (S, 443), "PA", 101, 501, 502, 10));
+    for args in [&["--max-attempts", "3"][..], &["--max-flows", "4"][..]] {
+        let o = run(&input(&v), args);
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        let f = flows(&o);
+        let evicted: Vec<&Value> = f.iter().filter(|f| f["end"] == "evicted").collect();
+        assert_eq!(evicted.len(), 7, "{args:?}");
+        assert!(
+            evicted
+                .iter()
+                .all(|f| f["history"] == "S" && f["server_port"] == 80),
+            "{args:?}: only SYN-only attempts are evicted"
+        );
+        // Oldest first, written as they are evicted (before the flows still open at the end).
+        let evicted_src: Vec<&str> = evicted
+            .iter()
+            .map(|f| f["client_ip"].as_str().unwrap())
+            .collect();
+        assert_eq!(evicted_src, SRC[..7], "{args:?}");
+        let est: Vec<&Value> = f.iter().filter(|f| f["server_port"] == 443).collect();
+        assert_eq!(est.len(), 1, "{args:?}: one connection, never split");
+        assert_eq!(est[0]["client"]["packets"], 3);
+        assert_eq!(est[0]["end"], "capture_end");
+        assert!(o.stderr.contains("evict"), "{}", o.stderr);
+    }
+}
