@@ -1004,3 +1004,25 @@ fn a_syn_flood_evicts_its_own_attempts_not_established_connections() {
         assert!(o.stderr.contains("evict"), "{}", o.stderr);
     }
 }
+
+/// Issue 16, reproducer 2, the other numbers: an integer field given as a fraction, an exponent,
+/// a negative or an oversized number is rejected with an error naming the line, never misread.
+#[test]
+fn integer_fields_in_other_number_forms_are_rejected_not_misread() {
+    let line = p(1, 1.0, (C, 2000), (S, 80), "S", 100, 0, 64240, 0).line();
+    for (from, to) in [
+        ("\"frame\":1,", "\"frame\":1.0,"),
+        ("\"seq\":100,", "\"seq\":1e2,"),
+        ("\"seq\":100,", "\"seq\":-100,"),
+        ("\"seq\":100,", "\"seq\":99999999999999999999999,"),
+        ("\"src_port\":2000,", "\"src_port\":2e3,"),
+        ("\"src_port\":2000,", "\"src_port\":65536,"),
+        ("\"ttl\":64,", "\"ttl\":6.4e1,"),
+    ] {
+        assert!(line.contains(from), "{from}");
+        let bad = line.replacen(from, to, 1);
+        let o = run(&format!("{line}\n{bad}\n"), &[]);
+        assert_eq!(o.code, 2, "{to}: {}", o.stderr);
+        assert!(o.stderr.contains("<stdin>: line 2: "), "{to}: {}", o.stderr);
+    }
+}
