@@ -54,13 +54,15 @@ pub fn tool_name() -> String {
 
 /// Prints a warning as `tool: message` on stderr.
 pub fn warn(msg: impl std::fmt::Display) {
-    eprintln!("{}: warning: {msg}", tool_name());
+    let msg = msg.to_string();
+    eprintln!("{}: warning: {}", tool_name(), crate::quote::shorten(&msg));
 }
 
 /// Prints an error as `tool: message` on stderr (for errors after which the tool goes on or
 /// returns [`Exit::InputError`] itself).
 pub fn error(msg: impl std::fmt::Display) {
-    eprintln!("{}: {msg}", tool_name());
+    let msg = msg.to_string();
+    eprintln!("{}: {}", tool_name(), crate::quote::shorten(&msg));
 }
 
 /// True when an error chain contains a broken pipe (stdout closed by `| head`).
@@ -100,7 +102,9 @@ pub fn main<A: Parser>(
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = out.flush();
-            eprintln!("{}: {e:#}", tool_name());
+            // Whatever the error quotes, at most 200 bytes of each value (issue 16).
+            let msg = format!("{e:#}");
+            eprintln!("{}: {}", tool_name(), crate::quote::shorten(&msg));
             ExitCode::from(2)
         }
     }

@@ -155,29 +155,47 @@ impl<'a> Line<'a> {
         })
     }
 
-    /// Deserializes the line; errors name the input and line number.
-    pub fn parse<T: Deserialize<'a>>(&self) -> anyhow::Result<T> {
-        serde_json::from_slice(self.bytes).map_err(|e| self.error(e))
-    }
-
-    /// Checks that the line is well-formed JSON in UTF-8 (for records passed through unread;
-    /// serde skips strings it ignores without checking their encoding, so UTF-8 is checked
-    /// first, with the byte's column in the error).
-    pub fn validate(&self) -> anyhow::Result<()> {
-        let text = std::str::from_utf8(self.bytes).map_err(|e| {
+    /// The line as text: the one UTF-8 check every stage shares (docs/contract.md, promise 4).
+    /// serde skips the strings it ignores (unknown fields, fields a stage does not read) without
+    /// checking their encoding, so a record a stage passes on or enriches would otherwise carry
+    /// invalid UTF-8 downstream. The error names the line and the byte's column.
+    pub fn text(&self) -> anyhow::Result<&'a str> {
+        std::str::from_utf8(self.bytes).map_err(|e| {
             self.error(format_args!(
                 "invalid UTF-8 at column {}",
                 e.valid_up_to() + 1
             ))
-        })?;
-        serde_json::from_str::<serde::de::IgnoredAny>(text)
+        })
+    }
+
+    /// Deserializes the line, after checking that all of it is UTF-8 ([`text`](Self::text)),
+    /// the fields it does not read included; errors name the input and line number.
+    pub fn parse<T: Deserialize<'a>>(&self) -> anyhow::Result<T> {
+        serde_json::from_str(self.text()?).map_err(|e| self.error(e))
+    }
+
+    /// Deserializes the line with `what` (e.g. `packet record`) before serde's message.
+    pub fn parse_as<T: Deserialize<'a>>(&self, what: &str) -> anyhow::Result<T> {
+        serde_json::from_str(self.text()?).map_err(|e| self.error(format_args!("{what}: {e}")))
+    }
+
+    /// Checks that the line is well-formed JSON in UTF-8 (for records passed through unread).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        serde_json::from_str::<serde::de::IgnoredAny>(self.text()?)
             .map(|_| ())
             .map_err(|e| self.error(e))
     }
 
-    /// An error about this line: `source: line N: msg`.
+    /// An error about this line: `source: line N: msg`, any value `msg` quotes cut to 200
+    /// bytes with its length ([`crate::quote::shorten`]).
     pub fn error(&self, msg: impl std::fmt::Display) -> anyhow::Error {
-        anyhow!("{}: line {}: {msg}", self.source, self.no)
+        let msg = msg.to_string();
+        anyhow!(
+            "{}: line {}: {}",
+            self.source,
+            self.no,
+            crate::quote::shorten(&msg)
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`jsonl`]: a JSON-lines reader (one reused buffer, line numbers in errors, records of unknown
 //!   types handed back as raw bytes so they pass through untouched) and writer (64 KiB buffer,
 //!   flushed before the reader blocks on input so live pipelines see records at once).
+//! - [`quote`]: input quoted in messages, cut to 200 bytes with its length.
 //! - [`cli`]: `main` glue: input files or `-`, `tool: context: cause` errors, exit codes 0/1/2, a
 //!   closed stdout (`| head`) is success.
 //!
@@ -12,6 +13,7 @@
 
 pub mod cli;
 pub mod jsonl;
+pub mod quote;
 pub mod records;
 
 pub use cli::{Exit, Input};

@@ -22,7 +22,8 @@
 //! 6. A missing input file: exit 2, the file named.
 //! 7. Empty input: exit 0 and nothing written (pcap2jsonl: exit 2, "not a capture").
 //! 8. Streaming: a pass-through record comes out while the input is still open.
-//! 9. Every output line is one JSON object starting `{"type":`.
+//! 9. Every output line is one JSON object starting `{"type":` — every record the tool writes
+//!    itself; a record passed through keeps its bytes whatever its spelling (promise 3 wins).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -1265,6 +1266,90 @@ fn type_first(t: &Tool) {
     }
 }
 
+/// Promise 4's message: a wrong-typed 10 MiB string is quoted to at most 200 bytes with its
+/// length (issue 16, item 3: the whole value reached stderr).
+fn long_value_quoted_briefly(t: &Tool) {
+    let big = "A".repeat(10 << 20);
+    let (ty, field) = if t.bin == "tcpflows" {
+        ("packet", "\"src_port\":")
+    } else {
+        ("flow", "\"established\":")
+    };
+    let line = text_lines(&t.input)
+        .into_iter()
+        .find(|l| l.starts_with(&format!("{{\"type\":\"{ty}\"")) && l.contains(field))
+        .unwrap_or_else(|| panic!("{}: no {ty} record with {field}", t.what()));
+    let at = line.find(field).unwrap() + field.len();
+    let end = at + line[at..].find([',', '}']).unwrap();
+    let bad = format!("{}\"{big}\"{}", &line[..at], &line[end..]);
+    let o = t.run(&[], Some(&join_lines(&[UNKNOWN.into(), bad])));
+    assert_eq!(o.status.code(), Some(2), "{}: {}", t.what(), show(&o));
+    let err = stderr(&o);
+    assert!(
+        err.len() < 1000,
+        "{}: {} bytes on stderr for one error",
+        t.what(),
+        err.len()
+    );
+    assert!(
+        err.contains("<stdin>: line 2: ")
+            && err.contains(&format!("AAAA…\" ({} bytes)", big.len())),
+        "{}: {err}",
+        t.what()
+    );
+}
+
+/// Promises 3 and 9 meet (issue 16, item 7): a record passed through keeps its bytes even when
+/// it does not start `{"type":"` (spaces around the colon, leading whitespace, `type` not first,
+/// a known type respelled); promise 9 is about the records a tool writes itself, which all
+/// still start `{"type":"`. A CRLF line end is a line end, not part of the record: `\n` out.
+fn pass_through_any_spelling(t: &Tool) {
+    let foreign = t
+        .known_foreign
+        .first()
+        .cloned()
+        .unwrap_or_else(|| UNKNOWN.to_string());
+    let respelled = format!(" {}", foreign.replacen("{\"type\":", "{ \"type\" :", 1));
+    assert_ne!(respelled, format!(" {foreign}"), "{foreign}");
+    let odd: Vec<String> = vec![
+        r#"{"type" : "zzz"}"#.into(),
+        r#"  {"type":"zzz","a":1}"#.into(),
+        r#"{"a":[1],"type":"zzz"}"#.into(),
+        "\t{ \"type\":\"zzz\" }  ".into(),
+        respelled,
+    ];
+    let mut input = join_lines(&odd);
+    input.extend_from_slice(b"{\"type\":\"zzz\",\"crlf\":1}\r\n");
+    input.extend_from_slice(&t.input);
+    let base = t.run(&[], Some(&t.input));
+    assert!(base.status.success(), "{}: {}", t.what(), show(&base));
+    let o = t.run(&[], Some(&input));
+    assert!(o.status.success(), "{}: {}", t.what(), show(&o));
+    if !t.passes {
+        assert!(
+            o.stdout == base.stdout,
+            "{}: findings only, whatever the spelling: {}",
+            t.what(),
+            show(&o)
+        );
+        return;
+    }
+    let mut want = join_lines(&odd);
+    want.extend_from_slice(b"{\"type\":\"zzz\",\"crlf\":1}\n");
+    want.extend_from_slice(&base.stdout);
+    assert!(
+        o.stdout == want,
+        "{}: records passed through must keep their bytes, whatever their spelling, and change \
+         nothing else: {}",
+        t.what(),
+        show(&o)
+    );
+    // What the tool writes itself still starts `{"type":"` (promise 9).
+    for l in text_lines(&base.stdout) {
+        assert!(l.starts_with(r#"{"type":""#), "{}: {l:.200}", t.what());
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The table: promise × tool. A case a tool fails is kept and marked
 // `#[ignore = "… tool owner to fix"]` (see docs/contract.md), never deleted.
@@ -1319,6 +1404,8 @@ cases!(streaming: tcpflows, ttlhops, tcpflag_all, portmap);
 cases!(streaming_records: tcpflows, ttlhops, tcpflag_all, portmap);
 cases!(several_files: pcap2jsonl, tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 cases!(type_first: pcap2jsonl, tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
+cases!(pass_through_any_spelling: tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
+cases!(long_value_quoted_briefly: tcpflows, ttlhops, tcpflag, tcpflag_all, portmap);
 
 /// The table above covers every tool of the workspace: a new tool must be added to it.
 #[test]

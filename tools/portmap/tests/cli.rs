@@ -1269,3 +1269,39 @@ fn netstat_extended_columns_empty_and_header_only_listings() {
     let h = r["portmap"]["hint"].as_str().unwrap();
     assert!(h.starts_with("nothing listens on 2383 (SSAS 2005+); the listing shows no TCP listeners at all (assuming "), "{h}");
 }
+
+/// Issue 16, reproducer 1: invalid UTF-8 in a string portmap does not deserialize itself (a
+/// finding's `next_step`, a flow's `history`, an unknown field) is an input error naming the
+/// line (docs/contract.md, promise 4), never copied into the enriched record.
+#[test]
+fn invalid_utf8_in_fields_it_does_not_read_is_an_input_error() {
+    let flow = r#"{"type":"flow","uid":"C1","client_ip":"10.0.0.1","client_port":20531,"server_ip":"172.16.0.1","server_port":2383,"history":"@","established":false}"#;
+    let mut next_step = seed_finding();
+    next_step["next_step"] = json!("@");
+    let mut unknown = seed_finding();
+    unknown["x-note"] = json!({"deep": ["@"]});
+    let cases = [
+        ("flow history", flow.to_string()),
+        ("finding next_step", next_step.to_string()),
+        ("unknown field", unknown.to_string()),
+    ];
+    for (what, rec) in cases {
+        for args in [&[][..], &["-l", &fixture("netstat-ano.txt")][..]] {
+            let mut input = format!("{}\n", seed_finding()).into_bytes();
+            let (a, b) = rec.split_once('@').unwrap();
+            input.extend_from_slice(a.as_bytes());
+            input.extend_from_slice(b"caf\xe9");
+            input.extend_from_slice(b.as_bytes());
+            input.push(b'\n');
+            let out = portmap().args(args).write_stdin(input).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {err}");
+            assert!(
+                err.contains("<stdin>: line 2: invalid UTF-8 at column"),
+                "{what} {args:?}: {err}"
+            );
+            assert_eq!(out.stdout.split(|b| *b == b'\n').count(), 2, "{what}");
+            assert!(!out.stdout.contains(&0xe9), "{what} {args:?}");
+        }
+    }
+}

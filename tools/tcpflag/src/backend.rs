@@ -7,8 +7,10 @@
 //! failure comes and goes. Without DNS answers, addresses in one /24 (IPv4) or /64 (IPv6) serving
 //! the same port are grouped instead (a weaker hint, reported as a warning).
 //!
-//! Memory is bounded: at most [`MAX_ENDPOINTS`] server endpoints and [`MAX_ADDRESSES`] DNS
-//! addresses are tracked (a warning says when a capture has more).
+//! Memory is bounded: at most [`MAX_ENDPOINTS`] server endpoints, [`MAX_ADDRESSES`] DNS
+//! addresses and [`MAX_NAMES`] DNS names (each with at most 256 addresses) are tracked; one
+//! warning says when a capture has more. (3 million names answered with one address took 1.1 GB
+//! before names were capped: about 300 bytes a name.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
@@ -23,6 +25,8 @@ use crate::util::{endpoint, frames, plural};
 pub const MAX_ENDPOINTS: usize = 1_000_000;
 /// Addresses remembered from DNS answers.
 pub const MAX_ADDRESSES: usize = 1_000_000;
+/// Names remembered from DNS answers (about 270 bytes each with their address list: 70 MB).
+pub const MAX_NAMES: usize = 250_000;
 /// Addresses remembered per DNS name.
 const MAX_PER_NAME: usize = 256;
 /// intermittent_backend's "concentrated" pattern fires only when failures spread evenly over
@@ -97,18 +101,28 @@ impl Stats {
 #[derive(Debug, Default)]
 pub struct Backend {
     cfg: BackendConfig,
-    /// address → names that resolved to it (query names, and CNAME targets).
-    names_of: HashMap<String, BTreeSet<String>>,
+    /// Addresses some DNS answer resolved a name to (grouping by subnet skips them).
+    dns_addrs: HashSet<String>,
     /// name → addresses in the order first answered.
     addrs_of: BTreeMap<String, Vec<String>>,
     endpoints: HashMap<(String, u16), Stats>,
     warned: bool,
+    /// The bounds: [`MAX_ADDRESSES`] and [`MAX_NAMES`] (smaller in tests).
+    max_addresses: usize,
+    max_names: usize,
 }
 
 impl Backend {
     pub fn new(cfg: BackendConfig) -> Self {
+        Self::with_limits(cfg, MAX_ADDRESSES, MAX_NAMES)
+    }
+
+    /// As [`new`](Self::new) with other bounds on DNS addresses and names (for tests).
+    pub fn with_limits(cfg: BackendConfig, max_addresses: usize, max_names: usize) -> Self {
         Backend {
             cfg,
+            max_addresses,
+            max_names,
             ..Default::default()
         }
     }
@@ -131,15 +145,18 @@ impl Backend {
             };
             let ip = ip.to_string();
             let owner = normalize(&a.name);
-            for name in qname.iter().chain(std::iter::once(&owner)) {
-                if self.names_of.len() >= MAX_ADDRESSES && !self.names_of.contains_key(&ip) {
+            if !self.dns_addrs.contains(&ip) {
+                if self.dns_addrs.len() >= self.max_addresses {
                     self.warn_full();
                     return;
                 }
-                self.names_of
-                    .entry(ip.clone())
-                    .or_default()
-                    .insert(name.clone());
+                self.dns_addrs.insert(ip.clone());
+            }
+            for name in qname.iter().chain(std::iter::once(&owner)) {
+                if self.addrs_of.len() >= self.max_names && !self.addrs_of.contains_key(name) {
+                    self.warn_full();
+                    continue;
+                }
                 let v = self.addrs_of.entry(name.clone()).or_default();
                 if !v.contains(&ip) && v.len() < MAX_PER_NAME {
                     v.push(ip.clone());
@@ -218,12 +235,21 @@ impl Backend {
     pub fn finish(&self) -> Vec<Finding> {
         let mut out = vec![];
         let mut covered: HashSet<(String, u16)> = HashSet::new();
+        // The ports each server address was connected to (one pass: looking them up per name
+        // was names × endpoints).
+        let mut ports_of: HashMap<&str, BTreeSet<u16>> = HashMap::new();
+        for (ip, port) in self.endpoints.keys() {
+            ports_of.entry(ip.as_str()).or_default().insert(*port);
+        }
         // 1. By DNS name.
         for (name, addrs) in &self.addrs_of {
+            if addrs.len() < 2 {
+                continue;
+            }
             let mut ports: BTreeSet<u16> = BTreeSet::new();
-            for ((ip, port), _) in self.endpoints.iter() {
-                if addrs.contains(ip) {
-                    ports.insert(*port);
+            for a in addrs {
+                if let Some(p) = ports_of.get(a.as_str()) {
+                    ports.extend(p);
                 }
             }
             // A and AAAA answers rotate separately and a client uses one family: compare each
@@ -262,7 +288,7 @@ impl Backend {
         // 2. Without DNS: same port, same /24 or /64, at least three addresses.
         let mut groups: BTreeMap<(u16, String), Vec<&String>> = BTreeMap::new();
         for (ip, port) in self.endpoints.keys() {
-            if self.names_of.contains_key(ip) {
+            if self.dns_addrs.contains(ip) {
                 continue;
             }
             if let Some(p) = prefix(ip) {
@@ -491,5 +517,52 @@ fn prefix(ip: &str) -> Option<String> {
             let p = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
             Some(format!("{p}/64"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(b: &mut Backend, name: &str, ip: &str) {
+        let rec = format!(
+            r#"{{"id":1,"response":true,"rcode":0,"qname":"{name}","qtype":"A","answers":[{{"name":"{name}","type":"A","ttl":5,"data":"{ip}"}}]}}"#
+        );
+        let d: Dns = serde_json::from_str(&rec).unwrap();
+        b.add_dns(&d);
+    }
+
+    /// Issue 16, reproducer 5: many names answered with one address (3M took 1.1 GB) stop at
+    /// the name bound with the table-full warning; names already known still learn addresses.
+    #[test]
+    fn dns_names_are_capped_like_addresses() {
+        let mut b = Backend::with_limits(BackendConfig::default(), 10, 100);
+        for i in 0..1000 {
+            answer(&mut b, &format!("host{i}.example.com"), "203.0.113.7");
+        }
+        assert_eq!(b.addrs_of.len(), 100);
+        assert_eq!(b.dns_addrs.len(), 1);
+        assert!(b.warned);
+        // A known name still gets a second address; a new address past the bound does not.
+        answer(&mut b, "host5.example.com", "203.0.113.8");
+        assert_eq!(
+            b.addrs_of["host5.example.com"],
+            ["203.0.113.7", "203.0.113.8"]
+        );
+        for i in 0..50 {
+            answer(&mut b, "host6.example.com", &format!("198.51.100.{i}"));
+        }
+        assert_eq!(b.dns_addrs.len(), 10);
+        assert_eq!(b.addrs_of["host6.example.com"].len(), 9);
+    }
+
+    #[test]
+    fn under_the_bounds_nothing_is_dropped() {
+        let mut b = Backend::new(BackendConfig::default());
+        for i in 0..1000 {
+            answer(&mut b, &format!("host{i}.example.com"), "203.0.113.7");
+        }
+        assert_eq!(b.addrs_of.len(), 1000);
+        assert!(!b.warned);
     }
 }

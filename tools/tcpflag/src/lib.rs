@@ -10,6 +10,7 @@
 //! flows); docs/rules.md documents each, docs/tcpflag.md the command line.
 
 pub mod backend;
+pub mod due;
 pub mod errors;
 pub mod rules;
 pub mod stray;
@@ -170,6 +171,7 @@ impl Args {
 }
 
 type Key = (String, u16, String, u16);
+type HeldKey = (String, u16, u16);
 
 /// A flow waiting for its stray RST, with the RST frames its record lists.
 type Held = (Flow, Option<Vec<u64>>);
@@ -186,9 +188,13 @@ pub struct Engine {
     cfg: Config,
     backend: Backend,
     pending: HashMap<Key, Pending>,
+    /// When each pending attempt's retry window ends (its `last_ts`).
+    pending_due: due::Deadlines<Key>,
     strays: stray::Strays,
     /// Connections that may still get a stray RST (see [`stray`]).
-    held: HashMap<(String, u16, u16), Held>,
+    held: HashMap<HeldKey, Held>,
+    /// When each held connection's stray window ends (its `last_ts`).
+    held_due: due::Deadlines<HeldKey>,
     now: f64,
     /// Flow records seen.
     pub flows: u64,
@@ -203,8 +209,10 @@ impl Engine {
             cfg,
             backend: Backend::new(backend),
             pending: HashMap::new(),
+            pending_due: due::Deadlines::default(),
             strays: stray::Strays::default(),
             held: HashMap::new(),
+            held_due: due::Deadlines::default(),
             now: f64::MIN,
             flows: 0,
         }
@@ -247,7 +255,11 @@ impl Engine {
             if self.held.len() >= stray::MAX_STRAYS {
                 out.extend(self.flush_held(true));
             }
+            self.held_due.push(f.last_ts, key.clone());
             self.held.insert(key, (f, rst_frames));
+            let held = &self.held;
+            self.held_due
+                .compact(held.len(), || held.iter().map(|(k, (f, _))| (f.last_ts, k)));
             return out;
         }
         out.extend(self.process(f, rst_frames, stray));
@@ -267,16 +279,18 @@ impl Engine {
         if self.held.is_empty() {
             return vec![];
         }
-        let horizon = self.now - stray::STRAY_WINDOW;
         let mut due: Vec<(Flow, Option<Vec<u64>>)> = vec![];
-        self.held.retain(|_, (f, frames)| {
-            if all || f.last_ts < horizon {
-                due.push((std::mem::take(f), frames.take()));
-                false
-            } else {
-                true
+        if all {
+            due.extend(self.held.drain().map(|(_, h)| h));
+            self.held_due.clear();
+        } else {
+            let horizon = self.now - stray::STRAY_WINDOW;
+            while let Some(k) = self.held_due.pop_before(horizon) {
+                if self.held.get(&k).is_some_and(|(f, _)| f.last_ts < horizon) {
+                    due.extend(self.held.remove(&k));
+                }
             }
-        });
+        }
         due.sort_by(|a, b| a.0.first_ts.total_cmp(&b.0.first_ts));
         let mut out = vec![];
         for (f, frames) in due {
@@ -316,8 +330,15 @@ impl Engine {
                 );
                 if let Some(p) = self.pending.get_mut(&key) {
                     if f.first_ts - p.last_ts <= self.cfg.retry_window {
-                        p.last_ts = p.last_ts.max(f.last_ts);
+                        let moved = f.last_ts > p.last_ts;
+                        if moved {
+                            p.last_ts = f.last_ts;
+                            self.pending_due.push(f.last_ts, key);
+                        }
                         p.flows.push((f, rst_frames));
+                        if moved {
+                            self.compact_pending();
+                        }
                         return out;
                     }
                     let p = self.pending.remove(&key).expect("present");
@@ -326,6 +347,7 @@ impl Engine {
                 if self.pending.len() >= MAX_PENDING {
                     out.extend(self.flush_due(true));
                 }
+                self.pending_due.push(f.last_ts, key.clone());
                 self.pending.insert(
                     key,
                     Pending {
@@ -333,6 +355,7 @@ impl Engine {
                         flows: vec![(f, rst_frames)],
                     },
                 );
+                self.compact_pending();
             }
             Verdict::Findings(v) => {
                 let failed = v.iter().find(|x| x.severity == Severity::Error);
@@ -372,22 +395,31 @@ impl Engine {
         if self.pending.is_empty() {
             return vec![];
         }
-        let horizon = self.now - self.cfg.retry_window;
-        let mut due: Vec<Key> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| all || p.last_ts < horizon)
-            .map(|(k, _)| k.clone())
-            .collect();
-        if due.is_empty() {
+        let mut ps: Vec<Pending> = vec![];
+        if all {
+            ps.extend(self.pending.drain().map(|(_, p)| p));
+            self.pending_due.clear();
+        } else {
+            // Only the attempts whose window ended: popped from the deadlines, never a scan.
+            let horizon = self.now - self.cfg.retry_window;
+            while let Some(k) = self.pending_due.pop_before(horizon) {
+                if self.pending.get(&k).is_some_and(|p| p.last_ts < horizon) {
+                    ps.extend(self.pending.remove(&k));
+                }
+            }
+        }
+        if ps.is_empty() {
             return vec![];
         }
-        let mut ps: Vec<Pending> = due
-            .drain(..)
-            .filter_map(|k| self.pending.remove(&k))
-            .collect();
         ps.sort_by(|a, b| a.flows[0].0.first_ts.total_cmp(&b.flows[0].0.first_ts));
         ps.into_iter().map(|p| self.refused(p)).collect()
+    }
+
+    fn compact_pending(&mut self) {
+        let pending = &self.pending;
+        self.pending_due.compact(pending.len(), || {
+            pending.iter().map(|(k, p)| (p.last_ts, k))
+        });
     }
 
     /// End of input: the refused attempts still waiting, then intermittent_backend.

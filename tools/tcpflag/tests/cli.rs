@@ -273,3 +273,47 @@ fn damaged_unconsumed_record_is_an_input_error_by_default_too() {
     assert!(err.contains("<stdin>: line 9"), "{err}");
     assert_eq!(records(&a.get_output().stdout).len(), 4);
 }
+
+/// Issue 16, reproducer 1: invalid UTF-8 in a field tcpflag does not read (an unknown field of a
+/// DNS `packet` record it learns from, of any other packet, of a `flow`) is an input error naming
+/// the line, with or without --all; the bytes never reach stdout.
+#[test]
+fn invalid_utf8_in_fields_it_does_not_read_is_an_input_error() {
+    const DNS: &str = r#"{"type":"packet","frame":2,"ts":1.5,"len":121,"ip_version":4,"src_ip":"203.0.113.53","dst_ip":"198.51.100.10","ttl":62,"ip_proto":17,"proto":"udp","src_port":53,"dst_port":45497,"payload_len":79,"dns":{"id":9092,"response":true,"rcode":0,"qname":"web2.lab.test","qtype":"A","answers":[{"name":"web2.lab.test","type":"A","ttl":5,"data":"203.0.113.11"}]},"x-note":"@"}"#;
+    const UDP: &str = r#"{"type":"packet","frame":3,"ts":1.6,"len":60,"ip_version":4,"src_ip":"203.0.113.53","dst_ip":"198.51.100.10","ttl":62,"ip_proto":17,"proto":"udp","src_port":123,"dst_port":123,"x-note":"@"}"#;
+    let seed = std::fs::read_to_string(SEED).unwrap();
+    let flow = seed
+        .lines()
+        .find(|l| l.starts_with("{\"type\": \"flow\","))
+        .unwrap();
+    let flow = flow.replacen(
+        "{\"type\": \"flow\",",
+        "{\"type\": \"flow\", \"x-note\": \"@\",",
+        1,
+    );
+    for (what, rec) in [
+        ("dns packet", DNS),
+        ("packet", UDP),
+        ("flow", flow.as_str()),
+    ] {
+        for args in [&[][..], &["--all"][..]] {
+            let mut input = b"{\"type\":\"x\"}\n".to_vec();
+            let (a, b) = rec.split_once('@').unwrap();
+            input.extend_from_slice(a.as_bytes());
+            input.extend_from_slice(b"caf\xe9");
+            input.extend_from_slice(b.as_bytes());
+            input.push(b'\n');
+            let out = tcpflag().args(args).write_stdin(input).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {err}");
+            assert!(
+                err.contains("<stdin>: line 2: invalid UTF-8 at column"),
+                "{what} {args:?}: {err}"
+            );
+            assert!(
+                !out.stdout.contains(&0xe9),
+                "{what} {args:?}: invalid UTF-8 on stdout"
+            );
+        }
+    }
+}

@@ -51,7 +51,6 @@ pub struct Zw {
 /// What one side sent, and the sequence state tshark keeps for it.
 #[derive(Debug, Clone)]
 pub struct Half {
-    pub ep: Endpoint,
     pub packets: u64,
     pub bytes: u64,
     pub wire_bytes: u64,
@@ -81,13 +80,14 @@ pub struct Half {
     window_set: bool,
     /// The last ACK value this side sent with the ACK flag (what it expects next).
     acked: Option<u32>,
-    pub zw: Zw,
+    /// Zero-window state, allocated at the first zero window this side advertises (rare: a
+    /// flow without one costs 8 bytes here, not 128).
+    pub zw: Option<Box<Zw>>,
 }
 
 impl Half {
-    fn new(ep: Endpoint) -> Self {
+    fn new() -> Self {
         Half {
-            ep,
             packets: 0,
             bytes: 0,
             wire_bytes: 0,
@@ -115,7 +115,7 @@ impl Half {
             window: 0,
             window_set: false,
             acked: None,
-            zw: Zw::default(),
+            zw: None,
         }
     }
 
@@ -204,6 +204,11 @@ fn le(a: u32, b: u32) -> bool {
 }
 
 impl FlowState {
+    /// The endpoint of side `i` (0 = key.lo, 1 = key.hi).
+    pub fn ep(&self, i: usize) -> Endpoint {
+        if i == 0 { self.key.lo } else { self.key.hi }
+    }
+
     /// A new flow whose first segment `s` goes from `from` (0 = key.lo, 1 = key.hi).
     pub fn new(key: Key, ip_version: u8, from: usize, s: &Seg) -> Self {
         let (src_port, dst_port) = if from == 0 {
@@ -217,7 +222,7 @@ impl FlowState {
             key,
             ip_version,
             z: ZConn::new(orig, flip),
-            half: [Half::new(key.lo), Half::new(key.hi)],
+            half: [Half::new(), Half::new()],
             first_frame: s.frame,
             last_frame: s.frame,
             first_ts: s.ts,
@@ -554,7 +559,10 @@ impl FlowState {
         }
         let closed = self.half[to].window_set
             && self.half[to].window == 0
-            && self.half[to].zw.closed_since.is_some();
+            && self.half[to]
+                .zw
+                .as_ref()
+                .is_some_and(|z| z.closed_since.is_some());
         if !closed {
             return;
         }
@@ -570,7 +578,9 @@ impl FlowState {
             let f = &mut self.half[from];
             f.keep_alives = f.keep_alives.saturating_sub(1);
         }
-        let zw = &mut self.half[to].zw;
+        let Some(zw) = self.half[to].zw.as_deref_mut() else {
+            return;
+        };
         zw.probes += 1;
         if one_byte {
             zw.one_byte += 1;
@@ -587,12 +597,12 @@ impl FlowState {
         if s.flags & RST != 0 {
             return;
         }
-        let zw = &mut self.half[from].zw;
         if s.window == 0 {
             if s.flags & FIN != 0 && s.flags & SYN == 0 {
                 // tshark does not flag FIN segments; the side is closing anyway
                 return;
             }
+            let zw = self.half[from].zw.get_or_insert_with(Box::default);
             zw.count += 1;
             if zw.count == 1 {
                 zw.first_frame = s.frame;
@@ -606,7 +616,9 @@ impl FlowState {
                 zw.closed_since = Some(s.ts);
                 zw.episodes += 1;
             }
-        } else if let Some(t0) = zw.closed_since.take() {
+        } else if let Some(zw) = self.half[from].zw.as_deref_mut()
+            && let Some(t0) = zw.closed_since.take()
+        {
             zw.longest_ns = zw.longest_ns.max(s.ts.ns - t0.ns);
             if zw.reopen_frame.is_none() {
                 zw.reopen_frame = Some(s.frame);

@@ -39,7 +39,8 @@ Example:
 
 A flow record is written when its connection is over: FIN both ways or a RST (then after
 --linger seconds of capture time, to collect the last ACK and a client's retry of a refused SYN),
-after an idle timeout, when evicted by --max-flows, or at the end of the input.
+after an idle timeout, when evicted by --max-attempts or --max-flows (memory stays bounded: a SYN
+flood evicts its own half-open attempts first), or at the end of the input.
 TCP packet records are consumed (use --keep-packets to pass them on too); every other record,
 and TCP/53 packets carrying `dns`, pass through unchanged. Fields: docs/schema.md; the
 tracker: docs/tcpflows.md.
@@ -72,10 +73,17 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     pub linger: f64,
 
-    /// Most connections tracked at once; beyond it the least recently active one is written with
-    /// "end":"evicted".
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    /// Most connections tracked at once (about 1.2 KB each: the default bounds the table near
+    /// 300 MB); beyond it a lingering closed flow is written, else the least recently active
+    /// SYN-only attempt, else the least recently active connection, with "end":"evicted".
+    #[arg(long, value_name = "N", default_value_t = 250_000)]
     pub max_flows: usize,
+
+    /// Most SYN-only (unanswered, half-open) flows tracked at once: beyond it the least recently
+    /// active one is written with "end":"evicted", so a SYN flood costs a bounded table and
+    /// never evicts an established connection.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_attempts: usize,
 
     /// Seconds of timestamp disorder tolerated (captures merged from several interfaces): TCP
     /// packets are held this long and handled in timestamp order. 0 = input order.
@@ -108,6 +116,7 @@ impl Args {
             attempt_timeout: secs_to_ns("attempt-timeout", self.attempt_timeout)?,
             linger: secs_to_ns("linger", self.linger)?,
             max_flows: self.max_flows.max(1),
+            max_attempts: self.max_attempts.max(1),
             reorder_window: secs_to_ns("reorder-window", self.reorder_window)?,
         })
     }
@@ -147,8 +156,8 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
     }
     if tracker.stats.evicted > 0 {
         tcpwhy_common::cli::warn(format!(
-            "{} connections were evicted by --max-flows {}",
-            tracker.stats.evicted, args.max_flows
+            "{} connections were evicted by --max-flows {} / --max-attempts {}",
+            tracker.stats.evicted, args.max_flows, args.max_attempts
         ));
     }
     Ok(Exit::Ok)
@@ -163,7 +172,7 @@ fn syntax_error(line: &Line<'_>, e: ScanError) -> anyhow::Error {
 }
 
 fn passthrough<W: Write>(line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
-    let text = std::str::from_utf8(line.bytes).map_err(|e| line.error(e))?;
+    let text = line.text()?;
     if let Err(e) = scan::validate(text) {
         if matches!(e, ScanError::Syntax(_)) || line.validate().is_err() {
             return Err(syntax_error(line, e));
@@ -183,14 +192,14 @@ fn handle_line<W: Write>(
     if ty != "packet" {
         return passthrough(line, out);
     }
-    let text = std::str::from_utf8(line.bytes).map_err(|e| line.error(e))?;
+    let text = line.text()?;
     let owned: Packet<'_>;
     let pkt = match scan::scan_packet(text) {
         Ok(p) => p,
         Err(e @ ScanError::Syntax(_)) => return Err(syntax_error(line, e)),
         Err(ScanError::Unsupported(_)) => {
             owned = line.parse::<Packet<'_>>()?;
-            scan::from_serde(&owned, line.bytes)
+            scan::from_serde(&owned, text).map_err(|e| line.error(e))?
         }
     };
     packet(line, &pkt, st, args, out)

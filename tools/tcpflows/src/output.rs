@@ -14,13 +14,13 @@ fn secs(ns: i64) -> f64 {
 /// Zeek-style uid: `C` and 17 base-62 characters from a hash of the 5-tuple, the first
 /// timestamp and the first frame, so the same capture always gives the same uids.
 pub fn uid(f: &FlowState) -> String {
-    let c = &f.half[f.client()];
-    let s = &f.half[1 - f.client()];
+    let c = f.ep(f.client());
+    let s = f.ep(1 - f.client());
     let parts: [&[u8]; 6] = [
-        c.ep.ip.as_str().as_bytes(),
-        &c.ep.port.to_be_bytes(),
-        s.ep.ip.as_str().as_bytes(),
-        &s.ep.port.to_be_bytes(),
+        c.ip.as_str().as_bytes(),
+        &c.port.to_be_bytes(),
+        s.ip.as_str().as_bytes(),
+        &s.port.to_be_bytes(),
         &f.first_ts.ns.to_be_bytes(),
         &f.first_frame.to_be_bytes(),
     ];
@@ -40,8 +40,7 @@ pub fn uid(f: &FlowState) -> String {
 }
 
 fn side(h: &Half, flow_last: Ts) -> Side {
-    let zw = &h.zw;
-    let zero_window = (zw.count > 0).then(|| {
+    let zero_window = h.zw.as_deref().filter(|zw| zw.count > 0).map(|zw| {
         let mut longest = zw.longest_ns;
         if let Some(t0) = zw.closed_since {
             longest = longest.max(flow_last.ns - t0.ns);
@@ -192,10 +191,10 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         r#type: "flow".into(),
         uid: uid(f),
         ip_version: f.ip_version,
-        client_ip: c.ep.ip.as_str().to_string(),
-        client_port: c.ep.port,
-        server_ip: s.ep.ip.as_str().to_string(),
-        server_port: s.ep.port,
+        client_ip: f.ep(f.client()).ip.as_str().to_string(),
+        client_port: f.ep(f.client()).port,
+        server_ip: f.ep(1 - f.client()).ip.as_str().to_string(),
+        server_port: f.ep(1 - f.client()).port,
         first_frame: f.first_frame,
         last_frame: f.last_frame,
         first_ts: f.first_ts.to_f64(),

@@ -585,23 +585,28 @@ impl<'a> Cur<'a> {
     }
 }
 
-/// Parses a decimal timestamp (`1278472579.466743`) into nanoseconds, keeping the decimal count.
-/// Exponents and more than 19 integer digits are left to the slow path.
+/// Reads a timestamp in seconds (the text of a JSON number, grammar already checked) as integer
+/// nanoseconds, exactly, keeping how many decimals it had (at most 9; digits past the
+/// nanosecond are dropped). Every JSON number form is read as its value: `1278472579.466743` on
+/// the fast path, `1.795612209590102e9`, `-5`, `17956122095901020e-7` on the general one. `None`
+/// when the value is outside what nanoseconds since 1970 hold in an `i64` (before 1677 or after
+/// 2262): never a wrapped value.
 pub fn parse_ts(t: &[u8]) -> Option<Ts> {
-    let (neg, t) = match t.first() {
+    let (neg, body) = match t.first() {
         Some(b'-') => (true, &t[1..]),
         _ => (false, t),
     };
-    let (int, frac) = match memchr::memchr(b'.', t) {
-        Some(p) => (&t[..p], &t[p + 1..]),
-        None => (t, &t[t.len()..]),
+    let (int, frac) = match memchr::memchr(b'.', body) {
+        Some(p) => (&body[..p], &body[p + 1..]),
+        None => (body, &body[body.len()..]),
     };
     if int.is_empty() || int.len() > 10 || !int.iter().all(|c| c.is_ascii_digit()) {
-        return None;
+        return parse_ts_general(t);
     }
     if !frac.iter().all(|c| c.is_ascii_digit()) {
-        return None;
+        return parse_ts_general(t);
     }
+    // Fast path: a plain decimal with at most 10 integer digits.
     let mut secs: i64 = 0;
     for &c in int {
         secs = secs * 10 + (c - b'0') as i64;
@@ -612,10 +617,78 @@ pub fn parse_ts(t: &[u8]) -> Option<Ts> {
         ns = ns * 10 + (c - b'0') as i64;
     }
     ns *= 10i64.pow(9 - used as u32);
-    let v = secs * 1_000_000_000 + ns;
+    let v = secs.checked_mul(1_000_000_000)?.checked_add(ns)?;
     Some(Ts {
         ns: if neg { -v } else { v },
         digits: used as u8,
+    })
+}
+
+/// [`parse_ts`] for any JSON number: exponent, many digits, leading zeros.
+fn parse_ts_general(t: &[u8]) -> Option<Ts> {
+    let (neg, t) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        _ => (false, t),
+    };
+    let e_at = t.iter().position(|c| matches!(c, b'e' | b'E'));
+    let (mantissa, exp_text) = match e_at {
+        Some(p) => (&t[..p], &t[p + 1..]),
+        None => (t, &t[t.len()..]),
+    };
+    let (int, frac) = match memchr::memchr(b'.', mantissa) {
+        Some(p) => (&mantissa[..p], &mantissa[p + 1..]),
+        None => (mantissa, &mantissa[mantissa.len()..]),
+    };
+    let (eneg, edigits) = match exp_text.first() {
+        Some(b'-') => (true, &exp_text[1..]),
+        Some(b'+') => (false, &exp_text[1..]),
+        _ => (false, exp_text),
+    };
+    let ok = |d: &[u8]| d.iter().all(|c| c.is_ascii_digit());
+    if int.is_empty()
+        || !ok(int)
+        || !ok(frac)
+        || !ok(edigits)
+        || (e_at.is_some() && edigits.is_empty())
+    {
+        return None;
+    }
+    // The exponent, saturated far beyond any digit count a line can hold.
+    let mut exp: i64 = 0;
+    for &c in edigits {
+        exp = (exp * 10 + (c - b'0') as i64).min(1 << 40);
+    }
+    if eneg {
+        exp = -exp;
+    }
+    let digits = (frac.len() as i64).saturating_sub(exp).clamp(0, 9) as u8;
+    // All the digits, and how many of them are before the decimal point once the exponent is
+    // applied; leading zeros dropped.
+    let all = int.iter().chain(frac.iter()).copied();
+    let zeros = all.clone().take_while(|c| *c == b'0').count();
+    let sig = int.len() + frac.len() - zeros;
+    let point = int.len() as i64 - zeros as i64 + exp;
+    if sig == 0 {
+        return Some(Ts { ns: 0, digits });
+    }
+    // Digits of the nanosecond count: `point + 9` of them (the first is not zero).
+    let n = point + 9;
+    if n <= 0 {
+        // Below one nanosecond: dropped, as any digit past the ninth decimal.
+        return Some(Ts { ns: 0, digits });
+    }
+    if n > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    let mut it = all.skip(zeros);
+    for _ in 0..n {
+        v = v * 10 + it.next().map_or(0, |c| (c - b'0') as u64);
+    }
+    let v = i64::try_from(v).ok()?;
+    Some(Ts {
+        ns: if neg { -v } else { v },
+        digits,
     })
 }
 
@@ -929,34 +1002,83 @@ pub fn validate(line: &str) -> Result<(), ScanError> {
     c.end()
 }
 
-/// The `ts` number of a line the fast path refused, read from its text (exact), when it is a
-/// plain decimal.
-fn raw_ts(raw: &[u8]) -> Option<Ts> {
-    let at = memchr::memmem::find(raw, b"\"ts\"")? + 4;
-    let rest = &raw[at..];
-    let i = rest.iter().position(|c| !is_ws(*c))?;
-    if rest[i] != b':' {
+/// The text of the top-level `ts` number of a line serde accepted (the fast path refused it for
+/// something else, or for the number itself), found by walking the object: never a `"ts"` inside
+/// a string or a nested object; escaped keys are decoded. `None` when `ts` is absent or not a
+/// number.
+fn raw_ts(line: &str) -> Option<&[u8]> {
+    let mut c = Cur {
+        b: line.as_bytes(),
+        s: line,
+        i: 0,
+    };
+    let mut found = None;
+    c.ws();
+    c.expect(b'{').ok()?;
+    c.ws();
+    if c.peek().ok()? == b'}' {
         return None;
     }
-    let rest = &rest[i + 1..];
-    let j = rest.iter().position(|c| !is_ws(*c))?;
-    let rest = &rest[j..];
-    let end = rest
-        .iter()
-        .position(|c| !(c.is_ascii_digit() || *c == b'.' || *c == b'-'))
-        .unwrap_or(rest.len());
-    parse_ts(&rest[..end])
+    loop {
+        c.ws();
+        let at = c.i;
+        let (key, escaped) = c.string().ok()?;
+        let is_ts = if escaped {
+            serde_json::from_str::<String>(&line[at..c.i]).ok()? == "ts"
+        } else {
+            key == b"ts"
+        };
+        c.ws();
+        c.expect(b':').ok()?;
+        c.ws();
+        if is_ts && matches!(c.peek().ok()?, b'-' | b'0'..=b'9') {
+            found = Some(c.number().ok()?);
+        } else {
+            // Nested deeper than 128 levels: `None`, and serde's f64 is used.
+            c.skip_value(1).ok()?;
+        }
+        c.ws();
+        match c.peek().ok()? {
+            b',' => c.i += 1,
+            _ => return found,
+        }
+    }
+}
+
+/// A timestamp outside what tcpflows holds: the error, quoting the number.
+fn ts_range_error(text: &str) -> String {
+    format!(
+        "`ts` {} is out of range: timestamps are seconds since 1970, read to the nanosecond, \
+         between the years 1677 and 2262",
+        tcpwhy_common::quote::quote(text)
+    )
 }
 
 /// The slow path: the same fields read with serde through `tcpwhy_common::records::Packet`.
-pub fn from_serde<'a>(p: &'a tcpwhy_common::records::Packet<'a>, raw: &'a [u8]) -> Pkt<'a> {
-    let tcp_flags_key = memchr::memmem::find(raw, b"\"tcp_flags\"").is_some();
-    Pkt {
+/// `ts` is read from its text, exactly as the fast path reads it; an error (to be given the
+/// line) when it is out of range.
+pub fn from_serde<'a>(
+    p: &'a tcpwhy_common::records::Packet<'a>,
+    raw: &'a str,
+) -> Result<Pkt<'a>, String> {
+    let tcp_flags_key = memchr::memmem::find(raw.as_bytes(), b"\"tcp_flags\"").is_some();
+    let ts = match raw_ts(raw) {
+        Some(text) => parse_ts(text)
+            .ok_or_else(|| ts_range_error(std::str::from_utf8(text).unwrap_or("?")))?,
+        None => {
+            let ns = (p.ts * 1e9).round();
+            if ns.is_nan() || ns.abs() >= 9.2e18 {
+                return Err(ts_range_error(&p.ts.to_string()));
+            }
+            Ts {
+                ns: ns as i64,
+                digits: 9,
+            }
+        }
+    };
+    Ok(Pkt {
         frame: Some(p.frame),
-        ts: Some(raw_ts(raw).unwrap_or(Ts {
-            ns: (p.ts * 1e9).round() as i64,
-            digits: 9,
-        })),
+        ts: Some(ts),
         len: Some(p.len),
         ip_version: p.ip_version,
         src_ip: p.src_ip.as_deref(),
@@ -991,7 +1113,7 @@ pub fn from_serde<'a>(p: &'a tcpwhy_common::records::Packet<'a>, raw: &'a [u8]) 
             seq: i.seq,
         }),
         has_dns: p.dns.is_some(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -1026,7 +1148,7 @@ mod tests {
     fn agrees_with_serde_on_the_example() {
         let fast = scan_packet(LINE).unwrap();
         let sp: tcpwhy_common::records::Packet = serde_json::from_str(LINE).unwrap();
-        let slow = from_serde(&sp, LINE.as_bytes());
+        let slow = from_serde(&sp, LINE).unwrap();
         assert_eq!(fast.frame, slow.frame);
         assert_eq!(fast.src_ip, slow.src_ip);
         assert_eq!(fast.tcp_flags, slow.tcp_flags);
@@ -1069,7 +1191,7 @@ mod tests {
     #[test]
     fn unusual_but_valid_json_goes_to_the_slow_path() {
         for l in [
-            r#"{"type":"packet","frame":1,"ts":1.5e9}"#,
+            r#"{"type":"packet","frame":1,"ts":1.5e300}"#,
             r#"{"type":"packet","frame":1.0,"ts":1}"#,
             r#"{"type":"packet","src_ip":"1\u002e2.3.4"}"#,
         ] {
@@ -1078,6 +1200,95 @@ mod tests {
                 "{l}"
             );
         }
+    }
+
+    /// Issue 16, reproducer 2: every form of a JSON number is read as its value, on the fast path
+    /// or through serde, and both agree; a value nanoseconds cannot hold is `None`, never wrapped.
+    #[test]
+    fn every_json_number_form_of_ts_is_read_as_its_value() {
+        let ns = |t: &str| parse_ts(t.as_bytes()).map(|t| (t.ns, t.digits));
+        assert_eq!(
+            ns("1.795612209590102e9"),
+            Some((1_795_612_209_590_102_000, 6))
+        );
+        assert_eq!(
+            ns("1.795612209590102E+9"),
+            Some((1_795_612_209_590_102_000, 6))
+        );
+        assert_eq!(
+            ns("17956122095901020e-7"),
+            Some((1_795_612_209_590_102_000, 7))
+        );
+        assert_eq!(
+            ns("0.0000017956122095901020e15"),
+            Some((1_795_612_209_590_102_000, 7))
+        );
+        assert_eq!(
+            ns("1795612209590102000e-9"),
+            Some((1_795_612_209_590_102_000, 9))
+        );
+        assert_eq!(ns("1.5e9"), Some((1_500_000_000_000_000_000, 0)));
+        assert_eq!(ns("15e-1"), Some((1_500_000_000, 1)));
+        assert_eq!(ns("-5"), Some((-5_000_000_000, 0)));
+        assert_eq!(ns("-1.25"), Some((-1_250_000_000, 2)));
+        assert_eq!(ns("-1.25e0"), Some((-1_250_000_000, 2)));
+        assert_eq!(ns("0"), Some((0, 0)));
+        assert_eq!(ns("0e999999999999999999999"), Some((0, 0)));
+        assert_eq!(ns("1e-10"), Some((0, 9)));
+        assert_eq!(ns("1e-99999999999999999999"), Some((0, 9)));
+        assert_eq!(ns("00000000001.5"), Some((1_500_000_000, 1)));
+        assert_eq!(ns("9223372036.854775807"), Some((i64::MAX, 9)));
+        assert_eq!(ns("-9223372036.854775807"), Some((-i64::MAX, 9)));
+        // Past 2^63 ns (the year 2262): refused, never a wrapped negative value.
+        for big in [
+            "9223372036.854775808",
+            "9999999999.999999999",
+            "9999999999",
+            "99999999999",
+            "1e10",
+            "1e19",
+            "1e400",
+            "123456789012345678901234567890",
+            "-9999999999",
+        ] {
+            assert_eq!(ns(big), None, "{big}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_and_serde_agree_on_exotic_timestamps() {
+        for (ts, want) in [
+            ("1.795612209590102e9", Some(1_795_612_209_590_102_000)),
+            ("-1.5", Some(-1_500_000_000)),
+            ("17956122095901020e-7", Some(1_795_612_209_590_102_000)),
+            ("1.0e300", None),
+            ("9999999999.5", None),
+        ] {
+            let line = format!(
+                r#"{{"type":"packet","frame":1,"ts":{ts},"len":60,"caplen":60,"x":{{"ts":"no"}}}}"#
+            );
+            let fast = scan_packet(&line);
+            let sp: tcpwhy_common::records::Packet = serde_json::from_str(&line).unwrap();
+            let slow = from_serde(&sp, &line);
+            match want {
+                Some(ns) => {
+                    assert_eq!(fast.unwrap().ts.unwrap().ns, ns, "{ts}");
+                    assert_eq!(slow.unwrap().ts.unwrap().ns, ns, "{ts}");
+                }
+                None => {
+                    assert!(matches!(fast, Err(ScanError::Unsupported(_))), "{ts}");
+                    let e = slow.unwrap_err();
+                    assert!(e.contains("out of range") && e.contains(ts), "{e}");
+                }
+            }
+        }
+        // A line the fast path refuses for another reason (an escaped key) still gets its exact
+        // timestamp, not the one of a `"ts"` inside a string.
+        let line = r#"{"type":"packet","n\u0061me":"\"ts\":7","frame":1,"ts":1.795612209590102e9,"len":60,"caplen":60}"#;
+        assert!(matches!(scan_packet(line), Err(ScanError::Unsupported(_))));
+        let sp: tcpwhy_common::records::Packet = serde_json::from_str(line).unwrap();
+        let slow = from_serde(&sp, line).unwrap();
+        assert_eq!(slow.ts.unwrap().ns, 1_795_612_209_590_102_000);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct Config {
     pub attempt_timeout: i64,
     pub linger: i64,
     pub max_flows: usize,
+    /// Most SYN-only flows (the `attempt` list) at once; they are evicted first.
+    pub max_attempts: usize,
     pub reorder_window: i64,
 }
 
@@ -38,6 +40,7 @@ pub struct Config {
 struct List {
     head: u32,
     tail: u32,
+    len: usize,
 }
 
 /// Counters reported on stderr at the end.
@@ -68,6 +71,7 @@ impl Tracker {
             lists: [List {
                 head: NONE,
                 tail: NONE,
+                len: 0,
             }; 3],
             clock: None,
             stats: Stats::default(),
@@ -102,6 +106,7 @@ impl Tracker {
         } else {
             self.flow_mut(next).prev = prev;
         }
+        self.lists[l].len -= 1;
     }
 
     fn push_tail(&mut self, i: u32, l: usize) {
@@ -118,6 +123,7 @@ impl Tracker {
             self.flow_mut(tail).next = i;
         }
         self.lists[l].tail = i;
+        self.lists[l].len += 1;
     }
 
     fn list_for(f: &FlowState) -> usize {
@@ -187,9 +193,18 @@ impl Tracker {
         }
     }
 
-    /// Makes room for one more flow under `--max-flows`: a lingering closed flow goes first
-    /// (its record is complete anyway), else the least recently active open one is evicted.
-    fn make_room<W: Write>(&mut self, out: &mut JsonlWriter<W>) -> io::Result<()> {
+    /// Makes room for one more flow under `--max-flows` (and, when the new flow is a SYN-only
+    /// attempt, under `--max-attempts`). What goes first: a lingering closed flow (its record is
+    /// complete anyway), then the least recently active SYN-only attempt (a SYN flood evicts its
+    /// own half-open flows, never the established connections), then the least recently active
+    /// open connection. Evicted flows are written at once with `"end":"evicted"`.
+    fn make_room<W: Write>(&mut self, attempt: bool, out: &mut JsonlWriter<W>) -> io::Result<()> {
+        if attempt {
+            while self.lists[L_ATTEMPT].len >= self.cfg.max_attempts.max(1) {
+                let h = self.lists[L_ATTEMPT].head;
+                self.evict(h, out)?;
+            }
+        }
         while self.map.len() >= self.cfg.max_flows.max(1) {
             let c = self.lists[L_CLOSED].head;
             if c != NONE {
@@ -197,28 +212,29 @@ impl Tracker {
                 self.emit(c, end, out)?;
                 continue;
             }
-            let mut best: Option<(Ts, u32)> = None;
-            for l in [L_ATTEMPT, L_ACTIVE] {
-                let h = self.lists[l].head;
-                if h != NONE {
-                    let t = self.flow(h).last_ts;
-                    if best.is_none_or(|b| t < b.0) {
-                        best = Some((t, h));
-                    }
-                }
+            let h = match self.lists[L_ATTEMPT].head {
+                NONE => self.lists[L_ACTIVE].head,
+                h => h,
+            };
+            if h == NONE {
+                break;
             }
-            let Some((_, h)) = best else { break };
-            if self.stats.evicted == 0 {
-                tcpwhy_common::cli::warn(format!(
-                    "more than {} open connections: evicting the least recently active ones \
-                     (their records say \"end\":\"evicted\"; raise --max-flows to keep them)",
-                    self.cfg.max_flows
-                ));
-            }
-            self.stats.evicted += 1;
-            self.emit(h, "evicted", out)?;
+            self.evict(h, out)?;
         }
         Ok(())
+    }
+
+    fn evict<W: Write>(&mut self, i: u32, out: &mut JsonlWriter<W>) -> io::Result<()> {
+        if self.stats.evicted == 0 {
+            tcpwhy_common::cli::warn(format!(
+                "more than {} open connections or {} unanswered SYN-only attempts: evicting the \
+                 least recently active ones, attempts first (their records say \
+                 \"end\":\"evicted\"; raise --max-flows or --max-attempts to keep them)",
+                self.cfg.max_flows, self.cfg.max_attempts
+            ));
+        }
+        self.stats.evicted += 1;
+        self.emit(i, "evicted", out)
     }
 
     fn insert(&mut self, f: FlowState) -> u32 {
@@ -229,6 +245,13 @@ impl Tracker {
                 i
             }
             None => {
+                if self.slab.len() == self.slab.capacity() {
+                    // Grow by doubling, but never past --max-flows: a full table holds no
+                    // unused slots (1,000 bytes each).
+                    let room = self.cfg.max_flows.max(1).saturating_sub(self.slab.len());
+                    self.slab
+                        .reserve_exact(self.slab.len().max(64).min(room.max(1)));
+                }
                 self.slab.push(Some(f));
                 (self.slab.len() - 1) as u32
             }
@@ -286,7 +309,7 @@ impl Tracker {
                 i
             }
             None => {
-                self.make_room(out)?;
+                self.make_room(pure_syn, out)?;
                 self.insert(FlowState::new(key, ip_version, from, s))
             }
         };

@@ -807,3 +807,222 @@ fn packets_later_than_the_reorder_window_are_counted_and_still_tracked() {
     let o = run(&input(&v), &["--reorder-window", "3"]);
     assert!(o.stderr.is_empty(), "{}", o.stderr);
 }
+
+/// Runs tcpflows on bytes that need not be UTF-8: (exit code, stdout, stderr).
+fn run_bytes(stdin: &[u8], args: &[&str]) -> (i32, Vec<u8>, String) {
+    let o = assert_cmd::Command::cargo_bin("tcpflows")
+        .unwrap()
+        .args(args)
+        .write_stdin(stdin.to_vec())
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        o.stdout,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Issue 16, reproducer 1 (tcpflows already held): invalid UTF-8 anywhere in a record, read or
+/// passed on, is an input error naming the line, the same check as every other stage.
+#[test]
+fn invalid_utf8_in_any_record_is_an_input_error() {
+    let tcp = p(1, 1.0, (C, 40000), (S, 80), "S", 1, 0, 64240, 0).line();
+    let tcp = tcp.replacen("\"iface\":0", "\"iface\":0,\"x-note\":\"@\"", 1);
+    let dns = r#"{"type":"packet","frame":2,"ts":1.5,"len":100,"ip_version":4,"src_ip":"10.0.0.53","dst_ip":"10.0.0.1","ttl":62,"ip_proto":17,"proto":"udp","src_port":53,"dst_port":45497,"dns":{"id":1,"response":true,"rcode":0,"qname":"@","qtype":"A","answers":[]}}"#;
+    let flow = r#"{"type":"flow","uid":"C1","history":"@"}"#;
+    for (what, rec) in [
+        ("tcp packet", tcp.as_str()),
+        ("dns packet", dns),
+        ("flow", flow),
+    ] {
+        for args in [&[][..], &["--keep-packets"][..]] {
+            let mut input = b"{\"type\":\"x\"}\n".to_vec();
+            let (a, b) = rec.split_once('@').unwrap();
+            input.extend_from_slice(a.as_bytes());
+            input.extend_from_slice(b"caf\xe9");
+            input.extend_from_slice(b.as_bytes());
+            input.push(b'\n');
+            let (code, out, err) = run_bytes(&input, args);
+            assert_eq!(code, 2, "{what} {args:?}: {err}");
+            assert!(
+                err.contains("<stdin>: line 2: invalid UTF-8"),
+                "{what} {args:?}: {err}"
+            );
+            assert_eq!(out, b"{\"type\":\"x\"}\n", "{what} {args:?}");
+        }
+    }
+}
+
+/// `"ts":1795612209.590102` written as `"ts":1.795612209590102e9` (the same number).
+fn exponent_ts(line: &str) -> String {
+    let at = line.find("\"ts\":").unwrap() + 5;
+    let end = at + line[at..].find(',').unwrap();
+    let digits: String = line[at..end].chars().filter(|c| *c != '.').collect();
+    let int_len = line[at..end].find('.').unwrap();
+    format!(
+        "{}{}.{}e{}{}",
+        &line[..at],
+        &digits[..1],
+        &digits[1..],
+        int_len - 1,
+        &line[end..]
+    )
+}
+
+/// Issue 16, reproducer 2: a timestamp in exponent form is read as its value: the same flows, to
+/// the byte, as from the plain decimal (it gave `first_ts` 1.795612209 and zero RTTs); one past
+/// 2^63 ns is an error naming the line, never a wrapped negative `first_ts`.
+#[test]
+fn timestamps_in_any_json_number_form_give_the_same_flows() {
+    let t = 1_795_612_209.590102;
+    let v = vec![
+        p(1, t, (C, 44676), (S, 80), "S", 100, 0, 64240, 0),
+        p(
+            2,
+            t + 0.000074,
+            (S, 80),
+            (C, 44676),
+            "SA",
+            500,
+            101,
+            65160,
+            0,
+        ),
+        p(3, t + 0.000085, (C, 44676), (S, 80), "A", 101, 501, 502, 0),
+        p(4, t + 0.000200, (C, 44676), (S, 80), "FA", 101, 501, 502, 0),
+        p(5, t + 0.000300, (S, 80), (C, 44676), "FA", 501, 102, 509, 0),
+        p(6, t + 0.000400, (C, 44676), (S, 80), "A", 102, 502, 502, 0),
+    ];
+    let plain = input(&v);
+    let exp: String = plain.lines().map(|l| exponent_ts(l) + "\n").collect();
+    assert!(exp.contains("\"ts\":1.795612209590102e9,"), "{exp}");
+    let a = run(&plain, &[]);
+    let b = run(&exp, &[]);
+    assert_eq!((a.code, b.code), (0, 0), "{}", b.stderr);
+    assert_eq!(a.stdout, b.stdout);
+    let f = flows(&b);
+    assert_eq!(f[0]["first_ts"], serde_json::json!(1795612209.590102));
+    assert_eq!(f[0]["rtt"]["syn_synack"], serde_json::json!(0.000074));
+
+    let far = plain
+        .lines()
+        .next()
+        .unwrap()
+        .replace("\"ts\":1795612209.590102", "\"ts\":9999999999.5");
+    for line in [far.clone(), far.replace("9999999999.5", "1e300")] {
+        let o = run(&format!("{}\n{line}\n", plain.lines().next().unwrap()), &[]);
+        assert_eq!(o.code, 2, "{}", o.stderr);
+        assert!(
+            o.stderr.contains("<stdin>: line 2: `ts`") && o.stderr.contains("out of range"),
+            "{}",
+            o.stderr
+        );
+    }
+}
+
+/// Issue 16, reproducer 3: an error about a wrong-typed value quotes at most 200 bytes of it and
+/// says how long it was (a 10 MiB string gave 10 MiB on stderr).
+#[test]
+fn an_error_quotes_at_most_200_bytes_of_a_value() {
+    let big = "A".repeat(10 << 20);
+    let line = p(1, 1.0, (C, 2000), (S, 80), "S", 100, 0, 64240, 0)
+        .line()
+        .replace("\"src_port\":2000", &format!("\"src_port\":\"{big}\""));
+    let o = run(&format!("{line}\n"), &[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.len() < 1000, "{} bytes on stderr", o.stderr.len());
+    assert!(o.stderr.contains("<stdin>: line 1: "), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains(&format!("\"{}…\" ({} bytes)", &big[..200], big.len())),
+        "{}",
+        o.stderr
+    );
+}
+
+/// Issue 16, reproducer 6: a SYN flood fills only the attempt table (`--max-attempts`): the
+/// oldest SYN-only flows are evicted (written at once with `"end":"evicted"`), an established
+/// connection is never evicted for them, and `--max-flows` evicts attempts before connections.
+#[test]
+fn a_syn_flood_evicts_its_own_attempts_not_established_connections() {
+    let mut v = vec![
+        p(1, 1.0, (C, 40000), (S, 443), "S", 100, 0, 64240, 0),
+        p(2, 1.001, (S, 443), (C, 40000), "SA", 500, 101, 65160, 0),
+        p(3, 1.002, (C, 40000), (S, 443), "A", 101, 501, 502, 0),
+    ];
+    const SRC: [&str; 10] = [
+        "10.9.0.1",
+        "10.9.0.2",
+        "10.9.0.3",
+        "10.9.0.4",
+        "10.9.0.5",
+        "10.9.0.6",
+        "10.9.0.7",
+        "10.9.0.8",
+        "10.9.0.9",
+        "10.9.0.10",
+    ];
+    for (k, src) in SRC.iter().enumerate() {
+        let k = k as u64;
+        v.push(p(
+            4 + k,
+            2.0 + 0.001 * k as f64,
+            (src, 5000),
+            (S, 80),
+            "S",
+            7,
+            0,
+            1024,
+            0,
+        ));
+    }
+    // The established connection goes on after the flood.
+    v.push(p(20, 3.0, (C, 40000), (S, 443), "PA", 101, 501, 502, 10));
+    for args in [&["--max-attempts", "3"][..], &["--max-flows", "4"][..]] {
+        let o = run(&input(&v), args);
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        let f = flows(&o);
+        let evicted: Vec<&Value> = f.iter().filter(|f| f["end"] == "evicted").collect();
+        assert_eq!(evicted.len(), 7, "{args:?}");
+        assert!(
+            evicted
+                .iter()
+                .all(|f| f["history"] == "S" && f["server_port"] == 80),
+            "{args:?}: only SYN-only attempts are evicted"
+        );
+        // Oldest first, written as they are evicted (before the flows still open at the end).
+        let evicted_src: Vec<&str> = evicted
+            .iter()
+            .map(|f| f["client_ip"].as_str().unwrap())
+            .collect();
+        assert_eq!(evicted_src, SRC[..7], "{args:?}");
+        let est: Vec<&Value> = f.iter().filter(|f| f["server_port"] == 443).collect();
+        assert_eq!(est.len(), 1, "{args:?}: one connection, never split");
+        assert_eq!(est[0]["client"]["packets"], 3);
+        assert_eq!(est[0]["end"], "capture_end");
+        assert!(o.stderr.contains("evict"), "{}", o.stderr);
+    }
+}
+
+/// Issue 16, reproducer 2, the other numbers: an integer field given as a fraction, an exponent,
+/// a negative or an oversized number is rejected with an error naming the line, never misread.
+#[test]
+fn integer_fields_in_other_number_forms_are_rejected_not_misread() {
+    let line = p(1, 1.0, (C, 2000), (S, 80), "S", 100, 0, 64240, 0).line();
+    for (from, to) in [
+        ("\"frame\":1,", "\"frame\":1.0,"),
+        ("\"seq\":100,", "\"seq\":1e2,"),
+        ("\"seq\":100,", "\"seq\":-100,"),
+        ("\"seq\":100,", "\"seq\":99999999999999999999999,"),
+        ("\"src_port\":2000,", "\"src_port\":2e3,"),
+        ("\"src_port\":2000,", "\"src_port\":65536,"),
+        ("\"ttl\":64,", "\"ttl\":6.4e1,"),
+    ] {
+        assert!(line.contains(from), "{from}");
+        let bad = line.replacen(from, to, 1);
+        let o = run(&format!("{line}\n{bad}\n"), &[]);
+        assert_eq!(o.code, 2, "{to}: {}", o.stderr);
+        assert!(o.stderr.contains("<stdin>: line 2: "), "{to}: {}", o.stderr);
+    }
+}

@@ -169,8 +169,7 @@ impl State {
         match ty.as_ref() {
             "flow" => self.flow(line, out)?,
             "packet" => {
-                let p: Packet = serde_json::from_slice(line.bytes)
-                    .map_err(|e| line.error(format_args!("packet record: {e}")))?;
+                let p: Packet = line.parse_as("packet record")?;
                 self.packet(&p);
                 if !self.drop_packets {
                     self.emit_raw(line.bytes, out)?;
@@ -443,8 +442,7 @@ impl State {
     }
 
     fn flow<W: Write>(&mut self, line: Line, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
-        let f: Flow = serde_json::from_slice(line.bytes)
-            .map_err(|e| line.error(format_args!("flow record: {e}")))?;
+        let f: Flow = line.parse_as("flow record")?;
         self.learn_flow(&f);
         // Without a RST or an ICMP error the field depends on this flow alone: render it now,
         // even when it has to queue behind a held flow.

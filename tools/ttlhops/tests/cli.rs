@@ -213,3 +213,34 @@ fn streams_records_before_the_input_ends() {
     let l = first_line(&["--no-wait"], &held).unwrap();
     assert!(l.starts_with("{\"type\":\"flow\""), "{l}");
 }
+
+/// Issue 16, reproducer 1: invalid UTF-8 in a field ttlhops does not read (an unknown field of a
+/// `packet` record it learns from and passes on, of a `flow` record it enriches) is an input
+/// error naming the line (docs/contract.md, promise 4), never copied to stdout.
+#[test]
+fn invalid_utf8_in_fields_it_does_not_read_is_an_input_error() {
+    const PACKET: &str = r#"{"type":"packet","frame":3,"ts":1.0,"len":74,"ip_version":4,"src_ip":"10.0.0.1","dst_ip":"172.16.0.1","ttl":64,"ip_proto":6,"proto":"tcp","src_port":20531,"dst_port":2383,"tcp_flags":"S","x-note":"@"}"#;
+    let flow = REFUSED.replacen(
+        "\"history\":\"Sr\"",
+        "\"history\":\"Sr\",\"x-note\":\"@\"",
+        1,
+    );
+    for (what, rec) in [("packet", PACKET), ("flow", flow.as_str())] {
+        for args in [&[][..], &["--no-wait"][..]] {
+            let mut input = b"{\"type\":\"x\"}\n".to_vec();
+            let (a, b) = rec.split_once('@').unwrap();
+            input.extend_from_slice(a.as_bytes());
+            input.extend_from_slice(b"caf\xe9");
+            input.extend_from_slice(b.as_bytes());
+            input.push(b'\n');
+            let out = ttlhops().args(args).write_stdin(input).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {err}");
+            assert!(
+                err.contains("<stdin>: line 2: invalid UTF-8 at column"),
+                "{what}: {err}"
+            );
+            assert_eq!(out.stdout, b"{\"type\":\"x\"}\n", "{what} {args:?}");
+        }
+    }
+}

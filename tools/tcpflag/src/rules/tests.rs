@@ -887,3 +887,46 @@ fn retransmission_storm_names_the_servers_repeated_synack() {
         fd.next_step
     );
 }
+
+/// Issue 16, reproducer 4: many refusals sharing one retry window (each its own client port) are
+/// held until the window passes, then come out together, oldest first, one finding each; a retry
+/// that moves an attempt's window on keeps it waiting; the deadlines never grow past the attempts.
+#[test]
+fn refusals_sharing_a_retry_window_flush_when_it_ends_oldest_first() {
+    let mut e = engine();
+    let n = 5_000u64;
+    let mut out = vec![];
+    for i in 0..n {
+        let mut p = seed_refused_attempt(
+            &format!("R{i}"),
+            2 * i + 1,
+            2 * i + 2,
+            100.0 + 0.1 * i as f64 / n as f64,
+            false,
+        );
+        p["client_port"] = json!(10_000 + i);
+        out.extend(e.flow(flow(p)));
+    }
+    assert!(out.is_empty(), "all within the window: {}", out.len());
+    // A retry of the first attempt 2 s later: that attempt's window now ends 2 s later.
+    let mut p = seed_refused_attempt("R-retry", 99_999, 100_000, 102.0, false);
+    p["client_port"] = json!(10_000);
+    assert!(e.flow(flow(p)).is_empty());
+    assert!(e.pending_due.len() <= 2 * n as usize + 1024 + 1);
+    // 3.2 s after the others: every attempt but the retried one is due.
+    let late = flow(json!({"uid": "L", "first_ts": 103.2, "last_ts": 103.3}));
+    let out = e.flow(late);
+    assert_eq!(out.len(), n as usize - 1);
+    assert!(
+        out.iter()
+            .all(|f| f.kind == "refused" && f.attempts == Some(1))
+    );
+    let ts: Vec<f64> = out.iter().map(|f| f.ts.unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    assert_eq!(out[0].uids, ["R1"]);
+    let rest = e.finish();
+    let retried: Vec<_> = rest.iter().filter(|f| f.kind == "refused").collect();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].uids, ["R0", "R-retry"]);
+    assert_eq!(retried[0].attempts, Some(2));
+}
