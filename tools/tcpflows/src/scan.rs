@@ -1120,4 +1120,23 @@ mod tests {
         assert_eq!(t.ns % 1_000_000_000, 123456789);
         assert_eq!(parse_ts(b"5").unwrap().ns, 5_000_000_000);
     }
+
+    #[test]
+    fn tls_and_text_are_kept_raw() {
+        let l = r#"{"type":"packet","frame":4,"ts":1.5,"ip_proto":6,"src_port":1,"dst_port":443,"tcp_flags":"PA","payload_len":7,"tsecr":null,"tls":{"records":[{"type":"alert","alert":{"level":"fatal","code":40,"description":"handshake_failure"}}]},"decode_error":null}"#;
+        let p = scan_packet(l).unwrap();
+        assert_eq!(
+            p.tls,
+            Some(
+                r#"{"records":[{"type":"alert","alert":{"level":"fatal","code":40,"description":"handshake_failure"}}]}"#
+            )
+        );
+        assert_eq!(p.dst_port, Some(443));
+        let l = r#"{"type":"packet","frame":6,"ts":1.5,"text":"say \"hi\"","decode_error":null}"#;
+        let p = scan_packet(l).unwrap();
+        assert_eq!(p.text, Some(r#""say \"hi\"""#));
+        assert_eq!(p.tls, None);
+        // the slow path finds them too
+        assert_eq!(raw_value(l.as_bytes(), b"\"text\":\""), p.text);
+    }
 }

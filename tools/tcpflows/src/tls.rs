@@ -314,5 +314,41 @@ mod tests {
             Ts::default(),
         );
         assert_eq!(st.output(), None);
+        // ... and the server answers with a TLS alert: client_text
+        st.segment(
+            parse_seg(
+                Some(r#"{"records":[{"type":"alert","version":"TLS 1.2","length":2,"partial":false,"handshake":null,"messages":[],"alert":{"level":"fatal","code":10,"description":"unexpected_message"}}]}"#),
+                None,
+            )
+            .unwrap(),
+            false,
+            true,
+            6,
+            Ts::default(),
+        );
+        let out = st.output().unwrap();
+        assert_eq!(
+            out.client_text.as_ref().map(|t| (t.frame, t.text.as_str())),
+            Some((4, "GET /"))
+        );
+        assert_eq!(out.alerts[0].from, "server");
+        assert_eq!(out.server_text, None);
+        assert_eq!(out.after_client_hello, None);
+    }
+
+    #[test]
+    fn alerts_are_capped() {
+        let one = r#"{"records":[{"type":"alert","version":"TLS 1.2","length":26,"partial":false,"handshake":null,"messages":[],"alert":null}]}"#;
+        let mut st = TlsState::default();
+        for f in 0..100 {
+            st.segment(
+                parse_seg(Some(one), None).unwrap(),
+                f % 2 == 0,
+                false,
+                f,
+                Ts::default(),
+            );
+        }
+        assert_eq!(st.output().unwrap().alerts.len(), MAX_ALERTS);
     }
 }
