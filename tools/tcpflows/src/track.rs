@@ -18,6 +18,7 @@ use crate::key::{Endpoint, FxHashMap, Key};
 use crate::output;
 use crate::scan::Ts;
 use crate::scan::flags::{ACK, SYN};
+use crate::tls::TlsSeg;
 
 const NONE: u32 = u32::MAX;
 const L_ATTEMPT: usize = 0;
@@ -278,6 +279,7 @@ impl Tracker {
         dst: Endpoint,
         ip_version: u8,
         s: &Seg,
+        tls: Option<Box<TlsSeg>>,
         out: &mut JsonlWriter<W>,
     ) -> io::Result<()> {
         self.stats.segments += 1;
@@ -314,10 +316,21 @@ impl Tracker {
             }
         };
         let f = self.flow_mut(i);
+        let first_payload = s.len > 0 && f.half[from].bytes == 0;
         f.packet(from, s);
+        f.tls_segment(from, s, tls, first_payload);
         let l = Self::list_for(f);
         self.push_tail(i, l);
         Ok(())
+    }
+
+    /// Whether the tracked connection `src` -> `dst` already has payload from `src` (then a
+    /// plaintext segment from it cannot be its first payload: `tls::parse_seg` is skipped).
+    pub fn has_sent_payload(&self, src: Endpoint, dst: Endpoint) -> bool {
+        let (key, src_is_lo) = Key::of(src, dst);
+        self.map
+            .get(&key)
+            .is_some_and(|&i| self.flow(i).half[if src_is_lo { 0 } else { 1 }].bytes > 0)
     }
 
     /// An ICMP error quoting a TCP segment from `q_src` to `q_dst`.
