@@ -3,6 +3,7 @@
 //! order so each flow gets the one finding that explains it best (a recovered zero-window stall
 //! is the only rule that can add a second, informational, finding). docs/rules.md documents each.
 
+pub mod dns_failure;
 mod handshake;
 mod transfer;
 
@@ -36,6 +37,8 @@ pub struct Config {
     /// slow_connect: a connect that needed SYN retries and took this long (s) or longer is a
     /// warning, shorter ones info.
     pub slow_connect: f64,
+    /// dns_failure: seconds of capture time without activity after which a lookup is judged.
+    pub dns_window: f64,
 }
 
 impl Default for Config {
@@ -48,6 +51,7 @@ impl Default for Config {
             min_retrans: 3,
             incomplete_grace: 3.0,
             slow_connect: 3.0,
+            dns_window: 10.0,
         }
     }
 }
