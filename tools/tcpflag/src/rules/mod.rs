@@ -5,6 +5,8 @@
 
 pub mod dns_failure;
 mod handshake;
+mod protocol_mismatch;
+pub mod tls_handshake_failed;
 mod transfer;
 
 use serde_json::{Map, Value};
@@ -75,6 +77,8 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
         .or_else(|| handshake::icmp_unreachable(f))
         .or_else(|| handshake::syn_timeout(f, cfg))
         .or_else(|| handshake::handshake_incomplete(f, cfg))
+        .or_else(|| tls_handshake_failed::tls_handshake_failed(f))
+        .or_else(|| protocol_mismatch::protocol_mismatch(f))
         .or_else(|| transfer::zero_window_stall(f, cfg, true))
         .or_else(|| transfer::retransmission_storm(f, cfg))
         .or_else(|| transfer::reset_mid_connection(f))
