@@ -9,7 +9,8 @@
 //!
 //! * NXDOMAIN → Windows 11001 WSAHOST_NOT_FOUND / POSIX EAI_NONAME;
 //! * SERVFAIL → 11002 WSATRY_AGAIN / EAI_AGAIN;
-//! * REFUSED, FORMERR, NOTIMP → 11003 WSANO_RECOVERY / EAI_FAIL;
+//! * REFUSED, NOTIMP → 11003 WSANO_RECOVERY / EAI_AGAIN (glibc asks the next server, then says
+//!   "Temporary failure"), FORMERR → 11003 / EAI_FAIL;
 //! * NOERROR without an address while no other address type answered → 11004 WSANO_DATA /
 //!   EAI_NODATA;
 //! * no answer at all although the client asked at least twice → 11002 / EAI_AGAIN, with the
@@ -323,14 +324,16 @@ impl DnsFailures {
         let refused = members.iter().find_map(|n| n.refused);
         let nxdomain = members.iter().find_map(|n| n.nxdomain);
         let nodata = members.iter().find_map(|n| n.nodata.first().map(|x| x.1));
-        let failure = if let Some(_f) = servfail {
+        // glibc's order (res_search): a name that exists without an address wins over a
+        // server failure, which wins over "no such name".
+        let failure = if nodata.is_some() {
+            Failure::NoData
+        } else if servfail.is_some() {
             Failure::ServFail
         } else if let Some((r, _)) = refused {
             Failure::Refused(r)
         } else if nxdomain.is_some() {
             Failure::NxDomain
-        } else if nodata.is_some() {
-            Failure::NoData
         } else if responses == 0 && queries >= 2 {
             Failure::Timeout
         } else {
@@ -436,8 +439,13 @@ impl DnsFailures {
                     rn,
                     refused.map(|x| x.1),
                     format!(
-                        "{name} could not be resolved: {resolver_words} answered {rn} ({}) to {qwords}{walk}; the application gets a non-recoverable name-resolution error",
-                        rcode_words(r)
+                        "{name} could not be resolved: {resolver_words} answered {rn} ({}) to {qwords}{walk}; the application gets {}",
+                        rcode_words(r),
+                        if r == 1 {
+                            "\"A non-recoverable error occurred during a database lookup\" / \"Non-recoverable failure in name resolution\""
+                        } else {
+                            "\"A non-recoverable error occurred during a database lookup\" (Windows) / \"Temporary failure in name resolution\" (glibc, after asking every configured server)"
+                        }
                     ),
                     if r == 5 {
                         format!(
@@ -450,7 +458,11 @@ impl DnsFailures {
                             server_dns(&r0)
                         )
                     },
-                    Dns::NoRecovery,
+                    if r == 1 {
+                        Dns::NoRecovery
+                    } else {
+                        Dns::Refused
+                    },
                     Some("server"),
                 )
             }
@@ -563,7 +575,11 @@ impl DnsFailures {
 pub enum Dns {
     HostNotFound,
     TryAgain,
+    /// FORMERR: glibc gives up (EAI_FAIL).
     NoRecovery,
+    /// REFUSED / NOTIMP: Windows WSANO_RECOVERY, glibc tries the next server and reports
+    /// EAI_AGAIN (seen in the lab's dns-refused capture).
+    Refused,
     NoData,
 }
 
@@ -592,6 +608,13 @@ impl Dns {
                 "EAI_FAIL",
                 "Non-recoverable failure in name resolution",
             ),
+            Dns::Refused => (
+                11003,
+                "WSANO_RECOVERY",
+                "A non-recoverable error occurred during a database lookup.",
+                "EAI_AGAIN",
+                "Temporary failure in name resolution",
+            ),
             Dns::NoData => (
                 11004,
                 "WSANO_DATA",
@@ -618,13 +641,13 @@ impl Dns {
         let (code, _, msg, _, text) = self.parts();
         let java = match self {
             Dns::HostNotFound | Dns::NoData => format!("java.net.UnknownHostException: {name}"),
-            Dns::TryAgain | Dns::NoRecovery => {
+            Dns::TryAgain | Dns::NoRecovery | Dns::Refused => {
                 format!("java.net.UnknownHostException: {name}: {text}")
             }
         };
         let py_code = match self {
             Dns::HostNotFound => -2,
-            Dns::TryAgain => -3,
+            Dns::TryAgain | Dns::Refused => -3,
             Dns::NoRecovery => -4,
             Dns::NoData => -5,
         };
