@@ -380,11 +380,15 @@ impl DnsFailures {
             1 => format!("the resolver {}", resolvers[0]),
             _ => format!("the resolvers {}", resolvers.join(", ")),
         };
+        let over = if span >= 0.001 {
+            format!(" over {}", secs(span))
+        } else {
+            String::new()
+        };
         let qwords = format!(
-            "{} ({}) from {client} over {}",
+            "{} ({}) from {client}{over}",
             plural(u64::from(queries), "query", "queries"),
             qtypes.join(", "),
-            secs(span)
         );
         let walk = if tried.is_empty() {
             String::new()
