@@ -64,6 +64,16 @@ fn message(d: &mut Dec, start: usize, msg: &[u8]) {
     json::uint(out, be16(msg, 0) as u64);
     json::raw(out, b",\"response\":");
     json::boolean(out, response);
+    json::raw(out, b",\"opcode\":");
+    json::uint(out, ((msg[2] >> 3) & 0x0f) as u64);
+    json::raw(out, b",\"aa\":");
+    json::boolean(out, msg[2] & 0x04 != 0);
+    json::raw(out, b",\"tc\":");
+    json::boolean(out, msg[2] & 0x02 != 0);
+    json::raw(out, b",\"rd\":");
+    json::boolean(out, msg[2] & 0x01 != 0);
+    json::raw(out, b",\"ra\":");
+    json::boolean(out, msg[3] & 0x80 != 0);
     json::raw(out, b",\"rcode\":");
     if response {
         json::uint(out, (msg[3] & 0x0f) as u64);
@@ -438,9 +448,38 @@ mod test {
         );
         assert_eq!(
             v["dns"],
-            json!({"id":0xabcd,"response":false,"rcode":null,"qname":"www.example.com","qtype":"A","answers":[]})
+            json!({"id":0xabcd,"response":false,"opcode":0,"aa":false,"tc":false,"rd":true,"ra":false,"rcode":null,"qname":"www.example.com","qtype":"A","answers":[]})
         );
         assert_eq!(v["decode_error"], Value::Null);
+    }
+
+    #[test]
+    fn header_flags() {
+        // a truncated (TC) authoritative response, opcode 0, RD, RA, SERVFAIL
+        let msg = QUERY.replacen("0100", "8782", 1);
+        let v = decode(
+            228,
+            &ip4(17, &format!("0035 9c40 {:04x} 0000 {msg}", 8 + 33)),
+        );
+        let d = &v["dns"];
+        assert_eq!(
+            (
+                &d["tc"],
+                &d["aa"],
+                &d["rd"],
+                &d["ra"],
+                &d["opcode"],
+                &d["rcode"]
+            ),
+            (
+                &json!(true),
+                &json!(true),
+                &json!(true),
+                &json!(true),
+                &json!(0),
+                &json!(2)
+            )
+        );
     }
 
     #[test]
@@ -455,7 +494,7 @@ mod test {
         );
         assert_eq!(
             v["dns"],
-            json!({"id":0xabcd,"response":true,"rcode":0,"qname":"www.example.com","qtype":"A",
+            json!({"id":0xabcd,"response":true,"opcode":0,"aa":false,"tc":false,"rd":true,"ra":true,"rcode":0,"qname":"www.example.com","qtype":"A",
                    "answers":[{"name":"www.example.com","type":"CNAME","ttl":300,"data":"abc.example.com"},
                               {"name":"abc.example.com","type":"A","ttl":60,"data":"93.184.216.34"}]})
         );

@@ -20,6 +20,7 @@ mod icmp;
 mod ip;
 pub mod json;
 mod link;
+mod tls;
 mod transport;
 
 use std::borrow::Cow;

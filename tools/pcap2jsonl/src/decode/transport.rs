@@ -1,6 +1,6 @@
 //! TCP (with options) and UDP; hands ICMP to `icmp` and port-53 payloads to `dns`.
 
-use super::{Dec, What, be16, be32, dns, icmp, json};
+use super::{Dec, What, be16, be32, dns, icmp, json, tls};
 
 /// The IP payload: where it starts in the frame, how much of it was captured, and how long
 /// the IP header says it is (bounded by the frame's original length).
@@ -95,8 +95,14 @@ fn tcp(d: &mut Dec, seg: Seg) {
         }
         return;
     }
-    if (sport == 53 || dport == 53) && b.len() > hl {
-        dns::decode_tcp(d, seg.start + hl, seg.cap_end);
+    if b.len() > hl {
+        // the payload, bounded by the IP length (Ethernet padding is not payload)
+        let end = (seg.start + seg.reported).min(seg.cap_end);
+        if sport == 53 || dport == 53 {
+            dns::decode_tcp(d, seg.start + hl, seg.cap_end);
+        } else if seg.start + hl < end {
+            tls::decode(d, seg.start + hl, end);
+        }
     }
 }
 
