@@ -14,7 +14,8 @@ use crate::util::endpoint;
 /// The protocol a first line of plaintext belongs to, when it is recognisable.
 fn protocol_of(text: &str) -> Option<&'static str> {
     let t = text.trim_start();
-    if t.starts_with("HTTP/") {
+    let lower = t.get(..5).unwrap_or("").to_ascii_lowercase();
+    if t.starts_with("HTTP/") || lower == "<!doc" || lower == "<html" {
         Some("HTTP")
     } else if t.starts_with("SSH-") {
         Some("SSH")

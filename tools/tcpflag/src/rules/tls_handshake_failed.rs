@@ -333,7 +333,11 @@ fn alert_finding(f: &Flow, tls: &Tls, ch: &ClientHello, a: &Alert) -> Finding {
     fd.frames.sort_unstable();
     fd.ts = Some(a.ts);
     fd.origin = Some(if from_server { "server" } else { "client" }.into());
-    let meaning = alert_meaning(code, from_server);
+    let meaning = if from_server && code == 40 && tls.server_hello.is_some() {
+        "after its own handshake messages the server found the client's side unacceptable — most often it requires a client certificate (mutual TLS) that was not sent, or it refused the one sent"
+    } else {
+        alert_meaning(code, from_server)
+    };
     let reason = openssl_reason(code, &desc);
     let when = match (&tls.server_hello, from_server) {
         (None, true) => format!(
@@ -375,7 +379,7 @@ fn alert_finding(f: &Flow, tls: &Tls, ch: &ClientHello, a: &Alert) -> Finding {
     let cert_problem = !from_server && matches!(code, 42..=46 | 48);
     fd.next_step = if code == 70 || (from_server && old_client(ch)) {
         format!(
-            "{ENABLE_TLS12}; then check with {}",
+            "{ENABLE_TLS12}; then check: {}",
             probe(f, ch, "-tls1_2")
         )
     } else if code == 112 {
@@ -498,7 +502,7 @@ fn closed_finding(f: &Flow, tls: &Tls, ch: &ClientHello, after: &After) -> Optio
         );
         fd.next_step = if old_client(ch) {
             format!(
-                "{ENABLE_TLS12}; then check with {}",
+                "{ENABLE_TLS12}; then check: {}",
                 probe(f, ch, "-tls1_2")
             )
         } else if middlebox {
