@@ -119,6 +119,10 @@ impl DnsFailures {
         let (Some(src), Some(dst)) = (p.src_ip.as_deref(), p.dst_ip.as_deref()) else {
             return out;
         };
+        // Unicast DNS only: multicast DNS (5353) asks the whole link and expects silence.
+        if p.src_port != Some(53) && p.dst_port != Some(53) {
+            return out;
+        }
         let qtype = d.qtype.as_deref().unwrap_or("");
         if qtype != "A" && qtype != "AAAA" {
             return out;
@@ -981,5 +985,13 @@ mod tests {
             pkt(6, 1.01, true, 3, Some(3), "x.example", "MX", None),
         ]);
         assert!(f.is_empty(), "{f:#?}");
+        // Multicast DNS: queries nobody answers are normal.
+        let mut q1 = pkt(1, 1.0, false, 1, None, "printer.example", "A", None);
+        let mut q2 = pkt(2, 2.0, false, 2, None, "printer.example", "A", None);
+        for q in [&mut q1, &mut q2] {
+            q.src_port = Some(5353);
+            q.dst_port = Some(5353);
+        }
+        assert!(run(&[q1, q2]).is_empty());
     }
 }

@@ -378,10 +378,7 @@ fn alert_finding(f: &Flow, tls: &Tls, ch: &ClientHello, a: &Alert) -> Finding {
     let (host, hostport) = target(f, ch);
     let cert_problem = !from_server && matches!(code, 42..=46 | 48);
     fd.next_step = if code == 70 || (from_server && old_client(ch)) {
-        format!(
-            "{ENABLE_TLS12}; then check: {}",
-            probe(f, ch, "-tls1_2")
-        )
+        format!("{ENABLE_TLS12}; then check: {}", probe(f, ch, "-tls1_2"))
     } else if code == 112 {
         format!(
             "connect with the name the server has a certificate/site for (the client sent SNI {}): check the URL or connection string and the server's SNI bindings; {}",
@@ -501,10 +498,7 @@ fn closed_finding(f: &Flow, tls: &Tls, ch: &ClientHello, after: &After) -> Optio
             after.frame
         );
         fd.next_step = if old_client(ch) {
-            format!(
-                "{ENABLE_TLS12}; then check: {}",
-                probe(f, ch, "-tls1_2")
-            )
+            format!("{ENABLE_TLS12}; then check: {}", probe(f, ch, "-tls1_2"))
         } else if middlebox {
             format!(
                 "find the firewall or proxy between the client and {} that resets TLS to {host} (its URL/SNI filtering log), and compare with {}",
