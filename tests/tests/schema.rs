@@ -128,7 +128,12 @@ fn has_children(sec: &Section, p: &str) -> bool {
 
 fn captures() -> Vec<PathBuf> {
     let mut v = vec![];
-    for dir in [shared_captures().join("real"), own_captures()] {
+    for dir in [
+        shared_captures().join("real"),
+        own_captures(),
+        // TLS handshakes, alerts and plaintext answers (real OpenSSL and curl)
+        root().join("tools/pcap2jsonl/tests/fixtures/tls"),
+    ] {
         let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;
         };

@@ -60,6 +60,9 @@ pub struct Flow {
     pub icmp: Vec<IcmpError>,
     #[serde(default)]
     pub icmp_count: u32,
+    /// What the connection carried of TLS (docs/schema.md, `flow.tls`); null without a TLS record.
+    #[serde(default)]
+    pub tls: Option<FlowTls>,
     /// Added by ttlhops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttlhops: Option<FlowHops>,
@@ -211,4 +214,103 @@ pub struct IcmpError {
     /// Whose packet the error quotes: "client" or "server".
     #[serde(default)]
     pub quoted: String,
+}
+
+/// The TLS handshake of a connection as seen in clear, segment by segment (no reassembly).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FlowTls {
+    #[serde(default)]
+    pub client_hello: Option<TlsClientHello>,
+    #[serde(default)]
+    pub server_hello: Option<TlsServerHello>,
+    /// The frame of the server's Certificate message (visible in clear up to TLS 1.2).
+    #[serde(default)]
+    pub certificate_frame: Option<u64>,
+    /// First frame of each side's ChangeCipherSpec.
+    #[serde(default)]
+    pub change_cipher_spec: TlsSides,
+    /// First frame of each side's application data record.
+    #[serde(default)]
+    pub application_data: TlsSides,
+    /// Alert records, in order (at most 16).
+    #[serde(default)]
+    pub alerts: Vec<TlsAlert>,
+    /// The server's first payload was plaintext after a ClientHello.
+    #[serde(default)]
+    pub server_text: Option<TlsText>,
+    /// The client's first payload was plaintext and the server answered with TLS records.
+    #[serde(default)]
+    pub client_text: Option<TlsText>,
+    /// The first FIN or RST after the ClientHello while no ServerHello had come.
+    #[serde(default)]
+    pub after_client_hello: Option<TlsEnd>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TlsClientHello {
+    pub frame: u64,
+    pub ts: f64,
+    /// Legacy version field (`TLS 1.2` for TLS 1.3 clients).
+    pub version: String,
+    /// Highest version offered.
+    pub max_version: String,
+    #[serde(default)]
+    pub versions: Vec<String>,
+    #[serde(default)]
+    pub sni: Option<String>,
+    #[serde(default)]
+    pub alpn: Vec<String>,
+    #[serde(default)]
+    pub cipher_suites: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TlsServerHello {
+    pub frame: u64,
+    pub ts: f64,
+    /// The version chosen (supported_versions if present).
+    pub version: String,
+    /// The cipher suite chosen, `"0x1302"`.
+    pub cipher: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+pub struct TlsSides {
+    #[serde(default)]
+    pub client: Option<u64>,
+    #[serde(default)]
+    pub server: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TlsAlert {
+    pub frame: u64,
+    pub ts: f64,
+    /// `client` or `server`.
+    pub from: String,
+    /// `fatal` / `warning`; null when encrypted.
+    #[serde(default)]
+    pub level: Option<String>,
+    #[serde(default)]
+    pub code: Option<u8>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub encrypted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TlsText {
+    pub frame: u64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TlsEnd {
+    /// `fin` or `rst`.
+    pub end: String,
+    /// `client` or `server`.
+    pub by: String,
+    pub frame: u64,
+    /// Seconds after the ClientHello.
+    pub delay: f64,
 }

@@ -13,6 +13,7 @@ pub mod packet;
 
 pub use finding::{Finding, Severity, SocketError};
 pub use flow::{Flow, Side};
+pub use flow::{FlowTls, TlsAlert, TlsClientHello, TlsEnd, TlsServerHello, TlsSides, TlsText};
 pub use hops::{FlowHops, Host};
 pub use listener::{Listener, PortInfo};
 pub use packet::Packet;

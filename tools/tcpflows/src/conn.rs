@@ -5,6 +5,7 @@
 use crate::key::{Endpoint, Key};
 use crate::scan::Ts;
 use crate::scan::flags::{ACK, FIN, RST, SYN};
+use crate::tls::{TlsSeg, TlsState};
 use crate::zeek::ZConn;
 
 /// Bounds on the per-flow lists (never one entry per packet).
@@ -184,6 +185,8 @@ pub struct FlowState {
     /// Set when the connection is over (`fin`, `rst`); the record waits for the linger time.
     pub end: Option<&'static str>,
     pub end_ts: Option<Ts>,
+    /// TLS seen on the connection (None until a TLS record or a first plaintext payload).
+    pub tls: Option<Box<TlsState>>,
     // LRU links (slab indices; u32::MAX = none) and which list the flow is on.
     pub prev: u32,
     pub next: u32,
@@ -240,6 +243,7 @@ impl FlowState {
             icmp_count: 0,
             end: None,
             end_ts: None,
+            tls: None,
             prev: u32::MAX,
             next: u32::MAX,
             list: 0,
@@ -284,6 +288,35 @@ impl FlowState {
             self.end = None;
             self.end_ts = None;
             self.z.restart_attempt();
+        }
+    }
+
+    /// Adds what segment `s` from `from` carried of TLS (after [`Self::packet`]);
+    /// `first_payload`: its sender had sent no payload before.
+    pub fn tls_segment(
+        &mut self,
+        from: usize,
+        s: &Seg,
+        tls: Option<Box<TlsSeg>>,
+        first_payload: bool,
+    ) {
+        let from_client = from == self.client();
+        if let Some(seg) = tls {
+            // plaintext matters only as a side's first payload
+            if seg.text.is_none() || first_payload {
+                self.tls.get_or_insert_with(Default::default).segment(
+                    *seg,
+                    from_client,
+                    first_payload,
+                    s.frame,
+                    s.ts,
+                );
+            }
+        }
+        if s.flags & (FIN | RST) != 0 {
+            if let Some(t) = &mut self.tls {
+                t.end(s.flags & RST != 0, from_client, s.frame, s.ts);
+            }
         }
     }
 

@@ -15,6 +15,7 @@ pub mod key;
 pub mod output;
 pub mod reorder;
 pub mod scan;
+pub mod tls;
 pub mod track;
 pub mod zeek;
 
@@ -257,11 +258,17 @@ fn packet<W: Write>(
         .unwrap_or(if src_ip.contains(':') { 6 } else { 4 });
     let src = endpoint(line, src_ip, src_port, "src_ip")?;
     let dst = endpoint(line, dst_ip, dst_port, "dst_ip")?;
+    let tls = if p.tls.is_some() || p.text.is_some() {
+        tls::parse_seg(p.tls, p.text).map(Box::new)
+    } else {
+        None
+    };
     let ev = Event::Segment {
         src,
         dst,
         ip_version: ipv,
         seg,
+        tls,
     };
     st.reorder
         .push(ts, ev, &mut st.tracker, out)

@@ -224,6 +224,7 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         rst,
         icmp,
         icmp_count: f.icmp_count,
+        tls: f.tls.as_ref().and_then(|t| t.output()),
         ttlhops: None,
         portmap: None,
         extra: Extra::new(),

@@ -16,6 +16,7 @@ use tcpwhy_common::jsonl::JsonlWriter;
 use crate::conn::{IcmpInfo, Seg};
 use crate::key::Endpoint;
 use crate::scan::Ts;
+use crate::tls::TlsSeg;
 use crate::track::Tracker;
 
 /// At most this many events are held, whatever the window (about 20 MB).
@@ -27,6 +28,8 @@ pub enum Event {
         dst: Endpoint,
         ip_version: u8,
         seg: Seg,
+        /// TLS records or plaintext at the start of the payload (rare: boxed).
+        tls: Option<Box<TlsSeg>>,
     },
     Icmp {
         quoted_src: Endpoint,
@@ -60,7 +63,8 @@ impl Reorder {
                 dst,
                 ip_version,
                 seg,
-            } => t.segment(src, dst, ip_version, &seg, out),
+                tls,
+            } => t.segment(src, dst, ip_version, &seg, tls, out),
             Event::Icmp {
                 quoted_src,
                 quoted_dst,

@@ -149,6 +149,10 @@ pub struct Pkt<'a> {
     pub icmp_inner: Option<Inner<'a>>,
     /// A `dns` object is present.
     pub has_dns: bool,
+    /// The `tls` object's JSON text, unparsed (read by `crate::tls` only for such segments).
+    pub tls: Option<&'a str>,
+    /// The `text` string's JSON text (with its quotes and any escapes).
+    pub text: Option<&'a str>,
 }
 
 /// Why the fast scanner gave up on a line.
@@ -669,6 +673,8 @@ const F_ICMP_TYPE: u8 = 22;
 const F_ICMP_CODE: u8 = 23;
 const F_ICMP_INNER: u8 = 24;
 const F_DNS: u8 = 25;
+const F_TLS: u8 = 26;
+const F_TEXT: u8 = 27;
 
 /// The field a key names: a switch on the length first, then one comparison or two.
 #[inline]
@@ -682,7 +688,9 @@ fn field_id(k: &[u8]) -> u8 {
             (b"ack", F_ACK),
             (b"mss", F_MSS),
             (b"dns", F_DNS),
+            (b"tls", F_TLS),
         ],
+        4 => &[(b"text", F_TEXT)],
         5 => &[(b"frame", F_FRAME), (b"ip_id", F_IP_ID)],
         6 => &[
             (b"src_ip", F_SRC_IP),
@@ -891,6 +899,17 @@ pub fn scan_packet(line: &str) -> Result<Pkt<'_>, ScanError> {
                 p.has_dns = c.peek()? != b'n';
                 c.skip_value(1)?;
             }
+            F_TLS | F_TEXT => {
+                let start = c.i;
+                let present = c.peek()? != b'n';
+                c.skip_value(1)?;
+                let v = present.then(|| c.s.get(start..c.i)).flatten();
+                if id == F_TLS {
+                    p.tls = v;
+                } else {
+                    p.text = v;
+                }
+            }
             _ => c.skip_fast()?,
         }
         match c.b.get(c.i) {
@@ -991,7 +1010,19 @@ pub fn from_serde<'a>(p: &'a tcpwhy_common::records::Packet<'a>, raw: &'a [u8]) 
             seq: i.seq,
         }),
         has_dns: p.dns.is_some(),
+        tls: raw_value(raw, b"\"tls\":{"),
+        text: raw_value(raw, b"\"text\":\""),
     }
+}
+
+/// The JSON text of the value after `key` (`"tls":{` with the value's first byte) in a line the
+/// fast path refused: inside a JSON string every quote is escaped, so the key cannot match there.
+fn raw_value<'a>(raw: &'a [u8], key: &[u8]) -> Option<&'a str> {
+    let at = memchr::memmem::find(raw, key)? + key.len() - 1;
+    let s = std::str::from_utf8(raw).ok()?;
+    let mut c = Cur { b: raw, s, i: at };
+    c.skip_value(1).ok()?;
+    s.get(at..c.i)
 }
 
 #[cfg(test)]
@@ -1088,5 +1119,24 @@ mod tests {
         assert_eq!(t.digits, 9);
         assert_eq!(t.ns % 1_000_000_000, 123456789);
         assert_eq!(parse_ts(b"5").unwrap().ns, 5_000_000_000);
+    }
+
+    #[test]
+    fn tls_and_text_are_kept_raw() {
+        let l = r#"{"type":"packet","frame":4,"ts":1.5,"ip_proto":6,"src_port":1,"dst_port":443,"tcp_flags":"PA","payload_len":7,"tsecr":null,"tls":{"records":[{"type":"alert","alert":{"level":"fatal","code":40,"description":"handshake_failure"}}]},"decode_error":null}"#;
+        let p = scan_packet(l).unwrap();
+        assert_eq!(
+            p.tls,
+            Some(
+                r#"{"records":[{"type":"alert","alert":{"level":"fatal","code":40,"description":"handshake_failure"}}]}"#
+            )
+        );
+        assert_eq!(p.dst_port, Some(443));
+        let l = r#"{"type":"packet","frame":6,"ts":1.5,"text":"say \"hi\"","decode_error":null}"#;
+        let p = scan_packet(l).unwrap();
+        assert_eq!(p.text, Some(r#""say \"hi\"""#));
+        assert_eq!(p.tls, None);
+        // the slow path finds them too
+        assert_eq!(raw_value(l.as_bytes(), b"\"text\":\""), p.text);
     }
 }

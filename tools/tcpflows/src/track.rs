@@ -18,6 +18,7 @@ use crate::key::{Endpoint, FxHashMap, Key};
 use crate::output;
 use crate::scan::Ts;
 use crate::scan::flags::{ACK, SYN};
+use crate::tls::TlsSeg;
 
 const NONE: u32 = u32::MAX;
 const L_ATTEMPT: usize = 0;
@@ -255,6 +256,7 @@ impl Tracker {
         dst: Endpoint,
         ip_version: u8,
         s: &Seg,
+        tls: Option<Box<TlsSeg>>,
         out: &mut JsonlWriter<W>,
     ) -> io::Result<()> {
         self.stats.segments += 1;
@@ -291,7 +293,9 @@ impl Tracker {
             }
         };
         let f = self.flow_mut(i);
+        let first_payload = s.len > 0 && f.half[from].bytes == 0;
         f.packet(from, s);
+        f.tls_segment(from, s, tls, first_payload);
         let l = Self::list_for(f);
         self.push_tail(i, l);
         Ok(())
