@@ -12,7 +12,6 @@
 //! Silent: warning alerts (a warning `unrecognized_name` before a completed handshake),
 //! `close_notify`, encrypted alerts (after the handshake, or TLS 1.3's), completed handshakes.
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity, SocketError};
@@ -21,85 +20,13 @@ use super::{base, ev, origin_value, rst_origin, set_error, ttl_text};
 use crate::errors::Sock;
 use crate::util::{endpoint, secs};
 
-/// The flow's `tls` summary (docs/schema.md), as tcpflows writes it.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct Tls {
-    pub client_hello: Option<ClientHello>,
-    pub server_hello: Option<ServerHello>,
-    pub certificate_frame: Option<u64>,
-    pub change_cipher_spec: Sides,
-    pub application_data: Sides,
-    pub alerts: Vec<Alert>,
-    pub server_text: Option<Text>,
-    pub client_text: Option<Text>,
-    pub after_client_hello: Option<After>,
-}
+pub use tcpwhy_common::records::flow::{
+    FlowTls as Tls, TlsAlert as Alert, TlsClientHello as ClientHello, TlsEnd as After,
+};
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct ClientHello {
-    pub frame: u64,
-    pub ts: f64,
-    pub version: Option<String>,
-    pub max_version: Option<String>,
-    pub versions: Vec<String>,
-    pub sni: Option<String>,
-    pub alpn: Vec<String>,
-    pub cipher_suites: Option<u32>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct ServerHello {
-    pub frame: u64,
-    pub ts: f64,
-    pub version: Option<String>,
-    pub cipher: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct Sides {
-    pub client: Option<u64>,
-    pub server: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct Alert {
-    pub frame: u64,
-    pub ts: f64,
-    pub from: String,
-    pub level: Option<String>,
-    pub code: Option<u8>,
-    pub description: Option<String>,
-    pub encrypted: bool,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct Text {
-    pub frame: u64,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct After {
-    pub end: String,
-    pub by: String,
-    pub frame: u64,
-    pub delay: f64,
-}
-
-/// The flow's TLS summary, when tcpflows wrote one.
-pub fn tls_of(f: &Flow) -> Option<Tls> {
-    let v = f.extra.get("tls")?;
-    if v.is_null() {
-        return None;
-    }
-    Tls::deserialize(v).ok()
+/// The flow's TLS summary, when tcpflows wrote one (docs/schema.md, `flow.tls`).
+pub fn tls_of(f: &Flow) -> Option<&Tls> {
+    f.tls.as_ref()
 }
 
 /// Versions compare by name: "SSL 3.0" < "TLS 1.0" < … < "TLS 1.3".
@@ -233,14 +160,16 @@ fn schannel_cert(code: u8) -> SocketError {
 
 /// "TLS 1.0 (legacy TLS 1.0, 28 cipher suites, SNI app.example)".
 fn offered(ch: &ClientHello) -> String {
-    let max = ch.max_version.as_deref().unwrap_or("?");
+    let max = if ch.max_version.is_empty() {
+        "?"
+    } else {
+        ch.max_version.as_str()
+    };
     let mut parts = vec![];
     if !ch.versions.is_empty() && ch.versions.len() > 1 {
         parts.push(format!("versions {}", ch.versions.join(", ")));
     }
-    if let Some(n) = ch.cipher_suites {
-        parts.push(format!("{n} cipher suites"));
-    }
+    parts.push(format!("{} cipher suites", ch.cipher_suites));
     match &ch.sni {
         Some(s) => parts.push(format!("SNI {s}")),
         None => parts.push("no SNI".into()),
@@ -253,9 +182,7 @@ fn offered(ch: &ClientHello) -> String {
 
 /// The client offered nothing above TLS 1.1.
 fn old_client(ch: &ClientHello) -> bool {
-    ch.max_version
-        .as_deref()
-        .is_some_and(|v| version_rank(v) <= 2)
+    version_rank(&ch.max_version) <= 2
 }
 
 /// How to make an old client offer TLS 1.2.
@@ -299,15 +226,15 @@ pub fn tls_handshake_failed(f: &Flow) -> Option<Finding> {
         .iter()
         .find(|a| !a.encrypted && a.level.as_deref() == Some("fatal") && a.code.is_some())
     {
-        return Some(alert_finding(f, &tls, ch, a));
+        return Some(alert_finding(f, tls, ch, a));
     }
     if tls.server_hello.is_none() {
         if let Some(after) = &tls.after_client_hello {
-            return closed_finding(f, &tls, ch, after);
+            return closed_finding(f, tls, ch, after);
         }
         return None;
     }
-    client_abort(f, &tls, ch)
+    client_abort(f, tls, ch)
 }
 
 fn alert_finding(f: &Flow, tls: &Tls, ch: &ClientHello, a: &Alert) -> Finding {
@@ -347,8 +274,7 @@ fn alert_finding(f: &Flow, tls: &Tls, ch: &ClientHello, a: &Alert) -> Finding {
         ),
         (Some(sh), true) => format!(
             "after the handshake messages (ServerHello {}, frame {})",
-            sh.version.as_deref().unwrap_or("?"),
-            sh.frame
+            sh.version, sh.frame
         ),
         (_, false) => match tls.certificate_frame {
             Some(c) => format!("after the server's certificate (frame {c})"),
@@ -576,7 +502,7 @@ fn closed_finding(f: &Flow, tls: &Tls, ch: &ClientHello, after: &After) -> Optio
 fn client_abort(f: &Flow, tls: &Tls, ch: &ClientHello) -> Option<Finding> {
     let sh = tls.server_hello.as_ref()?;
     let cert = tls.certificate_frame?;
-    if sh.version.as_deref().is_some_and(|v| version_rank(v) >= 4) {
+    if version_rank(&sh.version) >= 4 {
         return None;
     }
     if tls.change_cipher_spec.client.is_some() || tls.application_data.client.is_some() {
@@ -600,7 +526,7 @@ fn client_abort(f: &Flow, tls: &Tls, ch: &ClientHello) -> Option<Finding> {
     fd.summary = format!(
         "TLS handshake with {} failed: the client {how} the connection (frame {end_frame}) right after the server's certificate (frame {cert}, {}) without continuing the handshake and without an alert — it did not accept the certificate (untrusted issuer, expired, or not valid for {host})",
         endpoint(&f.server_ip, f.server_port),
-        sh.version.as_deref().unwrap_or("?"),
+        sh.version,
     );
     fd.next_step = format!(
         "inspect the server's certificate: `openssl s_client -connect {hostport} -servername {host} -showcerts` (issuer, validity dates, subject alternative names), `curl -v https://{host}:{}/` names the problem; install the issuing CA on the client, the missing intermediate on the server, or renew the certificate",
