@@ -398,3 +398,68 @@ fn public_captures_draw_none_of_the_three() {
         assert!(bad.is_empty(), "{name}: {bad:#?}");
     }
 }
+
+/// tlsdecode's OpenSSL/curl fixture captures (tools/pcap2jsonl/tests/fixtures/tls/, made by its
+/// make.sh): each failing handshake draws its finding, the healthy TLS 1.2 and 1.3 connections
+/// none; TLS 1.3's encrypted certificate_required and OpenSSL's silent close on plaintext leave
+/// nothing in clear and stay silent.
+#[test]
+fn tls_fixture_captures() {
+    let dir = tcpwhy_tests::root().join("tools/pcap2jsonl/tests/fixtures/tls");
+    for (name, want) in [
+        (
+            "alert40.pcap",
+            Some(("tls_handshake_failed", "fatal alert 40 handshake_failure")),
+        ),
+        (
+            "alert70.pcap",
+            Some(("tls_handshake_failed", "fatal alert 70 protocol_version")),
+        ),
+        (
+            "clientcert12.pcap",
+            Some(("tls_handshake_failed", "client certificate")),
+        ),
+        (
+            "rsthello.pcap",
+            Some(("tls_handshake_failed", "reset the connection")),
+        ),
+        (
+            "plainhttp.pcap",
+            Some(("protocol_mismatch", "does not speak TLS")),
+        ),
+        ("clientcert13.pcap", None),
+        ("http2tls.pcap", None),
+        ("tls12.pcap", None),
+        ("tls13.pcap", None),
+    ] {
+        let path = dir.join(name);
+        if !path.exists() {
+            eprintln!("SKIPPED: {name}: not in {}", dir.display());
+            continue;
+        }
+        let p = path.to_str().unwrap();
+        let outs = pipeline(
+            &[
+                ("pcap2jsonl", &[p]),
+                ("tcpflows", &[]),
+                ("ttlhops", &[]),
+                ("tcpflag", &[]),
+            ],
+            None,
+        );
+        let f = records(&outs[3].stdout);
+        match want {
+            Some((kind, words)) => {
+                assert_eq!(f.len(), 1, "{name}: {f:#?}");
+                assert_eq!(f[0]["kind"], kind, "{name}");
+                assert!(
+                    s(&f[0], &["summary"]).contains(words)
+                        || s(&f[0], &["next_step"]).contains(words),
+                    "{name}: {}",
+                    f[0]["summary"]
+                );
+            }
+            None => assert!(f.is_empty(), "{name}: {f:#?}"),
+        }
+    }
+}
