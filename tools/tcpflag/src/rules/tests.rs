@@ -927,6 +927,23 @@ fn tls_healthy_shapes_are_silent() {
     none(json!({"server_port": 443, "tls": t}));
     // No TLS at all.
     none(json!({"tls": null}));
+    // No ServerHello decoded (a capture cut short) but the server sent bytes before its FIN.
+    let mut t = tls_ok();
+    t["server_hello"] = json!(null);
+    t["after_client_hello"] = json!({"end": "fin", "by": "server", "frame": 11, "delay": 0.4});
+    none(json!({"server_port": 443, "tls": t}));
+    // TLS 1.2 where the client's ChangeCipherSpec was not seen, but the server's was.
+    let mut t = tls_ok();
+    t["server_hello"] =
+        json!({"frame": 6, "ts": 1000.05, "version": "TLS 1.2", "cipher": "0xc02f"});
+    t["certificate_frame"] = json!(6);
+    t["change_cipher_spec"] = json!({"client": null, "server": 9});
+    t["application_data"] = json!({"client": null, "server": 9});
+    none(json!({"server_port": 443, "tls": t}));
+    // An HTTPS request through a proxy: CONNECT in plaintext, then TLS through the tunnel.
+    let mut t = tls_ok();
+    t["client_text"] = json!({"frame": 4, "text": "CONNECT app.lab.test:443 HTTP/1.1"});
+    none(json!({"server_port": 3128, "tls": t}));
     // A client that closes at once after its ClientHello (a probe): not a server problem.
     let mut t = tls_ok();
     t["server_hello"] = json!(null);
@@ -1042,7 +1059,7 @@ fn tls_server_resets_old_client_after_client_hello() {
         "history": "ShADr",
         "rst": {"from": "server", "frame": 5, "ts": 1000.031, "ttl": 126, "ip_id": 9,
                 "flags": "RA", "seq_ok": true, "count": 1},
-        "client": {"fin_frame": null}, "server": {"fin_frame": null}}),
+        "client": {"fin_frame": null}, "server": {"fin_frame": null, "bytes": 0}}),
     );
     assert_eq!(fd.kind, "tls_handshake_failed", "{fd:#?}");
     assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10054));

@@ -370,6 +370,11 @@ fn alert_finding(f: &Flow, tls: &Tls, ch: &ClientHello, a: &Alert) -> Finding {
 
 fn closed_finding(f: &Flow, tls: &Tls, ch: &ClientHello, after: &After) -> Option<Finding> {
     let by_server = after.by == "server";
+    // Nothing at all came back: no payload from the server (a capture that could not decode its
+    // ServerHello, e.g. cut to a short snap length, still shows the server's bytes).
+    if f.server.bytes > 0 {
+        return None;
+    }
     // The client closing at once is not a server problem (a probe, a cancelled request).
     if !by_server && after.delay < 1.0 {
         return None;
@@ -506,6 +511,11 @@ fn client_abort(f: &Flow, tls: &Tls, ch: &ClientHello) -> Option<Finding> {
         return None;
     }
     if tls.change_cipher_spec.client.is_some() || tls.application_data.client.is_some() {
+        return None;
+    }
+    // The server never got to finish either (its ChangeCipherSpec or data would show a
+    // handshake that went on, whatever the capture missed of the client's side).
+    if tls.change_cipher_spec.server.is_some() || tls.application_data.server.is_some() {
         return None;
     }
     // The client ended the connection: its RST, or its FIN before the server's.
