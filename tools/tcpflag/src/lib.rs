@@ -361,8 +361,17 @@ impl Engine {
 
     /// A DNS message seen in the input: the dns_failure findings of the lookups now over.
     pub fn dns(&mut self, p: &Packet<'_>) -> Vec<Finding> {
+        self.dns_message(p, false)
+    }
+
+    /// As [`dns`](Self::dns); `truncated`: the message has the TC flag (a UDP answer cut short,
+    /// which the client asks again over TCP: not an answer of its own for dns_failure).
+    pub fn dns_message(&mut self, p: &Packet<'_>, truncated: bool) -> Vec<Finding> {
         if let Some(d) = &p.dns {
             self.backend.add_dns(d);
+        }
+        if truncated {
+            return self.names.advance(p.ts);
         }
         self.names.packet(p)
     }
@@ -528,7 +537,8 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                         packets += 1;
                         if has_dns(line.bytes) {
                             let p: Packet = line.parse()?;
-                            for fd in engine.dns(&p) {
+                            let tc = has(line.bytes, b"\"tc\":true");
+                            for fd in engine.dns_message(&p, tc) {
                                 sink.emit(out, &fd)?;
                             }
                         } else {
