@@ -62,6 +62,15 @@ fn flow_fields_are_documented_and_documented_fields_exist() {
         .collect();
     caps.sort();
     assert!(caps.len() >= 5);
+    // TLS handshakes, alerts and plaintext answers (real OpenSSL, curl, Java)
+    let tls = root().join("tools/pcap2jsonl/tests/fixtures/tls");
+    let mut tls_caps: Vec<_> = std::fs::read_dir(&tls)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    tls_caps.sort();
+    caps.extend(tls_caps);
     for cap in &caps {
         let c = cap.to_str().unwrap();
         let outs = pipeline(&[("pcap2jsonl", &[c]), ("tcpflows", &[])], None);

@@ -130,6 +130,20 @@ fn plaintext_against_tls_and_back() {
         "{st}"
     );
     assert_eq!(t["after_client_hello"]["by"], "server");
+    // the same against Node.js: an HTTP error status line
+    let t = tls_of("plainnode.pcap");
+    assert_eq!(t["server_text"]["text"], "HTTP/1.1 400 Bad Request");
+    assert_eq!(t["server_hello"], Value::Null);
+    assert!(t["after_client_hello"]["frame"].as_u64() > t["server_text"]["frame"].as_u64());
     // curl http:// to a TLS server: OpenSSL closes without a record, so no TLS at all
     assert_eq!(tls_of("http2tls.pcap"), Value::Null);
+    // ... a Java server answers the request with a fatal alert: client_text
+    let t = tls_of("http2java.pcap");
+    assert_eq!(t["client_hello"], Value::Null);
+    assert_eq!(t["client_text"]["text"], "GET / HTTP/1.1");
+    assert_eq!(
+        alert(&t, 0),
+        json!(["server", "fatal", 10, "unexpected_message", false])
+    );
+    assert!(t["alerts"][0]["frame"].as_u64() > t["client_text"]["frame"].as_u64());
 }

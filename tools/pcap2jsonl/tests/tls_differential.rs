@@ -21,6 +21,15 @@ use serde_json::Value;
 /// Public captures with TLS (tshark -Y tls finds records in them).
 const SHARED: &[&str] = &["tcpreplay-test.pcap"];
 
+/// (capture, frame, why): frames where tshark sees no TLS where we see a record, by design
+/// (docs/differences-from-tshark.md). An entry that stops matching fails the test.
+const ALLOW: &[(&str, u64, &str)] = &[(
+    "http2java.pcap",
+    6,
+    "the conversation began with a plaintext HTTP request: tshark hands the server's answer to \
+     HTTP (`Continuation`) even with port 443 decoded as TLS; it is a TLS alert record",
+)];
+
 const FIELDS: &[&str] = &[
     "frame.number",
     "tls.record.content_type",
@@ -332,6 +341,7 @@ fn tls_fields_match_tshark() {
     }
     let mut diffs = Vec::new();
     let mut compared = 0usize;
+    let mut used = vec![false; ALLOW.len()];
     let mut frames = 0usize;
     for cap in captures() {
         let name = cap.file_name().unwrap().to_string_lossy().to_string();
@@ -367,6 +377,10 @@ fn tls_fields_match_tshark() {
                 continue;
             }
             if !ours(r)["lengths"].is_empty() {
+                if let Some(i) = ALLOW.iter().position(|a| a.0 == name && a.1 == *frame) {
+                    used[i] = true;
+                    continue;
+                }
                 diffs.push(format!(
                     "{name} frame {frame}: ours has TLS records, tshark none"
                 ));
@@ -374,6 +388,9 @@ fn tls_fields_match_tshark() {
         }
     }
     eprintln!("tls differential: {frames} frames, {compared} values compared");
+    for (i, a) in ALLOW.iter().enumerate() {
+        assert!(used[i], "allow-list entry no longer matches: {a:?}");
+    }
     assert!(frames >= 30, "too few TLS frames compared: {frames}");
     assert!(
         diffs.is_empty(),

@@ -258,7 +258,9 @@ fn packet<W: Write>(
         .unwrap_or(if src_ip.contains(':') { 6 } else { 4 });
     let src = endpoint(line, src_ip, src_port, "src_ip")?;
     let dst = endpoint(line, dst_ip, dst_port, "dst_ip")?;
-    let tls = if p.tls.is_some() || p.text.is_some() {
+    // plaintext counts only as a side's first payload: most text segments (an HTTP transfer)
+    // come after it and are not read (payload seen now is still seen when the event is run)
+    let tls = if p.tls.is_some() || (p.text.is_some() && !st.tracker.has_sent_payload(src, dst)) {
         tls::parse_seg(p.tls, p.text).map(Box::new)
     } else {
         None

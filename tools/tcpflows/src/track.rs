@@ -301,6 +301,15 @@ impl Tracker {
         Ok(())
     }
 
+    /// Whether the tracked connection `src` -> `dst` already has payload from `src` (then a
+    /// plaintext segment from it cannot be its first payload: `tls::parse_seg` is skipped).
+    pub fn has_sent_payload(&self, src: Endpoint, dst: Endpoint) -> bool {
+        let (key, src_is_lo) = Key::of(src, dst);
+        self.map
+            .get(&key)
+            .is_some_and(|&i| self.flow(i).half[if src_is_lo { 0 } else { 1 }].bytes > 0)
+    }
+
     /// An ICMP error quoting a TCP segment from `q_src` to `q_dst`.
     pub fn icmp(&mut self, q_src: Endpoint, q_dst: Endpoint, mut info: IcmpInfo) {
         let (key, src_is_lo) = Key::of(q_src, q_dst);

@@ -261,6 +261,19 @@ mod test {
         null.extend_from_slice(&icmp);
         let mut ppp = hex("ff03 0021");
         ppp.extend_from_slice(&tcp_syn);
+        // a ClientHello (openssl s_client -tls1_2, SNI tls.example) and a fatal alert
+        let tls_ch = ip4(
+            6,
+            "c350 01bb 00000001 00000001 5018 0100 0000 0000
+             16030100970100009303034fbfeb73ae3686ea32df35ff83edb82a9c429762184e71b9e791d5c032a2785b000004c030
+             00ff0100006600000010000e00000b746c732e6578616d706c65000b000403000102000a000c000a001d0017001e0019
+             0018002300000016000000170000000d002a0028040305030603080708080809080a080b080408050806040105010601
+             030303010302040205020602",
+        );
+        let tls_alert = ip4(
+            6,
+            "01bb c350 00000001 00000001 5018 0100 0000 0000 15 0303 0002 02 28 48545450",
+        );
         let mut tcp_dns = ip4(6, "d431 0035 00000001 00000001 5018 0100 0000 0000 0021");
         tcp_dns.extend_from_slice(&dns[28..]);
         vec![
@@ -286,6 +299,8 @@ mod test {
             (9, ppp),
             (101, tcp_dns),
             (229, v6.clone()),
+            (228, tls_ch),
+            (228, tls_alert),
         ]
     }
 
