@@ -427,6 +427,17 @@ fn tls_fixture_captures() {
             "plainhttp.pcap",
             Some(("protocol_mismatch", "does not speak TLS")),
         ),
+        (
+            "plainnode.pcap",
+            Some(("protocol_mismatch", "the port speaks HTTP, not TLS")),
+        ),
+        (
+            "http2java.pcap",
+            Some((
+                "protocol_mismatch",
+                "speaks TLS but the client sent plaintext",
+            )),
+        ),
         ("clientcert13.pcap", None),
         ("http2tls.pcap", None),
         ("tls12.pcap", None),
