@@ -85,6 +85,8 @@ pub struct DnsFailures {
     now: f64,
     /// No group is due before this capture time (a lower bound: groups only get later).
     next_due: f64,
+    /// Groups waiting at most ([`MAX_GROUPS`]; smaller in tests).
+    max_groups: usize,
 }
 
 /// The outcome of a failed group.
@@ -107,6 +109,7 @@ impl DnsFailures {
             warned: false,
             now: f64::MIN,
             next_due: f64::MAX,
+            max_groups: MAX_GROUPS,
         }
     }
 
@@ -145,14 +148,14 @@ impl DnsFailures {
             *self.answered.entry(resolver.to_string()).or_default() += 1;
         }
         let key = (client.to_string(), first_label(&name).to_string());
-        if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
+        if !self.groups.contains_key(&key) && self.groups.len() >= self.max_groups {
             if !self.warned {
                 self.warned = true;
                 tcpwhy_common::cli::warn(
                     "dns_failure: too many names being looked up at once; the oldest are judged early",
                 );
             }
-            out.extend(self.flush_oldest(MAX_GROUPS / 10));
+            out.extend(self.flush_oldest(self.max_groups / 10));
         }
         let g = self.groups.entry(key).or_insert_with(|| Group {
             client: client.to_string(),
@@ -972,6 +975,27 @@ mod tests {
         let f = d.advance(11.5);
         assert_eq!(f.len(), 1);
         assert!(d.finish().is_empty());
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        // More names in flight than MAX_GROUPS: the oldest are judged early, nothing grows past it.
+        let mut d = DnsFailures::new(10.0);
+        d.max_groups = 1_000;
+        let mut out = 0;
+        for i in 0..1_500u64 {
+            let name = format!("n{i}.example");
+            let ts = 1.0 + i as f64 * 1e-6;
+            out += d
+                .packet(&pkt(2 * i, ts, false, 1, None, &name, "A", None))
+                .len();
+            out += d
+                .packet(&pkt(2 * i + 1, ts, true, 1, Some(3), &name, "A", None))
+                .len();
+            assert!(d.groups.len() <= 1_000);
+        }
+        out += d.finish().len();
+        assert_eq!(out, 1_500, "every NXDOMAIN reported once");
     }
 
     #[test]
