@@ -53,7 +53,29 @@ for s in refused-windows-retry refused-host-firewall middlebox-reset syn-timeout
   fi
 done
 
-say "4. Everything is JSON lines: jq can sit between any two stages"
+say "4. Before and after the TCP connection: names that do not resolve, TLS handshakes that are refused"
+echo "The client's own resolver (glibc) against dnsmasq; curl and openssl s_client against openssl s_server."
+for s in dns-nxdomain dns-servfail dns-refused dns-timeout tls-version tls-client-cert tls-untrusted tls-plain-http; do
+  printf '%-22s ' "$s:"
+  out=$(pcap2jsonl "$C/$s.pcap" | tcpflows | ttlhops | tcpflag --format text)
+  lines=$(printf '%s\n' "$out" | grep -E '^(ERROR|WARNING|INFO) ' || true)
+  if [ -n "$lines" ]; then
+    printf '%s\n' "$lines" | sed '2,$s/^/                       /'
+  else
+    printf '%s\n' "$out" | tail -n 1
+  fi
+done
+echo
+echo "What the application saw, per platform (evidence.messages), for the TLS 1.0 client:"
+Q='select(.evidence.alert.code == 70) | .evidence.messages | "  .NET 5+:        \(.dotnet)\n  .NET Framework: \(.dotnet_framework)\n  Java:           \(.java)\n  curl:           \(.curl)"'
+cmd "pcap2jsonl $C/tls-version.pcap | tcpflows | ttlhops | tcpflag | jq -r '...' | head -4"
+if command -v jq >/dev/null; then
+  pcap2jsonl $C/tls-version.pcap | tcpflows | ttlhops | tcpflag | jq -r "$Q" | head -4
+else
+  echo "(jq is not installed: apt-get install jq)"
+fi
+
+say "5. Everything is JSON lines: jq can sit between any two stages"
 echo "Who sent each RST, from its TTL:"
 Q='select(.type == "flow" and .ttlhops.rst != null) | [.server_ip, .server_port, .ttlhops.rst.observed_ttl, .ttlhops.rst.hops, .ttlhops.rst.origin] | @tsv'
 cmd "pcap2jsonl $C/middlebox-reset.pcap | tcpflows | ttlhops | jq -r '$Q'"

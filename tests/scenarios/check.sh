@@ -97,6 +97,27 @@ if command -v tshark >/dev/null; then
   expect $ZR 'tcp.flags.reset==1' -eq 0 "no reset"
   V6=refused-ipv6.pcap
   expect $V6 'tcp.srcport==2383 && tcp.flags.reset==1 && ipv6.hlim==126' -eq 3 "RST/ACK with hop limit 126"
+  # Names and TLS (skipped when the lab had no dnsmasq / openssl: the capture is absent)
+  if [ -f "$DIR/dns-nxdomain.pcap" ]; then
+    DN=dns-nxdomain.pcap
+    expect $DN 'dns.flags.rcode==3 && dns.qry.name=="app.lab.test.corp.lab.test"' -ge 1 "the search walk's NXDOMAIN"
+    expect $DN 'dns.flags.rcode==0 && dns.qry.name=="app.lab.test" && dns.a==203.0.113.30' -ge 1 "then app.lab.test answered"
+    expect $DN 'dns.flags.rcode==3 && dns.qry.name=="nope.lab.test"' -ge 2 "NXDOMAIN for nope.lab.test"
+    expect $DN 'dns.flags.rcode==0 && dns.qry.name=="mail.lab.test" && dns.count.answers==0' -ge 2 "no address for mail.lab.test"
+    expect dns-servfail.pcap 'dns.flags.rcode==2 && ip.src==203.0.113.55' -ge 2 "SERVFAIL from .55"
+    expect dns-refused.pcap 'dns.flags.rcode==5 && ip.src==203.0.113.56' -ge 2 "REFUSED from .56"
+  fi
+  expect dns-timeout.pcap 'dns.flags.response==0 && ip.dst==203.0.113.57' -ge 4 "A and AAAA to .57, retried"
+  expect dns-timeout.pcap 'dns.flags.response==1' -eq 0 "no answer at all"
+  if [ -f "$DIR/tls-version.pcap" ]; then
+    TV=tls-version.pcap
+    expect $TV 'tls.handshake.type==2 && tcp.srcport==4431' -eq 1 "one completed handshake"
+    expect $TV 'tls.alert_message.level==2 && tls.alert_message.desc==70 && tcp.srcport==4431' -eq 3 "three fatal alerts 70"
+    expect $TV 'tcp.srcport==4433 && tcp.flags.reset==1' -eq 1 "the SChannel-like server resets"
+    expect tls-client-cert.pcap 'tls.alert_message.desc==40 && tcp.srcport==4432' -eq 1 "alert 40 from the server"
+    expect tls-untrusted.pcap 'tls.alert_message.desc==48 && tcp.dstport==4431' -eq 1 "alert 48 from the client"
+    expect tls-plain-http.pcap 'tcp.srcport==8000 && http.response.code==400' -eq 1 "HTTP 400 to the ClientHello"
+  fi
   H=healthy.pcap
   expect $H 'tcp.flags.reset==1 || icmp || tcp.window_size_value==0 || tcp.analysis.retransmission' -eq 0 "nothing wrong"
   expect $H 'tcp.flags.syn==1 && tcp.flags.ack==0' -ge 6 "several connections"
@@ -119,6 +140,18 @@ if command -v jq >/dev/null; then
   app intermittent-rr.app.jsonl '[.[] | select(.result == "ECONNRESET") | .server] == ["203.0.113.13","203.0.113.13","203.0.113.13","203.0.113.13"]' "4 ECONNRESET, all on .13"
   app reset-mid.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
   app zero-window-recover.app.jsonl 'all(.result == "ok")' "every action succeeded"
+  if [ -f "$DIR/dns-nxdomain.app.jsonl" ]; then
+    app dns-nxdomain.app.jsonl '[.[] | .result] == ["ok","EAI_NONAME","exit 6","EAI_NODATA"]' "ok, EAI_NONAME, curl (6), EAI_NODATA"
+    app dns-servfail.app.jsonl '.[0].result == "EAI_AGAIN"' "EAI_AGAIN"
+    app dns-refused.app.jsonl '.[0].result == "EAI_AGAIN"' "EAI_AGAIN"
+  fi
+  app dns-timeout.app.jsonl '.[0].result == "EAI_AGAIN" and .[0].seconds > 9' "EAI_AGAIN after 10 s"
+  if [ -f "$DIR/tls-version.app.jsonl" ]; then
+    app tls-version.app.jsonl '[.[] | .result] == ["ok","exit 1","exit 1","exit 35","exit 1"]' "TLS 1.3 ok, then 3 refusals and a reset"
+    app tls-client-cert.app.jsonl '.[0].result == "exit 35"' "curl (35)"
+    app tls-untrusted.app.jsonl '.[0].result == "exit 60"' "curl (60)"
+    app tls-plain-http.app.jsonl '[.[] | .result] == ["ok","exit 35","exit 52"]' "ok, curl (35), curl (52)"
+  fi
   app healthy.app.jsonl 'all(.result == "ok")' "every action succeeded"
   for f in refused-2383 refused-ipv6 refused-windows-retry; do
     n=$((n + 1))
@@ -134,4 +167,5 @@ echo "lab packet checks: $((n - fail)) passed, $fail failed"
 if [ "${LAB_SKIP_E2E:-0}" != 1 ] && command -v cargo >/dev/null; then
   cd "$ROOT"
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test e2e_lab
+  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test names_tls_e2e
 fi

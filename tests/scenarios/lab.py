@@ -13,6 +13,11 @@ Subcommands (run inside a namespace with `ip netns exec`):
   dns-server ADDR ZONEFILE       tiny authoritative DNS server; several A records for one name
                                  are rotated on every answer (BIND-style round robin)
   zw-server IFACE ADDR PORT DELAY  SYN -> SYN-ACK window 0, ignores everything, RST after DELAY s
+  plain-http-server PORT         plain HTTP like nginx: a request that does not start with a
+                                 method (a TLS ClientHello) gets `HTTP/1.1 400 Bad Request` at once
+  tls-reset-server PORT          reads the ClientHello and resets the connection (SO_LINGER 0),
+                                 as Windows SChannel does to a TLS 1.0/1.1 client when only
+                                 TLS 1.2 is enabled
   client ACTION...               runs the actions in order; one JSON line per action on stdout
                                  saying what the application saw (errno names as Linux reports)
 
@@ -26,6 +31,10 @@ Client actions (separated by `,`):
                                  0.5 s after each RST, 3 SYNs, then refused
   resolve-get NAME PORT DNS      resolve NAME (A) at DNS, then `get` the first address
   resolve NAME DNS [TYPE]        just resolve
+  getaddrinfo NAME [inet|inet6]  resolve through glibc (the namespace's resolv.conf, its retries
+                                 and search suffixes), as applications do; result EAI_* on failure
+  run CMD ARG...                 run a real client (curl, openssl s_client); result "ok" or
+                                 "exit N", with the last line of its error output
   sleep SECONDS
 """
 
@@ -162,6 +171,62 @@ def abort_handler(c):
 def cmd_abort_server(port):
     serve(listeners(int(port)), abort_handler)
     ready("abort")
+    threading.Event().wait()
+
+
+def plain_http_handler(c):
+    try:
+        c.settimeout(10)
+        first = c.recv(65536)
+        if first[:1].isupper():
+            # A real request: answer it like http-server.
+            while b"\r\n\r\n" not in first:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                first += chunk
+            body = b"hello from tcpwhy lab\n"
+        else:
+            # Not HTTP (a TLS ClientHello starts with 0x16): rejected at the first byte, like
+            # nginx's "400 Bad Request" to a TLS client on its plain port.
+            body = None
+        if body is None:
+            msg = b"<html><head><title>400 Bad Request</title></head></html>\r\n"
+            c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n"
+                      b"Content-Length: " + str(len(msg)).encode() + b"\r\nConnection: close\r\n\r\n"
+                      + msg)
+        else:
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: " + str(len(body)).encode()
+                      + b"\r\n\r\n" + body)
+        c.shutdown(socket.SHUT_WR)
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def cmd_plain_http_server(port):
+    serve(listeners(int(port)), plain_http_handler)
+    ready("plain-http")
+    threading.Event().wait()
+
+
+def tls_reset_handler(c):
+    try:
+        c.settimeout(10)
+        c.recv(65536)  # the ClientHello
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def cmd_tls_reset_server(port):
+    serve(listeners(int(port)), tls_reset_handler)
+    ready("tls-reset")
     threading.Event().wait()
 
 
@@ -362,7 +427,31 @@ def action(words):
             rec["result"] = win_connect(words[1], int(words[2]), int(words[3]))
             rec["seconds"] = round(time.time() - t0, 3)
             return rec
-        if a == "resolve":
+        if a == "getaddrinfo":
+            fam = {"inet": socket.AF_INET, "inet6": socket.AF_INET6}.get(
+                words[2] if len(words) > 2 else "", socket.AF_UNSPEC)
+            try:
+                infos = socket.getaddrinfo(words[1], 80, fam, socket.SOCK_STREAM)
+                rec["addresses"] = sorted({i[4][0] for i in infos})
+            except socket.gaierror as e:
+                rec["result"] = EAI.get(e.errno, str(e.errno))
+                rec["message"] = e.strerror
+                rec["seconds"] = round(time.time() - t0, 3)
+                return rec
+        elif a == "run":
+            import subprocess
+
+            try:
+                p = subprocess.run(words[1:], stdin=subprocess.DEVNULL, capture_output=True,
+                                   timeout=40)
+                err = [l for l in p.stderr.decode(errors="replace").splitlines() if l.strip()]
+                rec["result"] = "ok" if p.returncode == 0 else "exit %d" % p.returncode
+                rec["stderr"] = err[-3:]
+            except subprocess.TimeoutExpired:
+                rec["result"] = "timeout (application)"
+            rec["seconds"] = round(time.time() - t0, 3)
+            return rec
+        elif a == "resolve":
             rec["addresses"] = resolve(words[1], words[2], words[3] if len(words) > 3 else "A")
         elif a == "resolve-get":
             addrs = resolve(words[1], words[3])
@@ -436,6 +525,9 @@ def win_connect(host, port, sport, tries=3):
     return result
 
 
+EAI = {-2: "EAI_NONAME", -3: "EAI_AGAIN", -4: "EAI_FAIL", -5: "EAI_NODATA", -8: "EAI_SERVICE",
+       -11: "EAI_SYSTEM"}
+
 QID = [0x2383]
 GAP = float(os.environ.get("LAB_GAP", "0.1"))
 
@@ -499,6 +591,10 @@ def main():
         cmd_dns_server(*args)
     elif cmd == "zw-server":
         cmd_zw_server(*args)
+    elif cmd == "plain-http-server":
+        cmd_plain_http_server(*args)
+    elif cmd == "tls-reset-server":
+        cmd_tls_reset_server(*args)
     elif cmd == "client":
         cmd_client(args)
     else:

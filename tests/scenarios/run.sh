@@ -11,7 +11,9 @@
 # Scenarios (tests/captures/README.md says what each capture shows): refused-2383,
 # refused-windows-retry, middlebox-reset, syn-timeout, icmp-unreachable, retrans-timeout, slow-connect,
 # handshake-incomplete, refused-host-firewall,
-# zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6, healthy.
+# zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6,
+# dns-nxdomain, dns-servfail, dns-refused, dns-timeout, tls-version, tls-client-cert,
+# tls-untrusted, tls-plain-http, healthy.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
 #
 # Topology (addresses are documentation ranges; nothing leaves the namespaces):
@@ -22,9 +24,15 @@
 #   2001:db8:10::/64 2001:db8:12::/64   +-- web2c  203.0.113.13  zero-window SYN-ACK (scapy)
 #                                       +-- app    203.0.113.30  :80 :8443 :8080-8083 :9000 :9001
 #                                       +-- dns    203.0.113.53  web2.lab.test round robin
+#                                       |          .54 .55 .56 .57  dnsmasq resolvers (below)
+#                                       +-- app    :4431-:4433 TLS (openssl s_server), :8000 plain
 #                                          (bridge 203.0.113.0/24, 2001:db8:20::/64)
 #
-# Needs: root, iproute2, iptables/ip6tables, tcpdump, python3 with scapy; tshark and jq for the
+# Name resolution scenarios use the client's real glibc resolver: run.sh writes
+# /etc/netns/<ns>-cl/resolv.conf (ip netns exec mounts it over /etc/resolv.conf) and removes it.
+#
+# Needs: root, iproute2, iptables/ip6tables, tcpdump, python3 with scapy; dnsmasq, openssl and
+# curl for the dns-* and tls-* scenarios (skipped with a note when missing); tshark and jq for the
 # checks. About a minute and a half; cleans up its namespaces and processes even on failure.
 set -eu
 
@@ -75,6 +83,8 @@ cleanup() {
       ip netns del "$P-$n" 2>/dev/null
     fi
   done
+  rm -rf "/etc/netns/$P-cl"
+  rmdir /etc/netns 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -138,6 +148,18 @@ server w2b 12
 server w2c 13
 server app 30
 server dns 53
+# The resolvers of the dns-* scenarios (dnsmasq): .54 answers lab.test itself (NXDOMAIN for
+# unknown names), .55 validates DNSSEC against an upstream that cannot prove anything (SERVFAIL),
+# .56 has no upstream at all (REFUSED), .57 is not there (its port 53 dropped).
+for a in 54 55 56 57; do addr dns eth0 "203.0.113.$a/24"; done
+nsx dns iptables -A INPUT -d 203.0.113.57 -p udp --dport 53 -j DROP
+nsx dns iptables -A INPUT -d 203.0.113.57 -p tcp --dport 53 -j DROP
+
+# resolv.conf LINE...: the client's resolver configuration (glibc, as applications use it)
+resolv() {
+  mkdir -p "/etc/netns/$P-cl"
+  printf '%s\n' "$@" >"/etc/netns/$P-cl/resolv.conf"
+}
 
 # The client gives up a connect after 3 SYNs (0 s, 1 s, 3 s; like Windows' 3 tries).
 nsx cl sysctl -qw net.ipv4.tcp_syn_retries=2
@@ -172,13 +194,58 @@ bg app "$PY" "$HERE/lab.py" slow-reader 9001 1.5
 bg dns "$PY" "$HERE/lab.py" dns-server 203.0.113.53 "$WORK/zone"
 bg w2c "$PY" "$HERE/lab.py" zw-server eth0 203.0.113.13 80 2.5
 
-for f in msmdsrv http-80 http-80-8443-8080-8081-8082-8083 abort slow dns zw; do
+# Names and TLS (dns-*, tls-*): dnsmasq resolvers and openssl s_server, when installed.
+HAVE_DNSMASQ=0; HAVE_TLS=0
+EXTRA_READY=
+DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+if [ -x "$DNSMASQ" ]; then
+  HAVE_DNSMASQ=1
+  dm() { bg dns "$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --no-hosts --no-resolv \
+    --bind-interfaces --pid-file= "$@"; }
+  dm --listen-address=203.0.113.54 --local=/lab.test/ --host-record=app.lab.test,203.0.113.30 \
+    --mx-host=mail.lab.test,mx.lab.test,10
+  dm --listen-address=203.0.113.55 --server=203.0.113.54 --dnssec \
+    --trust-anchor=.,20326,8,2,E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D
+  dm --listen-address=203.0.113.56
+else
+  log "dnsmasq not found: the dns-* scenarios are skipped"
+fi
+if command -v openssl >/dev/null && command -v curl >/dev/null; then
+  HAVE_TLS=1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=app.lab.test \
+    -addext subjectAltName=DNS:app.lab.test -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+  # :4431 TLS 1.2 and 1.3 only (OpenSSL answers an older ClientHello with alert 70),
+  # :4432 the same but a client certificate is required (mutual TLS),
+  # :4433 resets an old client's ClientHello as Windows SChannel does (lab.py tls-reset-server),
+  # :8000 plain HTTP (lab.py plain-http-server, nginx-like 400 to a TLS ClientHello).
+  bg app openssl s_server -quiet -www -accept 4431 -cert "$WORK/tls.crt" -key "$WORK/tls.key" \
+    -min_protocol TLSv1.2
+  bg app openssl s_server -quiet -www -accept 4432 -cert "$WORK/tls.crt" -key "$WORK/tls.key" \
+    -min_protocol TLSv1.2 -Verify 1
+  bg app "$PY" "$HERE/lab.py" tls-reset-server 4433
+  bg app "$PY" "$HERE/lab.py" plain-http-server 8000
+  EXTRA_READY="tls-reset plain-http"
+else
+  log "openssl or curl not found: the tls-* scenarios are skipped"
+fi
+
+for f in msmdsrv http-80 http-80-8443-8080-8081-8082-8083 abort slow dns zw $EXTRA_READY; do
   i=0
   while [ ! -f "$WORK/$f.ready" ]; do
     i=$((i + 1))
     [ $i -le 300 ] || { log "server $f did not start"; exit 1; }
     sleep 0.1
   done
+done
+
+# openssl s_server and dnsmasq have no ready file: wait for their sockets.
+i=0
+while [ "$HAVE_TLS" = 1 ] && ! nsx app ss -Hltn | grep -q ':4432 '; do
+  i=$((i + 1)); [ $i -le 100 ] || { log "openssl s_server did not start"; exit 1; }; sleep 0.1
+done
+i=0
+while [ "$HAVE_DNSMASQ" = 1 ] && [ "$(nsx dns ss -Hlun | grep -c '203.0.113.5[456]:53 ')" -lt 3 ]; do
+  i=$((i + 1)); [ $i -le 100 ] || { log "dnsmasq did not start"; exit 1; }; sleep 0.1
 done
 
 # Warm the ARP / neighbour caches so the captures start with the traffic that matters.
@@ -370,6 +437,70 @@ if want refused-ipv6; then
   scenario refused-ipv6 "get $APP6 80, connect $SQL6 2383 20531, sleep 0.5, \
     connect $SQL6 2383 20531, sleep 0.5, connect $SQL6 2383 20531, sleep 0.3, get $SQL6 2725"
   listening sql refused-ipv6
+fi
+
+# ---- names: the client's own glibc resolver (getaddrinfo, curl) against dnsmasq resolvers
+RESOLVE="--resolve app.lab.test:4431:$APP --resolve app.lab.test:4432:$APP --resolve app.lab.test:4433:$APP --resolve app.lab.test:8000:$APP"
+
+if want dns-nxdomain && [ "$HAVE_DNSMASQ" = 1 ]; then
+  # A search-suffix walk that ends in an answer (app.lab.test.corp.lab.test NXDOMAIN, then
+  # app.lab.test; its AAAA is empty beside a good A): silent. nope.lab.test does not exist
+  # (NXDOMAIN for the name and its suffixed form; curl (6) too); mail.lab.test has only an MX
+  # record (NOERROR, no address: EAI_NODATA / 11004).
+  resolv "nameserver 203.0.113.54" "search corp.lab.test" "options ndots:3"
+  scenario dns-nxdomain "getaddrinfo app.lab.test, getaddrinfo nope.lab.test, \
+    run curl -sS http://nope.lab.test/, getaddrinfo mail.lab.test"
+fi
+
+if want dns-servfail && [ "$HAVE_DNSMASQ" = 1 ]; then
+  # The resolver validates DNSSEC and its upstream cannot prove anything: SERVFAIL
+  # (EAI_AGAIN / 11002), which glibc asks again.
+  resolv "nameserver 203.0.113.55"
+  scenario dns-servfail "getaddrinfo app.lab.test"
+fi
+
+if want dns-refused && [ "$HAVE_DNSMASQ" = 1 ]; then
+  # A DNS server that is not a resolver for this client (no upstream): REFUSED.
+  resolv "nameserver 203.0.113.56"
+  scenario dns-refused "getaddrinfo app.lab.test, run curl -sS http://app.lab.test/"
+fi
+
+if want dns-timeout; then
+  # The client is configured with a resolver that never answers (its port 53 dropped): glibc
+  # asks A and AAAA, again after 5 s, and gives up after 10 s (EAI_AGAIN).
+  resolv "nameserver 203.0.113.57"
+  scenario dns-timeout "getaddrinfo app.lab.test"
+fi
+
+# ---- TLS: openssl s_server and curl / openssl s_client on the client
+if want tls-version && [ "$HAVE_TLS" = 1 ]; then
+  # TLS 1.0 and 1.1 clients (openssl s_client, curl) against a TLS 1.2+ server: alert 70
+  # protocol_version; against an SChannel-like server: a reset right after the ClientHello.
+  # A TLS 1.3 connection to the same server works (close_notify at the end): silent.
+  OLD="-cipher DEFAULT@SECLEVEL=0"
+  scenario tls-version "run curl -sS -k $RESOLVE https://app.lab.test:4431/, \
+    run openssl s_client -connect $APP:4431 -servername app.lab.test -tls1 $OLD, \
+    run openssl s_client -connect $APP:4431 -servername app.lab.test -tls1_1 $OLD, \
+    run curl -sS -k --tlsv1.0 --tls-max 1.1 --ciphers DEFAULT@SECLEVEL=0 $RESOLVE https://app.lab.test:4431/, \
+    run openssl s_client -connect $APP:4433 -servername app.lab.test -tls1 $OLD"
+fi
+
+if want tls-client-cert && [ "$HAVE_TLS" = 1 ]; then
+  # The server requires a client certificate, curl has none (TLS 1.2: the server's alert 40
+  # handshake_failure is in clear).
+  scenario tls-client-cert "run curl -sS -k --tls-max 1.2 $RESOLVE https://app.lab.test:4432/"
+fi
+
+if want tls-untrusted && [ "$HAVE_TLS" = 1 ]; then
+  # The server's certificate is self-signed: curl (TLS 1.2) rejects it with alert 48 unknown_ca.
+  scenario tls-untrusted "run curl -sS --tls-max 1.2 $RESOLVE https://app.lab.test:4431/"
+fi
+
+if want tls-plain-http && [ "$HAVE_TLS" = 1 ]; then
+  # https:// to a plain-HTTP port: the ClientHello is answered "HTTP/1.1 400 Bad Request";
+  # http:// to the TLS port: the plaintext request is answered by the TLS server.
+  scenario tls-plain-http "get $APP 8000, run curl -sS $RESOLVE https://app.lab.test:8000/, \
+    run curl -sS $RESOLVE http://app.lab.test:4431/"
 fi
 
 if want healthy; then

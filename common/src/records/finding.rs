@@ -41,7 +41,8 @@ pub struct Finding {
     pub r#type: String,
     /// The rule: refused, refused_by_middlebox, syn_timeout, no_response, icmp_unreachable,
     /// zero_window_at_handshake, zero_window_stall, reset_mid_connection, handshake_incomplete,
-    /// retransmission_storm, slow_connect, intermittent_backend (docs/rules.md).
+    /// retransmission_storm, slow_connect, intermittent_backend, dns_failure,
+    /// tls_handshake_failed, protocol_mismatch (docs/rules.md).
     pub kind: String,
     pub severity: Severity,
     /// The flows behind the finding.

@@ -145,6 +145,11 @@ pub struct Args {
     /// backend when no other address of the name ever failed that way.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub backend_min_concentrated: u32,
+
+    /// dns_failure: a name's lookup is judged once nothing happened to it (no query, retry or
+    /// answer) for SECS of capture time (the client's retries and search-suffix walk are over).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub dns_window: f64,
 }
 
 impl Args {
@@ -158,6 +163,7 @@ impl Args {
             min_retrans: self.min_retrans,
             incomplete_grace: self.incomplete_grace,
             slow_connect: self.slow_connect,
+            dns_window: self.dns_window,
         }
     }
 
@@ -187,6 +193,7 @@ struct Pending {
 pub struct Engine {
     cfg: Config,
     backend: Backend,
+    names: rules::dns_failure::DnsFailures,
     pending: HashMap<Key, Pending>,
     /// When each pending attempt's retry window ends (its `last_ts`).
     pending_due: due::Deadlines<Key>,
@@ -206,6 +213,7 @@ const MAX_PENDING: usize = 100_000;
 impl Engine {
     pub fn new(cfg: Config, backend: BackendConfig) -> Self {
         Engine {
+            names: rules::dns_failure::DnsFailures::new(cfg.dns_window),
             cfg,
             backend: Backend::new(backend),
             pending: HashMap::new(),
@@ -232,6 +240,7 @@ impl Engine {
         }
         let mut out = self.flush_due(false);
         out.extend(self.flush_held(false));
+        out.extend(self.names.advance(f.last_ts));
         // A RST from another address for a connection (the seed's 4.79.185.20): attached to the
         // connection, whichever of the two records comes first.
         if stray::Strays::is_stray(&f) {
@@ -373,11 +382,21 @@ impl Engine {
         out
     }
 
-    /// A DNS message seen in the input.
-    pub fn dns(&mut self, p: &Packet<'_>) {
+    /// A DNS message seen in the input: the dns_failure findings of the lookups now over.
+    pub fn dns(&mut self, p: &Packet<'_>) -> Vec<Finding> {
+        self.dns_message(p, false)
+    }
+
+    /// As [`dns`](Self::dns); `truncated`: the message has the TC flag (a UDP answer cut short,
+    /// which the client asks again over TCP: not an answer of its own for dns_failure).
+    pub fn dns_message(&mut self, p: &Packet<'_>, truncated: bool) -> Vec<Finding> {
         if let Some(d) = &p.dns {
             self.backend.add_dns(d);
         }
+        if truncated {
+            return self.names.advance(p.ts);
+        }
+        self.names.packet(p)
     }
 
     fn refused(&mut self, p: Pending) -> Finding {
@@ -426,6 +445,7 @@ impl Engine {
     pub fn finish(&mut self) -> Vec<Finding> {
         let mut out = self.flush_held(true);
         out.extend(self.flush_due(true));
+        out.extend(self.names.finish());
         out.extend(self.backend.finish());
         out
     }
@@ -494,6 +514,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         ("--stall-warning", args.stall_warning),
         ("--incomplete-grace", args.incomplete_grace),
         ("--slow-connect", args.slow_connect),
+        ("--dns-window", args.dns_window),
     ] {
         if !(v.is_finite() && v >= 0.0) {
             anyhow::bail!("{name}: must be a number of seconds >= 0, got {v}");
@@ -548,7 +569,10 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                         packets += 1;
                         if has_dns(line.bytes) {
                             let p: Packet = line.parse()?;
-                            engine.dns(&p);
+                            let tc = has(line.bytes, b"\"tc\":true");
+                            for fd in engine.dns_message(&p, tc) {
+                                sink.emit(out, &fd)?;
+                            }
                         } else {
                             line.validate()?;
                         }

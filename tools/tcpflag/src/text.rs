@@ -18,8 +18,12 @@ pub fn finding(buf: &mut Vec<u8>, fd: &Finding) {
     );
     if let Some(e) = &fd.socket_error {
         let mut parts = vec![];
-        if let (Some(c), Some(n)) = (e.windows_code, &e.windows_name) {
-            parts.push(format!("Windows {c} {n}"));
+        match (e.windows_code, &e.windows_name) {
+            // SChannel / HRESULT statuses read in hex (0x80090326), Winsock codes in decimal.
+            (Some(c), Some(n)) if c >= 0x8000_0000 => parts.push(format!("Windows 0x{c:08X} {n}")),
+            (Some(c), Some(n)) => parts.push(format!("Windows {c} {n}")),
+            (None, Some(n)) => parts.push(format!("Windows {n}")),
+            _ => {}
         }
         if let Some(p) = &e.posix {
             parts.push(format!("POSIX {p}"));

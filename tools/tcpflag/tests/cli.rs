@@ -317,3 +317,49 @@ fn invalid_utf8_in_fields_it_does_not_read_is_an_input_error() {
         }
     }
 }
+
+/// DNS packet lines: a query and its answer, as pcap2jsonl writes them (the fields tcpflag reads).
+fn dns_line(frame: u64, ts: f64, response: bool, tc: bool, rcode: Option<u8>) -> String {
+    let (src, dst, sp, dp) = if response {
+        ("10.0.0.53", "10.0.0.1", 53, 40001)
+    } else {
+        ("10.0.0.1", "10.0.0.53", 40001, 53)
+    };
+    serde_json::json!({"type": "packet", "frame": frame, "ts": ts, "len": 80, "caplen": 80,
+        "src_ip": src, "dst_ip": dst, "proto": "udp", "src_port": sp, "dst_port": dp,
+        "dns": {"id": 7, "response": response, "opcode": 0, "tc": tc, "rcode": rcode,
+                "qname": "big.example", "qtype": "A", "answers": []}})
+    .to_string()
+}
+
+#[test]
+fn dns_failure_from_packet_lines_and_truncated_answers_are_no_answer() {
+    // NOERROR without an address: 11004.
+    let input = format!(
+        "{}\n{}\n",
+        dns_line(1, 1.0, false, false, None),
+        dns_line(2, 1.01, true, false, Some(0))
+    );
+    let out = tcpflag()
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let recs = records(&out);
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    assert_eq!(recs[0]["kind"], "dns_failure");
+    assert_eq!(recs[0]["socket_error"]["windows_code"], 11004);
+    // The same answer truncated (TC): the client asks again over TCP; nothing to judge.
+    let input = format!(
+        "{}\n{}\n",
+        dns_line(1, 1.0, false, false, None),
+        dns_line(2, 1.01, true, true, Some(0))
+    );
+    tcpflag()
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+}

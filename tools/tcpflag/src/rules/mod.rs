@@ -3,7 +3,10 @@
 //! order so each flow gets the one finding that explains it best (a recovered zero-window stall
 //! is the only rule that can add a second, informational, finding). docs/rules.md documents each.
 
+pub mod dns_failure;
 mod handshake;
+mod protocol_mismatch;
+pub mod tls_handshake_failed;
 mod transfer;
 
 use serde_json::{Map, Value};
@@ -36,6 +39,8 @@ pub struct Config {
     /// slow_connect: a connect that needed SYN retries and took this long (s) or longer is a
     /// warning, shorter ones info.
     pub slow_connect: f64,
+    /// dns_failure: seconds of capture time without activity after which a lookup is judged.
+    pub dns_window: f64,
 }
 
 impl Default for Config {
@@ -48,6 +53,7 @@ impl Default for Config {
             min_retrans: 3,
             incomplete_grace: 3.0,
             slow_connect: 3.0,
+            dns_window: 10.0,
         }
     }
 }
@@ -71,6 +77,8 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
         .or_else(|| handshake::icmp_unreachable(f))
         .or_else(|| handshake::syn_timeout(f, cfg))
         .or_else(|| handshake::handshake_incomplete(f, cfg))
+        .or_else(|| tls_handshake_failed::tls_handshake_failed(f))
+        .or_else(|| protocol_mismatch::protocol_mismatch(f))
         .or_else(|| transfer::zero_window_stall(f, cfg, true))
         .or_else(|| transfer::retransmission_storm(f, cfg))
         .or_else(|| transfer::reset_mid_connection(f))

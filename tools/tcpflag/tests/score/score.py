@@ -96,9 +96,15 @@ def main():
 
     by_conn = collections.defaultdict(list)
     backend = []
+    # dns_failure is about lookups, not TCP connections: gen_pcap.py's background lookups include
+    # NXDOMAIN answers and empty (NOERROR, no record) answers on purpose; counted per rcode.
+    dns = collections.Counter()
     for fd in findings:
         if fd["kind"] == "intermittent_backend":
             backend.append(fd)
+            continue
+        if fd["kind"] == "dns_failure":
+            dns[fd["evidence"]["rcode"]] += 1
             continue
         k = (fd["client_ip"], fd["client_port"], fd["server_ip"], fd["server_port"])
         by_conn[k].append(fd)
@@ -183,6 +189,7 @@ def main():
                                  f"{f['evidence'].get('connections')} "
                                  f"{','.join(f['evidence'].get('failure_kinds', {}))}"
                                  for f in backend],
+        "dns_failure": dict(sorted(dns.items())),
         "per_kind": {k: {"connections": kinds[k], "found": found.get(k, 0),
                          "exact": exact.get(k, 0), "left_out_capture_end": truncated.get(k, 0),
                          "left_out_not_in_capture": not_in_capture.get(k, 0),

@@ -1,0 +1,476 @@
+//! Names and TLS end to end (issue 18): `dns_failure`, `tls_handshake_failed` and
+//! `protocol_mismatch` on the lab's captures made with real stacks (the client's glibc resolver
+//! against dnsmasq resolvers; curl and `openssl s_client` against `openssl s_server`), through
+//! the real binaries. Each finding fires on its capture, agrees with what the client application
+//! itself reported (`<name>.app.jsonl`), and stays silent on the healthy lookups and handshakes
+//! in the same capture, on every other lab capture and on the healthy public captures.
+//!
+//! Like e2e_lab.rs, nothing depends on one lab run's frame numbers or ports: `make lab
+//! LAB_CHECK=1` runs these tests on freshly made captures (`TCPWHY_CAPTURES=<dir>`).
+
+use serde_json::Value;
+use tcpwhy_tests::{Diagnosis, diagnose, lab_captures, pipeline, records, shared_captures};
+
+const APP: &str = "203.0.113.30";
+const NEW_KINDS: [&str; 3] = ["dns_failure", "tls_handshake_failed", "protocol_mismatch"];
+
+fn kinds(d: &Diagnosis) -> Vec<&str> {
+    d.findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect()
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    let mut x = v;
+    for p in path {
+        x = &x[*p];
+    }
+    x.as_str()
+        .unwrap_or_else(|| panic!("{path:?} is not a string in {v}"))
+}
+
+/// The pipeline's diagnosis of a lab capture; None (reported as skipped) when the lab that made
+/// the directory had no dnsmasq or openssl (run.sh skips those scenarios).
+fn lab(name: &str) -> Option<Diagnosis> {
+    if !lab_captures().join(format!("{name}.pcap")).exists() {
+        eprintln!(
+            "SKIPPED: {name}.pcap is not in {}",
+            lab_captures().display()
+        );
+        return None;
+    }
+    Some(diagnose(name))
+}
+
+/// The dns_failure finding about `name`.
+fn about<'a>(d: &'a Diagnosis, name: &str) -> &'a Value {
+    d.findings
+        .iter()
+        .find(|f| f["kind"] == "dns_failure" && f["evidence"]["name"] == name)
+        .unwrap_or_else(|| panic!("{}: no dns_failure about {name}:\n{}", d.name, d.show()))
+}
+
+/// Every failed `getaddrinfo NAME` the application reported has a dns_failure about NAME with
+/// the same EAI_* code, and every name it resolved is in no finding.
+fn app_agrees(d: &Diagnosis) {
+    assert!(!d.app.is_empty(), "{}: no app.jsonl", d.name);
+    for a in &d.app {
+        let action = a["action"].as_str().unwrap();
+        let w: Vec<&str> = action.split_whitespace().collect();
+        if w[0] != "getaddrinfo" {
+            continue;
+        }
+        let result = a["result"].as_str().unwrap();
+        if result == "ok" {
+            assert!(
+                !d.findings.iter().any(|f| f["evidence"]["name"] == w[1]),
+                "{}: {} resolved but is in a finding:\n{}",
+                d.name,
+                w[1],
+                d.show()
+            );
+        } else {
+            let f = about(d, w[1]);
+            assert_eq!(
+                s(f, &["socket_error", "posix"]),
+                result,
+                "{}: the application saw {result} for {}",
+                d.name,
+                w[1]
+            );
+        }
+    }
+}
+
+#[test]
+fn dns_nxdomain_and_nodata_fire_the_search_walk_that_ends_in_an_answer_does_not() {
+    let Some(d) = lab("dns-nxdomain") else {
+        return;
+    };
+    assert_eq!(kinds(&d), ["dns_failure", "dns_failure"], "{}", d.show());
+    app_agrees(&d);
+    let nx = about(&d, "nope.lab.test");
+    assert_eq!(nx["severity"], "error");
+    assert_eq!(nx["evidence"]["rcode"], "NXDOMAIN");
+    assert_eq!(nx["socket_error"]["windows_code"], 11001);
+    assert_eq!(nx["socket_error"]["windows_name"], "WSAHOST_NOT_FOUND");
+    assert_eq!(nx["server_ip"], "203.0.113.54");
+    assert_eq!(nx["client_ip"], "198.51.100.10");
+    assert_eq!(
+        nx["evidence"]["names_tried"],
+        serde_json::json!(["nope.lab.test.corp.lab.test"])
+    );
+    // getaddrinfo and curl: A and AAAA for both forms, twice.
+    assert!(nx["attempts"].as_u64().unwrap() >= 4, "{nx}");
+    assert_eq!(
+        nx["evidence"]["messages"]["curl"],
+        "curl: (6) Could not resolve host: nope.lab.test"
+    );
+    // The frames are the queries and answers of the name.
+    let dns_frames = d.frames_where(|p| {
+        p["dns"]["qname"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("nope.lab.test"))
+    });
+    for fr in nx["frames"].as_array().unwrap() {
+        assert!(
+            dns_frames.contains(&fr.as_u64().unwrap()),
+            "{fr} is not a nope.lab.test packet"
+        );
+    }
+    assert!(s(nx, &["summary"]).contains("nope.lab.test does not exist"));
+    let nodata = about(&d, "mail.lab.test");
+    assert_eq!(nodata["evidence"]["rcode"], "NOERROR");
+    assert_eq!(nodata["socket_error"]["windows_code"], 11004);
+    assert_eq!(nodata["socket_error"]["posix"], "EAI_NODATA");
+}
+
+#[test]
+fn dns_servfail_fires() {
+    let Some(d) = lab("dns-servfail") else {
+        return;
+    };
+    assert_eq!(kinds(&d), ["dns_failure"], "{}", d.show());
+    app_agrees(&d);
+    let f = about(&d, "app.lab.test");
+    assert_eq!(f["evidence"]["rcode"], "SERVFAIL");
+    assert_eq!(f["socket_error"]["windows_code"], 11002);
+    assert_eq!(f["server_ip"], "203.0.113.55");
+    assert_eq!(f["origin"], "server");
+}
+
+#[test]
+fn dns_refused_fires() {
+    let Some(d) = lab("dns-refused") else {
+        return;
+    };
+    assert_eq!(kinds(&d), ["dns_failure"], "{}", d.show());
+    app_agrees(&d);
+    let f = about(&d, "app.lab.test");
+    assert_eq!(f["evidence"]["rcode"], "REFUSED");
+    assert_eq!(f["socket_error"]["windows_code"], 11003);
+    assert_eq!(f["socket_error"]["windows_name"], "WSANO_RECOVERY");
+    assert!(s(f, &["next_step"]).contains("not a recursive resolver"));
+}
+
+#[test]
+fn dns_timeout_names_the_silent_resolver() {
+    let Some(d) = lab("dns-timeout") else {
+        return;
+    };
+    assert_eq!(kinds(&d), ["dns_failure"], "{}", d.show());
+    app_agrees(&d);
+    let f = about(&d, "app.lab.test");
+    assert_eq!(f["evidence"]["rcode"], "no answer");
+    assert_eq!(f["evidence"]["responses"], 0);
+    assert_eq!(
+        f["evidence"]["resolvers"],
+        serde_json::json!(["203.0.113.57"])
+    );
+    assert_eq!(f["evidence"]["resolver_answered_other"], 0);
+    assert!(
+        f["attempts"].as_u64().unwrap() >= 4,
+        "A and AAAA, retried: {f}"
+    );
+    assert!(
+        f["evidence"]["span"].as_f64().unwrap() >= 4.0,
+        "glibc retries after 5 s: {f}"
+    );
+    assert_eq!(f["socket_error"]["windows_code"], 11002);
+    assert!(s(f, &["summary"]).contains("answered nothing at all"));
+}
+
+/// tcpflows writes `tls` on flows (issue 18's TLS decoding); without it the TLS tests are skipped.
+fn has_tls(d: &Diagnosis) -> bool {
+    let ok = d.flows.iter().any(|f| f.get("tls").is_some());
+    if !ok {
+        eprintln!(
+            "SKIPPED: {}: the flow records carry no `tls` summary (tcpflows without TLS decoding)",
+            d.name
+        );
+    }
+    ok
+}
+
+fn tls_findings(d: &Diagnosis, port: u64) -> Vec<&Value> {
+    d.findings
+        .iter()
+        .filter(|f| f["kind"] == "tls_handshake_failed" && f["server_port"] == port)
+        .collect()
+}
+
+#[test]
+fn tls_old_versions_fire_the_working_tls13_connection_does_not() {
+    let Some(d) = lab("tls-version") else {
+        return;
+    };
+    if !has_tls(&d) {
+        return;
+    }
+    assert!(
+        kinds(&d).iter().all(|k| *k == "tls_handshake_failed"),
+        "{}",
+        d.show()
+    );
+    // openssl s_client -tls1, -tls1_1 and curl --tls-max 1.1: alert 70 from the server.
+    let alerts = tls_findings(&d, 4431);
+    assert_eq!(alerts.len(), 3, "{}", d.show());
+    for f in &alerts {
+        assert_eq!(f["evidence"]["alert"]["code"], 70, "{f}");
+        assert_eq!(f["evidence"]["alert"]["from"], "server");
+        assert_eq!(f["origin"], "server");
+        let max = s(f, &["evidence", "client_hello", "max_version"]);
+        assert!(max == "TLS 1.0" || max == "TLS 1.1", "{max}");
+        assert!(s(f, &["summary"]).contains(&format!("at most {max}")));
+        assert!(s(f, &["next_step"]).contains("SchUseStrongCrypto"));
+        assert!(
+            s(f, &["evidence", "messages", "openssl"]).contains("SSL alert number 70"),
+            "{f}"
+        );
+    }
+    // The openssl s_client error the lab's client really printed is the one the finding names.
+    let seen: Vec<&str> = d
+        .app
+        .iter()
+        .filter_map(|a| a["stderr"].as_array())
+        .flatten()
+        .filter_map(|l| l.as_str())
+        .collect();
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("0A00042E") && l.contains("tlsv1 alert protocol version")),
+        "{seen:?}"
+    );
+    // The SChannel-like server resets the TLS 1.0 ClientHello.
+    let rst = tls_findings(&d, 4433);
+    assert_eq!(rst.len(), 1, "{}", d.show());
+    assert_eq!(rst[0]["evidence"]["shape"], "closed_after_client_hello");
+    assert_eq!(rst[0]["socket_error"]["windows_code"], 10054);
+    assert_eq!(rst[0]["evidence"]["client_hello"]["max_version"], "TLS 1.0");
+    // The TLS 1.3 curl connection to :4431 worked: no finding names its flow.
+    let ok = d
+        .flows_to(APP, 4431)
+        .into_iter()
+        .filter(|f| f["tls"]["server_hello"]["version"] == "TLS 1.3")
+        .count();
+    assert_eq!(ok, 1, "one completed TLS 1.3 handshake");
+    assert_eq!(d.findings.len(), 4, "{}", d.show());
+}
+
+#[test]
+fn tls_client_certificate_required_fires() {
+    let Some(d) = lab("tls-client-cert") else {
+        return;
+    };
+    if !has_tls(&d) {
+        return;
+    }
+    assert_eq!(kinds(&d), ["tls_handshake_failed"], "{}", d.show());
+    let f = &d.findings[0];
+    assert_eq!(f["server_port"], 4432);
+    assert_eq!(f["evidence"]["alert"]["code"], 40);
+    assert_eq!(f["evidence"]["alert"]["from"], "server");
+    assert!(s(f, &["next_step"]).contains("client certificate"), "{f}");
+    // curl printed the alert the finding names.
+    assert!(
+        d.app[0]["stderr"][0]
+            .as_str()
+            .unwrap()
+            .contains("sslv3 alert handshake failure")
+    );
+    assert!(s(f, &["evidence", "messages", "curl"]).contains("sslv3 alert handshake failure"));
+}
+
+#[test]
+fn tls_untrusted_server_certificate_fires() {
+    let Some(d) = lab("tls-untrusted") else {
+        return;
+    };
+    if !has_tls(&d) {
+        return;
+    }
+    assert_eq!(kinds(&d), ["tls_handshake_failed"], "{}", d.show());
+    let f = &d.findings[0];
+    assert_eq!(f["evidence"]["alert"]["code"], 48);
+    assert_eq!(f["evidence"]["alert"]["from"], "client");
+    assert_eq!(f["origin"], "client");
+    assert_eq!(f["socket_error"]["windows_name"], "SEC_E_UNTRUSTED_ROOT");
+    assert_eq!(
+        d.app[0]["result"], "exit 60",
+        "curl (60): certificate problem"
+    );
+}
+
+#[test]
+fn tls_to_a_plain_http_port_is_a_protocol_mismatch() {
+    let Some(d) = lab("tls-plain-http") else {
+        return;
+    };
+    if !has_tls(&d) {
+        return;
+    }
+    let pm: Vec<&Value> = d
+        .findings
+        .iter()
+        .filter(|f| f["kind"] == "protocol_mismatch" && f["server_port"] == 8000)
+        .collect();
+    assert_eq!(pm.len(), 1, "{}", d.show());
+    assert_eq!(pm[0]["evidence"]["direction"], "tls_to_plaintext");
+    assert_eq!(pm[0]["evidence"]["protocol"], "HTTP");
+    assert!(s(pm[0], &["summary"]).contains("HTTP/1.1 400 Bad Request"));
+    assert!(s(pm[0], &["summary"]).contains("the port speaks HTTP, not TLS"));
+    // The plain GET to :8000 worked and is in no finding; nothing else is called a TLS failure.
+    assert!(
+        d.findings.iter().all(|f| f["kind"] == "protocol_mismatch"),
+        "{}",
+        d.show()
+    );
+    assert_eq!(
+        d.findings
+            .iter()
+            .filter(|f| f["server_port"] == 8000)
+            .count(),
+        1
+    );
+}
+
+/// Every other lab capture (each made for another failure, all with healthy DNS lookups and
+/// connections around it) draws none of the three findings.
+#[test]
+fn other_lab_captures_stay_silent() {
+    let mut names: Vec<String> = std::fs::read_dir(lab_captures())
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.ends_with(".pcap") && !n.ends_with(".server.pcap"))
+        .filter(|n| !n.starts_with("dns-") && !n.starts_with("tls-"))
+        .map(|n| n.trim_end_matches(".pcap").to_string())
+        .collect();
+    names.sort();
+    assert!(names.iter().any(|n| n == "healthy"), "{names:?}");
+    for n in &names {
+        let d = diagnose(n);
+        let bad: Vec<&Value> = d
+            .findings
+            .iter()
+            .filter(|f| NEW_KINDS.contains(&f["kind"].as_str().unwrap_or("")))
+            .collect();
+        assert!(bad.is_empty(), "{n}: {bad:#?}");
+    }
+}
+
+/// The healthy public captures (DNS over UDP and TCP, EDNS, DNSSEC, HTTP, TLS) stay silent.
+#[test]
+fn public_captures_draw_none_of_the_three() {
+    for name in [
+        "dns_udp.pcap",
+        "dns_udp_2.pcap",
+        "dns_tcp.pcap",
+        "dnssec.pcap",
+        "edns-opts.pcap",
+        "tcpreplay-test.pcap",
+        "pcapparser-wireshark_samples-test.pcapng",
+        "ipv4_tcp_http_xml.pcap",
+        "mptcp-v1.pcap",
+        "tfo-5c1fa7f9ae91.pcap",
+    ] {
+        let path = shared_captures().join("real").join(name);
+        if !path.exists() {
+            eprintln!("SKIPPED: {name}: not in the shared corpus");
+            continue;
+        }
+        let p = path.to_str().unwrap();
+        let outs = pipeline(
+            &[
+                ("pcap2jsonl", &[p]),
+                ("tcpflows", &[]),
+                ("ttlhops", &[]),
+                ("tcpflag", &[]),
+            ],
+            None,
+        );
+        let f = records(&outs[3].stdout);
+        let bad: Vec<&Value> = f
+            .iter()
+            .filter(|x| NEW_KINDS.contains(&x["kind"].as_str().unwrap_or("")))
+            .collect();
+        assert!(bad.is_empty(), "{name}: {bad:#?}");
+    }
+}
+
+/// tlsdecode's OpenSSL/curl fixture captures (tools/pcap2jsonl/tests/fixtures/tls/, made by its
+/// make.sh): each failing handshake draws its finding, the healthy TLS 1.2 and 1.3 connections
+/// none; TLS 1.3's encrypted certificate_required and OpenSSL's silent close on plaintext leave
+/// nothing in clear and stay silent.
+#[test]
+fn tls_fixture_captures() {
+    let dir = tcpwhy_tests::root().join("tools/pcap2jsonl/tests/fixtures/tls");
+    for (name, want) in [
+        (
+            "alert40.pcap",
+            Some(("tls_handshake_failed", "fatal alert 40 handshake_failure")),
+        ),
+        (
+            "alert70.pcap",
+            Some(("tls_handshake_failed", "fatal alert 70 protocol_version")),
+        ),
+        (
+            "clientcert12.pcap",
+            Some(("tls_handshake_failed", "client certificate")),
+        ),
+        (
+            "rsthello.pcap",
+            Some(("tls_handshake_failed", "reset the connection")),
+        ),
+        (
+            "plainhttp.pcap",
+            Some(("protocol_mismatch", "does not speak TLS")),
+        ),
+        (
+            "plainnode.pcap",
+            Some(("protocol_mismatch", "the port speaks HTTP, not TLS")),
+        ),
+        (
+            "http2java.pcap",
+            Some((
+                "protocol_mismatch",
+                "speaks TLS but the client sent plaintext",
+            )),
+        ),
+        ("clientcert13.pcap", None),
+        ("http2tls.pcap", None),
+        ("tls12.pcap", None),
+        ("tls13.pcap", None),
+    ] {
+        let path = dir.join(name);
+        if !path.exists() {
+            eprintln!("SKIPPED: {name}: not in {}", dir.display());
+            continue;
+        }
+        let p = path.to_str().unwrap();
+        let outs = pipeline(
+            &[
+                ("pcap2jsonl", &[p]),
+                ("tcpflows", &[]),
+                ("ttlhops", &[]),
+                ("tcpflag", &[]),
+            ],
+            None,
+        );
+        let f = records(&outs[3].stdout);
+        match want {
+            Some((kind, words)) => {
+                assert_eq!(f.len(), 1, "{name}: {f:#?}");
+                assert_eq!(f[0]["kind"], kind, "{name}");
+                assert!(
+                    s(&f[0], &["summary"]).contains(words)
+                        || s(&f[0], &["next_step"]).contains(words),
+                    "{name}: {}",
+                    f[0]["summary"]
+                );
+            }
+            None => assert!(f.is_empty(), "{name}: {f:#?}"),
+        }
+    }
+}
