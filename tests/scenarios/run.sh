@@ -11,7 +11,8 @@
 # Scenarios (tests/captures/README.md says what each capture shows): refused-2383,
 # refused-windows-retry, middlebox-reset, syn-timeout, icmp-unreachable, retrans-timeout, slow-connect,
 # handshake-incomplete, refused-host-firewall,
-# zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6, healthy.
+# zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6, dying,
+# slow-path, window-crawl, client-gave-up, reset-after-close, healthy.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
 #
 # Topology (addresses are documentation ranges; nothing leaves the namespaces):
@@ -57,7 +58,7 @@ mkdir -p "$OUT"
 export LAB_READY_DIR="$WORK"
 
 P=tw$$
-NODES="cl r1 r2 sql w2a w2b w2c app dns"
+NODES="cl r1 r2 sql w2a w2b w2c app dns slow dl"
 BG_PIDS=
 
 cleanup() {
@@ -138,6 +139,17 @@ server w2b 12
 server w2c 13
 server app 30
 server dns 53
+# slow (203.0.113.40) hangs off the bridge through dl, a bridge that holds every frame from slow
+# towards the bridge for 300 ms (lab.py delay-bridge): a slow path on the server's side.
+veth slow eth0 dl x0
+veth dl x1 r2 vslow
+ip -n "$P-r2" link set vslow master br0
+addr slow eth0 203.0.113.40/24
+ip -n "$P-slow" route add default via 203.0.113.1
+for i in x0 x1; do
+  nsx dl sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
+  ip -n "$P-dl" link set "$i" promisc on
+done
 
 # The client gives up a connect after 3 SYNs (0 s, 1 s, 3 s; like Windows' 3 tries).
 nsx cl sysctl -qw net.ipv4.tcp_syn_retries=2
@@ -169,10 +181,16 @@ bg w2b "$PY" "$HERE/lab.py" http-server 80
 bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080 8081 8082 8083
 bg app "$PY" "$HERE/lab.py" abort-server 9000
 bg app "$PY" "$HERE/lab.py" slow-reader 9001 1.5
+bg slow "$PY" "$HERE/lab.py" named-server slowweb 80
+bg dl "$PY" "$HERE/lab.py" delay-bridge x0 x1 0.3
+bg app "$PY" "$HERE/lab.py" sink 9002
+bg app "$PY" "$HERE/lab.py" halfclose-abort 9003
+bg slow "$PY" "$HERE/lab.py" crawl-reader 9004 200 100 0
 bg dns "$PY" "$HERE/lab.py" dns-server 203.0.113.53 "$WORK/zone"
 bg w2c "$PY" "$HERE/lab.py" zw-server eth0 203.0.113.13 80 2.5
 
-for f in msmdsrv http-80 http-80-8443-8080-8081-8082-8083 abort slow dns zw; do
+for f in msmdsrv http-80 http-80-8443-8080-8081-8082-8083 abort slow slowweb sink bridge halfclose-abort \
+  crawl dns zw; do
   i=0
   while [ ! -f "$WORK/$f.ready" ]; do
     i=$((i + 1))
@@ -370,6 +388,58 @@ if want refused-ipv6; then
   scenario refused-ipv6 "get $APP6 80, connect $SQL6 2383 20531, sleep 0.5, \
     connect $SQL6 2383 20531, sleep 0.5, connect $SQL6 2383 20531, sleep 0.3, get $SQL6 2725"
   listening sql refused-ipv6
+fi
+
+if want dying; then
+  # Two connections to a server that reads and never answers (app:9002): one uploads 1000 bytes
+  # every 0.1 s, one sent its request and waits with TCP keep-alives every 1 s. After 2 s router2
+  # starts dropping everything the client sends there (the path or the server died): the upload
+  # is retransmitted with a doubling RTO and never acknowledged, the keep-alives go unanswered,
+  # and the capture stops 8 s later with both connections still trying (no RST, no timeout yet).
+  settle
+  log "scenario dying"
+  BG_TCPDUMP=
+  capture_start cl "$OUT/dying.pcap"; BG_TCPDUMP="${BG_PIDS##* }"
+  nsx cl "$PY" "$HERE/lab.py" client "upload-slow $APP 9002 40" >"$WORK/dying-a.jsonl" &
+  DA=$!
+  sleep 0.2
+  nsx cl "$PY" "$HERE/lab.py" client "keepalive $APP 9002 40" >"$WORK/dying-b.jsonl" &
+  DB=$!
+  sleep 2
+  nsx r2 iptables -A FORWARD -p tcp -s 198.51.100.10 -d $APP --dport 9002 -j DROP
+  sleep 8
+  capture_stop
+  rm -f "$OUT/dying.pcap.log"
+  kill "$DA" "$DB" 2>/dev/null || true
+  wait "$DA" "$DB" 2>/dev/null || true
+  nsx r2 iptables -F FORWARD
+fi
+
+if want slow-path; then
+  # The server slow (203.0.113.40) sits behind a 300 ms delay (everything it sends waits in dl):
+  # the client's capture shows SYN -> SYN-ACK 300 ms (the delay is on the server's side of the
+  # capture point), the server's own capture SYN-ACK -> ACK 300 ms (on the client's side).
+  scenario slow-path "get 203.0.113.40 80, get 203.0.113.40 80" slow
+fi
+
+if want window-crawl; then
+  # A receiver with a tiny receive buffer (SO_RCVBUF 1024, MSS 200: an embedded device, a
+  # printer) behind the 300 ms path of slow-path: it reads at once, so its window never closes,
+  # but it never offers more than about 1 KB, and the client's upload waits on it every round
+  # trip: about 3 KB/s.
+  scenario window-crawl "get $APP 80, bulk 203.0.113.40 9004 12000, get $APP 80"
+fi
+
+if want client-gave-up; then
+  # app:9002 reads the request and never answers; the client's read timeout (3 s) fires and the
+  # application aborts the connection with a RST (SO_LINGER 0).
+  scenario client-gave-up "get $APP 80, get-giveup $APP 9002 3, get $APP 80"
+fi
+
+if want reset-after-close; then
+  # The client sends its request and shuts down writing (FIN), then reads; the server sends part
+  # of the answer and aborts (SO_LINGER 0): the client's read fails with ECONNRESET.
+  scenario reset-after-close "get $APP 80, get-halfclose $APP 9003, get $APP 80" app
 fi
 
 if want healthy; then

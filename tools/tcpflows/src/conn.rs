@@ -11,6 +11,50 @@ use crate::zeek::ZConn;
 pub const MAX_ATTEMPTS_LISTED: usize = 16;
 pub const MAX_PROBES_LISTED: usize = 8;
 pub const MAX_ICMP_LISTED: usize = 8;
+pub const MAX_RST_LISTED: usize = 16;
+/// Retransmissions and keep-alives kept for `stuck` (the last ones).
+pub const MAX_STUCK_LISTED: usize = 16;
+pub const MAX_WINDOW_FULL_LISTED: usize = 8;
+
+/// Frames and times of the latest events of one kind (the last `MAX_STUCK_LISTED`).
+#[derive(Debug, Clone, Default)]
+pub struct Recent {
+    pub count: u32,
+    pub frames: Vec<u64>,
+    pub ts: Vec<Ts>,
+}
+
+impl Recent {
+    fn push(&mut self, frame: u64, ts: Ts) {
+        self.count = self.count.saturating_add(1);
+        if self.frames.len() == MAX_STUCK_LISTED {
+            self.frames.remove(0);
+            self.ts.remove(0);
+        }
+        self.frames.push(frame);
+        self.ts.push(ts);
+    }
+
+    fn clear(&mut self) {
+        self.count = 0;
+        self.frames.clear();
+        self.ts.clear();
+    }
+}
+
+/// Window-limited sending by one side (see `WindowFull` in the record).
+#[derive(Debug, Clone, Default)]
+pub struct Wf {
+    pub count: u32,
+    pub episodes: u32,
+    pub first_frame: u64,
+    pub frames: Vec<u64>,
+    pub since: Option<Ts>,
+    pub waited_ns: i64,
+    pub longest_ns: i64,
+    pub min_window: u64,
+    pub max_window: u64,
+}
 
 /// One TCP segment, as the tracker needs it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -70,6 +114,17 @@ pub struct Half {
     pub dup_acks: u32,
     pub fin_frame: Option<u64>,
     pub fin_ts: Option<Ts>,
+    pub last_frame: Option<u64>,
+    pub last_ts: Option<Ts>,
+    pub last_data: Option<(u64, Ts)>,
+    pub ack_advance: Option<(u64, Ts)>,
+    /// Retransmissions since the peer last acknowledged new data.
+    pub stuck_retrans: Recent,
+    /// Keep-alives since the peer's last packet.
+    pub stuck_ka: Recent,
+    pub wf: Wf,
+    /// Non-zero windows this side advertised after the handshake below its own MSS.
+    pub small_windows: u32,
     // tshark's tcp_analyze_seq_info
     nextseq: u32,
     nextseq_set: bool,
@@ -106,6 +161,14 @@ impl Half {
             dup_acks: 0,
             fin_frame: None,
             fin_ts: None,
+            last_frame: None,
+            last_ts: None,
+            last_data: None,
+            ack_advance: None,
+            stuck_retrans: Recent::default(),
+            stuck_ka: Recent::default(),
+            wf: Wf::default(),
+            small_windows: 0,
             nextseq: 0,
             nextseq_set: false,
             nextseq_ts: Ts::default(),
@@ -122,6 +185,15 @@ impl Half {
     /// The window this side advertised last (raw), if any segment was seen.
     pub fn last_window(&self) -> Option<u16> {
         self.window_set.then_some(self.window)
+    }
+
+    /// Sequence space this side sent that `peer` has not acknowledged (None when unknown).
+    pub fn unacked(&self, peer: &Half) -> Option<u64> {
+        match (self.nextseq_set, peer.acked) {
+            (true, Some(a)) if gt(self.nextseq, a) => Some(self.nextseq.wrapping_sub(a) as u64),
+            (true, Some(_)) => Some(0),
+            _ => None,
+        }
     }
 }
 
@@ -179,6 +251,7 @@ pub struct FlowState {
     pub established: bool,
     pub rst: Option<RstInfo>,
     pub rst_count: u32,
+    pub rst_frames: Vec<u64>,
     pub icmp: Vec<IcmpInfo>,
     pub icmp_count: u32,
     /// Set when the connection is over (`fin`, `rst`); the record waits for the linger time.
@@ -236,6 +309,7 @@ impl FlowState {
             established: false,
             rst: None,
             rst_count: 0,
+            rst_frames: Vec::new(),
             icmp: Vec::new(),
             icmp_count: 0,
             end: None,
@@ -307,6 +381,9 @@ impl FlowState {
         let fin = s.flags & FIN != 0;
         let rst = s.flags & RST != 0;
 
+        let retrans_before = self.half[from].retransmissions;
+        let ka_before = self.half[from].keep_alives;
+        let acked_before = self.half[from].acked;
         self.analyze(from, s);
         self.zero_window(from, s);
 
@@ -384,8 +461,13 @@ impl FlowState {
             h.acked = Some(s.ack);
         }
 
+        self.progress(from, s, retrans_before, ka_before, acked_before);
+
         if rst {
             self.rst_count += 1;
+            if self.rst_frames.len() < MAX_RST_LISTED {
+                self.rst_frames.push(s.frame);
+            }
             if self.rst.is_none() {
                 let check = self.rst_check(from, s);
                 self.rst = Some(RstInfo {
@@ -406,6 +488,104 @@ impl FlowState {
             if let Some(e) = self.z.finished() {
                 self.end = Some(e);
                 self.end_ts = Some(s.ts);
+            }
+        }
+    }
+
+    /// The scale factor (shift) of the windows `from` advertises, when the handshake showed it:
+    /// both SYNs seen, and 0 unless both offered window scaling.
+    fn scale_of(&self, from: usize) -> Option<u32> {
+        let (a, b) = (&self.half[from], &self.half[1 - from]);
+        if !(a.syn_seen && b.syn_seen) {
+            return None;
+        }
+        Some(match (a.wscale, b.wscale) {
+            (Some(x), Some(_)) => x.min(14) as u32,
+            _ => 0,
+        })
+    }
+
+    /// Per-side progress after segment `s` from `from`: last packet and data, ACK progress,
+    /// retransmissions and keep-alives left unanswered, window-limited sending.
+    fn progress(
+        &mut self,
+        from: usize,
+        s: &Seg,
+        retrans_before: u32,
+        ka_before: u32,
+        acked_before: Option<u32>,
+    ) {
+        let to = 1 - from;
+        let syn = s.flags & SYN != 0;
+        let rst = s.flags & RST != 0;
+        let scale_from = self.scale_of(from);
+        let scale_to = self.scale_of(to);
+        {
+            let h = &mut self.half[from];
+            h.last_frame = Some(s.frame);
+            h.last_ts = Some(s.ts);
+            if s.len > 0 {
+                h.last_data = Some((s.frame, s.ts));
+            }
+            if h.retransmissions > retrans_before {
+                h.stuck_retrans.push(s.frame, s.ts);
+            }
+            if h.keep_alives > ka_before {
+                h.stuck_ka.push(s.frame, s.ts);
+            }
+        }
+        // Any packet answers the peer's keep-alives.
+        self.half[to].stuck_ka.clear();
+        if s.flags & ACK != 0 && !rst {
+            if let Some(a) = acked_before {
+                if gt(s.ack, a) {
+                    self.half[from].ack_advance = Some((s.frame, s.ts));
+                    self.half[to].stuck_retrans.clear();
+                }
+            }
+            // The window `from` advertises: does it open room for the peer waiting on it?
+            if let (Some(sc), false) = (scale_from, syn) {
+                let win = (s.window as u64) << sc;
+                let mss = self.half[from].mss.unwrap_or(536) as u64;
+                if win > 0 && win < mss {
+                    self.half[from].small_windows += 1;
+                }
+                let p = &mut self.half[to];
+                if let Some(t0) = p.wf.since {
+                    let edge = s.ack.wrapping_add(win.min(1 << 30) as u32);
+                    if p.nextseq_set && gt(edge, p.nextseq) {
+                        let d = s.ts.ns - t0.ns;
+                        p.wf.waited_ns = p.wf.waited_ns.saturating_add(d.max(0));
+                        p.wf.longest_ns = p.wf.longest_ns.max(d);
+                        p.wf.since = None;
+                    }
+                }
+            }
+        }
+        // Did this data segment fill the peer's window?
+        if s.len > 0 && !syn && !rst && self.half[from].retransmissions == retrans_before {
+            if let (Some(sc), Some(a)) = (scale_to, self.half[to].acked) {
+                let p = &self.half[to];
+                let win = (p.window as u64) << sc;
+                let end = s.seq.wrapping_add(s.len);
+                let inflight = end.wrapping_sub(a);
+                if p.window_set && win > 0 && (inflight as i32) > 0 && inflight as u64 >= win {
+                    let h = &mut self.half[from];
+                    h.wf.count += 1;
+                    if h.wf.count == 1 {
+                        h.wf.first_frame = s.frame;
+                        h.wf.min_window = win;
+                    }
+                    if h.wf.frames.len() < MAX_WINDOW_FULL_LISTED {
+                        h.wf.frames.push(s.frame);
+                    }
+                    h.wf.min_window = h.wf.min_window.min(win);
+                    h.wf.max_window = h.wf.max_window.max(win);
+                    if h.wf.since.is_none() {
+                        h.wf.since = Some(s.ts);
+                        h.wf.episodes += 1;
+                    }
+                }
             }
         }
     }

@@ -258,6 +258,9 @@ pub fn refused_rst_frames(f: &Flow, explicit: Option<&[u64]>) -> (Vec<u64>, bool
     if let Some(v) = explicit.filter(|v| !v.is_empty()) {
         return (v.to_vec(), false);
     }
+    if let Some(r) = f.rst.as_ref().filter(|r| !r.frames.is_empty()) {
+        return (r.frames.clone(), false);
+    }
     let syns = &f.attempts.frames;
     if let (Some(r), Some(first), Some(last)) = (&f.rst, syns.first(), syns.last()) {
         let n = syns.len();

@@ -192,10 +192,14 @@ pub(crate) fn origin_value(o: &Origin) -> Value {
     })
 }
 
-/// The RST's frame and, when it is a different packet, the flow's last frame (a later RST).
+/// The frames of the flow's RSTs: tcpflows' `rst.frames` (every RST, up to 16); from an older
+/// record, the first RST and, when it is a different packet, the flow's last frame (a later RST).
 pub(crate) fn rst_frames(f: &Flow) -> Vec<u64> {
     let mut v = vec![];
     if let Some(r) = &f.rst {
+        if !r.frames.is_empty() {
+            return r.frames.clone();
+        }
         v.push(r.frame);
         if r.count > 1 && f.last_frame != r.frame {
             v.push(f.last_frame);

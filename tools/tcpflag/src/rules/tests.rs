@@ -161,9 +161,17 @@ fn refused_rst_frames_listed_or_inferred() {
     assert_eq!(fd.evidence["rst_frames_inferred"], false);
     // Another packet between the last SYN and its RST: no guessing.
     p["last_frame"] = json!(19);
-    let f = flow(p);
+    let f = flow(p.clone());
     let fd = refused(&[(&f, None)]);
     assert_eq!(fd.frames, [13, 14, 15, 17, 19]);
+    assert_eq!(fd.evidence["rst_frames_inferred"], false);
+    // tcpflows lists every RST (`rst.frames`): all three are evidence, the middle one too.
+    let mut p2 = p.clone();
+    p2["rst"]["frames"] = json!([14, 16, 19]);
+    let f = flow(p2);
+    let fd = refused(&[(&f, None)]);
+    assert_eq!(fd.frames, [13, 14, 15, 16, 17, 19]);
+    assert_eq!(fd.evidence["rst_frames"], json!([14, 16, 19]));
     assert_eq!(fd.evidence["rst_frames_inferred"], false);
 }
 
