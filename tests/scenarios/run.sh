@@ -140,7 +140,7 @@ server w2c 13
 server app 30
 server dns 53
 # slow (203.0.113.40) hangs off the bridge through dl, a bridge that holds every frame from slow
-# towards the bridge for 300 ms (lab.py delay-bridge): a slow path on the server's side.
+# towards the bridge for 600 ms (lab.py delay-bridge): a slow path on the server's side.
 veth slow eth0 dl x0
 veth dl x1 r2 vslow
 ip -n "$P-r2" link set vslow master br0
@@ -182,7 +182,7 @@ bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080 8081 8082 8083
 bg app "$PY" "$HERE/lab.py" abort-server 9000
 bg app "$PY" "$HERE/lab.py" slow-reader 9001 1.5
 bg slow "$PY" "$HERE/lab.py" named-server slowweb 80
-bg dl "$PY" "$HERE/lab.py" delay-bridge x0 x1 0.3
+bg dl "$PY" "$HERE/lab.py" delay-bridge x0 x1 0.6
 bg app "$PY" "$HERE/lab.py" sink 9002
 bg app "$PY" "$HERE/lab.py" halfclose-abort 9003
 bg slow "$PY" "$HERE/lab.py" crawl-reader 9004 200 100 0
@@ -202,7 +202,7 @@ done
 # Warm the ARP / neighbour caches so the captures start with the traffic that matters.
 nsx cl "$PY" "$HERE/lab.py" client "get 203.0.113.30 80, get 203.0.113.20 2725, \
   get 203.0.113.11 80, get 203.0.113.12 80, get 2001:db8:20::30 80, get 2001:db8:20::20 2725, \
-  resolve app.lab.test 203.0.113.53" >"$WORK/warmup.jsonl"
+  resolve app.lab.test 203.0.113.53, get 203.0.113.40 80" >"$WORK/warmup.jsonl"
 sleep 0.5
 
 # ------------------------------------------------------------------ scenarios
@@ -416,18 +416,19 @@ if want dying; then
 fi
 
 if want slow-path; then
-  # The server slow (203.0.113.40) sits behind a 300 ms delay (everything it sends waits in dl):
-  # the client's capture shows SYN -> SYN-ACK 300 ms (the delay is on the server's side of the
-  # capture point), the server's own capture SYN-ACK -> ACK 300 ms (on the client's side).
+  # The server slow (203.0.113.40) sits behind a 600 ms delay (everything it sends waits in dl,
+  # like a satellite hop): the client's capture shows SYN -> SYN-ACK 600 ms (the delay is on the
+  # server's side of the capture point), the server's own capture SYN-ACK -> ACK 600 ms (on the
+  # client's side).
   scenario slow-path "get 203.0.113.40 80, get 203.0.113.40 80" slow
 fi
 
 if want window-crawl; then
   # A receiver with a tiny receive buffer (SO_RCVBUF 1024, MSS 200: an embedded device, a
-  # printer) behind the 300 ms path of slow-path: it reads at once, so its window never closes,
+  # printer) behind the 600 ms path of slow-path: it reads at once, so its window never closes,
   # but it never offers more than about 1 KB, and the client's upload waits on it every round
-  # trip: about 3 KB/s.
-  scenario window-crawl "get $APP 80, bulk 203.0.113.40 9004 12000, get $APP 80"
+  # trip: about 1.5 KB/s.
+  scenario window-crawl "get $APP 80, bulk 203.0.113.40 9004 8000, get $APP 80"
 fi
 
 if want client-gave-up; then

@@ -3,8 +3,14 @@
 //! order so each flow gets the one finding that explains it best (a recovered zero-window stall
 //! is the only rule that can add a second, informational, finding). docs/rules.md documents each.
 
+mod client_gave_up;
+mod connection_dying;
 mod handshake;
+mod peer_silent;
+mod reset_after_close;
+mod slow_path;
 mod transfer;
+mod window_crawl;
 
 use serde_json::{Map, Value};
 use tcpwhy_common::records::flow::{Flow, Rst};
@@ -36,6 +42,14 @@ pub struct Config {
     /// slow_connect: a connect that needed SYN retries and took this long (s) or longer is a
     /// warning, shorter ones info.
     pub slow_connect: f64,
+    /// slow_path: a handshake round trip on one side of the capture point this long (s) or
+    /// longer is reported (info), and a warning from `slow_path_warning`.
+    pub slow_path: f64,
+    pub slow_path_warning: f64,
+    /// client_gave_up: the client's RST came this long (s) or longer after its unanswered request.
+    pub gave_up: f64,
+    /// window_crawl: the sender waited this long (s) in total on a small window.
+    pub crawl_wait: f64,
 }
 
 impl Default for Config {
@@ -48,6 +62,10 @@ impl Default for Config {
             min_retrans: 3,
             incomplete_grace: 3.0,
             slow_connect: 3.0,
+            slow_path: 0.5,
+            slow_path_warning: 1.0,
+            gave_up: 2.0,
+            crawl_wait: 1.0,
         }
     }
 }
@@ -74,8 +92,14 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
         .or_else(|| transfer::zero_window_stall(f, cfg, true))
         .or_else(|| transfer::retransmission_storm(f, cfg))
         .or_else(|| transfer::reset_mid_connection(f))
+        .or_else(|| reset_after_close::reset_after_close(f))
+        .or_else(|| client_gave_up::client_gave_up(f, cfg))
+        .or_else(|| connection_dying::connection_dying(f, cfg))
+        .or_else(|| peer_silent::peer_silent(f))
+        .or_else(|| window_crawl::window_crawl(f, cfg))
         .or_else(|| handshake::no_response(f))
-        .or_else(|| handshake::slow_connect(f, cfg));
+        .or_else(|| handshake::slow_connect(f, cfg))
+        .or_else(|| slow_path::slow_path(f, cfg));
     let explained_zw = primary
         .as_ref()
         .is_some_and(|p| p.kind.starts_with("zero_window"));
@@ -206,6 +230,45 @@ pub(crate) fn rst_frames(f: &Flow) -> Vec<u64> {
         }
     }
     v
+}
+
+/// The side named `client` or `server`.
+pub(crate) fn side_of<'a>(f: &'a Flow, name: &str) -> &'a tcpwhy_common::records::flow::Side {
+    if name == "client" {
+        &f.client
+    } else {
+        &f.server
+    }
+}
+
+/// The address of the side named `client` or `server`.
+pub(crate) fn ip_of<'a>(f: &'a Flow, name: &str) -> &'a str {
+    if name == "client" {
+        &f.client_ip
+    } else {
+        &f.server_ip
+    }
+}
+
+/// The other side's name.
+pub(crate) fn peer_of(name: &str) -> &'static str {
+    if name == "client" { "server" } else { "client" }
+}
+
+/// Seconds between consecutive times.
+pub(crate) fn intervals_of(ts: &[f64]) -> Vec<f64> {
+    ts.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+/// How retransmissions at `ts` were spaced: the intervals (s) and whether they back off
+/// exponentially (each interval 1.5 to 2.6 times the one before, as an RTO that doubles).
+pub(crate) fn backoff(ts: &[f64]) -> (Vec<f64>, bool) {
+    let iv = intervals_of(ts);
+    let doubling = iv.len() >= 2
+        && iv
+            .windows(2)
+            .all(|w| w[0] > 0.0 && (1.5..=2.6).contains(&(w[1] / w[0])));
+    (iv, doubling)
 }
 
 /// True when `a` happened before the RST (both frames known).
