@@ -484,9 +484,22 @@ def read_all(s):
         n += len(chunk)
 
 
+CURRENT = [None]
+
+
+def stopped(signum, frame):
+    """run.sh stops a client that is still waiting (the dying scenario): say so, then exit."""
+    rec = CURRENT[0]
+    if rec is not None:
+        rec["result"] = "still waiting when stopped"
+        print(json.dumps(rec), flush=True)
+    os._exit(0)
+
+
 def action(words):
     a = words[0]
     rec = {"action": " ".join(words)}
+    CURRENT[0] = rec
     t0 = time.time()
     s = None
     try:
@@ -653,6 +666,9 @@ def resolve(name, server, qtype="A"):
 
 
 def cmd_client(args):
+    import signal
+
+    signal.signal(signal.SIGTERM, stopped)
     steps = " ".join(args).split(",")
     for step in steps:
         words = step.split()

@@ -400,10 +400,11 @@ if want dying; then
   log "scenario dying"
   BG_TCPDUMP=
   capture_start cl "$OUT/dying.pcap"; BG_TCPDUMP="${BG_PIDS##* }"
-  nsx cl "$PY" "$HERE/lab.py" client "upload-slow $APP 9002 40" >"$WORK/dying-a.jsonl" &
+  # (ip netns exec, not nsx: `ip` execs python, so $! is the client itself and can be stopped)
+  ip netns exec "$P-cl" "$PY" "$HERE/lab.py" client "upload-slow $APP 9002 40" >"$WORK/dying-a.jsonl" &
   DA=$!
   sleep 0.2
-  nsx cl "$PY" "$HERE/lab.py" client "keepalive $APP 9002 40" >"$WORK/dying-b.jsonl" &
+  ip netns exec "$P-cl" "$PY" "$HERE/lab.py" client "keepalive $APP 9002 40" >"$WORK/dying-b.jsonl" &
   DB=$!
   sleep 2
   nsx r2 iptables -A FORWARD -p tcp -s 198.51.100.10 -d $APP --dport 9002 -j DROP
@@ -412,6 +413,7 @@ if want dying; then
   rm -f "$OUT/dying.pcap.log"
   kill "$DA" "$DB" 2>/dev/null || true
   wait "$DA" "$DB" 2>/dev/null || true
+  cat "$WORK/dying-a.jsonl" "$WORK/dying-b.jsonl" >"$OUT/dying.app.jsonl"
   nsx r2 iptables -F FORWARD
 fi
 
@@ -432,9 +434,9 @@ if want window-crawl; then
 fi
 
 if want client-gave-up; then
-  # app:9002 reads the request and never answers; the client's read timeout (3 s) fires and the
+  # app:9002 reads the request and never answers; the client's read timeout (5 s) fires and the
   # application aborts the connection with a RST (SO_LINGER 0).
-  scenario client-gave-up "get $APP 80, get-giveup $APP 9002 3, get $APP 80"
+  scenario client-gave-up "get $APP 80, get-giveup $APP 9002 5, get $APP 80"
 fi
 
 if want reset-after-close; then

@@ -85,6 +85,15 @@ fn dying_connection_is_named_with_its_backoff() {
     }
     let ack = f["evidence"]["peer_last_ack_frame"].as_u64().unwrap();
     assert!(ev.contains(&ack) && ack < listed[0], "{f}");
+    // The application was still waiting when the lab stopped it: no error yet, and the finding
+    // is about its connection.
+    let app = d
+        .app
+        .iter()
+        .find(|a| a["action"].as_str().unwrap().starts_with("upload-slow"))
+        .unwrap();
+    assert_eq!(app["result"], "still waiting when stopped");
+    assert_eq!(f["client_port"], app["client_port"]);
     let s = f["summary"].as_str().unwrap();
     assert!(s.contains("dying when the capture ended"), "{s}");
     assert!(s.contains("exponential back-off"), "{s}");
@@ -100,6 +109,12 @@ fn silent_peer_under_keepalives() {
     let f = one(&d, "peer_silent");
     assert_eq!(f["severity"], "error");
     assert_eq!(f["evidence"]["prober"], "client");
+    let app = d
+        .app
+        .iter()
+        .find(|a| a["action"].as_str().unwrap().starts_with("keepalive"))
+        .unwrap();
+    assert_eq!(f["client_port"], app["client_port"]);
     let n = f["evidence"]["keep_alives"].as_u64().unwrap();
     assert!(n >= 3, "{f}");
     // The keep-alives come every second (TCP_KEEPINTVL 1) and none is answered.
@@ -193,9 +208,9 @@ fn client_gave_up_after_its_read_timeout() {
     only(&d, APP, 9002, &["client_gave_up"]);
     let f = one(&d, "client_gave_up");
     assert_eq!(f["severity"], "error");
-    // The application's read timeout was 3 s.
+    // The application's read timeout was 5 s.
     let waited = f64v(&f["evidence"]["waited"]);
-    assert!((2.9..3.5).contains(&waited), "{f}");
+    assert!((4.9..5.5).contains(&waited), "{f}");
     let app = d
         .app
         .iter()
@@ -210,7 +225,7 @@ fn client_gave_up_after_its_read_timeout() {
     let ev = frames(f);
     assert!(ev.contains(&rst[0]), "{f}");
     assert!(f["evidence"]["request_acked_frame"].is_u64(), "{f}");
-    assert!(f["summary"].as_str().unwrap().contains("3.0 s"), "{f}");
+    assert!(f["summary"].as_str().unwrap().contains("5.0 s"), "{f}");
 }
 
 #[test]

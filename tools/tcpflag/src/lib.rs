@@ -140,7 +140,7 @@ pub struct Args {
     pub slow_path_warning: f64,
 
     /// client_gave_up: shortest wait (SECS) between the client's unanswered request and its RST.
-    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub gave_up: f64,
 
     /// window_crawl: shortest total time (SECS) the sender waited on a small window.

@@ -64,7 +64,7 @@ impl Default for Config {
             slow_connect: 3.0,
             slow_path: 0.5,
             slow_path_warning: 1.0,
-            gave_up: 2.0,
+            gave_up: 5.0,
             crawl_wait: 1.0,
         }
     }

@@ -178,6 +178,10 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     }
     let mut fd = base(f, "retransmission_storm", Severity::Error);
     let mut fr = vec![f.first_frame];
+    // The retransmissions left unanswered at the end (the last 16), when tcpflows lists them.
+    if let Some(st) = &s.stuck {
+        fr.extend(&st.frames);
+    }
     fr.extend(rst_frames(f));
     if reset.is_none() {
         fr.push(f.last_frame);
