@@ -31,7 +31,7 @@ pub fn client_gave_up(f: &Flow, cfg: &Config) -> Option<Finding> {
         return None;
     }
     let wait = r.ts - req_ts;
-    if !(wait >= cfg.gave_up) {
+    if wait.is_nan() || wait < cfg.gave_up {
         return None;
     }
     let acked = f
