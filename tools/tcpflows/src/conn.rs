@@ -136,6 +136,9 @@ pub struct Half {
     window_set: bool,
     /// The last ACK value this side sent with the ACK flag (what it expects next).
     acked: Option<u32>,
+    /// This side's last segment was a keep-alive (tshark's `lastsegmentflags` keep-alive bit:
+    /// the peer's answer to it is a keep-alive ACK, not a duplicate ACK).
+    last_keep_alive: bool,
     pub zw: Zw,
 }
 
@@ -178,6 +181,7 @@ impl Half {
             window: 0,
             window_set: false,
             acked: None,
+            last_keep_alive: false,
             zw: Zw::default(),
         }
     }
@@ -656,8 +660,9 @@ impl FlowState {
                 keep_alive = true;
                 fwd.keep_alives += 1;
             }
-            // duplicate ACK (keep-alive ACK and zero-window-probe ACK take precedence in tshark;
-            // both have the same shape, so they are only excluded through `window != 0`)
+            // duplicate ACK (keep-alive ACK and zero-window-probe ACK take precedence in tshark:
+            // the answer to a keep-alive — the peer's last segment was one — is a keep-alive
+            // ACK; a zero-window-probe ACK is excluded through `window != 0`)
             if seglen == 0
                 && s.window != 0
                 && fwd.window_set
@@ -666,6 +671,7 @@ impl FlowState {
                 && seq == fwd.nextseq
                 && s.ack == fwd.lastack
                 && !ctl
+                && !rev.last_keep_alive
             {
                 fwd.dupacknum += 1;
                 fwd.dup_acks += 1;
@@ -717,6 +723,7 @@ impl FlowState {
             fwd.nextseq_set = true;
             fwd.nextseq_ts = s.ts;
         }
+        fwd.last_keep_alive = keep_alive;
         fwd.window = s.window;
         fwd.window_set = true;
         fwd.lastack = s.ack;
