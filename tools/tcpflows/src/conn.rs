@@ -42,6 +42,17 @@ impl Recent {
     }
 }
 
+/// What only some connections need, allocated on first use (a retransmission, a keep-alive, a
+/// window-full segment) so the flow table of a healthy capture stays small.
+#[derive(Debug, Clone, Default)]
+pub struct Track {
+    /// Retransmissions since the peer last acknowledged new data.
+    pub stuck_retrans: Recent,
+    /// Keep-alives since the peer's last packet.
+    pub stuck_ka: Recent,
+    pub wf: Wf,
+}
+
 /// Window-limited sending by one side (see `WindowFull` in the record).
 #[derive(Debug, Clone, Default)]
 pub struct Wf {
@@ -114,15 +125,11 @@ pub struct Half {
     pub dup_acks: u32,
     pub fin_frame: Option<u64>,
     pub fin_ts: Option<Ts>,
-    pub last_frame: Option<u64>,
-    pub last_ts: Option<Ts>,
+    /// This side's last packet, last payload, last ACK that acknowledged new data.
+    pub last: Option<(u64, Ts)>,
     pub last_data: Option<(u64, Ts)>,
     pub ack_advance: Option<(u64, Ts)>,
-    /// Retransmissions since the peer last acknowledged new data.
-    pub stuck_retrans: Recent,
-    /// Keep-alives since the peer's last packet.
-    pub stuck_ka: Recent,
-    pub wf: Wf,
+    pub track: Option<Box<Track>>,
     /// Non-zero windows this side advertised after the handshake below its own MSS.
     pub small_windows: u32,
     // tshark's tcp_analyze_seq_info
@@ -164,13 +171,10 @@ impl Half {
             dup_acks: 0,
             fin_frame: None,
             fin_ts: None,
-            last_frame: None,
-            last_ts: None,
+            last: None,
             last_data: None,
             ack_advance: None,
-            stuck_retrans: Recent::default(),
-            stuck_ka: Recent::default(),
-            wf: Wf::default(),
+            track: None,
             small_windows: 0,
             nextseq: 0,
             nextseq_set: false,
@@ -189,6 +193,10 @@ impl Half {
     /// The window this side advertised last (raw), if any segment was seen.
     pub fn last_window(&self) -> Option<u16> {
         self.window_set.then_some(self.window)
+    }
+
+    fn track(&mut self) -> &mut Track {
+        self.track.get_or_insert_with(Default::default)
     }
 
     /// Sequence space this side sent that `peer` has not acknowledged (None when unknown).
@@ -526,25 +534,28 @@ impl FlowState {
         let scale_to = self.scale_of(to);
         {
             let h = &mut self.half[from];
-            h.last_frame = Some(s.frame);
-            h.last_ts = Some(s.ts);
+            h.last = Some((s.frame, s.ts));
             if s.len > 0 {
                 h.last_data = Some((s.frame, s.ts));
             }
             if h.retransmissions > retrans_before {
-                h.stuck_retrans.push(s.frame, s.ts);
+                h.track().stuck_retrans.push(s.frame, s.ts);
             }
             if h.keep_alives > ka_before {
-                h.stuck_ka.push(s.frame, s.ts);
+                h.track().stuck_ka.push(s.frame, s.ts);
             }
         }
         // Any packet answers the peer's keep-alives.
-        self.half[to].stuck_ka.clear();
+        if let Some(t) = self.half[to].track.as_mut() {
+            t.stuck_ka.clear();
+        }
         if s.flags & ACK != 0 && !rst {
             if let Some(a) = acked_before {
                 if gt(s.ack, a) {
                     self.half[from].ack_advance = Some((s.frame, s.ts));
-                    self.half[to].stuck_retrans.clear();
+                    if let Some(t) = self.half[to].track.as_mut() {
+                        t.stuck_retrans.clear();
+                    }
                 }
             }
             // The window `from` advertises: does it open room for the peer waiting on it?
@@ -555,13 +566,16 @@ impl FlowState {
                     self.half[from].small_windows += 1;
                 }
                 let p = &mut self.half[to];
-                if let Some(t0) = p.wf.since {
-                    let edge = s.ack.wrapping_add(win.min(1 << 30) as u32);
-                    if p.nextseq_set && gt(edge, p.nextseq) {
-                        let d = s.ts.ns - t0.ns;
-                        p.wf.waited_ns = p.wf.waited_ns.saturating_add(d.max(0));
-                        p.wf.longest_ns = p.wf.longest_ns.max(d);
-                        p.wf.since = None;
+                let (set, next) = (p.nextseq_set, p.nextseq);
+                if let Some(wf) = p.track.as_mut().map(|t| &mut t.wf) {
+                    if let Some(t0) = wf.since {
+                        let edge = s.ack.wrapping_add(win.min(1 << 30) as u32);
+                        if set && gt(edge, next) {
+                            let d = s.ts.ns - t0.ns;
+                            wf.waited_ns = wf.waited_ns.saturating_add(d.max(0));
+                            wf.longest_ns = wf.longest_ns.max(d);
+                            wf.since = None;
+                        }
                     }
                 }
             }
@@ -574,20 +588,20 @@ impl FlowState {
                 let end = s.seq.wrapping_add(s.len);
                 let inflight = end.wrapping_sub(a);
                 if p.window_set && win > 0 && (inflight as i32) > 0 && inflight as u64 >= win {
-                    let h = &mut self.half[from];
-                    h.wf.count += 1;
-                    if h.wf.count == 1 {
-                        h.wf.first_frame = s.frame;
-                        h.wf.min_window = win;
+                    let wf = &mut self.half[from].track().wf;
+                    wf.count += 1;
+                    if wf.count == 1 {
+                        wf.first_frame = s.frame;
+                        wf.min_window = win;
                     }
-                    if h.wf.frames.len() < MAX_WINDOW_FULL_LISTED {
-                        h.wf.frames.push(s.frame);
+                    if wf.frames.len() < MAX_WINDOW_FULL_LISTED {
+                        wf.frames.push(s.frame);
                     }
-                    h.wf.min_window = h.wf.min_window.min(win);
-                    h.wf.max_window = h.wf.max_window.max(win);
-                    if h.wf.since.is_none() {
-                        h.wf.since = Some(s.ts);
-                        h.wf.episodes += 1;
+                    wf.min_window = wf.min_window.min(win);
+                    wf.max_window = wf.max_window.max(win);
+                    if wf.since.is_none() {
+                        wf.since = Some(s.ts);
+                        wf.episodes += 1;
                     }
                 }
             }

@@ -86,8 +86,8 @@ fn side(h: &Half, peer: &Half, flow_last: Ts) -> Side {
         zero_window,
         fin_frame: h.fin_frame,
         fin_ts: h.fin_ts.map(Ts::to_f64),
-        last_frame: h.last_frame,
-        last_ts: h.last_ts.map(Ts::to_f64),
+        last_frame: h.last.map(|d| d.0),
+        last_ts: h.last.map(|d| d.1.to_f64()),
         last_data_frame: h.last_data.map(|d| d.0),
         last_data_ts: h.last_data.map(|d| d.1.to_f64()),
         ack_advance_frame: h.ack_advance.map(|d| d.0),
@@ -101,8 +101,9 @@ fn side(h: &Half, peer: &Half, flow_last: Ts) -> Side {
 /// nothing answered.
 fn stuck(h: &Half, peer: &Half) -> Option<Stuck> {
     let unacked = h.unacked(peer).unwrap_or(0);
-    let r = &h.stuck_retrans;
-    let k = &h.stuck_ka;
+    let t = h.track.as_deref()?;
+    let r = &t.stuck_retrans;
+    let k = &t.stuck_ka;
     let retrans = unacked > 0 && r.count > 0;
     if !retrans && k.count == 0 {
         return None;
@@ -129,7 +130,7 @@ fn stuck(h: &Half, peer: &Half) -> Option<Stuck> {
 
 /// Window-limited sending by `h` against `peer`'s window.
 fn window_full(h: &Half, peer: &Half, flow_last: Ts) -> Option<WindowFull> {
-    let w = &h.wf;
+    let w = &h.track.as_deref()?.wf;
     if w.count == 0 {
         return None;
     }
