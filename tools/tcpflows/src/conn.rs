@@ -550,12 +550,21 @@ impl FlowState {
             t.stuck_ka.clear();
         }
         if s.flags & ACK != 0 && !rst {
-            if let Some(a) = acked_before {
-                if gt(s.ack, a) {
-                    self.half[from].ack_advance = Some((s.frame, s.ts));
+            let advanced = match acked_before {
+                Some(a) => gt(s.ack, a),
+                // The first ACK (a SYN-ACK, or the first segment of a mid-stream side): it
+                // answers whatever the peer repeated so far (a retried SYN), not new data.
+                None => {
                     if let Some(t) = self.half[to].track.as_mut() {
                         t.stuck_retrans.clear();
                     }
+                    false
+                }
+            };
+            if advanced {
+                self.half[from].ack_advance = Some((s.frame, s.ts));
+                if let Some(t) = self.half[to].track.as_mut() {
+                    t.stuck_retrans.clear();
                 }
             }
             // The window `from` advertises: does it open room for the peer waiting on it?
