@@ -289,3 +289,24 @@ fn healthy_lab_capture_stays_silent() {
     let d = diagnose("healthy");
     assert!(d.findings.is_empty(), "{}", d.show());
 }
+
+#[test]
+fn every_repeated_synack_is_evidence() {
+    // The server repeats its SYN-ACK because the client's ACK never reaches it: each repeat proves
+    // it, and each is in the finding.
+    let d = diagnose("handshake-incomplete.server");
+    let f = one(&d, "handshake_incomplete");
+    let synacks = d.frames_where(|p| p["src_port"] == 8083 && p["tcp_flags"] == "SA");
+    assert!(synacks.len() >= 3, "{synacks:?}");
+    let ev = frames(f);
+    for s in &synacks {
+        assert!(ev.contains(s), "SYN-ACK {s} missing from {ev:?}");
+    }
+    let listed: Vec<u64> = f["evidence"]["synack_frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    assert_eq!(listed, synacks);
+}

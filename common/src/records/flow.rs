@@ -49,6 +49,9 @@ pub struct Flow {
     /// lost).
     #[serde(default)]
     pub synack_count: u32,
+    /// Frames of the SYN-ACKs (the first 16).
+    #[serde(default)]
+    pub synack_frames: Vec<u64>,
     #[serde(default)]
     pub rtt: Rtt,
     pub client: Side,

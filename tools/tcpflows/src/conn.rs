@@ -256,6 +256,7 @@ pub struct FlowState {
     pub last_syn_ts: Option<Ts>,
     pub synack_frame: Option<u64>,
     pub synack_count: u32,
+    pub synack_frames: Vec<u64>,
     pub synack_ts: Option<Ts>,
     pub rtt_syn_synack: Option<i64>,
     pub rtt_synack_ack: Option<i64>,
@@ -314,6 +315,7 @@ impl FlowState {
             last_syn_ts: None,
             synack_frame: None,
             synack_count: 0,
+            synack_frames: Vec::new(),
             synack_ts: None,
             rtt_syn_synack: None,
             rtt_synack_ack: None,
@@ -418,6 +420,9 @@ impl FlowState {
         }
         if syn && ackf {
             self.synack_count += 1;
+            if self.synack_frames.len() < MAX_ATTEMPTS_LISTED {
+                self.synack_frames.push(s.frame);
+            }
         }
         if syn && ackf && self.synack_frame.is_none() {
             self.synack_frame = Some(s.frame);

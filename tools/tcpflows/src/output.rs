@@ -282,6 +282,7 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         },
         synack_frame: f.synack_frame,
         synack_count: f.synack_count,
+        synack_frames: f.synack_frames.clone(),
         rtt: Rtt {
             syn_synack: f.rtt_syn_synack.map(secs),
             synack_ack: f.rtt_synack_ack.map(secs),

@@ -519,6 +519,8 @@ pub fn handshake_incomplete(f: &Flow, cfg: &Config) -> Option<Finding> {
     fd.attempts = Some(f.attempts.syn_count.max(1));
     let mut fr = syn_frames(f);
     fr.push(synack);
+    // Every SYN-ACK the server repeated is evidence that the ACK never reached it.
+    fr.extend(&f.synack_frames);
     fr.extend(rst_frames(f));
     fr.sort_unstable();
     fr.dedup();
@@ -563,6 +565,7 @@ pub fn handshake_incomplete(f: &Flow, cfg: &Config) -> Option<Finding> {
         )
     };
     ev(&mut fd, "synack_frame", synack);
+    ev(&mut fd, "synack_frames", f.synack_frames.clone());
     ev(&mut fd, "syn_count", f.attempts.syn_count);
     ev(&mut fd, "synack_retransmissions", f.server.retransmissions);
     ev(&mut fd, "server_reset", server_rst);

@@ -240,6 +240,9 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
             f.synack_count
         ));
         ev(&mut fd, "synack_count", f.synack_count);
+        fd.frames.extend(&f.synack_frames);
+        fd.frames.sort_unstable();
+        fd.frames.dedup();
     }
     // ICMP errors about this connection tell where the path broke.
     if let Some(i) = f.icmp.first() {
