@@ -17,7 +17,11 @@ pub const MIN_SPAN: f64 = 1.0;
 pub const WINDOWS_MAX_RETRANS: u32 = 5;
 
 pub fn connection_dying(f: &Flow, cfg: &Config) -> Option<Finding> {
-    if f.end != "capture_end" || f.rst.is_some() || !(f.established || f.midstream) {
+    // Still retransmitting when the capture ended, or gone silent until tcpflows' idle timeout
+    // (a long transfer whose few final retransmissions are too small a share of its packets for
+    // a retransmission_storm).
+    let open = f.end == "capture_end";
+    if !(open || f.end == "timeout") || f.rst.is_some() || !(f.established || f.midstream) {
         return None;
     }
     let (who, st) = ["client", "server"]
@@ -47,9 +51,14 @@ pub fn connection_dying(f: &Flow, cfg: &Config) -> Option<Finding> {
     fd.ts = Some(*first);
     fd.origin = Some("network".into());
     set_error(&mut fd, Sock::Aborted);
+    let until = if open {
+        "the capture ended"
+    } else {
+        "the connection's last packet"
+    };
     let stopped = match (p.ack_advance_frame, p.ack_advance_ts) {
         (Some(fr), Some(t)) => format!(
-            "the {peer} last acknowledged new data at frame {fr}, {} before the capture ended",
+            "the {peer} last acknowledged new data at frame {fr}, {} before {until}",
             secs(f.last_ts - t)
         ),
         _ => format!("the {peer} never acknowledged any of its data"),
@@ -83,12 +92,28 @@ pub fn connection_dying(f: &Flow, cfg: &Config) -> Option<Finding> {
             "Windows gives up after {WINDOWS_MAX_RETRANS} retransmissions (TcpMaxDataRetransmissions)"
         )
     };
+    let state = if open {
+        "the connection was dying when the capture ended"
+    } else {
+        "the connection died"
+    };
+    let fate = if open {
+        format!(
+            "The {peer} or the path to it is gone: unless it comes back, the {who}'s application \
+             fails when its stack gives up — {windows} with 10053 WSAECONNABORTED, Linux after \
+             net.ipv4.tcp_retries2 (15, about 15 minutes) with ETIMEDOUT"
+        )
+    } else {
+        format!(
+            "Then the {who} went silent until the capture's idle timeout: its stack gave up (no RST \
+             in the capture) and its application got Windows 10053 WSAECONNABORTED, POSIX \
+             ETIMEDOUT — {windows}, Linux after net.ipv4.tcp_retries2 or the application's \
+             TCP_USER_TIMEOUT"
+        )
+    };
     fd.summary = format!(
-        "{}: the connection was dying when the capture ended: {stopped}{heard}; since then the {who} \
-         ({}) retransmitted {} of unacknowledged data {} over {} ({}{more}) {pace}, and nothing came \
-         back. The {peer} or the path to it is gone: unless it comes back, the {who}'s application \
-         fails when its stack gives up — {windows} with 10053 WSAECONNABORTED, Linux after \
-         net.ipv4.tcp_retries2 (15, about 15 minutes) with ETIMEDOUT",
+        "{}: {state}: {stopped}{heard}; since then the {who} ({}) retransmitted {} of \
+         unacknowledged data {} over {} ({}{more}) {pace}, and nothing came back. {fate}",
         conn(f),
         ip_of(f, who),
         bytes(st.unacked_bytes),

@@ -958,6 +958,21 @@ fn connection_dying_fires_at_capture_end_only() {
         "the storm lists its retransmissions: {:?}",
         fd.frames
     );
+    // A long transfer whose last data went unanswered, then the idle timeout: too few
+    // retransmissions for a storm, but the connection died.
+    let mut p = dying_patch();
+    p["end"] = json!("timeout");
+    p["client"]["packets"] = json!(5000);
+    p["client"]["retransmissions"] = json!(12);
+    let fd = one(p);
+    assert_eq!(fd.kind, "connection_dying");
+    assert!(fd.summary.contains("the connection died"), "{}", fd.summary);
+    assert!(
+        fd.summary
+            .contains("went silent until the capture's idle timeout"),
+        "{}",
+        fd.summary
+    );
 }
 
 fn silent_patch() -> serde_json::Value {
