@@ -23,6 +23,11 @@ with middlebox-reset
 run $RB 2
 has "203.0.113.30:8443 RST TTL 64: middlebox"
 
+with reset-after-close
+run $RB 1
+has "reset_after_close" "203.0.113.30:9003" "half-close" "Windows 10054" "ECONNRESET"
+lacks "reset_mid_connection"
+
 with healthy
 run $RB 1
 has "no findings"

@@ -41,6 +41,24 @@ with handshake-incomplete.server
 run $RB 1
 has "handshake_incomplete" "203.0.113.30:8083" "SYN-ACK"
 
+with dying
+run $RB 1
+has "connection_dying" "peer_silent" "203.0.113.30:9002" "exponential back-off" "keep-alives" "WSAECONNABORTED" "WSAENETRESET"
+
+with client-gave-up
+run $RB 1
+has "client_gave_up" "203.0.113.30:9002" "gave up" "5.0 s"
+
+with window-crawl
+run $RB 1
+has "WARNING" "window_crawl" "203.0.113.40:9004" "waiting for the window"
+lacks "ERROR"
+
+with slow-path
+run $RB 1
+has "INFO" "slow_path" "between the capture point and the server"
+lacks "ERROR" "WARNING"
+
 with healthy
 run $RB 1
 has "no findings"

@@ -118,6 +118,24 @@ if command -v tshark >/dev/null; then
     expect tls-untrusted.pcap 'tls.alert_message.desc==48 && tcp.dstport==4431' -eq 1 "alert 48 from the client"
     expect tls-plain-http.pcap 'tcp.srcport==8000 && http.response.code==400' -eq 1 "HTTP 400 to the ClientHello"
   fi
+  D=dying.pcap
+  expect $D 'tcp.dstport==9002 && tcp.analysis.retransmission && tcp.len>0' -ge 4 "the upload retransmitted"
+  expect $D 'tcp.analysis.keep_alive && tcp.dstport==9002' -ge 4 "keep-alives"
+  expect $D 'tcp.flags.reset==1 || tcp.flags.fin==1' -eq 0 "no RST, no FIN: still open at the end"
+  WC=window-crawl.pcap
+  expect $WC 'tcp.dstport==9004 && tcp.analysis.window_full' -ge 5 "the sender fills the window again and again"
+  expect $WC 'tcp.srcport==9004 && tcp.window_size > 2048' -eq 0 "the receiver never offers more than 2 KB"
+  expect $WC 'tcp.srcport==9004 && tcp.options.mss_val==200' -eq 1 "MSS 200"
+  SP=slow-path.pcap
+  expect $SP 'tcp.srcport==80 && tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.time_delta >= 0.5' -ge 2 "SYN-ACKs 0.6 s after their SYN"
+  expect slow-path.server.pcap 'tcp.dstport==80 && tcp.flags.syn==1 && tcp.flags.ack==0' -eq 2 "the server sees both SYNs"
+  GU=client-gave-up.pcap
+  expect $GU 'tcp.dstport==9002 && tcp.flags.reset==1 && tcp.time_delta >= 4.5' -eq 1 "the client's RST seconds after its request"
+  expect $GU 'tcp.srcport==9002 && tcp.len>0' -eq 0 "the server never answers"
+  RC=reset-after-close.pcap
+  expect $RC 'tcp.dstport==9003 && tcp.flags.fin==1' -eq 1 "the client half-closes"
+  expect $RC 'tcp.srcport==9003 && tcp.flags.fin==1' -eq 0 "the server never sends its FIN"
+  expect $RC 'tcp.srcport==9003 && tcp.flags.reset==1 && ip.ttl==62' -eq 1 "the server's own RST"
   H=healthy.pcap
   expect $H 'tcp.flags.reset==1 || icmp || tcp.window_size_value==0 || tcp.analysis.retransmission' -eq 0 "nothing wrong"
   expect $H 'tcp.flags.syn==1 && tcp.flags.ack==0' -ge 6 "several connections"
@@ -152,6 +170,11 @@ if command -v jq >/dev/null; then
     app tls-untrusted.app.jsonl '.[0].result == "exit 60"' "curl (60)"
     app tls-plain-http.app.jsonl '[.[] | .result] == ["ok","exit 35","exit 52"]' "ok, curl (35), curl (52)"
   fi
+  app dying.app.jsonl '[.[] | select(.result == "still waiting when stopped")] | length == 2' "both clients still waiting"
+  app window-crawl.app.jsonl 'all(.result == "ok") and (.[1].seconds > 3)' "the upload worked, slowly"
+  app slow-path.app.jsonl 'all(.result == "ok")' "every action worked"
+  app client-gave-up.app.jsonl '[.[] | select(.result == "timeout (application)")] | length == 1' "one application timeout"
+  app reset-after-close.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
   app healthy.app.jsonl 'all(.result == "ok")' "every action succeeded"
   for f in refused-2383 refused-ipv6 refused-windows-retry; do
     n=$((n + 1))
@@ -166,6 +189,6 @@ echo "lab packet checks: $((n - fail)) passed, $fail failed"
 # The conclusions: the end-to-end tests on these captures.
 if [ "${LAB_SKIP_E2E:-0}" != 1 ] && command -v cargo >/dev/null; then
   cd "$ROOT"
-  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test e2e_lab
+  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test e2e_lab --test tcp_real_e2e
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test names_tls_e2e
 fi

@@ -10,6 +10,14 @@ Subcommands (run inside a namespace with `ip netns exec`):
   named-server NAME PORT         the same, with the process renamed (ss/netstat show NAME)
   abort-server PORT              answers part of a response, then aborts (SO_LINGER 0 -> RST)
   slow-reader PORT DELAY         small SO_RCVBUF, sleeps DELAY s before reading (window closes)
+  sink PORT                      reads everything, never answers (a hung or overloaded server)
+  halfclose-abort PORT           reads the request to the client's FIN, sends part of an answer,
+                                 then aborts (SO_LINGER 0 -> RST) while the client still reads
+  crawl-reader PORT MSS CHUNK DELAY  tiny SO_RCVBUF and MSS, reads CHUNK bytes every DELAY s:
+                                 the advertised window stays a few hundred bytes
+  delay-bridge IF_A IF_B SECONDS  an Ethernet bridge between two interfaces that holds every
+                                 frame from IF_A to IF_B for SECONDS (a slow path; the lab's
+                                 kernel has no netem); IF_B to IF_A passes at once
   dns-server ADDR ZONEFILE       tiny authoritative DNS server; several A records for one name
                                  are rotated on every answer (BIND-style round robin)
   zw-server IFACE ADDR PORT DELAY  SYN -> SYN-ACK window 0, ignores everything, RST after DELAY s
@@ -27,6 +35,11 @@ Client actions (separated by `,`):
   connect HOST PORT [SPORT]      connect only (refused / timeout / unreachable cases), then close
   post HOST PORT                 connect, send a small POST, wait for the answer (zero window)
   bulk HOST PORT BYTES           connect, send BYTES, read the answer (slow reader)
+  upload-slow HOST PORT SECONDS  send 1000 bytes every 0.1 s for SECONDS (TCP_USER_TIMEOUT 60 s)
+  keepalive HOST PORT SECONDS    send a request, then wait SECONDS with TCP keep-alives every 1 s
+  get-giveup HOST PORT SECONDS   send a GET, wait SECONDS for an answer, then give up with a
+                                 RST (SO_LINGER 0), as an application with a read timeout
+  get-halfclose HOST PORT        send a GET, shut down writing (FIN), read the answer to EOF
   win-connect HOST PORT SPORT    a Windows connect() on the wire (scapy): the same SYN resent
                                  0.5 s after each RST, 3 SYNs, then refused
   resolve-get NAME PORT DNS      resolve NAME (A) at DNS, then `get` the first address
@@ -259,6 +272,131 @@ def cmd_slow_reader(port, delay):
     threading.Event().wait()
 
 
+def cmd_sink(port):
+    def handler(c):
+        try:
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    serve(listeners(int(port)), handler)
+    ready("sink")
+    threading.Event().wait()
+
+
+def cmd_halfclose_abort(port):
+    def handler(c):
+        try:
+            c.settimeout(10)
+            while c.recv(65536):  # the request, up to the client's FIN
+                pass
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+            time.sleep(0.3)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    serve(listeners(int(port)), handler)
+    ready("halfclose-abort")
+    threading.Event().wait()
+
+
+def cmd_crawl_reader(port, mss, chunk, delay):
+    mss, chunk, delay = int(mss), int(chunk), float(delay)
+
+    def handler(c):
+        try:
+            c.settimeout(30)
+            total = 0
+            while True:
+                data = c.recv(chunk)
+                if not data:
+                    break
+                total += len(data)
+                time.sleep(delay)  # an overloaded receiver: it takes little at a time
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nOK\n")
+            c.shutdown(socket.SHUT_WR)
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    socks = listeners(int(port), rcvbuf=1024)
+    for ls in socks:
+        ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
+    serve(socks, handler)
+    ready("crawl")
+    threading.Event().wait()
+
+
+def _csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while t >> 16:
+        t = (t & 0xFFFF) + (t >> 16)
+    return ~t & 0xFFFF
+
+
+def fix_tcp_checksum(frame):
+    """veth leaves TCP checksums to the receiver (offload): a frame read from one interface and
+    written to another must carry a real one, or the receiving stack drops it."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        return frame
+    ihl = (frame[14] & 15) * 4
+    total = struct.unpack("!H", frame[16:18])[0]
+    seg = bytearray(frame[14 + ihl : 14 + total])
+    if len(seg) < 20:
+        return frame
+    seg[16:18] = b"\0\0"
+    pseudo = frame[26:34] + struct.pack("!BBH", 0, 6, len(seg))
+    seg[16:18] = struct.pack("!H", _csum(pseudo + bytes(seg)))
+    return frame[: 14 + ihl] + bytes(seg) + frame[14 + total :]
+
+
+def cmd_delay_bridge(if_a, if_b, delay):
+    import heapq
+    import select
+
+    delay = float(delay)
+    ETH_P_ALL = 3
+    PACKET_OUTGOING = 4
+    socks = {}
+    for name in (if_a, if_b):
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        s.bind((name, 0))
+        socks[name] = s
+    out = {if_a: socks[if_b], if_b: socks[if_a]}
+    pending = []  # (due, seq, frame, socket)
+    seq = 0
+    ready("bridge")
+    while True:
+        now = time.time()
+        while pending and pending[0][0] <= now:
+            _, _, frame, dst = heapq.heappop(pending)
+            try:
+                dst.send(frame)
+            except OSError:
+                pass
+        timeout = max(0.0, pending[0][0] - now) if pending else 1.0
+        r, _, _ = select.select(list(socks.values()), [], [], timeout)
+        for s in r:
+            frame, addr = s.recvfrom(65535)
+            if addr[2] == PACKET_OUTGOING:
+                continue  # our own copy of a frame we sent
+            d = delay if addr[0] == if_a else 0.0
+            seq += 1
+            frame = fix_tcp_checksum(frame)
+            heapq.heappush(pending, (time.time() + d, seq, frame, out[addr[0]]))
+
+
 # ---------------------------------------------------------------- DNS
 
 
@@ -411,9 +549,22 @@ def read_all(s):
         n += len(chunk)
 
 
+CURRENT = [None]
+
+
+def stopped(signum, frame):
+    """run.sh stops a client that is still waiting (the dying scenario): say so, then exit."""
+    rec = CURRENT[0]
+    if rec is not None:
+        rec["result"] = "still waiting when stopped"
+        print(json.dumps(rec), flush=True)
+    os._exit(0)
+
+
 def action(words):
     a = words[0]
     rec = {"action": " ".join(words)}
+    CURRENT[0] = rec
     t0 = time.time()
     s = None
     try:
@@ -462,6 +613,49 @@ def action(words):
             s = open_conn(addrs[0], words[2])
             rec["client_port"] = s.getsockname()[1]
             s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
+            rec["bytes"] = read_all(s)
+        elif a == "upload-slow":
+            rec["server"] = words[1]
+            s = open_conn(words[1], words[2])
+            rec["client_port"] = s.getsockname()[1]
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 60000)
+            end = time.time() + float(words[3])
+            s.sendall(b"PUT /upload HTTP/1.0\r\n\r\n")
+            while time.time() < end:
+                s.sendall(b"u" * 1000)
+                time.sleep(0.1)
+        elif a == "keepalive":
+            rec["server"] = words[1]
+            s = open_conn(words[1], words[2])
+            rec["client_port"] = s.getsockname()[1]
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 30)
+            s.sendall(b"SUBSCRIBE /events HTTP/1.0\r\n\r\n")
+            s.settimeout(float(words[3]))
+            try:
+                s.recv(65536)
+            except socket.timeout:
+                pass
+        elif a == "get-giveup":
+            rec["server"] = words[1]
+            s = open_conn(words[1], words[2])
+            rec["client_port"] = s.getsockname()[1]
+            s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
+            s.settimeout(float(words[3]))
+            try:
+                rec["bytes"] = read_all(s)
+            except socket.timeout:
+                # The application's read timeout: it aborts the connection (RST).
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                raise
+        elif a == "get-halfclose":
+            rec["server"] = words[1]
+            s = open_conn(words[1], words[2])
+            rec["client_port"] = s.getsockname()[1]
+            s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
+            s.shutdown(socket.SHUT_WR)
             rec["bytes"] = read_all(s)
         elif a in ("get", "connect", "post", "bulk", "get-timeout"):
             rec["server"] = words[1]
@@ -564,6 +758,9 @@ def resolve(name, server, qtype="A"):
 
 
 def cmd_client(args):
+    import signal
+
+    signal.signal(signal.SIGTERM, stopped)
     steps = " ".join(args).split(",")
     for step in steps:
         words = step.split()
@@ -587,6 +784,14 @@ def main():
         cmd_abort_server(*args)
     elif cmd == "slow-reader":
         cmd_slow_reader(*args)
+    elif cmd == "sink":
+        cmd_sink(*args)
+    elif cmd == "halfclose-abort":
+        cmd_halfclose_abort(*args)
+    elif cmd == "crawl-reader":
+        cmd_crawl_reader(*args)
+    elif cmd == "delay-bridge":
+        cmd_delay_bridge(*args)
     elif cmd == "dns-server":
         cmd_dns_server(*args)
     elif cmd == "zw-server":

@@ -11,7 +11,8 @@
 # Scenarios (tests/captures/README.md says what each capture shows): refused-2383,
 # refused-windows-retry, middlebox-reset, syn-timeout, icmp-unreachable, retrans-timeout, slow-connect,
 # handshake-incomplete, refused-host-firewall,
-# zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6,
+# zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6, dying,
+# slow-path, window-crawl, client-gave-up, reset-after-close,
 # dns-nxdomain, dns-servfail, dns-refused, dns-timeout, tls-version, tls-client-cert,
 # tls-untrusted, tls-plain-http, healthy.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
@@ -65,7 +66,7 @@ mkdir -p "$OUT"
 export LAB_READY_DIR="$WORK"
 
 P=tw$$
-NODES="cl r1 r2 sql w2a w2b w2c app dns"
+NODES="cl r1 r2 sql w2a w2b w2c app dns slow dl"
 BG_PIDS=
 
 cleanup() {
@@ -161,6 +162,18 @@ resolv() {
   printf '%s\n' "$@" >"/etc/netns/$P-cl/resolv.conf"
 }
 
+# slow (203.0.113.40) hangs off the bridge through dl, a bridge that holds every frame from slow
+# towards the bridge for 600 ms (lab.py delay-bridge): a slow path on the server's side.
+veth slow eth0 dl x0
+veth dl x1 r2 vslow
+ip -n "$P-r2" link set vslow master br0
+addr slow eth0 203.0.113.40/24
+ip -n "$P-slow" route add default via 203.0.113.1
+for i in x0 x1; do
+  nsx dl sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
+  ip -n "$P-dl" link set "$i" promisc on
+done
+
 # The client gives up a connect after 3 SYNs (0 s, 1 s, 3 s; like Windows' 3 tries).
 nsx cl sysctl -qw net.ipv4.tcp_syn_retries=2
 # Linux >= 6.5 retries the first SYNs at linear 1 s intervals; keep the classic doubling backoff.
@@ -191,6 +204,11 @@ bg w2b "$PY" "$HERE/lab.py" http-server 80
 bg app "$PY" "$HERE/lab.py" http-server 80 8443 8080 8081 8082 8083
 bg app "$PY" "$HERE/lab.py" abort-server 9000
 bg app "$PY" "$HERE/lab.py" slow-reader 9001 1.5
+bg slow "$PY" "$HERE/lab.py" named-server slowweb 80
+bg dl "$PY" "$HERE/lab.py" delay-bridge x0 x1 0.6
+bg app "$PY" "$HERE/lab.py" sink 9002
+bg app "$PY" "$HERE/lab.py" halfclose-abort 9003
+bg slow "$PY" "$HERE/lab.py" crawl-reader 9004 200 100 0
 bg dns "$PY" "$HERE/lab.py" dns-server 203.0.113.53 "$WORK/zone"
 bg w2c "$PY" "$HERE/lab.py" zw-server eth0 203.0.113.13 80 2.5
 
@@ -229,7 +247,8 @@ else
   log "openssl or curl not found: the tls-* scenarios are skipped"
 fi
 
-for f in msmdsrv http-80 http-80-8443-8080-8081-8082-8083 abort slow dns zw $EXTRA_READY; do
+for f in msmdsrv http-80 http-80-8443-8080-8081-8082-8083 abort slow slowweb sink bridge halfclose-abort \
+  crawl dns zw $EXTRA_READY; do
   i=0
   while [ ! -f "$WORK/$f.ready" ]; do
     i=$((i + 1))
@@ -251,7 +270,7 @@ done
 # Warm the ARP / neighbour caches so the captures start with the traffic that matters.
 nsx cl "$PY" "$HERE/lab.py" client "get 203.0.113.30 80, get 203.0.113.20 2725, \
   get 203.0.113.11 80, get 203.0.113.12 80, get 2001:db8:20::30 80, get 2001:db8:20::20 2725, \
-  resolve app.lab.test 203.0.113.53" >"$WORK/warmup.jsonl"
+  resolve app.lab.test 203.0.113.53, get 203.0.113.40 80" >"$WORK/warmup.jsonl"
 sleep 0.5
 
 # ------------------------------------------------------------------ scenarios
@@ -501,6 +520,61 @@ if want tls-plain-http && [ "$HAVE_TLS" = 1 ]; then
   # http:// to the TLS port: the plaintext request is answered by the TLS server.
   scenario tls-plain-http "get $APP 8000, run curl -sS $RESOLVE https://app.lab.test:8000/, \
     run curl -sS $RESOLVE http://app.lab.test:4431/"
+fi
+
+if want dying; then
+  # Two connections to a server that reads and never answers (app:9002): one uploads 1000 bytes
+  # every 0.1 s, one sent its request and waits with TCP keep-alives every 1 s. After 2 s router2
+  # starts dropping everything the client sends there (the path or the server died): the upload
+  # is retransmitted with a doubling RTO and never acknowledged, the keep-alives go unanswered,
+  # and the capture stops 8 s later with both connections still trying (no RST, no timeout yet).
+  settle
+  log "scenario dying"
+  BG_TCPDUMP=
+  capture_start cl "$OUT/dying.pcap"; BG_TCPDUMP="${BG_PIDS##* }"
+  # (ip netns exec, not nsx: `ip` execs python, so $! is the client itself and can be stopped)
+  ip netns exec "$P-cl" "$PY" "$HERE/lab.py" client "upload-slow $APP 9002 40" >"$WORK/dying-a.jsonl" &
+  DA=$!
+  sleep 0.2
+  ip netns exec "$P-cl" "$PY" "$HERE/lab.py" client "keepalive $APP 9002 40" >"$WORK/dying-b.jsonl" &
+  DB=$!
+  sleep 2
+  nsx r2 iptables -A FORWARD -p tcp -s 198.51.100.10 -d $APP --dport 9002 -j DROP
+  sleep 8
+  capture_stop
+  rm -f "$OUT/dying.pcap.log"
+  kill "$DA" "$DB" 2>/dev/null || true
+  wait "$DA" "$DB" 2>/dev/null || true
+  cat "$WORK/dying-a.jsonl" "$WORK/dying-b.jsonl" >"$OUT/dying.app.jsonl"
+  nsx r2 iptables -F FORWARD
+fi
+
+if want slow-path; then
+  # The server slow (203.0.113.40) sits behind a 600 ms delay (everything it sends waits in dl,
+  # like a satellite hop): the client's capture shows SYN -> SYN-ACK 600 ms (the delay is on the
+  # server's side of the capture point), the server's own capture SYN-ACK -> ACK 600 ms (on the
+  # client's side).
+  scenario slow-path "get 203.0.113.40 80, get 203.0.113.40 80" slow
+fi
+
+if want window-crawl; then
+  # A receiver with a tiny receive buffer (SO_RCVBUF 1024, MSS 200: an embedded device, a
+  # printer) behind the 600 ms path of slow-path: it reads at once, so its window never closes,
+  # but it never offers more than about 1 KB, and the client's upload waits on it every round
+  # trip: about 1.5 KB/s.
+  scenario window-crawl "get $APP 80, bulk 203.0.113.40 9004 8000, get $APP 80"
+fi
+
+if want client-gave-up; then
+  # app:9002 reads the request and never answers; the client's read timeout (5 s) fires and the
+  # application aborts the connection with a RST (SO_LINGER 0).
+  scenario client-gave-up "get $APP 80, get-giveup $APP 9002 5, get $APP 80"
+fi
+
+if want reset-after-close; then
+  # The client sends its request and shuts down writing (FIN), then reads; the server sends part
+  # of the answer and aborts (SO_LINGER 0): the client's read fails with ECONNRESET.
+  scenario reset-after-close "get $APP 80, get-halfclose $APP 9003, get $APP 80" app
 fi
 
 if want healthy; then

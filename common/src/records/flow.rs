@@ -49,6 +49,9 @@ pub struct Flow {
     /// lost).
     #[serde(default)]
     pub synack_count: u32,
+    /// Frames of the SYN-ACKs (the first 16).
+    #[serde(default)]
+    pub synack_frames: Vec<u64>,
     #[serde(default)]
     pub rtt: Rtt,
     pub client: Side,
@@ -136,6 +139,68 @@ pub struct Side {
     pub fin_frame: Option<u64>,
     #[serde(default)]
     pub fin_ts: Option<f64>,
+    /// This side's last packet (any kind).
+    #[serde(default)]
+    pub last_frame: Option<u64>,
+    #[serde(default)]
+    pub last_ts: Option<f64>,
+    /// This side's last segment carrying payload (a retransmission counts).
+    #[serde(default)]
+    pub last_data_frame: Option<u64>,
+    #[serde(default)]
+    pub last_data_ts: Option<f64>,
+    /// This side's last segment whose ACK acknowledged new data (or a FIN) of the peer.
+    #[serde(default)]
+    pub ack_advance_frame: Option<u64>,
+    #[serde(default)]
+    pub ack_advance_ts: Option<f64>,
+    /// What this side was still waiting for when the record was written (null when nothing:
+    /// no unacknowledged data after retransmissions, no unanswered keep-alive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stuck: Option<Stuck>,
+    /// Segments of this side that filled the peer's advertised window (null when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_full: Option<WindowFull>,
+}
+
+/// A side left waiting at the end of the record: its data unacknowledged in spite of
+/// retransmissions, or its keep-alives unanswered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Stuck {
+    /// Sequence space this side sent that the peer had not acknowledged (a FIN counts 1).
+    pub unacked_bytes: u64,
+    /// Retransmissions since the peer last acknowledged new data.
+    pub retransmissions: u32,
+    /// Frames and times of those retransmissions (the last 16).
+    pub frames: Vec<u64>,
+    pub ts: Vec<f64>,
+    /// Keep-alives sent since the peer's last packet.
+    pub keep_alives: u32,
+    /// Frames and times of those keep-alives (the last 16).
+    pub keep_alive_frames: Vec<u64>,
+    pub keep_alive_ts: Vec<f64>,
+}
+
+/// Window-limited sending: segments whose end reached the right edge of the peer's advertised
+/// window (tshark `tcp.analysis.window_full`), so the sender had to wait for the peer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct WindowFull {
+    /// Segments that filled the window.
+    pub count: u32,
+    /// Separate waits (a window-full segment to the peer's next opening of the window).
+    pub episodes: u32,
+    pub first_frame: u64,
+    /// Frames of the first 8 window-full segments.
+    pub frames: Vec<u64>,
+    /// Seconds spent waiting for the window, in total and the longest wait.
+    pub waited: f64,
+    pub longest: f64,
+    /// Smallest and largest window (bytes, scaled) the sender ran into.
+    pub min_window: u64,
+    pub max_window: u64,
+    /// Non-zero windows the peer advertised after the handshake that were below one full
+    /// segment (its MSS).
+    pub peer_small_windows: u32,
 }
 
 /// TTL (IPv4) or hop limit (IPv6) seen on a side's packets.
@@ -195,6 +260,9 @@ pub struct Rst {
     pub ack: Option<u32>,
     /// All RSTs seen in the flow.
     pub count: u32,
+    /// Frames of the RSTs (the first 16).
+    #[serde(default)]
+    pub frames: Vec<u64>,
 }
 
 /// An ICMP/ICMPv6 error whose quoted header matches this connection.

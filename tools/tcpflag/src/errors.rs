@@ -18,6 +18,10 @@ pub enum Sock {
     NetUnreachable,
     /// ICMPv6 administratively prohibited / reject route (Linux EACCES).
     AccessDenied,
+    /// Keep-alives unanswered: the stack declared the connection dead.
+    KeepAliveFailed,
+    /// The application's own read timeout (SO_RCVTIMEO) expired waiting for an answer.
+    ReadTimeout,
 }
 
 impl Sock {
@@ -67,6 +71,21 @@ impl Sock {
                 "WSAEHOSTUNREACH",
                 "A socket operation was attempted to an unreachable host.",
                 "EACCES",
+            ),
+            Sock::KeepAliveFailed => (
+                10052,
+                "WSAENETRESET",
+                "The connection has been broken due to keep-alive activity detecting a failure \
+                 while the operation was in progress.",
+                "ETIMEDOUT",
+            ),
+            Sock::ReadTimeout => (
+                10060,
+                "WSAETIMEDOUT",
+                "A connection attempt failed because the connected party did not properly respond \
+                 after a period of time, or established connection failed because connected host \
+                 has failed to respond.",
+                "EAGAIN",
             ),
         }
     }

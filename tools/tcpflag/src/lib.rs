@@ -131,6 +131,23 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 3.0)]
     pub slow_connect: f64,
 
+    /// slow_path: a handshake round trip (SYN -> SYN-ACK or SYN-ACK -> ACK) of SECS or more is
+    /// reported (info).
+    #[arg(long, value_name = "SECS", default_value_t = 0.5)]
+    pub slow_path: f64,
+
+    /// slow_path: a handshake round trip of SECS or more is a warning.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    pub slow_path_warning: f64,
+
+    /// client_gave_up: shortest wait (SECS) between the client's unanswered request and its RST.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub gave_up: f64,
+
+    /// window_crawl: shortest total time (SECS) the sender waited on a small window.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    pub crawl_wait: f64,
+
     /// intermittent_backend: failed connections an address needs to be called a bad backend
     /// (1 for a short capture with a single failure).
     #[arg(long, value_name = "N", default_value_t = 2)]
@@ -164,6 +181,10 @@ impl Args {
             incomplete_grace: self.incomplete_grace,
             slow_connect: self.slow_connect,
             dns_window: self.dns_window,
+            slow_path: self.slow_path,
+            slow_path_warning: self.slow_path_warning,
+            gave_up: self.gave_up,
+            crawl_wait: self.crawl_wait,
         }
     }
 
@@ -515,6 +536,10 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         ("--incomplete-grace", args.incomplete_grace),
         ("--slow-connect", args.slow_connect),
         ("--dns-window", args.dns_window),
+        ("--slow-path", args.slow_path),
+        ("--slow-path-warning", args.slow_path_warning),
+        ("--gave-up", args.gave_up),
+        ("--crawl-wait", args.crawl_wait),
     ] {
         if !(v.is_finite() && v >= 0.0) {
             anyhow::bail!("{name}: must be a number of seconds >= 0, got {v}");

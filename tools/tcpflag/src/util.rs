@@ -23,6 +23,17 @@ pub fn frames(list: &[u64], max: usize) -> String {
     }
 }
 
+/// Like `frames` for a list that holds only the first (or last) of `total` frames: "frames 7,
+/// 9, …" when some are left out.
+pub fn frames_of(list: &[u64], total: usize) -> String {
+    let s = frames(list, 8);
+    if total > list.len() && list.len() <= 8 && !list.is_empty() {
+        format!("{s}, …")
+    } else {
+        s
+    }
+}
+
 /// "350 ms", "1.2 s", "63 s", "2.5 min".
 pub fn secs(s: f64) -> String {
     if !s.is_finite() || s < 0.0 {

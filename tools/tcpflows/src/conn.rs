@@ -12,6 +12,61 @@ use crate::zeek::ZConn;
 pub const MAX_ATTEMPTS_LISTED: usize = 16;
 pub const MAX_PROBES_LISTED: usize = 8;
 pub const MAX_ICMP_LISTED: usize = 8;
+pub const MAX_RST_LISTED: usize = 16;
+/// Retransmissions and keep-alives kept for `stuck` (the last ones).
+pub const MAX_STUCK_LISTED: usize = 16;
+pub const MAX_WINDOW_FULL_LISTED: usize = 8;
+
+/// Frames and times of the latest events of one kind (the last `MAX_STUCK_LISTED`).
+#[derive(Debug, Clone, Default)]
+pub struct Recent {
+    pub count: u32,
+    pub frames: Vec<u64>,
+    pub ts: Vec<Ts>,
+}
+
+impl Recent {
+    fn push(&mut self, frame: u64, ts: Ts) {
+        self.count = self.count.saturating_add(1);
+        if self.frames.len() == MAX_STUCK_LISTED {
+            self.frames.remove(0);
+            self.ts.remove(0);
+        }
+        self.frames.push(frame);
+        self.ts.push(ts);
+    }
+
+    fn clear(&mut self) {
+        self.count = 0;
+        self.frames.clear();
+        self.ts.clear();
+    }
+}
+
+/// What only some connections need, allocated on first use (a retransmission, a keep-alive, a
+/// window-full segment) so the flow table of a healthy capture stays small.
+#[derive(Debug, Clone, Default)]
+pub struct Track {
+    /// Retransmissions since the peer last acknowledged new data.
+    pub stuck_retrans: Recent,
+    /// Keep-alives since the peer's last packet.
+    pub stuck_ka: Recent,
+    pub wf: Wf,
+}
+
+/// Window-limited sending by one side (see `WindowFull` in the record).
+#[derive(Debug, Clone, Default)]
+pub struct Wf {
+    pub count: u32,
+    pub episodes: u32,
+    pub first_frame: u64,
+    pub frames: Vec<u64>,
+    pub since: Option<Ts>,
+    pub waited_ns: i64,
+    pub longest_ns: i64,
+    pub min_window: u64,
+    pub max_window: u64,
+}
 
 /// One TCP segment, as the tracker needs it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -70,6 +125,13 @@ pub struct Half {
     pub dup_acks: u32,
     pub fin_frame: Option<u64>,
     pub fin_ts: Option<Ts>,
+    /// This side's last packet, last payload, last ACK that acknowledged new data.
+    pub last: Option<(u64, Ts)>,
+    pub last_data: Option<(u64, Ts)>,
+    pub ack_advance: Option<(u64, Ts)>,
+    pub track: Option<Box<Track>>,
+    /// Non-zero windows this side advertised after the handshake below its own MSS.
+    pub small_windows: u32,
     // tshark's tcp_analyze_seq_info
     nextseq: u32,
     nextseq_set: bool,
@@ -81,6 +143,9 @@ pub struct Half {
     window_set: bool,
     /// The last ACK value this side sent with the ACK flag (what it expects next).
     acked: Option<u32>,
+    /// This side's last segment was a keep-alive (tshark's `lastsegmentflags` keep-alive bit:
+    /// the peer's answer to it is a keep-alive ACK, not a duplicate ACK).
+    last_keep_alive: bool,
     /// Zero-window state, allocated at the first zero window this side advertises (rare: a
     /// flow without one costs 8 bytes here, not 128).
     pub zw: Option<Box<Zw>>,
@@ -107,6 +172,11 @@ impl Half {
             dup_acks: 0,
             fin_frame: None,
             fin_ts: None,
+            last: None,
+            last_data: None,
+            ack_advance: None,
+            track: None,
+            small_windows: 0,
             nextseq: 0,
             nextseq_set: false,
             nextseq_ts: Ts::default(),
@@ -116,6 +186,7 @@ impl Half {
             window: 0,
             window_set: false,
             acked: None,
+            last_keep_alive: false,
             zw: None,
         }
     }
@@ -123,6 +194,19 @@ impl Half {
     /// The window this side advertised last (raw), if any segment was seen.
     pub fn last_window(&self) -> Option<u16> {
         self.window_set.then_some(self.window)
+    }
+
+    fn track(&mut self) -> &mut Track {
+        self.track.get_or_insert_with(Default::default)
+    }
+
+    /// Sequence space this side sent that `peer` has not acknowledged (None when unknown).
+    pub fn unacked(&self, peer: &Half) -> Option<u64> {
+        match (self.nextseq_set, peer.acked) {
+            (true, Some(a)) if gt(self.nextseq, a) => Some(self.nextseq.wrapping_sub(a) as u64),
+            (true, Some(_)) => Some(0),
+            _ => None,
+        }
     }
 }
 
@@ -173,6 +257,7 @@ pub struct FlowState {
     pub last_syn_ts: Option<Ts>,
     pub synack_frame: Option<u64>,
     pub synack_count: u32,
+    pub synack_frames: Vec<u64>,
     pub synack_ts: Option<Ts>,
     pub rtt_syn_synack: Option<i64>,
     pub rtt_synack_ack: Option<i64>,
@@ -180,6 +265,7 @@ pub struct FlowState {
     pub established: bool,
     pub rst: Option<RstInfo>,
     pub rst_count: u32,
+    pub rst_frames: Vec<u64>,
     pub icmp: Vec<IcmpInfo>,
     pub icmp_count: u32,
     /// Set when the connection is over (`fin`, `rst`); the record waits for the linger time.
@@ -237,6 +323,7 @@ impl FlowState {
             last_syn_ts: None,
             synack_frame: None,
             synack_count: 0,
+            synack_frames: Vec::new(),
             synack_ts: None,
             rtt_syn_synack: None,
             rtt_synack_ack: None,
@@ -244,6 +331,7 @@ impl FlowState {
             established: false,
             rst: None,
             rst_count: 0,
+            rst_frames: Vec::new(),
             icmp: Vec::new(),
             icmp_count: 0,
             end: None,
@@ -345,6 +433,9 @@ impl FlowState {
         let fin = s.flags & FIN != 0;
         let rst = s.flags & RST != 0;
 
+        let retrans_before = self.half[from].retransmissions;
+        let ka_before = self.half[from].keep_alives;
+        let acked_before = self.half[from].acked;
         self.analyze(from, s);
         self.zero_window(from, s);
 
@@ -367,6 +458,9 @@ impl FlowState {
         }
         if syn && ackf {
             self.synack_count += 1;
+            if self.synack_frames.len() < MAX_ATTEMPTS_LISTED {
+                self.synack_frames.push(s.frame);
+            }
         }
         if syn && ackf && self.synack_frame.is_none() {
             self.synack_frame = Some(s.frame);
@@ -422,8 +516,13 @@ impl FlowState {
             h.acked = Some(s.ack);
         }
 
+        self.progress(from, s, retrans_before, ka_before, acked_before);
+
         if rst {
             self.rst_count += 1;
+            if self.rst_frames.len() < MAX_RST_LISTED {
+                self.rst_frames.push(s.frame);
+            }
             if self.rst.is_none() {
                 let check = self.rst_check(from, s);
                 self.rst = Some(RstInfo {
@@ -444,6 +543,119 @@ impl FlowState {
             if let Some(e) = self.z.finished() {
                 self.end = Some(e);
                 self.end_ts = Some(s.ts);
+            }
+        }
+    }
+
+    /// The scale factor (shift) of the windows `from` advertises, when the handshake showed it:
+    /// both SYNs seen, and 0 unless both offered window scaling.
+    fn scale_of(&self, from: usize) -> Option<u32> {
+        let (a, b) = (&self.half[from], &self.half[1 - from]);
+        if !(a.syn_seen && b.syn_seen) {
+            return None;
+        }
+        Some(match (a.wscale, b.wscale) {
+            (Some(x), Some(_)) => x.min(14) as u32,
+            _ => 0,
+        })
+    }
+
+    /// Per-side progress after segment `s` from `from`: last packet and data, ACK progress,
+    /// retransmissions and keep-alives left unanswered, window-limited sending.
+    fn progress(
+        &mut self,
+        from: usize,
+        s: &Seg,
+        retrans_before: u32,
+        ka_before: u32,
+        acked_before: Option<u32>,
+    ) {
+        let to = 1 - from;
+        let syn = s.flags & SYN != 0;
+        let rst = s.flags & RST != 0;
+        let scale_from = self.scale_of(from);
+        let scale_to = self.scale_of(to);
+        {
+            let h = &mut self.half[from];
+            h.last = Some((s.frame, s.ts));
+            if s.len > 0 {
+                h.last_data = Some((s.frame, s.ts));
+            }
+            if h.retransmissions > retrans_before {
+                h.track().stuck_retrans.push(s.frame, s.ts);
+            }
+            if h.keep_alives > ka_before {
+                h.track().stuck_ka.push(s.frame, s.ts);
+            }
+        }
+        // Any packet answers the peer's keep-alives.
+        if let Some(t) = self.half[to].track.as_mut() {
+            t.stuck_ka.clear();
+        }
+        if s.flags & ACK != 0 && !rst {
+            let advanced = match acked_before {
+                Some(a) => gt(s.ack, a),
+                // The first ACK (a SYN-ACK, or the first segment of a mid-stream side): it
+                // answers whatever the peer repeated so far (a retried SYN), not new data.
+                None => {
+                    if let Some(t) = self.half[to].track.as_mut() {
+                        t.stuck_retrans.clear();
+                    }
+                    false
+                }
+            };
+            if advanced {
+                self.half[from].ack_advance = Some((s.frame, s.ts));
+                if let Some(t) = self.half[to].track.as_mut() {
+                    t.stuck_retrans.clear();
+                }
+            }
+            // The window `from` advertises: does it open room for the peer waiting on it?
+            if let (Some(sc), false) = (scale_from, syn) {
+                let win = (s.window as u64) << sc;
+                let mss = self.half[from].mss.unwrap_or(536) as u64;
+                if win > 0 && win < mss {
+                    self.half[from].small_windows += 1;
+                }
+                let p = &mut self.half[to];
+                let (set, next) = (p.nextseq_set, p.nextseq);
+                if let Some(wf) = p.track.as_mut().map(|t| &mut t.wf) {
+                    if let Some(t0) = wf.since {
+                        let edge = s.ack.wrapping_add(win.min(1 << 30) as u32);
+                        if set && gt(edge, next) {
+                            let d = s.ts.ns - t0.ns;
+                            wf.waited_ns = wf.waited_ns.saturating_add(d.max(0));
+                            wf.longest_ns = wf.longest_ns.max(d);
+                            wf.since = None;
+                        }
+                    }
+                }
+            }
+        }
+        // Did this data segment fill the peer's window?
+        if s.len > 0 && !syn && !rst && self.half[from].retransmissions == retrans_before {
+            if let (Some(sc), Some(a)) = (scale_to, self.half[to].acked) {
+                let p = &self.half[to];
+                let win = (p.window as u64) << sc;
+                let end = s.seq.wrapping_add(s.len);
+                let inflight = end.wrapping_sub(a);
+                if p.window_set && win > 0 && (inflight as i32) > 0 && inflight as u64 >= win {
+                    let wf = &mut self.half[from].track().wf;
+                    wf.count += 1;
+                    if wf.count == 1 {
+                        wf.first_frame = s.frame;
+                        wf.min_window = win;
+                    }
+                    if wf.frames.len() < MAX_WINDOW_FULL_LISTED {
+                        wf.frames.push(s.frame);
+                    }
+                    wf.min_window = wf.min_window.min(win);
+                    wf.max_window = wf.max_window.max(win);
+                    if wf.since.is_none() {
+                        wf.since = Some(s.ts);
+                        wf.episodes += 1;
+                    }
+                }
             }
         }
     }
@@ -514,8 +726,9 @@ impl FlowState {
                 keep_alive = true;
                 fwd.keep_alives += 1;
             }
-            // duplicate ACK (keep-alive ACK and zero-window-probe ACK take precedence in tshark;
-            // both have the same shape, so they are only excluded through `window != 0`)
+            // duplicate ACK (keep-alive ACK and zero-window-probe ACK take precedence in tshark:
+            // the answer to a keep-alive — the peer's last segment was one — is a keep-alive
+            // ACK; a zero-window-probe ACK is excluded through `window != 0`)
             if seglen == 0
                 && s.window != 0
                 && fwd.window_set
@@ -524,6 +737,7 @@ impl FlowState {
                 && seq == fwd.nextseq
                 && s.ack == fwd.lastack
                 && !ctl
+                && !rev.last_keep_alive
             {
                 fwd.dupacknum += 1;
                 fwd.dup_acks += 1;
@@ -575,6 +789,7 @@ impl FlowState {
             fwd.nextseq_set = true;
             fwd.nextseq_ts = s.ts;
         }
+        fwd.last_keep_alive = keep_alive;
         fwd.window = s.window;
         fwd.window_set = true;
         fwd.lastack = s.ack;

@@ -1,6 +1,8 @@
 //! Turns a finished [`FlowState`] into the `flow` record (`tcpwhy_common::records::Flow`).
 
-use tcpwhy_common::records::flow::{Attempts, IcmpError, Rst, Rtt, Side, TtlStats, ZeroWindow};
+use tcpwhy_common::records::flow::{
+    Attempts, IcmpError, Rst, Rtt, Side, Stuck, TtlStats, WindowFull, ZeroWindow,
+};
 use tcpwhy_common::records::{Extra, Flow};
 
 use crate::conn::{FlowState, Half};
@@ -39,7 +41,7 @@ pub fn uid(f: &FlowState) -> String {
     s
 }
 
-fn side(h: &Half, flow_last: Ts) -> Side {
+fn side(h: &Half, peer: &Half, flow_last: Ts) -> Side {
     let zero_window = h.zw.as_deref().filter(|zw| zw.count > 0).map(|zw| {
         let mut longest = zw.longest_ns;
         if let Some(t0) = zw.closed_since {
@@ -83,7 +85,72 @@ fn side(h: &Half, flow_last: Ts) -> Side {
         zero_window,
         fin_frame: h.fin_frame,
         fin_ts: h.fin_ts.map(Ts::to_f64),
+        last_frame: h.last.map(|d| d.0),
+        last_ts: h.last.map(|d| d.1.to_f64()),
+        last_data_frame: h.last_data.map(|d| d.0),
+        last_data_ts: h.last_data.map(|d| d.1.to_f64()),
+        ack_advance_frame: h.ack_advance.map(|d| d.0),
+        ack_advance_ts: h.ack_advance.map(|d| d.1.to_f64()),
+        stuck: stuck(h, peer),
+        window_full: window_full(h, peer, flow_last),
     }
+}
+
+/// What `h` was still waiting for: unacknowledged data it had retransmitted, or keep-alives
+/// nothing answered.
+fn stuck(h: &Half, peer: &Half) -> Option<Stuck> {
+    let unacked = h.unacked(peer).unwrap_or(0);
+    let t = h.track.as_deref()?;
+    let r = &t.stuck_retrans;
+    let k = &t.stuck_ka;
+    let retrans = unacked > 0 && r.count > 0;
+    if !retrans && k.count == 0 {
+        return None;
+    }
+    let (rc, rf, rt) = if retrans {
+        (
+            r.count,
+            r.frames.clone(),
+            r.ts.iter().map(|t| t.to_f64()).collect(),
+        )
+    } else {
+        (0, vec![], vec![])
+    };
+    Some(Stuck {
+        unacked_bytes: unacked,
+        retransmissions: rc,
+        frames: rf,
+        ts: rt,
+        keep_alives: k.count,
+        keep_alive_frames: k.frames.clone(),
+        keep_alive_ts: k.ts.iter().map(|t| t.to_f64()).collect(),
+    })
+}
+
+/// Window-limited sending by `h` against `peer`'s window.
+fn window_full(h: &Half, peer: &Half, flow_last: Ts) -> Option<WindowFull> {
+    let w = &h.track.as_deref()?.wf;
+    if w.count == 0 {
+        return None;
+    }
+    let mut waited = w.waited_ns;
+    let mut longest = w.longest_ns;
+    if let Some(t0) = w.since {
+        let d = (flow_last.ns - t0.ns).max(0);
+        waited = waited.saturating_add(d);
+        longest = longest.max(d);
+    }
+    Some(WindowFull {
+        count: w.count,
+        episodes: w.episodes,
+        first_frame: w.first_frame,
+        frames: w.frames.clone(),
+        waited: secs(waited),
+        longest: secs(longest),
+        min_window: w.min_window,
+        max_window: w.max_window,
+        peer_small_windows: peer.small_windows,
+    })
 }
 
 /// Plain words for an ICMP / ICMPv6 error type and code.
@@ -166,6 +233,7 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         seq: r.seq,
         ack: r.ack,
         count: f.rst_count,
+        frames: f.rst_frames.clone(),
     });
     let icmp = f
         .icmp
@@ -213,13 +281,14 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         },
         synack_frame: f.synack_frame,
         synack_count: f.synack_count,
+        synack_frames: f.synack_frames.clone(),
         rtt: Rtt {
             syn_synack: f.rtt_syn_synack.map(secs),
             synack_ack: f.rtt_synack_ack.map(secs),
             initial: f.rtt_initial.map(secs),
         },
-        client: side(c, f.last_ts),
-        server: side(s, f.last_ts),
+        client: side(c, s, f.last_ts),
+        server: side(s, c, f.last_ts),
         rst,
         icmp,
         icmp_count: f.icmp_count,

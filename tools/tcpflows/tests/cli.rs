@@ -201,6 +201,8 @@ fn refused_with_same_isn_retries_is_one_rej_flow_with_three_attempts() {
     assert_eq!(f["rst"]["seq_check"], "exact");
     assert_eq!(f["rst"]["seq_ok"], true);
     assert_eq!(f["rst"]["count"], 3);
+    // Every RST is listed, the middle one too.
+    assert_eq!(f["rst"]["frames"], serde_json::json!([2, 4, 6]));
     assert_eq!(f["established"], false);
     // tshark flags the repeated SYNs as retransmissions
     assert_eq!(f["client"]["retransmissions"], 2);
@@ -432,6 +434,106 @@ fn data_retransmissions_are_counted_and_t_is_log_scaled() {
     assert_eq!(f[0]["history"], "ShDTT");
     assert_eq!(f[0]["state"], "S1");
     assert_eq!(f[0]["end"], "capture_end");
+    // Still unacknowledged at the end: what the client was left waiting for.
+    let st = &f[0]["client"]["stuck"];
+    assert_eq!(st["unacked_bytes"], 10);
+    assert_eq!(st["retransmissions"], 10);
+    assert_eq!(
+        st["frames"],
+        serde_json::json!([4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
+    );
+    assert_eq!(st["ts"][0], 1.5);
+    assert_eq!(st["keep_alives"], 0);
+    assert_eq!(f[0]["server"]["stuck"], Value::Null);
+    assert_eq!(f[0]["client"]["last_data_frame"], 13);
+    assert_eq!(f[0]["server"]["last_frame"], 2);
+    // The server acknowledges in the end: nothing is stuck any more.
+    v.push(p(14, 12.0, (S, 80), (C, 5000), "A", 501, 111, 65535, 0));
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f[0]["client"]["stuck"], Value::Null);
+    assert_eq!(f[0]["server"]["ack_advance_frame"], 14);
+}
+
+#[test]
+fn unanswered_keep_alives_are_stuck_answered_ones_are_not() {
+    let mut v = vec![
+        p(1, 1.0, (C, 5000), (S, 80), "S", 100, 0, 64240, 0),
+        p(2, 1.01, (S, 80), (C, 5000), "SA", 500, 101, 65535, 0),
+        p(3, 1.02, (C, 5000), (S, 80), "A", 101, 501, 502, 0),
+        p(4, 1.03, (C, 5000), (S, 80), "PA", 101, 501, 502, 10),
+        p(5, 1.04, (S, 80), (C, 5000), "A", 501, 111, 65535, 0),
+        // keep-alive (seq = next - 1) answered by the server
+        p(6, 3.0, (C, 5000), (S, 80), "A", 110, 501, 502, 0),
+        p(7, 3.01, (S, 80), (C, 5000), "A", 501, 111, 65535, 0),
+    ];
+    let f = ok(&input(&v), &[]);
+    assert_eq!(f[0]["client"]["keep_alives"], 1);
+    assert_eq!(f[0]["client"]["stuck"], Value::Null);
+    // tshark: the answer to a keep-alive is a keep-alive ACK, not a duplicate ACK.
+    assert_eq!(f[0]["server"]["dup_acks"], 0);
+    for k in 0..4u64 {
+        v.push(p(
+            8 + k,
+            5.0 + k as f64,
+            (C, 5000),
+            (S, 80),
+            "A",
+            110,
+            501,
+            502,
+            0,
+        ));
+    }
+    let f = ok(&input(&v), &[]);
+    let st = &f[0]["client"]["stuck"];
+    assert_eq!(st["keep_alives"], 4);
+    assert_eq!(st["keep_alive_frames"], serde_json::json!([8, 9, 10, 11]));
+    assert_eq!(st["unacked_bytes"], 0);
+    assert_eq!(st["retransmissions"], 0);
+    assert_eq!(f[0]["server"]["last_frame"], 7);
+}
+
+#[test]
+fn window_full_waits_are_timed() {
+    // The server offers 100 bytes; the client fills them and waits 0.5 s for each ACK.
+    let mut v = vec![
+        p(1, 1.0, (C, 5000), (S, 80), "S", 100, 0, 64240, 0),
+        p(2, 1.01, (S, 80), (C, 5000), "SA", 500, 101, 100, 0),
+        p(3, 1.02, (C, 5000), (S, 80), "A", 101, 501, 502, 0),
+    ];
+    let mut seq = 101;
+    let mut t = 1.03;
+    let mut fr = 4;
+    for _ in 0..3 {
+        v.push(p(fr, t, (C, 5000), (S, 80), "PA", seq, 501, 502, 100));
+        seq += 100;
+        v.push(p(
+            fr + 1,
+            t + 0.5,
+            (S, 80),
+            (C, 5000),
+            "A",
+            501,
+            seq,
+            100,
+            0,
+        ));
+        fr += 2;
+        t += 0.6;
+    }
+    let f = ok(&input(&v), &[]);
+    let w = &f[0]["client"]["window_full"];
+    assert_eq!(w["count"], 3);
+    assert_eq!(w["episodes"], 3);
+    assert_eq!(w["first_frame"], 4);
+    assert_eq!(w["frames"], serde_json::json!([4, 6, 8]));
+    assert!((w["waited"].as_f64().unwrap() - 1.5).abs() < 1e-6, "{w}");
+    assert!((w["longest"].as_f64().unwrap() - 0.5).abs() < 1e-6, "{w}");
+    assert_eq!(w["min_window"], 100);
+    assert_eq!(w["max_window"], 100);
+    // 100 bytes is below the server's MSS (1460): silly-window sized.
+    assert_eq!(w["peer_small_windows"], 3);
+    assert_eq!(f[0]["server"]["window_full"], Value::Null);
 }
 
 #[test]

@@ -258,6 +258,9 @@ pub fn refused_rst_frames(f: &Flow, explicit: Option<&[u64]>) -> (Vec<u64>, bool
     if let Some(v) = explicit.filter(|v| !v.is_empty()) {
         return (v.to_vec(), false);
     }
+    if let Some(r) = f.rst.as_ref().filter(|r| !r.frames.is_empty()) {
+        return (r.frames.clone(), false);
+    }
     let syns = &f.attempts.frames;
     if let (Some(r), Some(first), Some(last)) = (&f.rst, syns.first(), syns.last()) {
         let n = syns.len();
@@ -516,6 +519,8 @@ pub fn handshake_incomplete(f: &Flow, cfg: &Config) -> Option<Finding> {
     fd.attempts = Some(f.attempts.syn_count.max(1));
     let mut fr = syn_frames(f);
     fr.push(synack);
+    // Every SYN-ACK the server repeated is evidence that the ACK never reached it.
+    fr.extend(&f.synack_frames);
     fr.extend(rst_frames(f));
     fr.sort_unstable();
     fr.dedup();
@@ -560,6 +565,7 @@ pub fn handshake_incomplete(f: &Flow, cfg: &Config) -> Option<Finding> {
         )
     };
     ev(&mut fd, "synack_frame", synack);
+    ev(&mut fd, "synack_frames", f.synack_frames.clone());
     ev(&mut fd, "syn_count", f.attempts.syn_count);
     ev(&mut fd, "synack_retransmissions", f.server.retransmissions);
     ev(&mut fd, "server_reset", server_rst);

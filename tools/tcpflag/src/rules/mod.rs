@@ -3,11 +3,17 @@
 //! order so each flow gets the one finding that explains it best (a recovered zero-window stall
 //! is the only rule that can add a second, informational, finding). docs/rules.md documents each.
 
+mod client_gave_up;
+mod connection_dying;
 pub mod dns_failure;
 mod handshake;
+mod peer_silent;
 mod protocol_mismatch;
+mod reset_after_close;
+mod slow_path;
 pub mod tls_handshake_failed;
 mod transfer;
+mod window_crawl;
 
 use serde_json::{Map, Value};
 use tcpwhy_common::records::flow::{Flow, Rst};
@@ -41,6 +47,14 @@ pub struct Config {
     pub slow_connect: f64,
     /// dns_failure: seconds of capture time without activity after which a lookup is judged.
     pub dns_window: f64,
+    /// slow_path: a handshake round trip on one side of the capture point this long (s) or
+    /// longer is reported (info), and a warning from `slow_path_warning`.
+    pub slow_path: f64,
+    pub slow_path_warning: f64,
+    /// client_gave_up: the client's RST came this long (s) or longer after its unanswered request.
+    pub gave_up: f64,
+    /// window_crawl: the sender waited this long (s) in total on a small window.
+    pub crawl_wait: f64,
 }
 
 impl Default for Config {
@@ -54,6 +68,10 @@ impl Default for Config {
             incomplete_grace: 3.0,
             slow_connect: 3.0,
             dns_window: 10.0,
+            slow_path: 0.5,
+            slow_path_warning: 1.0,
+            gave_up: 5.0,
+            crawl_wait: 1.0,
         }
     }
 }
@@ -82,8 +100,14 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
         .or_else(|| transfer::zero_window_stall(f, cfg, true))
         .or_else(|| transfer::retransmission_storm(f, cfg))
         .or_else(|| transfer::reset_mid_connection(f))
+        .or_else(|| reset_after_close::reset_after_close(f))
+        .or_else(|| client_gave_up::client_gave_up(f, cfg))
+        .or_else(|| connection_dying::connection_dying(f, cfg))
+        .or_else(|| peer_silent::peer_silent(f))
+        .or_else(|| window_crawl::window_crawl(f, cfg))
         .or_else(|| handshake::no_response(f))
-        .or_else(|| handshake::slow_connect(f, cfg));
+        .or_else(|| handshake::slow_connect(f, cfg))
+        .or_else(|| slow_path::slow_path(f, cfg));
     let explained_zw = primary
         .as_ref()
         .is_some_and(|p| p.kind.starts_with("zero_window"));
@@ -200,16 +224,59 @@ pub(crate) fn origin_value(o: &Origin) -> Value {
     })
 }
 
-/// The RST's frame and, when it is a different packet, the flow's last frame (a later RST).
+/// The frames of the flow's RSTs: tcpflows' `rst.frames` (every RST, up to 16); from an older
+/// record, the first RST and, when it is a different packet, the flow's last frame (a later RST).
 pub(crate) fn rst_frames(f: &Flow) -> Vec<u64> {
     let mut v = vec![];
     if let Some(r) = &f.rst {
+        if !r.frames.is_empty() {
+            return r.frames.clone();
+        }
         v.push(r.frame);
         if r.count > 1 && f.last_frame != r.frame {
             v.push(f.last_frame);
         }
     }
     v
+}
+
+/// The side named `client` or `server`.
+pub(crate) fn side_of<'a>(f: &'a Flow, name: &str) -> &'a tcpwhy_common::records::flow::Side {
+    if name == "client" {
+        &f.client
+    } else {
+        &f.server
+    }
+}
+
+/// The address of the side named `client` or `server`.
+pub(crate) fn ip_of<'a>(f: &'a Flow, name: &str) -> &'a str {
+    if name == "client" {
+        &f.client_ip
+    } else {
+        &f.server_ip
+    }
+}
+
+/// The other side's name.
+pub(crate) fn peer_of(name: &str) -> &'static str {
+    if name == "client" { "server" } else { "client" }
+}
+
+/// Seconds between consecutive times.
+pub(crate) fn intervals_of(ts: &[f64]) -> Vec<f64> {
+    ts.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+/// How retransmissions at `ts` were spaced: the intervals (s) and whether they back off
+/// exponentially (each interval 1.5 to 2.6 times the one before, as an RTO that doubles).
+pub(crate) fn backoff(ts: &[f64]) -> (Vec<f64>, bool) {
+    let iv = intervals_of(ts);
+    let doubling = iv.len() >= 2
+        && iv
+            .windows(2)
+            .all(|w| w[0] > 0.0 && (1.5..=2.6).contains(&(w[1] / w[0])));
+    (iv, doubling)
 }
 
 /// True when `a` happened before the RST (both frames known).

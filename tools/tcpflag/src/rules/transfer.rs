@@ -178,6 +178,10 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     }
     let mut fd = base(f, "retransmission_storm", Severity::Error);
     let mut fr = vec![f.first_frame];
+    // The retransmissions left unanswered at the end (the last 16), when tcpflows lists them.
+    if let Some(st) = &s.stuck {
+        fr.extend(&st.frames);
+    }
     fr.extend(rst_frames(f));
     if reset.is_none() {
         fr.push(f.last_frame);
@@ -236,6 +240,9 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
             f.synack_count
         ));
         ev(&mut fd, "synack_count", f.synack_count);
+        fd.frames.extend(&f.synack_frames);
+        fd.frames.sort_unstable();
+        fd.frames.dedup();
     }
     // ICMP errors about this connection tell where the path broke.
     if let Some(i) = f.icmp.first() {
