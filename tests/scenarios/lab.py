@@ -8,11 +8,18 @@ the `win-connect` client action, which puts a Windows client's connect() retries
 Subcommands (run inside a namespace with `ip netns exec`):
   http-server PORT...            HTTP/1.0 responder on every given port (IPv4 and IPv6)
   named-server NAME PORT         the same, with the process renamed (ss/netstat show NAME)
+  slow-http DELAY PORT...        HTTP/1.0 responder that waits DELAY s before reading a request
   abort-server PORT              answers part of a response, then aborts (SO_LINGER 0 -> RST)
   slow-reader PORT DELAY         small SO_RCVBUF, sleeps DELAY s before reading (window closes)
   dns-server ADDR ZONEFILE       tiny authoritative DNS server; several A records for one name
                                  are rotated on every answer (BIND-style round robin)
   zw-server IFACE ADDR PORT DELAY  SYN -> SYN-ACK window 0, ignores everything, RST after DELAY s
+  rst-injector IFACE PORT_MISS PORT_EXACT  an on-path injector (run on a router): when a client's
+                                 request to PORT_MISS or PORT_EXACT passes, it forges a RST from
+                                 the server back to the client, with the router's own TTL and the
+                                 request's IP ID copied; out of the window for PORT_MISS (ignored:
+                                 the connection carries on), exactly at RCV.NXT for PORT_EXACT
+                                 (accepted: the client's connection dies, the server's does not)
   client ACTION...               runs the actions in order; one JSON line per action on stdout
                                  saying what the application saw (errno names as Linux reports)
 
@@ -26,6 +33,9 @@ Client actions (separated by `,`):
                                  0.5 s after each RST, 3 SYNs, then refused
   resolve-get NAME PORT DNS      resolve NAME (A) at DNS, then `get` the first address
   resolve NAME DNS [TYPE]        just resolve
+  nmap ARG...                    run nmap with these arguments (a scan)
+  syn-flood HOST PORT COUNT      COUNT SYNs (scapy) to HOST:PORT, each from another spoofed
+                                 address of 192.0.2.0/24 and 198.51.100.128/25 and another port
   sleep SECONDS
 """
 
@@ -135,6 +145,19 @@ def cmd_http_server(ports):
     for p in ports:
         serve(listeners(int(p)), http_handler)
     ready("http-" + "-".join(ports))
+    threading.Event().wait()
+
+
+def cmd_slow_http(delay, ports):
+    delay = float(delay)
+
+    def handler(c):
+        time.sleep(delay)  # the application thinks before it answers
+        http_handler(c)
+
+    for p in ports:
+        serve(listeners(int(p)), handler)
+    ready("slow-http")
     threading.Event().wait()
 
 
@@ -310,6 +333,57 @@ def cmd_zw_server(iface, addr, port, delay):
     threading.Event().wait()
 
 
+def cmd_rst_injector(iface, port_miss, port_exact):
+    from scapy.all import IP, TCP, AsyncSniffer, conf, send
+
+    conf.verb = 0
+    ports = {int(port_miss): "miss", int(port_exact): "exact"}
+    done = set()
+
+    def handle(p):
+        if IP not in p or TCP not in p:
+            return
+        ip, t = p[IP], p[TCP]
+        kind = ports.get(t.dport)
+        if kind is None or len(t.payload) == 0 or (ip.src, t.sport) in done:
+            return
+        done.add((ip.src, t.sport))
+        # The client expects the server's next byte at t.ack (RCV.NXT): exact is accepted
+        # (RFC 5961), 2^30 further is outside any window and ignored. TTL 64: the router's own
+        # stack, one hop from the client (the server's packets arrive with 62). IP ID: the
+        # request's, copied (a lazy injector's tell).
+        seq = t.ack if kind == "exact" else (t.ack + (1 << 30)) & 0xFFFFFFFF
+        send(IP(src=ip.dst, dst=ip.src, ttl=64, id=ip.id) /
+             TCP(sport=t.dport, dport=t.sport, flags="RA", seq=seq, ack=t.seq + len(t.payload),
+                 window=0))
+
+    flt = "tcp and (dst port %s or dst port %s)" % (port_miss, port_exact)
+    sn = AsyncSniffer(iface=iface, filter=flt, prn=handle, store=False,
+                      started_callback=lambda: ready("injector"))
+    sn.start()
+    threading.Event().wait()
+
+
+def syn_flood(host, port, count):
+    """A SYN flood, bounded: COUNT SYNs from spoofed documentation addresses, random ports."""
+    import random
+
+    from scapy.all import IP, TCP, conf, send
+
+    conf.verb = 0
+    rnd = random.Random(6)
+    pkts = []
+    for i in range(count):
+        src = ("192.0.2.%d" % rnd.randrange(1, 255)) if i % 2 else \
+            ("198.51.100.%d" % rnd.randrange(128, 255))
+        pkts.append(IP(src=src, dst=host, ttl=rnd.choice((54, 57, 61, 118))) /
+                    TCP(sport=rnd.randrange(1024, 65535), dport=port, flags="S",
+                        seq=rnd.randrange(1 << 32), window=1024, options=[("MSS", 1460)]))
+    t0 = time.time()
+    send(pkts, inter=0.002)
+    return round(time.time() - t0, 3)
+
+
 # ---------------------------------------------------------------- client
 
 
@@ -360,6 +434,21 @@ def action(words):
             rec["client"] = "scapy, emulating a Windows connect()"
             rec["client_port"] = int(words[3])
             rec["result"] = win_connect(words[1], int(words[2]), int(words[3]))
+            rec["seconds"] = round(time.time() - t0, 3)
+            return rec
+        if a == "nmap":
+            import subprocess
+
+            r = subprocess.run(["nmap"] + words[1:], capture_output=True, text=True)
+            rec["result"] = "ok" if r.returncode == 0 else "exit %d" % r.returncode
+            rec["open"] = [ln.split()[0] for ln in r.stdout.splitlines() if " open " in ln]
+            rec["seconds"] = round(time.time() - t0, 3)
+            return rec
+        if a == "syn-flood":
+            rec["server"] = words[1]
+            rec["syns"] = int(words[3])
+            rec["send_seconds"] = syn_flood(words[1], int(words[2]), int(words[3]))
+            rec["result"] = "ok"
             rec["seconds"] = round(time.time() - t0, 3)
             return rec
         if a == "resolve":
@@ -499,6 +588,10 @@ def main():
         cmd_dns_server(*args)
     elif cmd == "zw-server":
         cmd_zw_server(*args)
+    elif cmd == "slow-http":
+        cmd_slow_http(args[0], args[1:])
+    elif cmd == "rst-injector":
+        cmd_rst_injector(*args)
     elif cmd == "client":
         cmd_client(args)
     else:

@@ -39,7 +39,7 @@ pub fn uid(f: &FlowState) -> String {
     s
 }
 
-fn side(h: &Half, flow_last: Ts) -> Side {
+fn side(h: &Half, peer: &Half, flow_last: Ts) -> Side {
     let zw = &h.zw;
     let zero_window = (zw.count > 0).then(|| {
         let mut longest = zw.longest_ns;
@@ -84,6 +84,7 @@ fn side(h: &Half, flow_last: Ts) -> Side {
         zero_window,
         fin_frame: h.fin_frame,
         fin_ts: h.fin_ts.map(Ts::to_f64),
+        acked_unseen: h.acked_unseen(peer),
     }
 }
 
@@ -167,6 +168,11 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         seq: r.seq,
         ack: r.ack,
         count: f.rst_count,
+        sender_ttl: r.sender_ttl,
+        sender_ip_id: r.sender_ip_id,
+        receiver_ip_id: r.receiver_ip_id,
+        sender_after: r.sender_after,
+        receiver_after: r.receiver_after,
     });
     let icmp = f
         .icmp
@@ -219,8 +225,8 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
             synack_ack: f.rtt_synack_ack.map(secs),
             initial: f.rtt_initial.map(secs),
         },
-        client: side(c, f.last_ts),
-        server: side(s, f.last_ts),
+        client: side(c, s, f.last_ts),
+        server: side(s, c, f.last_ts),
         rst,
         icmp,
         icmp_count: f.icmp_count,

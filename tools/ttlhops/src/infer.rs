@@ -229,6 +229,7 @@ fn new_origin(c: &Claim, origin: &str) -> Origin {
         reason: String::new(),
         settle: None,
         lean: None,
+        signs: vec![],
     }
 }
 

@@ -4,6 +4,7 @@
 //! is the only rule that can add a second, informational, finding). docs/rules.md documents each.
 
 mod handshake;
+mod injected_reset;
 mod transfer;
 
 use serde_json::{Map, Value};
@@ -71,6 +72,7 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
         .or_else(|| handshake::icmp_unreachable(f))
         .or_else(|| handshake::syn_timeout(f, cfg))
         .or_else(|| handshake::handshake_incomplete(f, cfg))
+        .or_else(|| injected_reset::injected_reset(f))
         .or_else(|| transfer::zero_window_stall(f, cfg, true))
         .or_else(|| transfer::retransmission_storm(f, cfg))
         .or_else(|| transfer::reset_mid_connection(f))
@@ -189,6 +191,7 @@ pub(crate) fn origin_value(o: &Origin) -> Value {
         "reason": o.reason,
         "settle": o.settle,
         "lean": o.lean,
+        "signs": o.signs,
     })
 }
 
