@@ -412,10 +412,10 @@ if want port-scan; then
 fi
 
 if want syn-flood; then
-  # 2,000 SYNs from spoofed addresses (scapy on the client) to app:8084, which router2 drops (the
+  # 600 SYNs from spoofed addresses (scapy on the client) to app:8084, which router2 drops (the
   # SYN-ACKs would never come back to spoofed sources anyway). Working requests around it.
   nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8084 -j DROP
-  scenario syn-flood "get $APP 80, syn-flood $APP 8084 2000, get $APP 80"
+  scenario syn-flood "get $APP 80, syn-flood $APP 8084 600, get $APP 80"
   nsx r2 iptables -F FORWARD
 fi
 

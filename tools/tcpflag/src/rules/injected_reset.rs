@@ -125,8 +125,13 @@ pub fn injected_reset(f: &Flow) -> Option<Finding> {
             ""
         };
         format!(
-            "{how}the {rcv} ignored it and the connection carried on (the {rcv} sent {} more{})",
-            plural(u64::from(r.receiver_after), "packet", "packets"),
+            "{how}the {rcv} ignored it and the connection carried on (the {rcv} sent {} more {}{})",
+            r.receiver_after,
+            if r.receiver_after == 1 {
+                "packet"
+            } else {
+                "packets"
+            },
             if r.sender_after > 0 {
                 format!(", the {snd} {}", r.sender_after)
             } else {

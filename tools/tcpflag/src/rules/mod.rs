@@ -5,6 +5,9 @@
 
 mod handshake;
 mod injected_reset;
+pub mod one_sided_capture;
+pub mod port_scan;
+pub mod syn_flood;
 mod transfer;
 
 use serde_json::{Map, Value};
