@@ -23,7 +23,7 @@ use tcpwhy_common::records::flow::Flow;
 use crate::rules;
 
 /// Probes held at once.
-pub const MAX_HELD: usize = 100_000;
+pub const MAX_HELD: usize = 50_000;
 /// Open aggregates at once.
 pub const MAX_AGGREGATES: usize = 10_000;
 /// Frames and uids listed per aggregate.
@@ -223,13 +223,36 @@ impl Aggregate {
     }
 }
 
+/// The held probes of one key.
+#[derive(Debug, Default)]
+struct Count {
+    /// Distinct ports / hosts / (source, port) pairs, with multiplicity.
+    items: HashMap<String, u32>,
+    /// Source addresses, with multiplicity.
+    sources: HashMap<String, u32>,
+    all: u64,
+    failed: u64,
+    /// First SYN times of the probes counted (bounds).
+    lo: f64,
+    hi: f64,
+}
+
+fn dec(m: &mut HashMap<String, u32>, k: &str) {
+    if let Some(c) = m.get_mut(k) {
+        *c -= 1;
+        if *c == 0 {
+            m.remove(k);
+        }
+    }
+}
+
 /// The holding stage in front of the per-flow rules.
 pub struct Probes {
     cfg: ProbeConfig,
     held: VecDeque<Option<Held>>,
     live: usize,
     /// Per key: distinct ports / hosts / sources of the held probes, with multiplicity.
-    counts: HashMap<Key, HashMap<String, u32>>,
+    counts: HashMap<Key, Count>,
     active: HashMap<Key, Aggregate>,
 }
 
@@ -266,15 +289,29 @@ impl Probes {
 
     fn count(&mut self, f: &Flow, o: Outcome, add: bool) {
         for (k, item) in Self::keys(f, o) {
-            let m = self.counts.entry(k.clone()).or_default();
+            let c = self.counts.entry(k.clone()).or_default();
+            let failed = u64::from(o != Outcome::Connected);
             if add {
-                *m.entry(item).or_default() += 1;
-            } else if let Some(c) = m.get_mut(&item) {
-                *c -= 1;
-                if *c == 0 {
-                    m.remove(&item);
-                }
-                if m.is_empty() {
+                *c.items.entry(item).or_default() += 1;
+                *c.sources.entry(f.client_ip.clone()).or_default() += 1;
+                c.all += 1;
+                c.failed += failed;
+                c.lo = if c.all == 1 {
+                    f.first_ts
+                } else {
+                    c.lo.min(f.first_ts)
+                };
+                c.hi = if c.all == 1 {
+                    f.first_ts
+                } else {
+                    c.hi.max(f.first_ts)
+                };
+            } else {
+                dec(&mut c.items, &item);
+                dec(&mut c.sources, &f.client_ip);
+                c.all = c.all.saturating_sub(1);
+                c.failed = c.failed.saturating_sub(failed);
+                if c.items.is_empty() {
                     self.counts.remove(&k);
                 }
             }
@@ -327,46 +364,25 @@ impl Probes {
     }
 
     fn reached(&self, k: &Key) -> bool {
-        let Some(m) = self.counts.get(k) else {
+        let Some(c) = self.counts.get(k) else {
             return false;
         };
         match k {
+            // Enough distinct ports (hosts), and most of the probes failed.
             Key::Scan(..) | Key::Sweep(..) => {
-                if m.len() < self.cfg.scan_min {
-                    return false;
-                }
-                // Most of them failed (refused, unanswered, unreachable, reset by the scanner).
-                let (mut failed, mut all) = (0u64, 0u64);
-                for h in self.held.iter().flatten() {
-                    if Self::keys(&h.f, h.outcome).iter().any(|(x, _)| x == k) {
-                        all += 1;
-                        failed += u64::from(h.outcome != Outcome::Connected);
-                    }
-                }
-                failed * 2 > all
+                c.items.len() >= self.cfg.scan_min && c.failed * 2 > c.all
             }
             Key::Flood(..) => {
-                if m.len() < self.cfg.flood_min {
+                if c.items.len() < self.cfg.flood_min {
                     return false;
                 }
-                let sources: HashSet<&str> = m
-                    .keys()
-                    .map(|s| s.rsplit_once(':').map_or(s.as_str(), |(ip, _)| ip))
-                    .collect();
-                if sources.len() >= self.cfg.flood_sources {
+                if c.sources.len() >= self.cfg.flood_sources {
                     return true;
                 }
-                // One source: only a fast one is a flood (an application retrying is not).
-                let (lo, hi) = self
-                    .held
-                    .iter()
-                    .flatten()
-                    .filter(|h| Self::keys(&h.f, h.outcome).iter().any(|(x, _)| x == k))
-                    .fold((f64::MAX, f64::MIN), |(lo, hi), h| {
-                        (lo.min(h.f.first_ts), hi.max(h.f.first_ts))
-                    });
-                let span = (hi - lo).max(1e-3);
-                m.len() as f64 / span >= self.cfg.flood_rate
+                // Few sources: only a fast one is a flood (an application retrying is not). The
+                // span is that of the probes held since the count began (an upper bound).
+                let span = (c.hi - c.lo).max(1e-3);
+                c.items.len() as f64 / span >= self.cfg.flood_rate
             }
         }
     }

@@ -123,3 +123,87 @@ pub fn apply_rst_signs(o: &mut Origin, f: &Flow) {
     }
     o.signs = signs.iter().map(|s| s.to_string()).collect();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tcpwhy_common::records::flow::Rst;
+
+    fn flow(rst: Rst) -> Flow {
+        Flow {
+            ip_version: 4,
+            rst: Some(rst),
+            ..Default::default()
+        }
+    }
+
+    fn rst() -> Rst {
+        Rst {
+            from: "server".into(),
+            frame: 9,
+            ttl: Some(62),
+            ip_id: Some(101),
+            flags: "RA".into(),
+            seq_ok: true,
+            seq_check: "exact".into(),
+            count: 1,
+            sender_ttl: Some(62),
+            sender_ip_id: Some(100),
+            receiver_ip_id: Some(5000),
+            ..Default::default()
+        }
+    }
+
+    fn origin(o: &str) -> Origin {
+        Origin {
+            origin: o.into(),
+            reason: "RST from the server's distance".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_servers_own_rst_has_no_sign() {
+        assert!(rst_signs(&flow(rst())).is_empty());
+        let mut o = origin("endpoint");
+        apply_rst_signs(&mut o, &flow(rst()));
+        assert_eq!(o.origin, "endpoint");
+        assert!(o.signs.is_empty());
+    }
+
+    #[test]
+    fn carried_on_and_copied_id_make_it_a_middlebox_at_the_servers_distance() {
+        let mut r = rst();
+        r.sender_after = 3;
+        r.ip_id = Some(5000);
+        let f = flow(r);
+        assert_eq!(
+            rst_signs(&f),
+            ["sender_carried_on", "ip_id_copied", "ip_id_out_of_sequence"]
+        );
+        let mut o = origin("endpoint");
+        apply_rst_signs(&mut o, &f);
+        assert_eq!(o.origin, "middlebox");
+        assert_eq!(o.basis, "flow_signs");
+        assert_eq!(o.confidence.as_deref(), Some("high"));
+        assert!(o.reason.contains("injected"), "{}", o.reason);
+    }
+
+    #[test]
+    fn one_strong_sign_alone_is_only_mentioned() {
+        let mut r = rst();
+        r.sender_after = 1;
+        let f = flow(r);
+        let mut o = origin("endpoint");
+        apply_rst_signs(&mut o, &f);
+        assert_eq!(o.origin, "endpoint");
+        assert!(o.reason.contains("may have injected"), "{}", o.reason);
+        // Weak signs alone change nothing but the list.
+        let mut r = rst();
+        r.seq_check = "unacceptable".into();
+        let mut o = origin("unknown");
+        apply_rst_signs(&mut o, &flow(r));
+        assert_eq!(o.origin, "unknown");
+        assert_eq!(o.signs, ["seq_out_of_window"]);
+    }
+}

@@ -219,6 +219,8 @@ pub(crate) fn before_rst(a: Option<u64>, f: &Flow) -> bool {
 }
 
 #[cfg(test)]
+mod middle_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
