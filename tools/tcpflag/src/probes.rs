@@ -127,6 +127,8 @@ pub struct Aggregate {
     pub key: Key,
     pub first_ts: f64,
     pub last_ts: f64,
+    /// The latest first SYN: `last_syn - first_ts` is how long the probing lasted.
+    pub last_syn: f64,
     pub probes: u64,
     pub outcomes: HashMap<Outcome, u64>,
     /// Ports (scan) or hosts (sweep) probed, or sources (flood).
@@ -159,6 +161,7 @@ impl Aggregate {
             key,
             first_ts: f.first_ts,
             last_ts: f.last_ts,
+            last_syn: f.first_ts,
             probes: 0,
             outcomes: HashMap::new(),
             ports: HashSet::new(),
@@ -181,6 +184,7 @@ impl Aggregate {
         *self.outcomes.entry(o).or_default() += 1;
         self.first_ts = self.first_ts.min(f.first_ts);
         self.last_ts = self.last_ts.max(f.last_ts);
+        self.last_syn = self.last_syn.max(f.first_ts);
         match &self.key {
             Key::Scan(..) => {
                 self.ports.insert(f.server_port);

@@ -53,7 +53,7 @@ fn thousands(n: u64) -> String {
 
 pub fn finding(a: &Aggregate) -> Finding {
     let sweep = matches!(a.key, Key::Sweep(..));
-    let span = (a.last_ts - a.first_ts).max(0.0);
+    let span = (a.last_syn - a.first_ts).max(0.0);
     let mut fd = Finding {
         r#type: "finding".into(),
         kind: "port_scan".into(),

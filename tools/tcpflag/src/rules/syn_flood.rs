@@ -11,7 +11,7 @@ use crate::probes::{Aggregate, MAX_SOURCES, Outcome};
 use crate::util::{endpoint, secs};
 
 pub fn finding(a: &Aggregate) -> Finding {
-    let span = (a.last_ts - a.first_ts).max(0.0);
+    let span = (a.last_syn - a.first_ts).max(0.0);
     let ip = a.server_ip.clone().unwrap_or_default();
     let port = a.server_port.unwrap_or(0);
     let rate = if span > 0.0 {
