@@ -345,6 +345,11 @@ impl FlowState {
         if let (Some(r), false) = (self.rst.as_mut(), rst) {
             if r.from == from {
                 r.sender_after = r.sender_after.saturating_add(1);
+                // A RST before anything else from its sender (a forged refusal before the real
+                // SYN-ACK): the sender's own TTL is that of what it sent next.
+                if r.sender_ttl.is_none() {
+                    r.sender_ttl = s.ttl;
+                }
             } else {
                 r.receiver_after = r.receiver_after.saturating_add(1);
             }

@@ -66,7 +66,7 @@ fn sign_words(f: &Flow, signs: &[&str]) -> Vec<String> {
                 r.ip_id.unwrap_or(0)
             ),
             "ttl_differs" => format!(
-                "its {word} {} differs from the {snd}'s last packet's {}",
+                "its {word} {} differs from the {snd}'s own packets' {}",
                 r.ttl.unwrap_or(0),
                 r.sender_ttl.unwrap_or(0)
             ),
@@ -205,5 +205,29 @@ mod tests {
         apply_rst_signs(&mut o, &flow(r));
         assert_eq!(o.origin, "unknown");
         assert_eq!(o.signs, ["seq_out_of_window"]);
+    }
+
+    #[test]
+    fn a_rst_before_the_syn_ack_is_not_the_servers_distance() {
+        // The server side's first packet is the forged RST (TTL 64), then the real SYN-ACK (62):
+        // the server's own TTL is the SYN-ACK's, which tcpflows gives as `sender_ttl`.
+        let mut r = rst();
+        r.ttl = Some(64);
+        r.count = 2;
+        r.sender_ttl = Some(62);
+        r.sender_after = 1;
+        let mut f = flow(r);
+        f.synack_frame = Some(4);
+        f.server.packets = 2;
+        f.server.ttl = Some(tcpwhy_common::records::flow::TtlStats {
+            first: 64,
+            min: 62,
+            max: 64,
+        });
+        assert_eq!(
+            crate::infer::non_rst_ttls(&f, crate::infer::Which::Server),
+            Some((62, vec![62]))
+        );
+        assert!(rst_signs(&f).contains(&"ttl_differs"));
     }
 }

@@ -38,11 +38,18 @@ fn signs(f: &Flow) -> Vec<String> {
     v
 }
 
+/// An established connection's RST, or a RST answering the SYN before the real SYN-ACK, sent by
+/// someone else than its claimed sender.
 pub fn injected_reset(f: &Flow) -> Option<Finding> {
-    if !(f.established || f.midstream) {
+    let r = f.rst.as_ref()?;
+    // A forged refusal: the RST answered the SYN before the real SYN-ACK came.
+    let refusal = !f.established
+        && !f.midstream
+        && r.from == "server"
+        && f.synack_frame.is_some_and(|s| r.frame < s);
+    if !(f.established || f.midstream || refusal) {
         return None;
     }
-    let r = f.rst.as_ref()?;
     let signs = signs(f);
     let strong = signs
         .iter()
@@ -87,7 +94,7 @@ pub fn injected_reset(f: &Flow) -> Option<Finding> {
     fd.ts = Some(r.ts);
     fd.origin = Some("middlebox".into());
     if !ignored {
-        set_error(&mut fd, Sock::Reset);
+        set_error(&mut fd, if refusal { Sock::Refused } else { Sock::Reset });
     }
     let v6 = f.ip_version == 6;
     let word = if v6 { "hop limit" } else { "TTL" };
@@ -137,6 +144,12 @@ pub fn injected_reset(f: &Flow) -> Option<Finding> {
             } else {
                 String::new()
             }
+        )
+    } else if refusal {
+        format!(
+            "the client's connect() failed (connection refused), while the real server answered \
+             with a SYN-ACK (frame {}){carried}",
+            f.synack_frame.unwrap_or(0)
         )
     } else {
         format!("the {rcv}'s connection died (connection reset){carried}")

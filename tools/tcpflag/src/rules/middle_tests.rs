@@ -269,3 +269,31 @@ fn injected_reset_without_ttlhops() {
     out.extend(e.finish());
     assert_eq!(kinds(&out), ["reset_mid_connection"], "{out:#?}");
 }
+
+#[test]
+fn a_forged_refusal_before_the_real_syn_ack() {
+    // SYN (2), forged RST/ACK with the server's address (3, TTL 64), the real SYN-ACK (4, TTL
+    // 126), the client's stack resets it (5).
+    let f = flow(json!({
+        "state": "REJ", "history": "ShR", "end": "rst", "established": false,
+        "synack_frame": 4, "last_frame": 5,
+        "client": {"packets": 2, "bytes": 0, "fin_frame": null},
+        "server": {"packets": 2, "bytes": 0, "fin_frame": null,
+                   "ttl": {"first": 64, "min": 64, "max": 126}},
+        "rst": {"from": "server", "frame": 3, "ts": 1000.01, "ttl": 64, "ip_id": 77, "flags": "RA",
+                "seq_ok": true, "seq_check": "exact", "seq": 0, "count": 2, "sender_ttl": 126,
+                "sender_ip_id": null, "receiver_ip_id": 77, "sender_after": 1, "receiver_after": 0}
+    }));
+    let mut e = engine();
+    let mut out = e.flow(f);
+    out.extend(e.finish());
+    assert_eq!(kinds(&out), ["injected_reset"], "{out:#?}");
+    assert_eq!(out[0].severity, Severity::Error);
+    let err = out[0].socket_error.as_ref().unwrap();
+    assert_eq!(err.windows_code, Some(10061), "{err:?}");
+    assert!(
+        out[0].summary.contains("connect() failed"),
+        "{}",
+        out[0].summary
+    );
+}
