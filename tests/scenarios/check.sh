@@ -107,6 +107,8 @@ if command -v tshark >/dev/null; then
   expect $IR 'tcp.srcport==8085 && tcp.flags.reset==1 && ip.ttl==64' -eq 1 "a RST with the server's address and router1's TTL (8085)"
   expect $IR 'tcp.srcport==8086 && tcp.flags.reset==1 && ip.ttl==64' -eq 1 "the same for 8086"
   expect $IR 'tcp.srcport==8085 && tcp.len>0 && ip.ttl==62' -eq 1 "the real server's answer after it"
+  expect $IR 'tcp.srcport==8087 && tcp.flags.reset==1 && ip.ttl==64' -eq 1 "a forged refusal of the SYN to 8087"
+  expect $IR 'tcp.srcport==8087 && tcp.flags.syn==1 && tcp.flags.ack==1 && ip.ttl==62' -eq 1 "then the real SYN-ACK"
   expect injected-reset.server.pcap 'tcp.flags.reset==1 && ip.src==203.0.113.30' -eq 0 "the server itself never resets"
   PS=port-scan.pcap
   expect $PS 'ip.dst==203.0.113.30 && tcp.flags.syn==1 && tcp.flags.ack==0' -ge 200 "SYNs to 200 ports of app"
@@ -140,7 +142,7 @@ if command -v jq >/dev/null; then
   app zero-window-recover.app.jsonl 'all(.result == "ok")' "every action succeeded"
   app healthy.app.jsonl 'all(.result == "ok")' "every action succeeded"
   app one-sided-out.app.jsonl '[.[] | .result] == ["ok","ok","ECONNREFUSED","ok"]' "three requests worked, one connect refused"
-  app injected-reset.app.jsonl '[.[] | .result] == ["ok","ok","ECONNRESET","ok"]' "the forged RST was ignored on 8085, killed 8086"
+  app injected-reset.app.jsonl '[.[] | .result] == ["ok","ok","ECONNRESET","ECONNREFUSED","ok"]' "the forged RSTs: ignored on 8085, killed 8086, refused 8087"
   app port-scan.app.jsonl '.[1].open == ["80/tcp"]' "the SYN scan finds port 80 open"
   app syn-flood.app.jsonl 'all(.result == "ok")' "the flood was sent, the requests around it worked"
   for f in refused-2383 refused-ipv6 refused-windows-retry; do

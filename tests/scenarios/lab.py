@@ -14,12 +14,14 @@ Subcommands (run inside a namespace with `ip netns exec`):
   dns-server ADDR ZONEFILE       tiny authoritative DNS server; several A records for one name
                                  are rotated on every answer (BIND-style round robin)
   zw-server IFACE ADDR PORT DELAY  SYN -> SYN-ACK window 0, ignores everything, RST after DELAY s
-  rst-injector IFACE PORT_MISS PORT_EXACT  an on-path injector (run on a router): when a client's
-                                 request to PORT_MISS or PORT_EXACT passes, it forges a RST from
-                                 the server back to the client, with the router's own TTL and the
-                                 request's IP ID copied; out of the window for PORT_MISS (ignored:
-                                 the connection carries on), exactly at RCV.NXT for PORT_EXACT
-                                 (accepted: the client's connection dies, the server's does not)
+  rst-injector IFACE PORT_MISS PORT_EXACT PORT_SYN  an on-path injector (run on a router): when
+                                 a client's request to PORT_MISS or PORT_EXACT passes, it forges a
+                                 RST from the server back to the client, with the router's own TTL
+                                 and the request's IP ID copied; out of the window for PORT_MISS
+                                 (ignored: the connection carries on), exactly at RCV.NXT for
+                                 PORT_EXACT (accepted: the client's connection dies, the server's
+                                 does not); for a SYN to PORT_SYN, a RST/ACK refusing it
+  syn-delay IFACE PORT DELAY     (on a router that drops the SYNs to PORT) forwards them DELAY s late
   client ACTION...               runs the actions in order; one JSON line per action on stdout
                                  saying what the application saw (errno names as Linux reports)
 
@@ -333,11 +335,11 @@ def cmd_zw_server(iface, addr, port, delay):
     threading.Event().wait()
 
 
-def cmd_rst_injector(iface, port_miss, port_exact):
+def cmd_rst_injector(iface, port_miss, port_exact, port_syn):
     from scapy.all import IP, TCP, AsyncSniffer, conf, send
 
     conf.verb = 0
-    ports = {int(port_miss): "miss", int(port_exact): "exact"}
+    ports = {int(port_miss): "miss", int(port_exact): "exact", int(port_syn): "syn"}
     done = set()
 
     def handle(p):
@@ -345,7 +347,17 @@ def cmd_rst_injector(iface, port_miss, port_exact):
             return
         ip, t = p[IP], p[TCP]
         kind = ports.get(t.dport)
-        if kind is None or len(t.payload) == 0 or (ip.src, t.sport) in done:
+        if kind is None or (ip.src, t.sport) in done:
+            return
+        if kind == "syn":
+            if (int(t.flags) & 0x12) != 0x02:
+                return
+            done.add((ip.src, t.sport))
+            # A forged refusal: RST/ACK acknowledging the SYN, before the real SYN-ACK.
+            send(IP(src=ip.dst, dst=ip.src, ttl=64, id=ip.id) /
+                 TCP(sport=t.dport, dport=t.sport, flags="RA", seq=0, ack=t.seq + 1, window=0))
+            return
+        if len(t.payload) == 0:
             return
         done.add((ip.src, t.sport))
         # The client expects the server's next byte at t.ack (RCV.NXT): exact is accepted
@@ -357,9 +369,39 @@ def cmd_rst_injector(iface, port_miss, port_exact):
              TCP(sport=t.dport, dport=t.sport, flags="RA", seq=seq, ack=t.seq + len(t.payload),
                  window=0))
 
-    flt = "tcp and (dst port %s or dst port %s)" % (port_miss, port_exact)
+    flt = "tcp and (dst port %s or dst port %s or dst port %s)" % (port_miss, port_exact, port_syn)
     sn = AsyncSniffer(iface=iface, filter=flt, prn=handle, store=False,
                       started_callback=lambda: ready("injector"))
+    sn.start()
+    threading.Event().wait()
+
+
+def cmd_syn_delay(iface, port, delay):
+    """Runs on a router whose iptables drops the SYNs to PORT: forwards each one DELAY s late (a
+    slow path for the SYN only, so an injector near the client answers first)."""
+    from scapy.all import IP, TCP, AsyncSniffer, conf, send
+
+    conf.verb = 0
+    port, delay = int(port), float(delay)
+
+    def late(pkt):
+        time.sleep(delay)
+        send(pkt)
+
+    def handle(p):
+        if IP not in p or TCP not in p:
+            return
+        t = p[TCP]
+        if t.dport != port or (int(t.flags) & 0x12) != 0x02:
+            return
+        q = p[IP].copy()
+        q.ttl -= 1
+        del q.chksum
+        del q[TCP].chksum  # veth hands the sniffer partial checksums: recompute both
+        threading.Thread(target=late, args=(q,), daemon=True).start()
+
+    sn = AsyncSniffer(iface=iface, filter="tcp and dst port %d" % port, prn=handle, store=False,
+                      started_callback=lambda: ready("syn-delay"))
     sn.start()
     threading.Event().wait()
 
@@ -590,6 +632,8 @@ def main():
         cmd_zw_server(*args)
     elif cmd == "slow-http":
         cmd_slow_http(args[0], args[1:])
+    elif cmd == "syn-delay":
+        cmd_syn_delay(*args)
     elif cmd == "rst-injector":
         cmd_rst_injector(*args)
     elif cmd == "client":

@@ -393,13 +393,21 @@ if want injected-reset; then
   # forged RST comes first. To 8085 its sequence number misses the window (the client ignores it
   # and the connection carries on to the end); to 8086 it is exact (the client's connection dies
   # with ECONNRESET while the real server answers later, and the client's stack resets that).
-  bg app "$PY" "$HERE/lab.py" slow-http 0.3 8085 8086
-  bg r1 "$PY" "$HERE/lab.py" rst-injector eth0 8085 8086
+  # To app:8087 the injector refuses the SYN itself: its RST/ACK comes before the real SYN-ACK
+  # (router2 holds the SYNs to 8087 back 0.2 s: a slow path), so connect() fails with
+  # ECONNREFUSED although the server answers, and the client's stack resets that SYN-ACK.
+  bg app "$PY" "$HERE/lab.py" slow-http 0.3 8085 8086 8087
+  bg r1 "$PY" "$HERE/lab.py" rst-injector eth0 8085 8086 8087
+  nsx r2 iptables -A FORWARD -p tcp --syn -d $APP --dport 8087 -j DROP
+  bg r2 "$PY" "$HERE/lab.py" syn-delay eth0 8087 0.2
   i=0
-  while [ ! -f "$WORK/injector.ready" ] || [ ! -f "$WORK/slow-http.ready" ]; do
+  while [ ! -f "$WORK/injector.ready" ] || [ ! -f "$WORK/slow-http.ready" ] ||
+    [ ! -f "$WORK/syn-delay.ready" ]; do
     i=$((i + 1)); [ $i -le 300 ] || { log "injector did not start"; exit 1; }; sleep 0.1
   done
-  scenario injected-reset "get $APP 80, get $APP 8085, get $APP 8086, sleep 0.5, get $APP 80" app
+  scenario injected-reset "get $APP 80, get $APP 8085, get $APP 8086, sleep 0.5, \
+    connect $APP 8087, sleep 0.5, get $APP 80" app
+  nsx r2 iptables -F FORWARD
 fi
 
 if want port-scan; then

@@ -14,14 +14,19 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
         .iter()
         .map(|f| f["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["injected_reset", "injected_reset"], "{}", d.show());
+    assert_eq!(
+        kinds,
+        ["injected_reset", "injected_reset", "injected_reset"],
+        "{}",
+        d.show()
+    );
     // The real RSTs carry router1's TTL 64; the server's own packets arrive with 62.
     let forged = d.frames_where(|p| {
         p["tcp_flags"].as_str().is_some_and(|f| f.contains('R'))
             && p["src_ip"] == "203.0.113.30"
             && p["ttl"] == 64
     });
-    assert_eq!(forged.len(), 2, "{forged:?}");
+    assert_eq!(forged.len(), 3, "{forged:?}");
 
     // 8085: the forged sequence number misses the window; the client ignored it, the
     // connection carried on to its FINs (the application got its answer).
@@ -75,8 +80,26 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
     );
     assert_eq!(d.app[2]["result"], "ECONNRESET");
 
+    // 8087: the injector refused the SYN before the real SYN-ACK came (router2 held the SYN back):
+    // ECONNREFUSED, as the application saw, though the server answered.
+    let f = &d.kind("injected_reset")[2];
+    assert_eq!(f["server_port"], 8087);
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["socket_error"]["posix"], "ECONNREFUSED");
+    assert_eq!(f["socket_error"]["windows_code"], 10061);
+    assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[2]));
+    let s = f["summary"].as_str().unwrap();
+    assert!(
+        s.contains("connect() failed") && s.contains("SYN-ACK"),
+        "{s}"
+    );
+    assert_eq!(d.app[3]["result"], "ECONNREFUSED");
+    // ttlhops takes the server's distance from its SYN-ACK, not from the RST that came first.
+    let fl = d.flows_to("203.0.113.30", 8087);
+    assert_eq!(fl[0]["ttlhops"]["server"]["observed_ttl"], 62, "{}", fl[0]);
+
     // ttlhops: middlebox, with the reasons.
-    for port in [8085, 8086] {
+    for port in [8085, 8086, 8087] {
         let fl = d.flows_to("203.0.113.30", port);
         let o = &fl[0]["ttlhops"]["rst"];
         assert_eq!(o["origin"], "middlebox", "{o}");
@@ -84,6 +107,10 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
         let reason = o["reason"].as_str().unwrap();
         assert!(reason.contains("injected"), "{reason}");
         assert!(reason.contains("kept sending after it"), "{reason}");
+        assert!(
+            reason.contains("copies the client's last packet"),
+            "{reason}"
+        );
     }
 }
 

@@ -148,7 +148,7 @@ pub fn injected_reset(f: &Flow) -> Option<Finding> {
     } else if refusal {
         format!(
             "the client's connect() failed (connection refused), while the real server answered \
-             with a SYN-ACK (frame {}){carried}",
+             with a SYN-ACK (frame {}): {snd_ip} never refused it",
             f.synack_frame.unwrap_or(0)
         )
     } else {
