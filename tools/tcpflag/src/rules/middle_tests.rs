@@ -297,3 +297,36 @@ fn a_forged_refusal_before_the_real_syn_ack() {
         out[0].summary
     );
 }
+
+#[test]
+fn a_half_open_flood_counts_the_syn_acks_nobody_acknowledged() {
+    // Seen on the server's side: each spoofed SYN answered by a SYN-ACK, retransmitted, never
+    // acknowledged (SYN-RECV) — handshake_incomplete each, folded into one syn_flood.
+    let mut e = engine();
+    let mut out = vec![];
+    for i in 0..200u32 {
+        let mut v = lone_syn(
+            &format!("H{i}"),
+            &format!("198.51.100.{}", i % 100 + 128),
+            2000 + i as u16,
+            "172.16.0.1",
+            443,
+            100.0 + f64::from(i) * 0.01,
+        );
+        v["synack_frame"] = json!(2);
+        v["synack_count"] = json!(3);
+        v["server"] = json!({"packets": 3, "bytes": 0, "retransmissions": 2, "fin_frame": null,
+                             "ttl": {"first": 64, "min": 64, "max": 64}});
+        v["history"] = json!("Sh");
+        v["state"] = json!("S1");
+        out.extend(e.flow(flow(v)));
+    }
+    out.extend(e.finish());
+    assert_eq!(kinds(&out), ["syn_flood"], "{out:#?}");
+    assert_eq!(out[0].evidence["half_open"], 200);
+    assert!(
+        out[0].summary.contains("SYN-ACKs that nobody acknowledged"),
+        "{}",
+        out[0].summary
+    );
+}
