@@ -129,6 +129,9 @@ pub struct Aggregate {
     pub last_ts: f64,
     /// The latest first SYN: `last_syn - first_ts` is how long the probing lasted.
     pub last_syn: f64,
+    /// Input time (the engine's clock) when a probe last joined: records of unanswered attempts
+    /// arrive a timeout after their SYN, so the end of a scan or flood is judged on arrivals.
+    touched: f64,
     pub probes: u64,
     pub outcomes: HashMap<Outcome, u64>,
     /// Ports (scan) or hosts (sweep) probed, or sources (flood).
@@ -162,6 +165,7 @@ impl Aggregate {
             first_ts: f.first_ts,
             last_ts: f.last_ts,
             last_syn: f.first_ts,
+            touched: f64::MIN,
             probes: 0,
             outcomes: HashMap::new(),
             ports: HashSet::new(),
@@ -340,6 +344,7 @@ impl Probes {
             if let Some(a) = self.active.get_mut(&k) {
                 if f.first_ts <= a.last_ts + self.cfg.window {
                     a.add(&f, o);
+                    a.touched = now;
                     return None;
                 }
                 let a = self.active.remove(&k).expect("present");
@@ -357,7 +362,7 @@ impl Probes {
         self.live += 1;
         for (k, _) in keys {
             if self.reached(&k) {
-                self.open(k, out);
+                self.open(k, now, out);
                 break;
             }
         }
@@ -392,7 +397,7 @@ impl Probes {
     }
 
     /// A key reached its threshold: its held probes form an aggregate.
-    fn open(&mut self, k: Key, out: &mut Vec<Finding>) {
+    fn open(&mut self, k: Key, now: f64, out: &mut Vec<Finding>) {
         if self.active.len() >= MAX_AGGREGATES {
             if let Some(oldest) = self
                 .active
@@ -421,7 +426,8 @@ impl Probes {
             self.count(&h.f, h.outcome, false);
         }
         self.live -= taken.len();
-        if let Some(a) = agg {
+        if let Some(mut a) = agg {
+            a.touched = now;
             self.active.insert(k, a);
         }
         while matches!(self.held.front(), Some(None)) {
@@ -464,7 +470,7 @@ impl Probes {
             let mut closed: Vec<Key> = self
                 .active
                 .iter()
-                .filter(|(_, a)| a.last_ts + w < now)
+                .filter(|(_, a)| a.touched + w < now)
                 .map(|(k, _)| k.clone())
                 .collect();
             closed.sort_by(|a, b| self.active[a].first_ts.total_cmp(&self.active[b].first_ts));

@@ -330,3 +330,30 @@ fn a_half_open_flood_counts_the_syn_acks_nobody_acknowledged() {
         out[0].summary
     );
 }
+
+#[test]
+fn a_flood_whose_records_arrive_a_timeout_late_is_still_one_finding() {
+    // tcpflows writes unanswered attempts 60 s after their SYN, while healthy connections keep
+    // the clock at the present: the flood must not be cut into pieces.
+    let mut e = engine();
+    let mut out = vec![];
+    for i in 0..1000u32 {
+        let t = 100.0 + f64::from(i) * 0.1;
+        let mut ok = flow(json!({"uid": format!("OK{i}"), "client_port": 3000 + i as u16}));
+        ok.first_ts = t + 60.0;
+        ok.last_ts = t + 60.1;
+        out.extend(e.flow(ok));
+        let src = format!("192.0.2.{}", i % 250 + 1);
+        out.extend(e.flow(flow(lone_syn(
+            &format!("F{i}"),
+            &src,
+            1024 + i as u16,
+            "172.16.0.1",
+            8084,
+            t,
+        ))));
+    }
+    out.extend(e.finish());
+    assert_eq!(kinds(&out), ["syn_flood"], "{:?}", kinds(&out));
+    assert_eq!(out[0].evidence["syns"], 1000);
+}
