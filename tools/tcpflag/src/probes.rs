@@ -22,6 +22,10 @@ use tcpwhy_common::records::flow::Flow;
 
 use crate::rules;
 
+/// Seconds after its last SYN that tcpflows writes an unanswered attempt (its default
+/// `--attempt-timeout`): a scan stays open that long, so its unanswered probes (filtered ports),
+/// which arrive that late, still join it.
+pub const LATE: f64 = 60.0;
 /// Probes held at once.
 pub const MAX_HELD: usize = 50_000;
 /// Open aggregates at once.
@@ -470,7 +474,7 @@ impl Probes {
             let mut closed: Vec<Key> = self
                 .active
                 .iter()
-                .filter(|(_, a)| a.touched + w < now)
+                .filter(|(_, a)| a.touched + w < now && a.last_ts + LATE + w < now)
                 .map(|(k, _)| k.clone())
                 .collect();
             closed.sort_by(|a, b| self.active[a].first_ts.total_cmp(&self.active[b].first_ts));

@@ -357,3 +357,41 @@ fn a_flood_whose_records_arrive_a_timeout_late_is_still_one_finding() {
     assert_eq!(kinds(&out), ["syn_flood"], "{:?}", kinds(&out));
     assert_eq!(out[0].evidence["syns"], 1000);
 }
+
+#[test]
+fn a_scans_filtered_ports_arriving_a_timeout_late_join_it() {
+    // 30 closed ports (refused, written at once) and 10 filtered ones (unanswered, written 60 s
+    // after their SYN), healthy traffic moving the clock in between: one scan.
+    let mut e = engine();
+    let mut out = vec![];
+    for p in 1..=30u16 {
+        out.extend(e.flow(flow(refused_probe(
+            &format!("P{p}"),
+            "10.9.9.9",
+            40000,
+            "172.16.0.1",
+            p,
+            100.0 + f64::from(p) * 0.01,
+        ))));
+    }
+    for i in 0..60u32 {
+        let mut ok = flow(json!({"uid": format!("OK{i}"), "client_port": 3000 + i as u16}));
+        ok.first_ts = 101.0 + f64::from(i);
+        ok.last_ts = ok.first_ts + 0.1;
+        out.extend(e.flow(ok));
+    }
+    for p in 31..=40u16 {
+        out.extend(e.flow(flow(lone_syn(
+            &format!("P{p}"),
+            "10.9.9.9",
+            40000,
+            "172.16.0.1",
+            p,
+            100.0 + f64::from(p) * 0.01,
+        ))));
+    }
+    out.extend(e.finish());
+    assert_eq!(kinds(&out), ["port_scan"], "{:?}", kinds(&out));
+    assert_eq!(out[0].evidence["ports"], 40);
+    assert_eq!(out[0].evidence["outcomes"]["unanswered"], 10);
+}
