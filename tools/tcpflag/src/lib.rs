@@ -157,8 +157,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..))]
     pub scan_min: u32,
 
-    /// syn_flood: single unanswered SYNs to one host and port (from 10 or more sources, or at
-    /// 100 SYN/s or more from fewer).
+    /// syn_flood: single never-retried SYNs to one host and port left unanswered or half-open,
+    /// at 100 SYN/s or more.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..))]
     pub flood_min: u32,
 }

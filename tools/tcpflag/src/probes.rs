@@ -42,10 +42,9 @@ pub struct ProbeConfig {
     pub window: f64,
     /// Distinct ports of one host (or hosts on one port) probed by one source for a port scan.
     pub scan_min: usize,
-    /// Single unanswered SYNs to one host and port for a SYN flood.
+    /// Single unanswered SYNs to one host and port for a SYN flood...
     pub flood_min: usize,
-    /// ...from at least this many source addresses, or at `flood_rate` SYNs/s or more.
-    pub flood_sources: usize,
+    /// ...arriving at this many SYNs/s or more.
     pub flood_rate: f64,
 }
 
@@ -55,7 +54,6 @@ impl Default for ProbeConfig {
             window: 10.0,
             scan_min: 20,
             flood_min: 100,
-            flood_sources: 10,
             flood_rate: 100.0,
         }
     }
@@ -263,7 +261,7 @@ pub struct Probes {
     cfg: ProbeConfig,
     held: VecDeque<Option<Held>>,
     live: usize,
-    /// Per key: distinct ports / hosts / sources of the held probes, with multiplicity.
+    /// Per key: distinct ports / hosts / (source, port) pairs of the held probes.
     counts: HashMap<Key, Count>,
     active: HashMap<Key, Aggregate>,
 }
@@ -386,14 +384,12 @@ impl Probes {
                 c.items.len() >= self.cfg.scan_min && c.failed * 2 > c.all
             }
             Key::Flood(..) => {
+                // Enough, and fast: real clients that lose their SYNs retry them, and a capture
+                // that ends early leaves single SYNs of many clients, but not 100 a second. The
+                // span is that of the probes held since the count began (an upper bound).
                 if c.items.len() < self.cfg.flood_min {
                     return false;
                 }
-                if c.sources.len() >= self.cfg.flood_sources {
-                    return true;
-                }
-                // Few sources: only a fast one is a flood (an application retrying is not). The
-                // span is that of the probes held since the count began (an upper bound).
                 let span = (c.hi - c.lo).max(1e-3);
                 c.items.len() as f64 / span >= self.cfg.flood_rate
             }
