@@ -43,7 +43,7 @@ pcap2jsonl $C/intermittent-rr.pcap | tcpflows | ttlhops | tcpflag --format text 
 say "3. The other lab scenarios, one line per finding"
 for s in refused-windows-retry refused-host-firewall middlebox-reset syn-timeout slow-connect icmp-unreachable retrans-timeout \
   handshake-incomplete reset-mid zero-window-recover refused-ipv6 dying window-crawl slow-path \
-  client-gave-up reset-after-close healthy; do
+  client-gave-up reset-after-close injected-reset one-sided-out port-scan syn-flood healthy; do
   printf '%-22s ' "$s:"
   out=$(pcap2jsonl "$C/$s.pcap" | tcpflows | ttlhops | tcpflag --format text)
   lines=$(printf '%s\n' "$out" | grep -E '^(ERROR|WARNING|INFO) ' || true)

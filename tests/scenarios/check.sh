@@ -136,6 +136,27 @@ if command -v tshark >/dev/null; then
   expect $RC 'tcp.dstport==9003 && tcp.flags.fin==1' -eq 1 "the client half-closes"
   expect $RC 'tcp.srcport==9003 && tcp.flags.fin==1' -eq 0 "the server never sends its FIN"
   expect $RC 'tcp.srcport==9003 && tcp.flags.reset==1 && ip.ttl==62' -eq 1 "the server's own RST"
+  OO=one-sided-out.pcap
+  expect $OO 'ip.src==203.0.113.30 || ip.src==203.0.113.20' -eq 0 "nothing from the servers (tcpdump -Q out)"
+  expect $OO 'tcp.flags.syn==1 && tcp.flags.ack==0' -eq 4 "four connections from the client"
+  OI=one-sided-in.pcap
+  expect $OI 'ip.dst==203.0.113.30 || ip.dst==203.0.113.20' -eq 0 "nothing to the servers (tcpdump -Q in)"
+  expect $OI 'tcp.flags.syn==1 && tcp.flags.ack==1' -eq 3 "three SYN-ACKs"
+  IR=injected-reset.pcap
+  expect $IR 'tcp.srcport==8085 && tcp.flags.reset==1 && ip.ttl==64' -eq 1 "a RST with the server's address and router1's TTL (8085)"
+  expect $IR 'tcp.srcport==8086 && tcp.flags.reset==1 && ip.ttl==64' -eq 1 "the same for 8086"
+  expect $IR 'tcp.srcport==8085 && tcp.len>0 && ip.ttl==62' -eq 1 "the real server's answer after it"
+  expect $IR 'tcp.srcport==8087 && tcp.flags.reset==1 && ip.ttl==64' -eq 1 "a forged refusal of the SYN to 8087"
+  expect $IR 'tcp.srcport==8087 && tcp.flags.syn==1 && tcp.flags.ack==1 && ip.ttl==62' -eq 1 "then the real SYN-ACK"
+  expect injected-reset.server.pcap 'tcp.flags.reset==1 && ip.src==203.0.113.30' -eq 0 "the server itself never resets"
+  PS=port-scan.pcap
+  expect $PS 'ip.dst==203.0.113.30 && tcp.flags.syn==1 && tcp.flags.ack==0' -ge 200 "SYNs to 200 ports of app"
+  expect $PS 'ip.src==203.0.113.30 && tcp.flags.reset==1' -ge 190 "refused by app's closed ports"
+  expect $PS 'ip.dst==203.0.113.20 && tcp.flags.syn==1 && tcp.flags.ack==0' -ge 100 "connect scan of 100 ports of sql"
+  expect $PS 'tcp.dstport==22 && tcp.flags.syn==1' -ge 30 "port 22 of 30 addresses"
+  SF=syn-flood.pcap
+  expect $SF 'tcp.dstport==8084 && tcp.flags.syn==1' -eq 600 "600 SYNs to 8084"
+  expect $SF 'tcp.srcport==8084' -eq 0 "none answered"
   H=healthy.pcap
   expect $H 'tcp.flags.reset==1 || icmp || tcp.window_size_value==0 || tcp.analysis.retransmission' -eq 0 "nothing wrong"
   expect $H 'tcp.flags.syn==1 && tcp.flags.ack==0' -ge 6 "several connections"
@@ -176,6 +197,10 @@ if command -v jq >/dev/null; then
   app client-gave-up.app.jsonl '[.[] | select(.result == "timeout (application)")] | length == 1' "one application timeout"
   app reset-after-close.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
   app healthy.app.jsonl 'all(.result == "ok")' "every action succeeded"
+  app one-sided-out.app.jsonl '[.[] | .result] == ["ok","ok","ECONNREFUSED","ok"]' "three requests worked, one connect refused"
+  app injected-reset.app.jsonl '[.[] | .result] == ["ok","ok","ECONNRESET","ECONNREFUSED","ok"]' "the forged RSTs: ignored on 8085, killed 8086, refused 8087"
+  app port-scan.app.jsonl '.[1].open == ["80/tcp"]' "the SYN scan finds port 80 open"
+  app syn-flood.app.jsonl 'all(.result == "ok")' "the flood was sent, the requests around it worked"
   for f in refused-2383 refused-ipv6 refused-windows-retry; do
     n=$((n + 1))
     if grep -q '0.0.0.0:2725.*msmdsrv' "$DIR/$f.ss.txt"; then echo "ok   $f.ss.txt: msmdsrv listens on 2725"
@@ -189,6 +214,6 @@ echo "lab packet checks: $((n - fail)) passed, $fail failed"
 # The conclusions: the end-to-end tests on these captures.
 if [ "${LAB_SKIP_E2E:-0}" != 1 ] && command -v cargo >/dev/null; then
   cd "$ROOT"
-  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test e2e_lab --test tcp_real_e2e
+  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test e2e_lab --test tcp_real_e2e --test tcp_middle_e2e
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test names_tls_e2e
 fi

@@ -8,6 +8,7 @@ the `win-connect` client action, which puts a Windows client's connect() retries
 Subcommands (run inside a namespace with `ip netns exec`):
   http-server PORT...            HTTP/1.0 responder on every given port (IPv4 and IPv6)
   named-server NAME PORT         the same, with the process renamed (ss/netstat show NAME)
+  slow-http DELAY PORT...        HTTP/1.0 responder that waits DELAY s before reading a request
   abort-server PORT              answers part of a response, then aborts (SO_LINGER 0 -> RST)
   slow-reader PORT DELAY         small SO_RCVBUF, sleeps DELAY s before reading (window closes)
   sink PORT                      reads everything, never answers (a hung or overloaded server)
@@ -26,6 +27,14 @@ Subcommands (run inside a namespace with `ip netns exec`):
   tls-reset-server PORT          reads the ClientHello and resets the connection (SO_LINGER 0),
                                  as Windows SChannel does to a TLS 1.0/1.1 client when only
                                  TLS 1.2 is enabled
+  rst-injector IFACE PORT_MISS PORT_EXACT PORT_SYN  an on-path injector (run on a router): when
+                                 a client's request to PORT_MISS or PORT_EXACT passes, it forges a
+                                 RST from the server back to the client, with the router's own TTL
+                                 and the request's IP ID copied; out of the window for PORT_MISS
+                                 (ignored: the connection carries on), exactly at RCV.NXT for
+                                 PORT_EXACT (accepted: the client's connection dies, the server's
+                                 does not); for a SYN to PORT_SYN, a RST/ACK refusing it
+  syn-delay IFACE PORT DELAY     (on a router that drops the SYNs to PORT) forwards them DELAY s late
   client ACTION...               runs the actions in order; one JSON line per action on stdout
                                  saying what the application saw (errno names as Linux reports)
 
@@ -48,6 +57,9 @@ Client actions (separated by `,`):
                                  and search suffixes), as applications do; result EAI_* on failure
   run CMD ARG...                 run a real client (curl, openssl s_client); result "ok" or
                                  "exit N", with the last line of its error output
+  nmap ARG...                    run nmap with these arguments (a scan)
+  syn-flood HOST PORT COUNT      COUNT SYNs (scapy) to HOST:PORT, each from another spoofed
+                                 address of 192.0.2.0/24 and 198.51.100.128/25 and another port
   sleep SECONDS
 """
 
@@ -157,6 +169,19 @@ def cmd_http_server(ports):
     for p in ports:
         serve(listeners(int(p)), http_handler)
     ready("http-" + "-".join(ports))
+    threading.Event().wait()
+
+
+def cmd_slow_http(delay, ports):
+    delay = float(delay)
+
+    def handler(c):
+        time.sleep(delay)  # the application thinks before it answers
+        http_handler(c)
+
+    for p in ports:
+        serve(listeners(int(p)), handler)
+    ready("slow-http")
     threading.Event().wait()
 
 
@@ -513,6 +538,97 @@ def cmd_zw_server(iface, addr, port, delay):
     threading.Event().wait()
 
 
+def cmd_rst_injector(iface, port_miss, port_exact, port_syn):
+    from scapy.all import IP, TCP, AsyncSniffer, conf, send
+
+    conf.verb = 0
+    ports = {int(port_miss): "miss", int(port_exact): "exact", int(port_syn): "syn"}
+    done = set()
+
+    def handle(p):
+        if IP not in p or TCP not in p:
+            return
+        ip, t = p[IP], p[TCP]
+        kind = ports.get(t.dport)
+        if kind is None or (ip.src, t.sport) in done:
+            return
+        if kind == "syn":
+            if (int(t.flags) & 0x12) != 0x02:
+                return
+            done.add((ip.src, t.sport))
+            # A forged refusal: RST/ACK acknowledging the SYN, before the real SYN-ACK.
+            send(IP(src=ip.dst, dst=ip.src, ttl=64, id=ip.id) /
+                 TCP(sport=t.dport, dport=t.sport, flags="RA", seq=0, ack=t.seq + 1, window=0))
+            return
+        if len(t.payload) == 0:
+            return
+        done.add((ip.src, t.sport))
+        # The client expects the server's next byte at t.ack (RCV.NXT): exact is accepted
+        # (RFC 5961), 2^30 further is outside any window and ignored. TTL 64: the router's own
+        # stack, one hop from the client (the server's packets arrive with 62). IP ID: the
+        # request's, copied (a lazy injector's tell).
+        seq = t.ack if kind == "exact" else (t.ack + (1 << 30)) & 0xFFFFFFFF
+        send(IP(src=ip.dst, dst=ip.src, ttl=64, id=ip.id) /
+             TCP(sport=t.dport, dport=t.sport, flags="RA", seq=seq, ack=t.seq + len(t.payload),
+                 window=0))
+
+    flt = "tcp and (dst port %s or dst port %s or dst port %s)" % (port_miss, port_exact, port_syn)
+    sn = AsyncSniffer(iface=iface, filter=flt, prn=handle, store=False,
+                      started_callback=lambda: ready("injector"))
+    sn.start()
+    threading.Event().wait()
+
+
+def cmd_syn_delay(iface, port, delay):
+    """Runs on a router whose iptables drops the SYNs to PORT: forwards each one DELAY s late (a
+    slow path for the SYN only, so an injector near the client answers first)."""
+    from scapy.all import IP, TCP, AsyncSniffer, conf, send
+
+    conf.verb = 0
+    port, delay = int(port), float(delay)
+
+    def late(pkt):
+        time.sleep(delay)
+        send(pkt)
+
+    def handle(p):
+        if IP not in p or TCP not in p:
+            return
+        t = p[TCP]
+        if t.dport != port or (int(t.flags) & 0x12) != 0x02:
+            return
+        q = p[IP].copy()
+        q.ttl -= 1
+        del q.chksum
+        del q[TCP].chksum  # veth hands the sniffer partial checksums: recompute both
+        threading.Thread(target=late, args=(q,), daemon=True).start()
+
+    sn = AsyncSniffer(iface=iface, filter="tcp and dst port %d" % port, prn=handle, store=False,
+                      started_callback=lambda: ready("syn-delay"))
+    sn.start()
+    threading.Event().wait()
+
+
+def syn_flood(host, port, count):
+    """A SYN flood, bounded: COUNT SYNs from spoofed documentation addresses, random ports."""
+    import random
+
+    from scapy.all import IP, TCP, conf, send
+
+    conf.verb = 0
+    rnd = random.Random(6)
+    pkts = []
+    for i in range(count):
+        src = ("192.0.2.%d" % rnd.randrange(1, 255)) if i % 2 else \
+            ("198.51.100.%d" % rnd.randrange(128, 255))
+        pkts.append(IP(src=src, dst=host, ttl=rnd.choice((54, 57, 61, 118))) /
+                    TCP(sport=rnd.randrange(1024, 65535), dport=port, flags="S",
+                        seq=rnd.randrange(1 << 32), window=1024, options=[("MSS", 1460)]))
+    t0 = time.time()
+    send(pkts, inter=0.002)
+    return round(time.time() - t0, 3)
+
+
 # ---------------------------------------------------------------- client
 
 
@@ -576,6 +692,21 @@ def action(words):
             rec["client"] = "scapy, emulating a Windows connect()"
             rec["client_port"] = int(words[3])
             rec["result"] = win_connect(words[1], int(words[2]), int(words[3]))
+            rec["seconds"] = round(time.time() - t0, 3)
+            return rec
+        if a == "nmap":
+            import subprocess
+
+            r = subprocess.run(["nmap"] + words[1:], capture_output=True, text=True)
+            rec["result"] = "ok" if r.returncode == 0 else "exit %d" % r.returncode
+            rec["open"] = [ln.split()[0] for ln in r.stdout.splitlines() if " open " in ln]
+            rec["seconds"] = round(time.time() - t0, 3)
+            return rec
+        if a == "syn-flood":
+            rec["server"] = words[1]
+            rec["syns"] = int(words[3])
+            rec["send_seconds"] = syn_flood(words[1], int(words[2]), int(words[3]))
+            rec["result"] = "ok"
             rec["seconds"] = round(time.time() - t0, 3)
             return rec
         if a == "getaddrinfo":
@@ -800,6 +931,12 @@ def main():
         cmd_plain_http_server(*args)
     elif cmd == "tls-reset-server":
         cmd_tls_reset_server(*args)
+    elif cmd == "slow-http":
+        cmd_slow_http(args[0], args[1:])
+    elif cmd == "syn-delay":
+        cmd_syn_delay(*args)
+    elif cmd == "rst-injector":
+        cmd_rst_injector(*args)
     elif cmd == "client":
         cmd_client(args)
     else:

@@ -12,7 +12,8 @@
 # refused-windows-retry, middlebox-reset, syn-timeout, icmp-unreachable, retrans-timeout, slow-connect,
 # handshake-incomplete, refused-host-firewall,
 # zero-window-synack, intermittent-rr, reset-mid, zero-window-recover, refused-ipv6, dying,
-# slow-path, window-crawl, client-gave-up, reset-after-close,
+# slow-path, window-crawl, client-gave-up, reset-after-close, one-sided-out, one-sided-in,
+# injected-reset, port-scan, syn-flood,
 # dns-nxdomain, dns-servfail, dns-refused, dns-timeout, tls-version, tls-client-cert,
 # tls-untrusted, tls-plain-http, healthy.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
@@ -275,7 +276,8 @@ sleep 0.5
 
 # ------------------------------------------------------------------ scenarios
 capture_start() { # NODE FILE
-  bg "$1" tcpdump -Z root -i eth0 -s 0 -B 8192 -U --immediate-mode -w "$2" 2>"$2.log"
+  # shellcheck disable=SC2086 # CAP_OPTS: extra tcpdump options, word-split on purpose
+  bg "$1" tcpdump -Z root -i eth0 -s 0 -B 8192 -U --immediate-mode ${CAP_OPTS:-} -w "$2" 2>"$2.log"
   i=0
   until grep -q "listening on" "$2.log" 2>/dev/null; do
     i=$((i + 1))
@@ -575,6 +577,59 @@ if want reset-after-close; then
   # The client sends its request and shuts down writing (FIN), then reads; the server sends part
   # of the answer and aborts (SO_LINGER 0): the client's read fails with ECONNRESET.
   scenario reset-after-close "get $APP 80, get-halfclose $APP 9003, get $APP 80" app
+fi
+
+if want one-sided-out; then
+  # A one-way capture: tcpdump -Q out on the client sees only what the client sends (as a one-way
+  # SPAN port or a tap on one link of asymmetric routing would). Two working requests, and a
+  # refused connect whose RST the capture cannot show.
+  CAP_OPTS="-Q out" scenario one-sided-out "get $APP 80, get $SQL 2725, connect $SQL 2383, get $APP 80"
+fi
+
+if want one-sided-in; then
+  # The other way: only what reaches the client (tcpdump -Q in).
+  CAP_OPTS="-Q in" scenario one-sided-in "get $APP 80, get $SQL 2725, get $APP 80"
+fi
+
+if want injected-reset; then
+  # An on-path device (router1, one hop from the client) forges RSTs from the server when it sees
+  # a request (an IPS or censorship box): TTL 64 where the server's packets arrive with 62, the
+  # request's IP ID copied. The server (app:8085, app:8086) thinks 0.3 s before it answers, so the
+  # forged RST comes first. To 8085 its sequence number misses the window (the client ignores it
+  # and the connection carries on to the end); to 8086 it is exact (the client's connection dies
+  # with ECONNRESET while the real server answers later, and the client's stack resets that).
+  # To app:8087 the injector refuses the SYN itself: its RST/ACK comes before the real SYN-ACK
+  # (router2 holds the SYNs to 8087 back 0.2 s: a slow path), so connect() fails with
+  # ECONNREFUSED although the server answers, and the client's stack resets that SYN-ACK.
+  bg app "$PY" "$HERE/lab.py" slow-http 0.3 8085 8086 8087
+  bg r1 "$PY" "$HERE/lab.py" rst-injector eth0 8085 8086 8087
+  nsx r2 iptables -A FORWARD -p tcp --syn -d $APP --dport 8087 -j DROP
+  bg r2 "$PY" "$HERE/lab.py" syn-delay eth0 8087 0.2
+  i=0
+  while [ ! -f "$WORK/injector.ready" ] || [ ! -f "$WORK/slow-http.ready" ] ||
+    [ ! -f "$WORK/syn-delay.ready" ]; do
+    i=$((i + 1)); [ $i -le 300 ] || { log "injector did not start"; exit 1; }; sleep 0.1
+  done
+  scenario injected-reset "get $APP 80, get $APP 8085, get $APP 8086, sleep 0.5, \
+    connect $APP 8087, sleep 0.5, get $APP 80" app
+  nsx r2 iptables -F FORWARD
+fi
+
+if want port-scan; then
+  # nmap from the client: a SYN scan of app's ports 1-200 (SYN, SYN-ACK, the client's kernel
+  # resets; RST/ACK from the closed ports), a connect scan of sql's ports 2300-2399, and a sweep
+  # of port 22 over 30 addresses of the server network. Working requests around them.
+  scenario port-scan "get $APP 80, nmap -n -Pn -sS --max-rate 200 -p 1-200 $APP, \
+    nmap -n -Pn -sT --max-rate 200 -p 2300-2399 $SQL, \
+    nmap -n -Pn -sS --max-rate 100 --max-retries 0 --host-timeout 5s -p 22 203.0.113.1-30, get $APP 80"
+fi
+
+if want syn-flood; then
+  # 600 SYNs from spoofed addresses (scapy on the client) to app:8084, which router2 drops (the
+  # SYN-ACKs would never come back to spoofed sources anyway). Working requests around it.
+  nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8084 -j DROP
+  scenario syn-flood "get $APP 80, syn-flood $APP 8084 600, get $APP 80"
+  nsx r2 iptables -F FORWARD
 fi
 
 if want healthy; then

@@ -161,6 +161,10 @@ pub struct Side {
     /// Segments of this side that filled the peer's advertised window (null when none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_full: Option<WindowFull>,
+    /// Sequence space of the peer (payload bytes, SYN and FIN count 1) that this side
+    /// acknowledged but the capture never showed: the capture misses the peer's direction.
+    #[serde(default)]
+    pub acked_unseen: u64,
 }
 
 /// A side left waiting at the end of the record: its data unacknowledged in spite of
@@ -263,6 +267,23 @@ pub struct Rst {
     /// Frames of the RSTs (the first 16).
     #[serde(default)]
     pub frames: Vec<u64>,
+    /// TTL / hop limit of the claimed sender's last other (non-RST) packet before the RST.
+    #[serde(default)]
+    pub sender_ttl: Option<u8>,
+    /// IPv4 ID of the claimed sender's last packet before the RST.
+    #[serde(default)]
+    pub sender_ip_id: Option<u32>,
+    /// IPv4 ID of the receiver's last packet before the RST (an injector that copies the ID of
+    /// the packet it reacts to gives the RST this value).
+    #[serde(default)]
+    pub receiver_ip_id: Option<u32>,
+    /// Packets other than RSTs the claimed sender sent after it (a stack that reset a
+    /// connection sends nothing more on it).
+    #[serde(default)]
+    pub sender_after: u32,
+    /// Packets other than RSTs the receiver sent after it.
+    #[serde(default)]
+    pub receiver_after: u32,
 }
 
 /// An ICMP/ICMPv6 error whose quoted header matches this connection.

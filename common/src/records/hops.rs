@@ -92,6 +92,13 @@ pub struct Origin {
     /// A lean, not a verdict; null otherwise.
     #[serde(default)]
     pub lean: Option<String>,
+    /// RSTs only: what in the flow shows that the claimed sender did not send it —
+    /// `sender_carried_on` (it kept sending after its own RST), `ip_id_copied` (the RST's IP ID
+    /// is the receiver's last packet's), `ttl_differs` (another TTL than the sender's last
+    /// packet), `ip_id_out_of_sequence` (not the sender's IP ID counter), `seq_out_of_window`
+    /// (a sequence number the receiver ignores). Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signs: Vec<String>,
 }
 
 /// `host`: per-address summary, written by ttlhops at the end of its input.

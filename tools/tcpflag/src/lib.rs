@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod due;
 pub mod errors;
+pub mod probes;
 pub mod rules;
 pub mod stray;
 pub mod text;
@@ -29,6 +30,8 @@ use tcpwhy_common::records::packet::Packet;
 use tcpwhy_common::records::{Finding, Severity};
 
 use backend::{Backend, BackendConfig, Outcome};
+use probes::{ProbeConfig, Probes};
+use rules::one_sided_capture::{self, OneSided};
 use rules::{Config, Verdict};
 
 const EXAMPLES: &str = "\
@@ -167,6 +170,19 @@ pub struct Args {
     /// answer) for SECS of capture time (the client's retries and search-suffix walk are over).
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub dns_window: f64,
+    /// port_scan, syn_flood: connection attempts without data are held SECS (capture time) to
+    /// be grouped, and a scan or flood ends after SECS without a probe.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub probe_window: f64,
+
+    /// port_scan: distinct ports of one host (or hosts on one port) one source must probe.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..))]
+    pub scan_min: u32,
+
+    /// syn_flood: single never-retried SYNs to one host and port left unanswered or half-open,
+    /// at 100 SYN/s or more.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..))]
+    pub flood_min: u32,
 }
 
 impl Args {
@@ -185,6 +201,16 @@ impl Args {
             slow_path_warning: self.slow_path_warning,
             gave_up: self.gave_up,
             crawl_wait: self.crawl_wait,
+        }
+    }
+
+    /// The scan and flood thresholds.
+    pub fn probes(&self) -> ProbeConfig {
+        ProbeConfig {
+            window: self.probe_window,
+            scan_min: self.scan_min as usize,
+            flood_min: self.flood_min as usize,
+            ..ProbeConfig::default()
         }
     }
 
@@ -223,6 +249,10 @@ pub struct Engine {
     held: HashMap<HeldKey, Held>,
     /// When each held connection's stray window ends (its `last_ts`).
     held_due: due::Deadlines<HeldKey>,
+    /// Scans and floods (connection attempts without data wait here first).
+    probes: Probes,
+    /// Connections the capture shows one direction of.
+    one_sided: OneSided,
     now: f64,
     /// Flow records seen.
     pub flows: u64,
@@ -233,8 +263,15 @@ const MAX_PENDING: usize = 100_000;
 
 impl Engine {
     pub fn new(cfg: Config, backend: BackendConfig) -> Self {
+        Self::with_probes(cfg, backend, ProbeConfig::default())
+    }
+
+    /// With explicit scan and flood thresholds.
+    pub fn with_probes(cfg: Config, backend: BackendConfig, probes: ProbeConfig) -> Self {
         Engine {
             names: rules::dns_failure::DnsFailures::new(cfg.dns_window),
+            probes: Probes::new(probes),
+            one_sided: OneSided::default(),
             cfg,
             backend: Backend::new(backend),
             pending: HashMap::new(),
@@ -259,9 +296,38 @@ impl Engine {
         if f.last_ts > self.now {
             self.now = f.last_ts;
         }
-        let mut out = self.flush_due(false);
+        // Probes held long enough go to the rules first, so that the refusals among them can
+        // be flushed with the others.
+        let mut out = vec![];
+        let mut released = vec![];
+        self.probes.due(self.now, &mut out, &mut released);
+        for (f, frames) in released.drain(..) {
+            out.extend(self.dispatch(f, frames));
+        }
+        out.extend(self.flush_due(false));
         out.extend(self.flush_held(false));
         out.extend(self.names.advance(f.last_ts));
+        // One direction only: nothing can be judged (one finding at the end says so).
+        if let Some(seen) = one_sided_capture::seen(&f) {
+            self.one_sided.add(&f, seen);
+        } else if let Some((f, frames)) =
+            self.probes
+                .offer(f, rst_frames, self.now, &mut out, &mut released)
+        {
+            released.push((f, frames));
+        }
+        for (f, frames) in released {
+            out.extend(self.dispatch(f, frames));
+        }
+        out
+    }
+
+    /// A flow past the scan/flood stage: its stray RST, the per-flow rules.
+    fn dispatch(&mut self, f: Flow, rst_frames: Option<Vec<u64>>) -> Vec<Finding> {
+        let mut out = vec![];
+        if self.one_sided.covers(&f) {
+            return out;
+        }
         // A RST from another address for a connection (the seed's 4.79.185.20): attached to the
         // connection, whichever of the two records comes first.
         if stray::Strays::is_stray(&f) {
@@ -464,10 +530,17 @@ impl Engine {
 
     /// End of input: the refused attempts still waiting, then intermittent_backend.
     pub fn finish(&mut self) -> Vec<Finding> {
-        let mut out = self.flush_held(true);
+        let mut out = vec![];
+        let mut released = vec![];
+        self.probes.finish(&mut out, &mut released);
+        for (f, frames) in released {
+            out.extend(self.dispatch(f, frames));
+        }
+        out.extend(self.flush_held(true));
         out.extend(self.flush_due(true));
         out.extend(self.names.finish());
         out.extend(self.backend.finish());
+        out.extend(self.one_sided.finish());
         out
     }
 }
@@ -540,6 +613,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         ("--slow-path-warning", args.slow_path_warning),
         ("--gave-up", args.gave_up),
         ("--crawl-wait", args.crawl_wait),
+        ("--probe-window", args.probe_window),
     ] {
         if !(v.is_finite() && v >= 0.0) {
             anyhow::bail!("{name}: must be a number of seconds >= 0, got {v}");
@@ -551,7 +625,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             args.backend_fail_ratio
         );
     }
-    let mut engine = Engine::new(args.config(), args.backend());
+    let mut engine = Engine::with_probes(args.config(), args.backend(), args.probes());
     let mut sink = Sink {
         format: args.format,
         min: args.min_severity.severity(),

@@ -146,6 +146,11 @@ pub struct Half {
     /// This side's last segment was a keep-alive (tshark's `lastsegmentflags` keep-alive bit:
     /// the peer's answer to it is a keep-alive ACK, not a duplicate ACK).
     last_keep_alive: bool,
+    /// The first and the highest ACK value it sent (RSTs aside).
+    first_ack: Option<u32>,
+    max_ack: Option<u32>,
+    /// TTL of its last packet other than a RST.
+    last_ttl: Option<u8>,
     /// Zero-window state, allocated at the first zero window this side advertises (rare: a
     /// flow without one costs 8 bytes here, not 128).
     pub zw: Option<Box<Zw>>,
@@ -187,6 +192,9 @@ impl Half {
             window_set: false,
             acked: None,
             last_keep_alive: false,
+            first_ack: None,
+            max_ack: None,
+            last_ttl: None,
             zw: None,
         }
     }
@@ -208,6 +216,20 @@ impl Half {
             _ => None,
         }
     }
+
+    /// Sequence space of `peer` this side acknowledged beyond what the capture showed of it
+    /// (the peer's direction is missing from the capture). When the capture shows nothing of the
+    /// peer, the advance of this side's ACKs, plus 1 for the peer's SYN this side's own SYN or
+    /// SYN-ACK implies.
+    pub fn acked_unseen(&self, peer: &Half) -> u64 {
+        let Some(max) = self.max_ack else { return 0 };
+        if peer.packets == 0 || !peer.nextseq_set {
+            let first = self.first_ack.unwrap_or(max);
+            return u64::from(max.wrapping_sub(first)) + u64::from(self.syn_seen);
+        }
+        let d = max.wrapping_sub(peer.nextseq) as i32;
+        if d > 0 { d as u64 } else { 0 }
+    }
 }
 
 /// The first RST seen.
@@ -222,6 +244,13 @@ pub struct RstInfo {
     pub seq: u32,
     pub ack: Option<u32>,
     pub check: &'static str,
+    /// The claimed sender's last non-RST TTL and last IP ID before it, the receiver's last IP ID.
+    pub sender_ttl: Option<u8>,
+    pub sender_ip_id: Option<u32>,
+    pub receiver_ip_id: Option<u32>,
+    /// Non-RST packets after it from the claimed sender and from the receiver.
+    pub sender_after: u32,
+    pub receiver_after: u32,
 }
 
 /// An ICMP error quoting the connection.
@@ -436,6 +465,25 @@ impl FlowState {
         let retrans_before = self.half[from].retransmissions;
         let ka_before = self.half[from].keep_alives;
         let acked_before = self.half[from].acked;
+        // What the RST's context needs, before this packet updates the sides.
+        let (pre_ttl, pre_id, peer_id) = (
+            self.half[from].last_ttl,
+            self.half[from].last_ip_id,
+            self.half[to].last_ip_id,
+        );
+        if let (Some(r), false) = (self.rst.as_mut(), rst) {
+            if r.from == from {
+                r.sender_after = r.sender_after.saturating_add(1);
+                // A RST before anything else from its sender (a forged refusal before the real
+                // SYN-ACK): the sender's own TTL is that of what it sent next.
+                if r.sender_ttl.is_none() {
+                    r.sender_ttl = s.ttl;
+                }
+            } else {
+                r.receiver_after = r.receiver_after.saturating_add(1);
+            }
+        }
+
         self.analyze(from, s);
         self.zero_window(from, s);
 
@@ -512,8 +560,17 @@ impl FlowState {
             h.fin_frame = Some(s.frame);
             h.fin_ts = Some(s.ts);
         }
+        if !rst && s.ttl.is_some() {
+            h.last_ttl = s.ttl;
+        }
         if ackf && !rst {
             h.acked = Some(s.ack);
+            if h.first_ack.is_none() {
+                h.first_ack = Some(s.ack);
+            }
+            if h.max_ack.is_none_or(|m| gt(s.ack, m)) {
+                h.max_ack = Some(s.ack);
+            }
         }
 
         self.progress(from, s, retrans_before, ka_before, acked_before);
@@ -535,6 +592,11 @@ impl FlowState {
                     seq: s.seq,
                     ack: ackf.then_some(s.ack),
                     check,
+                    sender_ttl: pre_ttl,
+                    sender_ip_id: pre_id,
+                    receiver_ip_id: peer_id,
+                    sender_after: 0,
+                    receiver_after: 0,
                 });
             }
         }

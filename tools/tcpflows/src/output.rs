@@ -93,6 +93,7 @@ fn side(h: &Half, peer: &Half, flow_last: Ts) -> Side {
         ack_advance_ts: h.ack_advance.map(|d| d.1.to_f64()),
         stuck: stuck(h, peer),
         window_full: window_full(h, peer, flow_last),
+        acked_unseen: h.acked_unseen(peer),
     }
 }
 
@@ -234,6 +235,11 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         ack: r.ack,
         count: f.rst_count,
         frames: f.rst_frames.clone(),
+        sender_ttl: r.sender_ttl,
+        sender_ip_id: r.sender_ip_id,
+        receiver_ip_id: r.receiver_ip_id,
+        sender_after: r.sender_after,
+        receiver_after: r.receiver_after,
     });
     let icmp = f
         .icmp

@@ -109,9 +109,15 @@ pub fn non_rst_ttls(f: &Flow, which: Which) -> Option<(u8, Vec<u8>)> {
     if !has_other {
         return None;
     }
+    // The side's own TTL next to its RST, as tcpflows saw it (its last packet before the RST,
+    // or the first after it when the RST came first: a forged refusal before the real SYN-ACK).
+    let first = match rst_here.and_then(|r| r.sender_ttl) {
+        Some(st) => st,
+        None => t.first,
+    };
     // The side's first packet is its SYN / SYN-ACK / data: a RST comes last. Its min/max may
     // be RSTs' too: only with a single RST (whose TTL is known) are the others kept.
-    let mut v = vec![t.first];
+    let mut v = vec![first];
     if let Some(r) = rst_here.filter(|_| count == 1) {
         for x in [t.min, t.max] {
             if Some(x) != r.ttl {
@@ -121,7 +127,7 @@ pub fn non_rst_ttls(f: &Flow, which: Which) -> Option<(u8, Vec<u8>)> {
     }
     v.sort_unstable();
     v.dedup();
-    Some((t.first, v))
+    Some((first, v))
 }
 
 /// `flow.ttlhops.client` / `.server`.
@@ -229,6 +235,7 @@ fn new_origin(c: &Claim, origin: &str) -> Origin {
         reason: String::new(),
         settle: None,
         lean: None,
+        signs: vec![],
     }
 }
 

@@ -12,6 +12,7 @@
 //! capture time have passed. `--no-wait` decides every flow at once. docs/ttlhops.md has the rest.
 
 pub mod infer;
+pub mod signs;
 pub mod table;
 
 use std::collections::{HashMap, VecDeque};
@@ -376,7 +377,9 @@ impl State {
             };
             let other = other_end(f, which, &fh);
             let ev = self.evidence(which.ip(f), which, same_flow(f, which), other);
-            fh.rst = Some(infer::judge(&c, &ev));
+            let mut o = infer::judge(&c, &ev);
+            signs::apply_rst_signs(&mut o, f);
+            fh.rst = Some(o);
         }
         for i in &f.icmp {
             let what = if i.description.is_empty() {

@@ -7,10 +7,14 @@ mod client_gave_up;
 mod connection_dying;
 pub mod dns_failure;
 mod handshake;
+mod injected_reset;
+pub mod one_sided_capture;
 mod peer_silent;
+pub mod port_scan;
 mod protocol_mismatch;
 mod reset_after_close;
 mod slow_path;
+pub mod syn_flood;
 pub mod tls_handshake_failed;
 mod transfer;
 mod window_crawl;
@@ -94,6 +98,7 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
     let primary = handshake::zero_window_at_handshake(f, cfg)
         .or_else(|| handshake::icmp_unreachable(f))
         .or_else(|| handshake::syn_timeout(f, cfg))
+        .or_else(|| injected_reset::injected_reset(f))
         .or_else(|| handshake::handshake_incomplete(f, cfg))
         .or_else(|| tls_handshake_failed::tls_handshake_failed(f))
         .or_else(|| protocol_mismatch::protocol_mismatch(f))
@@ -221,6 +226,7 @@ pub(crate) fn origin_value(o: &Origin) -> Value {
         "reason": o.reason,
         "settle": o.settle,
         "lean": o.lean,
+        "signs": o.signs,
     })
 }
 
@@ -287,6 +293,8 @@ pub(crate) fn before_rst(a: Option<u64>, f: &Flow) -> bool {
     }
 }
 
+#[cfg(test)]
+mod middle_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

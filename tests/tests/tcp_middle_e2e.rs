@@ -1,0 +1,256 @@
+//! What happens in the middle of the path, end to end on the lab's real-stack captures
+//! (tests/captures/README.md): one-way captures, RSTs injected by a device on the path, port
+//! scans and SYN floods. `pcap2jsonl | tcpflows | ttlhops | tcpflag | portmap` must name each
+//! once, and the healthy connections around them must stay silent.
+
+use tcpwhy_tests::diagnose;
+
+#[test]
+fn injected_resets_are_named_and_the_real_end_is_found() {
+    let d = diagnose("injected-reset");
+    // Nothing else: the working requests are silent, and no reset_mid_connection blames the server.
+    let kinds: Vec<&str> = d
+        .findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["injected_reset", "injected_reset", "injected_reset"],
+        "{}",
+        d.show()
+    );
+    // The real RSTs carry router1's TTL 64; the server's own packets arrive with 62.
+    let forged = d.frames_where(|p| {
+        p["tcp_flags"].as_str().is_some_and(|f| f.contains('R'))
+            && p["src_ip"] == "203.0.113.30"
+            && p["ttl"] == 64
+    });
+    assert_eq!(forged.len(), 3, "{forged:?}");
+
+    // 8085: the forged sequence number misses the window; the client ignored it, the
+    // connection carried on to its FINs (the application got its answer).
+    let f = &d.kind("injected_reset")[0];
+    assert_eq!(f["server_port"], 8085, "{}", d.show());
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["origin"], "middlebox");
+    assert_eq!(f["evidence"]["ignored"], true);
+    assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[0]));
+    assert_eq!(f["evidence"]["at_hop"], 1);
+    let signs: Vec<&str> = f["evidence"]["signs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for s in [
+        "sender_carried_on",
+        "ip_id_copied",
+        "ttl_differs",
+        "seq_out_of_window",
+    ] {
+        assert!(signs.contains(&s), "{s} missing: {signs:?}");
+    }
+    assert!(f["socket_error"].is_null(), "the application saw no error");
+    let s = f["summary"].as_str().unwrap();
+    assert!(s.contains("injected"), "{s}");
+    assert!(s.contains("carried on"), "{s}");
+    assert!(s.contains("copies the client's last packet"), "{s}");
+    let n = f["next_step"].as_str().unwrap();
+    assert!(
+        n.contains("hop 1") && n.contains("traceroute -T -p 8085"),
+        "{n}"
+    );
+    assert_eq!(d.app[1]["result"], "ok");
+
+    // 8086: exact sequence number: the client's connection died (ECONNRESET, as the application
+    // saw), while the real server kept sending.
+    let f = &d.kind("injected_reset")[1];
+    assert_eq!(f["server_port"], 8086);
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
+    assert_eq!(f["socket_error"]["windows_code"], 10054);
+    assert_eq!(f["evidence"]["ignored"], false);
+    assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[1]));
+    assert!(f["evidence"]["sender_after"].as_u64().unwrap() >= 1);
+    let s = f["summary"].as_str().unwrap();
+    assert!(
+        s.contains("kept sending") && s.contains("never reset"),
+        "{s}"
+    );
+    assert_eq!(d.app[2]["result"], "ECONNRESET");
+
+    // 8087: the injector refused the SYN before the real SYN-ACK came (router2 held the SYN back):
+    // ECONNREFUSED, as the application saw, though the server answered.
+    let f = &d.kind("injected_reset")[2];
+    assert_eq!(f["server_port"], 8087);
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["socket_error"]["posix"], "ECONNREFUSED");
+    assert_eq!(f["socket_error"]["windows_code"], 10061);
+    assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[2]));
+    let s = f["summary"].as_str().unwrap();
+    assert!(
+        s.contains("connect() failed") && s.contains("SYN-ACK"),
+        "{s}"
+    );
+    assert_eq!(d.app[3]["result"], "ECONNREFUSED");
+    // ttlhops takes the server's distance from its SYN-ACK, not from the RST that came first.
+    let fl = d.flows_to("203.0.113.30", 8087);
+    assert_eq!(fl[0]["ttlhops"]["server"]["observed_ttl"], 62, "{}", fl[0]);
+
+    // ttlhops: middlebox, with the reasons.
+    for port in [8085, 8086, 8087] {
+        let fl = d.flows_to("203.0.113.30", port);
+        let o = &fl[0]["ttlhops"]["rst"];
+        assert_eq!(o["origin"], "middlebox", "{o}");
+        assert_eq!(o["at_hop"], 1, "{o}");
+        let reason = o["reason"].as_str().unwrap();
+        assert!(reason.contains("injected"), "{reason}");
+        assert!(reason.contains("kept sending after it"), "{reason}");
+        assert!(
+            reason.contains("copies the client's last packet"),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn a_one_way_capture_is_said_once_and_judges_nothing() {
+    // tcpdump -Q out on the client: three working requests and a refused connect, the servers'
+    // packets all missing. Nothing may be called a failure (the refused connect looks unanswered
+    // here: its RST is not in the capture either).
+    let d = diagnose("one-sided-out");
+    assert_eq!(d.findings.len(), 1, "{}", d.show());
+    let f = &d.findings[0];
+    assert_eq!(f["kind"], "one_sided_capture");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(f["evidence"]["direction_seen"], "client→server");
+    assert_eq!(f["evidence"]["connections"], 3);
+    assert_eq!(f["evidence"]["unanswered_not_judged"], 1);
+    let s = f["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with("only client→server packets for 3 connections"),
+        "{s}"
+    );
+    assert!(s.contains("cannot be judged"), "{s}");
+    assert!(f["next_step"].as_str().unwrap().contains("both directions"));
+    // The flow records carry the signal: each client acknowledged 89 bytes never seen
+    // (SYN-ACK, 87 bytes of answer, FIN).
+    let ok: Vec<_> = d
+        .flows
+        .iter()
+        .filter(|fl| fl["server"]["packets"] == 0 && fl["client"]["acked_unseen"] == 89)
+        .collect();
+    assert_eq!(ok.len(), 3);
+    // What the application saw: the three requests worked, the connect was refused.
+    let results: Vec<&str> = d
+        .app
+        .iter()
+        .map(|a| a["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["ok", "ok", "ECONNREFUSED", "ok"]);
+
+    // The other way (tcpdump -Q in): only the servers' packets.
+    let d = diagnose("one-sided-in");
+    assert_eq!(d.findings.len(), 1, "{}", d.show());
+    let f = &d.findings[0];
+    assert_eq!(f["kind"], "one_sided_capture");
+    assert_eq!(f["evidence"]["direction_seen"], "server→client");
+    assert_eq!(f["evidence"]["connections"], 3);
+    assert!(
+        d.flows
+            .iter()
+            .all(|fl| fl["client"]["packets"] == 0 && fl["server"]["acked_unseen"] == 40)
+    );
+}
+
+#[test]
+fn scans_are_one_finding_each_and_no_refusal_is_blamed_on_a_client() {
+    let d = diagnose("port-scan");
+    let kinds: Vec<&str> = d
+        .findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    // No per-port refused / syn_timeout / no_response: only the scans.
+    assert_eq!(
+        kinds,
+        ["port_scan", "port_scan", "port_scan"],
+        "{}",
+        d.show()
+    );
+    // nmap -sS -p 1-200 against app: 200 ports, port 80 open, the scanner's kernel resets the
+    // SYN-ACK.
+    let f = &d.findings[0];
+    assert_eq!(f["severity"], "info");
+    assert_eq!(f["client_ip"], "198.51.100.10");
+    assert_eq!(f["server_ip"], "203.0.113.30");
+    assert_eq!(f["evidence"]["pattern"], "ports");
+    assert_eq!(f["evidence"]["ports"], 200);
+    assert_eq!(f["evidence"]["port_ranges"], "1-200");
+    assert_eq!(f["evidence"]["open_ports"], serde_json::json!([80]));
+    assert!(f["evidence"]["outcomes"]["refused"].as_u64().unwrap() >= 199);
+    assert!(f["evidence"]["scanner_resets"].as_u64().unwrap() >= 1);
+    let s = f["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with("port scan from 198.51.100.10: 200 ports of 203.0.113.30 in"),
+        "{s}"
+    );
+    assert!(s.contains("SYN scan"), "{s}");
+    assert!(f["socket_error"].is_null());
+    assert!(!f["frames"].as_array().unwrap().is_empty());
+    // The connect scan of sql's 2300-2399: all closed.
+    let f = &d.findings[1];
+    assert_eq!(f["server_ip"], "203.0.113.20");
+    // (port 22 of the sweep that came next joins it: the scan of that host was still going on)
+    assert!(f["evidence"]["ports"].as_u64().unwrap() >= 100);
+    assert!(
+        f["evidence"]["port_ranges"]
+            .as_str()
+            .unwrap()
+            .contains("2300-2399")
+    );
+    // The sweep of port 22 (those of app and sql went to their port scans).
+    let f = &d.findings[2];
+    assert_eq!(f["evidence"]["pattern"], "host_sweep");
+    assert_eq!(f["server_port"], 22);
+    assert!(f["evidence"]["hosts"].as_u64().unwrap() >= 20, "{f}");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("host sweep from 198.51.100.10: port 22 of")
+    );
+    // nmap agrees: port 80 open.
+    assert_eq!(d.app[1]["open"], serde_json::json!(["80/tcp"]));
+}
+
+#[test]
+fn a_syn_flood_is_one_finding_with_rates() {
+    let d = diagnose("syn-flood");
+    assert_eq!(d.findings.len(), 1, "{}", d.show());
+    let f = &d.findings[0];
+    assert_eq!(f["kind"], "syn_flood");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["server_ip"], "203.0.113.30");
+    assert_eq!(f["server_port"], 8084);
+    assert_eq!(f["evidence"]["syns"], 600);
+    assert_eq!(f["evidence"]["unanswered"], 600);
+    assert!(f["evidence"]["sources"].as_u64().unwrap() >= 100);
+    let rate = f["evidence"]["rate"].as_f64().unwrap();
+    assert!(rate > 50.0, "{rate}");
+    assert!(f["evidence"]["peak_per_second"].as_u64().unwrap() as f64 >= rate);
+    let s = f["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with("SYN flood against 203.0.113.30:8084: 600 SYNs from"),
+        "{s}"
+    );
+    assert!(s.contains("SYN/s"), "{s}");
+    assert_eq!(
+        f["frames"].as_array().unwrap().len(),
+        32,
+        "the first 32 SYNs"
+    );
+    // The requests around it worked and stay silent.
+    assert!(d.app.iter().all(|a| a["result"] == "ok"));
+}
