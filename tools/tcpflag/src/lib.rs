@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod due;
 pub mod errors;
+pub mod render;
 pub mod rules;
 pub mod stray;
 pub mod text;
@@ -68,8 +69,12 @@ impl Level {
 pub enum Format {
     /// JSON lines: one `finding` record per line.
     Json,
-    /// For people: each finding's summary, socket error, frames and next step.
+    /// For people: a verdict block, one paragraph per group of findings (kind, server, port)
+    /// with its ladder diagram, the totals.
     Text,
+    /// For tickets and wikis: the verdict, a table of findings, ladders in code blocks, the
+    /// next steps as a checklist.
+    Markdown,
 }
 
 /// Why did the connection fail? Flow records in, findings out: evidence frames, socket error,
@@ -92,6 +97,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
+
+    /// text, markdown: leave out the ladder diagram of each group's first example.
+    #[arg(long)]
+    pub no_ladder: bool,
 
     /// Pass every input record through too (each followed by the findings it produced).
     #[arg(long, conflicts_with = "format")]
@@ -461,6 +470,8 @@ struct Sink {
     fail_on: Option<Severity>,
     counts: [u64; 3],
     selected: bool,
+    /// `--format text`: the findings, grouped, written at the end of input.
+    groups: render::group::Groups,
 }
 
 impl Sink {
@@ -474,10 +485,7 @@ impl Sink {
         }
         match self.format {
             Format::Json => out.write_record(fd)?,
-            Format::Text => {
-                text::finding(out.buffer(), fd);
-                out.end_record()?;
-            }
+            Format::Text | Format::Markdown => self.groups.add(fd.clone()),
         }
         Ok(())
     }
@@ -512,8 +520,12 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         fail_on: args.fail_on.map(Level::severity),
         counts: [0; 3],
         selected: false,
+        groups: render::group::Groups::default(),
     };
-    let mut packets = 0u64;
+    let mut totals = text::Totals {
+        min: Some(args.min_severity.severity()),
+        ..text::Totals::default()
+    };
     // TCP packet records in the input mean tcpflows did not run (it consumes them).
     let mut tcp_packets = false;
     let result = (|| -> anyhow::Result<()> {
@@ -522,6 +534,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             let mut reader = JsonlReader::new(r, input.name());
             while let Some(line) = reader.next_line(out)? {
                 let ty = line.record_type()?;
+                totals.records += 1;
                 match ty.as_ref() {
                     "flow" => {
                         let f: Flow = line.parse()?;
@@ -542,11 +555,13 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                         }
                     }
                     "packet" => {
-                        if !tcp_packets && has(line.bytes, b"\"proto\":\"tcp\"") {
+                        if has(line.bytes, b"\"proto\":\"tcp\"") {
                             tcp_packets = true;
+                            totals.tcp_packets += 1;
                         }
-                        packets += 1;
+                        totals.packets += 1;
                         if has_dns(line.bytes) {
+                            totals.dns_packets += 1;
                             let p: Packet = line.parse()?;
                             engine.dns(&p);
                         } else {
@@ -577,13 +592,10 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         for fd in engine.finish() {
             sink.emit(out, &fd).context("writing output")?;
         }
-        if sink.format == Format::Text {
-            text::footer(
-                out.buffer(),
-                &sink.counts,
-                engine.flows,
-                if tcp_packets { packets } else { 0 },
-            );
+        if sink.format != Format::Json {
+            totals.counts = sink.counts;
+            totals.flows = engine.flows;
+            text::report(out.buffer(), &sink.groups, &totals, &mut |_| None);
             out.end_record()?;
         } else if engine.flows == 0 && tcp_packets {
             tcpwhy_common::cli::warn(

@@ -1,0 +1,91 @@
+//! Findings people read at a glance (issue 22): tcpflag's text report groups findings, puts a
+//! verdict block on top and honest totals at the end; JSON output keeps every finding.
+
+use tcpwhy_tests::{own_captures, pipeline};
+
+/// `pcap2jsonl CAPTURE | tcpflows | ttlhops | tcpflag ARGS…`, stdout of tcpflag.
+fn flag(capture: &str, args: &[&str]) -> String {
+    let cap = own_captures().join(capture).display().to_string();
+    let outs = pipeline(
+        &[
+            ("pcap2jsonl", &[cap.as_str()]),
+            ("tcpflows", &[]),
+            ("ttlhops", &[]),
+            ("tcpflag", args),
+        ],
+        None,
+    );
+    let last = outs.last().unwrap();
+    assert!(
+        last.status.success(),
+        "tcpflag failed: {}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    String::from_utf8(last.stdout.clone()).unwrap()
+}
+
+fn tcpflag_stdin(input: &[u8], args: &[&str]) -> String {
+    let outs = pipeline(&[("tcpflag", args)], Some(input));
+    String::from_utf8(outs[0].stdout.clone()).unwrap()
+}
+
+#[test]
+fn many_failures_to_one_server_are_one_paragraph() {
+    let json = flag("intermittent-rr.pcap", &[]);
+    let zw = json
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"zero_window_at_handshake\""))
+        .count();
+    assert_eq!(zw, 4, "JSON keeps every finding:\n{json}");
+    let text = flag("intermittent-rr.pcap", &["--format", "text", "--no-ladder"]);
+    assert!(text.starts_with("2 problems:\n  ERROR   "), "{text}");
+    let paras: Vec<&str> = text
+        .split("\n\n")
+        .filter(|p| p.starts_with("ERROR   zero_window_at_handshake"))
+        .collect();
+    assert_eq!(paras.len(), 1, "one paragraph for the 4 findings:\n{text}");
+    let p = paras[0];
+    assert!(
+        p.contains(
+            "zero_window_at_handshake ×4: 4 connections from 198.51.100.10 to 203.0.113.13:80"
+        ),
+        "{p}"
+    );
+    assert!(p.contains(" UTC"), "time span: {p}");
+    assert!(p.contains("first: 198.51.100.10:44628"), "{p}");
+    assert!(p.contains("evidence: frames 28, 30, 31, 32, 33"), "{p}");
+    assert!(
+        text.trim_end()
+            .ends_with("5 findings (5 errors) in 12 connections, shown as 2 groups"),
+        "{text}"
+    );
+}
+
+#[test]
+fn honest_totals() {
+    assert_eq!(
+        tcpflag_stdin(b"", &["--format", "text"]),
+        "no input records (did the previous stage fail?)\n"
+    );
+    // The DNS packets of a lab capture alone: a DNS-only capture.
+    let cap = own_captures()
+        .join("intermittent-rr.pcap")
+        .display()
+        .to_string();
+    let packets = pipeline(&[("pcap2jsonl", &[cap.as_str()])], None);
+    let dns: String = String::from_utf8(packets[0].stdout.clone())
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"dns\":{"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let outs = pipeline(
+        &[("tcpflows", &[]), ("tcpflag", &["--format", "text"])],
+        Some(dns.as_bytes()),
+    );
+    let text = String::from_utf8(outs[1].stdout.clone()).unwrap();
+    assert_eq!(text, "no TCP connections (24 DNS packets)\n");
+    let text = flag("healthy.pcap", &["--format", "text"]);
+    assert!(text.ends_with("connections look healthy\n"), "{text}");
+    assert!(!text.contains("1 connection look "), "{text}");
+}

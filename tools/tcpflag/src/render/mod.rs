@@ -1,0 +1,3 @@
+//! Rendering findings for people (`--format text` and `--format markdown`): grouping, ladders.
+
+pub mod group;
