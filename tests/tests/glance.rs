@@ -89,3 +89,47 @@ fn honest_totals() {
     assert!(text.ends_with("connections look healthy\n"), "{text}");
     assert!(!text.contains("1 connection look "), "{text}");
 }
+
+/// The text report of a seed case, ladder included, against its golden file (reviewed by hand;
+/// `UPDATE_GOLDEN=1` rewrites them).
+fn golden(capture: &str, golden: &str) {
+    let text = flag(capture, &["--format", "text"]);
+    let path = tcpwhy_tests::root().join("tests/golden").join(golden);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text,
+        want,
+        "{capture}: text output differs from {}",
+        path.display()
+    );
+}
+
+#[test]
+fn ladder_of_the_refused_seed_case() {
+    golden("refused-2383.pcap", "refused-2383.txt");
+}
+
+#[test]
+fn ladder_of_the_zero_window_seed_case() {
+    golden("zero-window-synack.pcap", "zero-window-synack.txt");
+    golden("intermittent-rr.pcap", "intermittent-rr.txt");
+}
+
+#[test]
+fn no_ladder_drops_it() {
+    let text = flag(
+        "zero-window-synack.pcap",
+        &["--format", "text", "--no-ladder"],
+    );
+    assert!(!text.contains("ladder"), "{text}");
+    assert!(!text.contains('◆'), "{text}");
+    let json = flag("zero-window-synack.pcap", &[]);
+    assert!(
+        !json.contains("ladder"),
+        "JSON findings are unchanged: {json}"
+    );
+}

@@ -60,6 +60,11 @@ pub struct Flow {
     pub icmp: Vec<IcmpError>,
     #[serde(default)]
     pub icmp_count: u32,
+    /// The connection's packets, bounded, for ladder diagrams (tcpflows' `ladder` module;
+    /// docs/schema.md): `{"steps": [[frame, us, dir, flags, seq, ack, len, win, ttl], …],
+    /// "omitted": N}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<serde_json::Value>,
     /// Added by ttlhops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttlhops: Option<FlowHops>,

@@ -472,6 +472,12 @@ struct Sink {
     selected: bool,
     /// `--format text`: the findings, grouped, written at the end of input.
     groups: render::group::Groups,
+    /// text, markdown: the ladders of recent flows (None with `--no-ladder`), and the drawn
+    /// ladder of each group's first example, by group order.
+    store: Option<render::ladder::Store>,
+    ladders: HashMap<usize, String>,
+    /// The evidence frames of the ladders drawn.
+    drawn: std::collections::HashSet<Vec<u64>>,
 }
 
 impl Sink {
@@ -485,7 +491,20 @@ impl Sink {
         }
         match self.format {
             Format::Json => out.write_record(fd)?,
-            Format::Text | Format::Markdown => self.groups.add(fd.clone()),
+            Format::Text | Format::Markdown => {
+                if let (Some(i), Some(store)) = (self.groups.add(fd.clone()), &self.store) {
+                    if let Some(l) = store
+                        .of(fd)
+                        .and_then(|(steps, omitted)| render::ladder::draw(fd, &steps, omitted))
+                    {
+                        // A finding about the same packets as an earlier one
+                        // (intermittent_backend after the failures it sums up) draws none.
+                        if self.drawn.insert(fd.frames.clone()) {
+                            self.ladders.insert(i, l);
+                        }
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -521,6 +540,10 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         counts: [0; 3],
         selected: false,
         groups: render::group::Groups::default(),
+        store: (args.format != Format::Json && !args.no_ladder)
+            .then(render::ladder::Store::default),
+        ladders: HashMap::new(),
+        drawn: Default::default(),
     };
     let mut totals = text::Totals {
         min: Some(args.min_severity.severity()),
@@ -538,6 +561,9 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                 match ty.as_ref() {
                     "flow" => {
                         let f: Flow = line.parse()?;
+                        if let Some(store) = &mut sink.store {
+                            store.add(line.text()?);
+                        }
                         if args.all {
                             out.write_raw(line.bytes)?;
                         }
@@ -595,7 +621,10 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         if sink.format != Format::Json {
             totals.counts = sink.counts;
             totals.flows = engine.flows;
-            text::report(out.buffer(), &sink.groups, &totals, &mut |_| None);
+            let ladders = &sink.ladders;
+            text::report(out.buffer(), &sink.groups, &totals, &mut |g| {
+                ladders.get(&g.order).cloned()
+            });
             out.end_record()?;
         } else if engine.flows == 0 && tcp_packets {
             tcpwhy_common::cli::warn(

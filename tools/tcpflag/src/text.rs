@@ -105,6 +105,12 @@ pub fn paragraph(buf: &mut Vec<u8>, g: &Group, ladder: Option<&str>) {
         buf.extend_from_slice(s.as_bytes());
     }
     if let Some(l) = ladder {
+        let what = if g.findings == 1 {
+            ""
+        } else {
+            " of the first example"
+        };
+        buf.extend_from_slice(format!("{INDENT}ladder{what}:\n").as_bytes());
         for line in l.lines() {
             buf.extend_from_slice(INDENT.as_bytes());
             buf.extend_from_slice(line.as_bytes());

@@ -188,6 +188,8 @@ pub struct FlowState {
     pub prev: u32,
     pub next: u32,
     pub list: u8,
+    /// The packets kept for the `ladder` field ([`crate::ladder`]).
+    pub ladder: crate::ladder::Ladder,
 }
 
 #[inline]
@@ -248,6 +250,7 @@ impl FlowState {
             prev: u32::MAX,
             next: u32::MAX,
             list: 0,
+            ladder: crate::ladder::Ladder::default(),
         }
     }
 
@@ -312,6 +315,7 @@ impl FlowState {
         let fin = s.flags & FIN != 0;
         let rst = s.flags & RST != 0;
 
+        self.ladder.push(from, s);
         self.analyze(from, s);
         self.zero_window(from, s);
 

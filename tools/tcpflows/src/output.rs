@@ -223,6 +223,7 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         rst,
         icmp,
         icmp_count: f.icmp_count,
+        ladder: Some(crate::ladder::field(f)),
         ttlhops: None,
         portmap: None,
         extra: Extra::new(),

@@ -109,16 +109,20 @@ pub struct Groups {
 }
 
 impl Groups {
-    pub fn add(&mut self, fd: Finding) {
+    /// Adds a finding; returns the new group's `order` when it starts one.
+    pub fn add(&mut self, fd: Finding) -> Option<usize> {
         let key = (fd.kind.clone(), fd.server_ip.clone(), fd.server_port);
         if let Some(&i) = self.index.get(&key) {
             self.groups[i].add(fd);
+            None
         } else if self.groups.len() < MAX_GROUPS {
             let i = self.groups.len();
             self.index.insert(key, i);
             self.groups.push(Group::new(fd, i));
+            Some(i)
         } else {
             self.dropped += 1;
+            None
         }
     }
 

@@ -1,3 +1,4 @@
 //! Rendering findings for people (`--format text` and `--format markdown`): grouping, ladders.
 
 pub mod group;
+pub mod ladder;
