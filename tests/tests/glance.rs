@@ -133,3 +133,78 @@ fn no_ladder_drops_it() {
         "JSON findings are unchanged: {json}"
     );
 }
+
+/// Cells of a markdown table row (`|` escaped as `\|` stays inside a cell).
+fn cells(row: &str) -> usize {
+    let mut n = 0;
+    let mut prev = ' ';
+    for c in row.chars() {
+        if c == '|' && prev != '\\' {
+            n += 1;
+        }
+        prev = c;
+    }
+    n - 1
+}
+
+#[test]
+fn markdown_has_verdict_table_ladders_and_checklist() {
+    for (cap, groups) in [
+        ("intermittent-rr.pcap", 2),
+        ("refused-2383.pcap", 1),
+        ("middlebox-reset.pcap", 1),
+    ] {
+        let md = flag(cap, &["--format", "markdown"]);
+        let lines: Vec<&str> = md.lines().collect();
+        assert!(lines[0].starts_with("# tcpflag: "), "{cap}: {md}");
+        assert!(lines[0].contains(if groups == 1 {
+            "1 problem"
+        } else {
+            "2 problems"
+        }));
+        // The verdict: one bullet per group before the table.
+        let table = lines
+            .iter()
+            .position(|l| *l == "## Findings")
+            .expect("table");
+        let bullets = lines[..table]
+            .iter()
+            .filter(|l| l.starts_with("- **"))
+            .count();
+        assert_eq!(bullets, groups, "{cap}: {md}");
+        // The table: header, separator, one row per group, same number of cells.
+        let head = lines[table + 2];
+        assert!(
+            head.starts_with("| # | severity | kind | server |"),
+            "{head}"
+        );
+        let n = cells(head);
+        assert_eq!(lines[table + 3], format!("|{}", "---|".repeat(n)));
+        for row in &lines[table + 4..table + 4 + groups] {
+            assert_eq!(cells(row), n, "{cap}: {row}");
+        }
+        assert!(lines[table + 4 + groups].is_empty());
+        // Ladders in closed code blocks.
+        let fences = lines.iter().filter(|l| l.starts_with("```")).count();
+        assert!(fences >= 2 && fences % 2 == 0, "{cap}: {md}");
+        assert!(lines.contains(&"```text"), "{cap}");
+        assert!(md.contains("├─ SYN "), "{cap}: a ladder");
+        // Next steps as a checklist.
+        let steps = lines
+            .iter()
+            .position(|l| *l == "## Next steps")
+            .expect("steps");
+        let items = lines[steps..]
+            .iter()
+            .filter(|l| l.starts_with("- [ ] **"))
+            .count();
+        assert_eq!(items, groups, "{cap}");
+        assert!(
+            lines.last().unwrap().contains(" in ") && lines.last().unwrap().contains("connections"),
+            "{cap}: totals last"
+        );
+        assert!(!md.contains("\n\n\n"), "{cap}");
+    }
+    let md = flag("healthy.pcap", &["--format", "markdown"]);
+    assert!(md.starts_with("# tcpflag: no findings: "), "{md}");
+}

@@ -622,9 +622,12 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             totals.counts = sink.counts;
             totals.flows = engine.flows;
             let ladders = &sink.ladders;
-            text::report(out.buffer(), &sink.groups, &totals, &mut |g| {
-                ladders.get(&g.order).cloned()
-            });
+            let mut ladder = |g: &render::group::Group| ladders.get(&g.order).cloned();
+            if sink.format == Format::Markdown {
+                render::markdown::report(out.buffer(), &sink.groups, &totals, &mut ladder);
+            } else {
+                text::report(out.buffer(), &sink.groups, &totals, &mut ladder);
+            }
             out.end_record()?;
         } else if engine.flows == 0 && tcp_packets {
             tcpwhy_common::cli::warn(
