@@ -208,3 +208,73 @@ fn markdown_has_verdict_table_ladders_and_checklist() {
     let md = flag("healthy.pcap", &["--format", "markdown"]);
     assert!(md.starts_with("# tcpflag: no findings: "), "{md}");
 }
+
+/// Runs `tcpflag ARGS… FILE` on a pseudo-terminal (`script -qc`), COLUMNS=70; None when
+/// `script` is missing.
+fn on_tty(file: &std::path::Path, args: &str, no_color: bool) -> Option<String> {
+    let tcpflag = tcpwhy_tests::bin("tcpflag");
+    let cmd = format!("{} {args} {}", tcpflag.display(), file.display());
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmd, "/dev/null"])
+        .env("COLUMNS", "70")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null());
+    if no_color {
+        c.env("NO_COLOR", "1");
+    } else {
+        c.env_remove("NO_COLOR");
+    }
+    let o = c.output().ok()?;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    Some(String::from_utf8_lossy(&o.stdout).replace("\r\n", "\n"))
+}
+
+#[test]
+fn colour_and_wrapping_only_on_a_terminal() {
+    let cap = own_captures()
+        .join("intermittent-rr.pcap")
+        .display()
+        .to_string();
+    let outs = pipeline(
+        &[
+            ("pcap2jsonl", &[cap.as_str()]),
+            ("tcpflows", &[]),
+            ("ttlhops", &[]),
+        ],
+        None,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("flows.jsonl");
+    std::fs::write(&flows, &outs[2].stdout).unwrap();
+    let flows_s = flows.display().to_string();
+    let run = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.push(flows_s.as_str());
+        String::from_utf8(pipeline(&[("tcpflag", &a)], None)[0].stdout.clone()).unwrap()
+    };
+    // Piped: no colour, lines as long as they are.
+    let piped = run(&["--format", "text"]);
+    assert!(!piped.contains('\x1b'), "{piped}");
+    assert!(
+        piped.lines().any(|l| l.chars().count() > 200),
+        "unwrapped when piped"
+    );
+    // --color always / never win over the terminal test.
+    assert!(run(&["--format", "text", "--color", "always"]).contains("\x1b[1;31mERROR\x1b[0m"));
+    let Some(tty) = on_tty(&flows, "--format text", false) else {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed: no pseudo-terminal test");
+        return;
+    };
+    assert!(tty.contains("\x1b[1;31mERROR\x1b[0m"), "{tty}");
+    for l in tty.lines().filter(|l| !l.contains('│') && !l.contains('┊')) {
+        let plain = l
+            .replace("\x1b[1;31m", "")
+            .replace("\x1b[0m", "")
+            .replace("\x1b[1m", "");
+        assert!(plain.chars().count() <= 70, "wrapped to COLUMNS=70: {l:?}");
+    }
+    let no = on_tty(&flows, "--format text", true).unwrap();
+    assert!(!no.contains('\x1b'), "NO_COLOR respected: {no}");
+    let always = on_tty(&flows, "--format text --color never", false).unwrap();
+    assert!(!always.contains('\x1b'), "{always}");
+}

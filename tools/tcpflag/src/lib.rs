@@ -98,6 +98,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
 
+    /// text: colour the severities (auto: on a terminal when NO_COLOR is not set).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: render::color::ColorChoice,
+
     /// text, markdown: leave out the ladder diagram of each group's first example.
     #[arg(long)]
     pub no_ladder: bool,
@@ -626,7 +630,15 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             if sink.format == Format::Markdown {
                 render::markdown::report(out.buffer(), &sink.groups, &totals, &mut ladder);
             } else {
-                text::report(out.buffer(), &sink.groups, &totals, &mut ladder);
+                let mut plain = vec![];
+                text::report(&mut plain, &sink.groups, &totals, &mut ladder);
+                let color = render::color::use_color(args.color);
+                let width = render::color::terminal_width();
+                if color || width.is_some() {
+                    let s = String::from_utf8_lossy(&plain);
+                    plain = render::color::finish(&s, color, width).into_bytes();
+                }
+                out.buffer().extend_from_slice(&plain);
             }
             out.end_record()?;
         } else if engine.flows == 0 && tcp_packets {
