@@ -278,3 +278,26 @@ fn colour_and_wrapping_only_on_a_terminal() {
     let always = on_tty(&flows, "--format text --color never", false).unwrap();
     assert!(!always.contains('\x1b'), "{always}");
 }
+
+#[test]
+fn line_buffered_text_streams_findings_then_the_verdict() {
+    let text = flag(
+        "intermittent-rr.pcap",
+        &["--format", "text", "--line-buffered"],
+    );
+    let paras: Vec<&str> = text.split("\n\n").collect();
+    assert!(
+        paras[0].starts_with("ERROR   zero_window_at_handshake: 198.51.100.10:44628"),
+        "each finding first, as it comes: {text}"
+    );
+    let zw = paras
+        .iter()
+        .filter(|p| p.starts_with("ERROR   zero_window_at_handshake:"))
+        .count();
+    assert_eq!(zw, 4, "{text}");
+    assert!(text.contains("\n\n2 problems:\n  ERROR   "), "{text}");
+    assert!(
+        text.ends_with("in 12 connections, shown as 2 groups\n"),
+        "{text}"
+    );
+}

@@ -86,7 +86,8 @@ pub struct Args {
     pub files: Vec<String>,
 
     /// Flush after every record (the default flushes whenever input would block, and per
-    /// record on a terminal).
+    /// record on a terminal). With --format text: each finding is written as it comes (for a
+    /// live capture), and the verdict and totals at the end, without grouping or ladders.
     #[arg(long)]
     pub line_buffered: bool,
 
@@ -482,6 +483,8 @@ struct Sink {
     ladders: HashMap<usize, String>,
     /// The evidence frames of the ladders drawn.
     drawn: std::collections::HashSet<Vec<u64>>,
+    /// `--format text --line-buffered`: findings written as they come.
+    stream: bool,
 }
 
 impl Sink {
@@ -495,6 +498,12 @@ impl Sink {
         }
         match self.format {
             Format::Json => out.write_record(fd)?,
+            Format::Text if self.stream => {
+                // Live (--line-buffered): each finding as it comes, the verdict at the end.
+                self.groups.add(fd.clone());
+                text::finding(out.buffer(), fd);
+                out.end_record()?;
+            }
             Format::Text | Format::Markdown => {
                 if let (Some(i), Some(store)) = (self.groups.add(fd.clone()), &self.store) {
                     if let Some(l) = store
@@ -548,6 +557,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             .then(render::ladder::Store::default),
         ladders: HashMap::new(),
         drawn: Default::default(),
+        stream: args.line_buffered && args.format == Format::Text,
     };
     let mut totals = text::Totals {
         min: Some(args.min_severity.severity()),
@@ -631,7 +641,11 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                 render::markdown::report(out.buffer(), &sink.groups, &totals, &mut ladder);
             } else {
                 let mut plain = vec![];
-                text::report(&mut plain, &sink.groups, &totals, &mut ladder);
+                if sink.stream {
+                    text::summary(&mut plain, &sink.groups, &totals);
+                } else {
+                    text::report(&mut plain, &sink.groups, &totals, &mut ladder);
+                }
                 let color = render::color::use_color(args.color);
                 let width = render::color::terminal_width();
                 if color || width.is_some() {

@@ -180,6 +180,18 @@ pub fn report(
     buf.extend_from_slice(footer(totals, sorted.len()).as_bytes());
 }
 
+/// The end of a streamed report (`--line-buffered`: the findings were written as they came):
+/// the verdict block and the totals.
+pub fn summary(buf: &mut Vec<u8>, groups: &Groups, totals: &Totals) {
+    let sorted = groups.sorted();
+    if !sorted.is_empty() {
+        buf.push(b'\n');
+        verdict(buf, &sorted);
+        buf.push(b'\n');
+    }
+    buf.extend_from_slice(footer(totals, sorted.len()).as_bytes());
+}
+
 /// The closing line, honest about what was read.
 pub fn footer(t: &Totals, groups: usize) -> String {
     let total: u64 = t.counts.iter().sum();
