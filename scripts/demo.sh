@@ -35,10 +35,9 @@ pcap2jsonl $C/refused-2383.pcap | tcpflows | ttlhops | tcpflag |
 say "2. The seed's first case: web2 fails now and then (DNS round robin, one backend's SYN-ACK has window 0)"
 echo "The client resolves web2.lab.test 12 times and connects to the first address each time."
 cmd "pcap2jsonl $C/intermittent-rr.pcap | tcpflows | ttlhops | tcpflag --format text"
-echo "(one zero_window_at_handshake finding per failed connection, the first shown here, then the summary)"
-# Paragraph mode: the first finding, the intermittent_backend one and the closing count.
-pcap2jsonl $C/intermittent-rr.pcap | tcpflows | ttlhops | tcpflag --format text |
-  awk -v RS= -v ORS='\n\n' 'NR == 1 || /intermittent_backend:/ || /^[0-9]+ findings? /' | sed '$d'
+echo "(the 4 zero_window_at_handshake findings are one paragraph; the ladder draws the first failure:"
+echo " the SYN-ACK with window 0, the client's probes, the server's RST)"
+pcap2jsonl $C/intermittent-rr.pcap | tcpflows | ttlhops | tcpflag --format text
 
 say "3. The other lab scenarios, one line per finding"
 for s in refused-windows-retry refused-host-firewall middlebox-reset syn-timeout slow-connect icmp-unreachable retrans-timeout \
@@ -46,7 +45,7 @@ for s in refused-windows-retry refused-host-firewall middlebox-reset syn-timeout
   client-gave-up reset-after-close injected-reset one-sided-out port-scan syn-flood healthy; do
   printf '%-22s ' "$s:"
   out=$(pcap2jsonl "$C/$s.pcap" | tcpflows | ttlhops | tcpflag --format text)
-  lines=$(printf '%s\n' "$out" | grep -E '^(ERROR|WARNING|INFO) ' || true)
+  lines=$(printf '%s\n' "$out" | grep -E '^  (ERROR|WARNING|INFO) ' | sed 's/^  //' || true)
   if [ -n "$lines" ]; then
     printf '%s\n' "$lines" | sed '2,$s/^/                       /'
   else

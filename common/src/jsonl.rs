@@ -145,6 +145,12 @@ impl<'a> Line<'a> {
                 }
             }
         }
+        if b.trim_ascii_start().first() != Some(&b'{') {
+            return Err(self.error(
+                "not a JSON object: tcpwhy stages read JSON lines, one record per line, as \
+                 `pcap2jsonl CAPTURE | tcpflows | …` writes them",
+            ));
+        }
         let t: TypeOnly<'a> = self.parse()?;
         t.ty.ok_or_else(|| {
             anyhow!(
@@ -189,7 +195,13 @@ impl<'a> Line<'a> {
     /// An error about this line: `source: line N: msg`, any value `msg` quotes cut to 200
     /// bytes with its length ([`crate::quote::shorten`]).
     pub fn error(&self, msg: impl std::fmt::Display) -> anyhow::Error {
-        let msg = msg.to_string();
+        let mut msg = msg.to_string();
+        if msg.contains("EOF while parsing") && self.bytes.trim_ascii_start().starts_with(b"{") {
+            msg.push_str(
+                " (an object cut short: pretty-printed JSON? tcpwhy stages expect one JSON \
+                 object per line: `jq -c . FILE | …`)",
+            );
+        }
         anyhow!(
             "{}: line {}: {}",
             self.source,
@@ -210,6 +222,42 @@ pub struct JsonlReader<R: Read> {
     scanned: usize,
     line_no: u64,
     eof: bool,
+    /// True once the start of the input was looked at ([`JsonlReader::sniff`]).
+    sniffed: bool,
+    /// True once a non-blank line was returned (only the first is checked by `not_jsonl`).
+    first_seen: bool,
+}
+
+/// What the first bytes of an input say it is, when it is not JSON lines: a capture file
+/// (pcap, pcapng, NetMon, gzip) gets the pipeline to run first. None for anything else.
+pub fn capture_kind(b: &[u8]) -> Option<&'static str> {
+    let m = b.get(..4)?;
+    Some(match m {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] => "a pcap capture",
+        [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => "a pcap capture (nanosecond)",
+        [0x0a, 0x0d, 0x0d, 0x0a] => "a pcapng capture",
+        b"GMBU" | b"RTSS" => "a NetMon capture",
+        [0x1f, 0x8b, _, _] => "gzip-compressed (a capture?)",
+        _ => return None,
+    })
+}
+
+/// The hint for a JSON document that is not JSON lines, from its first non-blank line.
+fn not_jsonl(line: &[u8]) -> Option<&'static str> {
+    let t = line.trim_ascii();
+    if t.first() == Some(&b'[') {
+        return Some(
+            "a JSON array, but tcpwhy stages expect one JSON object per line (JSON lines): \
+             `jq -c '.[]' FILE | …` turns an array into lines",
+        );
+    }
+    if t == b"{" {
+        return Some(
+            "pretty-printed JSON (an object over several lines), but tcpwhy stages expect one \
+             JSON object per line (JSON lines): `jq -c . FILE | …` puts each on one line",
+        );
+    }
+    None
 }
 
 impl<R: Read> JsonlReader<R> {
@@ -223,7 +271,34 @@ impl<R: Read> JsonlReader<R> {
             scanned: 0,
             line_no: 0,
             eof: false,
+            sniffed: false,
+            first_seen: false,
         }
+    }
+
+    /// The input's first bytes: a leading UTF-8 byte order mark (PowerShell's `Out-File`
+    /// writes one) is skipped; a capture file or a JSON document that is not JSON lines is an
+    /// error saying what to run instead.
+    fn sniff(&mut self) -> anyhow::Result<()> {
+        self.sniffed = true;
+        let b = &self.buf[self.start..self.end];
+        if b.starts_with(b"\xEF\xBB\xBF") {
+            self.start += 3;
+            self.scanned = self.start;
+            return Ok(());
+        }
+        if let Some(what) = capture_kind(b) {
+            let file = if self.name == "<stdin>" {
+                "FILE"
+            } else {
+                &self.name
+            };
+            bail!(
+                "{}: this is {what}, not JSON lines: run `pcap2jsonl {file} | tcpflows | …` first",
+                self.name
+            );
+        }
+        Ok(())
     }
 
     /// The input's name as used in diagnostics.
@@ -243,6 +318,14 @@ impl<R: Read> JsonlReader<R> {
         out: &mut F,
     ) -> anyhow::Result<Option<Line<'_>>> {
         loop {
+            if !self.sniffed {
+                if self.end - self.start >= 4 || self.eof {
+                    self.sniff()?;
+                } else {
+                    self.fill(out)?;
+                    continue;
+                }
+            }
             if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.scanned..self.end]) {
                 let nl = self.scanned + pos;
                 let s = self.start;
@@ -255,6 +338,12 @@ impl<R: Read> JsonlReader<R> {
                 }
                 if line.iter().all(|b| b.is_ascii_whitespace()) {
                     continue;
+                }
+                if !self.first_seen {
+                    self.first_seen = true;
+                    if let Some(h) = not_jsonl(line) {
+                        bail!("{}: line {}: {h}", self.name, self.line_no);
+                    }
                 }
                 // Re-borrow to satisfy the borrow checker across loop iterations.
                 let line = &self.buf[s..s + line.len()];
@@ -278,6 +367,12 @@ impl<R: Read> JsonlReader<R> {
                     }
                     if line.iter().all(|b| b.is_ascii_whitespace()) {
                         return Ok(None);
+                    }
+                    if !self.first_seen {
+                        self.first_seen = true;
+                        if let Some(h) = not_jsonl(line) {
+                            bail!("{}: line {}: {h}", self.name, self.line_no);
+                        }
                     }
                     let len = line.len();
                     return Ok(Some(Line {

@@ -41,6 +41,13 @@ fn install_puts_binaries_man_pages_and_completions_under_destdir_prefix() {
             man.contains(".SH \"SEE ALSO\""),
             "{t}.1 points to the other tools"
         );
+        assert!(man.contains(".SH EXAMPLES"), "{t}.1 has EXAMPLES");
+        assert!(man.contains(".SH \"EXIT STATUS\""), "{t}.1 has EXIT STATUS");
+        assert!(!man.contains("EXTRA"), "{t}.1 has no EXTRA section");
+        assert!(
+            man.contains("share/doc/tcpwhy"),
+            "{t}.1 names the installed docs"
+        );
 
         let bash =
             std::fs::read_to_string(dest.join(format!("share/bash-completion/completions/{t}")))

@@ -72,7 +72,7 @@ fn seed_refused_2383_from_the_server_itself() {
     assert_eq!(x["frames"], serde_json::json!([11, 12, 13, 14, 15, 16]));
     let s = x["summary"].as_str().unwrap();
     assert!(
-        s.contains("3 SYNs (frames 11, 13, 15) each answered by RST/ACK from the server itself (TTL 126 = 128 − 2 hops)"),
+        s.contains("3 SYNs (frames 11, 13, 15) each answered by RST/ACK from the server itself (TTL 126 = 128 − 2: 2 routers between the capture point and the sender)"),
         "{s}"
     );
     assert!(x["next_step"].as_str().unwrap().contains("portmap"));
@@ -89,10 +89,9 @@ fn seed_refused_over_ipv6() {
     assert_eq!(f[0]["attempts"], 3);
     assert_eq!(f[0]["origin"], "server");
     assert!(
-        f[0]["summary"]
-            .as_str()
-            .unwrap()
-            .contains("hop limit 126 = 128 − 2 hops"),
+        f[0]["summary"].as_str().unwrap().contains(
+            "hop limit 126 = 128 − 2: 2 routers between the capture point and the sender"
+        ),
         "{}",
         f[0]["summary"]
     );
@@ -435,7 +434,10 @@ fn seed_replica_windows_client_both_cases() {
     assert_eq!(r["evidence"]["client_retry_hint"], "windows");
     assert_eq!(r["socket_error"]["windows_code"], 10061);
     let s = r["summary"].as_str().unwrap();
-    assert!(s.contains("(TTL 126 = 128 − 2 hops)"), "{s}");
+    assert!(
+        s.contains("(TTL 126 = 128 − 2: 2 routers between the capture point and the sender)"),
+        "{s}"
+    );
     assert!(s.contains("as Windows does after a RST"), "{s}");
     for z in &f[..2] {
         assert_eq!(z["server_ip"], "192.168.0.1");

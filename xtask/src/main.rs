@@ -11,6 +11,8 @@
 //! `scripts/install.sh` (make install) runs it and copies the files to their places under
 //! PREFIX/share.
 
+mod man;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,12 +34,11 @@ fn commands() -> Vec<Command> {
 
 fn write_man(cmd: &Command, dir: &Path) -> Result<PathBuf> {
     let path = dir.join(format!("{}.1", cmd.get_name()));
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone())
+    let page = clap_mangen::Man::new(cmd.clone())
         .section("1")
         .manual("tcpwhy")
-        .source(format!("tcpwhy {}", env!("CARGO_PKG_VERSION")))
-        .render(&mut buf)
+        .source(format!("tcpwhy {}", env!("CARGO_PKG_VERSION")));
+    let mut buf = man::render(&page, cmd)
         .with_context(|| format!("rendering the man page of {}", cmd.get_name()))?;
     buf.extend_from_slice(see_also(cmd.get_name()).as_bytes());
     fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
@@ -53,8 +54,10 @@ fn see_also(name: &str) -> String {
         .collect();
     format!(
         ".SH \"SEE ALSO\"\n{}, \\fBjq\\fR(1), \\fBtshark\\fR(1)\n.PP\n\
-         The record schema (docs/schema.md), the finding rules (docs/rules.md), the runbooks \
-         (docs/runbooks/) and the tutorial (docs/tutorial.md) in the tcpwhy sources.\n",
+         The record schema (schema.md), the finding rules (rules.md), the runbooks \
+         (runbooks/) and the tutorial (tutorial.md): installed in share/doc/tcpwhy under the \
+         installation prefix (/usr/local/share/doc/tcpwhy by default), docs/ in the tcpwhy \
+         sources.\n",
         others.join(", ")
     )
 }

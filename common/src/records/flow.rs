@@ -66,6 +66,11 @@ pub struct Flow {
     /// What the connection carried of TLS (docs/schema.md, `flow.tls`); null without a TLS record.
     #[serde(default)]
     pub tls: Option<FlowTls>,
+    /// The connection's packets, bounded, for ladder diagrams (tcpflows' `ladder` module;
+    /// docs/schema.md): `{"steps": [[frame, us, dir, flags, seq, ack, len, win, ttl], …],
+    /// "omitted": N}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<serde_json::Value>,
     /// Added by ttlhops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttlhops: Option<FlowHops>,

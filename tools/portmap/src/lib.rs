@@ -43,10 +43,10 @@ With no records to read (standard input is a terminal or empty) or with --list, 
 the listeners as `listener` records. Adds `portmap` to flows and findings: service, label,
 products, related ports, host, listening, listeners, hint (docs/portmap.md).
 
-Listing formats (auto-detected per file; --format or FORMAT:FILE to force): netstat-windows (netstat -ano,
--anob, -b), tasklist, tasklist-csv, tasklist-list, get-nettcpconnection,
-get-nettcpconnection-csv, ss (ss -ltnp, ss -tanp), netstat-linux (netstat -tlnp), lsof
-(lsof -iTCP -sTCP:LISTEN -nP). Windows listings may be in any display language and in UTF-8,
+Listing formats (auto-detected per file; --format or FORMAT:FILE to force):
+netstat-windows (netstat -ano, -anob, -b), tasklist, tasklist-csv, tasklist-list,
+get-nettcpconnection, get-nettcpconnection-csv, ss (ss -ltnp, ss -tanp), netstat-linux
+(netstat -tlnp), lsof (lsof -iTCP -sTCP:LISTEN -nP). Windows listings may be in any display language and in UTF-8,
 UTF-16 or the console's code page (guessed; --encoding to force), parts of one file in
 different encodings.";
 

@@ -13,6 +13,7 @@ pub mod backend;
 pub mod due;
 pub mod errors;
 pub mod probes;
+pub mod render;
 pub mod rules;
 pub mod stray;
 pub mod text;
@@ -71,8 +72,12 @@ impl Level {
 pub enum Format {
     /// JSON lines: one `finding` record per line.
     Json,
-    /// For people: each finding's summary, socket error, frames and next step.
+    /// For people: a verdict block, one paragraph per group of findings (kind, server, port)
+    /// with its ladder diagram, the totals.
     Text,
+    /// For tickets and wikis: the verdict, a table of findings, ladders in code blocks, the
+    /// next steps as a checklist.
+    Markdown,
 }
 
 /// Why did the connection fail? Flow records in, findings out: evidence frames, socket error,
@@ -84,7 +89,8 @@ pub struct Args {
     pub files: Vec<String>,
 
     /// Flush after every record (the default flushes whenever input would block, and per
-    /// record on a terminal).
+    /// record on a terminal). With --format text: each finding is written as it comes (for a
+    /// live capture), and the verdict and totals at the end, without grouping or ladders.
     #[arg(long)]
     pub line_buffered: bool,
 
@@ -95,6 +101,14 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
+
+    /// text: colour the severities (auto: on a terminal when NO_COLOR is not set).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: render::color::ColorChoice,
+
+    /// text, markdown: leave out the ladder diagram of each group's first example.
+    #[arg(long)]
+    pub no_ladder: bool,
 
     /// Pass every input record through too (each followed by the findings it produced).
     #[arg(long, conflicts_with = "format")]
@@ -575,6 +589,16 @@ struct Sink {
     fail_on: Option<Severity>,
     counts: [u64; 3],
     selected: bool,
+    /// `--format text`: the findings, grouped, written at the end of input.
+    groups: render::group::Groups,
+    /// text, markdown: the ladders of recent flows (None with `--no-ladder`), and the drawn
+    /// ladder of each group's first example, by group order.
+    store: Option<render::ladder::Store>,
+    ladders: HashMap<usize, String>,
+    /// The evidence frames of the ladders drawn.
+    drawn: std::collections::HashSet<Vec<u64>>,
+    /// `--format text --line-buffered`: findings written as they come.
+    stream: bool,
 }
 
 impl Sink {
@@ -588,9 +612,25 @@ impl Sink {
         }
         match self.format {
             Format::Json => out.write_record(fd)?,
-            Format::Text => {
+            Format::Text if self.stream => {
+                // Live (--line-buffered): each finding as it comes, the verdict at the end.
+                self.groups.add(fd.clone());
                 text::finding(out.buffer(), fd);
                 out.end_record()?;
+            }
+            Format::Text | Format::Markdown => {
+                if let (Some(i), Some(store)) = (self.groups.add(fd.clone()), &self.store) {
+                    if let Some(l) = store
+                        .of(fd)
+                        .and_then(|(steps, omitted)| render::ladder::draw(fd, &steps, omitted))
+                    {
+                        // A finding about the same packets as an earlier one
+                        // (intermittent_backend after the failures it sums up) draws none.
+                        if self.drawn.insert(fd.frames.clone()) {
+                            self.ladders.insert(i, l);
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -632,8 +672,17 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         fail_on: args.fail_on.map(Level::severity),
         counts: [0; 3],
         selected: false,
+        groups: render::group::Groups::default(),
+        store: (args.format != Format::Json && !args.no_ladder)
+            .then(render::ladder::Store::default),
+        ladders: HashMap::new(),
+        drawn: Default::default(),
+        stream: args.line_buffered && args.format == Format::Text,
     };
-    let mut packets = 0u64;
+    let mut totals = text::Totals {
+        min: Some(args.min_severity.severity()),
+        ..text::Totals::default()
+    };
     // TCP packet records in the input mean tcpflows did not run (it consumes them).
     let mut tcp_packets = false;
     let result = (|| -> anyhow::Result<()> {
@@ -642,9 +691,13 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
             let mut reader = JsonlReader::new(r, input.name());
             while let Some(line) = reader.next_line(out)? {
                 let ty = line.record_type()?;
+                totals.records += 1;
                 match ty.as_ref() {
                     "flow" => {
                         let f: Flow = line.parse()?;
+                        if let Some(store) = &mut sink.store {
+                            store.add(line.text()?);
+                        }
                         if args.all {
                             out.write_raw(line.bytes)?;
                         }
@@ -662,11 +715,13 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                         }
                     }
                     "packet" => {
-                        if !tcp_packets && has(line.bytes, b"\"proto\":\"tcp\"") {
+                        if has(line.bytes, b"\"proto\":\"tcp\"") {
                             tcp_packets = true;
+                            totals.tcp_packets += 1;
                         }
-                        packets += 1;
+                        totals.packets += 1;
                         if has_dns(line.bytes) {
+                            totals.dns_packets += 1;
                             let p: Packet = line.parse()?;
                             let tc = has(line.bytes, b"\"tc\":true");
                             for fd in engine.dns_message(&p, tc) {
@@ -700,13 +755,28 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         for fd in engine.finish() {
             sink.emit(out, &fd).context("writing output")?;
         }
-        if sink.format == Format::Text {
-            text::footer(
-                out.buffer(),
-                &sink.counts,
-                engine.flows,
-                if tcp_packets { packets } else { 0 },
-            );
+        if sink.format != Format::Json {
+            totals.counts = sink.counts;
+            totals.flows = engine.flows;
+            let ladders = &sink.ladders;
+            let mut ladder = |g: &render::group::Group| ladders.get(&g.order).cloned();
+            if sink.format == Format::Markdown {
+                render::markdown::report(out.buffer(), &sink.groups, &totals, &mut ladder);
+            } else {
+                let mut plain = vec![];
+                if sink.stream {
+                    text::summary(&mut plain, &sink.groups, &totals);
+                } else {
+                    text::report(&mut plain, &sink.groups, &totals, &mut ladder);
+                }
+                let color = render::color::use_color(args.color);
+                let width = render::color::terminal_width();
+                if color || width.is_some() {
+                    let s = String::from_utf8_lossy(&plain);
+                    plain = render::color::finish(&s, color, width).into_bytes();
+                }
+                out.buffer().extend_from_slice(&plain);
+            }
             out.end_record()?;
         } else if engine.flows == 0 && tcp_packets {
             tcpwhy_common::cli::warn(

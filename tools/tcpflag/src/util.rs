@@ -82,6 +82,16 @@ pub fn bytes(n: u64) -> String {
     format!("{out} bytes")
 }
 
+/// The one way findings state a distance: "no router between the capture point and the
+/// sender", "2 routers between the capture point and the server" (docs/rules.md).
+pub fn routers_between(n: u64, sender: &str) -> String {
+    match n {
+        0 => format!("no router between the capture point and {sender}"),
+        1 => format!("1 router between the capture point and {sender}"),
+        n => format!("{n} routers between the capture point and {sender}"),
+    }
+}
+
 /// "1 SYN" / "3 SYNs".
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     if n == 1 {

@@ -306,6 +306,8 @@ pub struct FlowState {
     pub prev: u32,
     pub next: u32,
     pub list: u8,
+    /// The packets kept for the `ladder` field ([`crate::ladder`]).
+    pub ladder: crate::ladder::Ladder,
 }
 
 #[inline]
@@ -369,6 +371,7 @@ impl FlowState {
             prev: u32::MAX,
             next: u32::MAX,
             list: 0,
+            ladder: crate::ladder::Ladder::default(),
         }
     }
 
@@ -484,6 +487,7 @@ impl FlowState {
             }
         }
 
+        self.ladder.push(from, s);
         self.analyze(from, s);
         self.zero_window(from, s);
 

@@ -12,6 +12,7 @@
 
 pub mod conn;
 pub mod key;
+pub mod ladder;
 pub mod output;
 pub mod reorder;
 pub mod scan;

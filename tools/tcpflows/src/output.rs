@@ -299,6 +299,7 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         icmp,
         icmp_count: f.icmp_count,
         tls: f.tls.as_ref().and_then(|t| t.output()),
+        ladder: Some(crate::ladder::field(f)),
         ttlhops: None,
         portmap: None,
         extra: Extra::new(),

@@ -266,8 +266,16 @@ fn not_a_capture(name: &str, head: &[u8]) -> String {
         Some("xz-compressed: try `xz -dc FILE | pcap2jsonl -`")
     } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
         Some("lz4-compressed: try `lz4 -dc FILE | pcap2jsonl -`")
-    } else if head.starts_with(b"{") {
-        Some("looks like JSON: pcap2jsonl reads captures, the other tools read its JSON lines")
+    } else if head.starts_with(b"{") || head.starts_with(b"[") {
+        Some("JSON, not a capture: pcap2jsonl reads captures, the other tools read its JSON lines")
+    } else if head.starts_with(b"PK\x03\x04") {
+        Some("a zip archive: unzip it and give pcap2jsonl the capture inside")
+    } else if is_etl(name) {
+        Some(
+            "a Windows ETL trace (pktmon, `netsh trace`): convert it first, \
+             `pktmon etl2pcap FILE.etl --out FILE.pcapng` on Windows or etl2pcapng, \
+             then `pcap2jsonl FILE.pcapng`",
+        )
     } else {
         None
     };
@@ -282,13 +290,52 @@ fn not_a_capture(name: &str, head: &[u8]) -> String {
             }
         })
         .collect();
+    const KNOWN: &str = "pcap, pcapng, NetMon .cap, or gzip of one";
     match hint {
         Some(h) => format!("{name}: not a capture file ({h})"),
+        None if looks_like_text(head) => format!(
+            "{name}: not a capture file ({KNOWN}): a text file, starting \"{}\"",
+            text_start(head)
+        ),
         None => format!(
-            "{name}: not a capture file (pcap, pcapng or gzip of one): it starts with {:02x}{:02x}{:02x}{:02x} \"{shown}\"",
+            "{name}: not a capture file ({KNOWN}): it starts with {:02x}{:02x}{:02x}{:02x} \"{shown}\"",
             head[0], head[1], head[2], head[3]
         ),
     }
+}
+
+/// A Windows event trace (pktmon, `netsh trace`): named `.etl`, it has no fixed magic.
+fn is_etl(name: &str) -> bool {
+    name.len() > 4
+        && name.is_char_boundary(name.len() - 4)
+        && name[name.len() - 4..].eq_ignore_ascii_case(".etl")
+}
+
+/// True when the first bytes are text (UTF-8 without control characters other than white space).
+fn looks_like_text(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(512)];
+    let s = match std::str::from_utf8(head) {
+        Ok(s) => s,
+        // A multi-byte character cut at the end of the sample.
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or("")
+        }
+        Err(_) => return false,
+    };
+    !s.is_empty()
+        && s.chars()
+            .all(|c| !c.is_control() || c.is_ascii_whitespace())
+}
+
+/// The first line of a text file, at most 40 characters.
+fn text_start(head: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&head[..head.len().min(200)]);
+    let line = s.trim_start().lines().next().unwrap_or("");
+    let mut t: String = line.chars().take(40).collect();
+    if line.chars().count() > 40 {
+        t.push('…');
+    }
+    t
 }
 
 /// The warning for an input that ends inside a record starting at `at`.
@@ -369,7 +416,17 @@ mod tests {
     fn text_is_named() {
         let m = not_a_capture("x.txt", b"HTTP/1.1 200 OK");
         assert!(m.contains("x.txt: not a capture file"), "{m}");
-        assert!(m.contains("\"HTTP\""), "{m}");
+        assert!(
+            m.contains("a text file, starting \"HTTP/1.1 200 OK\""),
+            "{m}"
+        );
+        assert!(m.contains("NetMon .cap"), "{m}");
+        let m = not_a_capture("x.bin", &[0, 1, 2, 3]);
+        assert!(m.contains("it starts with 00010203"), "{m}");
+        let m = not_a_capture("trace.ETL", &[0, 0, 1, 0, 0x10]);
+        assert!(m.contains("Windows ETL trace"), "{m}");
+        assert!(m.contains("pktmon etl2pcap"), "{m}");
+        assert!(m.contains("etl2pcapng"), "{m}");
         let m = not_a_capture("x.zst", &[0x28, 0xb5, 0x2f, 0xfd, 0]);
         assert!(m.contains("zstd -dc"), "{m}");
     }

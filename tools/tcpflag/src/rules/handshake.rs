@@ -112,16 +112,12 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
     fd.summary = match origin {
         Some(o) if o.origin == "middlebox" => {
             fd.origin = Some("middlebox".into());
-            let at = o
-                .at_hop
-                .map(|h| format!(" from a device at hop {h}"))
-                .unwrap_or_default();
             let path = match o.expected_hops {
                 Some(e) => format!(
-                    "{at}, but the server is {} away",
-                    plural(e as u64, "hop", "hops")
+                    ", while the server's own packets show {}",
+                    crate::util::routers_between(e as u64, "the server")
                 ),
-                None => at,
+                None => String::new(),
             };
             format!(
                 "{} refused by a middlebox, not by the server: {syn_part}{each} by {rname}{ttl_paren}{path}",
@@ -187,8 +183,13 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
             .and_then(|o| o.hops)
             .map(|h| {
                 format!(
-                    " (the RST came from {} from the capture point)",
-                    plural(h as u64, "hop", "hops")
+                    " ({}{})",
+                    crate::util::routers_between(h as u64, "the device that sent the RST"),
+                    if h == 0 {
+                        ": look next to the capture point"
+                    } else {
+                        ""
+                    }
                 )
             })
             .unwrap_or_default();
@@ -300,11 +301,8 @@ pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
     let from_server = icmp.from_ip == f.server_ip;
     let o = icmp_origin(f, icmp.frame);
     let hops = match o {
-        Some(Origin {
-            at_hop: Some(a), ..
-        }) => format!(" at hop {a} from the capture point"),
         Some(Origin { hops: Some(h), .. }) => {
-            format!(", {} away", plural(*h as u64, "router", "routers"))
+            format!(", with {}", crate::util::routers_between(*h as u64, "it"))
         }
         _ => String::new(),
     };

@@ -170,18 +170,16 @@ pub(crate) fn rst_name(r: &Rst) -> &'static str {
     }
 }
 
-/// "TTL 126 = 128 − 2 hops" from ttlhops, or "TTL 126" from the flow alone.
+/// "TTL 126 = 128 − 2: 2 routers between the capture point and the sender" from ttlhops, or "TTL 126" from the flow alone.
 pub(crate) fn ttl_text(origin: Option<&Origin>, ttl: Option<u8>, v6: bool) -> Option<String> {
     let word = if v6 { "hop limit" } else { "TTL" };
     if let Some(o) = origin {
         if let (Some(obs), Some(init), Some(h)) = (o.observed_ttl, o.initial_ttl, o.hops) {
+            let between = crate::util::routers_between(u64::from(h), "the sender");
             if h == 0 {
-                return Some(format!(
-                    "{word} {obs}, its initial value: no router in between"
-                ));
+                return Some(format!("{word} {obs}, its initial value: {between}"));
             }
-            let hops = if h == 1 { "hop" } else { "hops" };
-            return Some(format!("{word} {obs} = {init} − {h} {hops}"));
+            return Some(format!("{word} {obs} = {init} − {h}: {between}"));
         }
         if let Some(obs) = o.observed_ttl {
             return Some(format!("{word} {obs}"));

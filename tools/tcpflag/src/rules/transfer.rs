@@ -346,8 +346,8 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
             .and_then(|o| o.expected_hops)
             .map(|e| {
                 format!(
-                    " while the server is {} away",
-                    plural(e as u64, "hop", "hops")
+                    " while the server's own packets show {}",
+                    crate::util::routers_between(e as u64, "the server")
                 )
             })
             .unwrap_or_default();
