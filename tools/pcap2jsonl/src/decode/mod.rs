@@ -20,7 +20,9 @@ mod icmp;
 mod ip;
 pub mod json;
 mod link;
+mod links;
 mod transport;
+mod tunnel;
 
 use std::borrow::Cow;
 
