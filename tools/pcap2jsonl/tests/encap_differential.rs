@@ -70,7 +70,8 @@ const LIST_COLS: &[&str] = &[
     "icmp.code",
 ];
 
-/// Columns of which only the last value (the innermost header's) is compared.
+/// Columns of which only the last value (the innermost header's) is compared, when the innermost
+/// packet is of that IP version.
 const LAST_COLS: &[&str] = &["ip.id", "ip.proto", "ipv6.nxt"];
 
 /// Our list for `col`, built from the record as tshark would list it.
@@ -261,7 +262,8 @@ fn compare(
             let mine = ours(r, col);
             n += 1;
             let ok = if last {
-                mine.last() == theirs.last() || (mine.is_empty() && theirs.is_empty())
+                // nothing of ours when the innermost packet is of the other IP version
+                mine.is_empty() || mine.last() == theirs.last()
             } else {
                 mine == theirs
             };
