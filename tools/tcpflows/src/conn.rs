@@ -28,6 +28,8 @@ pub struct Seg {
     pub mss: Option<u16>,
     pub wscale: Option<u8>,
     pub sack_perm: bool,
+    /// The tunnel identity (`crate::tunnel::id`), 0 when the packet came through none.
+    pub tun: u64,
 }
 
 /// Zero windows advertised by one side.

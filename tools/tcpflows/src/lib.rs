@@ -15,6 +15,7 @@ pub mod key;
 pub mod output;
 pub mod reorder;
 pub mod scan;
+pub mod tunnel;
 pub mod track;
 pub mod zeek;
 
@@ -251,6 +252,7 @@ fn packet<W: Write>(
         mss: p.mss,
         wscale: p.wscale,
         sack_perm: p.sack_perm.unwrap_or(false),
+        tun: tunnel_of(p, st),
     };
     let ipv = p
         .ip_version
@@ -267,6 +269,18 @@ fn packet<W: Write>(
         .push(ts, ev, &mut st.tracker, out)
         .with_context(|| format!("{}: line {}", line.source, line.no))?;
     Ok(())
+}
+
+/// The tunnel identity of a packet (0 when it has no `tunnel`); its text is kept for the flow.
+fn tunnel_of(p: &Pkt<'_>, st: &mut State) -> u64 {
+    match p.tunnel {
+        None => 0,
+        Some(t) => {
+            let id = tunnel::id(t);
+            st.tracker.note_tunnel(id, t);
+            id
+        }
+    }
 }
 
 fn icmp<W: Write>(
@@ -301,6 +315,7 @@ fn icmp<W: Write>(
     let ev = Event::Icmp {
         quoted_src: Endpoint { ip: src, port: qsp },
         quoted_dst: Endpoint { ip: dst, port: qdp },
+        tun: tunnel_of(p, st),
         info: Box::new(info),
     };
     st.reorder.push(ts, ev, &mut st.tracker, out)?;

@@ -149,6 +149,8 @@ pub struct Pkt<'a> {
     pub icmp_inner: Option<Inner<'a>>,
     /// A `dns` object is present.
     pub has_dns: bool,
+    /// The `tunnel` array's JSON text, when present.
+    pub tunnel: Option<&'a str>,
 }
 
 /// Why the fast scanner gave up on a line.
@@ -669,6 +671,7 @@ const F_ICMP_TYPE: u8 = 22;
 const F_ICMP_CODE: u8 = 23;
 const F_ICMP_INNER: u8 = 24;
 const F_DNS: u8 = 25;
+const F_TUNNEL: u8 = 26;
 
 /// The field a key names: a switch on the length first, then one comparison or two.
 #[inline]
@@ -689,6 +692,7 @@ fn field_id(k: &[u8]) -> u8 {
             (b"dst_ip", F_DST_IP),
             (b"window", F_WINDOW),
             (b"wscale", F_WSCALE),
+            (b"tunnel", F_TUNNEL),
         ],
         8 => &[
             (b"ip_proto", F_IP_PROTO),
@@ -887,6 +891,11 @@ pub fn scan_packet(line: &str) -> Result<Pkt<'_>, ScanError> {
             F_ICMP_TYPE => p.icmp_type = c.opt_uint(255)?.map(|v| v as u8),
             F_ICMP_CODE => p.icmp_code = c.opt_uint(255)?.map(|v| v as u8),
             F_ICMP_INNER => p.icmp_inner = scan_inner(&mut c)?,
+            F_TUNNEL => {
+                let at = c.i;
+                c.skip_value(1)?;
+                p.tunnel = Some(&c.s[at..c.i]).filter(|t| !t.starts_with('n'));
+            }
             F_DNS => {
                 p.has_dns = c.peek()? != b'n';
                 c.skip_value(1)?;
@@ -991,7 +1000,21 @@ pub fn from_serde<'a>(p: &'a tcpwhy_common::records::Packet<'a>, raw: &'a [u8]) 
             seq: i.seq,
         }),
         has_dns: p.dns.is_some(),
+        tunnel: raw_tunnel(raw),
     }
+}
+
+/// The `tunnel` value's text in a line the fast path refused (it is written without escapes).
+fn raw_tunnel(raw: &[u8]) -> Option<&str> {
+    let at = memchr::memmem::find(raw, b"\"tunnel\"")? + 8;
+    let s = std::str::from_utf8(raw).ok()?;
+    let mut c = Cur { b: raw, s, i: at };
+    c.ws();
+    c.expect(b':').ok()?;
+    c.ws();
+    let start = c.i;
+    c.skip_value(1).ok()?;
+    Some(&s[start..c.i]).filter(|t| t.starts_with('['))
 }
 
 #[cfg(test)]

@@ -56,7 +56,12 @@ pub struct Tracker {
     lists: [List; 3],
     clock: Option<Ts>,
     pub stats: Stats,
+    /// The `tunnel` text first seen for each tunnel identity (at most `MAX_TUNNELS`).
+    tunnels: FxHashMap<u64, Box<str>>,
 }
+
+/// Most tunnel identities whose `tunnel` text is kept for the flow records.
+const MAX_TUNNELS: usize = 65_536;
 
 impl Tracker {
     pub fn new(cfg: Config) -> Self {
@@ -71,6 +76,14 @@ impl Tracker {
             }; 3],
             clock: None,
             stats: Stats::default(),
+            tunnels: FxHashMap::default(),
+        }
+    }
+
+    /// Remembers the `tunnel` text of identity `id` (the first seen) for the flow records.
+    pub fn note_tunnel(&mut self, id: u64, text: &str) {
+        if id != 0 && self.tunnels.len() < MAX_TUNNELS && !self.tunnels.contains_key(&id) {
+            self.tunnels.insert(id, text.into());
         }
     }
 
@@ -146,7 +159,14 @@ impl Tracker {
             self.map.remove(&f.key);
         }
         self.free.push(i);
-        let rec = output::record(&f, end);
+        let mut rec = output::record(&f, end);
+        if f.key.tun != 0 {
+            if let Some(t) = self.tunnels.get(&f.key.tun) {
+                if let Ok(v) = serde_json::from_str(t) {
+                    rec.extra.insert("tunnel".into(), v);
+                }
+            }
+        }
         out.write_record(&rec)
     }
 
@@ -259,7 +279,8 @@ impl Tracker {
     ) -> io::Result<()> {
         self.stats.segments += 1;
         self.advance(s.ts, out)?;
-        let (key, src_is_lo) = Key::of(src, dst);
+        let (mut key, src_is_lo) = Key::of(src, dst);
+        key.tun = s.tun;
         let from = if src_is_lo { 0 } else { 1 };
         let pure_syn = s.flags & (SYN | ACK) == SYN;
 
@@ -298,8 +319,9 @@ impl Tracker {
     }
 
     /// An ICMP error quoting a TCP segment from `q_src` to `q_dst`.
-    pub fn icmp(&mut self, q_src: Endpoint, q_dst: Endpoint, mut info: IcmpInfo) {
-        let (key, src_is_lo) = Key::of(q_src, q_dst);
+    pub fn icmp(&mut self, q_src: Endpoint, q_dst: Endpoint, tun: u64, mut info: IcmpInfo) {
+        let (mut key, src_is_lo) = Key::of(q_src, q_dst);
+        key.tun = tun;
         if let Some(&i) = self.map.get(&key) {
             info.quoted = if src_is_lo { 0 } else { 1 };
             self.flow_mut(i).add_icmp(info);
