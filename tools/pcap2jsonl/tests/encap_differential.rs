@@ -100,7 +100,11 @@ fn ours(r: &Value, col: &str) -> Vec<String> {
     };
     match col {
         "eth.src" | "eth.dst" => {
-            let f = if col == "eth.src" { "src_mac" } else { "dst_mac" };
+            let f = if col == "eth.src" {
+                "src_mac"
+            } else {
+                "dst_mac"
+            };
             if r["link"] == "ether" {
                 v.extend(s(&r[f]));
             }
@@ -314,8 +318,7 @@ fn tunnels_and_link_types_equal_tshark() {
     let mut jobs = vec![];
     for p in &files {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if let Ok(tsv) = std::fs::read_to_string(dir.join("expected").join(format!("{name}.tsv")))
-        {
+        if let Ok(tsv) = std::fs::read_to_string(dir.join("expected").join(format!("{name}.tsv"))) {
             jobs.push((p.clone(), tsv));
         }
     }

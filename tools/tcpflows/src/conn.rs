@@ -11,6 +11,9 @@ use crate::zeek::ZConn;
 pub const MAX_ATTEMPTS_LISTED: usize = 16;
 pub const MAX_PROBES_LISTED: usize = 8;
 pub const MAX_ICMP_LISTED: usize = 8;
+/// The longest linger a FIN retransmission extends a flow to (Linux's FIN back-off reaches
+/// 25.6 s gaps after 7 retransmissions).
+pub const MAX_FIN_LINGER_NS: i64 = 60_000_000_000;
 
 /// One TCP segment, as the tracker needs it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -186,6 +189,12 @@ pub struct FlowState {
     /// Set when the connection is over (`fin`, `rst`); the record waits for the linger time.
     pub end: Option<&'static str>,
     pub end_ts: Option<Ts>,
+    /// The last FIN each side sent (indexed like `half`), to time FIN retransmissions.
+    pub fin_ts: [Option<Ts>; 2],
+    /// How long this flow lingers once over, when longer than `--linger`: 2.5 times the longest
+    /// gap between a side's FIN and its retransmission (the next one comes after twice the gap,
+    /// RTO back-off), at most [`MAX_FIN_LINGER_NS`]. 0 = `--linger`.
+    pub linger_ns: i64,
     // LRU links (slab indices; u32::MAX = none) and which list the flow is on.
     pub prev: u32,
     pub next: u32,
@@ -242,6 +251,8 @@ impl FlowState {
             icmp_count: 0,
             end: None,
             end_ts: None,
+            fin_ts: [None; 2],
+            linger_ns: 0,
             prev: u32::MAX,
             next: u32::MAX,
             list: 0,
@@ -308,6 +319,16 @@ impl FlowState {
         let ackf = s.flags & ACK != 0;
         let fin = s.flags & FIN != 0;
         let rst = s.flags & RST != 0;
+        if fin && !syn {
+            if let Some(prev) = self.fin_ts[from] {
+                let gap = s.ts.ns - prev.ns;
+                if gap > 0 {
+                    let want = gap.saturating_mul(5) / 2;
+                    self.linger_ns = self.linger_ns.max(want.min(MAX_FIN_LINGER_NS));
+                }
+            }
+            self.fin_ts[from] = Some(s.ts);
+        }
 
         self.analyze(from, s);
         self.zero_window(from, s);

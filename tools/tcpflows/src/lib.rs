@@ -15,8 +15,8 @@ pub mod key;
 pub mod output;
 pub mod reorder;
 pub mod scan;
-pub mod tunnel;
 pub mod track;
+pub mod tunnel;
 pub mod zeek;
 
 use std::io::Write;

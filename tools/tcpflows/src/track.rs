@@ -190,7 +190,11 @@ impl Tracker {
                     continue;
                 }
                 let f = self.flow(h);
-                let deadline = f.last_ts.ns.saturating_add(self.timeout(l));
+                let mut t = self.timeout(l);
+                if l == L_CLOSED {
+                    t = t.max(f.linger_ns);
+                }
+                let deadline = f.last_ts.ns.saturating_add(t);
                 if deadline < now {
                     let cand = (deadline, f.first_frame, l);
                     if best.is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
