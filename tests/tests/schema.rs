@@ -128,7 +128,12 @@ fn has_children(sec: &Section, p: &str) -> bool {
 
 fn captures() -> Vec<PathBuf> {
     let mut v = vec![];
-    for dir in [shared_captures().join("real"), own_captures()] {
+    for dir in [
+        shared_captures().join("real"),
+        shared_captures().join("encap"),
+        own_captures(),
+        root().join("tools/pcap2jsonl/tests/fixtures/tunnels"),
+    ] {
         let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;
         };
