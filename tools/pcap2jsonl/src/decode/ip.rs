@@ -188,6 +188,7 @@ fn ipv4(d: &mut Dec, off: usize) {
 
 /// An unfragmented IPv4 packet's AH headers (RFC 4302, transport mode; `b` from the IPv4 header
 /// on, `hl` its length): the protocol after them and their length, or `(b[9], 0)`.
+#[inline]
 fn ipv4_ah(b: &[u8], hl: usize, flags: u16) -> (u8, usize) {
     let mut proto = b[9];
     if proto != 51 || flags & 0x3fff != 0 {

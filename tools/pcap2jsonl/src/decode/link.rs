@@ -29,6 +29,7 @@ pub(crate) enum Net {
 }
 
 /// Decodes the link layer of `d.data` and everything above it.
+#[inline]
 pub(crate) fn decode(d: &mut Dec, linktype: u32) {
     match linktype {
         1 => ether(d),
@@ -40,18 +41,36 @@ pub(crate) fn decode(d: &mut Dec, linktype: u32) {
         0 => null(d),
         108 => loop_(d),
         9 => ppp(d, 0),
-        _ if links::decode(d, linktype) => {}
-        _ => d.fail(
+        _ => other(d, linktype),
+    }
+}
+
+/// The link types of [`links`], or the error for an unsupported one.
+#[cold]
+#[inline(never)]
+fn other(d: &mut Dec, linktype: u32) {
+    if !links::decode(d, linktype) {
+        d.fail(
             "link",
             0,
             What::text(format!("unsupported link type {linktype}")),
-        ),
+        );
     }
 }
 
 /// Ethernet II / 802.3 with 802.1Q, 802.1ad and QinQ tags.
 fn ether(d: &mut Dec) {
-    ether_at(d, 0);
+    let b = d.data;
+    d.raw(b",\"src_mac\":");
+    mac_or_null(d, b.get(6..12));
+    d.raw(b",\"dst_mac\":");
+    mac_or_null(d, b.get(0..6));
+    if b.len() < 14 {
+        d.raw(b",\"vlan\":null,\"ethertype\":null");
+        d.short("ether", 0, 14);
+        return;
+    }
+    ethertype_and_above(d, 12, 14);
 }
 
 /// An Ethernet header at `off` (after a PPI or PKTAP header).
@@ -71,6 +90,7 @@ pub(crate) fn ether_at(d: &mut Dec, off: usize) {
 
 /// Writes `vlan` and `ethertype` for the ethertype field at `et_off` whose payload starts at
 /// `p` (VLAN tags included), then decodes the payload.
+#[inline]
 fn ethertype_and_above(d: &mut Dec, et_off: usize, mut p: usize) {
     let b = d.data;
     let mut et = be16(b, et_off);
@@ -103,13 +123,14 @@ fn ethertype_and_above(d: &mut Dec, et_off: usize, mut p: usize) {
 }
 
 /// Decodes the payload of EtherType `et` at `p`.
+#[inline(always)]
 pub(crate) fn above_ethertype(d: &mut Dec, et: u16, p: usize) {
     match et {
         0x0800 => ip::decode(d, p, Net::V4),
         0x86dd => ip::decode(d, p, Net::V6),
         0x8864 => pppoe_session(d, p),
         0x8847 | 0x8848 => mpls(d, p),
-        _ => links::ethertype(d, et, p), // MACsec, PBB, VN-Tag…; else a link-only record
+        _ => links::ethertype(d, et, p), // MACsec, PBB, VN-Tag…; else a link-only record (cold)
     }
 }
 

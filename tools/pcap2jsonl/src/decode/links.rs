@@ -180,6 +180,7 @@ fn wlan(d: &mut Dec, p: usize) {
 }
 
 /// 802.2 LLC at `p`: IP only under SNAP (`aa aa 03`).
+#[cold]
 pub(crate) fn llc(d: &mut Dec, p: usize) {
     if d.data.get(p..p + 3) == Some(&[0xaa, 0xaa, 0x03][..]) {
         snap(d, p + 3);
@@ -202,6 +203,8 @@ fn snap(d: &mut Dec, p: usize) {
 const MAX_CHAIN: usize = 8;
 
 /// EtherTypes that wrap another EtherType (or an Ethernet frame) at `p`; others are link-only.
+#[cold]
+#[inline(never)]
 pub(crate) fn ethertype(d: &mut Dec, mut et: u16, mut p: usize) {
     let b = d.data;
     let mut followed = false;

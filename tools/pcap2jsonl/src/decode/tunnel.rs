@@ -136,22 +136,41 @@ fn maybe(b: &[u8], off: usize, net: Net) -> bool {
         },
     };
     match v {
-        4 => matches!(b.get(off + 9), Some(4 | 17 | 41 | 47 | 51)),
-        6 => matches!(
-            b.get(off + 6),
-            Some(0 | 4 | 17 | 41 | 43 | 44 | 47 | 51 | 60 | 135 | 139 | 140)
-        ),
+        4 => match b.get(off + 9) {
+            Some(4 | 41 | 47 | 51) => true,
+            Some(17) => {
+                let hl = (b[off] & 0x0f) as usize * 4;
+                tunnel_port(b, off + hl)
+            }
+            _ => false,
+        },
+        6 => match b.get(off + 6) {
+            Some(0 | 4 | 41 | 43 | 44 | 47 | 51 | 60 | 135 | 139 | 140) => true,
+            Some(17) => tunnel_port(b, off + 40),
+            _ => false,
+        },
         _ => false,
     }
+}
+
+/// Is the UDP destination port of the header at `u` VXLAN's or GENEVE's?
+#[inline]
+fn tunnel_port(b: &[u8], u: usize) -> bool {
+    matches!(b.get(u + 2..u + 4), Some([0x12, 0xb5] | [0x17, 0xc1]))
 }
 
 /// Called for every IP packet at `off`: when it is a tunnel, writes `tunnel` and decodes the
 /// innermost packet, and returns true; otherwise writes nothing and returns false.
 #[inline]
 pub(crate) fn follow(d: &mut Dec, off: usize, net: Net) -> bool {
-    if !maybe(d.data, off, net) {
-        return false;
-    }
+    maybe(d.data, off, net) && follow_slow(d, off, net)
+}
+
+/// [`follow`] once the protocol says it may be a tunnel (kept out of line: untunnelled packets
+/// never get here).
+#[cold]
+#[inline(never)]
+fn follow_slow(d: &mut Dec, off: usize, net: Net) -> bool {
     let mut st = Stack::new();
     let (ioff, inet) = peel(d.data, off, net, &mut st);
     if st.n == 0 {
