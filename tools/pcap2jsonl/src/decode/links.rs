@@ -274,3 +274,94 @@ pub(crate) fn ethertype(d: &mut Dec, mut et: u16, mut p: usize) {
         link::above_ethertype(d, et, p);
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::super::testutil::*;
+    use serde_json::Value;
+
+    const IP: &str = "4500 0014 0001 0000 40fd 0000 0a000001 0a000002";
+
+    fn ip_ok(v: &Value) {
+        assert_eq!(v["src_ip"], "10.0.0.1", "{v}");
+        assert_eq!(v["dst_ip"], "10.0.0.2", "{v}");
+        assert_eq!(v["decode_error"], Value::Null, "{v}");
+    }
+
+    #[test]
+    fn link_types() {
+        // Cisco HDLC
+        let v = decode(104, &hex(&format!("0f00 0800 {IP}")));
+        assert_eq!(v["link"], "chdlc");
+        ip_ok(&v);
+        // Frame Relay, RFC 2427 NLPID IPv4, and Cisco's EtherType
+        ip_ok(&decode(107, &hex(&format!("0401 03 cc {IP}"))));
+        ip_ok(&decode(107, &hex(&format!("0401 0800 {IP}"))));
+        // NFLOG: header, a prefix TLV (5 bytes, padded to 8), the payload TLV
+        let v = decode(
+            239,
+            &hex(&format!("0200 0014 0500 0a00 41000000 1800 0900 {IP}")),
+        );
+        assert_eq!(v["link"], "nflog");
+        ip_ok(&v);
+        // IPoIB
+        let v = decode(242, &hex(&format!("{} 0800 0000 {IP}", "00".repeat(40))));
+        ip_ok(&v);
+        // radiotap (8 bytes) + 802.11 QoS data (26 bytes) + LLC/SNAP
+        let wlan = format!(
+            "8801 0000 {} {} {} 0000 0000 aaaa03 000000 0800 {IP}",
+            "020000000001", "020000000002", "020000000003"
+        );
+        let v = decode(127, &hex(&format!("0000 0800 00000000 {wlan}")));
+        assert_eq!(v["link"], "radiotap");
+        ip_ok(&v);
+        // PPI (8 bytes, DLT 105) + the same 802.11 frame
+        ip_ok(&decode(192, &hex(&format!("0000 0800 69000000 {wlan}"))));
+        // 802.11 protected: link-only
+        let v = decode(
+            105,
+            &hex("8841 0000 020000000001 020000000002 020000000003 0000 0000"),
+        );
+        assert!(v.get("src_ip").is_none());
+        // PKTAP (header length 12 for the test) carrying Ethernet
+        let v = decode(
+            258,
+            &hex(&format!(
+                "0c000000 01000000 01000000 020000000001 020000000002 0800 {IP}"
+            )),
+        );
+        assert_eq!(v["src_mac"], "02:00:00:00:00:02");
+        ip_ok(&v);
+    }
+
+    #[test]
+    fn ethertypes_that_wrap_others() {
+        let eth = |rest: &str| hex(&format!("020000000001 020000000002 {rest}"));
+        // VN-Tag
+        ip_ok(&decode(1, &eth(&format!("8926 00000000 0800 {IP}"))));
+        // PBB: I-TAG, customer MACs, a C-tag, IPv4
+        ip_ok(&decode(
+            1,
+            &eth(&format!(
+                "88e7 00000064 020000000003 020000000004 8100 0005 0800 {IP}"
+            )),
+        ));
+        // FabricPath: FTag/TTL, inner Ethernet
+        ip_ok(&decode(
+            1,
+            &eth(&format!("8903 003f 020000000003 020000000004 0800 {IP}")),
+        ));
+        // Cisco MetaData
+        ip_ok(&decode(1, &eth(&format!("8909 0101 0001 0005 0800 {IP}"))));
+        // NSH: length 2 words, next protocol IPv4
+        ip_ok(&decode(1, &eth(&format!("894f 0002 0101 000001ff {IP}"))));
+        // 802.3 length + LLC/SNAP
+        let v = decode(1, &eth(&format!("0030 aaaa03 000000 0800 {IP}")));
+        assert_eq!(v["ethertype"], Value::Null);
+        ip_ok(&v);
+        // a chain longer than 8 VN-Tags stops without error or recursion
+        let many = "8926 00000000 ".repeat(40);
+        let v = decode(1, &eth(&format!("{many} 0800 {IP}")));
+        assert!(v.get("src_ip").is_none());
+    }
+}
