@@ -33,6 +33,8 @@ pub struct Seg {
     pub sack_perm: bool,
     /// The tunnel identity (`crate::tunnel::id`), 0 when the packet came through none.
     pub tun: u64,
+    /// A hash of the packet's `tunnel` text (`Tracker::tunnel`).
+    pub tun_text: u64,
 }
 
 /// Zero windows advertised by one side.
@@ -195,6 +197,8 @@ pub struct FlowState {
     /// gap between a side's FIN and its retransmission (the next one comes after twice the gap,
     /// RTO back-off), at most [`MAX_FIN_LINGER_NS`]. 0 = `--linger`.
     pub linger_ns: i64,
+    /// The hash of the first packet's `tunnel` text (`Tracker::tunnel`), for the record.
+    pub tun_text: u64,
     // LRU links (slab indices; u32::MAX = none) and which list the flow is on.
     pub prev: u32,
     pub next: u32,
@@ -253,6 +257,7 @@ impl FlowState {
             end_ts: None,
             fin_ts: [None; 2],
             linger_ns: 0,
+            tun_text: s.tun_text,
             prev: u32::MAX,
             next: u32::MAX,
             list: 0,

@@ -238,6 +238,7 @@ fn packet<W: Write>(
     let dst_ip = need(line, p.dst_ip, "dst_ip")?;
     let src_port = need(line, p.src_port, "src_port")?;
     let dst_port = need(line, p.dst_port, "dst_port")?;
+    let (tun, tun_text) = tunnel_of(p, st);
     let seg = Seg {
         frame,
         ts,
@@ -252,7 +253,8 @@ fn packet<W: Write>(
         mss: p.mss,
         wscale: p.wscale,
         sack_perm: p.sack_perm.unwrap_or(false),
-        tun: tunnel_of(p, st),
+        tun,
+        tun_text,
     };
     let ipv = p
         .ip_version
@@ -271,15 +273,11 @@ fn packet<W: Write>(
     Ok(())
 }
 
-/// The tunnel identity of a packet (0 when it has no `tunnel`); its text is kept for the flow.
-fn tunnel_of(p: &Pkt<'_>, st: &mut State) -> u64 {
+/// The tunnel identity of a packet (0 when it has no `tunnel`) and its text's hash.
+fn tunnel_of(p: &Pkt<'_>, st: &mut State) -> (u64, u64) {
     match p.tunnel {
-        None => 0,
-        Some(t) => {
-            let id = tunnel::id(t);
-            st.tracker.note_tunnel(id, t);
-            id
-        }
+        None => (0, 0),
+        Some(t) => st.tracker.tunnel(t),
     }
 }
 
@@ -315,7 +313,7 @@ fn icmp<W: Write>(
     let ev = Event::Icmp {
         quoted_src: Endpoint { ip: src, port: qsp },
         quoted_dst: Endpoint { ip: dst, port: qdp },
-        tun: tunnel_of(p, st),
+        tun: tunnel_of(p, st).0,
         info: Box::new(info),
     };
     st.reorder.push(ts, ev, &mut st.tracker, out)?;

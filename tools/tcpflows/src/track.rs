@@ -56,12 +56,14 @@ pub struct Tracker {
     lists: [List; 3],
     clock: Option<Ts>,
     pub stats: Stats,
-    /// The `tunnel` text first seen for each tunnel identity (at most `MAX_TUNNELS`).
-    tunnels: FxHashMap<u64, Box<str>>,
+    /// `tunnel` texts seen (by a hash of the text): the tunnel identity, and the text for the
+    /// flow records (at most `MAX_TUNNEL_TEXTS`; each text is parsed once).
+    tunnel_texts: FxHashMap<u64, (u64, Box<str>)>,
 }
 
-/// Most tunnel identities whose `tunnel` text is kept for the flow records.
-const MAX_TUNNELS: usize = 65_536;
+/// Most distinct `tunnel` texts kept (one per tunnel and direction of a flow, about). Past it,
+/// a text is parsed for each packet and a flow record may lack `tunnel`.
+const MAX_TUNNEL_TEXTS: usize = 65_536;
 
 impl Tracker {
     pub fn new(cfg: Config) -> Self {
@@ -76,15 +78,24 @@ impl Tracker {
             }; 3],
             clock: None,
             stats: Stats::default(),
-            tunnels: FxHashMap::default(),
+            tunnel_texts: FxHashMap::default(),
         }
     }
 
-    /// Remembers the `tunnel` text of identity `id` (the first seen) for the flow records.
-    pub fn note_tunnel(&mut self, id: u64, text: &str) {
-        if id != 0 && self.tunnels.len() < MAX_TUNNELS && !self.tunnels.contains_key(&id) {
-            self.tunnels.insert(id, text.into());
+    /// The tunnel identity of a packet's `tunnel` text, and the text's hash (which the flow
+    /// keeps to write the `tunnel` of its first packet).
+    pub fn tunnel(&mut self, text: &str) -> (u64, u64) {
+        let mut h = crate::key::FxHasher::default();
+        std::hash::Hasher::write(&mut h, text.as_bytes());
+        let th = std::hash::Hasher::finish(&h);
+        if let Some((id, _)) = self.tunnel_texts.get(&th) {
+            return (*id, th);
         }
+        let id = crate::tunnel::id(text);
+        if self.tunnel_texts.len() < MAX_TUNNEL_TEXTS {
+            self.tunnel_texts.insert(th, (id, text.into()));
+        }
+        (id, th)
     }
 
     /// Open flows (including closed ones still lingering).
@@ -161,7 +172,7 @@ impl Tracker {
         self.free.push(i);
         let mut rec = output::record(&f, end);
         if f.key.tun != 0 {
-            if let Some(t) = self.tunnels.get(&f.key.tun) {
+            if let Some((_, t)) = self.tunnel_texts.get(&f.tun_text) {
                 if let Ok(v) = serde_json::from_str(t) {
                     rec.extra.insert("tunnel".into(), v);
                 }

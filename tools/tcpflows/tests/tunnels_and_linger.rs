@@ -128,5 +128,7 @@ fn mirrored_copies_through_two_tunnels_are_two_flows_with_their_tunnel() {
     assert_eq!(tun[0][0]["src_ip"], "192.0.2.1");
     assert_eq!(tun[1][0]["src_ip"], "192.0.2.2");
     assert_eq!(tun[0][0]["vni"], 7);
+    // the connection's first packet's tunnel (the client's SYN: source port 40000)
+    assert_eq!(tun[0][0]["src_port"], 40000);
     assert!(f[2].get("tunnel").is_none());
 }
