@@ -1,7 +1,8 @@
 //! More link types (Cisco HDLC, Frame Relay, Linux NFLOG, IP over InfiniBand, PPI, radiotap and
 //! 802.11 data frames, Apple PKTAP) and EtherTypes (MACsec without encryption, 802.1ah PBB,
-//! VN-Tag, Cisco FabricPath, Cisco MetaData, NSH, 802.2 LLC + SNAP). These layers write no
-//! fields of their own beyond what `link` says: the IP packet they carry is decoded as usual.
+//! VN-Tag, Cisco FabricPath, Cisco MetaData, NSH, Arista's timestamp header, 802.2 LLC +
+//! SNAP). These layers write no fields of their own beyond what `link` says: the IP packet they
+//! carry is decoded as usual.
 
 use super::link::{self, Net};
 use super::{Dec, be16, ip};
@@ -221,6 +222,23 @@ pub(crate) fn ethertype(d: &mut Dec, mut et: u16, mut p: usize) {
                 }
                 ("macsec", p + if tci & 0x20 != 0 { 14 } else { 6 })
             }
+            // Arista timestamp header: subtype 1, version (0x10/0x110: 64-bit timestamp,
+            // 0x20/0x120: 48-bit), then the original EtherType
+            0xd28b => {
+                if b.len() < p + 4 {
+                    d.short("arista", p, 4);
+                    return;
+                }
+                if be16(b, p) != 1 {
+                    return;
+                }
+                let ts = match be16(b, p + 2) & 0xff {
+                    0x10 => 8,
+                    0x20 => 6,
+                    _ => return,
+                };
+                ("arista", p + 4 + ts)
+            }
             // VN-Tag (802.1Qbh): 4 bytes, then the EtherType
             0x8926 => ("vntag", p + 4),
             // Cisco MetaData: version, length, option, SGT, then the EtherType
@@ -270,7 +288,12 @@ pub(crate) fn ethertype(d: &mut Dec, mut et: u16, mut p: usize) {
             tags += 1;
         }
     }
-    if followed && !matches!(et, 0x88e5 | 0x8926 | 0x8909 | 0x88e7 | 0x8903 | 0x894f) {
+    if followed
+        && !matches!(
+            et,
+            0x88e5 | 0x8926 | 0x8909 | 0x88e7 | 0x8903 | 0x894f | 0xd28b
+        )
+    {
         link::above_ethertype(d, et, p);
     }
 }
@@ -353,6 +376,15 @@ mod test {
         ));
         // Cisco MetaData
         ip_ok(&decode(1, &eth(&format!("8909 0101 0001 0005 0800 {IP}"))));
+        // Arista timestamp, 64-bit and 48-bit
+        ip_ok(&decode(
+            1,
+            &eth(&format!("d28b 0001 0010 0000000100000002 0800 {IP}")),
+        ));
+        ip_ok(&decode(
+            1,
+            &eth(&format!("d28b 0001 0120 000000010002 0800 {IP}")),
+        ));
         // NSH: length 2 words, next protocol IPv4
         ip_ok(&decode(1, &eth(&format!("894f 0002 0101 000001ff {IP}"))));
         // 802.3 length + LLC/SNAP
