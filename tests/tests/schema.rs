@@ -130,9 +130,11 @@ fn captures() -> Vec<PathBuf> {
     let mut v = vec![];
     for dir in [
         shared_captures().join("real"),
+        shared_captures().join("encap"),
         own_captures(),
         // TLS handshakes, alerts and plaintext answers (real OpenSSL and curl)
         root().join("tools/pcap2jsonl/tests/fixtures/tls"),
+        root().join("tools/pcap2jsonl/tests/fixtures/tunnels"),
     ] {
         let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;

@@ -68,6 +68,10 @@ pub struct Wf {
     pub max_window: u64,
 }
 
+/// The longest linger a FIN retransmission extends a flow to (Linux's FIN back-off reaches
+/// 25.6 s gaps after 7 retransmissions).
+pub const MAX_FIN_LINGER_NS: i64 = 60_000_000_000;
+
 /// One TCP segment, as the tracker needs it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Seg {
@@ -84,6 +88,10 @@ pub struct Seg {
     pub mss: Option<u16>,
     pub wscale: Option<u8>,
     pub sack_perm: bool,
+    /// The tunnel identity (`crate::tunnel::id`), 0 when the packet came through none.
+    pub tun: u64,
+    /// A hash of the packet's `tunnel` text (`Tracker::tunnel`).
+    pub tun_text: u64,
 }
 
 /// Zero windows advertised by one side.
@@ -302,6 +310,14 @@ pub struct FlowState {
     pub end_ts: Option<Ts>,
     /// TLS seen on the connection (None until a TLS record or a first plaintext payload).
     pub tls: Option<Box<TlsState>>,
+    /// The last FIN each side sent (indexed like `half`), to time FIN retransmissions.
+    pub fin_ts: [Option<Ts>; 2],
+    /// How long this flow lingers once over, when longer than `--linger`: 2.5 times the longest
+    /// gap between a side's FIN and its retransmission (the next one comes after twice the gap,
+    /// RTO back-off), at most [`MAX_FIN_LINGER_NS`]. 0 = `--linger`.
+    pub linger_ns: i64,
+    /// The hash of the first packet's `tunnel` text (`Tracker::tunnel`), for the record.
+    pub tun_text: u64,
     // LRU links (slab indices; u32::MAX = none) and which list the flow is on.
     pub prev: u32,
     pub next: u32,
@@ -368,6 +384,9 @@ impl FlowState {
             end: None,
             end_ts: None,
             tls: None,
+            fin_ts: [None; 2],
+            linger_ns: 0,
+            tun_text: s.tun_text,
             prev: u32::MAX,
             next: u32::MAX,
             list: 0,
@@ -464,6 +483,16 @@ impl FlowState {
         let ackf = s.flags & ACK != 0;
         let fin = s.flags & FIN != 0;
         let rst = s.flags & RST != 0;
+        if fin && !syn {
+            if let Some(prev) = self.fin_ts[from] {
+                let gap = s.ts.ns - prev.ns;
+                if gap > 0 {
+                    let want = gap.saturating_mul(5) / 2;
+                    self.linger_ns = self.linger_ns.max(want.min(MAX_FIN_LINGER_NS));
+                }
+            }
+            self.fin_ts[from] = Some(s.ts);
+        }
 
         let retrans_before = self.half[from].retransmissions;
         let ka_before = self.half[from].keep_alives;

@@ -54,6 +54,9 @@ pub struct Endpoint {
 pub struct Key {
     pub lo: Endpoint,
     pub hi: Endpoint,
+    /// The tunnel the segments came through (a hash of its outer addresses, VNI, session id;
+    /// see `crate::tunnel`), 0 for none: two mirrored copies of one connection stay apart.
+    pub tun: u64,
 }
 
 impl Key {
@@ -61,9 +64,23 @@ impl Key {
     #[inline]
     pub fn of(src: Endpoint, dst: Endpoint) -> (Key, bool) {
         if src <= dst {
-            (Key { lo: src, hi: dst }, true)
+            (
+                Key {
+                    lo: src,
+                    hi: dst,
+                    tun: 0,
+                },
+                true,
+            )
         } else {
-            (Key { lo: dst, hi: src }, false)
+            (
+                Key {
+                    lo: dst,
+                    hi: src,
+                    tun: 0,
+                },
+                false,
+            )
         }
     }
 }

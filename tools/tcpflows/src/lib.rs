@@ -18,6 +18,7 @@ pub mod reorder;
 pub mod scan;
 pub mod tls;
 pub mod track;
+pub mod tunnel;
 pub mod zeek;
 
 use std::io::Write;
@@ -248,6 +249,7 @@ fn packet<W: Write>(
     let dst_ip = need(line, p.dst_ip, "dst_ip")?;
     let src_port = need(line, p.src_port, "src_port")?;
     let dst_port = need(line, p.dst_port, "dst_port")?;
+    let (tun, tun_text) = tunnel_of(p, st);
     let seg = Seg {
         frame,
         ts,
@@ -262,6 +264,8 @@ fn packet<W: Write>(
         mss: p.mss,
         wscale: p.wscale,
         sack_perm: p.sack_perm.unwrap_or(false),
+        tun,
+        tun_text,
     };
     let ipv = p
         .ip_version
@@ -286,6 +290,14 @@ fn packet<W: Write>(
         .push(ts, ev, &mut st.tracker, out)
         .with_context(|| format!("{}: line {}", line.source, line.no))?;
     Ok(())
+}
+
+/// The tunnel identity of a packet (0 when it has no `tunnel`) and its text's hash.
+fn tunnel_of(p: &Pkt<'_>, st: &mut State) -> (u64, u64) {
+    match p.tunnel {
+        None => (0, 0),
+        Some(t) => st.tracker.tunnel(t),
+    }
 }
 
 fn icmp<W: Write>(
@@ -320,6 +332,7 @@ fn icmp<W: Write>(
     let ev = Event::Icmp {
         quoted_src: Endpoint { ip: src, port: qsp },
         quoted_dst: Endpoint { ip: dst, port: qdp },
+        tun: tunnel_of(p, st).0,
         info: Box::new(info),
     };
     st.reorder.push(ts, ev, &mut st.tracker, out)?;

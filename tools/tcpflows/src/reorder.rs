@@ -34,6 +34,8 @@ pub enum Event {
     Icmp {
         quoted_src: Endpoint,
         quoted_dst: Endpoint,
+        /// The tunnel identity of the ICMP packet (0: none).
+        tun: u64,
         info: Box<IcmpInfo>,
     },
 }
@@ -68,10 +70,11 @@ impl Reorder {
             Event::Icmp {
                 quoted_src,
                 quoted_dst,
+                tun,
                 info,
             } => {
                 t.advance(info.ts, out)?;
-                t.icmp(quoted_src, quoted_dst, *info);
+                t.icmp(quoted_src, quoted_dst, tun, *info);
                 Ok(())
             }
         }

@@ -153,6 +153,8 @@ pub struct Pkt<'a> {
     pub tls: Option<&'a str>,
     /// The `text` string's JSON text (with its quotes and any escapes).
     pub text: Option<&'a str>,
+    /// The `tunnel` array's JSON text, when present.
+    pub tunnel: Option<&'a str>,
 }
 
 /// Why the fast scanner gave up on a line.
@@ -748,6 +750,7 @@ const F_ICMP_INNER: u8 = 24;
 const F_DNS: u8 = 25;
 const F_TLS: u8 = 26;
 const F_TEXT: u8 = 27;
+const F_TUNNEL: u8 = 28;
 
 /// The field a key names: a switch on the length first, then one comparison or two.
 #[inline]
@@ -770,6 +773,7 @@ fn field_id(k: &[u8]) -> u8 {
             (b"dst_ip", F_DST_IP),
             (b"window", F_WINDOW),
             (b"wscale", F_WSCALE),
+            (b"tunnel", F_TUNNEL),
         ],
         8 => &[
             (b"ip_proto", F_IP_PROTO),
@@ -968,6 +972,11 @@ pub fn scan_packet(line: &str) -> Result<Pkt<'_>, ScanError> {
             F_ICMP_TYPE => p.icmp_type = c.opt_uint(255)?.map(|v| v as u8),
             F_ICMP_CODE => p.icmp_code = c.opt_uint(255)?.map(|v| v as u8),
             F_ICMP_INNER => p.icmp_inner = scan_inner(&mut c)?,
+            F_TUNNEL => {
+                let at = c.i;
+                c.skip_value(1)?;
+                p.tunnel = Some(&c.s[at..c.i]).filter(|t| !t.starts_with('n'));
+            }
             F_DNS => {
                 p.has_dns = c.peek()? != b'n';
                 c.skip_value(1)?;
@@ -1134,6 +1143,7 @@ pub fn from_serde<'a>(
         has_dns: p.dns.is_some(),
         tls: raw_value(raw.as_bytes(), b"\"tls\":{"),
         text: raw_value(raw.as_bytes(), b"\"text\":\""),
+        tunnel: raw_tunnel(raw.as_bytes()),
     })
 }
 
@@ -1145,6 +1155,19 @@ fn raw_value<'a>(raw: &'a [u8], key: &[u8]) -> Option<&'a str> {
     let mut c = Cur { b: raw, s, i: at };
     c.skip_value(1).ok()?;
     s.get(at..c.i)
+}
+
+/// The `tunnel` value's text in a line the fast path refused (it is written without escapes).
+fn raw_tunnel(raw: &[u8]) -> Option<&str> {
+    let at = memchr::memmem::find(raw, b"\"tunnel\"")? + 8;
+    let s = std::str::from_utf8(raw).ok()?;
+    let mut c = Cur { b: raw, s, i: at };
+    c.ws();
+    c.expect(b':').ok()?;
+    c.ws();
+    let start = c.i;
+    c.skip_value(1).ok()?;
+    Some(&s[start..c.i]).filter(|t| t.starts_with('['))
 }
 
 #[cfg(test)]

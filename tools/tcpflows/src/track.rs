@@ -60,7 +60,14 @@ pub struct Tracker {
     lists: [List; 3],
     clock: Option<Ts>,
     pub stats: Stats,
+    /// `tunnel` texts seen (by a hash of the text): the tunnel identity, and the text for the
+    /// flow records (at most `MAX_TUNNEL_TEXTS`; each text is parsed once).
+    tunnel_texts: FxHashMap<u64, (u64, Box<str>)>,
 }
+
+/// Most distinct `tunnel` texts kept (one per tunnel and direction of a flow, about). Past it,
+/// a text is parsed for each packet and a flow record may lack `tunnel`.
+const MAX_TUNNEL_TEXTS: usize = 65_536;
 
 impl Tracker {
     pub fn new(cfg: Config) -> Self {
@@ -76,7 +83,24 @@ impl Tracker {
             }; 3],
             clock: None,
             stats: Stats::default(),
+            tunnel_texts: FxHashMap::default(),
         }
+    }
+
+    /// The tunnel identity of a packet's `tunnel` text, and the text's hash (which the flow
+    /// keeps to write the `tunnel` of its first packet).
+    pub fn tunnel(&mut self, text: &str) -> (u64, u64) {
+        let mut h = crate::key::FxHasher::default();
+        std::hash::Hasher::write(&mut h, text.as_bytes());
+        let th = std::hash::Hasher::finish(&h);
+        if let Some((id, _)) = self.tunnel_texts.get(&th) {
+            return (*id, th);
+        }
+        let id = crate::tunnel::id(text);
+        if self.tunnel_texts.len() < MAX_TUNNEL_TEXTS {
+            self.tunnel_texts.insert(th, (id, text.into()));
+        }
+        (id, th)
     }
 
     /// Open flows (including closed ones still lingering).
@@ -153,7 +177,14 @@ impl Tracker {
             self.map.remove(&f.key);
         }
         self.free.push(i);
-        let rec = output::record(&f, end);
+        let mut rec = output::record(&f, end);
+        if f.key.tun != 0 {
+            if let Some((_, t)) = self.tunnel_texts.get(&f.tun_text) {
+                if let Ok(v) = serde_json::from_str(t) {
+                    rec.extra.insert("tunnel".into(), v);
+                }
+            }
+        }
         out.write_record(&rec)
     }
 
@@ -177,7 +208,11 @@ impl Tracker {
                     continue;
                 }
                 let f = self.flow(h);
-                let deadline = f.last_ts.ns.saturating_add(self.timeout(l));
+                let mut t = self.timeout(l);
+                if l == L_CLOSED {
+                    t = t.max(f.linger_ns);
+                }
+                let deadline = f.last_ts.ns.saturating_add(t);
                 if deadline < now {
                     let cand = (deadline, f.first_frame, l);
                     if best.is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
@@ -284,7 +319,8 @@ impl Tracker {
     ) -> io::Result<()> {
         self.stats.segments += 1;
         self.advance(s.ts, out)?;
-        let (key, src_is_lo) = Key::of(src, dst);
+        let (mut key, src_is_lo) = Key::of(src, dst);
+        key.tun = s.tun;
         let from = if src_is_lo { 0 } else { 1 };
         let pure_syn = s.flags & (SYN | ACK) == SYN;
 
@@ -334,8 +370,9 @@ impl Tracker {
     }
 
     /// An ICMP error quoting a TCP segment from `q_src` to `q_dst`.
-    pub fn icmp(&mut self, q_src: Endpoint, q_dst: Endpoint, mut info: IcmpInfo) {
-        let (key, src_is_lo) = Key::of(q_src, q_dst);
+    pub fn icmp(&mut self, q_src: Endpoint, q_dst: Endpoint, tun: u64, mut info: IcmpInfo) {
+        let (mut key, src_is_lo) = Key::of(q_src, q_dst);
+        key.tun = tun;
         if let Some(&i) = self.map.get(&key) {
             info.quoted = if src_is_lo { 0 } else { 1 };
             self.flow_mut(i).add_icmp(info);

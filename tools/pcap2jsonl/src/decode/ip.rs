@@ -4,8 +4,17 @@ use super::link::Net;
 use super::transport::{self, Seg};
 use super::{Dec, What, be16, be32, json};
 
-/// Decodes the IP packet at `off` and everything above it.
+/// Decodes the IP packet at `off` and everything above it, following tunnels (see
+/// [`super::tunnel`]).
+#[inline]
 pub(crate) fn decode(d: &mut Dec, off: usize, net: Net) {
+    if !super::tunnel::follow(d, off, net) {
+        decode_plain(d, off, net);
+    }
+}
+
+/// Decodes the IP packet at `off` and everything above it, not following tunnels.
+pub(crate) fn decode_plain(d: &mut Dec, off: usize, net: Net) {
     let version = match net {
         Net::V4 => 4,
         Net::V6 => 6,
@@ -100,7 +109,7 @@ fn ipv4(d: &mut Dec, off: usize) {
     let total = be16(b, 2) as usize;
     let flags = be16(b, 6);
     let frag_offset = ((flags & 0x1fff) as u64) * 8;
-    let proto = b[9];
+    let (proto, ah_len) = ipv4_ah(b, hl, flags);
 
     d.raw(b",\"ip_version\":4,\"src_ip\":\"");
     json::ipv4(d.out, [b[12], b[13], b[14], b[15]]);
@@ -123,6 +132,9 @@ fn ipv4(d: &mut Dec, off: usize) {
     d.raw(b",\"frag_offset\":");
     d.uint(frag_offset);
     write_proto(d, proto);
+    if ah_len > 0 {
+        d.raw(b",\"ipv4_ext\":[51]");
+    }
 
     if b.len() < hl {
         d.short("ipv4", off, hl);
@@ -160,7 +172,7 @@ fn ipv4(d: &mut Dec, off: usize) {
     if frag_offset != 0 {
         return; // a later fragment: no transport header here
     }
-    let start = off + hl;
+    let start = (off + hl + ah_len).min(off + ip_len);
     let end = off + ip_len;
     transport::decode(
         d,
@@ -172,6 +184,33 @@ fn ipv4(d: &mut Dec, off: usize) {
             v6: false,
         },
     );
+}
+
+/// An unfragmented IPv4 packet's AH headers (RFC 4302, transport mode; `b` from the IPv4 header
+/// on, `hl` its length): the protocol after them and their length, or `(b[9], 0)`.
+#[inline]
+fn ipv4_ah(b: &[u8], hl: usize, flags: u16) -> (u8, usize) {
+    let mut proto = b[9];
+    if proto != 51 || flags & 0x3fff != 0 {
+        return (proto, 0);
+    }
+    let end = (be16(b, 2) as usize).min(b.len());
+    let mut p = hl;
+    for _ in 0..4 {
+        if proto != 51 || p + 8 > end {
+            break;
+        }
+        let len = (b[p + 1] as usize + 2) * 4;
+        if p + len > end {
+            break;
+        }
+        proto = b[p];
+        p += len;
+    }
+    if proto == 51 {
+        return (51, 0);
+    }
+    (proto, p - hl)
 }
 
 /// Extension headers we walk (RFC 8200 4.1 and the IANA list of IPv6 extension headers).

@@ -1,7 +1,7 @@
 //! Link layers: Ethernet (VLAN tags, PPPoE session), Linux cooked SLL/SLL2, raw IP, BSD
 //! null/loopback, OpenBSD loop, PPP.
 
-use super::{Dec, What, be16, ip, json};
+use super::{Dec, What, be16, ip, json, links, tunnel};
 
 /// The `link` name of a pcap LINKTYPE_* value, `None` for unsupported ones.
 pub(crate) fn name(linktype: u32) -> Option<&'static str> {
@@ -15,7 +15,7 @@ pub(crate) fn name(linktype: u32) -> Option<&'static str> {
         228 => "ipv4",
         229 => "ipv6",
         276 => "linux_sll2",
-        _ => return None,
+        _ => return links::name(linktype),
     })
 }
 
@@ -29,6 +29,7 @@ pub(crate) enum Net {
 }
 
 /// Decodes the link layer of `d.data` and everything above it.
+#[inline]
 pub(crate) fn decode(d: &mut Dec, linktype: u32) {
     match linktype {
         1 => ether(d),
@@ -40,11 +41,20 @@ pub(crate) fn decode(d: &mut Dec, linktype: u32) {
         0 => null(d),
         108 => loop_(d),
         9 => ppp(d, 0),
-        _ => d.fail(
+        _ => other(d, linktype),
+    }
+}
+
+/// The link types of [`links`], or the error for an unsupported one.
+#[cold]
+#[inline(never)]
+fn other(d: &mut Dec, linktype: u32) {
+    if !links::decode(d, linktype) {
+        d.fail(
             "link",
             0,
             What::text(format!("unsupported link type {linktype}")),
-        ),
+        );
     }
 }
 
@@ -63,8 +73,24 @@ fn ether(d: &mut Dec) {
     ethertype_and_above(d, 12, 14);
 }
 
+/// An Ethernet header at `off` (after a PPI or PKTAP header).
+pub(crate) fn ether_at(d: &mut Dec, off: usize) {
+    let b = d.data;
+    d.raw(b",\"src_mac\":");
+    mac_or_null(d, b.get(off + 6..off + 12));
+    d.raw(b",\"dst_mac\":");
+    mac_or_null(d, b.get(off..off + 6));
+    if b.len() < off + 14 {
+        d.raw(b",\"vlan\":null,\"ethertype\":null");
+        d.short("ether", off, 14);
+        return;
+    }
+    ethertype_and_above(d, off + 12, off + 14);
+}
+
 /// Writes `vlan` and `ethertype` for the ethertype field at `et_off` whose payload starts at
 /// `p` (VLAN tags included), then decodes the payload.
+#[inline]
 fn ethertype_and_above(d: &mut Dec, et_off: usize, mut p: usize) {
     let b = d.data;
     let mut et = be16(b, et_off);
@@ -87,60 +113,30 @@ fn ethertype_and_above(d: &mut Dec, et_off: usize, mut p: usize) {
         return;
     }
     if et < 0x0600 {
-        // 802.3 length field: LLC follows, not IP
+        // 802.3 length field: LLC follows; IP only under SNAP
         d.raw(b"null");
+        links::llc(d, p);
         return;
     }
     d.uint(et as u64);
+    above_ethertype(d, et, p);
+}
+
+/// Decodes the payload of EtherType `et` at `p`.
+#[inline(always)]
+pub(crate) fn above_ethertype(d: &mut Dec, et: u16, p: usize) {
     match et {
         0x0800 => ip::decode(d, p, Net::V4),
         0x86dd => ip::decode(d, p, Net::V6),
         0x8864 => pppoe_session(d, p),
         0x8847 | 0x8848 => mpls(d, p),
-        _ => {} // ARP, LOOP, PPPoE discovery, LLDP…: a link-only record, not an error
+        _ => links::ethertype(d, et, p), // MACsec, PBB, VN-Tag…; else a link-only record (cold)
     }
 }
 
-/// MPLS label stack (RFC 3032), then IPv4/IPv6 by the version nibble, or an Ethernet
-/// pseudowire with a control word (RFC 4448; tshark's heuristic: first nibble 0). The labels and
-/// the pseudowire's inner Ethernet header are not output; the IP inside is.
-fn mpls(d: &mut Dec, mut p: usize) {
-    let b = d.data;
-    loop {
-        if b.len() < p + 4 {
-            d.short("mpls", p, 4);
-            return;
-        }
-        let bottom = b[p + 2] & 1 == 1;
-        p += 4;
-        if bottom {
-            break;
-        }
-    }
-    match b.get(p).map(|x| x >> 4) {
-        Some(4) => ip::decode(d, p, Net::V4),
-        Some(6) => ip::decode(d, p, Net::V6),
-        Some(0) => {
-            // control word, then an Ethernet frame
-            let e = p + 4;
-            if b.len() < e + 14 {
-                d.short("mpls pseudowire", e, 14);
-                return;
-            }
-            let mut et = be16(b, e + 12);
-            let mut q = e + 14;
-            while matches!(et, 0x8100 | 0x88a8 | 0x9100) && b.len() >= q + 4 {
-                et = be16(b, q + 2);
-                q += 4;
-            }
-            match et {
-                0x0800 => ip::decode(d, q, Net::V4),
-                0x86dd => ip::decode(d, q, Net::V6),
-                _ => {}
-            }
-        }
-        _ => {} // another payload (or none): not an error
-    }
+/// MPLS: see [`tunnel::mpls`].
+fn mpls(d: &mut Dec, p: usize) {
+    tunnel::mpls(d, p);
 }
 
 fn mac_or_null(d: &mut Dec, m: Option<&[u8]>) {
@@ -164,7 +160,7 @@ fn pppoe_session(d: &mut Dec, off: usize) {
 }
 
 /// PPP (RFC 1661), optionally with HDLC address/control `ff 03`, protocol field 1 or 2 bytes.
-fn ppp(d: &mut Dec, mut off: usize) {
+pub(crate) fn ppp(d: &mut Dec, mut off: usize) {
     let b = d.data;
     if b.len() >= off + 2 && b[off] == 0xff && b[off + 1] == 0x03 {
         off += 2;
@@ -184,6 +180,7 @@ fn ppp(d: &mut Dec, mut off: usize) {
     match proto {
         0x21 => ip::decode(d, off + hl, Net::V4),
         0x57 => ip::decode(d, off + hl, Net::V6),
+        0x281 | 0x283 => mpls(d, off + hl),
         _ => {} // LCP, IPCP, …: not IP
     }
 }

@@ -20,8 +20,10 @@ mod icmp;
 mod ip;
 pub mod json;
 mod link;
+mod links;
 mod tls;
 mod transport;
+mod tunnel;
 
 use std::borrow::Cow;
 
