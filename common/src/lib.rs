@@ -11,6 +11,7 @@
 //! `common` has no pcap dependency: only `pcap2jsonl` decodes captures.
 
 pub mod cli;
+pub mod generate;
 pub mod jsonl;
 pub mod records;
 
