@@ -11,6 +11,8 @@
 //! `common` has no pcap dependency: only `pcap2jsonl` decodes captures.
 
 pub mod cli;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod generate;
 pub mod jsonl;
 pub mod records;
