@@ -34,7 +34,7 @@ test: lint
 	$(CARGO) test --workspace
 	@sh scripts/test-runbooks.sh
 	@if [ -s "$(SKIP_LOG)" ]; then \
-	  echo "SKIPPED: $$(sort -u "$(SKIP_LOG)" | wc -l) checks could not run here (README.md, \"The optional corpus\"):"; \
+	  echo "SKIPPED: $$(sort -u "$(SKIP_LOG)" | wc -l) checks could not run here (README.md, \"Tests, the optional corpus and CI\"):"; \
 	  sort -u "$(SKIP_LOG)" | sed 's/^SKIPPED: /  /'; \
 	fi
 
