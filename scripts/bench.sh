@@ -11,7 +11,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-SHARED=${SHARED:-../shared}
+SHARED=${SHARED:-${TCPWHY_CORPUS:-../shared}}
+T=$(sh scripts/target-dir.sh)
 RUNS=${RUNS:-3}
 FILE=${1:-}
 SMALL=
@@ -31,15 +32,15 @@ if [ -z "$FILE" ]; then
 fi
 [ -r "$FILE" ] || { echo "bench.sh: $FILE: cannot read" >&2; exit 2; }
 
-P2J=target/release/pcap2jsonl
+P2J=$T/release/pcap2jsonl
 if [ ! -x "$P2J" ]; then
     cargo build --release -p pcap2jsonl >&2
 fi
-FLOOR=target/rust-floor/release/rust-floor
+FLOOR=$T/rust-floor/release/rust-floor
 if [ ! -x "$FLOOR" ]; then
     echo "building the rust floor (once)..." >&2
     cargo build --release --quiet --manifest-path "$SHARED/bench/rust-floor/Cargo.toml" \
-        --target-dir target/rust-floor >&2
+        --target-dir "$T/rust-floor" >&2
 fi
 
 GNU_TIME=
@@ -109,9 +110,9 @@ if command -v editcap >/dev/null 2>&1; then
         row "pcap2jsonl - < NetMon .cap" "$RUNS" "$P2J - < $NQ" p2jnmin
     fi
 fi
-if [ -x target/release/tcpflows ] && echo "" | target/release/tcpflows >/dev/null 2>&1; then
+if [ -x "$T/release/tcpflows" ] && echo "" | "$T/release/tcpflows" >/dev/null 2>&1; then
     row "pcap2jsonl \\| cat" "$RUNS" "$P2J $Q | cat" pipe
-    row "pcap2jsonl \\| tcpflows" "$RUNS" "$P2J $Q | target/release/tcpflows" flows
+    row "pcap2jsonl \\| tcpflows" "$RUNS" "$P2J $Q | $T/release/tcpflows" flows
 fi
 if command -v tcpdump >/dev/null 2>&1; then
     row "tcpdump -nn -r" 1 "tcpdump -nn -r $Q" tcpdump

@@ -1,11 +1,18 @@
 #!/bin/sh
 # make demo: the diagnosis pipeline on the captures bundled in tests/captures/ (made with real
 # Linux stacks by the lab, tests/scenarios/run.sh), conclusions in plain words. No root needed.
+# The tools: TCPWHY_BIN_DIR (absolute, or relative to where this runs from), else the release
+# build in cargo's target directory (CARGO_TARGET_DIR respected).
 set -eu
+case ${TCPWHY_BIN_DIR:-} in
+  '') B= ;;
+  /*) B=$TCPWHY_BIN_DIR ;;
+  *) B=$PWD/$TCPWHY_BIN_DIR ;;
+esac
 cd "$(dirname "$0")/.."
-B=${TCPWHY_BIN_DIR:-target/release}
+[ -n "$B" ] || B=$(sh scripts/target-dir.sh)/release
 C=tests/captures
-export PATH="$PWD/$B:$PATH"
+export PATH="$B:$PATH"
 for t in pcap2jsonl tcpflows ttlhops tcpflag portmap; do
   command -v "$t" >/dev/null || { echo "demo: $B/$t not built (make release)" >&2; exit 2; }
 done

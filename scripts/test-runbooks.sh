@@ -1,16 +1,24 @@
 #!/bin/sh
 # Runs every runbook's tested snippets (docs/runbooks/*.test.sh) and the tutorial's (docs/*.test.sh)
-# against the bundled captures,
-# with the debug build of the tools first on PATH (make test builds it).
+# against the bundled captures, with the tools of TCPWHY_BIN_DIR (absolute, or relative to where
+# this runs from) first on PATH, else the debug build in cargo's target directory (make test
+# builds it; CARGO_TARGET_DIR respected).
 set -eu
+case ${TCPWHY_BIN_DIR:-} in
+  '') B= ;;
+  /*) B=$TCPWHY_BIN_DIR ;;
+  *) B=$PWD/$TCPWHY_BIN_DIR ;;
+esac
 cd "$(dirname "$0")/.."
+[ -n "$B" ] || B=$(sh scripts/target-dir.sh)/debug
+export TCPWHY_BIN_DIR=$B
 n=0; fail=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in docs/runbooks/*.test.sh docs/*.test.sh; do
   [ -f "$t" ] || continue
   n=$((n + 1))
-  if PATH="$PWD/target/debug:$PATH" sh "$t" >"$out" 2>&1; then
+  if sh "$t" >"$out" 2>&1; then
     cat "$out"
   else
     echo "runbook test failed: $t"; sed 's/^/  /' "$out"; fail=$((fail + 1))

@@ -76,9 +76,15 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// The shared `main`: parses `A` with clap (usage errors exit 2), runs the tool with a JSON-lines
 /// writer on stdout, flushes it, prints any error once as `tool: context: cause` and maps the
 /// result to an exit code. A closed stdout is success and prints nothing.
+///
+/// `tool --generate man|complete-bash|complete-zsh|complete-fish` alone on the command line writes
+/// the tool's man page or completion script instead (see [`crate::generate`]).
 pub fn main<A: Parser>(
     run: fn(A, &mut JsonlWriter<io::StdoutLock<'static>>) -> anyhow::Result<Exit>,
 ) -> ExitCode {
+    if let Some(code) = crate::generate::intercept(A::command) {
+        return code;
+    }
     let args = match A::try_parse() {
         Ok(a) => a,
         Err(e) => {

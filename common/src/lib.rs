@@ -12,7 +12,11 @@
 //! `common` has no pcap dependency: only `pcap2jsonl` decodes captures.
 
 pub mod cli;
+#[doc(hidden)]
+pub mod fuzz;
+pub mod generate;
 pub mod jsonl;
+mod man;
 pub mod quote;
 pub mod records;
 

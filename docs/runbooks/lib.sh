@@ -2,9 +2,19 @@
 # A runbook's copy-paste snippets are its ```sh blocks; a test runs them, unchanged, in a scratch
 # directory where trace.pcap and listeners.txt are bundled lab captures (tests/captures/), and
 # checks what they print.
+#
+# The tools: TCPWHY_BIN_DIR (absolute, or relative to where the test runs from) first on PATH,
+# else the debug build in cargo's target directory (CARGO_TARGET_DIR respected).
 set -eu
 RB_DIR=$(cd "$(dirname "$0")" && pwd)
 RB_ROOT=$(cd "$RB_DIR" && while [ ! -f Cargo.toml ] && [ "$PWD" != / ]; do cd ..; done && pwd)
+case ${TCPWHY_BIN_DIR:-} in
+  '') RB_BIN=$(sh "$RB_ROOT/scripts/target-dir.sh")/debug ;;
+  /*) RB_BIN=$TCPWHY_BIN_DIR ;;
+  *) RB_BIN=$PWD/$TCPWHY_BIN_DIR ;;
+esac
+PATH="$RB_BIN:$PATH"
+export PATH
 CAPS=${TCPWHY_CAPTURES:-$RB_ROOT/tests/captures}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

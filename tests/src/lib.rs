@@ -1,7 +1,17 @@
 //! Helpers for the workspace-level pipeline tests in `tests/tests/`.
 //!
 //! The tests run the real binaries (built by `cargo test --workspace` / `make test`), chained as
-//! a user would chain them, on captures under `../shared/captures/` and `tests/captures/`.
+//! a user would chain them, on the project's own captures (`tests/captures/`) and, when it is
+//! there, on the external corpus ([`corpus`]: `$TCPWHY_CORPUS`, default `../shared` beside the
+//! clone).
+//!
+//! # Skips that never pass silently
+//!
+//! A test that needs something outside the repository (the corpus, tshark, root and network
+//! namespaces, python3 with scapy) asks for it with [`corpus`], [`need_tool`], [`need_netns`] or
+//! [`need_scapy`]. When it is missing the test prints one line
+//! `SKIPPED: <test>: <what is missing>; <how to get it>` on stderr and returns, unless
+//! `TCPWHY_REQUIRE_CORPUS=1` (set by `.ci/run`), where the same line is a test failure.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -14,9 +24,163 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared/captures/` beside the workspace.
+/// Where the external corpus is: `$TCPWHY_CORPUS` when set, else `../shared` beside the
+/// workspace. It holds `captures/real/*` (public captures, with tshark's values in
+/// `captures/real/expected/`), `captures/malformed/*` and `bench/gen_pcap.py`. Present or not:
+/// tests ask through [`corpus`].
+pub fn corpus_path() -> PathBuf {
+    match std::env::var_os("TCPWHY_CORPUS") {
+        Some(d) if !d.is_empty() => {
+            let d = PathBuf::from(d);
+            if d.is_absolute() { d } else { root().join(d) }
+        }
+        _ => root().join("../shared"),
+    }
+}
+
+/// `captures/` of the corpus (see [`corpus_path`]); ask [`corpus`] first whether it is there.
 pub fn shared_captures() -> PathBuf {
-    root().join("../shared/captures")
+    corpus_path().join("captures")
+}
+
+/// True under `TCPWHY_REQUIRE_CORPUS=1` (CI): whatever a test needs must be there.
+pub fn required() -> bool {
+    std::env::var_os("TCPWHY_REQUIRE_CORPUS").is_some_and(|v| v == "1")
+}
+
+/// The running test's name (libtest names each test's thread after it).
+pub fn test_name() -> String {
+    std::thread::current().name().unwrap_or("test").to_string()
+}
+
+/// Reports that the running test cannot run (all of it, or the part the caller skips): prints
+/// `SKIPPED: <test>: <missing>; <how>` on stderr, or panics with that line under
+/// `TCPWHY_REQUIRE_CORPUS=1`.
+///
+/// The line is written to the process' stderr directly, not through `eprintln!`, so that libtest's
+/// output capture does not hide it in a passing test; it is also appended to
+/// `<target>/<profile>/tcpwhy-skipped.txt`, which `make test` counts at the end.
+pub fn skip(missing: &str, how: &str) {
+    let line = format!("SKIPPED: {}: {missing}; {how}", test_name());
+    if required() {
+        panic!("{line} (TCPWHY_REQUIRE_CORPUS=1: nothing may be skipped)");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+    if let Some(log) = skip_log() {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+/// `<target>/<profile>/tcpwhy-skipped.txt` for a test binary at `<target>/<profile>/deps/<test>`.
+fn skip_log() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let profile = exe.parent()?.parent()?;
+    Some(profile.join("tcpwhy-skipped.txt"))
+}
+
+/// The external corpus' directory when it is there (with `captures/real/`); else reports the
+/// skip (see [`skip`]) and returns `None`: `let Some(corpus) = corpus() else { return };`.
+pub fn corpus() -> Option<PathBuf> {
+    let dir = corpus_path();
+    if dir.join("captures/real").is_dir() {
+        Some(dir)
+    } else {
+        skip(
+            &format!("the external corpus is not at {}", dir.display()),
+            "put the shared corpus (captures/real, captures/malformed, bench/gen_pcap.py) \
+             beside the clone as ../shared or point TCPWHY_CORPUS at it",
+        );
+        None
+    }
+}
+
+/// True when `tool` is on PATH (it can be started: `tool --version`, whatever its exit status),
+/// without reporting anything.
+pub fn have_tool(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// True when `tool` runs; else reports the skip (see [`skip`]). `package` is the Debian package
+/// that has it.
+pub fn need_tool(tool: &str, package: &str) -> bool {
+    if have_tool(tool) {
+        return true;
+    }
+    skip(
+        &format!("{tool} is not installed"),
+        &format!("install it (Debian/Ubuntu: apt-get install {package})"),
+    );
+    false
+}
+
+/// True when this process may create network namespaces (root, `ip` from iproute2, a kernel
+/// that allows it: one is made and deleted to find out, once per test process); else reports
+/// the skip.
+pub fn need_netns() -> bool {
+    static PROBE: std::sync::OnceLock<Result<(), &'static str>> = std::sync::OnceLock::new();
+    let probe = PROBE.get_or_init(|| {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        if !root {
+            return Err("not root (network namespaces are needed)");
+        }
+        if !have_tool("ip") {
+            return Err("iproute2's `ip` is not installed");
+        }
+        let ns = format!("tcpwhy-probe-{}", std::process::id());
+        let made = Command::new("ip")
+            .args(["netns", "add", &ns])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            return Err("cannot create a network namespace");
+        }
+        let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+        Ok(())
+    });
+    match probe {
+        Ok(()) => true,
+        Err(why) => {
+            skip(
+                why,
+                "run the tests as root on Linux with iproute2 (CI does: sudo make test)",
+            );
+            false
+        }
+    }
+}
+
+/// True when `python3` with scapy is there; else reports the skip.
+pub fn need_scapy() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import scapy.all"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip(
+            "python3 with scapy is not installed",
+            "install it (Debian/Ubuntu: apt-get install python3-scapy)",
+        );
+    }
+    ok
 }
 
 /// The project's own captures (made with real stacks by the lab).

@@ -1,6 +1,8 @@
 //! `make install` (scripts/install.sh): the five binaries, their man pages and bash/zsh/fish
-//! completions land where distributions put them, under DESTDIR+PREFIX. Runs the script on the
-//! binaries of this test build (TCPWHY_BIN_DIR), as `make install` does on target/release.
+//! completions (each tool writes its own: `--generate man|complete-…`) land where distributions
+//! put them, under DESTDIR+PREFIX. Runs the script on the binaries of this test build
+//! (TCPWHY_BIN_DIR), as `make install` does on the `dist` profile's; nothing else is needed
+//! (plain `cargo test --workspace` builds the binaries).
 
 use std::process::Command;
 
@@ -10,7 +12,7 @@ const TOOLS: [&str; 5] = ["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag", "portm
 
 #[test]
 fn install_puts_binaries_man_pages_and_completions_under_destdir_prefix() {
-    let bindir = bin("xtask").parent().unwrap().to_path_buf();
+    let bindir = bin("pcap2jsonl").parent().unwrap().to_path_buf();
     let destdir = tempfile::tempdir().unwrap();
     let dest = destdir.path().join("usr/local");
     let out = Command::new("sh")
@@ -90,6 +92,57 @@ fn install_puts_binaries_man_pages_and_completions_under_destdir_prefix() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(top, vec!["usr"]);
+}
+
+/// TCPWHY_BIN_DIR and DEST relative to the directory the script is run from.
+#[test]
+fn relative_bin_dir_and_destination() {
+    let bindir = bin("pcap2jsonl").parent().unwrap().to_path_buf();
+    let work = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&bindir, work.path().join("bins")).unwrap();
+    let out = Command::new("sh")
+        .arg(root().join("scripts/install.sh"))
+        .arg("pkg/usr")
+        .current_dir(work.path())
+        .env("TCPWHY_BIN_DIR", "bins")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "install.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for t in TOOLS {
+        assert!(work.path().join("pkg/usr/bin").join(t).is_file(), "{t}");
+    }
+}
+
+/// `--generate` writes one file on stdout; a wrong kind is a usage error naming the kinds.
+#[test]
+fn tools_generate_their_man_page_and_completions() {
+    for t in TOOLS {
+        let out = Command::new(bin(t))
+            .args(["--generate", "man"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{t} --generate man");
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!(".TH {t} 1")));
+        let out = Command::new(bin(t))
+            .arg("--generate=complete-fish")
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("complete -c {t}")));
+        let out = Command::new(bin(t))
+            .args(["--generate", "pdf"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{t} --generate pdf");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("complete-bash") && out.stdout.is_empty(),
+            "{err}"
+        );
+    }
 }
 
 #[test]

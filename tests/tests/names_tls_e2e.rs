@@ -377,7 +377,10 @@ fn public_captures_draw_none_of_the_three() {
     ] {
         let path = shared_captures().join("real").join(name);
         if !path.exists() {
-            eprintln!("SKIPPED: {name}: not in the shared corpus");
+            tcpwhy_tests::skip(
+                &format!("{name}: not in the shared corpus"),
+                "set TCPWHY_CORPUS to the shared corpus (README: the optional corpus)",
+            );
             continue;
         }
         let p = path.to_str().unwrap();

@@ -1,7 +1,8 @@
 //! portmap on the real output of the Linux commands it reads: `ss -ltnp`, `ss -tanp`,
 //! `ss -lntup`, `ss -anp`, `ss -ltnpH`, `netstat -tlnp`, `netstat -tanp`, `netstat -lntup`,
-//! `netstat -tulpenoW`, `netstat -anp`, `lsof -iTCP -sTCP:LISTEN -nP` and `lsof -i -nP`, run in a network namespace this test creates (root needed; skipped with a
-//! message otherwise) around python3 listeners it starts:
+//! `netstat -tulpenoW`, `netstat -anp`, `lsof -iTCP -sTCP:LISTEN -nP` and `lsof -i -nP`, run in
+//! a network namespace this test creates (root needed; reported `SKIPPED:` otherwise, a failure
+//! under TCPWHY_REQUIRE_CORPUS=1) around python3 listeners it starts:
 //!
 //! - `msmdsrv` (a python3 renamed with prctl, as the seed's Analysis Services) on 0.0.0.0:2725
 //!   with one accepted connection from 10.77.0.6, on 127.0.0.1:5432 and on 10.77.0.5:1433;
@@ -46,18 +47,23 @@ struct Lab {
 
 impl Lab {
     fn start() -> Option<Lab> {
+        // Root and namespaces, and every command whose output is read (a skip is reported,
+        // a failure under TCPWHY_REQUIRE_CORPUS=1).
+        if !tcpwhy_tests::need_netns()
+            || !tcpwhy_tests::need_tool("python3", "python3")
+            || !tcpwhy_tests::need_tool("netstat", "net-tools")
+            || !tcpwhy_tests::need_tool("lsof", "lsof")
+            || !tcpwhy_tests::need_tool("ss", "iproute2")
+        {
+            return None;
+        }
         let ns = format!("pmreal{}", std::process::id());
         let ok = Command::new("ip")
             .args(["netns", "add", &ns])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!(
-                "portmap_real_listings: skipped: cannot create a network namespace (needs root and iproute2)"
-            );
-            return None;
-        }
+        assert!(ok, "ip netns add {ns}");
         let mut lab = Lab { ns, child: None };
         for cmd in [
             "ip link set lo up",

@@ -3,23 +3,21 @@
 //!
 //! ```text
 //! DIR/man/man1/<tool>.1
-//! DIR/completions/bash/<tool>
+//! DIR/completions/bash/<tool>.bash
 //! DIR/completions/zsh/_<tool>
 //! DIR/completions/fish/<tool>.fish
 //! ```
 //!
-//! `scripts/install.sh` (make install) runs it and copies the files to their places under
-//! PREFIX/share.
-
-mod man;
+//! The same files come from each tool itself (`<tool> --generate man|complete-bash|...`, see
+//! `tcpwhy_common::generate`), which is what `scripts/install.sh` (make install) uses.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Command, CommandFactory};
-use clap_complete::Shell;
+use tcpwhy_common::generate::{Kind, render};
 
 /// The tools' command definitions, straight from their `Args`.
 fn commands() -> Vec<Command> {
@@ -32,61 +30,20 @@ fn commands() -> Vec<Command> {
     ]
 }
 
-fn write_man(cmd: &Command, dir: &Path) -> Result<PathBuf> {
-    let path = dir.join(format!("{}.1", cmd.get_name()));
-    let page = clap_mangen::Man::new(cmd.clone())
-        .section("1")
-        .manual("tcpwhy")
-        .source(format!("tcpwhy {}", env!("CARGO_PKG_VERSION")));
-    let mut buf = man::render(&page, cmd)
-        .with_context(|| format!("rendering the man page of {}", cmd.get_name()))?;
-    buf.extend_from_slice(see_also(cmd.get_name()).as_bytes());
-    fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
-}
-
-/// A SEE ALSO section naming the other stages of the pipeline and the documentation.
-fn see_also(name: &str) -> String {
-    let others: Vec<String> = TOOLS
-        .iter()
-        .filter(|t| **t != name)
-        .map(|t| format!("\\fB{t}\\fR(1)"))
-        .collect();
-    format!(
-        ".SH \"SEE ALSO\"\n{}, \\fBjq\\fR(1), \\fBtshark\\fR(1)\n.PP\n\
-         The record schema (schema.md), the finding rules (rules.md), the runbooks \
-         (runbooks/) and the tutorial (tutorial.md): installed in share/doc/tcpwhy under the \
-         installation prefix (/usr/local/share/doc/tcpwhy by default), docs/ in the tcpwhy \
-         sources.\n",
-        others.join(", ")
-    )
-}
-
-const TOOLS: [&str; 5] = ["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag", "portmap"];
-
-fn write_completion(cmd: &Command, shell: Shell, dir: &Path) -> Result<PathBuf> {
-    let name = cmd.get_name().to_string();
-    let mut cmd = cmd.clone();
-    let path = clap_complete::generate_to(shell, &mut cmd, &name, dir)
-        .with_context(|| format!("writing the {shell} completion of {name}"))?;
-    Ok(path)
-}
-
 fn dist(out: &Path) -> Result<()> {
-    let man = out.join("man/man1");
-    fs::create_dir_all(&man).with_context(|| format!("creating {}", man.display()))?;
     for cmd in commands() {
-        let p = write_man(&cmd, &man)?;
-        println!("{}", p.display());
-        for (shell, sub) in [
-            (Shell::Bash, "bash"),
-            (Shell::Zsh, "zsh"),
-            (Shell::Fish, "fish"),
+        for (kind, dir) in [
+            (Kind::Man, "man/man1"),
+            (Kind::Bash, "completions/bash"),
+            (Kind::Zsh, "completions/zsh"),
+            (Kind::Fish, "completions/fish"),
         ] {
-            let dir = out.join("completions").join(sub);
+            let dir = out.join(dir);
             fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            let p = write_completion(&cmd, shell, &dir)?;
-            println!("{}", p.display());
+            let path = dir.join(kind.file_name(cmd.get_name()));
+            fs::write(&path, render(&cmd, kind)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("{}", path.display());
         }
     }
     Ok(())

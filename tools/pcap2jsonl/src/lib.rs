@@ -7,6 +7,8 @@
 pub mod capture;
 pub mod decode;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod netmon;
 
 use std::io::Write;

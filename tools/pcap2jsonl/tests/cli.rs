@@ -3,21 +3,18 @@
 //! every real capture.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use predicates::prelude::*;
 
+/// A capture of the external corpus (tests using it ask `tcpwhy_tests::corpus()` first).
 fn real(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/captures/real")
-        .join(name)
+    tcpwhy_tests::shared_captures().join("real").join(name)
 }
 
 fn malformed(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/captures/malformed")
-        .join(name)
+    tcpwhy_tests::shared_captures().join("malformed").join(name)
 }
 
 fn bin() -> assert_cmd::Command {
@@ -76,6 +73,9 @@ fn help_has_an_example_pipeline_and_exit_codes() {
 
 #[test]
 fn stdin_by_dash_and_by_default() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     let want = bin()
         .arg(real("tcpreplay-test.pcap"))
         .assert()
@@ -117,6 +117,9 @@ fn stdin_by_dash_and_by_default() {
 
 #[test]
 fn gzip_by_magic_from_file_and_stdin() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     let plain = bin()
         .arg(real("tcpreplay-test.pcap"))
         .assert()
@@ -146,6 +149,9 @@ fn gzip_by_magic_from_file_and_stdin() {
 
 #[test]
 fn several_files_each_numbered_from_one() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     let out = bin()
         .arg(real("dns_udp.pcap"))
         .arg(real("pcapparser-test001-be.pcapng"))
@@ -161,6 +167,9 @@ fn several_files_each_numbered_from_one() {
 
 #[test]
 fn a_missing_file_is_an_error_after_the_others() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     bin()
         .arg(real("dns_udp.pcap"))
         .arg("/nonexistent/x.pcap")
@@ -175,6 +184,9 @@ fn a_missing_file_is_an_error_after_the_others() {
 
 #[test]
 fn not_a_capture_is_one_clear_error() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     bin()
         .arg(malformed("not-a-capture.txt"))
         .assert()
@@ -225,6 +237,9 @@ fn netmon_magic_is_dispatched_to_its_reader() {
 
 #[test]
 fn a_closed_stdout_exits_zero_quietly() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     // Enough output to fill the pipe several times over.
     let f = real("pcapparser-wireshark_samples-test.pcapng");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
@@ -249,6 +264,9 @@ fn a_closed_stdout_exits_zero_quietly() {
 
 #[test]
 fn line_buffered_is_accepted() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     let out = bin()
         .args(["--line-buffered".as_ref(), real("dns_udp.pcap").as_os_str()])
         .assert()
@@ -263,6 +281,9 @@ fn line_buffered_is_accepted() {
 /// real capture equal tshark's (real/expected/*.tsv).
 #[test]
 fn frames_times_lengths_interfaces_equal_tshark() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     let dir = real("");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -377,6 +398,9 @@ fn pcapng_comment_reaches_the_record() {
 /// Corrupt compressed data is an error naming the decompressed byte, exit 2.
 #[test]
 fn cut_and_corrupt_gzip() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     let gz = std::fs::read(real("tcpreplay-test.pcap.gz")).unwrap();
     let out = bin()
         .arg("-")
@@ -412,6 +436,9 @@ fn cut_and_corrupt_gzip() {
 /// running tshark on the same concatenation), times stay exact.
 #[test]
 fn concatenated_pcapng_sections() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     let parts = [
         "netns-two-interfaces.pcapng",
         "pcapparser-test010-le.pcapng",

@@ -14,7 +14,7 @@ fn captures() -> Vec<PathBuf> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut v = Vec::new();
     for dir in [
-        here.join("../../../shared/captures/real"),
+        tcpwhy_tests::shared_captures().join("real"),
         here.join("../../tests/captures"),
     ] {
         let Ok(rd) = std::fs::read_dir(&dir) else {
@@ -33,8 +33,7 @@ fn captures() -> Vec<PathBuf> {
 
 #[test]
 fn dns_header_flags_match_tshark() {
-    if Command::new("tshark").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: tshark is not installed");
+    if !tcpwhy_tests::need_tool("tshark", "tshark") {
         return;
     }
     let caps = captures();

@@ -16,7 +16,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn encap_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures/encap")
+    tcpwhy_tests::shared_captures().join("encap")
 }
 
 fn fixtures_dir() -> PathBuf {
@@ -302,9 +302,9 @@ fn compare(
 fn tunnels_and_link_types_equal_tshark() {
     let dir = encap_dir();
     let Ok(rd) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "SKIPPED: {} absent (the shared capture corpus)",
-            dir.display()
+        tcpwhy_tests::skip(
+            &format!("{} absent (the shared capture corpus)", dir.display()),
+            "set TCPWHY_CORPUS to the shared corpus (README: the optional corpus)",
         );
         return;
     };
@@ -332,7 +332,10 @@ fn tunnels_and_link_types_equal_tshark() {
     for p in &own {
         match tshark_tsv(p, &cols) {
             Some(tsv) => jobs.push((p.clone(), tsv)),
-            None => eprintln!("SKIPPED: tshark unavailable for {}", p.display()),
+            None => tcpwhy_tests::skip(
+                &format!("tshark unavailable for {}", p.display()),
+                "install it (Debian/Ubuntu: apt-get install tshark)",
+            ),
         }
     }
     let mut used = vec![0; ALLOW.len()];

@@ -5,7 +5,6 @@
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 
 use pcap2jsonl::capture::{Fail, Finish, read_capture};
 use tcpwhy_common::jsonl::JsonlWriter;
@@ -93,7 +92,10 @@ fn mutate(rng: &mut Rng, orig: &[u8]) -> (Vec<u8>, String) {
 
 #[test]
 fn seeded_mutations_never_panic_and_stay_bounded() {
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures/real");
+    let Some(corpus) = tcpwhy_tests::corpus() else {
+        return;
+    };
+    let real = corpus.join("captures/real");
     let sources = [
         ("tcpreplay-test.pcap", 1200),
         ("netns-two-interfaces.pcapng", 800),

@@ -4,8 +4,10 @@
 //! NetMon's own frames, comments and process table (fixtures built by make_special.py, checked
 //! against tshark's reading of them); truncated, mangled and mutated files.
 //!
-//! Committed fixtures (tests/fixtures/netmon/) keep every check running without editcap/tshark;
-//! with them installed (CI), the conversions are also redone at test time.
+//! Committed fixtures (tests/fixtures/netmon/) keep most checks running without editcap/tshark;
+//! with them installed (CI), the conversions are also redone at test time. What needs the
+//! external corpus or tshark is reported `SKIPPED:` when they are missing (a failure under
+//! `TCPWHY_REQUIRE_CORPUS=1`, as in CI).
 
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -17,8 +19,12 @@ use serde_json::{Value, json};
 use tcpwhy_common::jsonl::JsonlWriter;
 
 const FIXTURES: &str = "tests/fixtures/netmon";
-const REAL: &str = "../../../shared/captures/real";
 const LAB: &str = "../../tests/captures";
+
+/// The corpus' real captures (ask `tcpwhy_tests::corpus()` first whether it is there).
+fn real() -> PathBuf {
+    tcpwhy_tests::shared_captures().join("real")
+}
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(FIXTURES).join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -70,13 +76,6 @@ fn ts_nanos(s: &str) -> i128 {
     }
     let v = w.parse::<i128>().unwrap() * 1_000_000_000 + frac.parse::<i128>().unwrap();
     if neg { -v } else { v }
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// tshark's (frame.number, frame.time_epoch in ns, frame.len, frame.cap_len) for a file, read
@@ -191,7 +190,7 @@ fn check_conversion(
 /// Every capture editcap can convert: the shared real Ethernet captures and the lab's.
 fn conversion_sources() -> Vec<PathBuf> {
     let mut v = Vec::new();
-    for dir in [REAL, LAB] {
+    for dir in [real(), PathBuf::from(LAB)] {
         let Ok(rd) = std::fs::read_dir(dir) else {
             continue;
         };
@@ -222,10 +221,10 @@ const TSHARK_CHECKED: &[&str] = &[
 
 #[test]
 fn editcap_conversions_match_the_original_and_tshark() {
-    if !have("editcap") || !have("tshark") {
-        eprintln!(
-            "editcap/tshark not installed: conversions checked through the committed fixtures only"
-        );
+    if tcpwhy_tests::corpus().is_none()
+        || !tcpwhy_tests::need_tool("editcap", "wireshark-common")
+        || !tcpwhy_tests::need_tool("tshark", "tshark")
+    {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -293,6 +292,11 @@ fn convert_and_check(src: &Path, dir: &Path) -> usize {
 /// saved beside them, so these checks run without editcap and tshark.
 #[test]
 fn committed_conversions_match_the_original_and_tshark() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
+    // Without tshark the saved values are used alone (reported as a partial skip).
+    let tshark = tcpwhy_tests::need_tool("tshark", "tshark");
     let cases = [
         ("dns_udp.pcap", "dns_udp.nm1.cap", 1u8),
         ("dns_udp.pcap", "dns_udp.nm2.cap", 2),
@@ -304,7 +308,7 @@ fn committed_conversions_match_the_original_and_tshark() {
         ),
     ];
     for (orig, cap, version) in cases {
-        let (orig_lines, res) = read_capture(std::fs::read(Path::new(REAL).join(orig)).unwrap());
+        let (orig_lines, res) = read_capture(std::fs::read(real().join(orig)).unwrap());
         assert!(matches!(res, Ok(Finish::Clean)), "{orig}");
         let expected =
             std::fs::read_to_string(Path::new(FIXTURES).join(format!("{cap}.tsv"))).unwrap();
@@ -315,7 +319,7 @@ fn committed_conversions_match_the_original_and_tshark() {
             version,
             Some(&parse_frames_tsv(&expected)),
         );
-        if have("tshark") {
+        if tshark {
             let live = tshark_frames(&Path::new(FIXTURES).join(cap));
             assert_eq!(
                 live,
@@ -328,9 +332,12 @@ fn committed_conversions_match_the_original_and_tshark() {
 
 #[test]
 fn pcapng_interfaces_become_iface_0() {
+    if tcpwhy_tests::corpus().is_none() {
+        return;
+    }
     // The two-interface pcapng has frames on interface 1; NetMon has no interfaces.
     let (orig, _) =
-        read_capture(std::fs::read(Path::new(REAL).join("netns-two-interfaces.pcapng")).unwrap());
+        read_capture(std::fs::read(real().join("netns-two-interfaces.pcapng")).unwrap());
     assert!(orig.iter().any(|l| parse(l)["iface"] == json!(1)));
     let (ours, _) = read_netmon(&fixture("netns-two-interfaces.nm2.cap"));
     assert!(ours.iter().all(|l| parse(l)["iface"] == json!(0)));
@@ -344,6 +351,7 @@ fn special(version: &str) -> (Vec<String>, Outcome) {
 
 #[test]
 fn special_files_match_tshark() {
+    let tshark = tcpwhy_tests::need_tool("tshark", "tshark");
     for v in ["2.1", "2.2", "2.3"] {
         let cap = format!("special-{v}.cap");
         let (ours, outcome) = special(v);
@@ -358,7 +366,7 @@ fn special_files_match_tshark() {
         let expected =
             std::fs::read_to_string(Path::new(FIXTURES).join(format!("{cap}.tsv"))).unwrap();
         assert_eq!(our_frames(&ours), parse_frames_tsv(&expected), "{cap}");
-        if have("tshark") {
+        if tshark {
             assert_eq!(
                 tshark_frames(&Path::new(FIXTURES).join(&cap)),
                 parse_frames_tsv(&expected),
@@ -513,10 +521,6 @@ fn streams_are_spooled() {
     assert_eq!(lines(w), direct);
 
     // gzip, through the capture reader's detection and the dispatch point.
-    if !dispatched() {
-        eprintln!("NetMon not dispatched by the capture reader yet");
-        return;
-    }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, &bytes).unwrap();
     let (via_gzip, res) = read_capture(gz.finish().unwrap());
@@ -845,27 +849,8 @@ fn mutations_never_panic() {
 
 // ---- the command line ----
 
-/// True once the capture reader hands NetMon magic to this module.
-fn dispatched() -> bool {
-    let (_, res) = read_capture(fixture("dns_udp.nm2.cap"));
-    matches!(res, Ok(Finish::Clean))
-}
-
-fn cli_supports_netmon() -> bool {
-    let out = assert_cmd::Command::cargo_bin("pcap2jsonl")
-        .unwrap()
-        .arg(Path::new(FIXTURES).join("dns_udp.nm2.cap"))
-        .output()
-        .unwrap();
-    out.status.success()
-}
-
 #[test]
 fn cli_files_stdin_and_gzip() {
-    if !cli_supports_netmon() {
-        eprintln!("NetMon not dispatched by the CLI yet");
-        return;
-    }
     let cap = Path::new(FIXTURES).join("tcpreplay-test.nm1.cap");
     let (direct, _) = read_netmon(&fixture("tcpreplay-test.nm1.cap"));
     let expected = direct.join("\n") + "\n";
@@ -898,10 +883,6 @@ fn cli_files_stdin_and_gzip() {
 
 #[test]
 fn cli_exit_codes() {
-    if !cli_supports_netmon() {
-        eprintln!("NetMon not dispatched by the CLI yet");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     // Cut short: the frames before the cut, a warning, exit 0.
     let b = fixture("dns_udp.nm2.cap");
@@ -1010,8 +991,7 @@ fn unusual_media_types_are_records_too() {
 /// of the same files (netmon_filter, netmon_network_info, netmon_event, netmon_header).
 #[test]
 fn special_contents_match_tshark() {
-    if !have("tshark") {
-        eprintln!("tshark not installed: special frame contents checked by fixed values only");
+    if !tcpwhy_tests::need_tool("tshark", "tshark") {
         return;
     }
     let fields = [

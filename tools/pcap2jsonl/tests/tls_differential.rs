@@ -312,12 +312,7 @@ fn captures() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
         .collect();
     v.sort();
-    let shared = here.join("../../../shared/captures/real");
-    let shared = if shared.is_dir() {
-        shared
-    } else {
-        here.join("../../../../shared/captures/real")
-    };
+    let shared = tcpwhy_tests::shared_captures().join("real");
     let mut missing = Vec::new();
     for name in SHARED {
         let p = shared.join(name);
@@ -328,15 +323,17 @@ fn captures() -> Vec<PathBuf> {
         }
     }
     if !missing.is_empty() {
-        eprintln!("SKIPPED: public TLS captures absent: {missing:?}");
+        tcpwhy_tests::skip(
+            &format!("public TLS captures absent: {missing:?}"),
+            "set TCPWHY_CORPUS to the shared corpus (README: the optional corpus)",
+        );
     }
     v
 }
 
 #[test]
 fn tls_fields_match_tshark() {
-    if Command::new("tshark").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: tshark is not installed");
+    if !tcpwhy_tests::need_tool("tshark", "tshark") {
         return;
     }
     let mut diffs = Vec::new();

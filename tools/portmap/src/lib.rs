@@ -10,6 +10,8 @@
 //! listeners), [`enrich`] (the `portmap` field and its hint).
 
 pub mod enrich;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod hosts;
 pub mod parse;
 pub mod services;

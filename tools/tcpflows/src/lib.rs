@@ -11,6 +11,8 @@
 //! - [`output`]: the `flow` record.
 
 pub mod conn;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod key;
 pub mod ladder;
 pub mod output;

@@ -140,7 +140,21 @@ mod tests {
 
     #[test]
     fn synopsis_shows_option_values() {
-        let s = synopsis(&<tcpflag::Args as clap::CommandFactory>::command().name("tcpflag"));
+        use clap::Arg;
+        let cmd = Command::new("tcpflag")
+            .arg(
+                Arg::new("format")
+                    .long("format")
+                    .value_parser(["json", "text", "markdown"]),
+            )
+            .arg(
+                Arg::new("retry_window")
+                    .long("retry-window")
+                    .value_name("SECS"),
+            )
+            .arg(Arg::new("all").long("all").action(ArgAction::SetTrue))
+            .arg(Arg::new("files").value_name("FILES").num_args(0..));
+        let s = synopsis(&cmd);
         assert!(
             s.contains("[\\fB\\-\\-format\\fR \\fIjson|text|markdown\\fR]"),
             "{s}"
