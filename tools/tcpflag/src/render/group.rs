@@ -13,7 +13,9 @@ pub const MAX_GROUPS: usize = 10_000;
 const MAX_CLIENTS: usize = 64;
 
 /// (kind, server address, server port).
-pub type Key = (String, Option<String>, Option<u16>);
+/// kind, server, port, and the subject of findings that are not about one connection (the
+/// name of a `dns_failure` with its outcome): two names a resolver failed are two problems.
+pub type Key = (String, Option<String>, Option<u16>, Option<String>);
 
 /// Findings of one kind about one server and port.
 #[derive(Debug, Clone)]
@@ -111,7 +113,20 @@ pub struct Groups {
 impl Groups {
     /// Adds a finding; returns the new group's `order` when it starts one.
     pub fn add(&mut self, fd: Finding) -> Option<usize> {
-        let key = (fd.kind.clone(), fd.server_ip.clone(), fd.server_port);
+        let subject = fd.evidence.get("name").and_then(|n| n.as_str()).map(|n| {
+            let rcode = fd
+                .evidence
+                .get("rcode")
+                .and_then(|r| r.as_str())
+                .unwrap_or("");
+            format!("{n} {rcode}")
+        });
+        let key = (
+            fd.kind.clone(),
+            fd.server_ip.clone(),
+            fd.server_port,
+            subject,
+        );
         if let Some(&i) = self.index.get(&key) {
             self.groups[i].add(fd);
             None
