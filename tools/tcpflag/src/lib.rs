@@ -10,13 +10,13 @@
 //! flows); docs/rules.md documents each, docs/tcpflag.md the command line.
 
 pub mod due;
-pub mod errors;
 pub mod probes;
 pub mod render;
 pub mod rules;
+pub mod socket_errors;
 pub mod stray;
 pub mod text;
-pub mod util;
+pub mod wording;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -4,8 +4,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{Config, base, conn, ev, rst_frames, set_error, syn_frames};
-use crate::errors::Sock;
-use crate::util::{plural, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{plural, secs};
 
 /// SYN-ACK seen, but the client never sent the final ACK.
 pub fn handshake_incomplete(f: &Flow, cfg: &Config) -> Option<Finding> {

@@ -5,8 +5,8 @@ use tcpwhy_common::records::hops::Origin;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{base, conn, ev, icmp_origin, origin_value, set_error, syn_frames};
-use crate::errors::{Sock, icmp_error, icmp_words};
-use crate::util::{frames, plural};
+use crate::socket_errors::{Sock, icmp_error, icmp_words};
+use crate::wording::{frames, plural};
 
 /// The SYN drew an ICMP/ICMPv6 destination unreachable or time exceeded.
 pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
@@ -33,7 +33,10 @@ pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
     let o = icmp_origin(f, icmp.frame);
     let hops = match o {
         Some(Origin { hops: Some(h), .. }) => {
-            format!(", with {}", crate::util::routers_between(*h as u64, "it"))
+            format!(
+                ", with {}",
+                crate::wording::routers_between(*h as u64, "it")
+            )
         }
         _ => String::new(),
     };

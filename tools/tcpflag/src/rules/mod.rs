@@ -38,8 +38,8 @@ use tcpwhy_common::records::flow::{Flow, Rst, ZeroWindow};
 use tcpwhy_common::records::hops::Origin;
 use tcpwhy_common::records::{Finding, Severity};
 
-use crate::errors::Sock;
-use crate::util::endpoint;
+use crate::socket_errors::Sock;
+use crate::wording::endpoint;
 
 pub use refused::{is_refused, refused};
 
@@ -189,7 +189,7 @@ pub(crate) fn ttl_text(origin: Option<&Origin>, ttl: Option<u8>, v6: bool) -> Op
     let word = if v6 { "hop limit" } else { "TTL" };
     if let Some(o) = origin {
         if let (Some(obs), Some(init), Some(h)) = (o.observed_ttl, o.initial_ttl, o.hops) {
-            let between = crate::util::routers_between(u64::from(h), "the sender");
+            let between = crate::wording::routers_between(u64::from(h), "the sender");
             if h == 0 {
                 return Some(format!("{word} {obs}, its initial value: {between}"));
             }

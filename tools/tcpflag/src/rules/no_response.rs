@@ -4,8 +4,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{base, conn, ev, set_error, syn_frames, unanswered};
-use crate::errors::Sock;
-use crate::util::frames;
+use crate::socket_errors::Sock;
+use crate::wording::frames;
 
 /// A single SYN that nothing answered and whose flow timed out (the client gave up before
 /// retrying, or the capture missed the retries).

@@ -6,7 +6,7 @@ use serde_json::json;
 use tcpwhy_common::records::{Finding, Severity};
 
 use crate::probes::{Aggregate, Key, Outcome};
-use crate::util::{frames, plural, secs};
+use crate::wording::{frames, plural, secs};
 
 /// "1-79, 81-200" for a set of ports (at most `max` ranges, then "…").
 pub fn ranges(ports: &[u16], max: usize) -> String {

@@ -7,8 +7,8 @@ use tcpwhy_common::records::{Finding, Severity};
 use super::{
     base, conn, ev, origin_value, rst_frames, rst_name, rst_origin, set_error, syn_frames, ttl_text,
 };
-use crate::errors::Sock;
-use crate::util::{endpoint, frames, plural, windows_refused_retries};
+use crate::socket_errors::Sock;
+use crate::wording::{endpoint, frames, plural, windows_refused_retries};
 
 /// SYN answered by RST from the server's address, no SYN-ACK (Zeek REJ).
 pub fn is_refused(f: &Flow) -> bool {
@@ -103,7 +103,7 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
             let path = match o.expected_hops {
                 Some(e) => format!(
                     ", while the server's own packets show {}",
-                    crate::util::routers_between(e as u64, "the server")
+                    crate::wording::routers_between(e as u64, "the server")
                 ),
                 None => String::new(),
             };
@@ -172,7 +172,7 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
             .map(|h| {
                 format!(
                     " ({}{})",
-                    crate::util::routers_between(h as u64, "the device that sent the RST"),
+                    crate::wording::routers_between(h as u64, "the device that sent the RST"),
                     if h == 0 {
                         ": look next to the capture point"
                     } else {

@@ -6,8 +6,8 @@ use tcpwhy_common::records::{Finding, Severity};
 use super::{
     base, closing, conn, ev, origin_value, rst_frames, rst_name, rst_origin, set_error, ttl_text,
 };
-use crate::errors::Sock;
-use crate::util::{bytes, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{bytes, secs};
 
 /// Established, then a RST from the server (or a middlebox with its address) that was not part
 /// of a close. Client resets (RSTO: browsers and pools aborting) are routine and not reported.
@@ -57,7 +57,7 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
             .map(|e| {
                 format!(
                     " while the server's own packets show {}",
-                    crate::util::routers_between(e as u64, "the server")
+                    crate::wording::routers_between(e as u64, "the server")
                 )
             })
             .unwrap_or_default();

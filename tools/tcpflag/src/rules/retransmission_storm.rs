@@ -6,8 +6,8 @@ use tcpwhy_common::records::{Finding, Severity};
 use super::{
     Config, base, closing, conn, ev, ip_of, peer_of, rst_frames, rst_name, set_error, side_of,
 };
-use crate::errors::Sock;
-use crate::util::{bytes, plural, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{bytes, plural, secs};
 
 /// retransmission_storm: retransmissions must be at least this share (%) of the side's packets.
 pub const RETRANS_SHARE_PCT: u32 = 20;
@@ -110,7 +110,7 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     // ICMP errors about this connection tell where the path broke.
     if let Some(i) = f.icmp.first() {
         let words = if i.description.is_empty() {
-            crate::errors::icmp_words(&i.proto, i.icmp_type, i.icmp_code).to_string()
+            crate::socket_errors::icmp_words(&i.proto, i.icmp_type, i.icmp_code).to_string()
         } else {
             i.description.clone()
         };

@@ -4,7 +4,7 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{Config, base, conn, ev, syn_frames};
-use crate::util::{endpoint, frames, intervals, secs, syn_retry_os};
+use crate::wording::{endpoint, frames, intervals, secs, syn_retry_os};
 
 /// The connection was established, but only after SYN retries: the first SYN(s) went unanswered
 /// (lost on the way, or dropped by a full listen queue), so connect() took a retry interval

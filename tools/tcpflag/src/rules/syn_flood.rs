@@ -8,7 +8,7 @@ use tcpwhy_common::records::{Finding, Severity};
 
 use super::port_scan::thousands_pub as thousands;
 use crate::probes::{Aggregate, MAX_SOURCES, Outcome};
-use crate::util::{endpoint, secs};
+use crate::wording::{endpoint, secs};
 
 pub fn finding(a: &Aggregate) -> Finding {
     let span = (a.last_syn - a.first_ts).max(0.0);

@@ -4,8 +4,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{Config, base, conn, ev, set_error, syn_frames, unanswered};
-use crate::errors::Sock;
-use crate::util::{frames, intervals, plural, secs, syn_retry_os};
+use crate::socket_errors::Sock;
+use crate::wording::{frames, intervals, plural, secs, syn_retry_os};
 
 /// SYNs retransmitted, nothing came back.
 pub fn syn_timeout(f: &Flow, cfg: &Config) -> Option<Finding> {

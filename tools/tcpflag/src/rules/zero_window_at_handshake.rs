@@ -4,8 +4,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{Config, base, conn, ev, origin_value, rst_frames, rst_origin, set_error, zw_evidence};
-use crate::errors::Sock;
-use crate::util::{frames, plural, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{frames, plural, secs};
 
 /// The SYN-ACK (or the SYN) advertised a zero receive window (the seed's first case).
 pub fn zero_window_at_handshake(f: &Flow, cfg: &Config) -> Option<Finding> {

@@ -6,8 +6,8 @@ use tcpwhy_common::records::{Finding, Severity};
 use super::{
     Config, base, closing, conn, ev, ip_of, peer_of, rst_frames, set_error, side_of, zw_evidence,
 };
-use crate::errors::Sock;
-use crate::util::{plural, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{plural, secs};
 
 /// The receive window closed mid-transfer. With `primary`, only stalls that did not recover and
 /// ended the connection (error/warning); without, only recovered or unrecovered stalls that are
