@@ -17,56 +17,8 @@ pub use cursor::ScanError;
 use cursor::{Cur, R, is_ws};
 pub use ts::{Ts, parse_ts};
 
-/// TCP flag bits (as on the wire).
-pub mod flags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
-    pub const URG: u8 = 0x20;
-    pub const ECE: u8 = 0x40;
-    pub const CWR: u8 = 0x80;
-
-    /// Letters in the schema's order `FSRPAUEC`.
-    pub fn parse(s: &[u8]) -> Option<u8> {
-        let mut f = 0u8;
-        for &c in s {
-            f |= match c {
-                b'F' => FIN,
-                b'S' => SYN,
-                b'R' => RST,
-                b'P' => PSH,
-                b'A' => ACK,
-                b'U' => URG,
-                b'E' => ECE,
-                b'C' => CWR,
-                _ => return None,
-            };
-        }
-        Some(f)
-    }
-
-    /// Back to letters, in the order `FSRPAUEC`.
-    pub fn letters(f: u8) -> String {
-        let mut s = String::with_capacity(8);
-        for (bit, c) in [
-            (FIN, 'F'),
-            (SYN, 'S'),
-            (RST, 'R'),
-            (PSH, 'P'),
-            (ACK, 'A'),
-            (URG, 'U'),
-            (ECE, 'E'),
-            (CWR, 'C'),
-        ] {
-            if f & bit != 0 {
-                s.push(c);
-            }
-        }
-        s
-    }
-}
+/// TCP flag bits and letters, shared with pcap2jsonl's writer.
+pub use tcpwhy_common::tcp_flags as flags;
 
 /// The quoted datagram of an ICMP error.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -201,3 +201,18 @@ fn tls_and_text_are_kept_raw() {
     // the slow path finds them too
     assert_eq!(raw_value(l.as_bytes(), b"\"text\":\""), p.text);
 }
+
+#[test]
+fn order_is_pcap2jsonls_key_order() {
+    // ORDER's patterns are `"key":`; the shared list is what pcap2jsonl writes (its own test
+    // checks that side).
+    let keys: Vec<String> = ORDER
+        .iter()
+        .map(|p| {
+            let bytes = p.val.to_le_bytes();
+            let pat = &bytes[..p.len];
+            String::from_utf8(pat[1..pat.len() - 2].to_vec()).expect("ASCII key")
+        })
+        .collect();
+    assert_eq!(keys, tcpwhy_common::records::packet::TCP_KEY_ORDER);
+}
