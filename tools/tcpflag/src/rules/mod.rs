@@ -5,8 +5,9 @@
 //!
 //! One file per rule, named as the finding kind it reports (`refused.rs` also reports
 //! `refused_by_middlebox`). A new rule = one file here + one `mod` line + one line in `evaluate`
-//! (at its priority). `intermittent_backend` is the exception: an aggregate over all flows, fed
-//! by the engine and judged at the end of the input. Helpers shared by several rules live below `evaluate`.
+//! (at its priority). The exceptions are judged across flows, fed by the engine (`lib.rs`,
+//! `probes.rs`): `intermittent_backend`, `dns_failure`, `port_scan`, `syn_flood`,
+//! `one_sided_capture`. Helpers shared by several rules live below `evaluate`.
 
 mod client_gave_up;
 mod connection_dying;

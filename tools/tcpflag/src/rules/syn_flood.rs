@@ -6,8 +6,8 @@
 use serde_json::json;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::port_scan::thousands_pub as thousands;
 use crate::probes::{Aggregate, MAX_SOURCES, Outcome};
+use crate::wording::thousands;
 use crate::wording::{endpoint, secs};
 
 pub fn finding(a: &Aggregate) -> Finding {
