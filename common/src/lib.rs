@@ -9,16 +9,22 @@
 //! - [`cli`]: `main` glue: input files or `-`, `tool: context: cause` errors, exit codes 0/1/2, a
 //!   closed stdout (`| head`) is success.
 //!
+//! - [`tcp_flags`]: TCP flag bits and their `FSRPAUEC` letters (pcap2jsonl writes them, tcpflows
+//!   reads them back).
+//! - [`icmp`]: plain words for ICMP/ICMPv6 error types and codes (tshark's wording).
+//!
 //! `common` has no pcap dependency: only `pcap2jsonl` decodes captures.
 
 pub mod cli;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod generate;
+pub mod icmp;
 pub mod jsonl;
 mod man;
 pub mod quote;
 pub mod records;
+pub mod tcp_flags;
 
 pub use cli::{Exit, Input};
 pub use jsonl::{JsonlReader, JsonlWriter, Line};

@@ -9,6 +9,48 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+/// The keys of a TCP `packet` record from an Ethernet frame, in the order pcap2jsonl writes them.
+/// tcpflows' scanner expects this order on its fast path (any other order still parses, more
+/// slowly); a test in each of the two tools checks it against this list, so they cannot drift
+/// apart silently.
+pub const TCP_KEY_ORDER: &[&str] = &[
+    "type",
+    "frame",
+    "ts",
+    "iface",
+    "link",
+    "len",
+    "caplen",
+    "src_mac",
+    "dst_mac",
+    "vlan",
+    "ethertype",
+    "ip_version",
+    "src_ip",
+    "dst_ip",
+    "ttl",
+    "ip_id",
+    "df",
+    "mf",
+    "frag_offset",
+    "ip_proto",
+    "proto",
+    "src_port",
+    "dst_port",
+    "seq",
+    "ack",
+    "tcp_flags",
+    "window",
+    "payload_len",
+    "mss",
+    "wscale",
+    "sack_perm",
+    "sack",
+    "tsval",
+    "tsecr",
+    "decode_error",
+];
+
 /// A `packet` record as consumers read it. Unknown fields are ignored (consumers pass the raw
 /// line through when they do not consume it).
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]

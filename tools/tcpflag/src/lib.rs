@@ -6,18 +6,17 @@
 //! ```
 //!
 //! Reads `flow` records (and `packet` records carrying `dns`, for intermittent_backend) and writes
-//! one `finding` per problem. The rules live in [`rules`] (per flow) and [`backend`] (across
+//! one `finding` per problem. The rules live in [`rules`] (per flow) and [`rules::intermittent_backend`] (across
 //! flows); docs/rules.md documents each, docs/tcpflag.md the command line.
 
-pub mod backend;
 pub mod due;
-pub mod errors;
 pub mod probes;
 pub mod render;
 pub mod rules;
+pub mod socket_errors;
 pub mod stray;
 pub mod text;
-pub mod util;
+pub mod wording;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -30,8 +29,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::packet::Packet;
 use tcpwhy_common::records::{Finding, Severity};
 
-use backend::{Backend, BackendConfig, Outcome};
 use probes::{ProbeConfig, Probes};
+use rules::intermittent_backend::{Backend, BackendConfig, Outcome};
 use rules::one_sided_capture::{self, OneSided};
 use rules::{Config, Verdict};
 

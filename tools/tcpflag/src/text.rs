@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use tcpwhy_common::records::{Finding, Severity};
 
 use crate::render::group::{self, Group, Groups};
-use crate::util::{frames, plural};
+use crate::wording::{frames, plural};
 
 /// What was read, for honest totals.
 #[derive(Debug, Default, Clone)]

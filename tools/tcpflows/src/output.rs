@@ -154,58 +154,11 @@ fn window_full(h: &Half, peer: &Half, flow_last: Ts) -> Option<WindowFull> {
     })
 }
 
-/// Plain words for an ICMP / ICMPv6 error type and code.
+/// Plain words for an ICMP / ICMPv6 error type and code (`tcpwhy_common::icmp`), or
+/// "type T code C" for a type the table does not name.
 pub fn icmp_description(v6: bool, t: u8, c: u8) -> String {
-    let s = if !v6 {
-        match (t, c) {
-            (3, 0) => "net unreachable",
-            (3, 1) => "host unreachable",
-            (3, 2) => "protocol unreachable",
-            (3, 3) => "port unreachable",
-            (3, 4) => "fragmentation needed and DF set",
-            (3, 5) => "source route failed",
-            (3, 6) => "destination network unknown",
-            (3, 7) => "destination host unknown",
-            (3, 8) => "source host isolated",
-            (3, 9) => "network administratively prohibited",
-            (3, 10) => "host administratively prohibited",
-            (3, 11) => "network unreachable for TOS",
-            (3, 12) => "host unreachable for TOS",
-            (3, 13) => "communication administratively prohibited",
-            (3, 14) => "host precedence violation",
-            (3, 15) => "precedence cutoff in effect",
-            (3, _) => "destination unreachable",
-            (4, _) => "source quench",
-            (5, _) => "redirect",
-            (11, 0) => "TTL exceeded in transit",
-            (11, 1) => "fragment reassembly time exceeded",
-            (11, _) => "time exceeded",
-            (12, _) => "parameter problem",
-            _ => "",
-        }
-    } else {
-        match (t, c) {
-            (1, 0) => "no route to destination",
-            (1, 1) => "communication administratively prohibited",
-            (1, 2) => "beyond scope of source address",
-            (1, 3) => "address unreachable",
-            (1, 4) => "port unreachable",
-            (1, 5) => "source address failed ingress/egress policy",
-            (1, 6) => "reject route to destination",
-            (1, _) => "destination unreachable",
-            (2, _) => "packet too big",
-            (3, 0) => "hop limit exceeded in transit",
-            (3, 1) => "fragment reassembly time exceeded",
-            (3, _) => "time exceeded",
-            (4, _) => "parameter problem",
-            _ => "",
-        }
-    };
-    if s.is_empty() {
-        format!("type {t} code {c}")
-    } else {
-        s.to_string()
-    }
+    tcpwhy_common::icmp::description(v6, t, c)
+        .map_or_else(|| format!("type {t} code {c}"), str::to_string)
 }
 
 fn role(f: &FlowState, idx: usize) -> String {

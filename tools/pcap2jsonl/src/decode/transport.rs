@@ -24,18 +24,11 @@ pub(crate) fn decode(d: &mut Dec, proto: u8, seg: Seg) {
     }
 }
 
-/// TCP flag letters in the order `FSRPAUEC` for the flags byte.
+/// TCP flag letters in the order `FSRPAUEC` for the flags byte (`tcpwhy_common::tcp_flags`, which
+/// tcpflows reads them back with).
+#[inline]
 pub(crate) fn write_flags(out: &mut Vec<u8>, flags: u8) {
-    const L: &[u8; 8] = b"FSRPAUEC";
-    let mut buf = [0u8; 8];
-    let mut n = 0;
-    for (i, &c) in L.iter().enumerate() {
-        if flags & (1 << i) != 0 {
-            buf[n] = c;
-            n += 1;
-        }
-    }
-    out.extend_from_slice(&buf[..n]);
+    tcpwhy_common::tcp_flags::write_letters(out, flags);
 }
 
 fn tcp(d: &mut Dec, seg: Seg) {
@@ -309,6 +302,22 @@ fn udp(d: &mut Dec, seg: Seg) {
 mod test {
     use super::super::testutil::*;
     use serde_json::{Value, json};
+
+    #[test]
+    fn tcp_keys_come_in_the_shared_order() {
+        // tcpflows' fast path expects this order (its scanner's ORDER table is checked against
+        // the same list).
+        let mut f = hex("020000000001 020000000002 0800");
+        f.extend_from_slice(&ip4(6, "1f90 0050 00000001 00000000 5002 ffff 0000 0000"));
+        let v = decode(1, &f);
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, tcpwhy_common::records::packet::TCP_KEY_ORDER);
+    }
 
     #[test]
     fn tcp_syn_with_options() {

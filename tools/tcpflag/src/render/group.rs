@@ -199,7 +199,7 @@ pub fn clients(g: &Group) -> Option<String> {
 /// The server as written in headlines: "203.0.113.13:80", "203.0.113.13", or "?".
 pub fn server(g: &Group) -> String {
     match (&g.server_ip, g.server_port) {
-        (Some(ip), Some(p)) => crate::util::endpoint(ip, p),
+        (Some(ip), Some(p)) => crate::wording::endpoint(ip, p),
         (Some(ip), None) => ip.clone(),
         (None, Some(p)) => format!("port {p}"),
         (None, None) => "an unnamed server".to_string(),
@@ -221,7 +221,7 @@ pub fn span(g: &Group) -> String {
         (Some(a), Some(b)) if clock(a) != clock(b) => {
             let days = (b - a) >= 86_400.0;
             let len = if days {
-                format!(" ({})", crate::util::secs(b - a))
+                format!(" ({})", crate::wording::secs(b - a))
             } else {
                 String::new()
             };
@@ -236,7 +236,7 @@ pub fn span(g: &Group) -> String {
 /// no answer to the SYNs, 11:02:13-11:02:40 UTC". A single finding of a kind without a verb
 /// gives its summary's first clause.
 pub fn headline(g: &Group) -> String {
-    let conns = crate::util::plural(g.connections, "connection", "connections");
+    let conns = crate::wording::plural(g.connections, "connection", "connections");
     let from = clients(g).map(|c| format!(" from {c}")).unwrap_or_default();
     match verb(&g.kind) {
         Some(v) => {
@@ -250,7 +250,7 @@ pub fn headline(g: &Group) -> String {
         None if g.findings == 1 => first_clause(&g.first.summary),
         None => format!(
             "{}{from} about {}{}",
-            crate::util::plural(g.findings, "finding", "findings"),
+            crate::wording::plural(g.findings, "finding", "findings"),
             server(g),
             span(g)
         ),

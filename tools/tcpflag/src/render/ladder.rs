@@ -304,12 +304,12 @@ pub fn draw(fd: &Finding, steps: &[Step], omitted: u64) -> Option<String> {
             .collect();
     }
     let client = match (&fd.client_ip, fd.client_port) {
-        (Some(ip), Some(p)) => crate::util::endpoint(ip, p),
+        (Some(ip), Some(p)) => crate::wording::endpoint(ip, p),
         (Some(ip), None) => ip.clone(),
         _ => "?".into(),
     };
     let server = match (&fd.server_ip, fd.server_port) {
-        (Some(ip), Some(p)) => crate::util::endpoint(ip, p),
+        (Some(ip), Some(p)) => crate::wording::endpoint(ip, p),
         (Some(ip), None) => ip.clone(),
         _ => "?".into(),
     };
@@ -399,13 +399,13 @@ pub fn draw(fd: &Finding, steps: &[Step], omitted: u64) -> Option<String> {
     if !missing.is_empty() {
         tail.push(format!(
             "evidence {} not drawn (ICMP, another flow, or beyond the packets kept)",
-            crate::util::frames(&missing, 8)
+            crate::wording::frames(&missing, 8)
         ));
     }
     if omitted > 0 {
         tail.push(format!(
             "{} of the connection not kept by tcpflows",
-            crate::util::plural(omitted, "packet", "packets")
+            crate::wording::plural(omitted, "packet", "packets")
         ));
     }
     let _ = hidden;

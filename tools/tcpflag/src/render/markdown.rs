@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::group::{self, Group, Groups};
 use crate::text::{self, Totals};
-use crate::util::frames;
+use crate::wording::frames;
 
 /// A table cell: no line breaks, `|` escaped.
 fn cell(s: &str) -> String {
@@ -115,7 +115,7 @@ pub fn report(
         let _ = writeln!(
             s,
             "\n{} not shown (more than {} groups of findings)",
-            crate::util::plural(groups.dropped, "finding", "findings"),
+            crate::wording::plural(groups.dropped, "finding", "findings"),
             group::MAX_GROUPS
         );
     }

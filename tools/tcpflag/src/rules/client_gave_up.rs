@@ -7,8 +7,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{Config, base, before_rst, conn, ev, rst_frames, rst_origin, set_error};
-use crate::errors::Sock;
-use crate::util::{bytes, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{bytes, secs};
 
 pub fn client_gave_up(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !f.established || f.midstream {

@@ -6,8 +6,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{Config, backoff, base, conn, ev, ip_of, peer_of, set_error, side_of};
-use crate::errors::Sock;
-use crate::util::{bytes, frames, intervals, plural, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{bytes, frames, intervals, plural, secs};
 
 /// The unanswered retransmissions must spread over at least this long (s): a burst of fast
 /// retransmissions cut off by the end of the capture is loss recovery in progress, not a death.

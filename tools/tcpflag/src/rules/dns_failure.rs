@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 use tcpwhy_common::records::packet::Packet;
 use tcpwhy_common::records::{Finding, Severity, SocketError};
 
-use crate::util::{frames, plural, secs};
+use crate::wording::{frames, plural, secs};
 
 /// Lookup groups waiting at once.
 pub const MAX_GROUPS: usize = 100_000;

@@ -9,8 +9,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{base, conn, ev, origin_value, rst_name, rst_origin, set_error, ttl_text};
-use crate::errors::Sock;
-use crate::util::{plural, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{plural, secs};
 
 /// The signs, from ttlhops when it ran, else from the flow record alone.
 fn signs(f: &Flow) -> Vec<String> {

@@ -6,9 +6,9 @@ use tcpwhy_common::records::{Finding, Severity};
 
 use super::testutil::{flow, seed_refused_attempt};
 use crate::Engine;
-use crate::backend::BackendConfig;
 use crate::probes::{MAX_HELD, ProbeConfig, Probes};
 use crate::rules::Config;
+use crate::rules::intermittent_backend::BackendConfig;
 
 fn engine() -> Engine {
     Engine::new(Config::default(), BackendConfig::default())

@@ -2,32 +2,47 @@
 //! either explains the connection's failure or stays silent; `evaluate` tries them in priority
 //! order so each flow gets the one finding that explains it best (a recovered zero-window stall
 //! is the only rule that can add a second, informational, finding). docs/rules.md documents each.
+//!
+//! One file per rule, named as the finding kind it reports (`refused.rs` also reports
+//! `refused_by_middlebox`). A new rule = one file here + one `mod` line + one line in `evaluate`
+//! (at its priority). The exceptions are judged across flows, fed by the engine (`lib.rs`,
+//! `probes.rs`): `intermittent_backend`, `dns_failure`, `port_scan`, `syn_flood`,
+//! `one_sided_capture`. Helpers shared by several rules live below `evaluate`.
 
 mod client_gave_up;
 mod connection_dying;
 pub mod dns_failure;
-mod handshake;
+mod handshake_incomplete;
+mod icmp_unreachable;
 mod injected_reset;
+pub mod intermittent_backend;
+mod no_response;
 pub mod one_sided_capture;
 mod peer_silent;
 pub mod port_scan;
 mod protocol_mismatch;
+mod refused;
 mod reset_after_close;
+mod reset_mid_connection;
+mod retransmission_storm;
+mod slow_connect;
 mod slow_path;
 pub mod syn_flood;
+mod syn_timeout;
 pub mod tls_handshake_failed;
-mod transfer;
 mod window_crawl;
+mod zero_window_at_handshake;
+mod zero_window_stall;
 
 use serde_json::{Map, Value};
-use tcpwhy_common::records::flow::{Flow, Rst};
+use tcpwhy_common::records::flow::{Flow, Rst, ZeroWindow};
 use tcpwhy_common::records::hops::Origin;
 use tcpwhy_common::records::{Finding, Severity};
 
-use crate::errors::Sock;
-use crate::util::endpoint;
+use crate::socket_errors::Sock;
+use crate::wording::endpoint;
 
-pub use handshake::{is_refused, refused};
+pub use refused::{is_refused, refused};
 
 /// Rule thresholds (each a command-line flag; defaults in `crate::Args`).
 #[derive(Debug, Clone)]
@@ -91,27 +106,27 @@ pub enum Verdict {
 
 /// Runs the rules on one flow, in priority order.
 pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
-    if handshake::is_refused(f) {
+    if refused::is_refused(f) {
         return Verdict::Refused;
     }
     let mut out = vec![];
-    let primary = handshake::zero_window_at_handshake(f, cfg)
-        .or_else(|| handshake::icmp_unreachable(f))
-        .or_else(|| handshake::syn_timeout(f, cfg))
+    let primary = zero_window_at_handshake::zero_window_at_handshake(f, cfg)
+        .or_else(|| icmp_unreachable::icmp_unreachable(f))
+        .or_else(|| syn_timeout::syn_timeout(f, cfg))
         .or_else(|| injected_reset::injected_reset(f))
-        .or_else(|| handshake::handshake_incomplete(f, cfg))
+        .or_else(|| handshake_incomplete::handshake_incomplete(f, cfg))
         .or_else(|| tls_handshake_failed::tls_handshake_failed(f))
         .or_else(|| protocol_mismatch::protocol_mismatch(f))
-        .or_else(|| transfer::zero_window_stall(f, cfg, true))
-        .or_else(|| transfer::retransmission_storm(f, cfg))
-        .or_else(|| transfer::reset_mid_connection(f))
+        .or_else(|| zero_window_stall::zero_window_stall(f, cfg, true))
+        .or_else(|| retransmission_storm::retransmission_storm(f, cfg))
+        .or_else(|| reset_mid_connection::reset_mid_connection(f))
         .or_else(|| reset_after_close::reset_after_close(f))
         .or_else(|| client_gave_up::client_gave_up(f, cfg))
         .or_else(|| connection_dying::connection_dying(f, cfg))
         .or_else(|| peer_silent::peer_silent(f))
         .or_else(|| window_crawl::window_crawl(f, cfg))
-        .or_else(|| handshake::no_response(f))
-        .or_else(|| handshake::slow_connect(f, cfg))
+        .or_else(|| no_response::no_response(f))
+        .or_else(|| slow_connect::slow_connect(f, cfg))
         .or_else(|| slow_path::slow_path(f, cfg));
     let explained_zw = primary
         .as_ref()
@@ -121,7 +136,7 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
     }
     if !explained_zw {
         // A stall that recovered is worth knowing even when something else ended the flow.
-        if let Some(z) = transfer::zero_window_stall(f, cfg, false) {
+        if let Some(z) = zero_window_stall::zero_window_stall(f, cfg, false) {
             out.push(z);
         }
     }
@@ -175,7 +190,7 @@ pub(crate) fn ttl_text(origin: Option<&Origin>, ttl: Option<u8>, v6: bool) -> Op
     let word = if v6 { "hop limit" } else { "TTL" };
     if let Some(o) = origin {
         if let (Some(obs), Some(init), Some(h)) = (o.observed_ttl, o.initial_ttl, o.hops) {
-            let between = crate::util::routers_between(u64::from(h), "the sender");
+            let between = crate::wording::routers_between(u64::from(h), "the sender");
             if h == 0 {
                 return Some(format!("{word} {obs}, its initial value: {between}"));
             }
@@ -289,6 +304,47 @@ pub(crate) fn before_rst(a: Option<u64>, f: &Flow) -> bool {
         (Some(a), Some(r)) => a < r.frame,
         _ => false,
     }
+}
+
+/// The client's SYN frames (the flow's first frame when tcpflows listed none).
+pub(crate) fn syn_frames(f: &Flow) -> Vec<u64> {
+    if f.attempts.frames.is_empty() {
+        vec![f.first_frame]
+    } else {
+        f.attempts.frames.clone()
+    }
+}
+
+/// Nothing came back from the server's address, and the client sent nothing but its SYNs (and
+/// perhaps a RST when it gave up): a client that sends ACKs or data after its SYN got a SYN-ACK
+/// the capture missed (as in a TCP Fast Open capture), which is no failure.
+pub(crate) fn unanswered(f: &Flow) -> bool {
+    let client_rst = f.rst.as_ref().is_some_and(|r| r.from == "client");
+    !f.established
+        && !f.midstream
+        && f.synack_frame.is_none()
+        && (f.rst.is_none() || client_rst)
+        && f.server.packets == 0
+        && f.client.packets <= u64::from(f.attempts.syn_count) + u64::from(client_rst)
+}
+
+/// The zero-window numbers, shared with zero_window_stall.
+pub(crate) fn zw_evidence(fd: &mut Finding, side: &str, z: &ZeroWindow) {
+    ev(fd, "receiver", side);
+    ev(fd, "zero_window_count", z.count);
+    ev(fd, "first_frame", z.first_frame);
+    ev(fd, "in_handshake", z.in_handshake);
+    ev(fd, "probes", z.probes);
+    ev(fd, "probe_frames", z.probe_frames.clone());
+    ev(fd, "longest_stall", z.longest_stall);
+    ev(fd, "reopened", z.reopened);
+    ev(fd, "reopen_frame", z.reopen_frame);
+}
+
+/// True when a FIN from either side came before the RST (an orderly close that ended abortively:
+/// routine, not a failure).
+pub(crate) fn closing(f: &Flow) -> bool {
+    before_rst(f.client.fin_frame, f) || before_rst(f.server.fin_frame, f)
 }
 
 #[cfg(test)]

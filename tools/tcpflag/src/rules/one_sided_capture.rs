@@ -11,7 +11,7 @@ use serde_json::json;
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use crate::util::{endpoint, plural};
+use crate::wording::{endpoint, plural};
 
 /// Addresses remembered as "their incoming direction is missing".
 const MAX_BLIND: usize = 100_000;

@@ -5,8 +5,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{base, conn, ev, intervals_of, ip_of, peer_of, rst_frames, set_error, side_of};
-use crate::errors::Sock;
-use crate::util::{frames_of, intervals, plural, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{frames_of, intervals, plural, secs};
 
 /// Unanswered keep-alives needed: one or two can be lost (or the capture ends just before the
 /// answer); three in a row at the keep-alive interval mean the peer is not there.

@@ -6,7 +6,7 @@ use serde_json::json;
 use tcpwhy_common::records::{Finding, Severity};
 
 use crate::probes::{Aggregate, Key, Outcome};
-use crate::util::{frames, plural, secs};
+use crate::wording::{frames, plural, secs, thousands};
 
 /// "1-79, 81-200" for a set of ports (at most `max` ranges, then "…").
 pub fn ranges(ports: &[u16], max: usize) -> String {
@@ -32,23 +32,6 @@ pub fn ranges(ports: &[u16], max: usize) -> String {
         i = j + 1;
     }
     out.join(", ")
-}
-
-/// "12,345".
-pub fn thousands_pub(n: u64) -> String {
-    thousands(n)
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 pub fn finding(a: &Aggregate) -> Finding {

@@ -9,7 +9,7 @@ use tcpwhy_common::records::{Finding, Severity};
 use super::base;
 use super::ev;
 use super::tls_handshake_failed::tls_of;
-use crate::util::endpoint;
+use crate::wording::endpoint;
 
 /// The protocol a first line of plaintext belongs to, when it is recognisable.
 fn protocol_of(text: &str) -> Option<&'static str> {

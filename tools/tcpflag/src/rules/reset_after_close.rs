@@ -9,8 +9,8 @@ use tcpwhy_common::records::{Finding, Severity};
 use super::{
     base, before_rst, conn, ev, origin_value, rst_frames, rst_name, rst_origin, set_error, ttl_text,
 };
-use crate::errors::Sock;
-use crate::util::{bytes, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{bytes, secs};
 
 pub fn reset_after_close(f: &Flow) -> Option<Finding> {
     if !(f.established || f.midstream) {

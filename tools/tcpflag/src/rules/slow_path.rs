@@ -6,7 +6,7 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{Config, base, conn, ev};
-use crate::util::secs;
+use crate::wording::secs;
 
 pub fn slow_path(f: &Flow, cfg: &Config) -> Option<Finding> {
     // A clean handshake only: retried SYNs or SYN-ACKs time a loss, not the path (slow_connect).

@@ -6,9 +6,9 @@
 use serde_json::json;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::port_scan::thousands_pub as thousands;
 use crate::probes::{Aggregate, MAX_SOURCES, Outcome};
-use crate::util::{endpoint, secs};
+use crate::wording::thousands;
+use crate::wording::{endpoint, secs};
 
 pub fn finding(a: &Aggregate) -> Finding {
     let span = (a.last_syn - a.first_ts).max(0.0);

@@ -6,7 +6,7 @@ use tcpwhy_common::records::{Finding, Severity};
 use super::testutil::*;
 use super::*;
 use crate::Engine;
-use crate::backend::BackendConfig;
+use crate::rules::intermittent_backend::BackendConfig;
 
 fn findings(f: &Flow) -> Vec<Finding> {
     match evaluate(f, &Config::default()) {

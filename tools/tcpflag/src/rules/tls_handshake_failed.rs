@@ -17,8 +17,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity, SocketError};
 
 use super::{base, ev, origin_value, rst_origin, set_error, ttl_text};
-use crate::errors::Sock;
-use crate::util::{endpoint, secs};
+use crate::socket_errors::Sock;
+use crate::wording::{endpoint, secs};
 
 pub use tcpwhy_common::records::flow::{
     FlowTls as Tls, TlsAlert as Alert, TlsClientHello as ClientHello, TlsEnd as After,

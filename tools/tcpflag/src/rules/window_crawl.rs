@@ -6,7 +6,7 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{Config, base, conn, ev, ip_of, peer_of, side_of};
-use crate::util::{bytes, frames_of, plural, secs};
+use crate::wording::{bytes, frames_of, plural, secs};
 
 /// Separate waits on the window needed: one or two are the end of a burst, not a pattern.
 pub const MIN_EPISODES: u32 = 5;

@@ -71,6 +71,11 @@ pub fn bytes(n: u64) -> String {
     if n == 1 {
         return "1 byte".to_string();
     }
+    format!("{} bytes", thousands(n))
+}
+
+/// "12,345".
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -79,7 +84,7 @@ pub fn bytes(n: u64) -> String {
         }
         out.push(c);
     }
-    format!("{out} bytes")
+    out
 }
 
 /// The one way findings state a distance: "no router between the capture point and the

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tcpwhy_common::records::packet::Dns;
 use tcpwhy_common::records::{Finding, Severity, SocketError};
 
-use crate::util::{endpoint, frames, plural};
+use crate::wording::{endpoint, frames, plural};
 
 /// Server endpoints (address, port) tracked for intermittent_backend.
 pub const MAX_ENDPOINTS: usize = 1_000_000;

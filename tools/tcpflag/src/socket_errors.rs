@@ -135,38 +135,15 @@ pub fn icmp_error(proto: &str, icmp_type: u8, code: u8) -> Option<Sock> {
     }
 }
 
-/// Plain words for an ICMP/ICMPv6 error, when tcpflows did not give any.
+/// Plain words for an ICMP/ICMPv6 error, when tcpflows did not give any (the shared table,
+/// `tcpwhy_common::icmp`; "ICMP error" / "ICMPv6 error" for a type it does not name).
 pub fn icmp_words(proto: &str, icmp_type: u8, code: u8) -> &'static str {
-    if proto == "icmpv6" {
-        return match (icmp_type, code) {
-            (1, 0) => "no route to destination",
-            (1, 1) => "communication administratively prohibited",
-            (1, 2) => "beyond scope of source address",
-            (1, 3) => "address unreachable",
-            (1, 4) => "port unreachable",
-            (1, 5) => "source address failed ingress/egress policy",
-            (1, 6) => "reject route to destination",
-            (1, _) => "destination unreachable",
-            (3, _) => "hop limit exceeded in transit",
-            _ => "ICMPv6 error",
-        };
-    }
-    match (icmp_type, code) {
-        (3, 0) => "network unreachable",
-        (3, 1) => "host unreachable",
-        (3, 2) => "protocol unreachable",
-        (3, 3) => "port unreachable",
-        (3, 6) => "destination network unknown",
-        (3, 7) => "destination host unknown",
-        (3, 9) => "network administratively prohibited",
-        (3, 10) => "host administratively prohibited",
-        (3, 11) => "network unreachable for TOS",
-        (3, 12) => "host unreachable for TOS",
-        (3, 13) => "communication administratively prohibited",
-        (3, _) => "destination unreachable",
-        (11, _) => "TTL exceeded in transit",
-        _ => "ICMP error",
-    }
+    let v6 = proto == "icmpv6";
+    tcpwhy_common::icmp::description(v6, icmp_type, code).unwrap_or(if v6 {
+        "ICMPv6 error"
+    } else {
+        "ICMP error"
+    })
 }
 
 #[cfg(test)]
