@@ -16,6 +16,7 @@ pub mod cli;
 pub mod fuzz;
 pub mod generate;
 pub mod jsonl;
+pub mod live;
 mod man;
 pub mod quote;
 pub mod records;

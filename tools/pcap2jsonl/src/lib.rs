@@ -80,7 +80,16 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                 continue;
             }
         };
-        match capture::read_capture(&name, rd, out) {
+        let res = if input_is_stream(&input) {
+            let mut sink = LiveSink {
+                out: &mut *out,
+                last: None,
+            };
+            capture::read_stream(&name, rd, &mut sink, capture::IDLE)
+        } else {
+            capture::read_capture(&name, rd, out)
+        };
+        match res {
             Ok(Finish::Clean) => {}
             Ok(Finish::Truncated(msg)) => {
                 out.flush()?;
@@ -95,4 +104,91 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         }
     }
     Ok(if failed { Exit::InputError } else { Exit::Ok })
+}
+
+/// Stdin that is not a regular file (a pipe, a FIFO, a terminal, a socket): a live stream,
+/// read with ticks. Files (also given as `< file`) are read without.
+fn input_is_stream(input: &Input) -> bool {
+    match input {
+        Input::Stdin => {
+            #[cfg(unix)]
+            {
+                use std::os::fd::AsFd;
+                let stdin = std::io::stdin();
+                // A duplicate of fd 0, only to ask fstat(2) what it is.
+                match stdin.as_fd().try_clone_to_owned() {
+                    Ok(fd) => std::fs::File::from(fd)
+                        .metadata()
+                        .map(|m| !m.is_file())
+                        .unwrap_or(true),
+                    Err(_) => true,
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                true
+            }
+        }
+        Input::Path(p) => std::fs::metadata(p).map(|m| !m.is_file()).unwrap_or(false),
+    }
+}
+
+/// The JSON writer of a live stream: remembers when the last packet came (capture time and wall
+/// time) and writes a `tick` when the reader reports the input idle.
+struct LiveSink<'a, W: std::io::Write> {
+    out: &'a mut JsonlWriter<W>,
+    last: Option<((i64, u64, u8), std::time::Instant)>,
+}
+
+impl<W: std::io::Write> tcpwhy_common::jsonl::Flush for LiveSink<'_, W> {
+    fn flush_output(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    fn idle(&mut self) -> std::io::Result<()> {
+        let Some((meta, at)) = self.last else {
+            return Ok(());
+        };
+        let now = tick_meta(meta, at.elapsed());
+        let buf = self.out.buffer();
+        buf.extend_from_slice(b"{\"type\":\"tick\",\"ts\":");
+        now.write_ts(buf);
+        buf.push(b'}');
+        self.out.end_record()?;
+        self.out.flush()
+    }
+}
+
+/// `meta`'s timestamp moved on by `elapsed`, in the same resolution.
+fn tick_meta(
+    (ts_sec, ts_frac, ts_digits): (i64, u64, u8),
+    elapsed: std::time::Duration,
+) -> frame::FrameMeta<'static> {
+    let digits = ts_digits.clamp(1, 9) as u32;
+    let unit = 10u64.pow(digits);
+    let add = (elapsed.as_nanos() / 10u128.pow(9 - digits)) as u64;
+    let frac = ts_frac.min(unit - 1) + add % unit;
+    frame::FrameMeta {
+        ts_sec: ts_sec
+            .saturating_add((add / unit) as i64)
+            .saturating_add((frac / unit) as i64),
+        ts_frac: frac % unit,
+        ts_digits: digits as u8,
+        ..Default::default()
+    }
+}
+
+impl<W: std::io::Write> capture::FrameSink for LiveSink<'_, W> {
+    #[inline]
+    fn frame(&mut self, meta: &frame::FrameMeta, data: &[u8]) -> std::io::Result<()> {
+        self.last = Some((
+            (meta.ts_sec, meta.ts_frac, meta.ts_digits),
+            std::time::Instant::now(),
+        ));
+        self.out.frame(meta, data)
+    }
+
+    fn netmon(&mut self, src: capture::Source, version: u8) -> Result<Finish, Fail> {
+        self.out.netmon(src, version)
+    }
 }
