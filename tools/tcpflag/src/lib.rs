@@ -28,7 +28,7 @@ use tcpwhy_common::cli::{AFTER_HELP, Exit, Input};
 use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter};
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::packet::Packet;
-use tcpwhy_common::records::{Finding, Severity};
+use tcpwhy_common::records::{Finding, Severity, Tick};
 
 use backend::{Backend, BackendConfig, Outcome};
 use probes::{ProbeConfig, Probes};
@@ -307,20 +307,8 @@ impl Engine {
     /// tcpflows writes them).
     pub fn flow_with(&mut self, f: Flow, rst_frames: Option<Vec<u64>>) -> Vec<Finding> {
         self.flows += 1;
-        if f.last_ts > self.now {
-            self.now = f.last_ts;
-        }
-        // Probes held long enough go to the rules first, so that the refusals among them can
-        // be flushed with the others.
-        let mut out = vec![];
+        let mut out = self.advance(f.last_ts);
         let mut released = vec![];
-        self.probes.due(self.now, &mut out, &mut released);
-        for (f, frames) in released.drain(..) {
-            out.extend(self.dispatch(f, frames));
-        }
-        out.extend(self.flush_due(false));
-        out.extend(self.flush_held(false));
-        out.extend(self.names.advance(f.last_ts));
         // One direction only: nothing can be judged (one finding at the end says so).
         if let Some(seen) = one_sided_capture::seen(&f) {
             self.one_sided.add(&f, seen);
@@ -333,6 +321,32 @@ impl Engine {
         for (f, frames) in released {
             out.extend(self.dispatch(f, frames));
         }
+        out
+    }
+
+    /// A `tick` (live capture: capture time is now `ts`, docs/contract.md): the findings whose
+    /// wait ended by then, exactly as a flow ending at `ts` would release them.
+    pub fn tick(&mut self, ts: f64) -> Vec<Finding> {
+        self.advance(ts)
+    }
+
+    /// Moves the clock to `ts`: held probes, refused attempts past the retry window, held
+    /// connections past the stray window, DNS lookups past the DNS window.
+    fn advance(&mut self, ts: f64) -> Vec<Finding> {
+        if ts > self.now {
+            self.now = ts;
+        }
+        // Probes held long enough go to the rules first, so that the refusals among them can
+        // be flushed with the others.
+        let mut out = vec![];
+        let mut released = vec![];
+        self.probes.due(self.now, &mut out, &mut released);
+        for (f, frames) in released {
+            out.extend(self.dispatch(f, frames));
+        }
+        out.extend(self.flush_due(false));
+        out.extend(self.flush_held(false));
+        out.extend(self.names.advance(ts));
         out
     }
 
@@ -522,10 +536,20 @@ impl Engine {
         } else {
             // Only the attempts whose window ended: popped from the deadlines, never a scan.
             let horizon = self.now - self.cfg.retry_window;
+            let mut wait = vec![];
             while let Some(k) = self.pending_due.pop_before(horizon) {
                 if self.pending.get(&k).is_some_and(|p| p.last_ts < horizon) {
+                    // A retry of it is still held by the scan stage: it joins when released.
+                    if self.probes.holds(&k) {
+                        wait.push(k);
+                        continue;
+                    }
                     ps.extend(self.pending.remove(&k));
                 }
+            }
+            for k in wait {
+                let ts = self.pending[&k].last_ts;
+                self.pending_due.push(ts, k);
             }
         }
         if ps.is_empty() {
@@ -729,6 +753,21 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                             }
                         } else {
                             line.validate()?;
+                        }
+                        if args.all {
+                            out.write_raw(line.bytes)?;
+                        }
+                    }
+                    "tick" => {
+                        let t: Tick = line.parse()?;
+                        // A live capture: `--format text` streams each finding as it comes
+                        // (as with --line-buffered) when nothing was reported yet.
+                        if sink.format == Format::Text && !sink.stream && sink.counts == [0; 3] {
+                            sink.stream = true;
+                            out.set_line_buffered(true);
+                        }
+                        for fd in engine.tick(t.ts) {
+                            sink.emit(out, &fd)?;
                         }
                         if args.all {
                             out.write_raw(line.bytes)?;

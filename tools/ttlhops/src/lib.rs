@@ -23,7 +23,7 @@ use clap::Parser;
 use tcpwhy_common::cli::{AFTER_HELP, Exit, Input};
 use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter, Line};
 use tcpwhy_common::records::hops::FlowHops;
-use tcpwhy_common::records::{Flow, Host, Packet};
+use tcpwhy_common::records::{Flow, Host, Packet, Tick};
 
 use infer::{Basis, Claim, Evidence, Expect, Which};
 use table::Table;
@@ -140,7 +140,14 @@ pub struct State {
     now: f64,
     evicted: Vec<Host>,
     scratch: Vec<u8>,
+    /// A `tick` came: the input is a live capture, held flows wait at most [`LIVE_WAIT`]
+    /// (unless `--wait` says otherwise).
+    live: bool,
 }
+
+/// How long (capture time) a held flow waits for evidence on a live capture (once a `tick` has
+/// been seen) when `--wait` is not given.
+pub const LIVE_WAIT: f64 = 2.0;
 
 impl State {
     pub fn new(args: &Args) -> Self {
@@ -161,6 +168,7 @@ impl State {
             now: f64::NEG_INFINITY,
             evicted: vec![],
             scratch: Vec::with_capacity(4096),
+            live: false,
         }
     }
 
@@ -175,6 +183,17 @@ impl State {
                 if !self.drop_packets {
                     self.emit_raw(line.bytes, out)?;
                 }
+            }
+            "tick" => {
+                // Capture time moves on (docs/contract.md): held flows past their wait are
+                // decided first, then the tick passes on behind them.
+                let t: Tick = line.parse_as("tick record")?;
+                self.live = true;
+                if t.ts > self.now {
+                    self.now = t.ts;
+                }
+                self.drain(out, false)?;
+                self.emit_raw(line.bytes, out)?;
             }
             _ => {
                 line.validate()?;
@@ -534,7 +553,10 @@ impl State {
             let forced = force
                 || self.no_wait
                 || self.queue.len() >= self.max_held
-                || self.wait.is_some_and(|w| self.now - last_ts > w);
+                || self
+                    .wait
+                    .or(if self.live { Some(LIVE_WAIT) } else { None })
+                    .is_some_and(|w| self.now - last_ts > w);
             let ready = waits
                 .as_ref()
                 .is_some_and(|w| w.iter().all(|a| self.table.has_distance(a)));

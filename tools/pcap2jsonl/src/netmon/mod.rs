@@ -220,7 +220,12 @@ pub fn read_stream<R: Read, W: Write>(
                 total += n as u64;
             }
             // TimedOut: a live stream's idle signal (capture::ReadAhead), not an error.
-            Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::TimedOut
+                ) =>
+            {
                 continue;
             }
             Err(e) => {
