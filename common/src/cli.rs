@@ -187,4 +187,6 @@ Pipeline:
 Every record is one JSON object per line with a \"type\"; records a tool does not know pass through
 untouched, so jq can sit between any two stages. Fields: docs/schema.md.
 
-Exit status: 0 ok, 2 usage or input error (see the tool's own notes for 1).";
+Exit status: 0 ok, 2 usage or input error (see the tool's own notes for 1). A first Ctrl-C
+(SIGINT/SIGTERM) with stdin a pipe: read on to the end of the input, write everything held, exit
+as usual; a second one: exit 130 (143 for SIGTERM) at once.";

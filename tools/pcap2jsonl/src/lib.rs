@@ -35,8 +35,13 @@ with the byte offset; exit 0. Damage before the end (impossible lengths, garbage
 before it is output, then an error naming the file and byte offset; exit 2. Not a capture (text,
 empty, only part of a header): an error, exit 2. Fields: docs/schema.md; more: docs/pcap2jsonl.md.
 
-Exit status: 0 ok (also when stdout is closed early, as by `| head`), 2 usage error, unreadable
-file, not a capture, or damage in the middle of a capture (after the packets before it).";
+Live: on a stream (a pipe, a FIFO) a {\"type\":\"tick\",\"ts\":…} record follows each second
+without packets, so the stages' clocks move on a quiet network; files have none.
+
+Exit status: 0 ok (also when stdout is closed early, as by `| head`, and after a first Ctrl-C /
+SIGTERM, which stops the reading and writes every packet read), 2 usage error, unreadable file,
+not a capture, or damage in the middle of a capture (after the packets before it); 130 (143) on
+a second SIGINT (SIGTERM), at once.";
 
 /// Turn packet captures into JSON lines: one `packet` record per frame (frame number, exact
 /// timestamp, lengths, MACs, VLANs, IP, TCP/UDP with options, ICMP with the quoted datagram, DNS),

@@ -45,7 +45,10 @@ Examples:
 Output: one `finding` record per problem (docs/schema.md, rules in docs/rules.md). Other records
 are consumed; --all passes every input record through as well, each followed by its findings.
 
-Exit status: 0 ok (findings or not), 1 --fail-on matched, 2 usage or input error.
+Exit status: 0 ok (findings or not), 1 --fail-on matched, 2 usage or input error; a first Ctrl-C
+with stdin a pipe: read on to the end of the input, then every finding and the summary; a second:
+exit 130 (143 for SIGTERM) at once. Live (tick records from pcap2jsonl): --format text prints
+each finding as it comes; a refused connection shows about --probe-window (10 s) after it.
 With --fail-on SEVERITY, exit 1 when a finding at or above it was written; after an input error
 the findings made from the records before it are written first.";
 

@@ -50,8 +50,12 @@ TCP packet records are consumed (use --keep-packets to pass them on too); every 
 and TCP/53 packets carrying `dns`, pass through unchanged. Fields: docs/schema.md; the
 tracker: docs/tcpflows.md.
 
-Exit status: 0 ok, 2 usage or input error (malformed JSON line, packet record missing a field
-tcpflows needs).";
+Live: tick records (pcap2jsonl on a stream) move the clock while no packet comes; a flow is
+written --linger after its end, then the tick passes on.
+
+Exit status: 0 ok (also after a first Ctrl-C with stdin a pipe: read on to the end of the input,
+then every open flow), 2 usage or input error (malformed JSON line, packet record missing a
+field tcpflows needs); 130 (143) at once on a second SIGINT (SIGTERM).";
 
 /// Packet records to one flow record per TCP connection, with Zeek's state and history and every
 /// failure signal.

@@ -40,7 +40,11 @@ A flow's RST or ICMP error comes out `endpoint` (the host whose address it carri
 in the flow, its packets in other flows, --hops/--expect-hops, ICMP errors from routers on the
 path. Method and limits: docs/ttlhops.md.
 
-Exit status: 0 ok, 2 usage or input error.";
+Live: once tick records come (pcap2jsonl on a stream), a held flow waits at most 2 s of
+capture time (--wait overrides); --no-wait is not needed.
+
+Exit status: 0 ok (also after a first Ctrl-C with stdin a pipe: read on to the end of the input,
+then everything held), 2 usage or input error; 130 (143) at once on a second SIGINT (SIGTERM).";
 
 /// TTL and hop-limit inference: who really sent that RST or ICMP error.
 #[derive(Parser, Debug)]
