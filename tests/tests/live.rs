@@ -379,3 +379,130 @@ fn second_ctrl_c_exits_at_once() {
     assert_eq!(st.code(), Some(130));
     drop(sin);
 }
+
+/// Deletes the namespace when the test ends, however it ends.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// The issue's proof: a real `tcpdump -U -w -` in a network namespace feeds the pipeline; a
+/// connect to a closed port; the refusal is on stdout while tcpdump still runs and nothing else
+/// is sent; Ctrl-C to the whole process group prints the summary and every stage exits 0.
+#[test]
+fn tcpdump_in_a_netns_refused_connect_then_ctrl_c() {
+    use std::os::unix::process::CommandExt;
+    if !tcpwhy_tests::need_netns()
+        || !tcpwhy_tests::need_tool("tcpdump", "tcpdump")
+        || !tcpwhy_tests::need_tool("python3", "python3")
+    {
+        return;
+    }
+    let ns = Netns(format!("tcpwhy-live-{}", std::process::id()));
+    assert!(
+        Command::new("ip")
+            .args(["netns", "add", &ns.0])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        Command::new("ip")
+            .args(["-n", &ns.0, "link", "set", "lo", "up"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut tcpdump = Command::new("ip")
+        .args([
+            "netns", "exec", &ns.0, "tcpdump", "-U", "-w", "-", "-i", "lo", "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pgid = tcpdump.id();
+    let stderr = read_lines(tcpdump.stderr.take().unwrap());
+    let mut children: Vec<Child> = vec![];
+    let mut prev = tcpdump.stdout.take().unwrap();
+    let stages: [(&str, &[&str]); 4] = [
+        ("pcap2jsonl", &["-"]),
+        ("tcpflows", &[]),
+        ("ttlhops", &[]),
+        ("tcpflag", &["--format", "text"]),
+    ];
+    for (tool, args) in stages {
+        let mut c = Command::new(bin(tool))
+            .args(args)
+            .stdin(Stdio::from(prev))
+            .stdout(Stdio::piped())
+            .process_group(pgid as i32)
+            .spawn()
+            .unwrap();
+        prev = c.stdout.take().unwrap();
+        children.push(c);
+    }
+    let lines = read_lines(prev);
+    // tcpdump is ready when it says so on stderr.
+    let start = Instant::now();
+    loop {
+        match stderr.recv_timeout(Duration::from_millis(100)) {
+            Ok((_, l)) if l.contains("listening on") => break,
+            _ if start.elapsed() > Duration::from_secs(10) => {
+                kill_group(pgid, "-KILL");
+                panic!("tcpdump did not start");
+            }
+            _ => {}
+        }
+    }
+    let connect = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "python3", "-c"])
+        .arg(
+            "import socket\ns=socket.socket()\ntry:\n    s.connect(('127.0.0.1', 2383))\n    \
+             print('connected')\nexcept ConnectionRefusedError:\n    print('refused')",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&connect.stdout).trim(), "refused");
+    let sent = Instant::now();
+    let mut seen = vec![];
+    let mut at = None;
+    while at.is_none() && sent.elapsed() < Duration::from_secs(25) {
+        if let Ok((t, l)) = lines.recv_timeout(Duration::from_millis(100)) {
+            if l.contains("refused:") {
+                at = Some(t.duration_since(sent));
+            }
+            seen.push(l);
+        }
+    }
+    let Some(at) = at else {
+        kill_group(pgid, "-KILL");
+        panic!("no refused finding within 25 s: {seen:?}");
+    };
+    eprintln!("refused finding {at:?} after the connect, tcpdump still running");
+    assert!(tcpdump.try_wait().unwrap().is_none(), "tcpdump still runs");
+    assert!(at < Duration::from_secs(15), "{at:?}");
+    kill_group(pgid, "-INT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match lines.recv_timeout(Duration::from_millis(100)) {
+            Ok((_, l)) => seen.push(l),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+    let text = seen.join("\n");
+    assert!(
+        text.contains("1 finding (1 error) in 1 connection"),
+        "summary after Ctrl-C:\n{text}"
+    );
+    let _ = tcpdump.wait();
+    for (i, c) in children.iter_mut().enumerate() {
+        let st = c.wait().unwrap();
+        assert_eq!(st.code(), Some(0), "stage {i}: {st:?}");
+    }
+}
