@@ -11,7 +11,7 @@ pub mod frame;
 pub mod fuzz;
 pub mod netmon;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 use tcpwhy_common::cli::{self, Exit, Input};
@@ -58,6 +58,11 @@ pub struct Args {
     /// stdin is always read packet by packet, and output is flushed whenever input stalls).
     #[arg(long)]
     pub line_buffered: bool,
+
+    /// No progress bar (shown on stderr for capture files when stderr is a terminal: bytes and
+    /// packets read of the file, rate, elapsed time).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Reads every input in turn, writing one record per frame to `out`.
@@ -85,7 +90,29 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                 continue;
             }
         };
-        let res = if input_is_stream(&input) {
+        let progress = match &input {
+            Input::Path(p) if !args.quiet && std::io::stderr().is_terminal() => {
+                std::fs::metadata(p)
+                    .ok()
+                    .filter(|m| m.is_file() && m.len() > PROGRESS_MIN)
+                    .map(|m| progress_bar(m.len()))
+            }
+            _ => None,
+        };
+        let rd = match &progress {
+            Some(pb) => Box::new(pb.wrap_read(rd)) as Box<dyn std::io::Read + Send>,
+            None => rd,
+        };
+        let res = if let Some(pb) = &progress {
+            let mut sink = ProgressSink {
+                out: &mut *out,
+                pb: pb.clone(),
+                packets: 0,
+            };
+            let r = capture::read_capture(&name, rd, &mut sink);
+            pb.finish_and_clear();
+            r
+        } else if input_is_stream(&input) {
             let mut sink = LiveSink {
                 out: &mut *out,
                 last: None,
@@ -109,6 +136,45 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         }
     }
     Ok(if failed { Exit::InputError } else { Exit::Ok })
+}
+
+/// Files smaller than this (bytes) read too fast to need a progress bar.
+const PROGRESS_MIN: u64 = 64 << 20;
+
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bytes}/{total_bytes} ({percent}%) {bytes_per_sec}, {elapsed} elapsed, ~{eta} left, {msg}",
+    ) {
+        pb.set_style(style);
+    }
+    pb
+}
+
+/// The JSON writer of a file read with a progress bar: counts the packets for it.
+struct ProgressSink<'a, W: std::io::Write> {
+    out: &'a mut JsonlWriter<W>,
+    pb: indicatif::ProgressBar,
+    packets: u64,
+}
+
+impl<W: std::io::Write> tcpwhy_common::jsonl::Flush for ProgressSink<'_, W> {
+    fn flush_output(&mut self) -> std::io::Result<()> {
+        self.pb.set_message(format!("{} packets", self.packets));
+        self.out.flush()
+    }
+}
+
+impl<W: std::io::Write> capture::FrameSink for ProgressSink<'_, W> {
+    #[inline]
+    fn frame(&mut self, meta: &frame::FrameMeta, data: &[u8]) -> std::io::Result<()> {
+        self.packets += 1;
+        self.out.frame(meta, data)
+    }
+
+    fn netmon(&mut self, src: capture::Source, version: u8) -> Result<Finish, Fail> {
+        self.out.netmon(src, version)
+    }
 }
 
 /// Stdin that is not a regular file (a pipe, a FIFO, a terminal, a socket): a live stream,
