@@ -8,6 +8,7 @@
 //! - 1: only for tools that select (`tcpflag --fail-on`): a finding at that severity exists.
 //! - 2: usage or input error (bad flag, unreadable file, not a capture, malformed JSON line,
 //!   damaged capture after the last good packet).
+//! - 130 / 143: a second SIGINT / SIGTERM (the first one means "finish": [`crate::live`]).
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
@@ -95,6 +96,10 @@ pub fn main<A: Parser>(
         }
     };
     grow_pipes();
+    // Reading a pipe (a live pipeline): the first Ctrl-C means "finish" (crate::live).
+    if !io::stdin().is_terminal() {
+        crate::live::install_stop_handler();
+    }
     let stdout = io::stdout().lock();
     let line_buffered = stdout.is_terminal();
     let mut out = JsonlWriter::new(stdout);
@@ -182,4 +187,6 @@ Pipeline:
 Every record is one JSON object per line with a \"type\"; records a tool does not know pass through
 untouched, so jq can sit between any two stages. Fields: docs/schema.md.
 
-Exit status: 0 ok, 2 usage or input error (see the tool's own notes for 1).";
+Exit status: 0 ok, 2 usage or input error (see the tool's own notes for 1). A first Ctrl-C
+(SIGINT/SIGTERM) with stdin a pipe: read on to the end of the input, write everything held, exit
+as usual; a second one: exit 130 (143 for SIGTERM) at once.";

@@ -98,6 +98,12 @@ impl<W: Write> JsonlWriter<W> {
 /// Something the reader flushes before it blocks on input.
 pub trait Flush {
     fn flush_output(&mut self) -> io::Result<()>;
+
+    /// Called by a live reader when no input came for a while (about a second): a writer that
+    /// knows the capture clock writes a `tick` record here. The default does nothing.
+    fn idle(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<W: Write> Flush for JsonlWriter<W> {

@@ -21,6 +21,7 @@ pub mod fuzz;
 pub mod generate;
 pub mod icmp;
 pub mod jsonl;
+pub mod live;
 mod man;
 pub mod quote;
 pub mod records;

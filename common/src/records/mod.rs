@@ -10,6 +10,7 @@ pub mod flow;
 pub mod hops;
 pub mod listener;
 pub mod packet;
+pub mod tick;
 
 pub use finding::{Finding, Severity, SocketError};
 pub use flow::{Flow, Side};
@@ -17,6 +18,7 @@ pub use flow::{FlowTls, TlsAlert, TlsClientHello, TlsEnd, TlsServerHello, TlsSid
 pub use hops::{FlowHops, Host};
 pub use listener::{Listener, PortInfo};
 pub use packet::Packet;
+pub use tick::Tick;
 
 /// Unknown fields preserved by owned records.
 pub type Extra = serde_json::Map<String, serde_json::Value>;
@@ -28,4 +30,5 @@ pub mod types {
     pub const FINDING: &str = "finding";
     pub const HOST: &str = "host";
     pub const LISTENER: &str = "listener";
+    pub const TICK: &str = "tick";
 }

@@ -27,7 +27,7 @@ use tcpwhy_common::cli::{AFTER_HELP, Exit, Input};
 use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter};
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::packet::Packet;
-use tcpwhy_common::records::{Finding, Severity};
+use tcpwhy_common::records::{Finding, Severity, Tick};
 
 use probes::{ProbeConfig, Probes};
 use rules::intermittent_backend::{Backend, BackendConfig, Outcome};
@@ -44,7 +44,10 @@ Examples:
 Output: one `finding` record per problem (docs/schema.md, rules in docs/rules.md). Other records
 are consumed; --all passes every input record through as well, each followed by its findings.
 
-Exit status: 0 ok (findings or not), 1 --fail-on matched, 2 usage or input error.
+Exit status: 0 ok (findings or not), 1 --fail-on matched, 2 usage or input error; a first Ctrl-C
+with stdin a pipe: read on to the end of the input, then every finding and the summary; a second:
+exit 130 (143 for SIGTERM) at once. Live (tick records from pcap2jsonl): --format text prints
+each finding as it comes; a refused connection shows about --probe-window (10 s) after it.
 With --fail-on SEVERITY, exit 1 when a finding at or above it was written; after an input error
 the findings made from the records before it are written first.";
 
@@ -306,20 +309,8 @@ impl Engine {
     /// tcpflows writes them).
     pub fn flow_with(&mut self, f: Flow, rst_frames: Option<Vec<u64>>) -> Vec<Finding> {
         self.flows += 1;
-        if f.last_ts > self.now {
-            self.now = f.last_ts;
-        }
-        // Probes held long enough go to the rules first, so that the refusals among them can
-        // be flushed with the others.
-        let mut out = vec![];
+        let mut out = self.advance(f.last_ts);
         let mut released = vec![];
-        self.probes.due(self.now, &mut out, &mut released);
-        for (f, frames) in released.drain(..) {
-            out.extend(self.dispatch(f, frames));
-        }
-        out.extend(self.flush_due(false));
-        out.extend(self.flush_held(false));
-        out.extend(self.names.advance(f.last_ts));
         // One direction only: nothing can be judged (one finding at the end says so).
         if let Some(seen) = one_sided_capture::seen(&f) {
             self.one_sided.add(&f, seen);
@@ -332,6 +323,32 @@ impl Engine {
         for (f, frames) in released {
             out.extend(self.dispatch(f, frames));
         }
+        out
+    }
+
+    /// A `tick` (live capture: capture time is now `ts`, docs/contract.md): the findings whose
+    /// wait ended by then, exactly as a flow ending at `ts` would release them.
+    pub fn tick(&mut self, ts: f64) -> Vec<Finding> {
+        self.advance(ts)
+    }
+
+    /// Moves the clock to `ts`: held probes, refused attempts past the retry window, held
+    /// connections past the stray window, DNS lookups past the DNS window.
+    fn advance(&mut self, ts: f64) -> Vec<Finding> {
+        if ts > self.now {
+            self.now = ts;
+        }
+        // Probes held long enough go to the rules first, so that the refusals among them can
+        // be flushed with the others.
+        let mut out = vec![];
+        let mut released = vec![];
+        self.probes.due(self.now, &mut out, &mut released);
+        for (f, frames) in released {
+            out.extend(self.dispatch(f, frames));
+        }
+        out.extend(self.flush_due(false));
+        out.extend(self.flush_held(false));
+        out.extend(self.names.advance(ts));
         out
     }
 
@@ -521,10 +538,20 @@ impl Engine {
         } else {
             // Only the attempts whose window ended: popped from the deadlines, never a scan.
             let horizon = self.now - self.cfg.retry_window;
+            let mut wait = vec![];
             while let Some(k) = self.pending_due.pop_before(horizon) {
                 if self.pending.get(&k).is_some_and(|p| p.last_ts < horizon) {
+                    // A retry of it is still held by the scan stage: it joins when released.
+                    if self.probes.holds(&k) {
+                        wait.push(k);
+                        continue;
+                    }
                     ps.extend(self.pending.remove(&k));
                 }
+            }
+            for k in wait {
+                let ts = self.pending[&k].last_ts;
+                self.pending_due.push(ts, k);
             }
         }
         if ps.is_empty() {
@@ -728,6 +755,21 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                             }
                         } else {
                             line.validate()?;
+                        }
+                        if args.all {
+                            out.write_raw(line.bytes)?;
+                        }
+                    }
+                    "tick" => {
+                        let t: Tick = line.parse()?;
+                        // A live capture: `--format text` streams each finding as it comes
+                        // (as with --line-buffered) when nothing was reported yet.
+                        if sink.format == Format::Text && !sink.stream && sink.counts == [0; 3] {
+                            sink.stream = true;
+                            out.set_line_buffered(true);
+                        }
+                        for fd in engine.tick(t.ts) {
+                            sink.emit(out, &fd)?;
                         }
                         if args.all {
                             out.write_raw(line.bytes)?;

@@ -264,6 +264,9 @@ pub struct Probes {
     /// Per key: distinct ports / hosts / (source, port) pairs of the held probes.
     counts: HashMap<Key, Count>,
     active: HashMap<Key, Aggregate>,
+    /// Held probes per connection (client address and port, server address and port): a
+    /// refused attempt waiting for its retries is not written while a later retry is held here.
+    conns: HashMap<(String, u16, String, u16), u32>,
 }
 
 impl Probes {
@@ -274,6 +277,7 @@ impl Probes {
             live: 0,
             counts: HashMap::new(),
             active: HashMap::new(),
+            conns: HashMap::new(),
         }
     }
 
@@ -297,7 +301,27 @@ impl Probes {
         v
     }
 
+    /// True when a probe of this connection (client address and port, server address and
+    /// port) is held.
+    pub fn holds(&self, conn: &(String, u16, String, u16)) -> bool {
+        self.conns.contains_key(conn)
+    }
+
     fn count(&mut self, f: &Flow, o: Outcome, add: bool) {
+        let conn = (
+            f.client_ip.clone(),
+            f.client_port,
+            f.server_ip.clone(),
+            f.server_port,
+        );
+        if add {
+            *self.conns.entry(conn).or_default() += 1;
+        } else if let Some(n) = self.conns.get_mut(&conn) {
+            *n -= 1;
+            if *n == 0 {
+                self.conns.remove(&conn);
+            }
+        }
         for (k, item) in Self::keys(f, o) {
             let c = self.counts.entry(k.clone()).or_default();
             let failed = u64::from(o != Outcome::Connected);
@@ -487,6 +511,7 @@ impl Probes {
             self.release_front(released);
         }
         self.held.clear();
+        self.conns.clear();
         let mut all: Vec<Aggregate> = self.active.drain().map(|(_, a)| a).collect();
         all.sort_by(|a, b| a.first_ts.total_cmp(&b.first_ts));
         for a in all {

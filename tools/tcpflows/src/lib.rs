@@ -29,7 +29,7 @@ use anyhow::{Context, anyhow};
 use clap::Parser;
 use tcpwhy_common::cli::{Exit, Input};
 use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter, Line};
-use tcpwhy_common::records::Packet;
+use tcpwhy_common::records::{Packet, Tick, types};
 
 use crate::conn::{IcmpInfo, Seg};
 use crate::key::{Endpoint, IpText};
@@ -50,8 +50,12 @@ TCP packet records are consumed (use --keep-packets to pass them on too); every 
 and TCP/53 packets carrying `dns`, pass through unchanged. Fields: docs/schema.md; the
 tracker: docs/tcpflows.md.
 
-Exit status: 0 ok, 2 usage or input error (malformed JSON line, packet record missing a field
-tcpflows needs).";
+Live: tick records (pcap2jsonl on a stream) move the clock while no packet comes; a flow is
+written --linger after its end, then the tick passes on.
+
+Exit status: 0 ok (also after a first Ctrl-C with stdin a pipe: read on to the end of the input,
+then every open flow), 2 usage or input error (malformed JSON line, packet record missing a
+field tcpflows needs); 130 (143) at once on a second SIGINT (SIGTERM).";
 
 /// Packet records to one flow record per TCP connection, with Zeek's state and history and every
 /// failure signal.
@@ -194,6 +198,9 @@ fn handle_line<W: Write>(
     out: &mut JsonlWriter<W>,
 ) -> anyhow::Result<()> {
     let ty = line.record_type()?;
+    if ty == types::TICK {
+        return tick(line, st, out);
+    }
     if ty != "packet" {
         return passthrough(line, out);
     }
@@ -208,6 +215,34 @@ fn handle_line<W: Write>(
         }
     };
     packet(line, &pkt, st, args, out)
+}
+
+/// A `tick` (live capture, docs/contract.md): timers move to its time, as a packet of that time
+/// would move them; the flows that ends are written before the tick, which passes on unchanged.
+fn tick<W: Write>(line: &Line<'_>, st: &mut State, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+    let t: Tick = line.parse()?;
+    let ts = scan::parse_ts(format!("{}", t.ts).as_bytes())
+        .ok_or_else(|| line.error("tick `ts` is out of range"))?;
+    st.reorder.tick_clock(ts, &mut st.tracker, out)?;
+    // A watermark: the flows still lingering (and the events held for reordering) are written
+    // later with an earlier time, so the tick passed on is no later than the oldest of them.
+    let mut mark = ts;
+    if let Some(held) = st.reorder.oldest_held() {
+        mark = mark.min(held);
+    }
+    if let Some(l) = st.tracker.oldest_lingering() {
+        mark = mark.min(l);
+    }
+    if mark == ts {
+        out.write_raw(line.bytes)?;
+    } else {
+        let buf = out.buffer();
+        buf.extend_from_slice(b"{\"type\":\"tick\",\"ts\":");
+        serde_json::to_writer(&mut *buf, &mark.to_f64())?;
+        buf.push(b'}');
+        out.end_record()?;
+    }
+    Ok(())
 }
 
 fn need<T>(line: &Line<'_>, v: Option<T>, field: &str) -> anyhow::Result<T> {

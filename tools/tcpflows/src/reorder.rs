@@ -129,6 +129,32 @@ impl Reorder {
         self.release(t, out)
     }
 
+    /// A `tick` record: capture time is now `ts`. Held events older than the window run (as a
+    /// packet of that time would release them), then the tracker's clock moves to `ts` minus the
+    /// window (every event still held is newer), so idle timeouts and lingers expire.
+    pub fn tick_clock<W: Write>(
+        &mut self,
+        ts: Ts,
+        t: &mut Tracker,
+        out: &mut JsonlWriter<W>,
+    ) -> io::Result<()> {
+        self.tick(ts, t, out)?;
+        if self.window > 0 {
+            let behind = Ts {
+                ns: ts.ns.saturating_sub(self.window),
+                digits: ts.digits,
+            };
+            t.advance(behind, out)?;
+        }
+        Ok(())
+    }
+
+    /// The time of the oldest event still held.
+    pub fn oldest_held(&self) -> Option<Ts> {
+        // Held in time order (see `push`).
+        self.held.front().map(|(ts, _)| *ts)
+    }
+
     fn release<W: Write>(&mut self, t: &mut Tracker, out: &mut JsonlWriter<W>) -> io::Result<()> {
         let Some(newest) = self.newest else {
             return Ok(());

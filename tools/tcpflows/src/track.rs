@@ -297,6 +297,13 @@ impl Tracker {
         i
     }
 
+    /// The oldest `last_ts` of the closed connections still lingering (their records, final, are
+    /// written when the linger ends): a live `tick` passed on is never later than it.
+    pub fn oldest_lingering(&self) -> Option<Ts> {
+        let h = self.lists[L_CLOSED].head;
+        (h != NONE).then(|| self.flow(h).last_ts)
+    }
+
     /// Advances the clock to `ts` and writes the flows that timed out.
     pub fn advance<W: Write>(&mut self, ts: Ts, out: &mut JsonlWriter<W>) -> io::Result<()> {
         let now = match self.clock {

@@ -23,7 +23,7 @@ use clap::Parser;
 use tcpwhy_common::cli::{AFTER_HELP, Exit, Input};
 use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter, Line};
 use tcpwhy_common::records::hops::FlowHops;
-use tcpwhy_common::records::{Flow, Host, Packet};
+use tcpwhy_common::records::{Flow, Host, Packet, Tick};
 
 use infer::{Basis, Claim, Evidence, Expect, Which};
 use table::Table;
@@ -40,7 +40,11 @@ A flow's RST or ICMP error comes out `endpoint` (the host whose address it carri
 in the flow, its packets in other flows, --hops/--expect-hops, ICMP errors from routers on the
 path. Method and limits: docs/ttlhops.md.
 
-Exit status: 0 ok, 2 usage or input error.";
+Live: once tick records come (pcap2jsonl on a stream), a held flow waits at most 2 s of
+capture time (--wait overrides); --no-wait is not needed.
+
+Exit status: 0 ok (also after a first Ctrl-C with stdin a pipe: read on to the end of the input,
+then everything held), 2 usage or input error; 130 (143) at once on a second SIGINT (SIGTERM).";
 
 /// TTL and hop-limit inference: who really sent that RST or ICMP error.
 #[derive(Parser, Debug)]
@@ -140,7 +144,14 @@ pub struct State {
     now: f64,
     evicted: Vec<Host>,
     scratch: Vec<u8>,
+    /// A `tick` came: the input is a live capture, held flows wait at most [`LIVE_WAIT`]
+    /// (unless `--wait` says otherwise).
+    live: bool,
 }
+
+/// How long (capture time) a held flow waits for evidence on a live capture (once a `tick` has
+/// been seen) when `--wait` is not given.
+pub const LIVE_WAIT: f64 = 2.0;
 
 impl State {
     pub fn new(args: &Args) -> Self {
@@ -161,6 +172,7 @@ impl State {
             now: f64::NEG_INFINITY,
             evicted: vec![],
             scratch: Vec::with_capacity(4096),
+            live: false,
         }
     }
 
@@ -175,6 +187,17 @@ impl State {
                 if !self.drop_packets {
                     self.emit_raw(line.bytes, out)?;
                 }
+            }
+            "tick" => {
+                // Capture time moves on (docs/contract.md): held flows past their wait are
+                // decided first, then the tick passes on behind them.
+                let t: Tick = line.parse_as("tick record")?;
+                self.live = true;
+                if t.ts > self.now {
+                    self.now = t.ts;
+                }
+                self.drain(out, false)?;
+                self.emit_raw(line.bytes, out)?;
             }
             _ => {
                 line.validate()?;
@@ -534,7 +557,10 @@ impl State {
             let forced = force
                 || self.no_wait
                 || self.queue.len() >= self.max_held
-                || self.wait.is_some_and(|w| self.now - last_ts > w);
+                || self
+                    .wait
+                    .or(if self.live { Some(LIVE_WAIT) } else { None })
+                    .is_some_and(|w| self.now - last_ts > w);
             let ready = waits
                 .as_ref()
                 .is_some_and(|w| w.iter().all(|a| self.table.has_distance(a)));

@@ -354,6 +354,43 @@ fn wait_limits_holding_by_capture_time() {
 }
 
 #[test]
+fn a_tick_decides_a_held_flow_after_the_live_wait() {
+    // C1's RST (TTL 126) waits for evidence of 172.16.0.1's distance (C2 brings it); C1's
+    // last_ts is 1.5. Output order is input order either way: what the tick changes is when
+    // C1 is decided, so with what evidence.
+    let origin = |tick_ts: f64| {
+        let input = lines(&[
+            refused("C1", "172.16.0.1", 126),
+            json!({"type": "tick", "ts": tick_ts}),
+            ok("C2", "172.16.0.1", 126),
+        ]);
+        let (res, out) = run_on(&input, &[]);
+        res.unwrap();
+        let types: Vec<String> = out
+            .iter()
+            .map(|l| parse(l)["type"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            types[..3],
+            ["flow", "tick", "flow"],
+            "the tick passes in place"
+        );
+        assert_eq!(
+            out[1],
+            format!("{}", json!({"type": "tick", "ts": tick_ts})),
+            "byte for byte"
+        );
+        flows(&out)[0]["ttlhops"]["rst"]["origin"].clone()
+    };
+    assert_eq!(
+        origin(1.5 + LIVE_WAIT + 0.5),
+        "unknown",
+        "decided at the tick, with what was known"
+    );
+    assert_eq!(origin(1.5 + LIVE_WAIT - 0.5), "endpoint", "still waited");
+}
+
+#[test]
 fn hint_parsing() {
     assert_eq!(
         parse_hint("172.16.0.1=2").unwrap(),

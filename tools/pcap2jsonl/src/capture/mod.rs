@@ -133,6 +133,24 @@ pub fn read_capture<S: FrameSink>(
     read_source(Source::new(rd, name.to_string()), out, 0)
 }
 
+/// How long a live stream may stay silent before [`Flush::idle`] is called (a `tick`).
+pub const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// [`read_capture`] for a stream (stdin, a pipe, a FIFO): the input is read on a thread of its
+/// own, and whenever nothing arrives for `idle` the sink's [`Flush::idle`] is called (it writes a
+/// `tick`). A first SIGINT/SIGTERM ends the input as if it had ended (within 0.2 s).
+pub fn read_stream<S: FrameSink>(
+    name: &str,
+    rd: Box<dyn Read + Send>,
+    out: &mut S,
+    idle: std::time::Duration,
+) -> Result<Finish, Fail> {
+    let rd = Box::new(ReadAhead::spawn(rd).with_idle(idle));
+    let mut src = Source::new(rd, name.to_string());
+    src.live = true;
+    read_source(src, out, 0)
+}
+
 fn read_source<S: FrameSink>(mut src: Source, out: &mut S, gzip_depth: u8) -> Result<Finish, Fail> {
     src.fill(4, out)?;
     let head = src.data();
@@ -171,10 +189,19 @@ fn read_source<S: FrameSink>(mut src: Source, out: &mut S, gzip_depth: u8) -> Re
                 )));
             }
             let name = format!("{} (decompressed)", src.name);
+            let live = src.live;
             let (prefix, rd) = src.into_parts();
+            // The decompressor must not see a live reader's idle signal: the read-ahead after it
+            // gives it (a live gzip stream ticks too).
+            let rd = Box::new(NoIdle(rd));
             let gz = flate2::read::MultiGzDecoder::new(io::Cursor::new(prefix).chain(rd));
-            let rd = Box::new(ReadAhead::spawn(gz));
-            read_source(Source::decompressed(rd, name), out, gzip_depth + 1)
+            let mut ahead = ReadAhead::spawn(gz);
+            if live {
+                ahead = ahead.with_idle(IDLE);
+            }
+            let mut src = Source::decompressed(Box::new(ahead), name);
+            src.live = live;
+            read_source(src, out, gzip_depth + 1)
         }
         Some(Format::NetMon { version }) => out.netmon(src, version),
         None => Err(Fail::Input(not_a_capture(&src.name, src.data()))),
@@ -185,11 +212,32 @@ fn read_source<S: FrameSink>(mut src: Source, out: &mut S, gzip_depth: u8) -> Re
 /// decoding). Chunks of up to 1 MiB go through a channel of two, so memory stays bounded; each
 /// chunk is sent as soon as the inner reader returns it, so a live compressed stream is not held
 /// back. When the receiving side is dropped, the thread ends at its next send.
+///
+/// With [`ReadAhead::with_idle`] (live streams), a read that waits longer than the idle time
+/// returns `ErrorKind::TimedOut` (the caller writes a tick and reads again), and a first Ctrl-C
+/// (`tcpwhy_common::live`) ends the input: the main thread waits in slices of 0.2 s, never spins.
 struct ReadAhead {
     rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
     chunk: Vec<u8>,
     at: usize,
     done: bool,
+    idle: Option<std::time::Duration>,
+    /// When data (or the last idle report) came.
+    since: std::time::Instant,
+}
+
+/// A reader that waits through `TimedOut` (a live reader's idle signal) instead of reporting it.
+struct NoIdle(Box<dyn Read + Send>);
+
+impl Read for NoIdle {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.0.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => continue,
+                r => return r,
+            }
+        }
+    }
 }
 
 impl ReadAhead {
@@ -223,6 +271,39 @@ impl ReadAhead {
             chunk: Vec::new(),
             at: 0,
             done: false,
+            idle: None,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    fn with_idle(mut self, idle: std::time::Duration) -> Self {
+        self.idle = Some(idle);
+        self
+    }
+
+    /// The next chunk, or `TimedOut` after the idle time (live only).
+    fn next_chunk(&mut self) -> Result<io::Result<Vec<u8>>, ()> {
+        let Some(idle) = self.idle else {
+            return self.rx.recv().map_err(|_| ());
+        };
+        const SLICE: std::time::Duration = std::time::Duration::from_millis(200);
+        loop {
+            if tcpwhy_common::live::stop_requested() {
+                return Err(());
+            }
+            let left = idle.saturating_sub(self.since.elapsed());
+            if left.is_zero() {
+                self.since = std::time::Instant::now();
+                return Ok(Err(io::ErrorKind::TimedOut.into()));
+            }
+            match self.rx.recv_timeout(left.min(SLICE)) {
+                Ok(msg) => {
+                    self.since = std::time::Instant::now();
+                    return Ok(msg);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err(()),
+            }
         }
     }
 }
@@ -233,11 +314,12 @@ impl Read for ReadAhead {
             if self.done {
                 return Ok(0);
             }
-            match self.rx.recv() {
+            match self.next_chunk() {
                 Ok(Ok(c)) => {
                     self.chunk = c;
                     self.at = 0;
                 }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return Err(e),
                 Ok(Err(e)) => {
                     self.done = true;
                     return Err(e);

@@ -36,6 +36,8 @@ pub struct Source {
     compressed: bool,
     /// The compressed stream ended early (a warning even at a record boundary).
     cut: bool,
+    /// A live stream: the reader reports idle time as `TimedOut` (see `super::ReadAhead`).
+    pub(super) live: bool,
 }
 
 impl Source {
@@ -59,6 +61,7 @@ impl Source {
             eof: false,
             compressed: false,
             cut: false,
+            live: false,
         }
     }
 
@@ -143,6 +146,11 @@ impl Source {
         }
         out.flush_output().map_err(Fail::Output)?;
         loop {
+            // A first Ctrl-C: stop reading, end as at the end of the input (tcpwhy_common::live).
+            if tcpwhy_common::live::stop_requested() {
+                self.eof = true;
+                return Ok(());
+            }
             match self.rd.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
@@ -153,6 +161,9 @@ impl Source {
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if self.live && e.kind() == io::ErrorKind::TimedOut => {
+                    out.idle().map_err(Fail::Output)?;
+                }
                 Err(e) if self.compressed && e.kind() == io::ErrorKind::UnexpectedEof => {
                     self.eof = true;
                     self.cut = true;

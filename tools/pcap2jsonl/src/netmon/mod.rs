@@ -219,7 +219,15 @@ pub fn read_stream<R: Read, W: Write>(
                 file.write_all(&buf[..n]).map_err(spool_err)?;
                 total += n as u64;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // TimedOut: a live stream's idle signal (capture::ReadAhead), not an error.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
             Err(e) => {
                 read_error = Some(format!(
                     "{name}: read error at byte {total}: {e}; the {total} bytes before it were read"
