@@ -244,7 +244,10 @@ fn a_syn_flood_is_one_finding_with_rates() {
     let peak = f["evidence"]["peak_per_second"].as_u64().unwrap();
     let duration = f["evidence"]["duration"].as_f64().unwrap();
     assert!(peak <= 600, "{peak}");
-    assert!(peak as f64 * (duration.ceil() + 1.0) >= 600.0, "{peak} {duration}");
+    assert!(
+        peak as f64 * (duration.ceil() + 1.0) >= 600.0,
+        "{peak} {duration}"
+    );
     let s = f["summary"].as_str().unwrap();
     assert!(
         s.starts_with("SYN flood against 203.0.113.30:8084: 600 SYNs from"),
