@@ -159,10 +159,12 @@ impl Groups {
 }
 
 /// What happened to the connections of a kind, as a verb phrase ("timed out"); None for kinds
-/// that are not about single connections (their summary says it).
-pub fn verb(kind: &str) -> Option<&'static str> {
+/// that are not about single connections (their summary says it). `origin` is the finding's
+/// (who sent the RST): a refusal is said to come from the server only when ttlhops proved it.
+pub fn verb(kind: &str, origin: Option<&str>) -> Option<&'static str> {
     Some(match kind {
-        "refused" => "were refused by the server",
+        "refused" if origin == Some("server") => "were refused by the server",
+        "refused" => "were refused: a RST from the server's address answered the SYN",
         "refused_by_middlebox" => "were refused by a device on the path",
         "syn_timeout" => "timed out: no answer to the SYNs",
         "no_response" => "got no answer after the handshake",
@@ -238,7 +240,7 @@ pub fn span(g: &Group) -> String {
 pub fn headline(g: &Group) -> String {
     let conns = crate::wording::plural(g.connections, "connection", "connections");
     let from = clients(g).map(|c| format!(" from {c}")).unwrap_or_default();
-    match verb(&g.kind) {
+    match verb(&g.kind, g.first.origin.as_deref()) {
         Some(v) => {
             let v = if g.connections == 1 {
                 v.replacen("were ", "was ", 1)
