@@ -208,14 +208,17 @@ fn client_gave_up_after_its_read_timeout() {
     only(&d, APP, 9002, &["client_gave_up"]);
     let f = one(&d, "client_gave_up");
     assert_eq!(f["severity"], "error");
-    // The application's read timeout was 5 s.
-    let waited = f64v(&f["evidence"]["waited"]);
-    assert!((4.9..5.5).contains(&waited), "{f}");
     let app = d
         .app
         .iter()
         .find(|a| a["action"].as_str().unwrap().starts_with("get-giveup"))
         .unwrap();
+    // The application's read timeout was 5 s; the RST leaves when the client gets round to its
+    // close(), later on a loaded machine (5.8 s seen in CI), and never after the client's own
+    // clock stopped (its `seconds` include connect, request, timeout and close).
+    let waited = f64v(&f["evidence"]["waited"]);
+    let app_seconds = f64v(&app["seconds"]);
+    assert!(waited >= 4.9 && waited <= app_seconds + 0.05, "app took {app_seconds} s: {f}");
     assert_eq!(app["result"], "timeout (application)");
     assert_eq!(f["client_port"], app["client_port"]);
     assert_eq!(f["socket_error"]["windows_code"], 10060);
@@ -225,7 +228,8 @@ fn client_gave_up_after_its_read_timeout() {
     let ev = frames(f);
     assert!(ev.contains(&rst[0]), "{f}");
     assert!(f["evidence"]["request_acked_frame"].is_u64(), "{f}");
-    assert!(f["summary"].as_str().unwrap().contains("5.0 s"), "{f}");
+    let shown = format!("{waited:.1} s");
+    assert!(f["summary"].as_str().unwrap().contains(&shown), "{f}");
 }
 
 #[test]
