@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Extra;
+use super::Raw;
 use super::hops::FlowHops;
 use super::listener::PortInfo;
 
@@ -70,15 +70,17 @@ pub struct Flow {
     /// docs/schema.md): `{"steps": [[frame, us, dir, flags, seq, ack, len, win, ttl], …],
     /// "omitted": N}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ladder: Option<serde_json::Value>,
+    pub ladder: Option<Raw>,
     /// Added by ttlhops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttlhops: Option<FlowHops>,
     /// Added by portmap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portmap: Option<PortInfo>,
-    #[serde(flatten)]
-    pub extra: Extra,
+    /// The tunnel the connection was carried in (pcap2jsonl's packet `tunnel`, docs/schema.md);
+    /// absent when it was not tunnelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<Raw>,
 }
 
 /// The client's SYNs: a retransmitted SYN (same ISN) is another attempt of the same flow.
