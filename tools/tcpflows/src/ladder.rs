@@ -6,8 +6,6 @@
 //! entry costs 40 bytes, allocated as packets arrive: a lone SYN costs 80 bytes of heap (room for
 //! two), a long connection at most 18 entries (720 bytes); 80 bytes in the flow state itself.
 
-use std::fmt::Write as _;
-
 use tcpwhy_common::records::Raw;
 
 use crate::conn::{FlowState, Seg};
@@ -166,6 +164,8 @@ pub fn field(f: &FlowState) -> Option<Raw> {
     // Written by hand: every flow carries one, and a `json!` tree per packet cost more than the
     // rest of the record.
     let mut out = String::with_capacity(24 + steps.len() * 48);
+    let mut num = itoa::Buffer::new();
+    let mut letters = Vec::with_capacity(8);
     out.push_str("{\"steps\":[");
     for (i, s) in steps.iter().enumerate() {
         let from = s.from as usize;
@@ -183,22 +183,32 @@ pub fn field(f: &FlowState) -> Option<Raw> {
             u64::from(s.win)
         };
         let us = (s.ns - f.first_ts.ns).div_euclid(1000);
-        let dir = if from == client { "c" } else { "s" };
-        let letters = tcpwhy_common::tcp_flags::TcpFlags(s.flags);
-        let sep = if i == 0 { "" } else { "," };
-        let _ = write!(
-            out,
-            "{sep}[{},{us},\"{dir}\",\"{letters}\",{seq},{ack},{},{win},",
-            s.frame, s.len
-        );
-        match s.ttl {
-            Some(t) => {
-                let _ = write!(out, "{t}]");
-            }
-            None => out.push_str("null]"),
+        out.push_str(if i == 0 { "[" } else { ",[" });
+        out.push_str(num.format(s.frame));
+        out.push(',');
+        out.push_str(num.format(us));
+        out.push_str(if from == client {
+            ",\"c\",\""
+        } else {
+            ",\"s\",\""
+        });
+        letters.clear();
+        tcpwhy_common::tcp_flags::write_letters(&mut letters, s.flags);
+        out.extend(letters.iter().map(|&b| char::from(b)));
+        out.push_str("\",");
+        for n in [u64::from(seq), u64::from(ack), u64::from(s.len), win] {
+            out.push_str(num.format(n));
+            out.push(',');
         }
+        match s.ttl {
+            Some(t) => out.push_str(num.format(t)),
+            None => out.push_str("null"),
+        }
+        out.push(']');
     }
-    let _ = write!(out, "],\"omitted\":{}}}", f.ladder.omitted);
+    out.push_str("],\"omitted\":");
+    out.push_str(num.format(f.ladder.omitted));
+    out.push('}');
     // Numbers and flag letters only: always one JSON value.
     Raw::new(out).ok()
 }

@@ -171,7 +171,8 @@ fn role(f: &FlowState, idx: usize) -> String {
 
 /// The `flow` record of a connection that is over. `end` overrides the flow's own end reason
 /// (for timeouts, eviction, reuse and the end of the input).
-pub fn record(f: &FlowState, end: &str) -> Flow {
+/// The record of flow `f`; its `ladder` only when `ladder` is true.
+pub fn record(f: &FlowState, end: &str, ladder: bool) -> Flow {
     let ci = f.client();
     let c = &f.half[ci];
     let s = &f.half[1 - ci];
@@ -252,7 +253,11 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         icmp,
         icmp_count: f.icmp_count,
         tls: f.tls.as_ref().and_then(|t| t.output()),
-        ladder: crate::ladder::field(f),
+        ladder: if ladder {
+            crate::ladder::field(f)
+        } else {
+            None
+        },
         ttlhops: None,
         portmap: None,
         tunnel: None,

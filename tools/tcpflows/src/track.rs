@@ -179,10 +179,7 @@ impl Tracker {
             self.map.remove(&f.key);
         }
         self.free.push(i);
-        let mut rec = output::record(&f, end);
-        if !self.cfg.ladder.wants(&f) {
-            rec.ladder = None;
-        }
+        let mut rec = output::record(&f, end, self.cfg.ladder.wants(&f));
         if f.key.tun != 0 {
             if let Some((_, t)) = self.tunnel_texts.get(&f.tun_text) {
                 rec.tunnel = tcpwhy_common::records::Raw::new(t.to_string()).ok();
