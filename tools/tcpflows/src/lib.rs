@@ -18,6 +18,7 @@ pub mod ladder;
 pub mod output;
 pub mod reorder;
 pub mod scan;
+pub mod setup;
 pub mod tls;
 pub mod track;
 pub mod tunnel;

@@ -253,6 +253,8 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         icmp_count: f.icmp_count,
         tls: f.tls.as_ref().and_then(|t| t.output()),
         ladder: Some(crate::ladder::field(f)),
+        others_answered: crate::setup::others_answered(f),
+        ecn_setup: crate::setup::ecn_setup(f),
         ttlhops: None,
         portmap: None,
         extra: Extra::new(),
