@@ -18,6 +18,7 @@ mod handshake_incomplete;
 mod icmp_unreachable;
 mod injected_reset;
 pub mod intermittent_backend;
+pub mod ipv6_fallback;
 mod no_response;
 pub mod one_sided_capture;
 mod peer_silent;
