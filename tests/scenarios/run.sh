@@ -658,6 +658,11 @@ if want backlog-full; then
   scenario backlog-full "get $APP 80, burst $APP 8097 6 12, get $APP 80" app
   nsx app netstat -s 2>/dev/null | grep -i -E 'listen|SYNs to LISTEN' >"$OUT/backlog-full.netstat-s.txt" || true
   nsx app ss -ltn sport = :8097 >"$OUT/backlog-full.ss.txt"
+  # The same with net.ipv4.tcp_abort_on_overflow=1 on the server: a connection the full queue
+  # cannot take is reset right after the client's handshake ACK (ECONNRESET on its first read).
+  nsx app sysctl -qw net.ipv4.tcp_abort_on_overflow=1
+  scenario backlog-abort "get $APP 80, burst $APP 8097 6 12, get $APP 80"
+  nsx app sysctl -qw net.ipv4.tcp_abort_on_overflow=0
 fi
 
 if want ipv6-fallback && [ "$HAVE_DNSMASQ" = 1 ]; then
