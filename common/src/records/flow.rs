@@ -104,6 +104,10 @@ pub struct OthersAnswered {
     /// The client's handshake ACK was ignored: its data was retransmitted before the server's
     /// first packet after the handshake.
     pub ignored_ack: bool,
+    /// The server reset the connection right after the client's handshake ACK, before sending
+    /// anything else (Linux with `net.ipv4.tcp_abort_on_overflow=1`).
+    #[serde(default)]
+    pub reset_after_ack: bool,
 }
 
 /// An ECN-setup SYN (ECE and CWR set, RFC 3168) that got a RST, or that the client gave up on

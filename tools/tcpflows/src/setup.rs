@@ -77,6 +77,8 @@ struct More {
     /// The client's handshake ACK was ignored: its data retransmitted before the server's first
     /// packet after the handshake.
     ignored_ack: bool,
+    /// The server reset the connection right after the client's handshake ACK.
+    reset_after_ack: bool,
     // ECN
     ecn_count: u32,
     ecn_frames: Vec<u64>,
@@ -140,6 +142,13 @@ pub fn after_packet(l: &mut Listeners, f: &mut FlowState, from: usize, s: &Seg) 
     }
     // From the server (or a device in its name).
     if rst {
+        // Reset right after the handshake, before anything else from the server: a full
+        // accept queue with net.ipv4.tcp_abort_on_overflow=1.
+        if f.established && f.setup.started && !f.setup.progressed {
+            f.setup.progressed = true;
+            snapshot(l, f, &server, s, 0);
+            f.setup.more().reset_after_ack = true;
+        }
         if f.synack_frame.is_none() {
             if let Some(m) = f.setup.more.as_deref_mut() {
                 if m.ecn_count > 0 && m.plain_frame.is_none() && m.rst_frame.is_none() {
@@ -201,7 +210,7 @@ pub fn others_answered(f: &FlowState) -> Option<OthersAnswered> {
     let unanswered_syns = f
         .syn_count
         .saturating_sub(u32::from(f.synack_frame.is_some()));
-    if unanswered_syns == 0 && !ignored_ack {
+    if unanswered_syns == 0 && !ignored_ack && !m.reset_after_ack {
         return None;
     }
     let first_syn = f.syn_ts.first().map_or(f.first_ts.ns, |t| t.ns);
@@ -227,6 +236,7 @@ pub fn others_answered(f: &FlowState) -> Option<OthersAnswered> {
         waited: (m.end_ns - first_syn).max(0) as f64 / 1e9,
         unanswered_syns,
         ignored_ack,
+        reset_after_ack: m.reset_after_ack,
     })
 }
 

@@ -25,7 +25,8 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
     // A single lost SYN next to a busy server is routine; two in a row while others are
     // answered, or an ignored handshake ACK, are not.
     let dropped_syns = o.unanswered_syns >= 2;
-    if !(dropped_syns || o.ignored_ack) {
+    let reset = o.reset_after_ack && f.rst.as_ref().is_some_and(|r| r.from == "server");
+    if !(dropped_syns || o.ignored_ack || reset) {
         return None;
     }
     // A RST from the server before it answered: refused, not queued.
@@ -49,7 +50,12 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
     fd.frames = fr;
     fd.ts = f.attempts.ts.first().copied().or(Some(f.first_ts));
     fd.origin = Some("server".into());
-    if !served {
+    if reset {
+        set_error(&mut fd, Sock::Reset);
+        fd.frames.extend(f.rst.as_ref().map(|r| r.frame));
+        fd.frames.sort_unstable();
+        fd.frames.dedup();
+    } else if !served {
         set_error(&mut fd, Sock::TimedOut);
     }
     let client_retrans = f
@@ -79,7 +85,16 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
             plural(u64::from(client_retrans + 1), "time", "times")
         ));
     }
-    let outcome = if served {
+    if reset {
+        let fr = f.rst.as_ref().map_or(0, |r| r.frame);
+        what.push(format!(
+            "the server reset it right after the handshake (frame {fr}), before sending anything \
+             (a full accept queue with net.ipv4.tcp_abort_on_overflow=1)"
+        ));
+    }
+    let outcome = if reset {
+        "the application's first read or write fails with a reset".to_string()
+    } else if served {
         format!("it was served only after {}", secs(o.waited))
     } else if f.established {
         "it never got an answer".to_string()
@@ -122,6 +137,7 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
     ev(&mut fd, "other_frames", o.frames.clone());
     ev(&mut fd, "unanswered_syns", o.unanswered_syns);
     ev(&mut fd, "ignored_ack", o.ignored_ack);
+    ev(&mut fd, "reset_after_ack", reset);
     ev(&mut fd, "waited", o.waited);
     ev(&mut fd, "synack_count", f.synack_count);
     ev(&mut fd, "client_retransmissions", client_retrans);
@@ -203,6 +219,30 @@ mod tests {
         assert!(fd.summary.contains("6 times"), "{}", fd.summary);
         assert!(
             fd.summary.contains("repeated its SYN-ACK 2 times"),
+            "{}",
+            fd.summary
+        );
+    }
+
+    #[test]
+    fn reset_after_the_handshake_with_abort_on_overflow() {
+        let p = json!({
+            "synack_frame": 48, "synack_frames": [48], "synack_count": 1,
+            "attempts": {"syn_count": 3, "frames": [23, 36, 44], "ts": [1000.0, 1001.0, 1003.0],
+                         "intervals": [1.0, 2.0]},
+            "server": {"bytes": 0},
+            "rst": {"from": "server", "frame": 52, "ts": 1003.01, "ttl": 62, "ip_id": 0,
+                    "flags": "R", "seq_ok": true, "count": 1},
+            "others_answered": {"count": 3, "frames": [21, 46], "waited": 3.01,
+                                "unanswered_syns": 2, "ignored_ack": false,
+                                "reset_after_ack": true}
+        });
+        let fd = backlog_full(&flow(p), &Config::default()).expect("fires");
+        assert_eq!(fd.severity, Severity::Error);
+        assert_eq!(fd.socket_error.unwrap().windows_code, Some(10054));
+        assert!(fd.frames.contains(&52));
+        assert!(
+            fd.summary.contains("tcp_abort_on_overflow=1"),
             "{}",
             fd.summary
         );
