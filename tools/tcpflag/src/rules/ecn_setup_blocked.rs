@@ -7,8 +7,7 @@
 //!   does this after one lost ECN SYN, `net.ipv4.tcp_ecn_fallback`, default on);
 //! * reset: a RST answered the ECN SYN and the same connection (same ports, same ISN) tried again
 //!   with a plain SYN about 1 s later (macOS, Windows). Linux instead fails connect() with
-//!   ECONNREFUSED on that RST: the refusal rules report it, with the ECN SYN named in the
-//!   evidence (`refused` evidence `ecn_setup_syn`).
+//!   ECONNREFUSED on that RST: the refusal rules report it.
 
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
