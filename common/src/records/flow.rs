@@ -101,9 +101,16 @@ pub struct OthersAnswered {
     pub waited: f64,
     /// SYNs before the first SYN-ACK (all of them when none came).
     pub unanswered_syns: u32,
-    /// The client's handshake ACK was ignored: its data was retransmitted before the server's
+    /// The client's handshake ACK was ignored: the server repeated its SYN-ACK after it, or the
+    /// client's data was retransmitted 3 times (once after unanswered SYNs) before the server's
     /// first packet after the handshake.
     pub ignored_ack: bool,
+    /// The client's data retransmissions before the server's first packet after the handshake.
+    #[serde(default)]
+    pub retransmissions: u32,
+    /// SYN-ACKs the server repeated after the client's handshake ACK.
+    #[serde(default)]
+    pub synacks_after_ack: u32,
     /// The server reset the connection right after the client's handshake ACK, before sending
     /// anything else (Linux with `net.ipv4.tcp_abort_on_overflow=1`).
     #[serde(default)]

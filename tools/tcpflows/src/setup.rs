@@ -74,9 +74,10 @@ struct More {
     end_ns: i64,
     last_frame: u64,
     waited_set: bool,
-    /// The client's handshake ACK was ignored: its data retransmitted before the server's first
-    /// packet after the handshake.
-    ignored_ack: bool,
+    /// The client's data retransmissions before the server's first packet after the handshake.
+    retrans: u32,
+    /// SYN-ACKs the server repeated after the client's handshake ACK.
+    synacks_after_ack: u32,
     /// The server reset the connection right after the client's handshake ACK.
     reset_after_ack: bool,
     // ECN
@@ -164,6 +165,10 @@ pub fn after_packet(l: &mut Listeners, f: &mut FlowState, from: usize, s: &Seg) 
                 m.synack_ece = Some(s.flags & ECE != 0);
             }
         }
+        if f.established && !f.setup.progressed {
+            let m = f.setup.more();
+            m.synacks_after_ack = m.synacks_after_ack.saturating_add(1);
+        }
         if f.setup.started && !f.setup.progressed && troubled(f) {
             // Before this SYN-ACK is counted: the own ones so far are all but it.
             snapshot(l, f, &server, s, 1);
@@ -175,8 +180,8 @@ pub fn after_packet(l: &mut Listeners, f: &mut FlowState, from: usize, s: &Seg) 
         f.setup.progressed = true;
         if f.setup.started && troubled(f) {
             snapshot(l, f, &server, s, 0);
-            let ignored = data_retrans(f) > 0;
-            f.setup.more().ignored_ack = ignored;
+            let r = data_retrans(f);
+            f.setup.more().retrans = r;
         }
         l.bump(server, s);
     }
@@ -202,15 +207,22 @@ pub fn others_answered(f: &FlowState) -> Option<OthersAnswered> {
     if !m.waited_set || !f.setup.started {
         return None;
     }
-    let ignored_ack = if f.setup.progressed {
-        m.ignored_ack
+    let retrans = if f.setup.progressed {
+        m.retrans
+    } else if f.established {
+        data_retrans(f)
     } else {
-        f.established && data_retrans(f) > 0
+        0
     };
     let unanswered_syns = f
         .syn_count
         .saturating_sub(u32::from(f.synack_frame.is_some()));
-    if unanswered_syns == 0 && !ignored_ack && !m.reset_after_ack {
+    // An ignored handshake ACK: the server repeated its SYN-ACK after it, or the request went
+    // unacknowledged three times (one or two lost segments beside a busy server are routine),
+    // or once after SYNs that went unanswered too.
+    let ignored_ack = f.established
+        && (m.synacks_after_ack > 0 || retrans >= 3 || (retrans >= 1 && unanswered_syns >= 1));
+    if unanswered_syns < 2 && !ignored_ack && !m.reset_after_ack {
         return None;
     }
     let first_syn = f.syn_ts.first().map_or(f.first_ts.ns, |t| t.ns);
@@ -236,6 +248,8 @@ pub fn others_answered(f: &FlowState) -> Option<OthersAnswered> {
         waited: (m.end_ns - first_syn).max(0) as f64 / 1e9,
         unanswered_syns,
         ignored_ack,
+        retransmissions: retrans,
+        synacks_after_ack: m.synacks_after_ack,
         reset_after_ack: m.reset_after_ack,
     })
 }

@@ -24,7 +24,10 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
     }
     // A single lost SYN next to a busy server is routine; two in a row while others are
     // answered, or an ignored handshake ACK, are not.
-    let dropped_syns = o.unanswered_syns >= 2;
+    // SYNs dropped and the connection answered later: the queue drained. SYNs never answered
+    // are syn_timeout's (with the others answered in its summary): a stuck application and a
+    // firewall that drops only some clients cannot be told apart from them.
+    let dropped_syns = o.unanswered_syns >= 2 && f.synack_frame.is_some();
     let reset = o.reset_after_ack && f.rst.as_ref().is_some_and(|r| r.from == "server");
     if !(dropped_syns || o.ignored_ack || reset) {
         return None;
@@ -183,13 +186,21 @@ mod tests {
     }
 
     #[test]
-    fn never_connected_is_an_error_with_the_timeout() {
+    fn never_answered_is_left_to_syn_timeout() {
         let mut p = dropped();
         p["established"] = json!(false);
         p["synack_frame"] = json!(null);
         p["synack_frames"] = json!([]);
         p["server"] = json!({"packets": 0, "bytes": 0});
         p["others_answered"]["unanswered_syns"] = json!(3);
+        assert!(backlog_full(&flow(p), &Config::default()).is_none());
+    }
+
+    #[test]
+    fn request_never_answered_is_an_error_with_the_timeout() {
+        let mut p = dropped();
+        p["server"] = json!({"packets": 3, "bytes": 0});
+        p["others_answered"]["ignored_ack"] = json!(true);
         let fd = backlog_full(&flow(p), &Config::default()).expect("fires");
         assert_eq!(fd.severity, Severity::Error);
         assert_eq!(fd.socket_error.unwrap().windows_code, Some(10060));
