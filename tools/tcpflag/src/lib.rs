@@ -352,9 +352,7 @@ impl Engine {
         let mut back = vec![];
         self.fallback
             .due(self.now, self.cfg.min_syns, &mut out, &mut back);
-        for (f, frames) in back {
-            out.extend(self.dispatch_flow(f, frames));
-        }
+        out.extend(self.judged(back));
         out.extend(self.flush_due(false));
         out.extend(self.flush_held(false));
         out.extend(self.names.advance(ts));
@@ -368,6 +366,19 @@ impl Engine {
         let kept = self.fallback.offer(f, rst_frames, &mut back);
         for (f, frames) in back.into_iter().chain(kept) {
             out.extend(self.dispatch_flow(f, frames));
+        }
+        out
+    }
+
+    /// IPv6 attempts the fallback stage judged and gives back: the per-flow rules, with its
+    /// note on their finding.
+    fn judged(&mut self, back: rules::ipv6_fallback::Released) -> Vec<Finding> {
+        let mut out = vec![];
+        for (f, frames) in back {
+            let uid = f.uid.clone();
+            let mut v = self.dispatch_flow(f, frames);
+            self.fallback.annotate(&uid, &mut v);
+            out.extend(v);
         }
         out
     }
@@ -599,9 +610,7 @@ impl Engine {
         }
         let mut back = vec![];
         self.fallback.finish(self.cfg.min_syns, &mut out, &mut back);
-        for (f, frames) in back {
-            out.extend(self.dispatch_flow(f, frames));
-        }
+        out.extend(self.judged(back));
         out.extend(self.flush_held(true));
         out.extend(self.flush_due(true));
         out.extend(self.names.finish());

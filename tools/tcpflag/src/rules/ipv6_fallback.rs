@@ -21,8 +21,7 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::packet::Packet;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, set_error, syn_frames, unanswered};
-use crate::socket_errors::Sock;
+use super::{base, conn, ev, syn_frames, unanswered};
 use crate::wording::{endpoint, frames, plural, secs};
 
 /// Seconds after an IPv6 attempt's last SYN within which its IPv4 connection must start
@@ -79,6 +78,8 @@ pub struct Fallback {
     /// IPv4 and IPv6 connections to such names, the latest.
     recent: VecDeque<V4>,
     recent6: VecDeque<V4>,
+    /// Notes for the per-flow finding of attempts that never fell back, by flow uid.
+    notes: HashMap<String, NoteOf>,
 }
 
 impl Fallback {
@@ -217,7 +218,7 @@ impl Fallback {
     }
 
     /// An attempt held long enough: the IPv4 connection that followed it, if any.
-    fn judge(&self, h: Held, min_syns: u32, out: &mut Vec<Finding>, released: &mut Released) {
+    fn judge(&mut self, h: Held, min_syns: u32, out: &mut Vec<Finding>, released: &mut Released) {
         let Some(n) = self.name_of(&h.f.server_ip) else {
             released.push((h.f, h.frames));
             return;
@@ -237,6 +238,29 @@ impl Fallback {
             Verdict::Finding(fd) => out.push(*fd),
             Verdict::Silent => {}
             Verdict::Rules => released.push((h.f, h.frames)),
+            Verdict::Note(n) => {
+                if self.notes.len() >= MAX_HELD {
+                    self.notes.clear();
+                }
+                self.notes.insert(h.f.uid.clone(), *n);
+                released.push((h.f, h.frames));
+            }
+        }
+    }
+
+    /// Adds the note of a judged attempt (no fallback to IPv4) to the per-flow finding about it
+    /// (`syn_timeout`), once the engine has run the rules on the flow.
+    pub fn annotate(&mut self, uid: &str, findings: &mut [Finding]) {
+        let Some((note, next, value)) = self.notes.remove(uid) else {
+            return;
+        };
+        if let Some(fd) = findings
+            .iter_mut()
+            .find(|f| f.uids.first().is_some_and(|u| u == uid))
+        {
+            fd.summary.push_str(&note);
+            fd.next_step.push_str(&next);
+            fd.evidence.insert("ipv6_fallback".into(), value);
         }
     }
 
@@ -259,7 +283,10 @@ impl Fallback {
 fn links(f: &Flow, n: &Name, v: &V4) -> bool {
     let first = f.attempts.ts.first().copied().unwrap_or(f.first_ts);
     let last = f.attempts.ts.last().copied().unwrap_or(f.last_ts);
-    v.server_port == f.server_port
+    // An IPv4 connection that failed too is not a fallback that worked: the per-flow rules
+    // judge both.
+    v.established
+        && v.server_port == f.server_port
         && n.a.iter().any(|a| *a == v.server_ip)
         && n.aaaa.iter().any(|a| *a == f.server_ip)
         && (n.client == v.client_ip || n.client == f.client_ip)
@@ -281,7 +308,12 @@ fn parallel(f: &Flow, n: &Name, v: &V4) -> bool {
         && v.first_ts < last
 }
 
+/// What the gave-up case adds to the per-flow finding: summary, next step, evidence.
+type NoteOf = (String, String, serde_json::Value);
+
 enum Verdict {
+    /// Not fallen back: the per-flow rules judge it, this is added to their finding.
+    Note(Box<NoteOf>),
     Finding(Box<Finding>),
     /// Happy Eyeballs: nothing to report.
     Silent,
@@ -428,27 +460,26 @@ fn finding(f: &Flow, n: &Name, v: Option<&V4>, min_syns: u32) -> Verdict {
             if count < min_syns {
                 return Verdict::Rules;
             }
-            fd.severity = Severity::Error;
-            set_error(&mut fd, Sock::TimedOut);
-            let mut fr = syns.clone();
-            fr.extend(dns.iter().copied());
-            fr.sort_unstable();
-            fr.dedup();
-            fd.frames = fr;
-            fd.summary = format!(
-                "{}: {names}; {tried}, and no IPv4 attempt followed: the application's own \
-                 timeout fired (or it has no fallback) before it tried IPv4, which the name \
-                 offers",
-                conn(f),
+            // The attempt stays the per-flow rules' (syn_timeout: the connect timed out), with
+            // a note that the name offered IPv4 and the application never tried it.
+            let note = format!(
+                "; {names}, and no IPv4 attempt followed: the application's own timeout fired \
+                 (or it has no fallback) before it tried IPv4"
             );
-            fd.next_step = format!(
-                "fix the IPv6 path to {v6} (route, firewall: `traceroute -6 -T -p {} {}`), or \
-                 remove the AAAA record of {}; give the client a fallback to IPv4 within its \
-                 timeout: {no_he}",
-                f.server_port, f.server_ip, n.name,
+            let next = format!(
+                "; the name also has IPv4 addresses: fix the IPv6 path or remove the AAAA record \
+                 of {}, and give the client a fallback to IPv4 within its timeout ({})",
+                n.name, "Happy Eyeballs, RFC 8305, or a short per-address connect timeout"
             );
-            ev(&mut fd, "fell_back", false);
-            ev(&mut fd, "ipv6_wait", last - first);
+            let value = serde_json::json!({
+                "name": n.name,
+                "ipv6_addresses": n.aaaa,
+                "ipv4_addresses": n.a,
+                "dns_frames": dns,
+                "fell_back": false,
+                "ipv6_wait": last - first,
+            });
+            return Verdict::Note(Box::new((note, next, value)));
         }
     }
     Verdict::Finding(Box::new(fd))
@@ -603,11 +634,11 @@ mod tests {
     }
 
     #[test]
-    fn no_ipv4_attempt_is_an_error_and_a_later_request_does_not_count() {
+    fn no_ipv4_attempt_stays_syn_timeout_with_a_note_and_a_later_request_does_not_count() {
         let mut fb = names();
         // The application gave up on G6 at 102 s; a new request at 105 s tried IPv6 (H6)
         // again and then IPv4: the IPv4 connection belongs to the new request.
-        let (out, _) = run(
+        let (out, passed) = run(
             &mut fb,
             vec![
                 v6("G6", 1004, &[(46, 100.0), (47, 101.0)]),
@@ -615,14 +646,34 @@ mod tests {
                 v4("H4", 2005, 53, 105.2),
             ],
         );
-        assert_eq!(out.len(), 1, "{out:?}");
-        assert_eq!(out[0].uids, vec!["G6".to_string()]);
-        assert_eq!(out[0].severity, Severity::Error);
-        assert_eq!(out[0].evidence["fell_back"], false);
-        assert_eq!(
-            out[0].socket_error.as_ref().unwrap().windows_code,
-            Some(10060)
+        assert!(out.is_empty(), "{out:?}");
+        assert!(passed.contains(&"G6".to_string()), "{passed:?}");
+        // The engine runs the per-flow rules on G6 and the note goes on their finding.
+        let mut fd = vec![base(
+            &v6("G6", 1004, &[(46, 100.0), (47, 101.0)]),
+            "syn_timeout",
+            Severity::Error,
+        )];
+        fb.annotate("G6", &mut fd);
+        assert!(
+            fd[0].summary.contains("no IPv4 attempt followed"),
+            "{}",
+            fd[0].summary
         );
+        assert_eq!(fd[0].evidence["ipv6_fallback"]["fell_back"], false);
+        assert!(fd[0].next_step.contains("Happy Eyeballs"));
+    }
+
+    #[test]
+    fn an_ipv4_connection_that_failed_too_is_no_fallback() {
+        let mut fb = names();
+        let mut f4 = v4("F4", 2006, 12, 107.2);
+        f4.established = false;
+        let (out, _) = run(
+            &mut fb,
+            vec![v6("F6", 1006, &[(9, 100.0), (10, 101.0), (11, 103.0)]), f4],
+        );
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]
