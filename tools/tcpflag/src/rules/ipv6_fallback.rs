@@ -38,12 +38,10 @@ pub const MAX_RECENT: usize = 4_096;
 #[derive(Debug, Default, Clone)]
 struct Name {
     name: String,
-    /// The client that asked.
-    client: String,
     a: Vec<String>,
     aaaa: Vec<String>,
-    /// The latest answers: (time, frame, AAAA).
-    answers: Vec<(f64, u64, bool)>,
+    /// The latest answers: (time, frame, AAAA, the client asking).
+    answers: Vec<(f64, u64, bool, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,12 +99,15 @@ impl Fallback {
             name: qname.clone(),
             ..Default::default()
         });
-        nm.client = client.to_string();
         if nm.answers.len() >= MAX_ANSWERS {
             nm.answers.remove(0);
         }
-        nm.answers
-            .push((p.ts, p.frame, d.qtype.as_deref() == Some("AAAA")));
+        nm.answers.push((
+            p.ts,
+            p.frame,
+            d.qtype.as_deref() == Some("AAAA"),
+            client.to_string(),
+        ));
         for a in &d.answers {
             let Some(data) = a.data.as_deref() else {
                 continue;
@@ -279,6 +280,22 @@ impl Fallback {
     }
 }
 
+impl Name {
+    /// `client` got an answer (AAAA with `six`) for the name within `from..=to`.
+    fn asked(&self, client: &str, from: f64, to: f64, six: bool) -> bool {
+        self.answers
+            .iter()
+            .any(|(ts, _, v6, c)| *v6 == six && c == client && *ts >= from && *ts <= to)
+    }
+
+    /// `client` looked the name up again after `from` and up to `to`.
+    fn asked_between(&self, client: &str, from: f64, to: f64) -> bool {
+        self.answers
+            .iter()
+            .any(|(ts, _, _, c)| c == client && *ts > from && *ts <= to)
+    }
+}
+
 /// The IPv4 connection `v` is the fallback of the IPv6 attempt `f` to name `n`.
 fn links(f: &Flow, n: &Name, v: &V4) -> bool {
     let first = f.attempts.ts.first().copied().unwrap_or(f.first_ts);
@@ -289,7 +306,11 @@ fn links(f: &Flow, n: &Name, v: &V4) -> bool {
         && v.server_port == f.server_port
         && n.a.iter().any(|a| *a == v.server_ip)
         && n.aaaa.iter().any(|a| *a == f.server_ip)
-        && (n.client == v.client_ip || n.client == f.client_ip)
+        // The lookup was for this attempt, by one of the two addresses of the client...
+        && (n.asked(&f.client_ip, first - 2.0, first, true)
+            || n.asked(&v.client_ip, first - 2.0, first, true))
+        // ...and the IPv4 connection followed no new lookup of its own (a new request).
+        && !n.asked_between(&v.client_ip, first, v.first_ts)
         // After the IPv6 attempt's last SYN: a fallback, not a parallel attempt (an IPv4
         // connection that starts while IPv6 SYNs are still being retried is something else).
         && v.first_ts >= last
@@ -303,7 +324,8 @@ fn parallel(f: &Flow, n: &Name, v: &V4) -> bool {
     let last = f.attempts.ts.last().copied().unwrap_or(f.last_ts);
     v.server_port == f.server_port
         && n.a.iter().any(|a| *a == v.server_ip)
-        && (n.client == v.client_ip || n.client == f.client_ip)
+        && (n.asked(&f.client_ip, first - 2.0, first, true)
+            || n.asked(&v.client_ip, first - 2.0, first, true))
         && v.first_ts >= first
         && v.first_ts < last
 }
@@ -326,12 +348,12 @@ fn finding(f: &Flow, n: &Name, v: Option<&V4>, min_syns: u32) -> Verdict {
     // answer at once (within 2 s: the lookup was for this connection), from the client that
     // asked when it asked over IPv6.
     let first0 = f.attempts.ts.first().copied().unwrap_or(f.first_ts);
-    let looked_up = n
-        .answers
-        .iter()
-        .any(|(ts, _, six)| *six && *ts <= first0 && first0 - ts <= 2.0);
-    let same = !n.client.contains(':') || n.client == f.client_ip;
-    if !n.aaaa.iter().any(|a| *a == f.server_ip) || !looked_up || !same {
+    let looked_up = n.answers.iter().any(|(ts, _, six, c)| {
+        *six && *ts <= first0
+            && first0 - ts <= 2.0
+            && (*c == f.client_ip || v.is_some_and(|v| v.client_ip == *c) || !c.contains(':'))
+    });
+    if !n.aaaa.iter().any(|a| *a == f.server_ip) || !looked_up {
         return Verdict::Rules;
     }
     let first = f.attempts.ts.first().copied().unwrap_or(f.first_ts);
@@ -372,7 +394,7 @@ fn finding(f: &Flow, n: &Name, v: Option<&V4>, min_syns: u32) -> Verdict {
             n.answers
                 .iter()
                 .rev()
-                .find(|(ts, _, v6)| *v6 == six && *ts <= first)
+                .find(|(ts, _, v6, _)| *v6 == six && *ts <= first)
                 .map(|a| a.1)
         })
         .collect();
