@@ -31,6 +31,8 @@ pub const LINK: f64 = 75.0;
 pub const SLOW: f64 = 1.0;
 pub const MAX_NAMES: usize = 10_000;
 pub const MAX_HELD: usize = 10_000;
+/// An attempt follows its lookup by at most this long (s): getaddrinfo, then connect().
+pub const LOOKUP: f64 = 0.5;
 /// DNS answers remembered per name (the latest).
 pub const MAX_ANSWERS: usize = 64;
 pub const MAX_RECENT: usize = 4_096;
@@ -281,14 +283,18 @@ impl Fallback {
 }
 
 impl Name {
-    /// `client` got an answer (AAAA with `six`) for the name within `from..=to`.
-    fn asked(&self, client: &str, from: f64, to: f64, six: bool) -> bool {
-        self.answers
-            .iter()
-            .any(|(ts, _, v6, c)| *v6 == six && c == client && *ts >= from && *ts <= to)
+    /// `client` got an A and an AAAA answer for the name after `from` and up to `to` (one
+    /// getaddrinfo for both families, as a dual-stack client's).
+    fn asked_both(&self, client: &str, from: f64, to: f64) -> bool {
+        let got = |six: bool| {
+            self.answers
+                .iter()
+                .any(|(ts, _, v6, c)| *v6 == six && c == client && *ts > from && *ts <= to)
+        };
+        got(false) && got(true)
     }
 
-    /// `client` looked the name up again after `from` and up to `to`.
+    /// `client` got an answer for the name after `from` and up to `to`.
     fn asked_between(&self, client: &str, from: f64, to: f64) -> bool {
         self.answers
             .iter()
@@ -306,9 +312,9 @@ fn links(f: &Flow, n: &Name, v: &V4) -> bool {
         && v.server_port == f.server_port
         && n.a.iter().any(|a| *a == v.server_ip)
         && n.aaaa.iter().any(|a| *a == f.server_ip)
-        // The lookup was for this attempt, by one of the two addresses of the client...
-        && (n.asked(&f.client_ip, first - 2.0, first, true)
-            || n.asked(&v.client_ip, first - 2.0, first, true))
+        // The lookup was for this attempt (within LOOKUP), by the address that then connected over IPv4 (the
+        // only tie between a host's two addresses)...
+        && n.asked_both(&v.client_ip, first - LOOKUP, first)
         // ...and the IPv4 connection followed no new lookup of its own (a new request).
         && !n.asked_between(&v.client_ip, first, v.first_ts)
         // After the IPv6 attempt's last SYN: a fallback, not a parallel attempt (an IPv4
@@ -324,8 +330,7 @@ fn parallel(f: &Flow, n: &Name, v: &V4) -> bool {
     let last = f.attempts.ts.last().copied().unwrap_or(f.last_ts);
     v.server_port == f.server_port
         && n.a.iter().any(|a| *a == v.server_ip)
-        && (n.asked(&f.client_ip, first - 2.0, first, true)
-            || n.asked(&v.client_ip, first - 2.0, first, true))
+        && n.asked_both(&v.client_ip, first - LOOKUP, first)
         && v.first_ts >= first
         && v.first_ts < last
 }
@@ -345,12 +350,12 @@ enum Verdict {
 
 fn finding(f: &Flow, n: &Name, v: Option<&V4>, min_syns: u32) -> Verdict {
     // Only an IPv6 attempt to one of the name's IPv6 addresses, that follows the name's AAAA
-    // answer at once (within 2 s: the lookup was for this connection), from the client that
+    // answer at once (within LOOKUP: the lookup was for this connection), from the client that
     // asked when it asked over IPv6.
     let first0 = f.attempts.ts.first().copied().unwrap_or(f.first_ts);
     let looked_up = n.answers.iter().any(|(ts, _, six, c)| {
         *six && *ts <= first0
-            && first0 - ts <= 2.0
+            && first0 - ts <= LOOKUP
             && (*c == f.client_ip || v.is_some_and(|v| v.client_ip == *c) || !c.contains(':'))
     });
     if !n.aaaa.iter().any(|a| *a == f.server_ip) || !looked_up {
