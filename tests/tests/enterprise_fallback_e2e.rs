@@ -27,7 +27,7 @@ fn frames(f: &Value) -> Vec<u64> {
         .collect()
 }
 
-fn packet<'a>(d: &'a Diagnosis, frame: u64) -> &'a Value {
+fn packet(d: &Diagnosis, frame: u64) -> &Value {
     d.packets
         .iter()
         .find(|p| p["frame"] == frame)

@@ -275,7 +275,7 @@ impl Fallback {
             e.client_ip == f.client_ip
                 && e.server_port == f.server_port
                 && e.uid != f.uid
-                && n.aaaa.iter().any(|a| *a == e.server_ip)
+                && n.aaaa.contains(&e.server_ip)
                 && e.first_ts > first
                 && e.first_ts < v.first_ts
         })
@@ -310,8 +310,8 @@ fn links(f: &Flow, n: &Name, v: &V4) -> bool {
     // judge both.
     v.established
         && v.server_port == f.server_port
-        && n.a.iter().any(|a| *a == v.server_ip)
-        && n.aaaa.iter().any(|a| *a == f.server_ip)
+        && n.a.contains(&v.server_ip)
+        && n.aaaa.contains(&f.server_ip)
         // The lookup was for this attempt (within LOOKUP), by the address that then connected over IPv4 (the
         // only tie between a host's two addresses)...
         && n.asked_both(&v.client_ip, first - LOOKUP, first)
@@ -329,7 +329,7 @@ fn parallel(f: &Flow, n: &Name, v: &V4) -> bool {
     let first = f.attempts.ts.first().copied().unwrap_or(f.first_ts);
     let last = f.attempts.ts.last().copied().unwrap_or(f.last_ts);
     v.server_port == f.server_port
-        && n.a.iter().any(|a| *a == v.server_ip)
+        && n.a.contains(&v.server_ip)
         && n.asked_both(&v.client_ip, first - LOOKUP, first)
         && v.first_ts >= first
         && v.first_ts < last
@@ -358,7 +358,7 @@ fn finding(f: &Flow, n: &Name, v: Option<&V4>, min_syns: u32) -> Verdict {
             && first0 - ts <= LOOKUP
             && (*c == f.client_ip || v.is_some_and(|v| v.client_ip == *c) || !c.contains(':'))
     });
-    if !n.aaaa.iter().any(|a| *a == f.server_ip) || !looked_up {
+    if !n.aaaa.contains(&f.server_ip) || !looked_up {
         return Verdict::Rules;
     }
     let first = f.attempts.ts.first().copied().unwrap_or(f.first_ts);
