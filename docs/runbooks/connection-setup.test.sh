@@ -28,7 +28,7 @@ with ecn-syn
 run $RB 4
 has "203.0.113.30:8095 dropped" "203.0.113.30:8096 reset"
 run $RB 1
-has "2 findings (2 info)"
+has "3 findings (1 error, 2 info)" "refused_by_middlebox" "the refused SYN asked for ECN"
 
 # Healthy traffic: none of the three.
 with healthy

@@ -694,8 +694,9 @@ if want ecn-syn; then
   # app:8095 (an old firewall): Linux retries the SYN without ECN after 1 s (tcp_ecn_fallback) and
   # connects. router2 answers them with a RST for app:8096: a macOS client (scapy: Linux gives up
   # with ECONNREFUSED there instead) sends the same SYN without ECN 1 s later and connects; the
-  # client kernel's own RSTs to 8096 are dropped (scapy owns that connection). The requests to
-  # app:80 negotiate ECN (SYN-ACK with ECE) and stay silent.
+  # client kernel's own RSTs to 8096 are dropped (scapy owns that connection); then Linux itself
+  # connects to 8096: its connect() fails with ECONNREFUSED on the RST (no retry without ECN).
+  # The requests to app:80 negotiate ECN (SYN-ACK with ECE) and stay silent.
   bg app "$PY" "$HERE/lab.py" http-server 8095 8096
   i=0
   while [ ! -f "$WORK/http-8095-8096.ready" ]; do
@@ -706,7 +707,8 @@ if want ecn-syn; then
     -j REJECT --reject-with tcp-reset
   nsx cl iptables -A OUTPUT -p tcp --dport 8096 --tcp-flags RST RST -j DROP
   nsx cl sysctl -qw net.ipv4.tcp_ecn=1
-  scenario ecn-syn "get $APP 80, get $APP 8095, ecn-rst-retry $APP 8096 40960, sleep 0.3, get $APP 80"
+  scenario ecn-syn "get $APP 80, get $APP 8095, ecn-rst-retry $APP 8096 40960, sleep 0.3, \
+    connect $APP 8096 40970, sleep 0.3, get $APP 80"
   nsx cl sysctl -qw net.ipv4.tcp_ecn=2
   nsx cl iptables -F OUTPUT
   nsx r2 iptables -F FORWARD

@@ -258,7 +258,40 @@ fn ecn_setup_syn_dropped_or_reset_is_info() {
     let d = diagnose("ecn-syn");
     let v = d.kind("ecn_setup_blocked");
     assert_eq!(v.len(), 2, "{}", d.show());
-    assert_eq!(d.findings.len(), 2, "nothing else: {}", d.show());
+    // Linux's own connect to the port that resets ECN SYNs: refused (no retry without ECN), and
+    // the refusal says the SYN asked for ECN.
+    let refused: Vec<&Value> = d
+        .findings
+        .iter()
+        .filter(|f| f["kind"] != "ecn_setup_blocked")
+        .collect();
+    assert_eq!(refused.len(), 1, "nothing else: {}", d.show());
+    let r = refused[0];
+    assert!(
+        r["kind"].as_str().unwrap().starts_with("refused"),
+        "{}",
+        d.show()
+    );
+    assert_eq!(r["server_port"], 8096);
+    assert_eq!(r["evidence"]["ecn_setup_syn"], true, "{r}");
+    assert_eq!(r["socket_error"]["posix"], "ECONNREFUSED");
+    assert!(
+        r["summary"].as_str().unwrap().contains("asked for ECN"),
+        "{r}"
+    );
+    let a = d
+        .app
+        .iter()
+        .find(|a| a["result"] == "ECONNREFUSED")
+        .expect("the application saw the refusal");
+    // Its source port is fixed in the action ("connect HOST PORT SPORT").
+    assert!(
+        a["action"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(" {}", r["client_port"])),
+        "{a} {r}"
+    );
     for f in &v {
         assert_eq!(f["severity"], "info");
         let fr = frames(f);
@@ -273,6 +306,7 @@ fn ecn_setup_syn_dropped_or_reset_is_info() {
         assert!((0.9..2.5).contains(&lost), "{f}");
     }
     let by_port = |p: u64| v.iter().find(|f| f["server_port"] == p).unwrap();
+    assert_eq!(v.iter().filter(|f| f["server_port"] == 8096).count(), 1);
     assert_eq!(by_port(8095)["evidence"]["how"], "dropped");
     let r = by_port(8096);
     assert_eq!(r["evidence"]["how"], "reset");
