@@ -22,6 +22,11 @@ pub const MAX_LISTENERS: usize = 65_536;
 /// seconds".
 pub const BEFORE_NS: i64 = 2_000_000_000;
 
+/// A RST within two round trips plus this (ns) of the SYN-ACK, before anything else from the
+/// server, is a reset "right after the handshake"; never later than `RESET_WITHIN_NS`.
+pub const RESET_SLACK_NS: i64 = 50_000_000;
+pub const RESET_WITHIN_NS: i64 = 1_000_000_000;
+
 /// What one listener answered: SYN-ACKs and first packets after a handshake, counted.
 #[derive(Debug, Clone, Copy, Default)]
 struct Lst {
@@ -145,7 +150,14 @@ pub fn after_packet(l: &mut Listeners, f: &mut FlowState, from: usize, s: &Seg) 
     if rst {
         // Reset right after the handshake, before anything else from the server: a full
         // accept queue with net.ipv4.tcp_abort_on_overflow=1.
-        if f.established && f.setup.started && !f.setup.progressed {
+        // Within two round trips (as the capture point sees them) of the SYN-ACK, plus 50 ms:
+        // Linux sends it on the handshake ACK itself. Not after a zero-window SYN-ACK (another
+        // story: zero_window_at_handshake).
+        let rtt = f.rtt_syn_synack.unwrap_or(0).max(0) + f.rtt_synack_ack.unwrap_or(0).max(0);
+        let within = (2 * rtt + RESET_SLACK_NS).min(RESET_WITHIN_NS);
+        let zw = f.half[1 - c].zw.as_deref().is_some_and(|z| z.in_handshake);
+        let soon = !zw && f.synack_ts.is_some_and(|t| s.ts.ns - t.ns <= within);
+        if f.established && f.setup.started && !f.setup.progressed && soon && data_retrans(f) == 0 {
             f.setup.progressed = true;
             snapshot(l, f, &server, s, 0);
             f.setup.more().reset_after_ack = true;
