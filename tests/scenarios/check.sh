@@ -157,6 +157,26 @@ if command -v tshark >/dev/null; then
   SF=syn-flood.pcap
   expect $SF 'tcp.dstport==8084 && tcp.flags.syn==1' -eq 600 "600 SYNs to 8084"
   expect $SF 'tcp.srcport==8084' -eq 0 "none answered"
+  # issue 20, connection setup (helper `fallback`)
+  BF=backlog-full.pcap
+  expect $BF 'tcp.dstport==8097 && tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.analysis.retransmission' -ge 4 "SYNs to the full queue retried"
+  expect $BF 'tcp.srcport==8097 && tcp.flags.syn==1 && tcp.flags.ack==1' -ge 6 "the listener answers other connections meanwhile"
+  expect $BF 'tcp.dstport==8097 && tcp.len>0 && tcp.analysis.retransmission' -ge 2 "requests on connections whose handshake ACK was ignored, retransmitted"
+  expect backlog-full.server.pcap 'tcp.dstport==8097 && tcp.flags.syn==1 && tcp.flags.ack==0' -ge 12 "the dropped SYNs did reach the server"
+  expect backlog-abort.pcap 'tcp.srcport==8097 && tcp.flags.reset==1 && ip.ttl==62' -ge 1 "the server resets a connection it cannot queue (tcp_abort_on_overflow=1)"
+  if [ -f "$DIR/ipv6-fallback.pcap" ]; then
+    V6=ipv6-fallback.pcap
+    expect $V6 'dns.flags.response==1 && dns.aaaa==2001:db8:20::30' -ge 4 "AAAA answers for dual.lab.test"
+    expect $V6 'dns.flags.response==1 && dns.a==203.0.113.30' -ge 4 "A answers for dual.lab.test"
+    expect $V6 'ipv6.dst==2001:db8:20::30 && tcp.flags.syn==1' -ge 6 "SYNs to the IPv6 address"
+    expect $V6 'ipv6.src==2001:db8:20::30' -eq 0 "nothing comes back over IPv6"
+    expect $V6 'ip.src==203.0.113.30 && tcp.srcport==80 && tcp.flags.syn==1 && tcp.flags.ack==1' -eq 3 "three connections over IPv4"
+  fi
+  EC=ecn-syn.pcap
+  expect $EC 'tcp.dstport==8095 && tcp.flags.syn==1 && tcp.flags.ece==1 && tcp.flags.cwr==1' -eq 1 "one ECN-setup SYN to 8095 (dropped)"
+  expect $EC 'tcp.dstport==8095 && tcp.flags.syn==1 && tcp.flags.ece==0 && tcp.flags.cwr==0' -eq 1 "the plain SYN retry (tcp_ecn_fallback)"
+  expect $EC 'tcp.srcport==8096 && tcp.flags.reset==1 && ip.ttl==63' -eq 2 "router2 resets the ECN SYNs to 8096 (scapy's and Linux's)"
+  expect $EC 'tcp.srcport==80 && tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.flags.ece==1' -eq 2 "ECN negotiated on the healthy connections"
   H=healthy.pcap
   expect $H 'tcp.flags.reset==1 || icmp || tcp.window_size_value==0 || tcp.analysis.retransmission' -eq 0 "nothing wrong"
   expect $H 'tcp.flags.syn==1 && tcp.flags.ack==0' -ge 6 "several connections"
@@ -196,6 +216,12 @@ if command -v jq >/dev/null; then
   app slow-path.app.jsonl 'all(.result == "ok")' "every action worked"
   app client-gave-up.app.jsonl '[.[] | select(.result == "timeout (application)")] | length == 1' "one application timeout"
   app reset-after-close.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
+  app backlog-full.app.jsonl '.[1].connections | all(.result == "ok") and (map(select(.connect_seconds > 2.5)) | length >= 3)' "every request served, some connects 3 s late"
+  app backlog-abort.app.jsonl '[.[1].connections[] | select(.result == "ECONNRESET")] | length >= 1' "a connection reset by the full queue"
+  if [ -f "$DIR/ipv6-fallback.app.jsonl" ]; then
+    app ipv6-fallback.app.jsonl '[.[] | .result] == ["ok","ok","timeout (application)","ok"] and .[0].connect_seconds > 6 and .[1].connect_seconds > 1.9 and .[3].seconds < 1' "fallback after 7 s, after 2 s, none, Happy Eyeballs"
+  fi
+  app ecn-syn.app.jsonl '[.[] | .result | startswith("ok")] == [true,true,true,false,true] and .[3].result == "ECONNREFUSED" and .[1].seconds > 0.9' "the ECN requests a second late; Linux refused on the reset"
   app healthy.app.jsonl 'all(.result == "ok")' "every action succeeded"
   app one-sided-out.app.jsonl '[.[] | .result] == ["ok","ok","ECONNREFUSED","ok"]' "three requests worked, one connect refused"
   app injected-reset.app.jsonl '[.[] | .result] == ["ok","ok","ECONNRESET","ECONNREFUSED","ok"]' "the forged RSTs: ignored on 8085, killed 8086, refused 8087"
@@ -216,4 +242,5 @@ if [ "${LAB_SKIP_E2E:-0}" != 1 ] && command -v cargo >/dev/null; then
   cd "$ROOT"
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test e2e_lab --test tcp_real_e2e --test tcp_middle_e2e
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test names_tls_e2e
+  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test enterprise_fallback_e2e
 fi

@@ -35,6 +35,9 @@ Subcommands (run inside a namespace with `ip netns exec`):
                                  PORT_EXACT (accepted: the client's connection dies, the server's
                                  does not); for a SYN to PORT_SYN, a RST/ACK refusing it
   syn-delay IFACE PORT DELAY     (on a router that drops the SYNs to PORT) forwards them DELAY s late
+  backlog-server PORT BACKLOG DELAY  HTTP/1.0 responder (IPv4) with listen(BACKLOG) whose accept
+                                 loop takes one connection every DELAY s (an overloaded or stuck
+                                 application): the kernel's accept queue fills up
   client ACTION...               runs the actions in order; one JSON line per action on stdout
                                  saying what the application saw (errno names as Linux reports)
 
@@ -60,6 +63,17 @@ Client actions (separated by `,`):
   nmap ARG...                    run nmap with these arguments (a scan)
   syn-flood HOST PORT COUNT      COUNT SYNs (scapy) to HOST:PORT, each from another spoofed
                                  address of 192.0.2.0/24 and 198.51.100.128/25 and another port
+  burst HOST PORT N SECONDS       N concurrent `get`s (threads), each with a SECONDS socket timeout
+  create-connection NAME PORT [SECONDS]  Python's socket.create_connection (getaddrinfo through
+                                 glibc, then each address in order, SECONDS per address or the
+                                 kernel's own SYN retries without), then a GET: what applications
+                                 without Happy Eyeballs do (.NET SocketsHttpHandler, Java, Python)
+  connect-deadline NAME PORT SECONDS  getaddrinfo, then the first address only, with an overall
+                                 deadline of SECONDS (an application timeout that fires before any
+                                 fallback to the next address)
+  ecn-rst-retry HOST PORT SPORT  a macOS-style connect() (scapy): SYN with ECE+CWR; after a RST,
+                                 the same SYN without ECN 1 s later; completes the handshake and
+                                 sends a GET (the client's own kernel RSTs are dropped by run.sh)
   sleep SECONDS
 """
 
@@ -266,6 +280,21 @@ def cmd_tls_reset_server(port):
     serve(listeners(int(port)), tls_reset_handler)
     ready("tls-reset")
     threading.Event().wait()
+
+
+def cmd_backlog_server(port, backlog, delay):
+    """listen(BACKLOG) and an accept loop that takes one connection every DELAY s: the kernel
+    keeps BACKLOG + 1 completed connections waiting; beyond that it drops new SYNs and ignores
+    the handshake ACKs of connections it already answered (tcp_abort_on_overflow=0)."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", int(port)))
+    ls.listen(int(backlog))
+    ready("backlog")
+    while True:
+        time.sleep(float(delay))
+        c, _ = ls.accept()
+        threading.Thread(target=http_handler, args=(c,), daemon=True).start()
 
 
 def cmd_slow_reader(port, delay):
@@ -733,6 +762,38 @@ def action(words):
                 rec["result"] = "timeout (application)"
             rec["seconds"] = round(time.time() - t0, 3)
             return rec
+        elif a == "burst":
+            rec["server"] = words[1]
+            rec["connections"] = burst(words[1], int(words[2]), int(words[3]), float(words[4]))
+        elif a == "create-connection":
+            rec["name"] = words[1]
+            tmo = float(words[3]) if len(words) > 3 else None
+            rec["addresses"] = [i[4][0] for i in socket.getaddrinfo(
+                words[1], int(words[2]), socket.AF_UNSPEC, socket.SOCK_STREAM)]
+            s = socket.create_connection((words[1], int(words[2])), timeout=tmo)
+            rec["server"] = s.getpeername()[0]
+            rec["client_port"] = s.getsockname()[1]
+            rec["connect_seconds"] = round(time.time() - t0, 3)
+            s.settimeout(10)
+            s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
+            rec["bytes"] = read_all(s)
+        elif a == "connect-deadline":
+            rec["name"] = words[1]
+            infos = socket.getaddrinfo(words[1], int(words[2]), socket.AF_UNSPEC,
+                                       socket.SOCK_STREAM)
+            rec["addresses"] = [i[4][0] for i in infos]
+            fam, _, _, _, sa = infos[0]
+            rec["server"] = sa[0]
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.settimeout(float(words[3]))
+            s.connect(sa)
+        elif a == "ecn-rst-retry":
+            rec["server"] = words[1]
+            rec["client"] = "scapy, emulating a macOS connect() with ECN"
+            rec["client_port"] = int(words[3])
+            rec["result"] = ecn_rst_retry(words[1], int(words[2]), int(words[3]))
+            rec["seconds"] = round(time.time() - t0, 3)
+            return rec
         elif a == "resolve":
             rec["addresses"] = resolve(words[1], words[2], words[3] if len(words) > 3 else "A")
         elif a == "resolve-get":
@@ -822,6 +883,88 @@ def action(words):
             s.close()
     rec["seconds"] = round(time.time() - t0, 3)
     return rec
+
+
+def burst(host, port, n, timeout):
+    """N `get`s at once (an application's connection pool filling up at a burst of requests)."""
+    res = [None] * n
+
+    def one(i):
+        t0 = time.time()
+        r = {}
+        s = None
+        try:
+            s = socket.socket(family(host), socket.SOCK_STREAM)
+            s.settimeout(timeout)
+            s.connect((host, port))
+            r["client_port"] = s.getsockname()[1]
+            r["connect_seconds"] = round(time.time() - t0, 3)
+            s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host).encode())
+            r["bytes"] = read_all(s)
+            r["result"] = "ok"
+        except OSError as e:
+            r["result"] = errname(e)
+        finally:
+            if s is not None:
+                try:
+                    r.setdefault("client_port", s.getsockname()[1])
+                except OSError:
+                    pass
+                s.close()
+        r["seconds"] = round(time.time() - t0, 3)
+        res[i] = r
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return res
+
+
+def ecn_rst_retry(host, port, sport):
+    """What macOS (and Windows with ECN on) puts on the wire when its ECN-setup SYN (ECE+CWR) is
+    answered by a RST: the same connection tried again with a plain SYN (same port, same ISN)
+    about 1 s later. Linux never does this (its connect() fails with ECONNREFUSED; it falls back
+    to a plain SYN only after a *lost* ECN SYN), hence scapy; the router and server are real."""
+    from scapy.all import IP, TCP, AsyncSniffer, Raw, conf, send, sr1
+
+    conf.verb = 0
+    isn = 0x2E0C0001
+    opts = [("MSS", 1460), ("NOP", None), ("WScale", 6), ("NOP", None), ("NOP", None),
+            ("Timestamp", (1000, 0)), ("SAckOK", b""), ("EOL", None)]
+    syn = IP(dst=host, ttl=64) / TCP(sport=sport, dport=port, flags="SEC", seq=isn,
+                                     window=65535, options=opts)
+    r = sr1(syn, timeout=3)
+    if r is None or TCP not in r or not int(r[TCP].flags) & 0x04:
+        return "no RST to the ECN SYN"
+    time.sleep(1.0)
+    syn[TCP].flags = "S"
+    r = sr1(syn, timeout=3)
+    if r is None or TCP not in r or (int(r[TCP].flags) & 0x12) != 0x12:
+        return "no SYN-ACK to the plain SYN"
+    ack = r[TCP].seq + 1
+    tsv = dict(r[TCP].options).get("Timestamp", (0, 0))[0]
+    opts2 = [("NOP", None), ("NOP", None), ("Timestamp", (1100, tsv))]
+    send(IP(dst=host, ttl=64) / TCP(sport=sport, dport=port, flags="A", seq=isn + 1, ack=ack,
+                                    window=2048, options=opts2))
+    req = ("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host).encode()
+    sn = AsyncSniffer(filter="tcp and src host %s and src port %d" % (host, port), timeout=1.5)
+    sn.start()
+    time.sleep(0.1)
+    send(IP(dst=host, ttl=64) / TCP(sport=sport, dport=port, flags="PA", seq=isn + 1, ack=ack,
+                                    window=2048, options=opts2) / Raw(req))
+    sn.join()
+    got = [p for p in (sn.results or []) if TCP in p]
+    end = ack
+    for p in got:
+        e = (p[TCP].seq + len(p[TCP].payload) + (1 if int(p[TCP].flags) & 0x01 else 0)) & 0xFFFFFFFF
+        if ((e - end) & 0xFFFFFFFF) < 0x80000000:
+            end = e
+    # The answer and the server's FIN acknowledged, our own FIN: an orderly close.
+    send(IP(dst=host, ttl=64) / TCP(sport=sport, dport=port, flags="FA", seq=isn + 1 + len(req),
+                                    ack=end, window=2048, options=opts2))
+    return "ok (connected at the plain SYN, %d bytes)" % sum(len(p[TCP].payload) for p in got)
 
 
 def win_connect(host, port, sport, tries=3):
@@ -937,6 +1080,8 @@ def main():
         cmd_syn_delay(*args)
     elif cmd == "rst-injector":
         cmd_rst_injector(*args)
+    elif cmd == "backlog-server":
+        cmd_backlog_server(*args)
     elif cmd == "client":
         cmd_client(args)
     else:

@@ -15,7 +15,7 @@
 # slow-path, window-crawl, client-gave-up, reset-after-close, one-sided-out, one-sided-in,
 # injected-reset, port-scan, syn-flood,
 # dns-nxdomain, dns-servfail, dns-refused, dns-timeout, tls-version, tls-client-cert,
-# tls-untrusted, tls-plain-http, healthy.
+# tls-untrusted, tls-plain-http, healthy, backlog-full, ipv6-fallback, ecn-syn.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
 #
 # Topology (addresses are documentation ranges; nothing leaves the namespaces):
@@ -637,6 +637,81 @@ if want healthy; then
   scenario healthy "resolve-get app.lab.test 80 $DNS, resolve-get www.lab.test 80 $DNS, \
     resolve-get www.lab.test 80 $DNS, resolve-get www.lab.test 80 $DNS, resolve sql.lab.test $DNS AAAA, \
     get $SQL6 2725, get $SQL 2725, get $APP6 80"
+fi
+
+# ---- issue 20, connection setup (helper `fallback`): backlog-full, ipv6-fallback, ecn-syn
+
+if want backlog-full; then
+  # app:8097 listens with backlog 1 and its accept loop takes one connection every 2 s (an
+  # overloaded application). Six requests arrive at once: the kernel answers all six SYNs, keeps
+  # two completed connections in the accept queue (backlog + 1) and ignores the handshake ACKs
+  # of the other four (tcp_abort_on_overflow=0, the default): those clients think they are
+  # connected, their requests go unacknowledged, the server repeats its SYN-ACK (1 s, 3 s) and
+  # each gets in when the application accepts one more. A seventh request while the queue is
+  # still full: its SYNs are dropped (ListenOverflows) and it gets in at a retry or times out.
+  # Meanwhile other connections to the same port are answered: not a dead host, not a firewall.
+  bg app "$PY" "$HERE/lab.py" backlog-server 8097 1 2
+  i=0
+  while [ ! -f "$WORK/backlog.ready" ]; do
+    i=$((i + 1)); [ $i -le 300 ] || { log "backlog server did not start"; exit 1; }; sleep 0.1
+  done
+  scenario backlog-full "get $APP 80, burst $APP 8097 6 12, get $APP 80" app
+  nsx app netstat -s 2>/dev/null | grep -i -E 'listen|SYNs to LISTEN' >"$OUT/backlog-full.netstat-s.txt" || true
+  nsx app ss -ltn sport = :8097 >"$OUT/backlog-full.ss.txt"
+  # The same with net.ipv4.tcp_abort_on_overflow=1 on the server: a connection the full queue
+  # cannot take is reset right after the client's handshake ACK (ECONNRESET on its first read).
+  nsx app sysctl -qw net.ipv4.tcp_abort_on_overflow=1
+  scenario backlog-abort "get $APP 80, burst $APP 8097 6 12, get $APP 80"
+  nsx app sysctl -qw net.ipv4.tcp_abort_on_overflow=0
+fi
+
+if want ipv6-fallback && [ "$HAVE_DNSMASQ" = 1 ]; then
+  # dual.lab.test has AAAA 2001:db8:20::30 and A 203.0.113.30 (dnsmasq at .58); router2 drops
+  # every IPv6 packet to app:80 (a broken IPv6 path). A client without Happy Eyeballs (Python's
+  # socket.create_connection: getaddrinfo order, IPv6 first, one address at a time, as .NET's
+  # SocketsHttpHandler and Java do) waits for the kernel to give up on IPv6 (3 SYNs, 0/1/3 s,
+  # ETIMEDOUT at 7 s here; 21 s on Windows, about 2 min with Linux defaults), then connects over
+  # IPv4. The same with a 2 s per-address timeout; then an application whose own 2 s deadline
+  # fires before it tries the A address; then curl, whose Happy Eyeballs starts IPv4 200 ms after
+  # IPv6 (healthy: the user notices nothing).
+  addr dns eth0 203.0.113.58/24
+  dm --listen-address=203.0.113.58 --local=/lab.test/ \
+    --host-record=dual.lab.test,203.0.113.30,2001:db8:20::30
+  i=0
+  while [ "$(nsx dns ss -Hlun | grep -c '203.0.113.58:53 ')" -lt 1 ]; do
+    i=$((i + 1)); [ $i -le 100 ] || { log "dnsmasq .58 did not start"; exit 1; }; sleep 0.1
+  done
+  resolv "nameserver 203.0.113.58"
+  nsx r2 ip6tables -A FORWARD -p tcp -d $APP6 --dport 80 -j DROP
+  scenario ipv6-fallback "create-connection dual.lab.test 80, sleep 0.5, \
+    create-connection dual.lab.test 80 2, sleep 0.5, connect-deadline dual.lab.test 80 2, sleep 0.5, \
+    run curl -sS -o /dev/null http://dual.lab.test/"
+  nsx r2 ip6tables -F FORWARD
+fi
+
+if want ecn-syn; then
+  # The client asks for ECN (net.ipv4.tcp_ecn=1: SYN with ECE+CWR). router2 drops such SYNs to
+  # app:8095 (an old firewall): Linux retries the SYN without ECN after 1 s (tcp_ecn_fallback) and
+  # connects. router2 answers them with a RST for app:8096: a macOS client (scapy: Linux gives up
+  # with ECONNREFUSED there instead) sends the same SYN without ECN 1 s later and connects; the
+  # client kernel's own RSTs to 8096 are dropped (scapy owns that connection); then Linux itself
+  # connects to 8096: its connect() fails with ECONNREFUSED on the RST (no retry without ECN).
+  # The requests to app:80 negotiate ECN (SYN-ACK with ECE) and stay silent.
+  bg app "$PY" "$HERE/lab.py" http-server 8095 8096
+  i=0
+  while [ ! -f "$WORK/http-8095-8096.ready" ]; do
+    i=$((i + 1)); [ $i -le 300 ] || { log "http-server 8095 did not start"; exit 1; }; sleep 0.1
+  done
+  nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8095 --syn -m ecn --ecn-tcp-ece --ecn-tcp-cwr -j DROP
+  nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8096 --syn -m ecn --ecn-tcp-ece --ecn-tcp-cwr \
+    -j REJECT --reject-with tcp-reset
+  nsx cl iptables -A OUTPUT -p tcp --dport 8096 --tcp-flags RST RST -j DROP
+  nsx cl sysctl -qw net.ipv4.tcp_ecn=1
+  scenario ecn-syn "get $APP 80, get $APP 8095, ecn-rst-retry $APP 8096 40960, sleep 0.3, \
+    connect $APP 8096 40970, sleep 0.3, get $APP 80"
+  nsx cl sysctl -qw net.ipv4.tcp_ecn=2
+  nsx cl iptables -F OUTPUT
+  nsx r2 iptables -F FORWARD
 fi
 
 chmod 644 "$OUT"/*.pcap "$OUT"/*.jsonl "$OUT"/*.txt 2>/dev/null || true

@@ -71,6 +71,13 @@ pub struct Flow {
     /// "omitted": N}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ladder: Option<Raw>,
+    /// The handshake waited (SYN retries, an ignored handshake ACK) while the same server port
+    /// answered other connections (a full accept queue); absent otherwise (tcpflows' `setup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub others_answered: Option<OthersAnswered>,
+    /// An ECN-setup SYN (ECE+CWR) reset, or followed by a plain SYN; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecn_setup: Option<EcnSetup>,
     /// Added by ttlhops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttlhops: Option<FlowHops>,
@@ -81,6 +88,53 @@ pub struct Flow {
     /// absent when it was not tunnelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tunnel: Option<Raw>,
+}
+
+/// Other connections the same server address and port answered (SYN-ACKs, first packets after
+/// a handshake) while this one waited in its handshake, or within 2 s before its first SYN.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct OthersAnswered {
+    /// Answers to other connections.
+    pub count: u32,
+    /// Frames of such answers: the last one before the first SYN, the last one during the wait.
+    pub frames: Vec<u64>,
+    /// Seconds from the first SYN to the end of the wait (the SYN-ACK that was answered, or the
+    /// server's first packet after the handshake, or the last SYN).
+    pub waited: f64,
+    /// SYNs before the first SYN-ACK (all of them when none came).
+    pub unanswered_syns: u32,
+    /// The client's handshake ACK was ignored: the server repeated its SYN-ACK after it, or the
+    /// client's data was retransmitted 3 times (once after unanswered SYNs) before the server's
+    /// first packet after the handshake.
+    pub ignored_ack: bool,
+    /// The client's data retransmissions before the server's first packet after the handshake.
+    #[serde(default)]
+    pub retransmissions: u32,
+    /// SYN-ACKs the server repeated after the client's handshake ACK.
+    #[serde(default)]
+    pub synacks_after_ack: u32,
+    /// The server reset the connection right after the client's handshake ACK, before sending
+    /// anything else (Linux with `net.ipv4.tcp_abort_on_overflow=1`).
+    #[serde(default)]
+    pub reset_after_ack: bool,
+}
+
+/// An ECN-setup SYN (ECE and CWR set, RFC 3168) that got a RST, or that the client gave up on
+/// for a plain SYN.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct EcnSetup {
+    pub ecn_syns: u32,
+    /// Frames of the ECN-setup SYNs (the first 8).
+    pub ecn_syn_frames: Vec<u64>,
+    /// The first SYN without ECE/CWR after them.
+    #[serde(default)]
+    pub plain_syn_frame: Option<u64>,
+    /// A RST that answered an ECN-setup SYN (before any SYN-ACK and any plain SYN).
+    #[serde(default)]
+    pub rst_frame: Option<u64>,
+    /// Whether the SYN-ACK carried ECE (ECN agreed); null without a SYN-ACK.
+    #[serde(default)]
+    pub synack_ece: Option<bool>,
 }
 
 /// The client's SYNs: a retransmitted SYN (same ISN) is another attempt of the same flow.

@@ -269,6 +269,8 @@ pub struct Engine {
     probes: Probes,
     /// Connections the capture shows one direction of.
     one_sided: OneSided,
+    /// Unanswered IPv6 attempts waiting for their IPv4 fallback (ipv6_fallback).
+    fallback: rules::ipv6_fallback::Fallback,
     now: f64,
     /// Flow records seen.
     pub flows: u64,
@@ -288,6 +290,7 @@ impl Engine {
             names: rules::dns_failure::DnsFailures::new(cfg.dns_window),
             probes: Probes::new(probes),
             one_sided: OneSided::default(),
+            fallback: Default::default(),
             cfg,
             backend: Backend::new(backend),
             pending: HashMap::new(),
@@ -346,14 +349,42 @@ impl Engine {
         for (f, frames) in released {
             out.extend(self.dispatch(f, frames));
         }
+        let mut back = vec![];
+        self.fallback
+            .due(self.now, self.cfg.min_syns, &mut out, &mut back);
+        out.extend(self.judged(back));
         out.extend(self.flush_due(false));
         out.extend(self.flush_held(false));
         out.extend(self.names.advance(ts));
         out
     }
 
-    /// A flow past the scan/flood stage: its stray RST, the per-flow rules.
+    /// A flow past the scan/flood stage: IPv6 attempts wait for their IPv4 fallback first.
     fn dispatch(&mut self, f: Flow, rst_frames: Option<Vec<u64>>) -> Vec<Finding> {
+        let mut out = vec![];
+        let mut back = vec![];
+        let kept = self.fallback.offer(f, rst_frames, &mut back);
+        for (f, frames) in back.into_iter().chain(kept) {
+            out.extend(self.dispatch_flow(f, frames));
+        }
+        out
+    }
+
+    /// IPv6 attempts the fallback stage judged and gives back: the per-flow rules, with its
+    /// note on their finding.
+    fn judged(&mut self, back: rules::ipv6_fallback::Released) -> Vec<Finding> {
+        let mut out = vec![];
+        for (f, frames) in back {
+            let uid = f.uid.clone();
+            let mut v = self.dispatch_flow(f, frames);
+            self.fallback.annotate(&uid, &mut v);
+            out.extend(v);
+        }
+        out
+    }
+
+    /// A flow past the scan/flood and fallback stages: its stray RST, the per-flow rules.
+    fn dispatch_flow(&mut self, f: Flow, rst_frames: Option<Vec<u64>>) -> Vec<Finding> {
         let mut out = vec![];
         if self.one_sided.covers(&f) {
             return out;
@@ -510,6 +541,7 @@ impl Engine {
         if let Some(d) = &p.dns {
             self.backend.add_dns(d);
         }
+        self.fallback.dns(p);
         if truncated {
             return self.names.advance(p.ts);
         }
@@ -576,6 +608,9 @@ impl Engine {
         for (f, frames) in released {
             out.extend(self.dispatch(f, frames));
         }
+        let mut back = vec![];
+        self.fallback.finish(self.cfg.min_syns, &mut out, &mut back);
+        out.extend(self.judged(back));
         out.extend(self.flush_held(true));
         out.extend(self.flush_due(true));
         out.extend(self.names.finish());

@@ -324,6 +324,8 @@ pub struct FlowState {
     pub list: u8,
     /// The packets kept for the `ladder` field ([`crate::ladder`]).
     pub ladder: crate::ladder::Ladder,
+    /// Connection-setup signals ([`crate::setup`]).
+    pub setup: crate::setup::FlowSetup,
 }
 
 #[inline]
@@ -391,6 +393,7 @@ impl FlowState {
             next: u32::MAX,
             list: 0,
             ladder: crate::ladder::Ladder::default(),
+            setup: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! - [`track`]: the flow table, timeouts, eviction, emission order;
 //! - [`conn`]: one connection: statistics, tshark-style analysis, zero windows, RST, ICMP;
 //! - [`zeek`]: Zeek's endpoint state machine, history letters and `conn_state`;
+//! - [`setup`]: connection-setup signals (`others_answered`, `ecn_setup`);
 //! - [`output`]: the `flow` record.
 
 pub mod conn;
@@ -18,6 +19,7 @@ pub mod ladder;
 pub mod output;
 pub mod reorder;
 pub mod scan;
+pub mod setup;
 pub mod tls;
 pub mod track;
 pub mod tunnel;

@@ -258,6 +258,8 @@ pub fn record(f: &FlowState, end: &str, ladder: bool) -> Flow {
         } else {
             None
         },
+        others_answered: crate::setup::others_answered(f),
+        ecn_setup: crate::setup::ecn_setup(f),
         ttlhops: None,
         portmap: None,
         tunnel: None,

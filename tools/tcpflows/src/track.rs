@@ -65,6 +65,8 @@ pub struct Tracker {
     /// `tunnel` texts seen (by a hash of the text): the tunnel identity, and the text for the
     /// flow records (at most `MAX_TUNNEL_TEXTS`; each text is parsed once).
     tunnel_texts: FxHashMap<u64, (u64, Box<str>)>,
+    /// What each listener answered ([`crate::setup`]).
+    listeners: crate::setup::Listeners,
 }
 
 /// Most distinct `tunnel` texts kept (one per tunnel and direction of a flow, about). Past it,
@@ -86,6 +88,7 @@ impl Tracker {
             clock: None,
             stats: Stats::default(),
             tunnel_texts: FxHashMap::default(),
+            listeners: Default::default(),
         }
     }
 
@@ -358,9 +361,10 @@ impl Tracker {
                 self.insert(FlowState::new(key, ip_version, from, s))
             }
         };
-        let f = self.flow_mut(i);
+        let f = self.slab[i as usize].as_mut().expect("live slab entry");
         let first_payload = s.len > 0 && f.half[from].bytes == 0;
         f.packet(from, s);
+        crate::setup::after_packet(&mut self.listeners, f, from, s);
         f.tls_segment(from, s, tls, first_payload);
         let l = Self::list_for(f);
         self.push_tail(i, l);

@@ -9,13 +9,16 @@
 //! `probes.rs`): `intermittent_backend`, `dns_failure`, `port_scan`, `syn_flood`,
 //! `one_sided_capture`. Helpers shared by several rules live below `evaluate`.
 
+mod backlog_full;
 mod client_gave_up;
 mod connection_dying;
 pub mod dns_failure;
+mod ecn_setup_blocked;
 mod handshake_incomplete;
 mod icmp_unreachable;
 mod injected_reset;
 pub mod intermittent_backend;
+pub mod ipv6_fallback;
 mod no_response;
 pub mod one_sided_capture;
 mod peer_silent;
@@ -112,7 +115,9 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
     let mut out = vec![];
     let primary = zero_window_at_handshake::zero_window_at_handshake(f, cfg)
         .or_else(|| icmp_unreachable::icmp_unreachable(f))
+        .or_else(|| backlog_full::backlog_full(f, cfg))
         .or_else(|| syn_timeout::syn_timeout(f, cfg))
+        .or_else(|| ecn_setup_blocked::ecn_setup_blocked(f))
         .or_else(|| injected_reset::injected_reset(f))
         .or_else(|| handshake_incomplete::handshake_incomplete(f, cfg))
         .or_else(|| tls_handshake_failed::tls_handshake_failed(f))

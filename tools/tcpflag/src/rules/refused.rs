@@ -215,6 +215,25 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
             ),
         }
     };
+    // The refused SYN asked for ECN (tcpflows' ecn_setup): a device that resets ECN-setup SYNs
+    // (Linux's connect() fails on that RST; macOS and Windows retry without ECN, which is
+    // ecn_setup_blocked).
+    if flows.iter().any(|f| {
+        f.ecn_setup
+            .as_ref()
+            .is_some_and(|e| e.rst_frame.is_some() && e.plain_syn_frame.is_none())
+    }) {
+        fd.summary.push_str(
+            "; the refused SYN asked for ECN (ECE+CWR): a device that resets ECN-setup SYNs \
+             refuses it while a plain SYN would get through (Linux's connect() fails on that RST; \
+             macOS and Windows retry without ECN)",
+        );
+        fd.next_step.push_str(
+            "; the refused SYN asked for ECN: if a plain SYN connects (Linux `sysctl \
+             net.ipv4.tcp_ecn=2`, the default), the device resets ECN-setup SYNs: fix its rules",
+        );
+        ev(&mut fd, "ecn_setup_syn", true);
+    }
     ev(&mut fd, "attempts", attempts);
     ev(&mut fd, "syn_frames", syns);
     ev(&mut fd, "rst_frames", rsts);

@@ -39,13 +39,35 @@ pub fn syn_timeout(f: &Flow, cfg: &Config) -> Option<Finding> {
         (None, "capture_end") => "; no answer by the end of the capture",
         _ => "",
     };
+    // The same port answered others meanwhile (tcpflows' others_answered): not a dead host.
+    let others = f
+        .others_answered
+        .as_ref()
+        .map(|o| {
+            format!(
+                "; meanwhile {} answered {} other {}: a full listen (accept) queue of a stuck \
+                 application, or a firewall or rate limit that drops only some SYNs",
+                crate::wording::endpoint(&f.server_ip, f.server_port),
+                o.count,
+                if o.count == 1 {
+                    "connection"
+                } else {
+                    "connections"
+                }
+            )
+        })
+        .unwrap_or_default();
     fd.summary = format!(
-        "{} timed out: {} over {} ({}) and nothing came back{os_part}{gave_up}",
+        "{} timed out: {} over {} ({}) and nothing came back{os_part}{gave_up}{others}",
         conn(f),
         plural(n as u64, "SYN", "SYNs"),
         secs(span),
         frames(&syns, 8)
     );
+    if let Some(o) = &f.others_answered {
+        ev(&mut fd, "others_answered", o.count);
+        ev(&mut fd, "other_frames", o.frames.clone());
+    }
     fd.next_step = format!(
         "nothing answered: check that {} is up and routable and that no firewall silently drops TCP {} \
          (`Test-NetConnection {} -Port {}` on Windows, `nc -vz {} {}`, `traceroute -T -p {} {}`); \
