@@ -110,6 +110,7 @@ fn read_records<const BE: bool, S: FrameSink>(
             linktype,
             len,
             comment: None,
+            netmon: None,
         };
         out.frame(&meta, &src.data()[rec_header..total])
             .map_err(Fail::Output)?;

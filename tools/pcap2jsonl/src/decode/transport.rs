@@ -448,6 +448,7 @@ mod test {
             linktype: 228,
             len: 64,
             comment: None,
+            netmon: None,
         };
         let v = decode_meta(&meta, &f);
         assert_eq!(v["mss"], 1460);
