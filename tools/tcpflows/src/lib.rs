@@ -27,9 +27,10 @@ use std::io::Write;
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
-use tcpwhy_common::cli::{Exit, Input};
-use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter, Line};
-use tcpwhy_common::records::{Packet, Tick, types};
+use tcpwhy_common::cli::Exit;
+use tcpwhy_common::jsonl::{JsonlWriter, Line};
+use tcpwhy_common::records::{Packet, Tick};
+use tcpwhy_common::stage::{self, CommonArgs, Stage};
 
 use crate::conn::{IcmpInfo, Seg};
 use crate::key::{Endpoint, IpText};
@@ -62,9 +63,6 @@ field tcpflows needs); 130 (143) at once on a second SIGINT (SIGTERM).";
 #[derive(Parser, Debug, Clone)]
 #[command(version, about, after_help = AFTER_HELP)]
 pub struct Args {
-    /// Input files of JSON lines ('-' or none: standard input).
-    pub files: Vec<String>,
-
     /// Seconds without packets after which an open connection is written with "end":"timeout"
     /// (Zeek's tcp_inactivity_timeout).
     #[arg(long, value_name = "SECS", default_value_t = 300.0)]
@@ -103,10 +101,8 @@ pub struct Args {
     #[arg(long)]
     pub keep_packets: bool,
 
-    /// Flush after every record (the default flushes whenever input would block, and per
-    /// record on a terminal).
-    #[arg(long)]
-    pub line_buffered: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 fn secs_to_ns(name: &str, v: f64) -> anyhow::Result<i64> {
@@ -139,37 +135,62 @@ pub struct State {
 
 pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
     let cfg = args.config()?;
-    if args.line_buffered {
-        out.set_line_buffered(true);
-    }
     let mut st = State {
         tracker: Tracker::new(cfg),
         reorder: Reorder::new(cfg.reorder_window),
     };
-    for input in Input::list(&args.files) {
-        let reader = input.open()?;
-        let mut rdr = JsonlReader::new(reader, input.name());
-        while let Some(line) = rdr.next_line(out)? {
-            handle_line(&line, &mut st, &args, out)?;
+    let mut flows = Flows {
+        st: &mut st,
+        args: &args,
+    };
+    stage::run(&mut flows, &args.common, out)
+}
+
+/// tcpflows as a stage: TCP packets are tracked, ticks move the clock, the rest passes through.
+struct Flows<'a> {
+    st: &'a mut State,
+    args: &'a Args,
+}
+
+impl Stage for Flows<'_> {
+    fn record<W: Write>(
+        &mut self,
+        line: &Line<'_>,
+        ty: &str,
+        out: &mut JsonlWriter<W>,
+    ) -> anyhow::Result<()> {
+        handle_line(line, ty, self.st, self.args, out)
+    }
+
+    fn tick<W: Write>(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+        tick(line, self.st, out)
+    }
+
+    fn finish<W: Write>(
+        &mut self,
+        read: anyhow::Result<()>,
+        out: &mut JsonlWriter<W>,
+    ) -> anyhow::Result<Exit> {
+        read?;
+        let (st, args) = (&mut *self.st, self.args);
+        let tracker = &mut st.tracker;
+        st.reorder.flush(tracker, out)?;
+        tracker.finish(out)?;
+        if st.reorder.stragglers > 0 {
+            tcpwhy_common::cli::warn(format!(
+                "{} TCP packets came more than --reorder-window {} s out of time order; they were \
+                 handled in input order",
+                st.reorder.stragglers, args.reorder_window
+            ));
         }
+        if tracker.stats.evicted > 0 {
+            tcpwhy_common::cli::warn(format!(
+                "{} connections were evicted by --max-flows {} / --max-attempts {}",
+                tracker.stats.evicted, args.max_flows, args.max_attempts
+            ));
+        }
+        Ok(Exit::Ok)
     }
-    let tracker = &mut st.tracker;
-    st.reorder.flush(tracker, out)?;
-    tracker.finish(out)?;
-    if st.reorder.stragglers > 0 {
-        tcpwhy_common::cli::warn(format!(
-            "{} TCP packets came more than --reorder-window {} s out of time order; they were \
-             handled in input order",
-            st.reorder.stragglers, args.reorder_window
-        ));
-    }
-    if tracker.stats.evicted > 0 {
-        tcpwhy_common::cli::warn(format!(
-            "{} connections were evicted by --max-flows {} / --max-attempts {}",
-            tracker.stats.evicted, args.max_flows, args.max_attempts
-        ));
-    }
-    Ok(Exit::Ok)
 }
 
 /// The serde error for a line the fast scanner found malformed (serde words it best).
@@ -193,14 +214,11 @@ fn passthrough<W: Write>(line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::R
 
 fn handle_line<W: Write>(
     line: &Line<'_>,
+    ty: &str,
     st: &mut State,
     args: &Args,
     out: &mut JsonlWriter<W>,
 ) -> anyhow::Result<()> {
-    let ty = line.record_type()?;
-    if ty == types::TICK {
-        return tick(line, st, out);
-    }
     if ty != "packet" {
         return passthrough(line, out);
     }

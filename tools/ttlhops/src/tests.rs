@@ -4,6 +4,7 @@ use clap::Parser;
 use serde_json::{Value, json};
 
 use super::*;
+use tcpwhy_common::jsonl::JsonlReader;
 
 /// A flow record as tcpflows writes it: a SYN from the client (TTL 64), and what the server
 /// side sent (`server` = None: nothing).
@@ -333,11 +334,12 @@ fn held_records_are_bounded() {
     let mut rd = JsonlReader::new(input.as_bytes(), "t");
     let mut max_q = 0;
     while let Some(l) = rd.next_line(&mut tcpwhy_common::jsonl::NoFlush).unwrap() {
-        st.record(l, &mut w).unwrap();
+        let ty = l.record_type().unwrap();
+        st.handle(l, &ty, &mut w).unwrap();
         max_q = max_q.max(st.queue.len());
     }
     assert!(max_q <= 3, "{max_q}");
-    st.finish(&mut w).unwrap();
+    st.end_of_input(&mut w).unwrap();
     let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
     assert!(out.starts_with("{\"type\":\"flow\""));
 }
