@@ -15,14 +15,14 @@
 //! record as soon as it is made.
 //!
 //! ```text
-//! impl Stage for MyStage {
-//!     fn record<W: Write>(&mut self, line: &Line, ty: &str, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+//! impl<W: Write> Stage<W> for MyStage {
+//!     fn record(&mut self, line: &Line<'_>, ty: &str, out: &mut JsonlWriter<W>) -> Result<()> {
 //!         match ty {
 //!             "flow" => { /* read it, write what it says */ Ok(()) }
 //!             _ => pass_through(line, out),
 //!         }
 //!     }
-//!     fn finish<W: Write>(&mut self, read: anyhow::Result<()>, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
+//!     fn finish(&mut self, read: Result<()>, out: &mut JsonlWriter<W>) -> Result<Exit> {
 //!         read?;
 //!         Ok(Exit::Ok)
 //!     }
@@ -30,6 +30,8 @@
 //! ```
 
 use std::io::Write;
+
+use anyhow::Result;
 
 use crate::cli::{Exit, Input};
 use crate::jsonl::{JsonlReader, JsonlWriter, Line};
@@ -48,47 +50,44 @@ pub struct CommonArgs {
 }
 
 /// One JSON stage: what it does with each record, each tick, and at the end of the input.
-pub trait Stage {
+pub trait Stage<W: Write> {
     /// One record whose `type` is `ty` (never `tick`): consume it, enrich it, or
     /// [`pass_through`] it.
-    fn record<W: Write>(
-        &mut self,
-        line: &Line<'_>,
-        ty: &str,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<()>;
+    fn record(&mut self, line: &Line<'_>, ty: &str, out: &mut JsonlWriter<W>) -> Result<()>;
 
     /// A `tick` record: capture time is now its `ts` (a live capture with no packet for a
     /// second). A stage with timers moves them, writes what they release, then passes the tick
     /// on after those records. The default passes it on.
-    fn tick<W: Write>(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+    fn tick(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> Result<()> {
         pass_through(line, out)
     }
 
     /// The end of the input: `read` is `Err` when reading stopped on an input or output error.
     /// The stage writes what it still holds (unless the output failed:
-    /// [`crate::cli::is_broken_pipe`]) and returns the error, or the exit status.
-    fn finish<W: Write>(
-        &mut self,
-        read: anyhow::Result<()>,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<Exit>;
+    /// [`output_failed`]) and returns the error, or the exit status.
+    fn finish(&mut self, read: Result<()>, out: &mut JsonlWriter<W>) -> Result<Exit>;
+}
+
+/// True when reading stopped because the output failed (a closed pipe): nothing more can be
+/// written.
+pub fn output_failed(read: &Result<()>) -> bool {
+    read.as_ref().err().is_some_and(crate::cli::is_broken_pipe)
 }
 
 /// Writes a record the stage does not consume back unchanged, byte for byte, after checking
 /// that it is well-formed JSON in UTF-8 (a damaged line is an input error, consumed or not).
-pub fn pass_through<W: Write>(line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+pub fn pass_through<W: Write>(line: &Line<'_>, out: &mut JsonlWriter<W>) -> Result<()> {
     line.validate()?;
     out.write_raw(line.bytes)?;
     Ok(())
 }
 
 /// Runs `stage` over every input of `args` (see the module docs) and returns its exit status.
-pub fn run<S: Stage, W: Write>(
+pub fn run<S: Stage<W>, W: Write>(
     stage: &mut S,
     args: &CommonArgs,
     out: &mut JsonlWriter<W>,
-) -> anyhow::Result<Exit> {
+) -> Result<Exit> {
     if args.line_buffered {
         out.set_line_buffered(true);
     }
@@ -96,11 +95,11 @@ pub fn run<S: Stage, W: Write>(
     stage.finish(read, out)
 }
 
-fn read_all<S: Stage, W: Write>(
+fn read_all<S: Stage<W>, W: Write>(
     stage: &mut S,
     files: &[String],
     out: &mut JsonlWriter<W>,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     for input in Input::list(files) {
         let mut reader = JsonlReader::new(input.open()?, input.name());
         while let Some(line) = reader.next_line(out)? {
@@ -126,13 +125,8 @@ mod tests {
         ticks: u64,
     }
 
-    impl Stage for Count {
-        fn record<W: Write>(
-            &mut self,
-            line: &Line<'_>,
-            ty: &str,
-            out: &mut JsonlWriter<W>,
-        ) -> anyhow::Result<()> {
+    impl<W: Write> Stage<W> for Count {
+        fn record(&mut self, line: &Line<'_>, ty: &str, out: &mut JsonlWriter<W>) -> Result<()> {
             if ty == "x" {
                 self.x += 1;
                 Ok(())
@@ -141,20 +135,12 @@ mod tests {
             }
         }
 
-        fn tick<W: Write>(
-            &mut self,
-            line: &Line<'_>,
-            out: &mut JsonlWriter<W>,
-        ) -> anyhow::Result<()> {
+        fn tick(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> Result<()> {
             self.ticks += 1;
             pass_through(line, out)
         }
 
-        fn finish<W: Write>(
-            &mut self,
-            read: anyhow::Result<()>,
-            out: &mut JsonlWriter<W>,
-        ) -> anyhow::Result<Exit> {
+        fn finish(&mut self, read: Result<()>, out: &mut JsonlWriter<W>) -> Result<Exit> {
             out.write_raw(format!("{{\"type\":\"n\",\"x\":{}}}", self.x).as_bytes())?;
             read?;
             Ok(Exit::Ok)

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::rc::Rc;
 
-use anyhow::bail;
+use anyhow::{Result, bail};
 use clap::Parser;
 use serde_json::{Map, Value};
 use tcpwhy_common::cli::{AFTER_HELP, Exit, Input};
@@ -420,13 +420,8 @@ struct Portmap<'a> {
     listings: bool,
 }
 
-impl Stage for Portmap<'_> {
-    fn record<W: Write>(
-        &mut self,
-        line: &Line<'_>,
-        ty: &str,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<()> {
+impl<W: Write> Stage<W> for Portmap<'_> {
+    fn record(&mut self, line: &Line<'_>, ty: &str, out: &mut JsonlWriter<W>) -> Result<()> {
         self.records += 1;
         if ty != "finding" && ty != "flow" {
             return pass_through(line, out);
@@ -457,16 +452,12 @@ impl Stage for Portmap<'_> {
         Ok(())
     }
 
-    fn tick<W: Write>(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+    fn tick(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> Result<()> {
         self.records += 1;
         pass_through(line, out)
     }
 
-    fn finish<W: Write>(
-        &mut self,
-        read: anyhow::Result<()>,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<Exit> {
+    fn finish(&mut self, read: Result<()>, out: &mut JsonlWriter<W>) -> Result<Exit> {
         read?;
         if self.records == 0 && self.listings {
             // Nothing to enrich (empty input): list the listeners instead.

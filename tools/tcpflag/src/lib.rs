@@ -21,7 +21,7 @@ pub mod wording;
 use std::collections::HashMap;
 use std::io::Write;
 
-use anyhow::Context;
+use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use tcpwhy_common::cli::{Exit, PIPELINE_HELP};
 use tcpwhy_common::jsonl::{JsonlWriter, Line};
@@ -728,13 +728,8 @@ struct Tcpflag<'a> {
     tcp_packets: bool,
 }
 
-impl Stage for Tcpflag<'_> {
-    fn record<W: Write>(
-        &mut self,
-        line: &Line<'_>,
-        ty: &str,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<()> {
+impl<W: Write> Stage<W> for Tcpflag<'_> {
+    fn record(&mut self, line: &Line<'_>, ty: &str, out: &mut JsonlWriter<W>) -> Result<()> {
         self.totals.records += 1;
         match ty {
             "flow" => {
@@ -789,7 +784,7 @@ impl Stage for Tcpflag<'_> {
         Ok(())
     }
 
-    fn tick<W: Write>(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+    fn tick(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> Result<()> {
         self.totals.records += 1;
         let t: Tick = line.parse()?;
         // A live capture: `--format text` streams each finding as it comes
@@ -807,17 +802,9 @@ impl Stage for Tcpflag<'_> {
         Ok(())
     }
 
-    fn finish<W: Write>(
-        &mut self,
-        read: anyhow::Result<()>,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<Exit> {
+    fn finish(&mut self, read: Result<()>, out: &mut JsonlWriter<W>) -> Result<Exit> {
         // Whatever happened, what was learned so far is written (unless stdout itself failed).
-        if !read
-            .as_ref()
-            .err()
-            .is_some_and(tcpwhy_common::cli::is_broken_pipe)
-        {
+        if !stage::output_failed(&read) {
             for fd in self.engine.finish() {
                 self.sink.emit(out, &fd).context("writing output")?;
             }

@@ -25,7 +25,7 @@ pub mod zeek;
 
 use std::io::Write;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 use tcpwhy_common::cli::Exit;
 use tcpwhy_common::jsonl::{JsonlWriter, Line};
@@ -152,25 +152,16 @@ struct Flows<'a> {
     args: &'a Args,
 }
 
-impl Stage for Flows<'_> {
-    fn record<W: Write>(
-        &mut self,
-        line: &Line<'_>,
-        ty: &str,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<()> {
+impl<W: Write> Stage<W> for Flows<'_> {
+    fn record(&mut self, line: &Line<'_>, ty: &str, out: &mut JsonlWriter<W>) -> Result<()> {
         handle_line(line, ty, self.st, self.args, out)
     }
 
-    fn tick<W: Write>(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+    fn tick(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> Result<()> {
         tick(line, self.st, out)
     }
 
-    fn finish<W: Write>(
-        &mut self,
-        read: anyhow::Result<()>,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<Exit> {
+    fn finish(&mut self, read: Result<()>, out: &mut JsonlWriter<W>) -> Result<Exit> {
         read?;
         let (st, args) = (&mut *self.st, self.args);
         let tracker = &mut st.tracker;

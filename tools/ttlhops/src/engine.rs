@@ -4,12 +4,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 
-use anyhow::Context;
+use anyhow::{Context, Result};
 use tcpwhy_common::cli::Exit;
 use tcpwhy_common::jsonl::{JsonlWriter, Line};
 use tcpwhy_common::records::hops::FlowHops;
 use tcpwhy_common::records::{Flow, Host, Packet, Tick};
-use tcpwhy_common::stage::Stage;
+use tcpwhy_common::stage::{self, Stage};
 
 use crate::Args;
 use crate::infer::{self, Basis, Claim, Evidence, Expect, Which};
@@ -561,37 +561,22 @@ fn same_flow(f: &Flow, which: Which) -> Option<Expect> {
 }
 
 /// ttlhops as a stage: every record goes through [`State::handle`], in input order.
-impl Stage for State {
-    fn record<W: Write>(
-        &mut self,
-        line: &Line<'_>,
-        ty: &str,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<()> {
+impl<W: Write> Stage<W> for State {
+    fn record(&mut self, line: &Line<'_>, ty: &str, out: &mut JsonlWriter<W>) -> Result<()> {
         self.handle(*line, ty, out)
     }
 
-    fn tick<W: Write>(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> anyhow::Result<()> {
+    fn tick(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> Result<()> {
         self.handle(*line, "tick", out)
     }
 
-    fn finish<W: Write>(
-        &mut self,
-        read: anyhow::Result<()>,
-        out: &mut JsonlWriter<W>,
-    ) -> anyhow::Result<Exit> {
-        match read {
-            Ok(()) => {
-                self.end_of_input(out)?;
-                Ok(Exit::Ok)
-            }
-            Err(e) => {
-                // Everything before the damage is written (held flows decided with what is known).
-                if !tcpwhy_common::cli::is_broken_pipe(&e) {
-                    let _ = self.end_of_input(out);
-                }
-                Err(e)
-            }
+    fn finish(&mut self, read: Result<()>, out: &mut JsonlWriter<W>) -> Result<Exit> {
+        // Everything before any damage is written (held flows decided with what is known).
+        if read.is_ok() {
+            self.end_of_input(out)?;
+        } else if !stage::output_failed(&read) {
+            let _ = self.end_of_input(out);
         }
+        read.map(|()| Exit::Ok)
     }
 }
