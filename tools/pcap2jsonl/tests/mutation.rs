@@ -9,19 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use pcap2jsonl::capture::{Fail, Finish, read_capture};
 use tcpwhy_common::jsonl::JsonlWriter;
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use tcpwhy_tests::Rng;
 
 const HOSTILE: [u32; 8] = [
     0,

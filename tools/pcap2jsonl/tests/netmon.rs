@@ -17,6 +17,7 @@ use pcap2jsonl::capture::netmon::{self, Outcome};
 use pcap2jsonl::capture::{Fail, Finish};
 use serde_json::{Value, json};
 use tcpwhy_common::jsonl::JsonlWriter;
+use tcpwhy_tests::Rng;
 
 const FIXTURES: &str = "tests/fixtures/netmon";
 const LAB: &str = "../../tests/captures";
@@ -763,20 +764,6 @@ fn damaged_side_tables_keep_the_frames() {
             )
         ]
     );
-}
-
-/// xorshift64*: a small seeded generator, so a failure reproduces.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 #[test]

@@ -292,16 +292,7 @@ fn ours(rec: &Value) -> BTreeMap<&'static str, Vec<String>> {
 }
 
 fn pcap2jsonl(path: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
-        .arg(path)
-        .output()
-        .expect("run pcap2jsonl");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    tcpwhy_tests::run_ok("pcap2jsonl", &[path], b"")
 }
 
 fn captures() -> Vec<PathBuf> {

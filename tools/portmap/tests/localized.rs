@@ -37,12 +37,7 @@ fn list(args: &[&str]) -> (Vec<Value>, String) {
         .unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "portmap {args:?} failed: {err}");
-    let recs = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (recs, err)
+    (tcpwhy_tests::records(&out.stdout), err)
 }
 
 fn err_of(args: &[&str]) -> String {
