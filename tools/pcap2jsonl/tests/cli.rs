@@ -2,6 +2,8 @@
 //! errors and exit codes, a closed stdout, and frame/time/length/interface equal to tshark on
 //! every real capture.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -10,6 +10,8 @@
 //! ones, and compare. For the outer headers' IP id / flags / protocol, which `tunnel` does not
 //! hold, only the last (innermost) value is compared.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

@@ -3,6 +3,8 @@
 //! library's capture reader and decoder into memory: no panic, output bounded by the input, every
 //! line one JSON packet record, every failure an input error naming a byte inside the input.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -145,7 +147,7 @@ fn seeded_mutations_never_panic_and_stay_bounded() {
                 }
                 Err(Fail::Input(m)) => {
                     outcomes[2] += 1;
-                    assert!(m.starts_with("m"), "{ctx}: {m}");
+                    assert!(m.starts_with('m'), "{ctx}: {m}");
                     if let Some(rest) = m.split(" at byte ").nth(1) {
                         let off: u64 = rest
                             .split(|c: char| !c.is_ascii_digit())

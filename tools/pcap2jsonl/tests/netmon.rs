@@ -9,6 +9,8 @@
 //! external corpus or tshark is reported `SKIPPED:` when they are missing (a failure under
 //! `TCPWHY_REQUIRE_CORPUS=1`, as in CI).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -782,7 +784,7 @@ fn mutations_never_panic() {
         let ft = u32::from_le_bytes(orig[24..28].try_into().unwrap()) as usize;
         for _ in 0..1000 {
             let mut b = orig.clone();
-            for _ in 0..1 + rng.below(4) {
+            for _ in 0..=rng.below(4) {
                 let interesting = [
                     0u32,
                     1,

@@ -12,6 +12,8 @@
 //! the other none is a difference. docs/differences-from-tshark.md says what differs by design.
 //! Prints `SKIPPED: …` when tshark is absent.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

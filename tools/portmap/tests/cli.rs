@@ -4,6 +4,8 @@
 //! listings the lab captured (`tests/captures/*.ss.txt`, `*.netstat.txt`). The Linux commands
 //! themselves are run for real in `tests/tests/portmap_real_listings.rs`.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;

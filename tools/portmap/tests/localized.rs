@@ -4,6 +4,8 @@
 //! Spanish with their translated state words in CP850, French `netstat -anob` in UTF-16 and
 //! CP850, a UTF-16 netstat with a tasklist appended in UTF-8 or CP850.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;

@@ -9,6 +9,14 @@
 //! one `finding` per problem. The rules live in [`rules`] (per flow) and [`rules::intermittent_backend`] (across
 //! flows); docs/rules.md documents each, docs/tcpflag.md the command line.
 
+// Pedantic lints this crate does not meet yet (the workspace's set, Cargo.toml), with the number
+// of places: its files are being edited in parallel; fix them with the next change there.
+#![allow(
+    clippy::redundant_closure_for_method_calls, // 5
+    clippy::explicit_iter_loop,                 // 2
+    clippy::if_not_else,                        // 1
+)]
+
 pub mod due;
 pub mod probes;
 pub mod render;

@@ -1,5 +1,7 @@
 //! The tcpflag command line: output, pass-through, exit codes, errors.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 

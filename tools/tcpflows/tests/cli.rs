@@ -2,6 +2,8 @@
 //! tracker where it must fire and where it must not, pass-through, errors, timeouts, eviction,
 //! reordering and streaming. Real captures: tests/tests/tcpflows_*.rs at the workspace level.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 

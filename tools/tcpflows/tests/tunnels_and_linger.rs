@@ -1,6 +1,8 @@
 //! Flows through tunnels (the tunnel identity in the flow key, `tunnel` on the record) and the
 //! FIN linger tied to the connection's FIN retransmission timing.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use serde_json::Value;
 
 const C: &str = "10.0.0.1";

@@ -254,7 +254,7 @@ impl State {
     ) -> Evidence {
         let entry = self.table.get(ip);
         let neighbour = self.table.neighbour(ip);
-        let capture = same_flow.or_else(|| entry.and_then(|e| e.distance()));
+        let capture = same_flow.or_else(|| entry.and_then(super::table::Entry::distance));
         let hint = ip
             .parse::<std::net::IpAddr>()
             .ok()
@@ -351,8 +351,11 @@ impl State {
                     } else {
                         Which::Server
                     };
-                    let d = same_flow(f, dst)
-                        .or_else(|| self.table.get(dst.ip(f)).and_then(|e| e.distance()));
+                    let d = same_flow(f, dst).or_else(|| {
+                        self.table
+                            .get(dst.ip(f))
+                            .and_then(super::table::Entry::distance)
+                    });
                     infer::judge_router(&c, dst.name(), d.as_ref())
                 }
             };

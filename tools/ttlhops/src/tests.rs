@@ -65,7 +65,7 @@ fn run_on(input: &str, extra: &[&str]) -> (anyhow::Result<Exit>, Vec<String>) {
     let p = dir.path().join("in.jsonl");
     std::fs::write(&p, input).unwrap();
     let mut argv = vec!["ttlhops".to_string()];
-    argv.extend(extra.iter().map(|s| s.to_string()));
+    argv.extend(extra.iter().map(std::string::ToString::to_string));
     argv.push(p.display().to_string());
     let args = Args::try_parse_from(argv).unwrap();
     let mut w = JsonlWriter::new(Vec::new());

@@ -1,5 +1,7 @@
 //! ttlhops as a command: arguments, standard input and files, pass-through, bad input.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 

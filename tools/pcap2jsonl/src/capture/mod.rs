@@ -311,7 +311,7 @@ impl Read for ReadAhead {
                     self.done = true;
                     return Err(e);
                 }
-                Err(_) => {
+                Err(()) => {
                     self.done = true;
                     return Ok(0);
                 }

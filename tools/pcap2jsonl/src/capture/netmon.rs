@@ -595,7 +595,7 @@ pub fn read_seekable<R: Read + Seek, S: FrameSink>(
         }
         let comment = comments
             .get(&(off as u32))
-            .filter(|_| off <= u64::from(u32::MAX));
+            .filter(|_| u32::try_from(off).is_ok());
         let process = process_index.and_then(|i| processes.get(i as usize));
         let nm = NetmonFrame {
             netmon_frame: index,

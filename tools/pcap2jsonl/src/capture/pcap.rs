@@ -170,7 +170,7 @@ mod tests {
             assert_eq!(got.len(), 2);
             match r.unwrap() {
                 Finish::Truncated(m) => {
-                    assert!(m.contains(&format!("at byte {}", 24 + 2 * rec)), "{m}")
+                    assert!(m.contains(&format!("at byte {}", 24 + 2 * rec)), "{m}");
                 }
                 f => panic!("{f:?}"),
             }

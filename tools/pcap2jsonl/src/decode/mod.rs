@@ -218,7 +218,7 @@ pub(crate) mod testutil {
 
     /// Parses a hex dump (whitespace ignored).
     pub fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|c| c.is_ascii_hexdigit()).collect();
+        let s: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
         s.chunks(2)
             .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
             .collect()
@@ -397,7 +397,7 @@ mod test {
         for i in 0..30_000 {
             let (lt, base) = &corpus[i % corpus.len()];
             let mut f = base.clone();
-            for _ in 0..(rnd() % 4 + 1) {
+            for _ in 0..=(rnd() % 4) {
                 let at = (rnd() as usize) % f.len();
                 f[at] = rnd() as u8;
             }

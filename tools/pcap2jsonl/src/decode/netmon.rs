@@ -364,7 +364,7 @@ fn adapter(c: &mut Cur, a: &mut Map<String, Value>) -> Result<(), Short> {
     );
     a.insert("mac".into(), json!(mac(c.take(6)?)));
     let mut counts = [0u16; 6];
-    for n in counts.iter_mut() {
+    for n in &mut counts {
         *n = c.be16()?;
     }
     let [v4, v6, gw, dhcp, dns4, dns6] = counts;
@@ -524,7 +524,7 @@ mod tests {
     use super::*;
 
     fn u16z(s: &str) -> Vec<u8> {
-        let mut v: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        let mut v: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
         v.extend([0, 0]);
         v
     }

@@ -159,8 +159,7 @@ fn parse_options(d: &mut Dec, start: usize, o: &[u8], len: usize) -> Opts {
                     "tcp option",
                     at,
                     What::text(format!(
-                        "kind {kind} of length {olen} runs past the data offset ({} bytes of options)",
-                        len
+                        "kind {kind} of length {olen} runs past the data offset ({len} bytes of options)"
                     )),
                 );
             }
