@@ -41,6 +41,7 @@ test: lint
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@sh scripts/msrv.sh
 
 fmt:
 	$(CARGO) fmt --all

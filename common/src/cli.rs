@@ -179,14 +179,27 @@ impl Input {
     }
 }
 
-/// The text appended to every tool's `--help`: the pipeline and the exit codes.
-pub const AFTER_HELP: &str = "\
+/// The pipeline paragraph of every stage's `--help` (a macro, to build both constants from it).
+macro_rules! pipeline_help {
+    () => {
+        "\
 Pipeline:
   pcap2jsonl cap.pcap | tcpflows | ttlhops | tcpflag | portmap --listeners netstat.txt
 
 Every record is one JSON object per line with a \"type\"; records a tool does not know pass through
-untouched, so jq can sit between any two stages. Fields: docs/schema.md.
+untouched, so jq can sit between any two stages. Fields: docs/schema.md."
+    };
+}
 
+/// The pipeline paragraph alone, for a tool whose own notes say its exit status (so that
+/// `--help` says it once).
+pub const PIPELINE_HELP: &str = pipeline_help!();
+
+/// The text appended to every tool's `--help`: the pipeline and the exit codes.
+pub const AFTER_HELP: &str = concat!(
+    pipeline_help!(),
+    "\n\n\
 Exit status: 0 ok, 2 usage or input error (see the tool's own notes for 1). A first Ctrl-C
 (SIGINT/SIGTERM) with stdin a pipe: read on to the end of the input, write everything held, exit
-as usual; a second one: exit 130 (143 for SIGTERM) at once.";
+as usual; a second one: exit 130 (143 for SIGTERM) at once."
+);

@@ -51,7 +51,7 @@ fn reference(data: &[u8]) -> Vec<(u64, Vec<u8>)> {
         .into_iter()
         .enumerate()
         .map(|(i, l)| (i as u64 + 1, l.strip_suffix(b"\r").unwrap_or(l)))
-        .filter(|(_, l)| !l.iter().all(|b| b.is_ascii_whitespace()))
+        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
         .map(|(i, l)| (i, l.to_vec()))
         .collect()
 }

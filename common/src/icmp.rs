@@ -9,7 +9,24 @@
 /// Words for an ICMP (`v6` false) or ICMPv6 error of type `t`, code `c`; `None` for a type this
 /// table does not name (callers pick their own fallback).
 pub fn description(v6: bool, t: u8, c: u8) -> Option<&'static str> {
-    let s = if !v6 {
+    let s = if v6 {
+        match (t, c) {
+            (1, 0) => "no route to destination",
+            (1, 1) => "communication administratively prohibited",
+            (1, 2) => "beyond scope of source address",
+            (1, 3) => "address unreachable",
+            (1, 4) => "port unreachable",
+            (1, 5) => "source address failed ingress/egress policy",
+            (1, 6) => "reject route to destination",
+            (1, _) => "destination unreachable",
+            (2, _) => "packet too big",
+            (3, 0) => "hop limit exceeded in transit",
+            (3, 1) => "fragment reassembly time exceeded",
+            (3, _) => "time exceeded",
+            (4, _) => "parameter problem",
+            _ => return None,
+        }
+    } else {
         match (t, c) {
             (3, 0) => "network unreachable",
             (3, 1) => "host unreachable",
@@ -34,23 +51,6 @@ pub fn description(v6: bool, t: u8, c: u8) -> Option<&'static str> {
             (11, 1) => "fragment reassembly time exceeded",
             (11, _) => "time exceeded",
             (12, _) => "parameter problem",
-            _ => return None,
-        }
-    } else {
-        match (t, c) {
-            (1, 0) => "no route to destination",
-            (1, 1) => "communication administratively prohibited",
-            (1, 2) => "beyond scope of source address",
-            (1, 3) => "address unreachable",
-            (1, 4) => "port unreachable",
-            (1, 5) => "source address failed ingress/egress policy",
-            (1, 6) => "reject route to destination",
-            (1, _) => "destination unreachable",
-            (2, _) => "packet too big",
-            (3, 0) => "hop limit exceeded in transit",
-            (3, 1) => "fragment reassembly time exceeded",
-            (3, _) => "time exceeded",
-            (4, _) => "parameter problem",
             _ => return None,
         }
     };

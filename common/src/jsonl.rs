@@ -342,7 +342,7 @@ impl<R: Read> JsonlReader<R> {
                 if line.last() == Some(&b'\r') {
                     line = &line[..line.len() - 1];
                 }
-                if line.iter().all(|b| b.is_ascii_whitespace()) {
+                if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
                 if !self.first_seen {
@@ -371,7 +371,7 @@ impl<R: Read> JsonlReader<R> {
                     if line.last() == Some(&b'\r') {
                         line = &line[..line.len() - 1];
                     }
-                    if line.iter().all(|b| b.is_ascii_whitespace()) {
+                    if line.iter().all(u8::is_ascii_whitespace) {
                         return Ok(None);
                     }
                     if !self.first_seen {

@@ -9,6 +9,8 @@
 //! - [`cli`]: `main` glue: input files or `-`, `tool: context: cause` errors, exit codes 0/1/2, a
 //!   closed stdout (`| head`) is success.
 //!
+//! - [`stage`]: the stage driver (a [`stage::Stage`] trait: records in, records out, ticks,
+//!   `finish` at the end of the input) and the [`stage::CommonArgs`] every JSON stage takes.
 //! - [`tcp_flags`]: TCP flag bits and their `FSRPAUEC` letters (pcap2jsonl writes them, tcpflows
 //!   reads them back).
 //! - [`icmp`]: plain words for ICMP/ICMPv6 error types and codes (tshark's wording).
@@ -25,6 +27,7 @@ pub mod live;
 mod man;
 pub mod quote;
 pub mod records;
+pub mod stage;
 pub mod tcp_flags;
 
 pub use cli::{Exit, Input};

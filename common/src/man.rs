@@ -39,7 +39,7 @@ pub fn synopsis(cmd: &Command) -> String {
             a.get_value_names()
                 .map(|v| {
                     v.iter()
-                        .map(|x| x.to_string())
+                        .map(std::string::ToString::to_string)
                         .collect::<Vec<_>>()
                         .join(" ")
                 })
@@ -89,8 +89,7 @@ pub fn sections(after_help: &str) -> String {
                 continue;
             }
             exit.push(rest.trim().replace('\n', " "));
-        } else if para.contains("\nExit status:") {
-            let (a, b) = para.split_once("\nExit status:").unwrap();
+        } else if let Some((a, b)) = para.split_once("\nExit status:") {
             notes.push(a.replace('\n', " "));
             exit.push(b.trim().replace('\n', " "));
         } else if !para.trim().is_empty() {

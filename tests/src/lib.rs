@@ -16,6 +16,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use serde_json::Value;
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -231,9 +233,70 @@ pub fn pipeline(stages: &[(&str, &[&str])], stdin: Option<&[u8]>) -> Vec<Output>
     outs
 }
 
-/// Parses JSON lines.
-pub fn records(stdout: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(stdout)
+/// Runs one tool with `args`, `stdin` on its standard input (none: /dev/null); the whole output.
+pub fn run<S: AsRef<std::ffi::OsStr>>(tool: &str, args: &[S], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(bin(tool));
+    cmd.args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = cmd.spawn().expect("spawn");
+    // Written from a thread: a tool that writes as it reads would fill its stdout pipe first.
+    let writer = stdin.map(|data| {
+        use std::io::Write;
+        let mut sin = child.stdin.take().expect("stdin is piped");
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = sin.write_all(&data);
+        })
+    });
+    let out = child.wait_with_output().expect("wait");
+    if let Some(w) = writer {
+        w.join().expect("stdin writer");
+    }
+    out
+}
+
+/// Runs one tool that must succeed (exit 0, or the test fails with its stderr); its records.
+pub fn run_ok<S: AsRef<std::ffi::OsStr>>(tool: &str, args: &[S], stdin: &[u8]) -> Vec<Value> {
+    let out = run(tool, args, Some(stdin));
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    assert!(
+        out.status.success(),
+        "{tool} {shown:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    records(&out.stdout)
+}
+
+/// Runs `pcap2jsonl CAPTURE | stages…` and checks that every stage exited 0 (the test fails
+/// with the stage's stderr otherwise); every stage's output, pcap2jsonl's first.
+pub fn pipeline_ok(capture: &Path, stages: &[(&str, &[&str])]) -> Vec<Output> {
+    let cap = capture.to_string_lossy().into_owned();
+    let cap_arg = [cap.as_str()];
+    let mut all: Vec<(&str, &[&str])> = vec![("pcap2jsonl", &cap_arg)];
+    all.extend_from_slice(stages);
+    let outs = pipeline(&all, None);
+    for (o, (tool, _)) in outs.iter().zip(&all) {
+        assert!(
+            o.status.success(),
+            "{cap}: {tool} failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    outs
+}
+
+/// Parses JSON lines (blank lines skipped); the output must be UTF-8 and every line JSON.
+pub fn records(stdout: &[u8]) -> Vec<Value> {
+    std::str::from_utf8(stdout)
+        .unwrap_or_else(|e| panic!("output is not UTF-8: {e}"))
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
@@ -241,8 +304,53 @@ pub fn records(stdout: &[u8]) -> Vec<serde_json::Value> {
 }
 
 /// The records of one `type`.
-pub fn of_type<'a>(recs: &'a [serde_json::Value], ty: &str) -> Vec<&'a serde_json::Value> {
+pub fn of_type<'a>(recs: &'a [Value], ty: &str) -> Vec<&'a Value> {
     recs.iter().filter(|r| r["type"] == ty).collect()
+}
+
+/// The records of one `type` in JSON lines, owned.
+pub fn records_of(stdout: &[u8], ty: &str) -> Vec<Value> {
+    records(stdout)
+        .into_iter()
+        .filter(|r| r["type"] == ty)
+        .collect()
+}
+
+/// `rec` with the invalid UTF-8 bytes `caf\xe9` put where it has its `@` (in a string a stage
+/// reads, or one it skips), as one line: for the one UTF-8 check every stage makes
+/// (docs/contract.md, promise 4).
+pub fn bad_utf8_line(rec: &str) -> Vec<u8> {
+    let (a, b) = rec.split_once('@').expect("an @ where the bad bytes go");
+    let mut line = a.as_bytes().to_vec();
+    line.extend_from_slice(b"caf\xe9");
+    line.extend_from_slice(b.as_bytes());
+    line.push(b'\n');
+    line
+}
+
+/// `{"type":"x"}`, then [`bad_utf8_line`] of `rec`.
+pub fn with_bad_utf8(rec: &str) -> Vec<u8> {
+    let mut input = b"{\"type\":\"x\"}\n".to_vec();
+    input.extend(bad_utf8_line(rec));
+    input
+}
+
+/// xorshift64*: a small seeded generator without a dependency, so a failure reproduces.
+pub struct Rng(pub u64);
+
+impl Rng {
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
 }
 
 /// Where the lab's captures are read from: `$TCPWHY_CAPTURES` when set (the lab's CI check runs
@@ -276,46 +384,31 @@ pub fn diagnose(name: &str) -> Diagnosis {
     let dir = lab_captures();
     let pcap = dir.join(format!("{name}.pcap"));
     assert!(pcap.exists(), "{} missing", pcap.display());
-    let pcap = pcap.to_string_lossy().into_owned();
     let ss = dir.join(format!("{name}.ss.txt"));
     let ss = ss.exists().then(|| ss.to_string_lossy().into_owned());
     let mut pm: Vec<&str> = vec![];
     if let Some(ss) = &ss {
         pm.extend(["--listeners", ss.as_str()]);
     }
-    let outs = pipeline(
+    let outs = pipeline_ok(
+        &pcap,
         &[
-            ("pcap2jsonl", &[pcap.as_str()]),
             ("tcpflows", &[]),
             ("ttlhops", &[]),
             ("tcpflag", &[]),
             ("portmap", &pm),
         ],
-        None,
     );
-    for (o, tool) in outs
-        .iter()
-        .zip(["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag", "portmap"])
-    {
-        assert!(
-            o.status.success(),
-            "{name}: {tool} failed ({}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    let packets = records(&outs[0].stdout);
     let mid = records(&outs[2].stdout);
-    let end = records(&outs[4].stdout);
     let app = std::fs::read_to_string(dir.join(format!("{name}.app.jsonl")))
         .map(|s| records(s.as_bytes()))
         .unwrap_or_default();
     Diagnosis {
         name: name.to_string(),
-        packets: of_type(&packets, "packet").into_iter().cloned().collect(),
+        packets: records_of(&outs[0].stdout, "packet"),
         flows: of_type(&mid, "flow").into_iter().cloned().collect(),
         hosts: of_type(&mid, "host").into_iter().cloned().collect(),
-        findings: of_type(&end, "finding").into_iter().cloned().collect(),
+        findings: records_of(&outs[4].stdout, "finding"),
         app,
     }
 }

@@ -99,10 +99,10 @@ fn stages() -> &'static Stages {
             );
         }
         let l = listing();
-        let list = run_bin("portmap", &["--list", "--listeners", &l], Some(b""));
+        let list = tcpwhy_tests::run("portmap", &["--list", "--listeners", &l], Some(b""));
         assert!(list.status.success(), "portmap --list failed");
         let healthy = own_captures().join("healthy.pcap").display().to_string();
-        let h = run_bin("pcap2jsonl", &[&healthy], None);
+        let h = tcpwhy_tests::run("pcap2jsonl", &[&healthy], None);
         let dns_packet = text_lines(&h.stdout)
             .into_iter()
             .find(|l| l.contains("\"proto\":\"udp\"") && l.contains("\"dns\":"))
@@ -219,7 +219,7 @@ impl Tool {
     fn run(&self, extra: &[&str], stdin: Option<&[u8]>) -> Output {
         let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         args.extend_from_slice(extra);
-        run_bin(self.bin, &args, stdin)
+        tcpwhy_tests::run(self.bin, &args, stdin)
     }
 
     /// Runs on `data` given as a file argument.
@@ -243,31 +243,6 @@ impl Tool {
 
 /// Runs a binary; `stdin` is written on a thread (so a tool that exits early cannot deadlock
 /// the test) or is /dev/null.
-fn run_bin(name: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut cmd = Command::new(bin(name));
-    cmd.args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let mut child = cmd.spawn().expect("spawn");
-    let writer = stdin.map(|data| {
-        let mut sin = child.stdin.take().unwrap();
-        let data = data.to_vec();
-        std::thread::spawn(move || {
-            let _ = sin.write_all(&data);
-        })
-    });
-    let out = child.wait_with_output().expect("wait");
-    if let Some(w) = writer {
-        w.join().unwrap();
-    }
-    out
-}
-
 fn text_lines(buf: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(buf)
         .lines()
@@ -319,7 +294,7 @@ fn key(line: &str) -> Option<String> {
 // 1. --help, --version, unknown flag
 
 fn help(t: &Tool) {
-    let o = run_bin(t.bin, &["--help"], None);
+    let o = tcpwhy_tests::run(t.bin, &["--help"], None);
     assert!(o.status.success(), "{} --help: {}", t.bin, show(&o));
     assert!(
         o.stderr.is_empty(),
@@ -355,7 +330,7 @@ fn help(t: &Tool) {
 }
 
 fn version(t: &Tool) {
-    let o = run_bin(t.bin, &["--version"], None);
+    let o = tcpwhy_tests::run(t.bin, &["--version"], None);
     assert!(o.status.success(), "{} --version: {}", t.bin, show(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
@@ -1057,7 +1032,7 @@ fn missing_file(t: &Tool) {
     assert!(o.stdout.is_empty(), "{}: {}", t.what(), show(&o));
     if t.bin == "portmap" {
         // The listing is an input too.
-        let o = run_bin("portmap", &["--listeners", &name], Some(&t.input));
+        let o = tcpwhy_tests::run("portmap", &["--listeners", &name], Some(&t.input));
         assert_eq!(
             o.status.code(),
             Some(2),
@@ -1125,7 +1100,7 @@ fn empty_input(t: &Tool) {
         );
     }
     if t.bin == "portmap" {
-        let o = run_bin("portmap", &[], Some(b""));
+        let o = tcpwhy_tests::run::<&str>("portmap", &[], Some(b""));
         assert!(
             o.status.success() && o.stdout.is_empty() && o.stderr.is_empty(),
             "portmap on empty input without listings: {}",
@@ -1241,7 +1216,7 @@ fn type_first(t: &Tool) {
         let big = big_capture().display().to_string();
         outs.push((
             format!("pcap2jsonl {big}"),
-            run_bin("pcap2jsonl", &[&big], None),
+            tcpwhy_tests::run("pcap2jsonl", &[&big], None),
         ));
     }
     if t.bin == "portmap" {

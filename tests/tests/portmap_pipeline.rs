@@ -5,7 +5,7 @@
 //! Checks the conclusions and that every record portmap does not enrich passes byte for byte.
 
 use serde_json::Value;
-use tcpwhy_tests::{of_type, own_captures, pipeline, records, root, shared_captures};
+use tcpwhy_tests::{of_type, own_captures, pipeline_ok, records, root, shared_captures};
 
 fn fixture(name: &str) -> String {
     root()
@@ -24,24 +24,15 @@ fn lab(name: &str) -> String {
 fn run(capture: &str, portmap_args: &[&str]) -> Vec<std::process::Output> {
     let mut pm = vec!["--no-etc-services"];
     pm.extend_from_slice(portmap_args);
-    let outs = pipeline(
+    pipeline_ok(
+        std::path::Path::new(capture),
         &[
-            ("pcap2jsonl", &[capture]),
             ("tcpflows", &["--keep-packets"]),
             ("ttlhops", &[]),
             ("tcpflag", &["--all"]),
             ("portmap", &pm),
         ],
-        None,
-    );
-    for (i, o) in outs.iter().enumerate() {
-        assert!(
-            o.status.success(),
-            "stage {i} failed on {capture}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    outs
+    )
 }
 
 fn hints(recs: &[Value], ty: &str, port: u64) -> Vec<String> {

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use tcpwhy_tests::{of_type, own_captures, pipeline, records, root};
+use tcpwhy_tests::{own_captures, pipeline_ok, records_of, root};
 
 fn dir() -> PathBuf {
     std::env::var_os("TCPWHY_CAPTURES")
@@ -20,18 +20,8 @@ fn flows(name: &str) -> Vec<Value> {
 }
 
 fn flows_in(dir: &std::path::Path, name: &str) -> Vec<Value> {
-    let cap = dir.join(name);
-    let cap = cap.to_str().unwrap();
-    let outs = pipeline(&[("pcap2jsonl", &[cap]), ("tcpflows", &[])], None);
-    for o in &outs {
-        assert!(
-            o.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    let recs = records(&outs.last().unwrap().stdout);
-    of_type(&recs, "flow").into_iter().cloned().collect()
+    let outs = pipeline_ok(&dir.join(name), &[("tcpflows", &[])]);
+    records_of(&outs[1].stdout, "flow")
 }
 
 fn to<'a>(f: &'a [Value], ip: &str, port: u64) -> Vec<&'a Value> {

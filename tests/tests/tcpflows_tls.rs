@@ -6,23 +6,14 @@
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{of_type, pipeline, records, root};
+use tcpwhy_tests::{pipeline_ok, records_of, root};
 
 fn tls_of(name: &str) -> Value {
     let cap: PathBuf = root()
         .join("tools/pcap2jsonl/tests/fixtures/tls")
         .join(name);
-    let cap = cap.to_str().unwrap();
-    let outs = pipeline(&[("pcap2jsonl", &[cap]), ("tcpflows", &[])], None);
-    for o in &outs {
-        assert!(
-            o.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    let recs = records(&outs.last().unwrap().stdout);
-    let flows = of_type(&recs, "flow");
+    let outs = pipeline_ok(&cap, &[("tcpflows", &[])]);
+    let flows = records_of(&outs[1].stdout, "flow");
     assert_eq!(flows.len(), 1, "{name}: one connection");
     flows[0]["tls"].clone()
 }

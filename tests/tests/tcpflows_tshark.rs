@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use tcpwhy_tests::{of_type, own_captures, pipeline, records, shared_captures};
+use tcpwhy_tests::{own_captures, pipeline_ok, records_of, shared_captures};
 
 /// Shared captures with TCP and the number of flows tcpflows writes with default options
 /// (pinned). The lab's own captures (tests/captures/*.pcap) are compared with tshark whatever
@@ -47,17 +47,8 @@ fn path(name: &str) -> PathBuf {
 }
 
 fn flows(cap: &Path, extra: &[&str]) -> Vec<Value> {
-    let cap = cap.to_str().unwrap();
-    let outs = pipeline(&[("pcap2jsonl", &[cap]), ("tcpflows", extra)], None);
-    for o in &outs {
-        assert!(
-            o.status.success(),
-            "{cap}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    let recs = records(&outs.last().unwrap().stdout);
-    of_type(&recs, "flow").into_iter().cloned().collect()
+    let outs = pipeline_ok(cap, &[("tcpflows", extra)]);
+    records_of(&outs[1].stdout, "flow")
 }
 
 /// tshark is there, or the test reports the skip.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use tcpwhy_tests::{lab_captures, of_type, pipeline, records, root, shared_captures};
+use tcpwhy_tests::{lab_captures, of_type, pipeline, pipeline_ok, records, root, shared_captures};
 
 /// ttlhops' own captures: `$TTLHOPS_CAPTURES` when set (fresh ones from
 /// `sudo sh tools/ttlhops/tests/make-captures.sh DIR`), else the committed ones.
@@ -22,22 +22,7 @@ fn ttl_captures() -> PathBuf {
 /// `pcap2jsonl <pcap> | tcpflows | ttlhops <args>`: (flows, hosts, ttlhops' raw stdout, tcpflows'
 /// raw stdout).
 fn run(pcap: &Path, args: &[&str]) -> (Vec<Value>, Vec<Value>, Vec<u8>, Vec<u8>) {
-    let p = pcap.to_string_lossy().into_owned();
-    let outs = pipeline(
-        &[
-            ("pcap2jsonl", &[p.as_str()]),
-            ("tcpflows", &[]),
-            ("ttlhops", args),
-        ],
-        None,
-    );
-    for o in &outs {
-        assert!(
-            o.status.success(),
-            "{p}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
+    let outs = pipeline_ok(pcap, &[("tcpflows", &[]), ("ttlhops", args)]);
     let recs = records(&outs[2].stdout);
     let flows = of_type(&recs, "flow").into_iter().cloned().collect();
     let hosts = of_type(&recs, "host").into_iter().cloned().collect();

@@ -6,21 +6,15 @@
 //! findings as the plain capture of the same traffic.
 
 use serde_json::Value;
-use tcpwhy_tests::{of_type, pipeline, records, root};
+use tcpwhy_tests::{of_type, pipeline_ok, records, root};
 
 fn run(name: &str) -> (Vec<Value>, Vec<Value>) {
     let path = root()
         .join("tools/pcap2jsonl/tests/fixtures/tunnels")
         .join(name);
-    let p = path.to_str().unwrap();
-    let outs = pipeline(
-        &[
-            ("pcap2jsonl", &[p]),
-            ("tcpflows", &[]),
-            ("ttlhops", &[]),
-            ("tcpflag", &["--all"]),
-        ],
-        None,
+    let outs = pipeline_ok(
+        &path,
+        &[("tcpflows", &[]), ("ttlhops", &[]), ("tcpflag", &["--all"])],
     );
     let recs = records(&outs[3].stdout);
     let flows = of_type(&recs, "flow").into_iter().cloned().collect();

@@ -4,12 +4,12 @@
 
 use std::process::Output;
 
-use tcpwhy_tests::{own_captures, pipeline};
+use tcpwhy_tests::own_captures;
 
 const STAGES: [&str; 4] = ["tcpflows", "ttlhops", "tcpflag", "portmap"];
 
 fn run(tool: &str, args: &[&str], stdin: &[u8]) -> Output {
-    pipeline(&[(tool, args)], Some(stdin)).pop().unwrap()
+    tcpwhy_tests::run(tool, args, Some(stdin))
 }
 
 fn err(o: &Output) -> String {

@@ -77,6 +77,19 @@ pub struct Finding {
     pub extra: Extra,
 }
 
+impl Finding {
+    /// A finding of `kind` at `severity`, every other field empty: a rule fills in what it knows
+    /// with `Finding { frames, summary, .., ..Finding::new(kind, severity) }`.
+    pub fn new(kind: &str, severity: Severity) -> Self {
+        Finding {
+            r#type: finding_type(),
+            kind: kind.to_string(),
+            severity,
+            ..Default::default()
+        }
+    }
+}
+
 impl Severity {
     /// The lower-case name used in records and on the command line.
     pub fn as_str(self) -> &'static str {

@@ -1,4 +1,5 @@
-//! The interface between capture readers (pcap, pcapng, NetMon…) and the frame decoder.
+//! The interface between capture readers (pcap, pcapng, NetMon…) and the frame decoder: every
+//! frame of every format, NetMon's own metadata frames included, is a [`FrameMeta`] and its bytes.
 
 /// Everything about a frame except its bytes, as the capture file states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,8 +23,42 @@ pub struct FrameMeta<'a> {
     pub linktype: u32,
     /// Original length on the wire.
     pub len: u32,
-    /// pcapng packet comment (first one), if any.
+    /// pcapng packet comment (first one), or the title of a NetMon frame comment, if any.
     pub comment: Option<&'a str>,
+    /// What a Microsoft Network Monitor file says about the frame besides the above (its own
+    /// frame number, media type, comment, process); `None` for pcap and pcapng. The decoder
+    /// writes NetMon's own frames (filter, network info, events…) from it.
+    pub netmon: Option<&'a NetmonFrame<'a>>,
+}
+
+/// A NetMon frame's metadata (`crate::capture::netmon` reads it, `crate::decode` writes it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetmonFrame<'a> {
+    /// NetMon's own frame number (1-based position in the frame table).
+    pub netmon_frame: u64,
+    /// The frame's NetMon media type (the file's, or the frame's own from 2.1 on).
+    pub media: u16,
+    pub comment: Option<&'a NetmonComment>,
+    pub process: Option<&'a NetmonProcess>,
+}
+
+/// One entry of a NetMon process table (NetMon 3.x "conversations" with process names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetmonProcess {
+    pub path: String,
+    pub pid: u32,
+    pub local_port: u16,
+    pub remote_port: u16,
+    pub ipv6: bool,
+    pub local_addr: [u8; 16],
+    pub remote_addr: [u8; 16],
+}
+
+/// A frame comment from a NetMon comment table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetmonComment {
+    pub title: String,
+    pub description: String,
 }
 
 impl FrameMeta<'_> {

@@ -1,4 +1,4 @@
-//! `pcap2jsonl`: capture (pcap, pcapng, gzip) to one JSON `packet` record per frame.
+//! `pcap2jsonl`: capture (pcap, pcapng, NetMon, gzip) to one JSON `packet` record per frame.
 //!
 //! [`capture`] reads the file formats (detection by magic, buffering, exact byte offsets of
 //! damage); [`decode`] turns each frame into its JSON record; [`frame::FrameMeta`] is what the
@@ -9,7 +9,6 @@ pub mod decode;
 pub mod frame;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod netmon;
 
 use std::io::{IsTerminal, Write};
 
@@ -171,10 +170,6 @@ impl<W: std::io::Write> capture::FrameSink for ProgressSink<'_, W> {
         self.packets += 1;
         self.out.frame(meta, data)
     }
-
-    fn netmon(&mut self, src: capture::Source, version: u8) -> Result<Finish, Fail> {
-        self.out.netmon(src, version)
-    }
 }
 
 /// Stdin that is not a regular file (a pipe, a FIFO, a terminal, a socket): a live stream,
@@ -257,9 +252,5 @@ impl<W: std::io::Write> capture::FrameSink for LiveSink<'_, W> {
             std::time::Instant::now(),
         ));
         self.out.frame(meta, data)
-    }
-
-    fn netmon(&mut self, src: capture::Source, version: u8) -> Result<Finish, Fail> {
-        self.out.netmon(src, version)
     }
 }

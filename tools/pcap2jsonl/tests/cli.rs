@@ -2,6 +2,8 @@
 //! errors and exit codes, a closed stdout, and frame/time/length/interface equal to tshark on
 //! every real capture.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -21,13 +23,7 @@ fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("pcap2jsonl").unwrap()
 }
 
-fn lines(out: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8(out.to_vec())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
+use tcpwhy_tests::records as lines;
 
 /// The `ts` of a record exactly as written (the JSON number's text).
 fn ts_text(line: &str) -> &str {

@@ -14,6 +14,8 @@
 //! docs/differences-from-tshark.md. An `ALLOW` entry that no longer matches anything fails the
 //! test too, so the list stays honest.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -847,9 +849,12 @@ mod etherparse_oracle {
     fn compare(path: &Path, c: &mut Compare) {
         c.name = path.file_name().unwrap().to_string_lossy().into_owned();
         let f = std::fs::File::open(path).unwrap();
-        if read_capture(&c.name.clone(), Box::new(f), c).is_err() {
-            panic!("{}: not readable", path.display());
-        }
+        let name = c.name.clone();
+        assert!(
+            read_capture(&name, Box::new(f), c).is_ok(),
+            "{}: not readable",
+            path.display()
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! not decode as DNS (a TCP message split over segments) are left out, as in differential.rs.
 //! Prints `SKIPPED: …` when tshark or the captures are absent.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

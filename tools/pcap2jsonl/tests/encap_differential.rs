@@ -10,9 +10,10 @@
 //! ones, and compare. For the outer headers' IP id / flags / protocol, which `tunnel` does not
 //! hold, only the last (innermost) value is compared.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 fn encap_dir() -> PathBuf {
@@ -222,17 +223,7 @@ fn tshark_tsv(path: &Path, cols: &[&str]) -> Option<String> {
 }
 
 fn records(path: &Path) -> Vec<Value> {
-    let out = Command::cargo_bin("pcap2jsonl")
-        .unwrap()
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", path.display());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    tcpwhy_tests::run_ok("pcap2jsonl", &[path], b"")
 }
 
 /// Compares one capture; returns (frames, values compared, frames with a tunnel).

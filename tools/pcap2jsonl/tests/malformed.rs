@@ -2,6 +2,8 @@
 //! (run under `ulimit -v`), the documented exit code and message with the byte offset, and at
 //! least every packet tshark reads (its count is taken from MANIFEST.md).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -25,10 +27,7 @@ fn tshark_counts() -> BTreeMap<String, usize> {
         if cells.len() < 5 || cells[1] == "file" || cells[1].starts_with("---") {
             continue;
         }
-        let n: String = cells[3]
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
+        let n: String = cells[3].chars().take_while(char::is_ascii_digit).collect();
         if let Ok(n) = n.parse() {
             counts.insert(cells[1].to_string(), n);
         }

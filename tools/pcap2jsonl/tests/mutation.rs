@@ -3,25 +3,15 @@
 //! library's capture reader and decoder into memory: no panic, output bounded by the input, every
 //! line one JSON packet record, every failure an input error naming a byte inside the input.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use pcap2jsonl::capture::{Fail, Finish, read_capture};
 use tcpwhy_common::jsonl::JsonlWriter;
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use tcpwhy_tests::Rng;
 
 const HOSTILE: [u32; 8] = [
     0,
@@ -157,7 +147,7 @@ fn seeded_mutations_never_panic_and_stay_bounded() {
                 }
                 Err(Fail::Input(m)) => {
                     outcomes[2] += 1;
-                    assert!(m.starts_with("m"), "{ctx}: {m}");
+                    assert!(m.starts_with('m'), "{ctx}: {m}");
                     if let Some(rest) = m.split(" at byte ").nth(1) {
                         let off: u64 = rest
                             .split(|c: char| !c.is_ascii_digit())

@@ -9,14 +9,17 @@
 //! external corpus or tshark is reported `SKIPPED:` when they are missing (a failure under
 //! `TCPWHY_REQUIRE_CORPUS=1`, as in CI).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use pcap2jsonl::capture::netmon::{self, Outcome};
 use pcap2jsonl::capture::{Fail, Finish};
-use pcap2jsonl::netmon::{self, Outcome};
 use serde_json::{Value, json};
 use tcpwhy_common::jsonl::JsonlWriter;
+use tcpwhy_tests::Rng;
 
 const FIXTURES: &str = "tests/fixtures/netmon";
 const LAB: &str = "../../tests/captures";
@@ -557,7 +560,7 @@ fn truncated_files_yield_every_complete_frame() {
             let res = netmon::read_seekable(Cursor::new(b), cut as u64, cap, &mut w);
             let got = lines(w);
             if cut < 64 {
-                let Err(netmon::Error::Input(msg)) = res else {
+                let Err(Fail::Input(msg)) = res else {
                     panic!("{cap} cut {cut}: {res:?}")
                 };
                 assert!(
@@ -674,7 +677,7 @@ fn unusable_headers_are_errors() {
     let err = |b: &[u8]| {
         let mut w = JsonlWriter::new(Vec::new());
         match netmon::read_seekable(Cursor::new(b), b.len() as u64, "x.cap", &mut w) {
-            Err(netmon::Error::Input(m)) => m,
+            Err(Fail::Input(m)) => m,
             other => panic!("{other:?}"),
         }
     };
@@ -765,20 +768,6 @@ fn damaged_side_tables_keep_the_frames() {
     );
 }
 
-/// xorshift64*: a small seeded generator, so a failure reproduces.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[test]
 fn mutations_never_panic() {
     let seeds = [
@@ -795,7 +784,7 @@ fn mutations_never_panic() {
         let ft = u32::from_le_bytes(orig[24..28].try_into().unwrap()) as usize;
         for _ in 0..1000 {
             let mut b = orig.clone();
-            for _ in 0..1 + rng.below(4) {
+            for _ in 0..=rng.below(4) {
                 let interesting = [
                     0u32,
                     1,
@@ -1060,31 +1049,33 @@ fn special_contents_match_tshark() {
 }
 
 #[test]
-fn run_netmon_exit_statuses() {
-    use tcpwhy_common::cli::Exit;
+fn capture_reader_outcomes() {
+    // NetMon through the capture reader: a clean file, a cut (a warning, every complete frame),
+    // damage (an error after the frames before it), an unusable header (an error, nothing).
     let run = |b: &[u8]| {
-        let mut w = JsonlWriter::new(Vec::new());
-        let r = netmon::run_netmon(&b[..4], Cursor::new(b[4..].to_vec()), "x.cap", &mut w);
-        (r, lines(w).len())
+        let (l, r) = read_capture(b.to_vec());
+        (r, l.len())
     };
     let good = fixture("tcpreplay-test.nm1.cap");
-    assert_eq!(run(&good).0.unwrap(), Exit::Ok);
+    assert!(matches!(run(&good).0, Ok(Finish::Clean)));
     let (r, n) = run(&good[..30_000]);
-    assert_eq!(
-        (r.unwrap(), n > 0),
-        (Exit::Ok, true),
-        "cut short: a warning, exit 0"
+    assert!(
+        matches!(r, Ok(Finish::Truncated(_))) && n > 0,
+        "cut short: a warning, exit 0: {r:?}"
     );
     let mut bad = good.clone();
     let ft = u32::from_le_bytes(bad[24..28].try_into().unwrap()) as usize;
     set32(&mut bad, ft + 4 * 99, 0x7fff_fff0);
     let (r, n) = run(&bad);
-    assert_eq!((r.unwrap(), n), (Exit::InputError, 99));
+    assert!(matches!(r, Err(Fail::Input(_))), "{r:?}");
+    assert_eq!(n, 99);
     let (r, n) = run(&good[..40]);
+    let Err(Fail::Input(m)) = r else {
+        panic!("{r:?}")
+    };
     assert!(
-        r.unwrap_err()
-            .to_string()
-            .contains("x.cap: cut short inside the NetMon file header")
+        m.contains("orig: cut short inside the NetMon file header"),
+        "{m}"
     );
     assert_eq!(n, 0);
 }

@@ -1,6 +1,8 @@
 //! Live input: records must come out as packets arrive, while the input is still open
 //! (`tcpdump -U -w - | pcap2jsonl -`).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;

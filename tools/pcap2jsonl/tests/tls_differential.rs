@@ -12,6 +12,8 @@
 //! the other none is a difference. docs/differences-from-tshark.md says what differs by design.
 //! Prints `SKIPPED: …` when tshark is absent.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -292,16 +294,7 @@ fn ours(rec: &Value) -> BTreeMap<&'static str, Vec<String>> {
 }
 
 fn pcap2jsonl(path: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
-        .arg(path)
-        .output()
-        .expect("run pcap2jsonl");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    tcpwhy_tests::run_ok("pcap2jsonl", &[path], b"")
 }
 
 fn captures() -> Vec<PathBuf> {

@@ -171,7 +171,7 @@ fn addresses_of(l: &Listing) -> (Vec<IpAddr>, Option<String>) {
             Some(i) if !i.is_unspecified() && !i.is_loopback() => *count.entry(i).or_default() += 1,
             Some(_) => {}
             None if s.local_addr != "*" && !s.local_addr.is_empty() => {
-                *names.entry(s.local_addr.clone()).or_default() += 1
+                *names.entry(s.local_addr.clone()).or_default() += 1;
             }
             None => {}
         }
@@ -393,7 +393,7 @@ mod tests {
             sock("10.0.0.6", 139, "0.0.0.0", 0, "LISTEN", 4),
         ]);
         let (addrs, name) = addresses_of(&l);
-        let s: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+        let s: Vec<String> = addrs.iter().map(std::string::ToString::to_string).collect();
         assert_eq!(s, vec!["10.0.0.5", "10.0.0.6", "fe80::1"]);
         assert_eq!(name, None);
         assert!(ip("::ffff:10.0.0.5").is_some_and(|a| a.is_ipv4()));

@@ -21,11 +21,12 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::rc::Rc;
 
-use anyhow::bail;
+use anyhow::{Result, bail};
 use clap::Parser;
 use serde_json::{Map, Value};
 use tcpwhy_common::cli::{AFTER_HELP, Exit, Input};
-use tcpwhy_common::jsonl::{JsonlReader, JsonlWriter};
+use tcpwhy_common::jsonl::{JsonlWriter, Line};
+use tcpwhy_common::stage::{self, CommonArgs, Stage, pass_through};
 
 use crate::enrich::{Enricher, Target};
 use crate::parse::Format;
@@ -75,9 +76,6 @@ fn format_names() -> Vec<&'static str> {
     after_help = format!("{EXAMPLES}\n\n{AFTER_HELP}")
 )]
 pub struct Args {
-    /// Input files of JSON lines ('-' or none: standard input).
-    pub files: Vec<String>,
-
     /// A listing from the server: netstat, ss, lsof, tasklist or Get-NetTCPConnection output
     /// (repeatable; '-' reads it from standard input, then records come from FILEs only;
     /// FORMAT:FILE forces that file's format).
@@ -117,9 +115,8 @@ pub struct Args {
     #[arg(long, visible_alias = "port", value_name = "PORT")]
     pub lookup: Vec<String>,
 
-    /// Flush after every record.
-    #[arg(long)]
-    pub line_buffered: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Loads the service knowledge: built-in, /etc/services, --services.
@@ -345,7 +342,7 @@ fn emit_listeners<W: Write>(hosts: &[hosts::Host], out: &mut JsonlWriter<W>) -> 
 }
 
 pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exit> {
-    if args.line_buffered {
+    if args.common.line_buffered {
         out.set_line_buffered(true);
     }
     let services = load_services(&args)?;
@@ -362,8 +359,8 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
     if stdin_listing > 1 {
         bail!("--listeners -: standard input can be read only once");
     }
-    let inputs = Input::list(&args.files);
-    if stdin_listing == 1 && !args.files.is_empty() && inputs.contains(&Input::Stdin) {
+    let inputs = Input::list(&args.common.files);
+    if stdin_listing == 1 && !args.common.files.is_empty() && inputs.contains(&Input::Stdin) {
         bail!("--listeners - and a record input '-' both want standard input");
     }
     let mut listings = vec![];
@@ -388,7 +385,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         return Ok(Exit::Ok);
     }
     let standalone = args.list
-        || (args.files.is_empty()
+        || (args.common.files.is_empty()
             && !args.listeners.is_empty()
             && (stdin_listing == 1 || std::io::stdin().is_terminal()));
     if standalone {
@@ -399,52 +396,73 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
         return Ok(Exit::Ok);
     }
 
-    let enricher = Enricher {
-        services: &services,
-        hosts: &hosts,
+    let mut st = Portmap {
+        enricher: Enricher {
+            services: &services,
+            hosts: &hosts,
+        },
+        cache: Cache {
+            map: HashMap::new(),
+        },
+        records: 0,
+        listings: !args.listeners.is_empty(),
     };
-    let mut cache = Cache {
-        map: HashMap::new(),
-    };
-    let mut records = 0u64;
-    for input in &inputs {
-        let mut reader = JsonlReader::new(input.open()?, input.name());
-        while let Some(line) = reader.next_line(out)? {
-            records += 1;
-            let ty = line.record_type()?;
-            if ty == "finding" || ty == "flow" {
-                let view: View = line.parse()?;
-                let pm: Rc<str> = match target(&ty, &view) {
-                    Some(t) => cache.get(&enricher, &t)?,
-                    None => Rc::from("null"),
-                };
-                let body = line.bytes.trim_ascii_end();
-                match body.strip_suffix(b"}") {
-                    // Fast path: the record's own bytes, `portmap` appended before the `}`.
-                    Some(inner) if !view.portmap.0 => {
-                        let buf = out.buffer();
-                        buf.extend_from_slice(inner);
-                        buf.extend_from_slice(b",\"portmap\":");
-                        buf.extend_from_slice(pm.as_bytes());
-                        buf.push(b'}');
-                        out.end_record()?;
-                    }
-                    // A portmap already there (portmap run twice): replaced in place.
-                    _ => {
-                        let mut m: Map<String, Value> = line.parse()?;
-                        m.insert("portmap".to_string(), serde_json::from_str(&pm)?);
-                        out.write_record(&m)?;
-                    }
-                }
-            } else {
-                line.validate()?;
-                out.write_raw(line.bytes)?;
+    stage::run(&mut st, &args.common, out)
+}
+
+/// portmap as a stage: flows and findings get `portmap`, the rest pass through.
+struct Portmap<'a> {
+    enricher: Enricher<'a>,
+    cache: Cache,
+    /// Records read (ticks included).
+    records: u64,
+    /// Listings were given (`--listeners`).
+    listings: bool,
+}
+
+impl<W: Write> Stage<W> for Portmap<'_> {
+    fn record(&mut self, line: &Line<'_>, ty: &str, out: &mut JsonlWriter<W>) -> Result<()> {
+        self.records += 1;
+        if ty != "finding" && ty != "flow" {
+            return pass_through(line, out);
+        }
+        let view: View = line.parse()?;
+        let pm: Rc<str> = match target(ty, &view) {
+            Some(t) => self.cache.get(&self.enricher, &t)?,
+            None => Rc::from("null"),
+        };
+        let body = line.bytes.trim_ascii_end();
+        match body.strip_suffix(b"}") {
+            // Fast path: the record's own bytes, `portmap` appended before the `}`.
+            Some(inner) if !view.portmap.0 => {
+                let buf = out.buffer();
+                buf.extend_from_slice(inner);
+                buf.extend_from_slice(b",\"portmap\":");
+                buf.extend_from_slice(pm.as_bytes());
+                buf.push(b'}');
+                out.end_record()?;
+            }
+            // A portmap already there (portmap run twice): replaced in place.
+            _ => {
+                let mut m: Map<String, Value> = line.parse()?;
+                m.insert("portmap".to_string(), serde_json::from_str(&pm)?);
+                out.write_record(&m)?;
             }
         }
+        Ok(())
     }
-    if records == 0 && !args.listeners.is_empty() {
-        // Nothing to enrich (empty input): list the listeners instead.
-        emit_listeners(&hosts, out)?;
+
+    fn tick(&mut self, line: &Line<'_>, out: &mut JsonlWriter<W>) -> Result<()> {
+        self.records += 1;
+        pass_through(line, out)
     }
-    Ok(Exit::Ok)
+
+    fn finish(&mut self, read: Result<()>, out: &mut JsonlWriter<W>) -> Result<Exit> {
+        read?;
+        if self.records == 0 && self.listings {
+            // Nothing to enrich (empty input): list the listeners instead.
+            emit_listeners(self.enricher.hosts, out)?;
+        }
+        Ok(Exit::Ok)
+    }
 }

@@ -146,7 +146,7 @@ impl Services {
             .from_reader(text.as_bytes());
         for rec in rdr.records() {
             let rec = rec.with_context(|| format!("{origin}: service table"))?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let line = rec.position().map(csv::Position::line).unwrap_or(0);
             if rec.len() < 4 {
                 bail!(
                     "{origin}: line {line}: expected at least 4 tab-separated columns (port, proto, service, label), found {}",
@@ -379,14 +379,14 @@ impl Services {
                     let _ = writeln!(s, "  processes: {}", e.processes.join(", "));
                 }
                 for r in &e.related {
-                    if r.last != r.port {
+                    if r.last == r.port {
+                        let _ = writeln!(s, "  related: {}/{}  {}", r.port, r.proto, r.note);
+                    } else {
                         let _ = writeln!(
                             s,
                             "  related: {}-{}/{}  {}",
                             r.port, r.last, r.proto, r.note
                         );
-                    } else {
-                        let _ = writeln!(s, "  related: {}/{}  {}", r.port, r.proto, r.note);
                     }
                 }
                 if e.origin != "builtin" {

@@ -4,6 +4,8 @@
 //! listings the lab captured (`tests/captures/*.ss.txt`, `*.netstat.txt`). The Linux commands
 //! themselves are run for real in `tests/tests/portmap_real_listings.rs`.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
@@ -32,17 +34,9 @@ fn portmap() -> Command {
 }
 
 fn run_ok(args: &[&str], stdin: &str) -> Vec<Value> {
-    let out = portmap().args(args).write_stdin(stdin).output().unwrap();
-    assert!(
-        out.status.success(),
-        "portmap {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
+    let mut all = vec!["--no-etc-services"];
+    all.extend_from_slice(args);
+    tcpwhy_tests::run_ok("portmap", &all, stdin.as_bytes())
 }
 
 fn run_err(args: &[&str], stdin: &str) -> (String, String) {
@@ -1288,11 +1282,7 @@ fn invalid_utf8_in_fields_it_does_not_read_is_an_input_error() {
     for (what, rec) in cases {
         for args in [&[][..], &["-l", &fixture("netstat-ano.txt")][..]] {
             let mut input = format!("{}\n", seed_finding()).into_bytes();
-            let (a, b) = rec.split_once('@').unwrap();
-            input.extend_from_slice(a.as_bytes());
-            input.extend_from_slice(b"caf\xe9");
-            input.extend_from_slice(b.as_bytes());
-            input.push(b'\n');
+            input.extend(tcpwhy_tests::bad_utf8_line(&rec));
             let out = portmap().args(args).write_stdin(input).output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {err}");

@@ -4,6 +4,8 @@
 //! Spanish with their translated state words in CP850, French `netstat -anob` in UTF-16 and
 //! CP850, a UTF-16 netstat with a tasklist appended in UTF-8 or CP850.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
@@ -37,12 +39,7 @@ fn list(args: &[&str]) -> (Vec<Value>, String) {
         .unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "portmap {args:?} failed: {err}");
-    let recs = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (recs, err)
+    (tcpwhy_tests::records(&out.stdout), err)
 }
 
 fn err_of(args: &[&str]) -> String {

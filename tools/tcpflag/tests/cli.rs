@@ -1,5 +1,7 @@
 //! The tcpflag command line: output, pass-through, exit codes, errors.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -7,12 +9,7 @@ fn tcpflag() -> Command {
     Command::cargo_bin("tcpflag").unwrap()
 }
 
-fn records(out: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use tcpwhy_tests::records;
 
 const SEED: &str = "tests/data/seed.jsonl";
 const HEALTHY: &str = "tests/data/healthy.jsonl";
@@ -297,12 +294,7 @@ fn invalid_utf8_in_fields_it_does_not_read_is_an_input_error() {
         ("flow", flow.as_str()),
     ] {
         for args in [&[][..], &["--all"][..]] {
-            let mut input = b"{\"type\":\"x\"}\n".to_vec();
-            let (a, b) = rec.split_once('@').unwrap();
-            input.extend_from_slice(a.as_bytes());
-            input.extend_from_slice(b"caf\xe9");
-            input.extend_from_slice(b.as_bytes());
-            input.push(b'\n');
+            let input = tcpwhy_tests::with_bad_utf8(rec);
             let out = tcpflag().args(args).write_stdin(input).output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {err}");

@@ -2,6 +2,8 @@
 //! tracker where it must fire and where it must not, pass-through, errors, timeouts, eviction,
 //! reordering and streaming. Real captures: tests/tests/tcpflows_*.rs at the workspace level.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -113,20 +115,7 @@ struct Out {
 }
 
 fn run(stdin: &str, args: &[&str]) -> Out {
-    let mut child = Command::new(cargo_bin("tcpflows"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    let data = stdin.to_string();
-    let w = std::thread::spawn(move || {
-        let _ = sin.write_all(data.as_bytes());
-    });
-    let o = child.wait_with_output().unwrap();
-    w.join().unwrap();
+    let o = tcpwhy_tests::run("tcpflows", args, Some(stdin.as_bytes()));
     Out {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8(o.stdout).unwrap(),
@@ -135,11 +124,7 @@ fn run(stdin: &str, args: &[&str]) -> Out {
 }
 
 fn flows(o: &Out) -> Vec<Value> {
-    o.stdout
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v["type"] == "flow")
-        .collect()
+    tcpwhy_tests::records_of(o.stdout.as_bytes(), "flow")
 }
 
 fn ok(stdin: &str, args: &[&str]) -> Vec<Value> {
@@ -973,12 +958,7 @@ fn invalid_utf8_in_any_record_is_an_input_error() {
         ("flow", flow),
     ] {
         for args in [&[][..], &["--keep-packets"][..]] {
-            let mut input = b"{\"type\":\"x\"}\n".to_vec();
-            let (a, b) = rec.split_once('@').unwrap();
-            input.extend_from_slice(a.as_bytes());
-            input.extend_from_slice(b"caf\xe9");
-            input.extend_from_slice(b.as_bytes());
-            input.push(b'\n');
+            let input = tcpwhy_tests::with_bad_utf8(rec);
             let (code, out, err) = run_bytes(&input, args);
             assert_eq!(code, 2, "{what} {args:?}: {err}");
             assert!(

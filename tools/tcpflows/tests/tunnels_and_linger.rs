@@ -1,10 +1,8 @@
 //! Flows through tunnels (the tunnel identity in the flow key, `tunnel` on the record) and the
 //! FIN linger tied to the connection's FIN retransmission timing.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
-use assert_cmd::cargo::cargo_bin;
 use serde_json::Value;
 
 const C: &str = "10.0.0.1";
@@ -40,25 +38,8 @@ fn line(
 }
 
 fn flows(stdin: String) -> Vec<Value> {
-    let mut child = Command::new(cargo_bin("tcpflows"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    let w = std::thread::spawn(move || {
-        let _ = sin.write_all(stdin.as_bytes());
-    });
-    let o = child.wait_with_output().unwrap();
-    w.join().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v["type"] == "flow")
-        .collect()
+    let recs = tcpwhy_tests::run_ok::<&str>("tcpflows", &[], stdin.as_bytes());
+    recs.into_iter().filter(|v| v["type"] == "flow").collect()
 }
 
 /// A whole connection on client port `cport`, from `t0`, frames from `f0`.

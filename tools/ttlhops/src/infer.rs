@@ -367,7 +367,7 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
                         c.ip_id.unwrap_or(0),
                         c.role,
                         c.peer_ip_id.unwrap_or(0)
-                    )
+                    );
                 }
                 Some(false) => {
                     conf = "medium";
@@ -377,7 +377,7 @@ pub fn judge(c: &Claim, ev: &Evidence) -> Origin {
                         c.ip_id.unwrap_or(0),
                         c.role,
                         c.peer_ip_id.unwrap_or(0)
-                    )
+                    );
                 }
                 None => {}
             }

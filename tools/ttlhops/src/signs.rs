@@ -121,7 +121,7 @@ pub fn apply_rst_signs(o: &mut Origin, f: &Flow) {
             o.reason.trim_end_matches('.')
         );
     }
-    o.signs = signs.iter().map(|s| s.to_string()).collect();
+    o.signs = signs.iter().map(std::string::ToString::to_string).collect();
 }
 
 #[cfg(test)]

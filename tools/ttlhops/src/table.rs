@@ -281,7 +281,7 @@ pub fn host_record(ip: &IpAddr, e: &Entry) -> Host {
              load balancer).",
             sorted(basis)
                 .iter()
-                .map(|x| x.to_string())
+                .map(std::string::ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
         ));

@@ -4,6 +4,7 @@ use clap::Parser;
 use serde_json::{Value, json};
 
 use super::*;
+use tcpwhy_common::jsonl::JsonlReader;
 
 /// A flow record as tcpflows writes it: a SYN from the client (TTL 64), and what the server
 /// side sent (`server` = None: nothing).
@@ -64,7 +65,7 @@ fn run_on(input: &str, extra: &[&str]) -> (anyhow::Result<Exit>, Vec<String>) {
     let p = dir.path().join("in.jsonl");
     std::fs::write(&p, input).unwrap();
     let mut argv = vec!["ttlhops".to_string()];
-    argv.extend(extra.iter().map(|s| s.to_string()));
+    argv.extend(extra.iter().map(std::string::ToString::to_string));
     argv.push(p.display().to_string());
     let args = Args::try_parse_from(argv).unwrap();
     let mut w = JsonlWriter::new(Vec::new());
@@ -333,11 +334,12 @@ fn held_records_are_bounded() {
     let mut rd = JsonlReader::new(input.as_bytes(), "t");
     let mut max_q = 0;
     while let Some(l) = rd.next_line(&mut tcpwhy_common::jsonl::NoFlush).unwrap() {
-        st.record(l, &mut w).unwrap();
+        let ty = l.record_type().unwrap();
+        st.handle(l, &ty, &mut w).unwrap();
         max_q = max_q.max(st.queue.len());
     }
     assert!(max_q <= 3, "{max_q}");
-    st.finish(&mut w).unwrap();
+    st.end_of_input(&mut w).unwrap();
     let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
     assert!(out.starts_with("{\"type\":\"flow\""));
 }

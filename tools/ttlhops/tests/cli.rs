@@ -1,5 +1,7 @@
 //! ttlhops as a command: arguments, standard input and files, pass-through, bad input.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -91,11 +93,7 @@ fn reads_several_files_in_order_with_one_state() {
         .arg("--no-hosts")
         .assert()
         .success();
-    let out = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    let v: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let v = tcpwhy_tests::records(&out.get_output().stdout);
     assert_eq!(v.len(), 2);
     assert_eq!(v[0]["uid"], "C1");
     assert_eq!(v[0]["ttlhops"]["rst"]["origin"], "endpoint");
@@ -227,12 +225,7 @@ fn invalid_utf8_in_fields_it_does_not_read_is_an_input_error() {
     );
     for (what, rec) in [("packet", PACKET), ("flow", flow.as_str())] {
         for args in [&[][..], &["--no-wait"][..]] {
-            let mut input = b"{\"type\":\"x\"}\n".to_vec();
-            let (a, b) = rec.split_once('@').unwrap();
-            input.extend_from_slice(a.as_bytes());
-            input.extend_from_slice(b"caf\xe9");
-            input.extend_from_slice(b.as_bytes());
-            input.push(b'\n');
+            let input = tcpwhy_tests::with_bad_utf8(rec);
             let out = ttlhops().args(args).write_stdin(input).output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {err}");

@@ -3,7 +3,8 @@
 //! Formats: classic pcap (µs and ns magic, both byte orders, and the "modified" Kuznetzov
 //! variant), pcapng (any number of sections, each with its own byte order and interfaces),
 //! gzip of any of them (detected by magic, decompressed on the fly, then detected again), and
-//! Microsoft Network Monitor files, handed to `crate::netmon` through [`FrameSink::netmon`].
+//! Microsoft Network Monitor files (`netmon.rs`; NetMon's own frame kinds are ordinary frames
+//! here, written by `crate::decode::netmon`).
 //!
 //! Every reader works on one [`Source`] buffer: frames are borrowed slices of it, handed to
 //! [`crate::decode::write_packet`] together with a [`FrameMeta`](crate::frame::FrameMeta).
@@ -14,6 +15,7 @@
 //! written; the message names the input and the byte offset; exit 2); [`Fail::Output`] when
 //! writing fails (a closed pipe included).
 
+pub mod netmon;
 mod pcap;
 mod pcapng;
 mod source;
@@ -88,7 +90,6 @@ pub fn detect(magic: [u8; 4]) -> Option<Format> {
         [0xa1, 0xb2, 0xcd, 0x34] => pcap(true, false, true),
         [0x0a, 0x0d, 0x0d, 0x0a] => Some(Format::PcapNg),
         [0x1f, 0x8b, _, _] => Some(Format::Gzip),
-        // Read by crate::netmon through `FrameSink::netmon` (see `read_source`).
         [b'G', b'M', b'B', b'U'] => Some(Format::NetMon { version: 2 }),
         [b'R', b'T', b'S', b'S'] => Some(Format::NetMon { version: 1 }),
         _ => None,
@@ -99,16 +100,6 @@ pub fn detect(magic: [u8; 4]) -> Option<Format> {
 /// input that may block.
 pub trait FrameSink: Flush {
     fn frame(&mut self, meta: &FrameMeta, data: &[u8]) -> io::Result<()>;
-
-    /// The dispatch point for Microsoft Network Monitor captures: `src` starts at the magic.
-    /// NetMon has frame kinds of its own that become records written by `crate::netmon`, so
-    /// only the JSON writer supports it; other sinks refuse.
-    fn netmon(&mut self, src: Source, version: u8) -> Result<Finish, Fail> {
-        Err(Fail::Input(format!(
-            "{}: Microsoft Network Monitor {version}.x capture: not supported here",
-            src.name
-        )))
-    }
 }
 
 /// The production sink: one JSON `packet` record per frame.
@@ -117,10 +108,6 @@ impl<W: Write> FrameSink for JsonlWriter<W> {
     fn frame(&mut self, meta: &FrameMeta, data: &[u8]) -> io::Result<()> {
         crate::decode::write_packet(meta, data, self.buffer());
         self.end_record()
-    }
-
-    fn netmon(&mut self, src: Source, _version: u8) -> Result<Finish, Fail> {
-        crate::netmon::read_source(src, self)
     }
 }
 
@@ -203,7 +190,7 @@ fn read_source<S: FrameSink>(mut src: Source, out: &mut S, gzip_depth: u8) -> Re
             src.live = live;
             read_source(src, out, gzip_depth + 1)
         }
-        Some(Format::NetMon { version }) => out.netmon(src, version),
+        Some(Format::NetMon { .. }) => netmon::read_source(src, out),
         None => Err(Fail::Input(not_a_capture(&src.name, src.data()))),
     }
 }
@@ -324,7 +311,7 @@ impl Read for ReadAhead {
                     self.done = true;
                     return Err(e);
                 }
-                Err(_) => {
+                Err(()) => {
                     self.done = true;
                     return Ok(0);
                 }
@@ -418,6 +405,33 @@ fn text_start(head: &[u8]) -> String {
         t.push('…');
     }
     t
+}
+
+/// The end of an input that produced several messages (NetMon reads its side tables before its
+/// frames, and may find damage in both): all but the last are printed here, warnings then
+/// errors, after the records written so far; the last error (or, without errors, the last
+/// warning) is returned for the caller to print, as from the other readers.
+fn report<S: FrameSink>(
+    out: &mut S,
+    mut warnings: Vec<String>,
+    mut errors: Vec<String>,
+) -> Result<Finish, Fail> {
+    let last_error = errors.pop();
+    let last_warning = if last_error.is_none() {
+        warnings.pop()
+    } else {
+        None
+    };
+    if !warnings.is_empty() || !errors.is_empty() {
+        out.flush_output().map_err(Fail::Output)?;
+        warnings.iter().for_each(tcpwhy_common::cli::warn);
+        errors.iter().for_each(tcpwhy_common::cli::error);
+    }
+    match (last_error, last_warning) {
+        (Some(e), _) => Err(Fail::Input(e)),
+        (None, Some(w)) => Ok(Finish::Truncated(w)),
+        (None, None) => Ok(Finish::Clean),
+    }
 }
 
 /// The warning for an input that ends inside a record starting at `at`.

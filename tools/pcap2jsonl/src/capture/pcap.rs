@@ -110,6 +110,7 @@ fn read_records<const BE: bool, S: FrameSink>(
             linktype,
             len,
             comment: None,
+            netmon: None,
         };
         out.frame(&meta, &src.data()[rec_header..total])
             .map_err(Fail::Output)?;
@@ -169,7 +170,7 @@ mod tests {
             assert_eq!(got.len(), 2);
             match r.unwrap() {
                 Finish::Truncated(m) => {
-                    assert!(m.contains(&format!("at byte {}", 24 + 2 * rec)), "{m}")
+                    assert!(m.contains(&format!("at byte {}", 24 + 2 * rec)), "{m}");
                 }
                 f => panic!("{f:?}"),
             }

@@ -315,6 +315,7 @@ pub fn read<S: FrameSink>(mut src: Source, out: &mut S) -> Result<Finish, Fail> 
                     linktype: iface.linktype,
                     len,
                     comment,
+                    netmon: None,
                 };
                 out.frame(&meta, &body[data_at..data_at + caplen])
                     .map_err(Fail::Output)?;
@@ -352,6 +353,7 @@ pub fn read<S: FrameSink>(mut src: Source, out: &mut S) -> Result<Finish, Fail> 
                     linktype: iface.linktype,
                     len,
                     comment: None,
+                    netmon: None,
                 };
                 out.frame(&meta, &body[4..4 + caplen])
                     .map_err(Fail::Output)?;

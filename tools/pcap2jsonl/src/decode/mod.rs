@@ -21,6 +21,7 @@ mod ip;
 pub mod json;
 mod link;
 mod links;
+pub(crate) mod netmon;
 mod tls;
 mod transport;
 mod tunnel;
@@ -31,6 +32,9 @@ use crate::frame::FrameMeta;
 
 /// Appends the `packet` record for one frame to `out` (no trailing newline).
 pub fn write_packet(meta: &FrameMeta, data: &[u8], out: &mut Vec<u8>) {
+    if let Some(nm) = meta.netmon {
+        return netmon::write(meta, nm, data, out);
+    }
     json::raw(out, b"{\"type\":\"packet\",\"frame\":");
     json::uint(out, meta.frame);
     json::raw(out, b",\"ts\":");
@@ -185,6 +189,7 @@ pub(crate) mod testutil {
             linktype,
             len: data.len() as u32,
             comment: None,
+            netmon: None,
         };
         decode_meta(&meta, data)
     }
@@ -213,7 +218,7 @@ pub(crate) mod testutil {
 
     /// Parses a hex dump (whitespace ignored).
     pub fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|c| c.is_ascii_hexdigit()).collect();
+        let s: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
         s.chunks(2)
             .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
             .collect()
@@ -349,6 +354,7 @@ mod test {
                     linktype,
                     len: *len,
                     comment: None,
+                    netmon: None,
                 };
                 write_packet(&meta, &file[r.clone()], &mut out);
                 out.push(b'\n');
@@ -391,7 +397,7 @@ mod test {
         for i in 0..30_000 {
             let (lt, base) = &corpus[i % corpus.len()];
             let mut f = base.clone();
-            for _ in 0..(rnd() % 4 + 1) {
+            for _ in 0..=(rnd() % 4) {
                 let at = (rnd() as usize) % f.len();
                 f[at] = rnd() as u8;
             }
@@ -411,6 +417,7 @@ mod test {
                     f.len() as u32
                 },
                 comment: None,
+                netmon: None,
             };
             out.clear();
             write_packet(&meta, &f, &mut out);
@@ -441,6 +448,7 @@ mod test {
             linktype: 147,
             len: 100,
             comment: Some("say \"hi\"\n"),
+            netmon: None,
         };
         let v = decode_meta(&meta, &[1, 2, 3]);
         assert_eq!(v["frame"], 7);

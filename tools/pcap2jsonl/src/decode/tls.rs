@@ -467,7 +467,7 @@ mod test {
             ext_len
         );
         let blen = crate::decode::testutil::hex(&body).len();
-        let hs = format!("01 {:06x} {body}", blen);
+        let hs = format!("01 {blen:06x} {body}");
         let v = tcp(&format!("16 0301 {:04x} {hs}", blen + 4));
         assert_eq!(
             v["tls"]["client_hello"],

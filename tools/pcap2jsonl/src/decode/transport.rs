@@ -159,8 +159,7 @@ fn parse_options(d: &mut Dec, start: usize, o: &[u8], len: usize) -> Opts {
                     "tcp option",
                     at,
                     What::text(format!(
-                        "kind {kind} of length {olen} runs past the data offset ({} bytes of options)",
-                        len
+                        "kind {kind} of length {olen} runs past the data offset ({len} bytes of options)"
                     )),
                 );
             }
@@ -448,6 +447,7 @@ mod test {
             linktype: 228,
             len: 64,
             comment: None,
+            netmon: None,
         };
         let v = decode_meta(&meta, &f);
         assert_eq!(v["mss"], 1460);

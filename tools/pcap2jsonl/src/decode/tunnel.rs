@@ -715,7 +715,7 @@ mod test {
         for i in 0..20_000 {
             let (lt, base) = &corpus[i % corpus.len()];
             let mut f = base.clone();
-            for _ in 0..(x % 3 + 1) {
+            for _ in 0..=(x % 3) {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;

@@ -700,7 +700,7 @@ pub fn load(
         bail!("{path}: listing larger than 256 MiB: not a netstat/ss/lsof/tasklist output");
     }
     let name = if path == "-" { "<stdin>" } else { path };
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
         bail!("{name}: empty listing (no output captured?)");
     }
     let mut parts = decode::decode(&bytes, encoding);

@@ -624,7 +624,7 @@ pub fn nettcp_table(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<
         let toks: Vec<&str> = t.split_whitespace().collect();
         if header.is_none() {
             if toks.contains(&"LocalAddress") && toks.contains(&"LocalPort") {
-                header = Some(toks.iter().map(|s| s.to_string()).collect());
+                header = Some(toks.iter().map(std::string::ToString::to_string).collect());
                 continue;
             }
             return Err(ctx.err(no, format!("expected the Get-NetTCPConnection header (LocalAddress LocalPort …), found {t:?}")));

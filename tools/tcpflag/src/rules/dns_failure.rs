@@ -559,12 +559,7 @@ impl DnsFailures {
             .map(|f| format!("first answer: frame {f}"))
             .unwrap_or_else(|| format!("queries: {}", frames(&fr, 8)));
         Some(Finding {
-            r#type: "finding".into(),
-            kind: "dns_failure".into(),
-            severity: Severity::Error,
-            uids: vec![],
             client_ip: Some(client.to_string()),
-            client_port: None,
             server_ip: resolver,
             server_port: Some(53),
             frames: fr,
@@ -575,8 +570,7 @@ impl DnsFailures {
             origin: origin.map(str::to_string),
             attempts: Some(queries),
             evidence: ev,
-            portmap: None,
-            extra: Map::new(),
+            ..Finding::new("dns_failure", Severity::Error)
         })
     }
 }

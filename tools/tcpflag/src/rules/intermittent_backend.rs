@@ -478,12 +478,8 @@ impl Backend {
         );
         ev.insert("dns_addresses".into(), json!(dns_addrs));
         Finding {
-            r#type: "finding".into(),
-            kind: "intermittent_backend".into(),
-            severity,
             uids: s.uids.clone(),
             client_ip: client,
-            client_port: None,
             server_ip: Some(addr.to_string()),
             server_port: Some(port),
             frames: s.frames.clone(),
@@ -494,8 +490,7 @@ impl Backend {
             origin: Some("server".into()),
             attempts: Some(s.total()),
             evidence: ev,
-            portmap: None,
-            extra: serde_json::Map::new(),
+            ..Finding::new("intermittent_backend", severity)
         }
     }
 }

@@ -37,7 +37,7 @@ mod window_crawl;
 mod zero_window_at_handshake;
 mod zero_window_stall;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tcpwhy_common::records::flow::{Flow, Rst, ZeroWindow};
 use tcpwhy_common::records::hops::Origin;
 use tcpwhy_common::records::{Finding, Severity};
@@ -151,24 +151,13 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
 /// A finding about one flow with the common fields filled in.
 pub(crate) fn base(f: &Flow, kind: &str, severity: Severity) -> Finding {
     Finding {
-        r#type: "finding".to_string(),
-        kind: kind.to_string(),
-        severity,
         uids: vec![f.uid.clone()],
         client_ip: Some(f.client_ip.clone()),
         client_port: Some(f.client_port),
         server_ip: Some(f.server_ip.clone()),
         server_port: Some(f.server_port),
-        frames: vec![],
         ts: Some(f.first_ts),
-        summary: String::new(),
-        socket_error: None,
-        next_step: String::new(),
-        origin: None,
-        attempts: None,
-        evidence: Map::new(),
-        portmap: None,
-        extra: Map::new(),
+        ..Finding::new(kind, severity)
     }
 }
 

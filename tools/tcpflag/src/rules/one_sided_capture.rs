@@ -123,14 +123,7 @@ impl OneSided {
             let mut ips: Vec<&String> = d.ips.iter().collect();
             ips.sort();
             let fd = Finding {
-                r#type: "finding".into(),
-                kind: "one_sided_capture".into(),
-                severity: Severity::Info,
                 uids: d.uids.clone(),
-                client_ip: None,
-                client_port: None,
-                server_ip: None,
-                server_port: None,
                 frames: d.frames.clone(),
                 ts: d.first_ts,
                 summary: format!(
@@ -141,16 +134,11 @@ impl OneSided {
                     d.example.clone().unwrap_or_default(),
                     plural(d.unseen, "byte", "bytes"),
                 ),
-                socket_error: None,
                 next_step: "capture where both directions pass: tcpdump without -Q, both \
                             directions of the SPAN/mirror port (or a tap on every link of an \
                             ECMP/asymmetric path), or on one of the hosts itself"
                     .into(),
-                origin: None,
-                attempts: None,
-                evidence: Default::default(),
-                portmap: None,
-                extra: Default::default(),
+                ..Finding::new("one_sided_capture", Severity::Info)
             };
             let mut fd = fd;
             fd.evidence.insert("direction_seen".into(), json!(shown));

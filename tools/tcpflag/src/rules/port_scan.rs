@@ -38,24 +38,14 @@ pub fn finding(a: &Aggregate) -> Finding {
     let sweep = matches!(a.key, Key::Sweep(..));
     let span = (a.last_syn - a.first_ts).max(0.0);
     let mut fd = Finding {
-        r#type: "finding".into(),
-        kind: "port_scan".into(),
-        severity: Severity::Info,
         uids: a.uids.clone(),
         client_ip: Some(a.client_ip.clone()),
-        client_port: None,
         server_ip: a.server_ip.clone(),
         server_port: a.server_port,
         frames: a.frames.clone(),
         ts: Some(a.first_ts),
-        summary: String::new(),
-        socket_error: None,
-        next_step: String::new(),
-        origin: None,
         attempts: Some(a.probes.min(u64::from(u32::MAX)) as u32),
-        evidence: Default::default(),
-        portmap: None,
-        extra: Default::default(),
+        ..Finding::new("port_scan", Severity::Info)
     };
     let (refused, unanswered, unreachable, half, connected) = (
         a.n(Outcome::Refused),

@@ -28,24 +28,13 @@ pub fn finding(a: &Aggregate) -> Finding {
         ""
     };
     let mut fd = Finding {
-        r#type: "finding".into(),
-        kind: "syn_flood".into(),
-        severity: Severity::Warning,
         uids: a.uids.clone(),
-        client_ip: None,
-        client_port: None,
         server_ip: Some(ip.clone()),
         server_port: Some(port),
         frames: a.frames.clone(),
         ts: Some(a.first_ts),
-        summary: String::new(),
-        socket_error: None,
-        next_step: String::new(),
-        origin: None,
         attempts: Some(a.probes.min(u64::from(u32::MAX)) as u32),
-        evidence: Default::default(),
-        portmap: None,
-        extra: Default::default(),
+        ..Finding::new("syn_flood", Severity::Warning)
     };
     let fate = match (unanswered, half) {
         (_, 0) => "none answered (the SYNs are dropped before the server, or the capture \

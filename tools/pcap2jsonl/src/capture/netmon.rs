@@ -22,21 +22,20 @@
 //! entry pointing outside the file, an impossible frame length or a damaged comment or process
 //! table is an error naming the file and the byte (exit 2) after every frame before it.
 //!
-//! Records: ordinary frames go through [`crate::decode::write_packet`] with the NetMon media type
-//! mapped to its pcap `LINKTYPE_*`; NetMon's own frames (filter, network info, ETW event, DNS
-//! cache, …) become `packet` records written here, with `link` = `netmon_…` and their content
-//! in a `netmon` object. docs/netmon.md describes every field.
-
-mod special;
+//! Records: every frame, NetMon's own (filter, network info, ETW event, DNS cache, …) included,
+//! goes to the [`FrameSink`] like any other, its [`FrameMeta`] carrying a [`NetmonFrame`] (NetMon
+//! frame number, media type, comment, process); `crate::decode::netmon` maps the media type to
+//! its pcap `LINKTYPE_*` or writes NetMon's own frames. docs/netmon.md describes every field.
+//!
+//! Over 600 lines: the header, the frame table walk (table or file order), the window over the
+//! file and the two side tables are one file format, read together.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-use tcpwhy_common::cli::{self, Exit};
-use tcpwhy_common::jsonl::JsonlWriter;
-
-use crate::decode::write_packet;
-use crate::frame::FrameMeta;
+use super::{Fail, Finish, FrameSink, Source};
+use crate::decode::netmon::{Media, classify, utf16_lossy};
+use crate::frame::{FrameMeta, NetmonComment as Comment, NetmonFrame, NetmonProcess as Process};
 
 /// Magic of NetMon 1.x files.
 pub const MAGIC_1X: &[u8; 4] = b"RTSS";
@@ -55,29 +54,12 @@ pub const MAX_SIDE_TABLE: u64 = 64 << 20;
 pub const MAX_SPOOL: u64 = 8 << 30;
 /// Frame table entries read at a time.
 const TABLE_CHUNK: usize = 16 * 1024;
-/// The size of the ATM pseudo-header NetMon puts before ATM frames.
-const ATM_HEADER: u32 = 16;
 /// Seconds from 1601-01-01 (FILETIME epoch) to 1970-01-01.
 const FILETIME_EPOCH_OFFSET: i64 = 11_644_473_600;
 
 /// True when `magic` (the first bytes of an input) is a NetMon 1.x or 2.x capture.
 pub fn is_netmon(magic: &[u8]) -> bool {
     magic.starts_with(MAGIC_1X) || magic.starts_with(MAGIC_2X)
-}
-
-/// Why a NetMon capture could not be read to its end.
-#[derive(Debug)]
-pub enum Error {
-    /// Writing the output failed (a closed pipe included).
-    Output(io::Error),
-    /// The input is not a usable NetMon file (nothing was output), or reading it failed.
-    Input(String),
-}
-
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Self {
-        Error::Output(e)
-    }
 }
 
 /// What reading a NetMon capture found besides its frames.
@@ -91,36 +73,10 @@ pub struct Outcome {
     pub errors: Vec<String>,
 }
 
-/// Reads a whole NetMon capture from `rest`, whose first bytes `prefix` were already read by
-/// format detection, writing one record per frame; prints warnings and errors on stderr.
-///
-/// The stream is spooled to an anonymous temporary file first (the frame table is at the end),
-/// so this works on stdin and on decompressed gzip. `Ok(Exit::InputError)` means records were
-/// written and then damage was found; `Err` means the file was not usable at all (or writing
-/// failed).
-pub fn run_netmon<R: Read, W: Write>(
-    prefix: &[u8],
-    rest: R,
-    name: &str,
-    out: &mut JsonlWriter<W>,
-) -> anyhow::Result<Exit> {
-    let outcome = match read_stream(prefix, rest, name, out) {
-        Ok(o) => o,
-        Err(Error::Output(e)) => return Err(e.into()),
-        Err(Error::Input(msg)) => anyhow::bail!(msg),
-    };
-    out.flush()?;
-    Ok(print_messages(&outcome))
-}
-
-/// The reader's dispatch point (`crate::capture`): reads a NetMon capture whose magic was seen
-/// at the start of `src`. The last error (or, without errors, the last warning) is returned for
-/// the caller to print; any others are printed here, after the records before them.
-pub fn read_source<W: Write>(
-    src: crate::capture::Source,
-    out: &mut JsonlWriter<W>,
-) -> Result<crate::capture::Finish, crate::capture::Fail> {
-    use crate::capture::{Fail, Finish};
+/// The capture reader's dispatch point: reads a NetMon capture whose magic was seen at the start
+/// of `src`. The last error (or, without errors, the last warning) is returned for the caller to
+/// print; any others are printed by [`super::report`], after the records before them.
+pub(super) fn read_source<S: FrameSink>(src: Source, out: &mut S) -> Result<Finish, Fail> {
     let name = src.name.clone();
     let (prefix, rd) = src.into_parts();
     let res = match reopen(&name, &prefix) {
@@ -128,26 +84,8 @@ pub fn read_source<W: Write>(
         Some((file, len)) => read_seekable(file, len, &name, out),
         None => read_stream(&prefix, rd, &name, out),
     };
-    let mut outcome = match res {
-        Ok(o) => o,
-        Err(Error::Output(e)) => return Err(Fail::Output(e)),
-        Err(Error::Input(msg)) => return Err(Fail::Input(msg)),
-    };
-    let last_error = outcome.errors.pop();
-    let last_warning = if last_error.is_none() {
-        outcome.warnings.pop()
-    } else {
-        None
-    };
-    if !outcome.warnings.is_empty() || !outcome.errors.is_empty() {
-        out.flush().map_err(Fail::Output)?;
-        print_messages(&outcome);
-    }
-    match (last_error, last_warning) {
-        (Some(e), _) => Err(Fail::Input(e)),
-        (None, Some(w)) => Ok(Finish::Truncated(w)),
-        (None, None) => Ok(Finish::Clean),
-    }
+    let outcome = res?;
+    super::report(out, outcome.warnings, outcome.errors)
 }
 
 /// When `name` is a regular file that starts with `prefix` (the bytes the capture reader has
@@ -174,36 +112,21 @@ fn reopen(name: &str, prefix: &[u8]) -> Option<(std::fs::File, u64)> {
     Some((f, meta.len()))
 }
 
-/// Prints an outcome's messages (warnings, then errors) and gives the exit status it calls for.
-pub fn print_messages(outcome: &Outcome) -> Exit {
-    for w in &outcome.warnings {
-        cli::warn(w);
-    }
-    for e in &outcome.errors {
-        cli::error(e);
-    }
-    if outcome.errors.is_empty() {
-        Exit::Ok
-    } else {
-        Exit::InputError
-    }
-}
-
 /// Spools `prefix` + `rest` to an anonymous temporary file and reads it with [`read_seekable`].
-pub fn read_stream<R: Read, W: Write>(
+pub fn read_stream<R: Read, S: FrameSink>(
     prefix: &[u8],
     rest: R,
     name: &str,
-    out: &mut JsonlWriter<W>,
-) -> Result<Outcome, Error> {
+    out: &mut S,
+) -> Result<Outcome, Fail> {
     let mut file = tempfile::tempfile().map_err(|e| {
-        Error::Input(format!(
+        Fail::Input(format!(
             "{name}: cannot create a temporary file to read the NetMon capture (its frame \
              table is at its end, so a stream is spooled first): {e}"
         ))
     })?;
     let spool_err = |e: io::Error| {
-        Error::Input(format!(
+        Fail::Input(format!(
             "{name}: cannot spool the NetMon capture to a temporary file: {e}"
         ))
     };
@@ -237,7 +160,7 @@ pub fn read_stream<R: Read, W: Write>(
         }
     }
     if total > MAX_SPOOL {
-        return Err(Error::Input(format!(
+        return Err(Fail::Input(format!(
             "{name}: more than {} GiB: larger than any NetMon capture can be",
             MAX_SPOOL >> 30
         )));
@@ -369,61 +292,6 @@ fn frame_time(h: &Header, start_secs: i64, delta_raw: u64, utc: Option<u64>) -> 
     (start_secs.wrapping_add(secs), nsecs)
 }
 
-/// What a NetMon media type is, for reading and for the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
-    /// Decoded through the pcap LINKTYPE_* value.
-    Pcap(u32),
-    /// ATM with NetMon's 16-byte pseudo-header (addresses, VPI, VCI).
-    Atm,
-    /// A NetMon metadata frame.
-    Special(special::Kind),
-    /// A media type tshark does not decode either: a record with `link` and `decode_error`.
-    Undecoded(&'static str),
-}
-
-/// The LINKTYPE (or special kind) of a NetMon media type, as Wireshark maps them.
-fn classify(media: u16) -> Media {
-    use special::Kind;
-    match media {
-        0 | 1 => Media::Pcap(1), // Ethernet (0 is seen in NetMon 3.4 VPN captures)
-        2 => Media::Pcap(6),     // Token Ring (LINKTYPE_IEEE802_5)
-        3 => Media::Pcap(10),    // FDDI (NetMon's is bit-swapped)
-        4 => Media::Atm,
-        6 => Media::Undecoded("802.11 with NetMon radio metadata"),
-        7..=9 => Media::Pcap(101), // tunnel, wireless WAN, raw IP: LINKTYPE_RAW
-        0xE080 => Media::Pcap(105), // "WiFi message": plain 802.11
-        0xE081..=0xE08A => Media::Undecoded("Message Analyzer / WFP message"),
-        m if m & 0xF000 == 0xE000 => Media::Pcap(u32::from(m & 0x0FFF)),
-        0xFFE0 => Media::Special(Kind::Event),
-        0xFFFB => Media::Special(Kind::NetworkInfoEx),
-        0xFFFC => Media::Special(Kind::PayloadHeader),
-        0xFFFD => Media::Special(Kind::NetworkInfo),
-        0xFFFE => Media::Special(Kind::DnsCache),
-        0xFFFF => Media::Special(Kind::Filter),
-        _ => Media::Undecoded("unknown"),
-    }
-}
-
-/// One entry of the process table (NetMon 3.x "conversations" with process names).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Process {
-    pub path: String,
-    pub pid: u32,
-    pub local_port: u16,
-    pub remote_port: u16,
-    pub ipv6: bool,
-    pub local_addr: [u8; 16],
-    pub remote_addr: [u8; 16],
-}
-
-/// A frame comment from the comment table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Comment {
-    pub title: String,
-    pub description: String,
-}
-
 /// A seekable input with its real size; reads are bounds-checked by the callers.
 ///
 /// Frames are handed out as slices of a window of the file (no copy per frame): the window is
@@ -502,24 +370,24 @@ enum Walk {
 }
 
 /// Reads a whole NetMon capture of `len` bytes from a seekable input.
-pub fn read_seekable<R: Read + Seek, W: Write>(
+pub fn read_seekable<R: Read + Seek, S: FrameSink>(
     r: R,
     len: u64,
     name: &str,
-    out: &mut JsonlWriter<W>,
-) -> Result<Outcome, Error> {
+    out: &mut S,
+) -> Result<Outcome, Fail> {
     let mut inp = Input::new(r, len);
     let io_err =
-        |at: u64, e: io::Error| Error::Input(format!("{name}: read error at byte {at}: {e}"));
+        |at: u64, e: io::Error| Fail::Input(format!("{name}: read error at byte {at}: {e}"));
     if len < HEADER_FIELDS {
-        return Err(Error::Input(format!(
+        return Err(Fail::Input(format!(
             "{name}: cut short inside the NetMon file header ({len} of {HEADER_FIELDS} bytes)"
         )));
     }
     let mut hb = [0u8; HEADER_FIELDS as usize];
     inp.read_at(0, &mut hb).map_err(|e| io_err(0, e))?;
     if !is_netmon(&hb) {
-        return Err(Error::Input(format!(
+        return Err(Fail::Input(format!(
             "{name}: not a NetMon capture (no RTSS or GMBU magic)"
         )));
     }
@@ -528,7 +396,7 @@ pub fn read_seekable<R: Read + Seek, W: Write>(
         (m, 1) if m == MAGIC_1X => {}
         (m, 2) if m == MAGIC_2X => {}
         _ => {
-            return Err(Error::Input(format!(
+            return Err(Fail::Input(format!(
                 "{name}: NetMon file format version {}.{} with magic {} is not supported \
                  (1.x and 2.x are)",
                 h.major,
@@ -540,7 +408,7 @@ pub fn read_seekable<R: Read + Seek, W: Write>(
     if !h.per_frame_media() {
         let m = classify(h.network);
         if !matches!(m, Media::Pcap(_) | Media::Atm) {
-            return Err(Error::Input(format!(
+            return Err(Fail::Input(format!(
                 "{name}: NetMon media type {} in the file header is unknown or not supported",
                 h.network
             )));
@@ -727,116 +595,29 @@ pub fn read_seekable<R: Read + Seek, W: Write>(
         }
         let comment = comments
             .get(&(off as u32))
-            .filter(|_| off <= u64::from(u32::MAX));
+            .filter(|_| u32::try_from(off).is_ok());
         let process = process_index.and_then(|i| processes.get(i as usize));
-        let fr = FrameInfo {
-            frame: if numbered { frame_no } else { 0 },
+        let nm = NetmonFrame {
             netmon_frame: index,
-            ts_sec,
-            ts_frac,
-            ts_digits: digits,
             media,
-            len: orig_len,
             comment,
             process,
         };
-        write_frame(out, &fr, kind, data)?;
+        let meta = FrameMeta {
+            frame: if numbered { frame_no } else { 0 },
+            ts_sec,
+            ts_frac,
+            ts_digits: digits,
+            iface: 0,
+            linktype: 0,
+            len: orig_len,
+            comment: comment.map(|c| c.title.as_str()),
+            netmon: Some(&nm),
+        };
+        out.frame(&meta, data).map_err(Fail::Output)?;
         outcome.records += 1;
     }
     Ok(outcome)
-}
-
-/// Everything about one frame but its bytes.
-pub(crate) struct FrameInfo<'a> {
-    /// tshark's frame number; 0 for the metadata frames tshark does not number.
-    pub frame: u64,
-    /// NetMon's own frame number (1-based position in the frame table).
-    pub netmon_frame: u64,
-    pub ts_sec: i64,
-    pub ts_frac: u64,
-    pub ts_digits: u8,
-    pub media: u16,
-    pub len: u32,
-    pub comment: Option<&'a Comment>,
-    pub process: Option<&'a Process>,
-}
-
-impl FrameInfo<'_> {
-    /// True when an ordinary frame's record needs a `netmon` object.
-    fn has_extra(&self) -> bool {
-        self.comment.is_some() || self.process.is_some() || self.frame != self.netmon_frame
-    }
-}
-
-fn write_frame<W: Write>(
-    out: &mut JsonlWriter<W>,
-    fr: &FrameInfo,
-    kind: Media,
-    data: &[u8],
-) -> io::Result<()> {
-    let buf = out.buffer();
-    match kind {
-        Media::Pcap(linktype) => {
-            let meta = FrameMeta {
-                frame: fr.frame,
-                ts_sec: fr.ts_sec,
-                ts_frac: fr.ts_frac,
-                ts_digits: fr.ts_digits,
-                iface: 0,
-                linktype,
-                len: fr.len,
-                comment: fr.comment.map(|c| c.title.as_str()),
-            };
-            let start = buf.len();
-            write_packet(&meta, data, buf);
-            if fr.has_extra() && buf.len() > start && buf.last() == Some(&b'}') {
-                // The decoder's record, with the `netmon` object added at its end.
-                buf.pop();
-                buf.extend_from_slice(b",\"netmon\":");
-                special::push_json(buf, &special::netmon_object(fr, Default::default()));
-                buf.push(b'}');
-            }
-        }
-        Media::Atm => {
-            let (link, error, content) = special::atm(data);
-            let (len, caplen) = if data.len() >= ATM_HEADER as usize {
-                (
-                    fr.len.saturating_sub(ATM_HEADER),
-                    data.len() - ATM_HEADER as usize,
-                )
-            } else {
-                (fr.len, data.len())
-            };
-            let obj = special::netmon_object(fr, content);
-            special::write_record(buf, fr, link, len, caplen, error.as_deref(), &obj);
-        }
-        Media::Special(k) => {
-            let (error, content) = special::parse(k, data);
-            let obj = special::netmon_object(fr, content);
-            special::write_record(
-                buf,
-                fr,
-                k.link(),
-                fr.len,
-                data.len(),
-                error.as_deref(),
-                &obj,
-            );
-        }
-        Media::Undecoded(what) => {
-            let link = match fr.media {
-                6 => "netmon_802_11".to_string(),
-                m => format!("netmon_media_{m}"),
-            };
-            let error = format!(
-                "{link}: NetMon media type {} ({what}) is not decoded",
-                fr.media
-            );
-            let obj = special::netmon_object(fr, Default::default());
-            special::write_record(buf, fr, &link, fr.len, data.len(), Some(&error), &obj);
-        }
-    }
-    out.end_record()
 }
 
 /// Reads the comment table (2.2 and later): comments keyed by the file offset of their frame.
@@ -891,7 +672,7 @@ fn read_comments<R: Read + Seek>(
             errors.push(bad(at, &format!("comment title length {title_len}")));
             break;
         }
-        let title = special::utf16_lossy(&b[at + 12..at + 12 + title_len]);
+        let title = utf16_lossy(&b[at + 12..at + 12 + title_len]);
         let p = at + 12 + title_len;
         if b.len() - p < 4 {
             errors.push(bad(p, "comment cut short"));
@@ -976,7 +757,7 @@ fn read_processes<R: Read + Seek>(
             problem(at, i, true, "runs past the end of the file");
             break;
         }
-        let path = special::utf16_lossy(&b[at + 4..at + 4 + path_len]);
+        let path = utf16_lossy(&b[at + 4..at + 4 + path_len]);
         at += 4 + path_len;
         let icon_len = le32(&b, at) as usize;
         at += 4;
@@ -1085,20 +866,5 @@ mod tests {
         );
         assert_eq!(frame_time(&h3, 0, 0, Some(0)), (-FILETIME_EPOCH_OFFSET, 0));
         let _ = frame_time(&h3, 0, 0, Some(u64::MAX));
-    }
-
-    #[test]
-    fn media_types() {
-        assert_eq!(classify(1), Media::Pcap(1));
-        assert_eq!(classify(0), Media::Pcap(1));
-        assert_eq!(classify(9), Media::Pcap(101));
-        assert_eq!(classify(0xE000 | 228), Media::Pcap(228));
-        assert_eq!(classify(0xE000 | 1), Media::Pcap(1));
-        assert_eq!(classify(0xE080), Media::Pcap(105));
-        assert_eq!(classify(4), Media::Atm);
-        assert!(matches!(classify(0xE083), Media::Undecoded(_)));
-        assert!(matches!(classify(5), Media::Undecoded(_)));
-        assert!(matches!(classify(0x1234), Media::Undecoded("unknown")));
-        assert_eq!(classify(0xFFFF), Media::Special(special::Kind::Filter));
     }
 }

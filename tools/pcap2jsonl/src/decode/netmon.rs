@@ -1,5 +1,7 @@
-//! NetMon's own frames (filter, network info, ETW event, DNS cache, payload header) and the
-//! `netmon` object of a record: parsing and JSON writing.
+//! Frames of Microsoft Network Monitor files (read by `crate::capture::netmon`): the NetMon
+//! media type mapped to its pcap `LINKTYPE_*`, NetMon's own frames (filter, network info, ETW
+//! event, DNS cache, payload header) and the `netmon` object of a record: parsing and JSON
+//! writing. docs/netmon.md describes every field.
 //!
 //! Layouts as Wireshark's `epan/dissectors/packet-netmon.c` dissects them: the filter and
 //! network info frames use big-endian integers and NUL-terminated UTF-16LE strings; events are
@@ -11,11 +13,15 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::{Map, Value, json};
 
-use super::FrameInfo;
+use super::write_packet;
+use crate::frame::{FrameMeta, NetmonComment, NetmonFrame, NetmonProcess};
+
+/// The size of the ATM pseudo-header NetMon puts before ATM frames.
+const ATM_HEADER: u32 = 16;
 
 /// The kinds of NetMon metadata frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// 0xFFFF: the capture or display filter in use.
     Filter,
     /// 0xFFFB: the capturing machine's adapters (NetMon 3.x writes it as frame 1).
@@ -32,7 +38,7 @@ pub enum Kind {
 
 impl Kind {
     /// The record's `link`.
-    pub fn link(self) -> &'static str {
+    fn link(self) -> &'static str {
         match self {
             Kind::Filter => "netmon_filter",
             Kind::NetworkInfoEx | Kind::NetworkInfo => "netmon_network_info",
@@ -43,7 +49,7 @@ impl Kind {
     }
 
     /// False for the frames Wireshark/tshark skips without giving them a frame number.
-    pub fn numbered(self) -> bool {
+    pub(crate) fn numbered(self) -> bool {
         !matches!(
             self,
             Kind::NetworkInfo | Kind::DnsCache | Kind::PayloadHeader
@@ -51,8 +57,140 @@ impl Kind {
     }
 }
 
+/// What a NetMon media type is, for reading and for the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Media {
+    /// Decoded through the pcap LINKTYPE_* value.
+    Pcap(u32),
+    /// ATM with NetMon's 16-byte pseudo-header (addresses, VPI, VCI).
+    Atm,
+    /// A NetMon metadata frame.
+    Special(Kind),
+    /// A media type tshark does not decode either: a record with `link` and `decode_error`.
+    Undecoded(&'static str),
+}
+
+/// The LINKTYPE (or special kind) of a NetMon media type, as Wireshark maps them.
+pub(crate) fn classify(media: u16) -> Media {
+    match media {
+        0 | 1 => Media::Pcap(1), // Ethernet (0 is seen in NetMon 3.4 VPN captures)
+        2 => Media::Pcap(6),     // Token Ring (LINKTYPE_IEEE802_5)
+        3 => Media::Pcap(10),    // FDDI (NetMon's is bit-swapped)
+        4 => Media::Atm,
+        6 => Media::Undecoded("802.11 with NetMon radio metadata"),
+        7..=9 => Media::Pcap(101), // tunnel, wireless WAN, raw IP: LINKTYPE_RAW
+        0xE080 => Media::Pcap(105), // "WiFi message": plain 802.11
+        0xE081..=0xE08A => Media::Undecoded("Message Analyzer / WFP message"),
+        m if m & 0xF000 == 0xE000 => Media::Pcap(u32::from(m & 0x0FFF)),
+        0xFFE0 => Media::Special(Kind::Event),
+        0xFFFB => Media::Special(Kind::NetworkInfoEx),
+        0xFFFC => Media::Special(Kind::PayloadHeader),
+        0xFFFD => Media::Special(Kind::NetworkInfo),
+        0xFFFE => Media::Special(Kind::DnsCache),
+        0xFFFF => Media::Special(Kind::Filter),
+        _ => Media::Undecoded("unknown"),
+    }
+}
+
+/// Everything about one frame but its bytes.
+struct FrameInfo<'a> {
+    /// tshark's frame number; 0 for the metadata frames tshark does not number.
+    pub frame: u64,
+    /// NetMon's own frame number (1-based position in the frame table).
+    pub netmon_frame: u64,
+    pub ts_sec: i64,
+    pub ts_frac: u64,
+    pub ts_digits: u8,
+    pub media: u16,
+    pub len: u32,
+    pub comment: Option<&'a NetmonComment>,
+    pub process: Option<&'a NetmonProcess>,
+}
+
+impl FrameInfo<'_> {
+    /// True when an ordinary frame's record needs a `netmon` object.
+    fn has_extra(&self) -> bool {
+        self.comment.is_some() || self.process.is_some() || self.frame != self.netmon_frame
+    }
+}
+
+/// Appends the record of a frame read from a NetMon file (no trailing newline): an ordinary
+/// frame through [`write_packet`] (with the `netmon` object added when it has more to say), or
+/// NetMon's own frame kinds written here.
+pub fn write(meta: &FrameMeta, nm: &NetmonFrame, data: &[u8], buf: &mut Vec<u8>) {
+    let fr = FrameInfo {
+        frame: meta.frame,
+        netmon_frame: nm.netmon_frame,
+        ts_sec: meta.ts_sec,
+        ts_frac: meta.ts_frac,
+        ts_digits: meta.ts_digits,
+        media: nm.media,
+        len: meta.len,
+        comment: nm.comment,
+        process: nm.process,
+    };
+    let fr = &fr;
+    match classify(nm.media) {
+        Media::Pcap(linktype) => {
+            let meta = FrameMeta {
+                linktype,
+                iface: 0,
+                netmon: None,
+                ..*meta
+            };
+            let start = buf.len();
+            write_packet(&meta, data, buf);
+            if fr.has_extra() && buf.len() > start && buf.last() == Some(&b'}') {
+                // The decoder's record, with the `netmon` object added at its end.
+                buf.pop();
+                buf.extend_from_slice(b",\"netmon\":");
+                push_json(buf, &netmon_object(fr, Default::default()));
+                buf.push(b'}');
+            }
+        }
+        Media::Atm => {
+            let (link, error, content) = atm(data);
+            let (len, caplen) = if data.len() >= ATM_HEADER as usize {
+                (
+                    fr.len.saturating_sub(ATM_HEADER),
+                    data.len() - ATM_HEADER as usize,
+                )
+            } else {
+                (fr.len, data.len())
+            };
+            let obj = netmon_object(fr, content);
+            write_record(buf, fr, link, len, caplen, error.as_deref(), &obj);
+        }
+        Media::Special(k) => {
+            let (error, content) = parse(k, data);
+            let obj = netmon_object(fr, content);
+            write_record(
+                buf,
+                fr,
+                k.link(),
+                fr.len,
+                data.len(),
+                error.as_deref(),
+                &obj,
+            );
+        }
+        Media::Undecoded(what) => {
+            let link = match fr.media {
+                6 => "netmon_802_11".to_string(),
+                m => format!("netmon_media_{m}"),
+            };
+            let error = format!(
+                "{link}: NetMon media type {} ({what}) is not decoded",
+                fr.media
+            );
+            let obj = netmon_object(fr, Default::default());
+            write_record(buf, fr, &link, fr.len, data.len(), Some(&error), &obj);
+        }
+    }
+}
+
 /// Decodes UTF-16LE up to the first NUL (or the end), replacing invalid units.
-pub fn utf16_lossy(b: &[u8]) -> String {
+pub(crate) fn utf16_lossy(b: &[u8]) -> String {
     let units = b
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -153,7 +291,7 @@ fn guid(b: &[u8]) -> String {
 }
 
 /// Parses a metadata frame: (`decode_error`, content fields of the `netmon` object).
-pub fn parse(kind: Kind, data: &[u8]) -> (Option<String>, Map<String, Value>) {
+fn parse(kind: Kind, data: &[u8]) -> (Option<String>, Map<String, Value>) {
     let mut m = Map::new();
     let res = match kind {
         Kind::Filter => filter(data, &mut m),
@@ -226,7 +364,7 @@ fn adapter(c: &mut Cur, a: &mut Map<String, Value>) -> Result<(), Short> {
     );
     a.insert("mac".into(), json!(mac(c.take(6)?)));
     let mut counts = [0u16; 6];
-    for n in counts.iter_mut() {
+    for n in &mut counts {
         *n = c.be16()?;
     }
     let [v4, v6, gw, dhcp, dns4, dns6] = counts;
@@ -271,7 +409,7 @@ fn event(b: &[u8], m: &mut Map<String, Value>) -> Result<(), Short> {
 }
 
 /// The ATM pseudo-header: (`link`, `decode_error`, content).
-pub fn atm(data: &[u8]) -> (&'static str, Option<String>, Map<String, Value>) {
+fn atm(data: &[u8]) -> (&'static str, Option<String>, Map<String, Value>) {
     let mut m = Map::new();
     if data.len() < 16 {
         return (
@@ -300,7 +438,7 @@ pub fn atm(data: &[u8]) -> (&'static str, Option<String>, Map<String, Value>) {
 
 /// The `netmon` object: NetMon's frame number and media type, `content`, then the frame's
 /// comment and process when it has them.
-pub fn netmon_object(fr: &FrameInfo, content: Map<String, Value>) -> Value {
+fn netmon_object(fr: &FrameInfo, content: Map<String, Value>) -> Value {
     let mut o = Map::new();
     o.insert("frame".into(), json!(fr.netmon_frame));
     o.insert("media_type".into(), json!(fr.media));
@@ -335,13 +473,13 @@ pub fn netmon_object(fr: &FrameInfo, content: Map<String, Value>) -> Value {
 }
 
 /// Appends a JSON value.
-pub fn push_json(buf: &mut Vec<u8>, v: &Value) {
+fn push_json(buf: &mut Vec<u8>, v: &Value) {
     // Serializing a Value into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *buf, v);
 }
 
 /// Appends a time stamp with exactly `digits` decimals (negative times included).
-pub fn push_ts(buf: &mut Vec<u8>, sec: i64, frac: u64, digits: u8) {
+fn push_ts(buf: &mut Vec<u8>, sec: i64, frac: u64, digits: u8) {
     if digits == 0 {
         let _ = write!(buf, "{sec}");
     } else if sec >= 0 || frac == 0 {
@@ -356,7 +494,7 @@ pub fn push_ts(buf: &mut Vec<u8>, sec: i64, frac: u64, digits: u8) {
 
 /// Appends a whole `packet` record written here (no newline): the core fields in the decoder's
 /// order (`comment` when the frame has one, `decode_error`), then the `netmon` object.
-pub fn write_record(
+fn write_record(
     buf: &mut Vec<u8>,
     fr: &FrameInfo,
     link: &str,
@@ -386,7 +524,7 @@ mod tests {
     use super::*;
 
     fn u16z(s: &str) -> Vec<u8> {
-        let mut v: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        let mut v: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
         v.extend([0, 0]);
         v
     }
@@ -463,6 +601,21 @@ mod tests {
         assert_eq!(ts(-5, 0, 3), "-5.000");
         assert_eq!(ts(-11_644_473_600, 1, 7), "-11644473599.9999999");
         assert_eq!(ts(7, 0, 0), "7");
+    }
+
+    #[test]
+    fn media_types() {
+        assert_eq!(classify(1), Media::Pcap(1));
+        assert_eq!(classify(0), Media::Pcap(1));
+        assert_eq!(classify(9), Media::Pcap(101));
+        assert_eq!(classify(0xE000 | 228), Media::Pcap(228));
+        assert_eq!(classify(0xE000 | 1), Media::Pcap(1));
+        assert_eq!(classify(0xE080), Media::Pcap(105));
+        assert_eq!(classify(4), Media::Atm);
+        assert!(matches!(classify(0xE083), Media::Undecoded(_)));
+        assert!(matches!(classify(5), Media::Undecoded(_)));
+        assert!(matches!(classify(0x1234), Media::Undecoded("unknown")));
+        assert_eq!(classify(0xFFFF), Media::Special(Kind::Filter));
     }
 
     #[test]
