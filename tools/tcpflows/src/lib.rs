@@ -13,9 +13,11 @@
 pub mod conn;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod idle;
 pub mod key;
 pub mod ladder;
 pub mod output;
+pub mod pmtu;
 pub mod reorder;
 pub mod scan;
 pub mod tls;

@@ -94,6 +94,7 @@ fn side(h: &Half, peer: &Half, flow_last: Ts) -> Side {
         stuck: stuck(h, peer),
         window_full: window_full(h, peer, flow_last),
         acked_unseen: h.acked_unseen(peer),
+        size_limit: crate::pmtu::size_limit(h, peer),
     }
 }
 
@@ -253,6 +254,7 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         icmp_count: f.icmp_count,
         tls: f.tls.as_ref().and_then(|t| t.output()),
         ladder: Some(crate::ladder::field(f)),
+        idle: crate::idle::field(f),
         ttlhops: None,
         portmap: None,
         extra: Extra::new(),
