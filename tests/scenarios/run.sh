@@ -659,6 +659,10 @@ if want pmtu-blackhole || want pmtu-event; then
   # Router2's link to the server network is 1280 bytes (a tunnel, a VPN, PPPoE do that); the
   # client's and the server's own links are 1500, so both announce MSS 1460.
   ip -n "$P-r2" link set br0 mtu 1280
+  # One segment per packet on the client (no GSO super-segments in its capture: the sizes seen
+  # are the sizes on the wire, as a tap or a host without offloads would show them).
+  GSO_SEGS=$(ip -n "$P-cl" -d link show eth0 | sed -n 's/.*gso_max_segs \([0-9]*\).*/\1/p')
+  ip -n "$P-cl" link set dev eth0 gso_max_segs 1
 fi
 if want pmtu-blackhole; then
   # A firewall drops the ICMP "fragmentation needed" / ICMPv6 "packet too big" router2 sends
@@ -668,19 +672,21 @@ if want pmtu-blackhole; then
   # application's 4 s TCP_USER_TIMEOUT (Windows: about 21 s of retransmissions) -> ETIMEDOUT.
   nsx r2 iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
   nsx r2 ip6tables -A OUTPUT -p icmpv6 --icmpv6-type packet-too-big -j DROP
-  scenario pmtu-blackhole "get $APP 80, upload $APP 9110 60000 4, upload $APP6 9110 60000 4, \
+  scenario pmtu-blackhole "get $APP 80, upload $APP 9110 20000 4, upload $APP6 9110 20000 4, \
     get $APP 80"
   nsx r2 iptables -F OUTPUT
   nsx r2 ip6tables -F OUTPUT
 fi
 if want pmtu-event; then
   # The healthy counterpart: router2's ICMP reaches the client, which lowers its segments to the
-  # path MTU at once (1280 - 40 - 12 option bytes = 1228 payload bytes over IPv4) and the upload
+  # path MTU at once (1280 - 20 - 20 - 12 option bytes = 1228 payload bytes over IPv4, 1208 over
+  # IPv6) and the upload
   # completes: a PMTU event, not a failure.
-  scenario pmtu-event "upload 203.0.113.31 9110 60000 4, upload 2001:db8:20::31 9110 60000 4"
+  scenario pmtu-event "upload 203.0.113.31 9110 20000 4, upload 2001:db8:20::31 9110 20000 4"
 fi
 if want pmtu-blackhole || want pmtu-event; then
   ip -n "$P-r2" link set br0 mtu 1500
+  ip -n "$P-cl" link set dev eth0 gso_max_segs "${GSO_SEGS:-65535}"
   ip -n "$P-cl" route flush cache
   ip -n "$P-cl" -6 route flush cache
 fi

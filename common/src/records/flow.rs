@@ -193,8 +193,10 @@ pub struct SizeLimit {
     /// acknowledged new data.
     pub smallest_lost: u32,
     pub largest_lost: u32,
-    /// Those retransmissions, and the frame of the first.
+    /// Those retransmissions.
     pub retransmissions: u32,
+    /// The first segment lost: the original of the earliest large segment never acknowledged
+    /// (the first of those retransmissions when the original is not known).
     pub first_lost_frame: u64,
 }
 

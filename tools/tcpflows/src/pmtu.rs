@@ -117,6 +117,10 @@ pub fn size_limit(h: &Half, peer: &Half) -> Option<SizeLimit> {
         smallest_lost: p.lost_min,
         largest_lost: p.lost_max,
         retransmissions: p.lost_count,
-        first_lost_frame: p.lost_first,
+        // the original of the earliest segment still unacknowledged, when it is a large one
+        first_lost_frame: p
+            .a
+            .filter(|a| a.len > p.acked_max)
+            .map_or(p.lost_first, |a| a.frame.min(p.lost_first)),
     })
 }

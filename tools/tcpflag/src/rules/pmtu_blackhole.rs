@@ -112,12 +112,13 @@ pub fn pmtu_blackhole(f: &Flow) -> Option<Finding> {
         ),
     };
     fd.summary = format!(
-        "{}: a Path-MTU black hole — {passed}, but the {who}'s full-size segments ({sizes} of \
-         payload{mss_text}) were retransmitted {}{span} ({}) and never acknowledged; {icmp_text}. \
+        "{}: a Path-MTU black hole — {passed}, but the {who}'s full-size segments (from frame \
+         {}: {sizes} of payload{mss_text}) were retransmitted {}{span} ({}) and never acknowledged; {icmp_text}. \
          The application hangs, then times out: Windows 10060 WSAETIMEDOUT, POSIX ETIMEDOUT (a \
          TLS handshake stalls at the server's certificate flight, an upload or a large answer \
          at its first full packet)",
         conn(f),
+        sl.first_lost_frame,
         plural(u64::from(sl.retransmissions), "time", "times"),
         frames_of(&lost_frames, sl.retransmissions as usize),
     );
