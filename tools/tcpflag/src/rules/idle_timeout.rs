@@ -193,8 +193,10 @@ mod tests {
                     "flags": "R", "seq_ok": true, "count": 1, "sender_ttl": 62}
         });
         if let Some(o) = origin {
-            v["ttlhops"] = json!({"rst": {"origin": o, "frame": 22, "observed_ttl": ttl,
-                                          "initial_ttl": 64, "hops": 64 - ttl}});
+            v["ttlhops"] = json!({"client": null, "server": null,
+                                  "rst": {"origin": o, "frame": 22, "observed_ttl": ttl,
+                                          "initial_ttl": 64, "hops": 64 - ttl,
+                                          "expected_hops": 2, "reason": "test"}});
         }
         v
     }
