@@ -246,4 +246,5 @@ if [ "${LAB_SKIP_E2E:-0}" != 1 ] && command -v cargo >/dev/null; then
   cd "$ROOT"
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test e2e_lab --test tcp_real_e2e --test tcp_middle_e2e
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test names_tls_e2e
+  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test enterprise_pathmtu_e2e
 fi

@@ -682,7 +682,7 @@ if want pmtu-event; then
   # path MTU at once (1280 - 20 - 20 - 12 option bytes = 1228 payload bytes over IPv4, 1208 over
   # IPv6) and the upload
   # completes: a PMTU event, not a failure.
-  scenario pmtu-event "upload 203.0.113.31 9110 20000 4, upload 2001:db8:20::31 9110 20000 4"
+  scenario pmtu-event "upload 203.0.113.31 9110 8000 4, upload 2001:db8:20::31 9110 8000 4"
 fi
 if want pmtu-blackhole || want pmtu-event; then
   ip -n "$P-r2" link set br0 mtu 1500
