@@ -142,7 +142,7 @@ fn idle_timeout_silent_drop_names_the_idle_gap() {
     assert_eq!(f["server_ip"], APP);
     assert_eq!(f["socket_error"]["posix"], "ETIMEDOUT");
     let e = &f["evidence"];
-    assert_eq!(e["then"], "unanswered");
+    assert_eq!(e["outcome"], "unanswered");
     assert_eq!(e["resumed_by"], "client");
     let app = d
         .app
@@ -186,7 +186,7 @@ fn idle_timeout_reset_is_forged_by_the_firewall() {
     assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
     assert_eq!(f["origin"], "middlebox");
     let e = &f["evidence"];
-    assert_eq!(e["then"], "reset");
+    assert_eq!(e["outcome"], "reset");
     assert_eq!(e["rst_origin"]["origin"], "middlebox");
     let rst = d.frames_where(|p| p["src_port"] == 9111 && p["tcp_flags"] == "R");
     assert_eq!(rst.len(), 1);

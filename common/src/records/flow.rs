@@ -213,7 +213,7 @@ pub struct IdleGap {
     pub by: String,
     /// What the data met: "unanswered" (retransmitted, never acknowledged, nothing else from
     /// the peer) or "reset" (a RST in the peer's name and nothing else).
-    pub then: String,
+    pub outcome: String,
 }
 
 /// A side left waiting at the end of the record: its data unacknowledged in spite of

@@ -89,6 +89,6 @@ pub fn field(f: &FlowState) -> Option<IdleGap> {
             "server"
         }
         .into(),
-        then: then.into(),
+        outcome: then.into(),
     })
 }

@@ -42,7 +42,7 @@ pub fn idle_timeout(f: &Flow) -> Option<Finding> {
         idle.from_frame,
         idle.frame
     );
-    let ending = match idle.then.as_str() {
+    let ending = match idle.outcome.as_str() {
         "unanswered" => {
             let st = me.stuck.as_ref()?;
             if st.retransmissions < MIN_RETRANS {
@@ -84,7 +84,7 @@ pub fn idle_timeout(f: &Flow) -> Option<Finding> {
             let ttl = ttl_text(o, r.ttl, v6).unwrap_or_else(|| "TTL unknown".into());
             let own = r.sender_ttl.map_or(String::new(), |t| {
                 format!(
-                    " where the {peer}'s own packets arrive with {} {t}",
+                    "; the {peer}'s own packets arrive with {} {t}",
                     if v6 { "hop limit" } else { "TTL" }
                 )
             });
@@ -118,7 +118,7 @@ pub fn idle_timeout(f: &Flow) -> Option<Finding> {
         "{}: idle {}, then {} — {idle_words}; {ending}",
         conn(f),
         secs(idle.seconds),
-        if idle.then == "reset" {
+        if idle.outcome == "reset" {
             "reset"
         } else {
             "no answer"
@@ -137,7 +137,7 @@ pub fn idle_timeout(f: &Flow) -> Option<Finding> {
     ev(&mut fd, "idle_from_frame", idle.from_frame);
     ev(&mut fd, "idle_frame", idle.frame);
     ev(&mut fd, "resumed_by", who);
-    ev(&mut fd, "then", idle.then.clone());
+    ev(&mut fd, "outcome", idle.outcome.clone());
     Some(fd)
 }
 
@@ -151,7 +151,7 @@ mod tests {
         json!({
             "state": "S1", "history": "ShADad", "end": "capture_end",
             "idle": {"seconds": seconds, "from_frame": 22, "frame": 23, "by": "client",
-                     "then": "unanswered"},
+                     "outcome": "unanswered"},
             "client": {"retransmissions": retrans, "fin_frame": null,
                        "stuck": {"unacked_bytes": 38, "retransmissions": retrans,
                                  "frames": [24, 25, 26, 27, 28], "ts": [1.0, 1.2, 1.4, 1.8, 2.6],
@@ -187,7 +187,7 @@ mod tests {
         let mut v = json!({
             "state": "RSTR", "history": "ShADadR", "end": "rst",
             "idle": {"seconds": 300.0, "from_frame": 20, "frame": 21, "by": "client",
-                     "then": "reset"},
+                     "outcome": "reset"},
             "client": {"fin_frame": null}, "server": {"fin_frame": null},
             "rst": {"from": "server", "frame": 22, "ts": 1300.0, "ttl": ttl, "ip_id": 0,
                     "flags": "R", "seq_ok": true, "count": 1, "sender_ttl": 62}

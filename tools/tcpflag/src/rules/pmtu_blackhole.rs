@@ -97,12 +97,22 @@ pub fn pmtu_blackhole(f: &Flow) -> Option<Finding> {
             } else {
                 "ICMP \"fragmentation needed\""
             };
+            let range = if sl.largest_acked + hdr >= 576 {
+                format!(
+                    "between about {} and {} bytes",
+                    sl.largest_acked + hdr,
+                    sl.smallest_lost + hdr
+                )
+            } else {
+                format!(
+                    "smaller than the lost packets: {} bytes or more with their headers",
+                    sl.smallest_lost + hdr
+                )
+            };
             format!(
                 "no {what} came back, so the sender never learned to send smaller segments: a \
-                 link on the path has a smaller MTU (between about {} and {} bytes) and a \
-                 firewall drops the ICMP that would say so",
-                sl.largest_acked + hdr,
-                sl.smallest_lost + hdr
+                 link on the path has a smaller MTU ({range}) and a firewall drops the ICMP that \
+                 would say so"
             )
         }
         Some(i) => format!(
