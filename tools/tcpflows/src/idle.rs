@@ -47,6 +47,10 @@ pub fn packet(f: &mut FlowState, from: usize, s: &Seg, prev: (u64, Ts), plain: b
     // Nothing was outstanding during the silence: the peer's data all acknowledged (by this very
     // segment at the latest) and this side's only unacknowledged bytes the ones it just sent.
     let (me, peer) = (&f.half[from], &f.half[1 - from]);
+    // A probe of the peer's closed window (Windows' 1-byte zero-window probe) is no new request.
+    if peer.last_window() == Some(0) {
+        return;
+    }
     let mine = u64::from(s.len) + u64::from(s.flags & FIN != 0);
     if peer.unacked(me).unwrap_or(0) != 0 || me.unacked(peer).unwrap_or(0) > mine {
         return;
@@ -91,4 +95,77 @@ pub fn field(f: &FlowState) -> Option<IdleGap> {
         .into(),
         outcome: then.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+    use crate::testflow::Conn;
+
+    /// A request and its answer, then `idle` seconds of silence and another request.
+    fn pooled(idle: f64) -> (Conn, u64, u64) {
+        let mut k = Conn::new();
+        let (c, s) = (k.c, k.s);
+        k.data(c, 0.01, 38);
+        k.data(s, 0.02, 67);
+        let end = k.next[s];
+        let before = k.ack(c, 0.03, end);
+        let after = k.data(c, 0.03 + idle, 38);
+        (k, before, after)
+    }
+
+    #[test]
+    fn unanswered_after_a_silence() {
+        let (mut k, before, after) = pooled(5.0);
+        let (c, req) = (k.c, k.next[k.c] - 38);
+        for t in [5.3, 5.7, 6.5] {
+            k.again(c, t, req, 38);
+        }
+        let i = field(&k.f).expect("idle");
+        assert_eq!((i.from_frame, i.frame), (before, after));
+        assert!((i.seconds - 5.0).abs() < 1e-6);
+        assert_eq!(i.by, "client");
+        assert_eq!(i.outcome, "unanswered");
+    }
+
+    #[test]
+    fn reset_after_a_silence() {
+        let (mut k, _, _) = pooled(5.0);
+        let s = k.s;
+        k.rst(s, 5.04);
+        assert_eq!(field(&k.f).expect("idle").outcome, "reset");
+    }
+
+    #[test]
+    fn answered_or_short_silences_are_nothing() {
+        // answered: the peer sent something after the silence
+        let (mut k, _, _) = pooled(5.0);
+        let (c, s) = (k.c, k.s);
+        let end = k.next[c];
+        k.ack(s, 5.04, end);
+        assert!(field(&k.f).is_none());
+        // a silence under 1 s is not recorded
+        let (mut k, _, _) = pooled(0.5);
+        let req = k.next[c] - 38;
+        for t in [0.8, 1.2, 2.0] {
+            k.again(c, t, req, 38);
+        }
+        assert!(field(&k.f).is_none());
+        // nothing after it yet: no retransmission, no RST
+        let (k, _, _) = pooled(5.0);
+        assert!(field(&k.f).is_none());
+    }
+
+    #[test]
+    fn a_silence_with_data_outstanding_is_no_idle_connection() {
+        let mut k = Conn::new();
+        let c = k.c;
+        k.data(c, 0.01, 38); // never acknowledged: the server is slow or gone, not idle
+        k.data(c, 5.0, 38);
+        let req = k.next[c] - 38;
+        for t in [5.3, 5.7, 6.5] {
+            k.again(c, t, req, 38);
+        }
+        assert!(field(&k.f).is_none());
+    }
 }

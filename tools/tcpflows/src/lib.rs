@@ -18,6 +18,8 @@ pub mod key;
 pub mod ladder;
 pub mod output;
 pub mod pmtu;
+#[cfg(test)]
+mod testflow;
 pub mod reorder;
 pub mod scan;
 pub mod tls;

@@ -124,3 +124,62 @@ pub fn size_limit(h: &Half, peer: &Half) -> Option<SizeLimit> {
             .map_or(p.lost_first, |a| a.frame.min(p.lost_first)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::size_limit;
+    use crate::testflow::Conn;
+
+    #[test]
+    fn small_segments_pass_full_size_ones_are_lost() {
+        let mut k = Conn::new();
+        let (c, s) = (k.c, k.s);
+        let head = k.data(c, 0.01, 67);
+        let body = k.next[c];
+        // the body goes out before the head's ACK comes back: the head is acknowledged alone
+        let first = k.data(c, 0.011, 1448);
+        k.data(c, 0.011, 1448);
+        k.ack(s, 0.012, body);
+        for t in [0.2, 0.6, 1.4, 3.0] {
+            k.again(c, t, body, 1448);
+        }
+        let sl = size_limit(&k.f.half[c], &k.f.half[s]).expect("size_limit");
+        assert_eq!(sl.largest_acked, 67);
+        assert_eq!(sl.largest_acked_frame, Some(head));
+        assert_eq!((sl.smallest_lost, sl.largest_lost), (1448, 1448));
+        assert_eq!(sl.retransmissions, 4);
+        assert_eq!(sl.first_lost_frame, first);
+        assert!(size_limit(&k.f.half[s], &k.f.half[c]).is_none());
+    }
+
+    #[test]
+    fn losses_no_larger_than_what_passed_are_not_a_size_limit() {
+        let mut k = Conn::new();
+        let (c, s) = (k.c, k.s);
+        k.data(c, 0.01, 1448);
+        let next = k.next[c];
+        k.ack(s, 0.02, next);
+        k.data(c, 0.03, 1448);
+        for t in [0.2, 0.6, 1.4] {
+            k.again(c, t, next, 1448);
+        }
+        assert!(size_limit(&k.f.half[c], &k.f.half[s]).is_none());
+    }
+
+    #[test]
+    fn an_acknowledged_retransmission_clears_it() {
+        let mut k = Conn::new();
+        let (c, s) = (k.c, k.s);
+        k.data(c, 0.01, 67);
+        let body = k.next[c];
+        k.ack(s, 0.012, body);
+        k.data(c, 0.02, 1448);
+        k.again(c, 0.2, body, 1448);
+        k.again(c, 0.6, body, 1448);
+        assert!(size_limit(&k.f.half[c], &k.f.half[s]).is_some());
+        // the sender adapted (an ICMP arrived): the peer acknowledges the data after all
+        let end = k.next[c];
+        k.ack(s, 0.7, end);
+        assert!(size_limit(&k.f.half[c], &k.f.half[s]).is_none());
+    }
+}
