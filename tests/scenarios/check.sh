@@ -226,6 +226,13 @@ if [ -f "$DIR/pmtu-blackhole.pcap" ] && command -v tshark >/dev/null && command 
   expect $PE 'ipv6 && tcp.dstport==9110 && tcp.len==1208' -ge 1 "the IPv6 sender adapts (1208-byte segments)"
   app pmtu-event.app.jsonl 'all(.result == "ok")' "both uploads complete"
 fi
+if [ -f "$DIR/pmtu-blackhole-tls.server.pcap" ] && command -v tshark >/dev/null && command -v jq >/dev/null; then
+  PT=pmtu-blackhole-tls.server.pcap
+  expect $PT 'tcp.dstport==4431 && tls.handshake.type==1' -eq 1 "the ClientHello reaches the server"
+  expect $PT 'tcp.srcport==4431 && tcp.analysis.retransmission && tcp.len>1200' -ge 3 "its large handshake flight is retransmitted"
+  expect pmtu-blackhole-tls.pcap 'tcp.srcport==4431 && tcp.len>0' -eq 0 "and never reaches the client"
+  app pmtu-blackhole-tls.app.jsonl '.[1].result == "exit 28"' "curl (28) after its 4 s --max-time"
+fi
 if [ -f "$DIR/idle-timeout.pcap" ] && command -v tshark >/dev/null && command -v jq >/dev/null; then
   IT=idle-timeout.pcap
   expect $IT 'tcp.dstport==9111 && tcp.len>0 && tcp.time_delta>4.5' -eq 1 "a request after 5 s of silence"

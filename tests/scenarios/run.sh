@@ -15,8 +15,8 @@
 # slow-path, window-crawl, client-gave-up, reset-after-close, one-sided-out, one-sided-in,
 # injected-reset, port-scan, syn-flood,
 # dns-nxdomain, dns-servfail, dns-refused, dns-timeout, tls-version, tls-client-cert,
-# tls-untrusted, tls-plain-http, healthy, pmtu-blackhole, pmtu-event, idle-timeout,
-# idle-timeout-reset.
+# tls-untrusted, tls-plain-http, healthy, pmtu-blackhole, pmtu-event, pmtu-blackhole-tls,
+# idle-timeout, idle-timeout-reset.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
 #
 # Topology (addresses are documentation ranges; nothing leaves the namespaces):
@@ -689,6 +689,25 @@ if want pmtu-blackhole || want pmtu-event; then
   ip -n "$P-cl" link set dev eth0 gso_max_segs "${GSO_SEGS:-65535}"
   ip -n "$P-cl" route flush cache
   ip -n "$P-cl" -6 route flush cache
+fi
+
+if want pmtu-blackhole-tls && [ "$HAVE_TLS" = 1 ]; then
+  # The common case the other way round: the server's answer is what vanishes. router1's link
+  # to the client is 1280 bytes and its ICMP "fragmentation needed" to the server is dropped:
+  # curl's ClientHello passes, the server's first full-size segment of its handshake flight
+  # (ServerHello, certificate) is dropped again and again, only its small tail reaches the
+  # client, and curl gives up after its 4 s --max-time (exit 28). Captured on both sides: the
+  # server's capture shows the retransmissions.
+  ip -n "$P-r1" link set eth0 mtu 1280
+  nsx r1 iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+  GSO_APP=$(ip -n "$P-app" -d link show eth0 | sed -n 's/.*gso_max_segs \([0-9]*\).*/\1/p')
+  ip -n "$P-app" link set dev eth0 gso_max_segs 1
+  scenario pmtu-blackhole-tls "get $APP 80, run curl -sS -k --max-time 4 $RESOLVE \
+    https://app.lab.test:4431/, get $APP 80" app
+  nsx r1 iptables -F OUTPUT
+  ip -n "$P-r1" link set eth0 mtu 1500
+  ip -n "$P-app" link set dev eth0 gso_max_segs "${GSO_APP:-65535}"
+  ip -n "$P-app" route flush cache
 fi
 
 if want idle-timeout || want idle-timeout-reset; then

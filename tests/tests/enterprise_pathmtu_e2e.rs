@@ -200,3 +200,24 @@ fn idle_timeout_reset_is_forged_by_the_firewall() {
     assert_eq!(app["result"], "ECONNRESET");
     assert!(e["idle_seconds"].as_f64().unwrap() >= app["idle"][0].as_f64().unwrap() - 0.05);
 }
+
+#[test]
+fn pmtu_blackhole_stalls_a_tls_handshake_named_from_the_servers_side() {
+    // The server's capture: its handshake flight is what vanishes.
+    let d = diagnose("pmtu-blackhole-tls.server");
+    let v = only(&d, "pmtu_blackhole");
+    assert_eq!(v.len(), 1, "{}", d.show());
+    let f = v[0];
+    assert_eq!(f["server_port"], 4431);
+    let e = &f["evidence"];
+    assert_eq!(e["sender"], "server");
+    assert_eq!(u(&e["largest_acked"]), 0, "only the handshake passed: {f}");
+    let first = packet(&d, u(&e["first_lost_frame"]));
+    assert_eq!(first["src_port"], 4431);
+    assert!(u(&first["payload_len"]) >= 1200, "{first}");
+    assert!(u(&e["retransmissions"]) >= 3, "{f}");
+    // The client's capture shows only a handshake the server never answered.
+    let d = diagnose("pmtu-blackhole-tls");
+    assert!(d.kind("pmtu_blackhole").is_empty(), "{}", d.show());
+    assert_eq!(d.app[1]["result"], "exit 28");
+}
