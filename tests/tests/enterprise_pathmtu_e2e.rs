@@ -219,5 +219,16 @@ fn pmtu_blackhole_stalls_a_tls_handshake_named_from_the_servers_side() {
     // The client's capture shows only a handshake the server never answered.
     let d = diagnose("pmtu-blackhole-tls");
     assert!(d.kind("pmtu_blackhole").is_empty(), "{}", d.show());
+    let t = d.kind("tls_handshake_failed");
+    assert_eq!(t.len(), 1, "{}", d.show());
+    assert!(
+        t[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("server acknowledged the ClientHello"),
+        "{}",
+        t[0]
+    );
+    assert!(t[0]["next_step"].as_str().unwrap().contains("pmtu_blackhole"));
     assert_eq!(d.app[1]["result"], "exit 28");
 }
