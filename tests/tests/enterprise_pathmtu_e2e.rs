@@ -229,6 +229,11 @@ fn pmtu_blackhole_stalls_a_tls_handshake_named_from_the_servers_side() {
         "{}",
         t[0]
     );
-    assert!(t[0]["next_step"].as_str().unwrap().contains("pmtu_blackhole"));
+    assert!(
+        t[0]["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("pmtu_blackhole")
+    );
     assert_eq!(d.app[1]["result"], "exit 28");
 }

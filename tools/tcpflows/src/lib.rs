@@ -18,10 +18,10 @@ pub mod key;
 pub mod ladder;
 pub mod output;
 pub mod pmtu;
-#[cfg(test)]
-mod testflow;
 pub mod reorder;
 pub mod scan;
+#[cfg(test)]
+mod testflow;
 pub mod tls;
 pub mod track;
 pub mod tunnel;
