@@ -192,6 +192,12 @@ fn idle_timeout_reset_is_forged_by_the_firewall() {
     assert_eq!(rst.len(), 1);
     assert!(frames(f).contains(&rst[0]), "{f}");
     assert_eq!(packet(&d, rst[0])["ttl"], 64);
+    let summary = f["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("TTL 64") && summary.contains("TTL 62"),
+        "{summary}"
+    );
+    assert!(summary.contains("IP ID"), "{summary}");
     let app = d
         .app
         .iter()

@@ -88,6 +88,12 @@ pub fn idle_timeout(f: &Flow) -> Option<Finding> {
                     if v6 { "hop limit" } else { "TTL" }
                 )
             });
+            let own = match (r.ip_id, r.sender_ip_id) {
+                (Some(id), Some(sid)) if id != sid && !v6 => {
+                    format!("{own}; IP ID {id} where the {peer}'s last packet carried {sid}")
+                }
+                _ => own,
+            };
             let by = if forged {
                 format!(
                     "a device on the path answered in the {peer}'s name ({ttl}{own}): a firewall \
