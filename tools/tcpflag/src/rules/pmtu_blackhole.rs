@@ -217,6 +217,42 @@ mod tests {
     }
 
     #[test]
+    fn a_windows_sender_that_gives_up_with_a_reset() {
+        // Windows: no TCP timestamps (1460-byte payload at MSS 1460), 5 retransmissions with a
+        // doubling RTO (TcpMaxDataRetransmissions), then its stack resets the connection.
+        let mut v = stuck_upload(1460, 5);
+        v["state"] = json!("RSTO");
+        v["end"] = json!("rst");
+        v["client"]["ttl"] = json!({"first": 128, "min": 128, "max": 128});
+        v["client"]["size_limit"]["largest_acked"] = json!(517);
+        v["rst"] = json!({"from": "client", "frame": 40, "ts": 1010.0, "ttl": 128,
+                          "ip_id": 900, "flags": "RA", "seq_ok": true, "count": 1});
+        let fd = pmtu_blackhole(&flow(v)).expect("fires");
+        assert!(fd.summary.contains("up to 517 bytes"), "{}", fd.summary);
+        assert!(
+            fd.summary.contains("1,460 bytes of payload"),
+            "{}",
+            fd.summary
+        );
+    }
+
+    #[test]
+    fn ipv6_packet_too_big_that_the_sender_ignored() {
+        let mut v = stuck_upload(1428, 4);
+        v["ip_version"] = json!(6);
+        v["icmp"] = json!([{"from_ip": "2001:db8::1", "proto": "icmpv6", "icmp_type": 2,
+                            "icmp_code": 0, "description": "packet too big",
+                            "frame": 21, "ts": 1.1, "ttl": 63, "quoted": "client"}]);
+        let fd = pmtu_blackhole(&flow(v)).expect("fires");
+        assert!(fd.frames.contains(&21));
+        assert!(fd.summary.contains("packet too big"), "{}", fd.summary);
+        assert!(fd.next_step.contains("-s 1452"), "{}", fd.next_step);
+        // an ICMPv6 of another type is not a "packet too big"
+        assert!(!is_too_big("icmpv6", 1, 4));
+        assert!(is_too_big("icmp", 3, 4) && !is_too_big("icmp", 3, 3));
+    }
+
+    #[test]
     fn midstream_without_mss_uses_the_byte_floor() {
         let mut v = stuck_upload(1380, 3);
         v["midstream"] = json!(true);
