@@ -113,6 +113,11 @@ fi
 if [ -x "$T/release/tcpflows" ] && echo "" | "$T/release/tcpflows" >/dev/null 2>&1; then
     row "pcap2jsonl \\| cat" "$RUNS" "$P2J $Q | cat" pipe
     row "pcap2jsonl \\| tcpflows" "$RUNS" "$P2J $Q | $T/release/tcpflows" flows
+    if [ -x "$T/release/ttlhops" ] && [ -x "$T/release/tcpflag" ]; then
+        # The whole diagnosis (JSON findings; text adds the report at the end only).
+        row "... \\| ttlhops \\| tcpflag" "$RUNS" \
+            "$P2J $Q | $T/release/tcpflows | $T/release/ttlhops | $T/release/tcpflag" diag
+    fi
 fi
 if command -v tcpdump >/dev/null 2>&1; then
     row "tcpdump -nn -r" 1 "tcpdump -nn -r $Q" tcpdump
@@ -141,6 +146,9 @@ echo
 ratio() { awk "BEGIN{a=$1; b=$2; if (b < 0.01) b = 0.01; printf \"%.2f\", a / b}"; }
 echo "pcap2jsonl / rust-floor wall time: $(ratio "$W_p2j" "$W_floor")x (target <= 1.25)"
 if [ -n "${W_flows:-}" ]; then echo "pcap2jsonl | tcpflows wall time:  $(ratio "$W_flows" "$W_p2j")x pcap2jsonl alone (target <= 1.5), $(ratio "$W_flows" "$W_pipe")x pcap2jsonl | cat (the pipe itself)"; fi
+if [ -n "${W_diag:-}" ]; then
+    echo "whole pipeline wall time:          $(ratio "$W_diag" "$W_pipe")x pcap2jsonl | cat (the largest stage's peak RSS is in the table)"
+fi
 if [ -n "${W_p2jnm:-}" ]; then
     echo "NetMon .cap / pcap wall time:      $(ratio "$W_p2jnm" "$W_p2j")x (file), $(ratio "$W_p2jnmin" "$W_p2j")x (stdin)"
 fi

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Extra;
+use super::Raw;
 use super::hops::FlowHops;
 use super::listener::PortInfo;
 
@@ -70,7 +70,7 @@ pub struct Flow {
     /// docs/schema.md): `{"steps": [[frame, us, dir, flags, seq, ack, len, win, ttl], …],
     /// "omitted": N}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ladder: Option<serde_json::Value>,
+    pub ladder: Option<Raw>,
     /// The silence before a failure: the connection sat idle this long, then one side's data went
     /// unanswered or drew a RST (null otherwise; tcpflows' `idle` module).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,8 +81,10 @@ pub struct Flow {
     /// Added by portmap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portmap: Option<PortInfo>,
-    #[serde(flatten)]
-    pub extra: Extra,
+    /// The tunnel the connection was carried in (pcap2jsonl's packet `tunnel`, docs/schema.md);
+    /// absent when it was not tunnelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<Raw>,
 }
 
 /// The client's SYNs: a retransmitted SYN (same ISN) is another attempt of the same flow.

@@ -722,7 +722,7 @@ pub fn run<W: Write>(args: Args, out: &mut JsonlWriter<W>) -> anyhow::Result<Exi
                     "flow" => {
                         let f: Flow = line.parse()?;
                         if let Some(store) = &mut sink.store {
-                            store.add(line.text()?);
+                            store.add(&f);
                         }
                         if args.all {
                             out.write_raw(line.bytes)?;

@@ -6,10 +6,62 @@
 //! entry costs 40 bytes, allocated as packets arrive: a lone SYN costs 80 bytes of heap (room for
 //! two), a long connection at most 18 entries (720 bytes); 80 bytes in the flow state itself.
 
-use serde_json::{Value, json};
+use std::fmt::Write as _;
+
+use tcpwhy_common::records::Raw;
 
 use crate::conn::{FlowState, Seg};
 use crate::scan::flags::{ACK, RST, SYN};
+
+/// Which flow records carry the field (`--ladder`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Which {
+    /// Every flow but the plainly healthy ones ([`plain`]).
+    #[default]
+    Notable,
+    All,
+    None,
+}
+
+impl Which {
+    /// True when flow `f`'s record should carry its ladder.
+    pub fn wants(self, f: &FlowState) -> bool {
+        match self {
+            Which::All => true,
+            Which::None => false,
+            Which::Notable => !plain(f),
+        }
+    }
+}
+
+/// A handshake round trip (either half) at or above this is kept: tcpflag's slow_path starts at
+/// 0.5 s by default.
+const PLAIN_RTT_NS: i64 = 100_000_000;
+
+/// A plainly healthy connection, of no use to any finding: one SYN, one SYN-ACK, a quick
+/// handshake, FIN both ways, and nothing notable from either side (no RST, retransmission,
+/// reordering, duplicate ACK, keep-alive, zero or small window, ICMP error, TLS). Most of the
+/// flows of a busy capture; leaving their ladder out shrinks what every later stage reads.
+pub fn plain(f: &FlowState) -> bool {
+    f.established
+        && f.end == Some("fin")
+        && f.syn_count == 1
+        && f.synack_count == 1
+        && f.rst_count == 0
+        && f.icmp_count == 0
+        && f.tls.is_none()
+        && f.rtt_syn_synack.is_some_and(|r| r < PLAIN_RTT_NS)
+        && f.rtt_synack_ack.is_some_and(|r| r < PLAIN_RTT_NS)
+        && f.half.iter().all(|h| {
+            h.fin_frame.is_some()
+                && h.retransmissions == 0
+                && h.out_of_order == 0
+                && h.dup_acks == 0
+                && h.keep_alives == 0
+                && h.small_windows == 0
+                && h.zw.is_none()
+        })
+}
 
 /// Packets kept from the start of the flow.
 pub const HEAD: usize = 8;
@@ -107,43 +159,48 @@ impl Ladder {
 /// (docs/schema.md). `us` is microseconds since the flow's first packet, `dir` "c" (client to server)
 /// or "s", `seq` relative to the sender's ISN and `ack` to the receiver's (raw when the ISN was
 /// not seen; 0 without the ACK flag), `win` scaled when both SYNs offered window scaling.
-pub fn field(f: &FlowState) -> Value {
+pub fn field(f: &FlowState) -> Option<Raw> {
     let client = f.client();
     let scaled = f.half[0].wscale.is_some() && f.half[1].wscale.is_some();
-    let steps: Vec<Value> = f
-        .ladder
-        .steps()
-        .iter()
-        .map(|s| {
-            let from = s.from as usize;
-            let h = &f.half[from];
-            let peer = &f.half[1 - from];
-            let seq = h.isn.map_or(s.seq, |i| s.seq.wrapping_sub(i));
-            let ack = if s.flags & ACK == 0 {
-                0
-            } else {
-                peer.isn.map_or(s.ack, |i| s.ack.wrapping_sub(i))
-            };
-            let win = if scaled && s.flags & SYN == 0 {
-                u64::from(s.win) << h.wscale.unwrap_or(0).min(14)
-            } else {
-                u64::from(s.win)
-            };
-            let us = (s.ns - f.first_ts.ns).div_euclid(1000);
-            json!([
-                s.frame,
-                us,
-                if from == client { "c" } else { "s" },
-                crate::scan::flags::letters(s.flags),
-                seq,
-                ack,
-                s.len,
-                win,
-                s.ttl
-            ])
-        })
-        .collect();
-    json!({ "steps": steps, "omitted": f.ladder.omitted })
+    let steps = f.ladder.steps();
+    // Written by hand: every flow carries one, and a `json!` tree per packet cost more than the
+    // rest of the record.
+    let mut out = String::with_capacity(24 + steps.len() * 48);
+    out.push_str("{\"steps\":[");
+    for (i, s) in steps.iter().enumerate() {
+        let from = s.from as usize;
+        let h = &f.half[from];
+        let peer = &f.half[1 - from];
+        let seq = h.isn.map_or(s.seq, |i| s.seq.wrapping_sub(i));
+        let ack = if s.flags & ACK == 0 {
+            0
+        } else {
+            peer.isn.map_or(s.ack, |i| s.ack.wrapping_sub(i))
+        };
+        let win = if scaled && s.flags & SYN == 0 {
+            u64::from(s.win) << h.wscale.unwrap_or(0).min(14)
+        } else {
+            u64::from(s.win)
+        };
+        let us = (s.ns - f.first_ts.ns).div_euclid(1000);
+        let dir = if from == client { "c" } else { "s" };
+        let letters = tcpwhy_common::tcp_flags::TcpFlags(s.flags);
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(
+            out,
+            "{sep}[{},{us},\"{dir}\",\"{letters}\",{seq},{ack},{},{win},",
+            s.frame, s.len
+        );
+        match s.ttl {
+            Some(t) => {
+                let _ = write!(out, "{t}]");
+            }
+            None => out.push_str("null]"),
+        }
+    }
+    let _ = write!(out, "],\"omitted\":{}}}", f.ladder.omitted);
+    // Numbers and flag letters only: always one JSON value.
+    Raw::new(out).ok()
 }
 
 #[cfg(test)]

@@ -103,6 +103,14 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 0.25)]
     pub reorder_window: f64,
 
+    /// Which flow records carry the `ladder` field (the packets tcpflag draws a ladder diagram
+    /// from): `notable` leaves it out of plain healthy connections (one SYN, one SYN-ACK, a
+    /// handshake round trip under 100 ms, FIN both ways, no RST, retransmission, reordering,
+    /// duplicate ACK, keep-alive, zero or small window, ICMP error or TLS), the bulk of most
+    /// captures and of no use to a finding; `all` keeps it on every flow, `none` on none.
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = ladder::Which::Notable)]
+    pub ladder: ladder::Which,
+
     /// Also pass TCP packet records through (after tracking them).
     #[arg(long)]
     pub keep_packets: bool,
@@ -131,6 +139,7 @@ impl Args {
             max_flows: self.max_flows.max(1),
             max_attempts: self.max_attempts.max(1),
             reorder_window: secs_to_ns("reorder-window", self.reorder_window)?,
+            ladder: self.ladder,
         })
     }
 }

@@ -1,9 +1,9 @@
 //! Turns a finished [`FlowState`] into the `flow` record (`tcpwhy_common::records::Flow`).
 
+use tcpwhy_common::records::Flow;
 use tcpwhy_common::records::flow::{
     Attempts, IcmpError, Rst, Rtt, Side, Stuck, TtlStats, WindowFull, ZeroWindow,
 };
-use tcpwhy_common::records::{Extra, Flow};
 
 use crate::conn::{FlowState, Half};
 use crate::key::fnv64;
@@ -253,10 +253,10 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         icmp,
         icmp_count: f.icmp_count,
         tls: f.tls.as_ref().and_then(|t| t.output()),
-        ladder: Some(crate::ladder::field(f)),
+        ladder: crate::ladder::field(f),
         idle: crate::idle::field(f),
         ttlhops: None,
         portmap: None,
-        extra: Extra::new(),
+        tunnel: None,
     }
 }

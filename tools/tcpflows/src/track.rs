@@ -35,6 +35,8 @@ pub struct Config {
     /// Most SYN-only flows (the `attempt` list) at once; they are evicted first.
     pub max_attempts: usize,
     pub reorder_window: i64,
+    /// Which flows carry the `ladder` field.
+    pub ladder: crate::ladder::Which,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -178,11 +180,12 @@ impl Tracker {
         }
         self.free.push(i);
         let mut rec = output::record(&f, end);
+        if !self.cfg.ladder.wants(&f) {
+            rec.ladder = None;
+        }
         if f.key.tun != 0 {
             if let Some((_, t)) = self.tunnel_texts.get(&f.tun_text) {
-                if let Ok(v) = serde_json::from_str(t) {
-                    rec.extra.insert("tunnel".into(), v);
-                }
+                rec.tunnel = tcpwhy_common::records::Raw::new(t.to_string()).ok();
             }
         }
         out.write_record(&rec)

@@ -9,7 +9,8 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
 use serde::Deserialize;
-use tcpwhy_common::records::Finding;
+use tcpwhy_common::records::flow::Flow;
+use tcpwhy_common::records::{Finding, Raw};
 
 /// Flows whose ladders are kept at once (older ones are dropped first).
 pub const MAX_KEPT: usize = 20_000;
@@ -45,43 +46,38 @@ struct Field {
     omitted: u64,
 }
 
-#[derive(Deserialize)]
-struct FlowPeek {
-    uid: String,
-    first_ts: f64,
-    #[serde(default)]
-    ladder: Option<Field>,
-}
-
-/// The ladders of recent flows, by uid.
+/// The ladders of recent flows, by uid: their JSON text, parsed only for a ladder drawn.
 #[derive(Debug, Default)]
 pub struct Store {
-    by_uid: HashMap<String, (Vec<Step>, u64)>,
+    by_uid: HashMap<String, (f64, Raw)>,
     order: VecDeque<String>,
 }
 
+/// A kept ladder's packets and how many were left out, or None when its text is not a ladder.
+fn parse(first_ts: f64, raw: &Raw) -> Option<(Vec<Step>, u64)> {
+    let l: Field = serde_json::from_str(raw.get()).ok()?;
+    let steps = l
+        .steps
+        .into_iter()
+        .map(|(frame, us, dir, flags, seq, ack, len, win, ttl)| Step {
+            frame,
+            ts: first_ts + us as f64 / 1e6,
+            from_client: dir == "c",
+            flags,
+            seq,
+            ack,
+            len,
+            win,
+            ttl,
+        })
+        .collect();
+    Some((steps, l.omitted))
+}
+
 impl Store {
-    /// Keeps the ladder of a flow record (its JSON line), if it has one.
-    pub fn add(&mut self, line: &str) {
-        let Ok(p) = serde_json::from_str::<FlowPeek>(line) else {
-            return;
-        };
-        let Some(l) = p.ladder else { return };
-        let steps = l
-            .steps
-            .into_iter()
-            .map(|(frame, us, dir, flags, seq, ack, len, win, ttl)| Step {
-                frame,
-                ts: p.first_ts + us as f64 / 1e6,
-                from_client: dir == "c",
-                flags,
-                seq,
-                ack,
-                len,
-                win,
-                ttl,
-            })
-            .collect();
+    /// Keeps the ladder of a flow record, if it has one.
+    pub fn add(&mut self, f: &Flow) {
+        let Some(l) = &f.ladder else { return };
         if self.by_uid.len() >= MAX_KEPT {
             if let Some(old) = self.order.pop_front() {
                 self.by_uid.remove(&old);
@@ -89,10 +85,10 @@ impl Store {
         }
         if self
             .by_uid
-            .insert(p.uid.clone(), (steps, l.omitted))
+            .insert(f.uid.clone(), (f.first_ts, l.clone()))
             .is_none()
         {
-            self.order.push_back(p.uid);
+            self.order.push_back(f.uid.clone());
         }
     }
 
@@ -102,15 +98,18 @@ impl Store {
         let mut omitted = 0;
         // The flows that hold evidence frames (all of them for a refused connect retried on
         // the same port; the first failure of an intermittent_backend), else the first flow.
-        let kept: Vec<&(Vec<Step>, u64)> =
-            fd.uids.iter().filter_map(|u| self.by_uid.get(u)).collect();
+        let kept: Vec<(Vec<Step>, u64)> = fd
+            .uids
+            .iter()
+            .filter_map(|u| self.by_uid.get(u))
+            .filter_map(|(ts, raw)| parse(*ts, raw))
+            .collect();
         let with_evidence: Vec<&(Vec<Step>, u64)> = kept
             .iter()
-            .copied()
             .filter(|(s, _)| s.iter().any(|st| fd.frames.contains(&st.frame)))
             .collect();
         let chosen = if with_evidence.is_empty() {
-            kept.into_iter().take(1).collect()
+            kept.iter().take(1).collect()
         } else {
             with_evidence
         };
