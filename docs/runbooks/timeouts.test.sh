@@ -64,4 +64,28 @@ run $RB 1
 has "no findings"
 run $RB 3
 [ -z "$OUT" ] || { echo "FAIL: healthy capture has unanswered SYNs: $OUT"; exit 1; }
+
+with pmtu-blackhole
+run $RB 1
+has "pmtu_blackhole" "203.0.113.30:9110" "[2001:db8:20::30]:9110" "up to 67 bytes" "MSS 1460" "WSAETIMEDOUT" "2 findings (2 errors)"
+lacks "connection_dying" "retransmission_storm"
+run $RB 5
+has '"server":"203.0.113.30:9110"' '"largest_acked":67' '"smallest_lost":1448'
+
+with pmtu-event
+run $RB 1
+has "no findings"
+
+with idle-timeout
+run $RB 1
+has "idle_timeout" "203.0.113.30:9111" "idle 5.0 s" "WSAETIMEDOUT" "1 finding (1 error)"
+lacks "connection_dying"
+run $RB 6
+has '"server":"203.0.113.30:9111"' '"by":"client"' '"outcome":"unanswered"'
+
+with idle-timeout-reset
+run $RB 1
+has "idle_timeout" "idle 5.0 s, then reset" "in the server's name" "WSAECONNRESET"
+lacks "reset_mid_connection"
+
 done_ok

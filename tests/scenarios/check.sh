@@ -234,6 +234,43 @@ if command -v jq >/dev/null; then
   done
 fi
 
+# issue 20: Path-MTU black hole, firewall idle timeout (pmtu-blackhole, pmtu-event, idle-timeout,
+# idle-timeout-reset)
+if [ -f "$DIR/pmtu-blackhole.pcap" ] && command -v tshark >/dev/null && command -v jq >/dev/null; then
+  PB=pmtu-blackhole.pcap
+  expect $PB 'tcp.dstport==9110 && tcp.len>0 && tcp.len<100' -eq 2 "the request heads (small) pass, IPv4 and IPv6"
+  expect $PB 'tcp.srcport==9110 && tcp.ack>1 && tcp.len==0' -ge 2 "and are acknowledged"
+  expect $PB 'ip && tcp.dstport==9110 && tcp.analysis.retransmission && tcp.len==1448' -ge 3 "full-size IPv4 segments retransmitted"
+  expect $PB 'ipv6 && tcp.dstport==9110 && tcp.analysis.retransmission && tcp.len==1428' -ge 3 "full-size IPv6 segments retransmitted"
+  expect $PB 'icmp.type==3 || icmpv6.type==2' -eq 0 "no ICMP fragmentation needed / packet too big reaches the client"
+  expect $PB 'tcp.srcport==9110 && tcp.len>0' -eq 0 "the server never answers the upload"
+  app pmtu-blackhole.app.jsonl '[.[] | .result] == ["ok","ETIMEDOUT","ETIMEDOUT","ok"]' "both uploads time out, small requests work"
+  PE=pmtu-event.pcap
+  expect $PE 'icmp.type==3 && icmp.code==4 && icmp.mtu==1280 && ip.src==192.0.2.2' -ge 1 "router2 says fragmentation needed, MTU 1280"
+  expect $PE 'icmpv6.type==2 && icmpv6.mtu==1280 && ipv6.src==2001:db8:12::2' -ge 1 "router2 says packet too big, MTU 1280"
+  expect $PE 'ip && tcp.dstport==9110 && tcp.len==1228' -ge 1 "the IPv4 sender adapts (1228-byte segments)"
+  expect $PE 'ipv6 && tcp.dstport==9110 && tcp.len==1208' -ge 1 "the IPv6 sender adapts (1208-byte segments)"
+  app pmtu-event.app.jsonl 'all(.result == "ok")' "both uploads complete"
+fi
+if [ -f "$DIR/pmtu-blackhole-tls.server.pcap" ] && command -v tshark >/dev/null && command -v jq >/dev/null; then
+  PT=pmtu-blackhole-tls.server.pcap
+  expect $PT 'tcp.dstport==4431 && tls.handshake.type==1' -eq 1 "the ClientHello reaches the server"
+  expect $PT 'tcp.srcport==4431 && tcp.analysis.retransmission && tcp.len>1200' -ge 3 "its large handshake flight is retransmitted"
+  expect pmtu-blackhole-tls.pcap 'tcp.srcport==4431 && tcp.len>0' -eq 0 "and never reaches the client"
+  app pmtu-blackhole-tls.app.jsonl '.[1].result == "exit 28"' "curl (28) after its 4 s --max-time"
+fi
+if [ -f "$DIR/idle-timeout.pcap" ] && command -v tshark >/dev/null && command -v jq >/dev/null; then
+  IT=idle-timeout.pcap
+  expect $IT 'tcp.dstport==9111 && tcp.len>0 && tcp.time_delta>4.5' -eq 1 "a request after 5 s of silence"
+  expect $IT 'tcp.dstport==9111 && tcp.analysis.retransmission && tcp.len>0' -ge 3 "retransmitted"
+  expect $IT 'tcp.srcport==9111 && tcp.len>0' -eq 3 "answers only to the requests before the timeout"
+  app idle-timeout.app.jsonl '[.[] | .result] == ["ok","ETIMEDOUT"] and .[1].requests_ok == 1' "1 s idle: ok; 5 s idle: ETIMEDOUT"
+  IR=idle-timeout-reset.pcap
+  expect $IR 'tcp.srcport==9111 && tcp.flags.reset==1 && ip.ttl==64' -eq 1 "RST in the server's name from router1, TTL 64"
+  expect $IR 'tcp.srcport==9111 && ip.ttl==62' -ge 6 "the server's own packets arrive with TTL 62"
+  app idle-timeout-reset.app.jsonl '[.[] | .result] == ["ok","ECONNRESET"]' "1 s idle: ok; 5 s idle: ECONNRESET"
+fi
+
 echo "lab packet checks: $((n - fail)) passed, $fail failed"
 [ "$fail" = 0 ] || exit 1
 
@@ -243,4 +280,5 @@ if [ "${LAB_SKIP_E2E:-0}" != 1 ] && command -v cargo >/dev/null; then
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test e2e_lab --test tcp_real_e2e --test tcp_middle_e2e
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test names_tls_e2e
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test enterprise_fallback_e2e
+  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test enterprise_pathmtu_e2e
 fi

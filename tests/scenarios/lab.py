@@ -38,6 +38,9 @@ Subcommands (run inside a namespace with `ip netns exec`):
   backlog-server PORT BACKLOG DELAY  HTTP/1.0 responder (IPv4) with listen(BACKLOG) whose accept
                                  loop takes one connection every DELAY s (an overloaded or stuck
                                  application): the kernel's accept queue fills up
+  upload-server PORT...          reads a request head and its Content-Length body, then answers
+  pool-server PORT...            HTTP/1.1 keep-alive: answers every request on a connection and
+                                 keeps it open until the client closes it (a pooled connection)
   client ACTION...               runs the actions in order; one JSON line per action on stdout
                                  saying what the application saw (errno names as Linux reports)
 
@@ -74,6 +77,12 @@ Client actions (separated by `,`):
   ecn-rst-retry HOST PORT SPORT  a macOS-style connect() (scapy): SYN with ECE+CWR; after a RST,
                                  the same SYN without ECN 1 s later; completes the handshake and
                                  sends a GET (the client's own kernel RSTs are dropped by run.sh)
+  upload HOST PORT BYTES SECONDS  PUT with a Content-Length body of BYTES: the head first (a
+                                 small segment), the body 0.3 s later (full-size segments), then
+                                 read the answer; TCP_USER_TIMEOUT SECONDS
+  pool-get HOST PORT SECONDS IDLE...  a pooled HTTP/1.1 connection: a GET, then after each IDLE
+                                 seconds of silence another GET on the same connection;
+                                 TCP_USER_TIMEOUT SECONDS
   sleep SECONDS
 """
 
@@ -323,6 +332,69 @@ def cmd_slow_reader(port, delay):
 
     serve(listeners(int(port), rcvbuf=2048), handler)
     ready("slow")
+    threading.Event().wait()
+
+
+def read_http(c, first=b""):
+    """One HTTP message with a Content-Length body (or none): (head, body); (b"", b"") at EOF."""
+    data = first
+    while b"\r\n\r\n" not in data:
+        chunk = c.recv(65536)
+        if not chunk:
+            return b"", b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    n = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":")[1])
+    while len(body) < n:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body
+
+
+def cmd_upload_server(ports):
+    def handler(c):
+        try:
+            c.settimeout(30)
+            _, body = read_http(c)
+            msg = b"stored %d bytes\n" % len(body)
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(msg) + msg)
+            c.shutdown(socket.SHUT_WR)
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    for p in ports:
+        serve(listeners(int(p)), handler)
+    ready("upload")
+    threading.Event().wait()
+
+
+def cmd_pool_server(ports):
+    def handler(c):
+        try:
+            c.settimeout(120)
+            while True:
+                head, _ = read_http(c)
+                if not head:
+                    break
+                msg = b"hello again from tcpwhy lab\n"
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(msg) + msg)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    for p in ports:
+        serve(listeners(int(p)), handler)
+    ready("pool")
     threading.Event().wait()
 
 
@@ -849,6 +921,35 @@ def action(words):
             s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
             s.shutdown(socket.SHUT_WR)
             rec["bytes"] = read_all(s)
+        elif a == "upload":
+            rec["server"] = words[1]
+            s = open_conn(words[1], words[2])
+            rec["client_port"] = s.getsockname()[1]
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(float(words[4]) * 1000))
+            n = int(words[3])
+            s.sendall(b"PUT /upload HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n"
+                      % (words[1].encode(), n))
+            time.sleep(0.3)  # the head is acknowledged before the body goes
+            s.sendall(b"u" * n)
+            head, body = read_http(s)
+            rec["bytes"] = len(head) + len(body)
+        elif a == "pool-get":
+            rec["server"] = words[1]
+            s = open_conn(words[1], words[2])
+            rec["client_port"] = s.getsockname()[1]
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(float(words[3]) * 1000))
+            rec["requests_ok"] = 0
+            rec["idle"] = []
+            req = ("GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % words[1]).encode()
+            for idle in [None] + words[4:]:
+                if idle is not None:
+                    time.sleep(float(idle))
+                    rec["idle"].append(float(idle))
+                s.sendall(req)
+                head, _ = read_http(s)
+                if not head:
+                    raise ConnectionResetError(104, "closed by the server")
+                rec["requests_ok"] += 1
         elif a in ("get", "connect", "post", "bulk", "get-timeout"):
             rec["server"] = words[1]
             sport = words[3] if a in ("get", "connect", "post") and len(words) > 3 else None
@@ -1082,6 +1183,10 @@ def main():
         cmd_rst_injector(*args)
     elif cmd == "backlog-server":
         cmd_backlog_server(*args)
+    elif cmd == "upload-server":
+        cmd_upload_server(args)
+    elif cmd == "pool-server":
+        cmd_pool_server(args)
     elif cmd == "client":
         cmd_client(args)
     else:

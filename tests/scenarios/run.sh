@@ -15,7 +15,8 @@
 # slow-path, window-crawl, client-gave-up, reset-after-close, one-sided-out, one-sided-in,
 # injected-reset, port-scan, syn-flood,
 # dns-nxdomain, dns-servfail, dns-refused, dns-timeout, tls-version, tls-client-cert,
-# tls-untrusted, tls-plain-http, healthy, backlog-full, ipv6-fallback, ecn-syn.
+# tls-untrusted, tls-plain-http, healthy, backlog-full, ipv6-fallback, ecn-syn, pmtu-blackhole,
+# pmtu-event, pmtu-blackhole-tls, idle-timeout, idle-timeout-reset.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
 #
 # Topology (addresses are documentation ranges; nothing leaves the namespaces):
@@ -712,6 +713,104 @@ if want ecn-syn; then
   nsx cl sysctl -qw net.ipv4.tcp_ecn=2
   nsx cl iptables -F OUTPUT
   nsx r2 iptables -F FORWARD
+fi
+
+# ---- issue 20: Path-MTU black hole, firewall idle timeout (lab.py upload-server, pool-server)
+# labwait FILE...: waits for the ready files of servers started by the scenarios below.
+labwait() {
+  for f in "$@"; do
+    i=0
+    while [ ! -f "$WORK/$f.ready" ]; do
+      i=$((i + 1)); [ $i -le 300 ] || { log "server $f did not start"; exit 1; }; sleep 0.1
+    done
+  done
+}
+if want pmtu-blackhole || want pmtu-event; then
+  bg app "$PY" "$HERE/lab.py" upload-server 9110
+  # pmtu-event talks to other addresses of app, so the path MTU the client learns there (its
+  # kernel keeps it for 10 min) cannot help the black-hole scenario.
+  addr app eth0 203.0.113.31/24; addr6 app eth0 2001:db8:20::31/64
+  labwait upload
+  # Router2's link to the server network is 1280 bytes (a tunnel, a VPN, PPPoE do that); the
+  # client's and the server's own links are 1500, so both announce MSS 1460.
+  ip -n "$P-r2" link set br0 mtu 1280
+  # One segment per packet on the client (no GSO super-segments in its capture: the sizes seen
+  # are the sizes on the wire, as a tap or a host without offloads would show them).
+  GSO_SEGS=$(ip -n "$P-cl" -d link show eth0 | sed -n 's/.*gso_max_segs \([0-9]*\).*/\1/p')
+  ip -n "$P-cl" link set dev eth0 gso_max_segs 1
+fi
+if want pmtu-blackhole; then
+  # A firewall drops the ICMP "fragmentation needed" / ICMPv6 "packet too big" router2 sends
+  # back: the handshake and the small request head pass, the full-size segments of the upload
+  # are dropped at router2 again and again, and the client never learns why. No Linux black-hole
+  # detection (net.ipv4.tcp_mtu_probing=0, the default): the upload hangs until the
+  # application's 4 s TCP_USER_TIMEOUT (Windows: about 21 s of retransmissions) -> ETIMEDOUT.
+  nsx r2 iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+  nsx r2 ip6tables -A OUTPUT -p icmpv6 --icmpv6-type packet-too-big -j DROP
+  scenario pmtu-blackhole "get $APP 80, upload $APP 9110 20000 4, upload $APP6 9110 20000 4, \
+    get $APP 80"
+  nsx r2 iptables -F OUTPUT
+  nsx r2 ip6tables -F OUTPUT
+fi
+if want pmtu-event; then
+  # The healthy counterpart: router2's ICMP reaches the client, which lowers its segments to the
+  # path MTU at once (1280 - 20 - 20 - 12 option bytes = 1228 payload bytes over IPv4, 1208 over
+  # IPv6) and the upload
+  # completes: a PMTU event, not a failure.
+  scenario pmtu-event "upload 203.0.113.31 9110 8000 4, upload 2001:db8:20::31 9110 8000 4"
+fi
+if want pmtu-blackhole || want pmtu-event; then
+  ip -n "$P-r2" link set br0 mtu 1500
+  ip -n "$P-cl" link set dev eth0 gso_max_segs "${GSO_SEGS:-65535}"
+  ip -n "$P-cl" route flush cache
+  ip -n "$P-cl" -6 route flush cache
+fi
+
+if want pmtu-blackhole-tls && [ "$HAVE_TLS" = 1 ]; then
+  # The common case the other way round: the server's answer is what vanishes. router1's link
+  # to the client is 1280 bytes and its ICMP "fragmentation needed" to the server is dropped:
+  # curl's ClientHello passes, the server's first full-size segment of its handshake flight
+  # (ServerHello, certificate) is dropped again and again, only its small tail reaches the
+  # client, and curl gives up after its 4 s --max-time (exit 28). Captured on both sides: the
+  # server's capture shows the retransmissions.
+  ip -n "$P-r1" link set eth0 mtu 1280
+  nsx r1 iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+  GSO_APP=$(ip -n "$P-app" -d link show eth0 | sed -n 's/.*gso_max_segs \([0-9]*\).*/\1/p')
+  ip -n "$P-app" link set dev eth0 gso_max_segs 1
+  scenario pmtu-blackhole-tls "get $APP 80, run curl -sS -k --max-time 4 $RESOLVE \
+    https://app.lab.test:4431/, get $APP 80" app
+  nsx r1 iptables -F OUTPUT
+  ip -n "$P-r1" link set eth0 mtu 1500
+  ip -n "$P-app" link set dev eth0 gso_max_segs "${GSO_APP:-65535}"
+  ip -n "$P-app" route flush cache
+fi
+
+if want idle-timeout || want idle-timeout-reset; then
+  bg app "$PY" "$HERE/lab.py" pool-server 9111
+  labwait pool
+  # router1 becomes a stateful firewall: connection tracking with the established-state timeout
+  # shortened to 3 s (Linux's default is 5 days, enterprise firewalls 30-60 min, Azure's load
+  # balancer 4 min, AWS NLB 350 s) and no mid-stream pick-up (nf_conntrack_tcp_loose=0), so a
+  # packet of a connection whose state expired is INVALID.
+  nsx r1 iptables -A FORWARD -p tcp -m conntrack --ctstate INVALID -j DROP
+  nsx r1 sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=3 \
+    net.netfilter.nf_conntrack_tcp_loose=0
+fi
+if want idle-timeout; then
+  # A pooled connection: a request, 1 s idle, a request (fine); another connection: a request,
+  # 5 s idle, a request that the firewall drops silently; the client retransmits it until its
+  # 4 s TCP_USER_TIMEOUT -> ETIMEDOUT.
+  scenario idle-timeout "pool-get $APP 9111 4 1, pool-get $APP 9111 4 5"
+fi
+if want idle-timeout-reset; then
+  # The same firewall answers the late request with a RST in the server's name (REJECT
+  # --reject-with tcp-reset; TTL 64 one hop away, where the server's packets arrive with 62):
+  # ECONNRESET at once.
+  nsx r1 iptables -R FORWARD 1 -p tcp -m conntrack --ctstate INVALID -j REJECT --reject-with tcp-reset
+  scenario idle-timeout-reset "pool-get $APP 9111 4 1, pool-get $APP 9111 4 5"
+fi
+if want idle-timeout || want idle-timeout-reset; then
+  nsx r1 iptables -F FORWARD
 fi
 
 chmod 644 "$OUT"/*.pcap "$OUT"/*.jsonl "$OUT"/*.txt 2>/dev/null || true

@@ -78,6 +78,10 @@ pub struct Flow {
     /// An ECN-setup SYN (ECE+CWR) reset, or followed by a plain SYN; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecn_setup: Option<EcnSetup>,
+    /// The silence before a failure: the connection sat idle this long, then one side's data went
+    /// unanswered or drew a RST (null otherwise; tcpflows' `idle` module).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<IdleGap>,
     /// Added by ttlhops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttlhops: Option<FlowHops>,
@@ -226,6 +230,46 @@ pub struct Side {
     /// acknowledged but the capture never showed: the capture misses the peer's direction.
     #[serde(default)]
     pub acked_unseen: u64,
+    /// This side's data is stuck and every segment it retransmitted is larger than any segment
+    /// the peer acknowledged (null otherwise; tcpflows' `pmtu` module).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_limit: Option<SizeLimit>,
+}
+
+/// Large segments lost while small ones passed: the shape of a Path-MTU black hole.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SizeLimit {
+    /// Payload bytes of the largest segment of this side the peer acknowledged (0: none, only
+    /// the SYN passed).
+    pub largest_acked: u32,
+    /// That segment's frame.
+    #[serde(default)]
+    pub largest_acked_frame: Option<u64>,
+    /// Payload bytes of the smallest and the largest segment retransmitted since the peer last
+    /// acknowledged new data.
+    pub smallest_lost: u32,
+    pub largest_lost: u32,
+    /// Those retransmissions.
+    pub retransmissions: u32,
+    /// The first segment lost: the original of the earliest large segment never acknowledged
+    /// (the first of those retransmissions when the original is not known).
+    pub first_lost_frame: u64,
+}
+
+/// A silence before a failure (see `Flow::idle`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct IdleGap {
+    /// Seconds without any packet, both directions.
+    pub seconds: f64,
+    /// The last packet before the silence and the first after it (new data, not a retransmission
+    /// nor a keep-alive).
+    pub from_frame: u64,
+    pub frame: u64,
+    /// Who sent the data that ended the silence: "client" or "server".
+    pub by: String,
+    /// What the data met: "unanswered" (retransmitted, never acknowledged, nothing else from
+    /// the peer) or "reset" (a RST in the peer's name and nothing else).
+    pub outcome: String,
 }
 
 /// A side left waiting at the end of the record: its data unacknowledged in spite of

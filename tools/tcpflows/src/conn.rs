@@ -162,6 +162,8 @@ pub struct Half {
     /// Zero-window state, allocated at the first zero window this side advertises (rare: a
     /// flow without one costs 8 bytes here, not 128).
     pub zw: Option<Box<Zw>>,
+    /// Segment sizes that passed and that were lost ([`crate::pmtu`]), from its first payload.
+    pub pmtu: Option<Box<crate::pmtu::Sizes>>,
 }
 
 impl Half {
@@ -204,6 +206,7 @@ impl Half {
             max_ack: None,
             last_ttl: None,
             zw: None,
+            pmtu: None,
         }
     }
 
@@ -326,6 +329,8 @@ pub struct FlowState {
     pub ladder: crate::ladder::Ladder,
     /// Connection-setup signals ([`crate::setup`]).
     pub setup: crate::setup::FlowSetup,
+    /// The last silence ended by new data ([`crate::idle`]), allocated when there is one.
+    pub idle: Option<Box<crate::idle::Idle>>,
 }
 
 #[inline]
@@ -394,6 +399,7 @@ impl FlowState {
             list: 0,
             ladder: crate::ladder::Ladder::default(),
             setup: Default::default(),
+            idle: None,
         }
     }
 
@@ -470,6 +476,7 @@ impl FlowState {
     /// Updates the flow with segment `s` sent by `from`.
     pub fn packet(&mut self, from: usize, s: &Seg) {
         let to = 1 - from;
+        let prev = (self.last_frame, self.last_ts);
         if s.frame < self.first_frame {
             self.first_frame = s.frame;
         }
@@ -610,6 +617,10 @@ impl FlowState {
         }
 
         self.progress(from, s, retrans_before, ka_before, acked_before);
+        let retrans = self.half[from].retransmissions > retrans_before;
+        crate::pmtu::packet(self, from, s, retrans, acked_before);
+        let ka = self.half[from].keep_alives > ka_before;
+        crate::idle::packet(self, from, s, prev, !retrans && !ka);
 
         if rst {
             self.rst_count += 1;

@@ -25,12 +25,16 @@
 pub mod conn;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod idle;
 pub mod key;
 pub mod ladder;
 pub mod output;
+pub mod pmtu;
 pub mod reorder;
 pub mod scan;
 pub mod setup;
+#[cfg(test)]
+mod testflow;
 pub mod tls;
 pub mod track;
 pub mod tunnel;

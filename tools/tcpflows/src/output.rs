@@ -94,6 +94,7 @@ fn side(h: &Half, peer: &Half, flow_last: Ts) -> Side {
         stuck: stuck(h, peer),
         window_full: window_full(h, peer, flow_last),
         acked_unseen: h.acked_unseen(peer),
+        size_limit: crate::pmtu::size_limit(h, peer),
     }
 }
 
@@ -260,6 +261,7 @@ pub fn record(f: &FlowState, end: &str, ladder: bool) -> Flow {
         },
         others_answered: crate::setup::others_answered(f),
         ecn_setup: crate::setup::ecn_setup(f),
+        idle: crate::idle::field(f),
         ttlhops: None,
         portmap: None,
         tunnel: None,

@@ -16,12 +16,14 @@ pub mod dns_failure;
 mod ecn_setup_blocked;
 mod handshake_incomplete;
 mod icmp_unreachable;
+mod idle_timeout;
 mod injected_reset;
 pub mod intermittent_backend;
 pub mod ipv6_fallback;
 mod no_response;
 pub mod one_sided_capture;
 mod peer_silent;
+mod pmtu_blackhole;
 pub mod port_scan;
 mod protocol_mismatch;
 mod refused;
@@ -122,6 +124,7 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
         .or_else(|| handshake_incomplete::handshake_incomplete(f, cfg))
         .or_else(|| tls_handshake_failed::tls_handshake_failed(f))
         .or_else(|| protocol_mismatch::protocol_mismatch(f))
+        .or_else(|| pmtu_blackhole::pmtu_blackhole(f).or_else(|| idle_timeout::idle_timeout(f)))
         .or_else(|| zero_window_stall::zero_window_stall(f, cfg, true))
         .or_else(|| retransmission_storm::retransmission_storm(f, cfg))
         .or_else(|| reset_mid_connection::reset_mid_connection(f))

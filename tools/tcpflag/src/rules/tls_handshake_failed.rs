@@ -476,6 +476,15 @@ fn closed_finding(f: &Flow, tls: &Tls, ch: &ClientHello, after: &After) -> Optio
             "check that {hostport} is a TLS service and nothing in between holds the ClientHello (a proxy or IPS inspecting TLS): {}",
             probe(f, ch, "")
         );
+        // The server's stack acknowledged the ClientHello: its answer may be what got lost.
+        if f.server.ack_advance_frame.is_some_and(|a| a > ch.frame) {
+            fd.summary.push_str(
+                "; the server acknowledged the ClientHello, so its answer may have been lost on the way back: a Path-MTU black hole drops the first full-size packet of the handshake flight (its certificate)",
+            );
+            fd.next_step.push_str(
+                "; capture at the server too: its handshake flight retransmitted and never acknowledged is a Path-MTU black hole (tcpflag names it pmtu_blackhole there)",
+            );
+        }
         set_error(&mut fd, Sock::TimedOut);
         msgs = json!({
             "dotnet": "System.Threading.Tasks.TaskCanceledException: The request was canceled due to the configured HttpClient.Timeout",
