@@ -141,8 +141,8 @@ pub struct Half {
     /// Non-zero windows this side advertised after the handshake below its own MSS.
     pub small_windows: u32,
     // tshark's tcp_analyze_seq_info
-    nextseq: u32,
-    nextseq_set: bool,
+    pub(crate) nextseq: u32,
+    pub(crate) nextseq_set: bool,
     nextseq_ts: Ts,
     lastack: u32,
     lastack_ts: Ts,
@@ -150,7 +150,7 @@ pub struct Half {
     window: u16,
     window_set: bool,
     /// The last ACK value this side sent with the ACK flag (what it expects next).
-    acked: Option<u32>,
+    pub(crate) acked: Option<u32>,
     /// This side's last segment was a keep-alive (tshark's `lastsegmentflags` keep-alive bit:
     /// the peer's answer to it is a keep-alive ACK, not a duplicate ACK).
     last_keep_alive: bool,
@@ -324,6 +324,8 @@ pub struct FlowState {
     pub list: u8,
     /// The packets kept for the `ladder` field ([`crate::ladder`]).
     pub ladder: crate::ladder::Ladder,
+    /// A late request or a challenge ACK ([`crate::reuse`]), allocated when one is seen.
+    pub reuse: Option<Box<crate::reuse::Reuse>>,
 }
 
 #[inline]
@@ -391,6 +393,7 @@ impl FlowState {
             next: u32::MAX,
             list: 0,
             ladder: crate::ladder::Ladder::default(),
+            reuse: None,
         }
     }
 
@@ -516,6 +519,7 @@ impl FlowState {
             }
         }
 
+        crate::reuse::before(self, from, s);
         self.ladder.push(from, s);
         self.analyze(from, s);
         self.zero_window(from, s);

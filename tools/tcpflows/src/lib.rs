@@ -17,6 +17,7 @@ pub mod key;
 pub mod ladder;
 pub mod output;
 pub mod reorder;
+pub mod reuse;
 pub mod scan;
 pub mod tls;
 pub mod track;

@@ -252,6 +252,8 @@ pub fn record(f: &FlowState, end: &str) -> Flow {
         icmp,
         icmp_count: f.icmp_count,
         tls: f.tls.as_ref().and_then(|t| t.output()),
+        late_request: crate::reuse::late_request(f),
+        challenge_ack: crate::reuse::challenge_ack(f),
         ladder: Some(crate::ladder::field(f)),
         ttlhops: None,
         portmap: None,

@@ -1,0 +1,212 @@
+//! Signals of a connection, or its 4-tuple, used again after the server let go of it
+//! (docs/schema.md, `flow.late_request` and `flow.challenge_ack`):
+//!
+//! - `late_request`: after a request and its answer, the client sends another request on the
+//!   same connection after the server's FIN, or while the FIN is on its way (the FIN does not
+//!   acknowledge it): an HTTP keep-alive race. The server's stack answers it with a RST.
+//! - `challenge_ack`: the client's SYN is answered by a bare ACK that acknowledges something
+//!   else than the SYN: the server still holds an older connection on the same 4-tuple (in
+//!   TIME_WAIT, or not yet closed) and acknowledges that one. The client's stack resets it and
+//!   retries its SYN.
+//!
+//! [`before`] sees each segment before it updates the connection's state (one call in
+//! `FlowState::packet`); the state is allocated only when one of the two happens.
+
+use crate::conn::{FlowState, Seg};
+use crate::scan::Ts;
+use crate::scan::flags::{ACK, FIN, RST, SYN};
+use tcpwhy_common::records::flow::{ChallengeAck, LateRequest};
+
+#[derive(Debug, Clone, Default)]
+pub struct Reuse {
+    pub late: Option<Late>,
+    pub challenge: Option<Challenge>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Late {
+    pub frame: u64,
+    pub ts: Ts,
+    pub bytes: u64,
+    pub fin_frame: u64,
+    pub fin_ts: Ts,
+    pub crossed: bool,
+    pub idle_ns: i64,
+    pub fin_idle_ns: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub frame: u64,
+    pub ts: Ts,
+    pub ack: u32,
+    pub expected: u32,
+    pub syn_frame: u64,
+    pub syn_ts: Ts,
+    pub count: u32,
+    pub rst_frame: Option<u64>,
+    pub retry: Option<(u64, Ts)>,
+}
+
+#[inline]
+fn gt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+fn latest(a: Option<(u64, Ts)>, b: Option<(u64, Ts)>) -> Option<Ts> {
+    match (a, b) {
+        (Some((_, x)), Some((_, y))) => Some(if x.ns >= y.ns { x } else { y }),
+        (Some((_, x)), None) | (None, Some((_, x))) => Some(x),
+        (None, None) => None,
+    }
+}
+
+/// Segment `s` from side `from`, before the connection's state takes it in.
+pub fn before(f: &mut FlowState, from: usize, s: &Seg) {
+    let c = f.client();
+    let sv = 1 - c;
+    let syn = s.flags & SYN != 0;
+    let ack = s.flags & ACK != 0;
+    let rst = s.flags & RST != 0;
+    let fin = s.flags & FIN != 0;
+
+    // The challenge ACK and what the client does about it.
+    if from == sv && ack && !syn && !rst && !fin && s.len == 0 {
+        let client = &f.half[c];
+        if !f.established && f.synack_frame.is_none() && client.syn_seen {
+            if let (Some(isn), Some(&syn_frame), Some(&syn_ts)) =
+                (client.isn, f.syn_frames.last(), f.syn_ts.last())
+            {
+                let expected = isn.wrapping_add(1);
+                if s.ack != expected {
+                    let r = f.reuse.get_or_insert_with(Default::default);
+                    match &mut r.challenge {
+                        Some(ch) => ch.count = ch.count.saturating_add(1),
+                        None => {
+                            r.challenge = Some(Challenge {
+                                frame: s.frame,
+                                ts: s.ts,
+                                ack: s.ack,
+                                expected,
+                                syn_frame,
+                                syn_ts,
+                                count: 1,
+                                rst_frame: None,
+                                retry: None,
+                            })
+                        }
+                    }
+                }
+            }
+        }
+        return;
+    }
+    if from == c {
+        if let Some(ch) = f.reuse.as_mut().and_then(|r| r.challenge.as_mut()) {
+            if rst && ch.rst_frame.is_none() && f.synack_frame.is_none() {
+                ch.rst_frame = Some(s.frame);
+            }
+            if syn && !ack && ch.retry.is_none() && s.frame > ch.frame {
+                ch.retry = Some((s.frame, s.ts));
+            }
+        }
+    }
+
+    // The keep-alive race.
+    if syn || rst || f.reuse.as_ref().is_some_and(|r| r.late.is_some()) {
+        return;
+    }
+    let (client, server) = (&f.half[c], &f.half[sv]);
+    if client.fin_frame.is_some() || client.bytes == 0 || server.bytes == 0 {
+        return;
+    }
+    let Some(answer) = server.last_data else {
+        return;
+    };
+    if from == c && s.len > 0 {
+        // A request after the server's FIN, beyond what the server acknowledged.
+        let (Some(fin_frame), Some(fin_ts)) = (server.fin_frame, server.fin_ts) else {
+            return;
+        };
+        if !server
+            .acked
+            .is_some_and(|a| gt(s.seq.wrapping_add(s.len), a))
+        {
+            return;
+        }
+        let Some(prev) = latest(client.last_data, server.last_data) else {
+            return;
+        };
+        let late = Late {
+            frame: s.frame,
+            ts: s.ts,
+            bytes: u64::from(s.len),
+            fin_frame,
+            fin_ts,
+            crossed: false,
+            idle_ns: s.ts.ns - prev.ns,
+            fin_idle_ns: fin_ts.ns - prev.ns,
+        };
+        f.reuse.get_or_insert_with(Default::default).late = Some(late);
+    } else if from == sv && fin && server.fin_frame.is_none() && ack {
+        // The server's FIN while a request is on its way: it does not acknowledge the
+        // client's latest data, sent after the server's last answer.
+        let Some((req_frame, req_ts)) = client.last_data else {
+            return;
+        };
+        if req_ts.ns <= answer.1.ns || !client.nextseq_set || !gt(client.nextseq, s.ack) {
+            return;
+        }
+        let unacked = u64::from(client.nextseq.wrapping_sub(s.ack));
+        if unacked >= client.bytes {
+            return; // no earlier request: not a reused connection
+        }
+        let late = Late {
+            frame: req_frame,
+            ts: req_ts,
+            bytes: unacked,
+            fin_frame: s.frame,
+            fin_ts: s.ts,
+            crossed: true,
+            idle_ns: req_ts.ns - answer.1.ns,
+            fin_idle_ns: s.ts.ns - answer.1.ns,
+        };
+        f.reuse.get_or_insert_with(Default::default).late = Some(late);
+    }
+}
+
+fn secs(ns: i64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// The record's `late_request` field.
+pub fn late_request(f: &FlowState) -> Option<LateRequest> {
+    let l = f.reuse.as_ref()?.late.as_ref()?;
+    Some(LateRequest {
+        frame: l.frame,
+        ts: l.ts.to_f64(),
+        bytes: l.bytes,
+        fin_frame: l.fin_frame,
+        fin_ts: l.fin_ts.to_f64(),
+        crossed: l.crossed,
+        idle: secs(l.idle_ns),
+        fin_idle: secs(l.fin_idle_ns),
+    })
+}
+
+/// The record's `challenge_ack` field.
+pub fn challenge_ack(f: &FlowState) -> Option<ChallengeAck> {
+    let ch = f.reuse.as_ref()?.challenge.as_ref()?;
+    Some(ChallengeAck {
+        frame: ch.frame,
+        ts: ch.ts.to_f64(),
+        ack: ch.ack,
+        expected: ch.expected,
+        syn_frame: ch.syn_frame,
+        syn_ts: ch.syn_ts.to_f64(),
+        count: ch.count,
+        client_rst_frame: ch.rst_frame,
+        retry_frame: ch.retry.map(|r| r.0),
+        retry_ts: ch.retry.map(|r| r.1.to_f64()),
+    })
+}
