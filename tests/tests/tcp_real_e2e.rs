@@ -218,7 +218,10 @@ fn client_gave_up_after_its_read_timeout() {
     // clock stopped (its `seconds` include connect, request, timeout and close).
     let waited = f64v(&f["evidence"]["waited"]);
     let app_seconds = f64v(&app["seconds"]);
-    assert!(waited >= 4.9 && waited <= app_seconds + 0.05, "app took {app_seconds} s: {f}");
+    assert!(
+        waited >= 4.9 && waited <= app_seconds + 0.05,
+        "app took {app_seconds} s: {f}"
+    );
     assert_eq!(app["result"], "timeout (application)");
     assert_eq!(f["client_port"], app["client_port"]);
     assert_eq!(f["socket_error"]["windows_code"], 10060);

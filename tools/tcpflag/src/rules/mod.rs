@@ -16,6 +16,7 @@ mod handshake_incomplete;
 mod icmp_unreachable;
 mod injected_reset;
 pub mod intermittent_backend;
+mod keepalive_race;
 mod no_response;
 pub mod one_sided_capture;
 mod peer_silent;
@@ -29,6 +30,7 @@ mod slow_connect;
 mod slow_path;
 pub mod syn_flood;
 mod syn_timeout;
+mod timewait_reuse;
 pub mod tls_handshake_failed;
 mod window_crawl;
 mod zero_window_at_handshake;
@@ -112,11 +114,13 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
     let mut out = vec![];
     let primary = zero_window_at_handshake::zero_window_at_handshake(f, cfg)
         .or_else(|| icmp_unreachable::icmp_unreachable(f))
+        .or_else(|| timewait_reuse::timewait_reuse(f))
         .or_else(|| syn_timeout::syn_timeout(f, cfg))
         .or_else(|| injected_reset::injected_reset(f))
         .or_else(|| handshake_incomplete::handshake_incomplete(f, cfg))
         .or_else(|| tls_handshake_failed::tls_handshake_failed(f))
         .or_else(|| protocol_mismatch::protocol_mismatch(f))
+        .or_else(|| keepalive_race::keepalive_race(f))
         .or_else(|| zero_window_stall::zero_window_stall(f, cfg, true))
         .or_else(|| retransmission_storm::retransmission_storm(f, cfg))
         .or_else(|| reset_mid_connection::reset_mid_connection(f))
