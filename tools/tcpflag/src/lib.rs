@@ -269,6 +269,8 @@ pub struct Engine {
     probes: Probes,
     /// Connections the capture shows one direction of.
     one_sided: OneSided,
+    /// Source ports cycled towards one destination (port_exhaustion).
+    ports: rules::port_exhaustion::Tracker,
     now: f64,
     /// Flow records seen.
     pub flows: u64,
@@ -288,6 +290,7 @@ impl Engine {
             names: rules::dns_failure::DnsFailures::new(cfg.dns_window),
             probes: Probes::new(probes),
             one_sided: OneSided::default(),
+            ports: Default::default(),
             cfg,
             backend: Backend::new(backend),
             pending: HashMap::new(),
@@ -310,6 +313,7 @@ impl Engine {
     pub fn flow_with(&mut self, f: Flow, rst_frames: Option<Vec<u64>>) -> Vec<Finding> {
         self.flows += 1;
         let mut out = self.advance(f.last_ts);
+        self.ports.observe(&f);
         let mut released = vec![];
         // One direction only: nothing can be judged (one finding at the end says so).
         if let Some(seen) = one_sided_capture::seen(&f) {
@@ -349,6 +353,7 @@ impl Engine {
         out.extend(self.flush_due(false));
         out.extend(self.flush_held(false));
         out.extend(self.names.advance(ts));
+        out.extend(self.ports.due(self.now));
         out
     }
 
@@ -581,6 +586,7 @@ impl Engine {
         out.extend(self.names.finish());
         out.extend(self.backend.finish());
         out.extend(self.one_sided.finish());
+        out.extend(self.ports.finish());
         out
     }
 }

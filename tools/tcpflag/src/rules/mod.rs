@@ -7,7 +7,7 @@
 //! `refused_by_middlebox`). A new rule = one file here + one `mod` line + one line in `evaluate`
 //! (at its priority). The exceptions are judged across flows, fed by the engine (`lib.rs`,
 //! `probes.rs`): `intermittent_backend`, `dns_failure`, `port_scan`, `syn_flood`,
-//! `one_sided_capture`. Helpers shared by several rules live below `evaluate`.
+//! `one_sided_capture`, `port_exhaustion`. Helpers shared by several rules live below `evaluate`.
 
 mod client_gave_up;
 mod connection_dying;
@@ -20,6 +20,7 @@ mod keepalive_race;
 mod no_response;
 pub mod one_sided_capture;
 mod peer_silent;
+pub mod port_exhaustion;
 pub mod port_scan;
 mod protocol_mismatch;
 mod refused;

@@ -1,0 +1,341 @@
+//! `port_exhaustion`: the signs of a client running out of ephemeral ports towards one
+//! destination — very many short connections from one address to one server address and port,
+//! its source ports cycling through its range so fast that it reuses 4-tuples whose previous
+//! connection closed seconds before, while the server (which closed first) still holds them in
+//! TIME_WAIT. One finding per client and destination, judged across flows: fed every flow by the
+//! engine (`lib.rs`), written when the destination saw no new connection for [`TIME_WAIT`]
+//! seconds of capture time, or at the end of the input. docs/rules.md documents it.
+//!
+//! Memory is bounded: at most [`MAX_DESTS`] destinations and [`MAX_ENTRIES`] remembered
+//! source ports in all (the least recently active destinations are judged and dropped first).
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde_json::json;
+use tcpwhy_common::records::flow::Flow;
+use tcpwhy_common::records::{Finding, Severity};
+
+use crate::socket_errors::Sock;
+use crate::wording::{endpoint, secs, thousands};
+
+/// Seconds a server holds a closed connection's 4-tuple (Linux TCP_TIMEWAIT_LEN; Windows'
+/// TcpTimedWaitDelay is 120 s): a SYN on the same 4-tuple sooner is a collision.
+pub const TIME_WAIT: f64 = 60.0;
+/// Collisions needed for a finding...
+pub const MIN_COLLISIONS: u64 = 20;
+/// ...and distinct source ports (a client that binds one fixed port is `timewait_reuse`).
+pub const MIN_PORTS: usize = 32;
+/// Destinations (client address, server address and port) followed at once.
+pub const MAX_DESTS: usize = 50_000;
+/// Source ports remembered in all.
+pub const MAX_ENTRIES: usize = 2_000_000;
+/// Frames and uids listed per finding.
+pub const MAX_LISTED: usize = 32;
+/// Capture seconds between sweeps for quiet destinations.
+const SWEEP: f64 = 5.0;
+
+#[derive(Debug)]
+struct Dest {
+    client_ip: String,
+    server_ip: String,
+    server_port: u16,
+    first_ts: f64,
+    /// The latest connection start and record end.
+    last_start: f64,
+    last_ts: f64,
+    flows: u64,
+    /// Source port -> when its last connection ended.
+    ports: HashMap<u16, f64>,
+    port_lo: u16,
+    port_hi: u16,
+    collisions: u64,
+    /// Collisions the server answered with a challenge ACK (tcpflows' `challenge_ack`).
+    challenged: u64,
+    min_gap: f64,
+    frames: Vec<u64>,
+    uids: Vec<String>,
+}
+
+/// The destinations followed.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    dests: HashMap<u64, Dest>,
+    entries: usize,
+    last_sweep: f64,
+}
+
+fn key(f: &Flow) -> u64 {
+    let mut h = DefaultHasher::new();
+    f.client_ip.hash(&mut h);
+    f.server_ip.hash(&mut h);
+    f.server_port.hash(&mut h);
+    h.finish()
+}
+
+impl Tracker {
+    /// One flow record.
+    pub fn observe(&mut self, f: &Flow) {
+        if f.midstream || f.attempts.syn_count == 0 {
+            return;
+        }
+        let start = f.attempts.ts.first().copied().unwrap_or(f.first_ts);
+        let k = key(f);
+        if !self.dests.contains_key(&k) {
+            self.dests.insert(
+                k,
+                Dest {
+                    client_ip: f.client_ip.clone(),
+                    server_ip: f.server_ip.clone(),
+                    server_port: f.server_port,
+                    first_ts: start,
+                    last_start: start,
+                    last_ts: f.last_ts,
+                    flows: 0,
+                    ports: HashMap::new(),
+                    port_lo: f.client_port,
+                    port_hi: f.client_port,
+                    collisions: 0,
+                    challenged: 0,
+                    min_gap: f64::INFINITY,
+                    frames: vec![],
+                    uids: vec![],
+                },
+            );
+        }
+        let Some(d) = self.dests.get_mut(&k) else {
+            return;
+        };
+        // Another destination with the same hash: not followed (vanishingly rare).
+        if d.client_ip != f.client_ip || d.server_ip != f.server_ip {
+            return;
+        }
+        d.flows += 1;
+        d.first_ts = d.first_ts.min(start);
+        d.last_start = d.last_start.max(start);
+        d.last_ts = d.last_ts.max(f.last_ts);
+        d.port_lo = d.port_lo.min(f.client_port);
+        d.port_hi = d.port_hi.max(f.client_port);
+        let gap = d.ports.get(&f.client_port).map(|&end| start - end);
+        let reused = gap.is_some_and(|g| (0.0..TIME_WAIT).contains(&g));
+        if reused || f.challenge_ack.is_some() {
+            d.collisions += 1;
+            d.challenged += u64::from(f.challenge_ack.is_some());
+            if let Some(g) = gap.filter(|_| reused) {
+                d.min_gap = d.min_gap.min(g);
+            }
+            if d.frames.len() < MAX_LISTED {
+                d.frames
+                    .push(f.attempts.frames.first().copied().unwrap_or(f.first_frame));
+                d.uids.push(f.uid.clone());
+            }
+        }
+        if d.ports.insert(f.client_port, f.last_ts).is_none() {
+            self.entries += 1;
+        }
+    }
+
+    /// Capture time is `now`: the destinations quiet for [`TIME_WAIT`] are judged.
+    pub fn due(&mut self, now: f64) -> Vec<Finding> {
+        let crowded = self.dests.len() > MAX_DESTS || self.entries > MAX_ENTRIES;
+        if !crowded && now < self.last_sweep + SWEEP {
+            return vec![];
+        }
+        self.last_sweep = now;
+        let mut out = self.close(|d| d.last_ts + TIME_WAIT < now);
+        if self.dests.len() > MAX_DESTS || self.entries > MAX_ENTRIES {
+            // Still too many: the least recently active half goes.
+            let mut ts: Vec<f64> = self.dests.values().map(|d| d.last_ts).collect();
+            ts.sort_by(f64::total_cmp);
+            let cut = ts[ts.len() / 2];
+            out.extend(self.close(|d| d.last_ts <= cut));
+        }
+        out
+    }
+
+    /// End of input: every destination judged.
+    pub fn finish(&mut self) -> Vec<Finding> {
+        self.close(|_| true)
+    }
+
+    fn close(&mut self, done: impl Fn(&Dest) -> bool) -> Vec<Finding> {
+        let keys: Vec<u64> = self
+            .dests
+            .iter()
+            .filter(|(_, d)| done(d))
+            .map(|(k, _)| *k)
+            .collect();
+        let mut closed: Vec<Dest> = keys
+            .into_iter()
+            .filter_map(|k| self.dests.remove(&k))
+            .collect();
+        self.entries = self
+            .entries
+            .saturating_sub(closed.iter().map(|d| d.ports.len()).sum());
+        closed.sort_by(|a, b| a.first_ts.total_cmp(&b.first_ts));
+        closed.iter().filter_map(finding).collect()
+    }
+}
+
+fn finding(d: &Dest) -> Option<Finding> {
+    if d.collisions < MIN_COLLISIONS || d.ports.len() < MIN_PORTS {
+        return None;
+    }
+    let span = (d.last_start - d.first_ts).max(0.0);
+    let rate = if span > 0.0 {
+        d.flows as f64 / span
+    } else {
+        d.flows as f64
+    };
+    let mut fd = Finding {
+        r#type: "finding".into(),
+        kind: "port_exhaustion".into(),
+        severity: Severity::Warning,
+        uids: d.uids.clone(),
+        client_ip: Some(d.client_ip.clone()),
+        client_port: None,
+        server_ip: Some(d.server_ip.clone()),
+        server_port: Some(d.server_port),
+        frames: d.frames.clone(),
+        ts: Some(d.first_ts),
+        summary: String::new(),
+        socket_error: Some(Sock::NoBuffers.error()),
+        next_step: String::new(),
+        origin: Some("client".into()),
+        attempts: Some(d.flows.min(u64::from(u32::MAX)) as u32),
+        evidence: Default::default(),
+        portmap: None,
+        extra: Default::default(),
+    };
+    let quickest = if d.min_gap.is_finite() {
+        format!(
+            ", the quickest {} after the previous one closed",
+            secs(d.min_gap)
+        )
+    } else {
+        String::new()
+    };
+    let challenged = match d.challenged {
+        0 => String::new(),
+        n => format!(
+            "; {} of them answered by a bare ACK for the old connection (timewait_reuse)",
+            thousands(n)
+        ),
+    };
+    fd.summary = format!(
+        "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), from \
+         {} source ports ({}-{}), and {} of them reused a 4-tuple whose previous connection had \
+         closed less than {} before{quickest}{challenged}: the client cycles through its \
+         ephemeral ports faster than TIME_WAIT frees them (Windows 49152-65535, 16,384 ports \
+         and 120 s of TIME_WAIT: about 135 connections/s to one destination; Linux \
+         32768-60999, 28,232 ports and 60 s: about 470/s). When the range runs out, connect() \
+         and bind() fail: Windows 10055 WSAENOBUFS or 10048 WSAEADDRINUSE, POSIX \
+         EADDRNOTAVAIL (\"Cannot assign requested address\") — failures that never reach the \
+         wire",
+        d.client_ip,
+        thousands(d.flows),
+        endpoint(&d.server_ip, d.server_port),
+        secs(span),
+        rate,
+        thousands(d.ports.len() as u64),
+        d.port_lo,
+        d.port_hi,
+        thousands(d.collisions),
+        secs(TIME_WAIT),
+    );
+    fd.next_step = format!(
+        "reuse connections instead of opening one per request: HTTP keep-alive / a connection \
+         pool (.NET: one shared HttpClient or IHttpClientFactory, not a new HttpClient per \
+         request; database drivers: pooling on). On {} count the sockets in TIME_WAIT (`netstat \
+         -ano | find /c \"TIME_WAIT\"`, `ss -tan state time-wait | wc -l`) and see the port \
+         range (`netsh int ipv4 show dynamicport tcp`, `sysctl net.ipv4.ip_local_port_range`); \
+         widening it only buys time. Behind a NAT, the NAT's port pool towards {} is the one \
+         running out",
+        d.client_ip,
+        endpoint(&d.server_ip, d.server_port),
+    );
+    let ev = &mut fd.evidence;
+    ev.insert("connections".into(), json!(d.flows));
+    ev.insert("duration".into(), json!(span));
+    ev.insert("rate".into(), json!(rate));
+    ev.insert("source_ports".into(), json!(d.ports.len()));
+    ev.insert("port_low".into(), json!(d.port_lo));
+    ev.insert("port_high".into(), json!(d.port_hi));
+    ev.insert("collisions".into(), json!(d.collisions));
+    ev.insert("challenge_acks".into(), json!(d.challenged));
+    ev.insert(
+        "quickest_reuse".into(),
+        if d.min_gap.is_finite() {
+            json!(d.min_gap)
+        } else {
+            serde_json::Value::Null
+        },
+    );
+    let (code, name, _, posix) = Sock::AddrInUse.parts();
+    ev.insert(
+        "other_socket_errors".into(),
+        json!([{"windows_code": code, "windows_name": name, "posix": posix}]),
+    );
+    Some(fd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testutil::flow;
+
+    /// Connection `i` from `port`, starting at `t`, 5 ms long.
+    fn conn(i: u64, port: u16, t: f64) -> Flow {
+        flow(json!({
+            "uid": format!("P{i}"), "client_port": port, "first_frame": 10 * i + 1,
+            "last_frame": 10 * i + 9, "first_ts": t, "last_ts": t + 0.005,
+            "attempts": {"syn_count": 1, "frames": [10 * i + 1], "ts": [t], "intervals": []}
+        }))
+    }
+
+    fn run(n: u64, ports: u16, every: f64) -> Vec<Finding> {
+        let mut tr = Tracker::default();
+        let mut out = vec![];
+        for i in 0..n {
+            let t = 1000.0 + i as f64 * every;
+            tr.observe(&conn(i, 40000 + (i % u64::from(ports)) as u16, t));
+            out.extend(tr.due(t));
+        }
+        out.extend(tr.finish());
+        out
+    }
+
+    #[test]
+    fn cycling_a_narrow_range_fires_once() {
+        let out = run(300, 64, 0.001);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let fd = &out[0];
+        assert_eq!(fd.kind, "port_exhaustion");
+        assert_eq!(fd.evidence["collisions"], json!(236));
+        assert_eq!(fd.evidence["source_ports"], json!(64));
+        assert_eq!(fd.frames.len(), MAX_LISTED);
+        assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10055));
+    }
+
+    #[test]
+    fn busy_but_healthy_clients_are_silent() {
+        // 5000 connections at 50/s over a real range: ports come back after 60 s or more.
+        assert!(run(5000, 16384, 0.02).is_empty());
+        // A port range cycled, but each port back only after TIME_WAIT.
+        assert!(run(3000, 100, 0.7).is_empty());
+        // One fixed source port reconnecting: timewait_reuse's case, not exhaustion.
+        assert!(run(100, 1, 0.01).is_empty());
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let mut tr = Tracker::default();
+        for i in 0..(MAX_DESTS as u64 + 10) {
+            let mut f = conn(i, 40000, 1000.0);
+            f.server_ip = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            tr.observe(&f);
+            let _ = tr.due(1000.0);
+        }
+        assert!(tr.dests.len() <= MAX_DESTS + 1, "{}", tr.dests.len());
+    }
+}
