@@ -53,8 +53,9 @@ struct Dest {
     /// Collisions the server answered with a challenge ACK (tcpflows' `challenge_ack`).
     challenged: u64,
     min_gap: f64,
-    frames: Vec<u64>,
-    uids: Vec<String>,
+    /// The earliest collisions' SYN frames, with their flows' uids (records arrive in the order
+    /// their connections ended, not started).
+    listed: Vec<(u64, String)>,
 }
 
 /// The destinations followed.
@@ -81,31 +82,22 @@ impl Tracker {
         }
         let start = f.attempts.ts.first().copied().unwrap_or(f.first_ts);
         let k = key(f);
-        if !self.dests.contains_key(&k) {
-            self.dests.insert(
-                k,
-                Dest {
-                    client_ip: f.client_ip.clone(),
-                    server_ip: f.server_ip.clone(),
-                    server_port: f.server_port,
-                    first_ts: start,
-                    last_start: start,
-                    last_ts: f.last_ts,
-                    flows: 0,
-                    ports: HashMap::new(),
-                    port_lo: f.client_port,
-                    port_hi: f.client_port,
-                    collisions: 0,
-                    challenged: 0,
-                    min_gap: f64::INFINITY,
-                    frames: vec![],
-                    uids: vec![],
-                },
-            );
-        }
-        let Some(d) = self.dests.get_mut(&k) else {
-            return;
-        };
+        let d = self.dests.entry(k).or_insert_with(|| Dest {
+            client_ip: f.client_ip.clone(),
+            server_ip: f.server_ip.clone(),
+            server_port: f.server_port,
+            first_ts: start,
+            last_start: start,
+            last_ts: f.last_ts,
+            flows: 0,
+            ports: HashMap::new(),
+            port_lo: f.client_port,
+            port_hi: f.client_port,
+            collisions: 0,
+            challenged: 0,
+            min_gap: f64::INFINITY,
+            listed: vec![],
+        });
         // Another destination with the same hash: not followed (vanishingly rare).
         if d.client_ip != f.client_ip || d.server_ip != f.server_ip {
             return;
@@ -124,10 +116,11 @@ impl Tracker {
             if let Some(g) = gap.filter(|_| reused) {
                 d.min_gap = d.min_gap.min(g);
             }
-            if d.frames.len() < MAX_LISTED {
-                d.frames
-                    .push(f.attempts.frames.first().copied().unwrap_or(f.first_frame));
-                d.uids.push(f.uid.clone());
+            let syn = f.attempts.frames.first().copied().unwrap_or(f.first_frame);
+            if d.listed.len() < MAX_LISTED || d.listed.last().is_some_and(|l| syn < l.0) {
+                let at = d.listed.partition_point(|l| l.0 < syn);
+                d.listed.insert(at, (syn, f.uid.clone()));
+                d.listed.truncate(MAX_LISTED);
             }
         }
         if d.ports.insert(f.client_port, f.last_ts).is_none() {
@@ -191,12 +184,12 @@ fn finding(d: &Dest) -> Option<Finding> {
         r#type: "finding".into(),
         kind: "port_exhaustion".into(),
         severity: Severity::Warning,
-        uids: d.uids.clone(),
+        uids: d.listed.iter().map(|l| l.1.clone()).collect(),
         client_ip: Some(d.client_ip.clone()),
         client_port: None,
         server_ip: Some(d.server_ip.clone()),
         server_port: Some(d.server_port),
-        frames: d.frames.clone(),
+        frames: d.listed.iter().map(|l| l.0).collect(),
         ts: Some(d.first_ts),
         summary: String::new(),
         socket_error: Some(Sock::NoBuffers.error()),

@@ -144,11 +144,7 @@ mod tests {
 
     /// SYN (10), challenge ACK (11), client RST (12), retried SYN `retry` s later (13), SYN-ACK.
     fn collided(retry: f64, established: bool) -> Flow {
-        let syns = if established {
-            json!([10, 13])
-        } else {
-            json!([10, 13])
-        };
+        let syns = json!([10, 13]);
         flow(json!({
             "first_frame": 10, "first_ts": 1000.0, "established": established,
             "state": if established { "SF" } else { "RSTO" },
