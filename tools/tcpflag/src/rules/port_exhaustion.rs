@@ -25,7 +25,7 @@ pub const TIME_WAIT: f64 = 60.0;
 /// Collisions needed for a finding...
 pub const MIN_COLLISIONS: u64 = 20;
 /// ...and distinct source ports (a client that binds one fixed port is `timewait_reuse`).
-pub const MIN_PORTS: usize = 32;
+pub const MIN_PORTS: usize = 8;
 /// Destinations (client address, server address and port) followed at once.
 pub const MAX_DESTS: usize = 50_000;
 /// Source ports remembered in all.
@@ -318,6 +318,20 @@ mod tests {
         assert!(run(3000, 100, 0.7).is_empty());
         // One fixed source port reconnecting: timewait_reuse's case, not exhaustion.
         assert!(run(100, 1, 0.01).is_empty());
+        // A few ports reused: below the port threshold.
+        assert!(run(100, MIN_PORTS as u16 - 1, 0.01).is_empty());
+        // Too few collisions.
+        assert!(run(MIN_COLLISIONS + 31, 32, 0.01).is_empty());
+    }
+
+    #[test]
+    fn the_labs_narrow_range_fires() {
+        // 60 connections over 16 ports (the lab's 32-port range, every other port).
+        let out = run(60, 16, 0.0007);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].evidence["collisions"], json!(44));
+        let fr = &out[0].frames;
+        assert!(fr.windows(2).all(|w| w[0] < w[1]), "earliest first: {fr:?}");
     }
 
     #[test]
