@@ -48,6 +48,10 @@ pub struct Challenge {
     pub retry: Option<(u64, Ts)>,
 }
 
+/// A request crossing the server's FIN counts when the FIN came this long (ns) after the
+/// server's last answer: an idle connection closed by a keep-alive timeout.
+pub const CROSS_IDLE_NS: i64 = 500_000_000;
+
 #[inline]
 fn gt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
@@ -128,6 +132,11 @@ pub fn before(f: &mut FlowState, from: usize, s: &Seg) {
         let (Some(fin_frame), Some(fin_ts)) = (server.fin_frame, server.fin_ts) else {
             return;
         };
+        // A new request, after the server's answer to the last one: an upload that goes on
+        // after an early answer (a 413) is not a reused connection.
+        if client.last_data.is_some_and(|(_, t)| t.ns >= answer.1.ns) {
+            return;
+        }
         if !server
             .acked
             .is_some_and(|a| gt(s.seq.wrapping_add(s.len), a))
@@ -155,6 +164,11 @@ pub fn before(f: &mut FlowState, from: usize, s: &Seg) {
             return;
         };
         if req_ts.ns <= answer.1.ns || !client.nextseq_set || !gt(client.nextseq, s.ack) {
+            return;
+        }
+        // The server closed an idle connection (its keep-alive timeout) as the request came:
+        // without the idle time, data crossing a FIN is an upload the server cut short.
+        if s.ts.ns - answer.1.ns < CROSS_IDLE_NS {
             return;
         }
         let unacked = u64::from(client.nextseq.wrapping_sub(s.ack));
@@ -209,4 +223,145 @@ pub fn challenge_ack(f: &FlowState) -> Option<ChallengeAck> {
         retry_frame: ch.retry.map(|r| r.0),
         retry_ts: ch.retry.map(|r| r.1.to_f64()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{Endpoint, IpText, Key};
+
+    const C: u16 = 40000;
+    const S: u16 = 80;
+
+    fn ep(ip: &str, port: u16) -> Endpoint {
+        Endpoint {
+            ip: IpText::new(ip).unwrap(),
+            port,
+        }
+    }
+
+    /// Runs segments `(from_client, ms, flags, seq, ack, len)` through a flow (frames 1, 2, …).
+    fn run(segs: &[(bool, i64, u8, u32, u32, u32)]) -> FlowState {
+        let (key, c_lo) = Key::of(ep("10.0.0.1", C), ep("10.0.0.2", S));
+        let mut f: Option<FlowState> = None;
+        for (i, &(cl, ms, flags, seq, ack, len)) in segs.iter().enumerate() {
+            let from = if cl == c_lo { 0 } else { 1 };
+            let s = Seg {
+                frame: i as u64 + 1,
+                ts: Ts {
+                    ns: 1_000_000_000_000 + ms * 1_000_000,
+                    digits: 6,
+                },
+                flags,
+                seq,
+                ack,
+                len,
+                window: 64000,
+                wire_len: 54 + len,
+                ttl: Some(64),
+                ip_id: None,
+                mss: None,
+                wscale: None,
+                sack_perm: false,
+                tun: 0,
+                tun_text: 0,
+            };
+            let f = f.get_or_insert_with(|| FlowState::new(key, 4, from, &s));
+            f.packet(from, &s);
+        }
+        f.unwrap()
+    }
+
+    const PA: u8 = ACK | 0x08;
+
+    /// Handshake (client ISN 100, server 500), request (10 bytes), answer (20 bytes), ACK.
+    fn exchange() -> Vec<(bool, i64, u8, u32, u32, u32)> {
+        vec![
+            (true, 0, SYN, 100, 0, 0),
+            (false, 1, SYN | ACK, 500, 101, 0),
+            (true, 2, ACK, 101, 501, 0),
+            (true, 3, PA, 101, 501, 10),
+            (false, 4, PA, 501, 111, 20),
+            (true, 5, ACK, 111, 521, 0),
+        ]
+    }
+
+    #[test]
+    fn request_after_the_servers_fin() {
+        let mut v = exchange();
+        v.push((false, 1005, FIN | ACK, 521, 111, 0));
+        v.push((true, 1006, ACK, 111, 522, 0));
+        v.push((true, 1300, PA, 111, 522, 10));
+        v.push((false, 1301, RST, 522, 0, 0));
+        let f = run(&v);
+        let l = late_request(&f).expect("late request");
+        assert_eq!(
+            (l.frame, l.fin_frame, l.bytes, l.crossed),
+            (9, 7, 10, false)
+        );
+        assert!((l.fin_idle - 1.001).abs() < 1e-6, "{l:?}");
+        assert!((l.idle - 1.296).abs() < 1e-6, "{l:?}");
+        assert!(challenge_ack(&f).is_none());
+    }
+
+    #[test]
+    fn request_crossing_the_fin() {
+        let mut v = exchange();
+        v.push((true, 1000, PA, 111, 521, 10));
+        v.push((false, 1001, FIN | ACK, 521, 111, 0));
+        v.push((false, 1002, RST, 522, 0, 0));
+        let l = late_request(&run(&v)).expect("crossed");
+        assert_eq!((l.frame, l.fin_frame, l.bytes, l.crossed), (7, 8, 10, true));
+    }
+
+    #[test]
+    fn an_upload_cut_short_is_no_late_request() {
+        // The server answers early and closes while the client is still sending.
+        let mut v = exchange();
+        v.push((true, 5, PA, 111, 521, 1000));
+        v.push((false, 6, FIN | ACK, 521, 1111, 0));
+        v.push((true, 7, PA, 1111, 522, 1000));
+        v.push((false, 8, RST, 522, 0, 0));
+        assert!(late_request(&run(&v)).is_none());
+        // Crossing without an idle connection before the FIN.
+        let mut v = exchange();
+        v.push((true, 6, PA, 111, 521, 1000));
+        v.push((false, 7, FIN | ACK, 521, 111, 0));
+        assert!(late_request(&run(&v)).is_none());
+        // A healthy close: the server's FIN, the client's FIN, no data after.
+        let mut v = exchange();
+        v.push((false, 6, FIN | ACK, 521, 111, 0));
+        v.push((true, 7, FIN | ACK, 111, 522, 0));
+        v.push((false, 8, ACK, 522, 112, 0));
+        let f = run(&v);
+        assert!(f.reuse.is_none(), "nothing allocated on a healthy flow");
+    }
+
+    #[test]
+    fn syn_answered_by_an_ack_for_the_old_connection() {
+        let f = run(&[
+            (true, 0, SYN, 100, 0, 0),
+            (false, 1, ACK, 900, 4_000_000, 0),
+            (true, 2, RST, 4_000_000, 0, 0),
+            (true, 10, SYN, 100, 0, 0),
+            (false, 11, SYN | ACK, 500, 101, 0),
+            (true, 12, ACK, 101, 501, 0),
+        ]);
+        let ch = challenge_ack(&f).expect("challenge ACK");
+        assert_eq!(
+            (ch.frame, ch.syn_frame, ch.ack, ch.expected),
+            (2, 1, 4_000_000, 101)
+        );
+        assert_eq!(
+            (ch.client_rst_frame, ch.retry_frame, ch.count),
+            (Some(3), Some(4), 1)
+        );
+        assert!(f.established);
+    }
+
+    #[test]
+    fn a_synack_is_no_challenge() {
+        let f = run(&exchange());
+        assert!(f.reuse.is_none());
+    }
 }
