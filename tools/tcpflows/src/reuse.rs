@@ -77,7 +77,10 @@ pub fn before(f: &mut FlowState, from: usize, s: &Seg) {
     // The challenge ACK and what the client does about it.
     if from == sv && ack && !syn && !rst && !fin && s.len == 0 {
         let client = &f.half[c];
-        if !f.established && f.synack_frame.is_none() && client.syn_seen {
+        // Only SYNs from the client so far: an ACK after the client's own ACKs or data answers
+        // those (a capture that missed the SYN-ACK), not the SYN.
+        let only_syns = client.packets == u64::from(f.syn_count);
+        if !f.established && f.synack_frame.is_none() && client.syn_seen && only_syns {
             if let (Some(isn), Some(&syn_frame), Some(&syn_ts)) =
                 (client.isn, f.syn_frames.last(), f.syn_ts.last())
             {
@@ -357,6 +360,19 @@ mod tests {
             (Some(3), Some(4), 1)
         );
         assert!(f.established);
+    }
+
+    #[test]
+    fn an_ack_of_data_after_a_missed_synack_is_no_challenge() {
+        // The capture missed the SYN-ACK: the client's ACK and request, then the server's ACK
+        // of the request.
+        let f = run(&[
+            (true, 0, SYN, 100, 0, 0),
+            (true, 2, ACK, 101, 501, 0),
+            (true, 3, PA, 101, 501, 10),
+            (false, 4, ACK, 501, 111, 0),
+        ]);
+        assert!(challenge_ack(&f).is_none());
     }
 
     #[test]
