@@ -7,7 +7,7 @@
 //! ones stay silent, and the three kinds stay silent on every other capture.
 
 use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, lab_captures, of_type, pipeline, records};
+use tcpwhy_tests::{Diagnosis, diagnose, of_type, own_captures, pipeline, records};
 
 const APP: &str = "203.0.113.30";
 const KINDS: [&str; 3] = ["keepalive_race", "timewait_reuse", "port_exhaustion"];
@@ -222,10 +222,11 @@ fn port_exhaustion_counts_the_reused_four_tuples() {
     assert_eq!(ev["other_socket_errors"][0]["windows_code"], 10048);
 }
 
-/// None of the three kinds on any other lab capture, nor on the healthy public captures.
+/// None of the three kinds on any other committed lab capture, nor on the healthy public
+/// captures.
 #[test]
 fn silent_on_every_other_capture() {
-    let mut caps: Vec<_> = std::fs::read_dir(lab_captures())
+    let mut caps: Vec<_> = std::fs::read_dir(own_captures())
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
