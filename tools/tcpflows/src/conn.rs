@@ -216,6 +216,22 @@ impl Half {
         self.track.get_or_insert_with(Default::default)
     }
 
+    /// Forgets the sequence analysis, as tshark does when a SYN-ACK starts a new session on the
+    /// same ports (after a challenge ACK: [`crate::reuse`]).
+    pub(crate) fn restart_seq_analysis(&mut self) {
+        self.nextseq = 0;
+        self.nextseq_set = false;
+        self.nextseq_ts = Ts::default();
+        self.lastack = 0;
+        self.lastack_ts = Ts::default();
+        self.dupacknum = 0;
+        self.window = 0;
+        self.window_set = false;
+        self.last_keep_alive = false;
+        self.first_ack = None;
+        self.max_ack = None;
+    }
+
     /// Sequence space this side sent that `peer` has not acknowledged (None when unknown).
     pub fn unacked(&self, peer: &Half) -> Option<u64> {
         match (self.nextseq_set, peer.acked) {

@@ -108,6 +108,16 @@ pub fn before(f: &mut FlowState, from: usize, s: &Seg) {
         }
         return;
     }
+    // The SYN-ACK after a challenge ACK starts the connection afresh: what the challenge ACK and
+    // the client's RST carried (the old connection's sequence numbers) is forgotten, as tshark
+    // does ("a new tcp session is started with the same ports").
+    if from == sv && syn && ack && f.synack_frame.is_none() {
+        if f.reuse.as_ref().is_some_and(|r| r.challenge.is_some()) {
+            f.half[c].restart_seq_analysis();
+            f.half[sv].restart_seq_analysis();
+        }
+        return;
+    }
     if from == c {
         if let Some(ch) = f.reuse.as_mut().and_then(|r| r.challenge.as_mut()) {
             if rst && ch.rst_frame.is_none() && f.synack_frame.is_none() {
@@ -360,6 +370,9 @@ mod tests {
             (Some(3), Some(4), 1)
         );
         assert!(f.established);
+        // The old connection's numbers (the ACK, the client's RST) are forgotten at the SYN-ACK:
+        // the retried SYN is the one retransmission, as tshark counts.
+        assert_eq!(f.half[f.client()].retransmissions, 1);
     }
 
     #[test]
