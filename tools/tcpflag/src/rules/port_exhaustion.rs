@@ -9,7 +9,7 @@
 //! Memory is bounded: at most [`MAX_DESTS`] destinations and [`MAX_ENTRIES`] remembered
 //! source ports in all (the least recently active destinations are judged and dropped first).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde_json::json;
@@ -26,12 +26,21 @@ pub const TIME_WAIT: f64 = 60.0;
 pub const MIN_COLLISIONS: u64 = 20;
 /// ...and distinct source ports (a client that binds one fixed port is `timewait_reuse`).
 pub const MIN_PORTS: usize = 8;
+/// Windows' TIME_WAIT (TcpTimedWaitDelay, 120 s): a client that closes first holds each
+/// connection's source port this long.
+pub const CLIENT_TIME_WAIT: f64 = 120.0;
+/// Connections the client closed first within [`CLIENT_TIME_WAIT`] — source ports its stack
+/// holds in TIME_WAIT at once towards one destination — for a finding: half of Windows' range
+/// of 16,384 ports (about 30 % of Linux' 28,232).
+pub const MIN_HELD: u64 = 8192;
 /// Destinations (client address, server address and port) followed at once.
 pub const MAX_DESTS: usize = 50_000;
-/// Source ports remembered in all.
+/// Source ports (and client-closed connection times) remembered in all.
 pub const MAX_ENTRIES: usize = 2_000_000;
 /// Frames and uids listed per finding.
 pub const MAX_LISTED: usize = 32;
+/// Client-closed connections remembered per destination (more than a port range holds).
+const MAX_HELD_LISTED: usize = 70_000;
 /// Capture seconds between sweeps for quiet destinations.
 const SWEEP: f64 = 5.0;
 
@@ -53,6 +62,11 @@ struct Dest {
     /// Collisions the server answered with a challenge ACK (tcpflows' `challenge_ack`).
     challenged: u64,
     min_gap: f64,
+    /// Start times of the connections the client closed first within the last
+    /// [`CLIENT_TIME_WAIT`] seconds, and the most there were at once.
+    held: VecDeque<f64>,
+    peak_held: u64,
+    peak_at: f64,
     /// The earliest collisions' SYN frames, with their flows' uids (records arrive in the order
     /// their connections ended, not started).
     listed: Vec<(u64, String)>,
@@ -64,6 +78,17 @@ pub struct Tracker {
     dests: HashMap<u64, Dest>,
     entries: usize,
     last_sweep: f64,
+}
+
+/// The client ended the connection first (its FIN before the server's, or its RST before any
+/// FIN of the server): its stack, not the server's, holds the 4-tuple in TIME_WAIT (after a
+/// FIN) or frees it (after a RST).
+fn client_closed_first(f: &Flow) -> bool {
+    match (f.client.fin_frame, f.server.fin_frame) {
+        (Some(c), Some(s)) => c < s,
+        (Some(_), None) => true,
+        _ => false,
+    }
 }
 
 fn key(f: &Flow) -> u64 {
@@ -96,6 +121,9 @@ impl Tracker {
             collisions: 0,
             challenged: 0,
             min_gap: f64::INFINITY,
+            held: VecDeque::new(),
+            peak_held: 0,
+            peak_at: start,
             listed: vec![],
         });
         // Another destination with the same hash: not followed (vanishingly rare).
@@ -123,6 +151,31 @@ impl Tracker {
                 d.listed.truncate(MAX_LISTED);
             }
         }
+        let held_before = d.held.len();
+        if client_closed_first(f) {
+            // Its source port stays in the client's TIME_WAIT: the window of them held at once.
+            while d
+                .held
+                .front()
+                .is_some_and(|&t| t < start - CLIENT_TIME_WAIT)
+            {
+                d.held.pop_front();
+            }
+            if d.held.len() >= MAX_HELD_LISTED {
+                d.held.pop_front();
+            }
+            d.held.push_back(start);
+            if d.held.len() as u64 > d.peak_held {
+                d.peak_held = d.held.len() as u64;
+                d.peak_at = start;
+            }
+            if d.listed.len() < MAX_LISTED && d.collisions == 0 {
+                let syn = f.attempts.frames.first().copied().unwrap_or(f.first_frame);
+                let at = d.listed.partition_point(|l| l.0 < syn);
+                d.listed.insert(at, (syn, f.uid.clone()));
+            }
+        }
+        self.entries = (self.entries + d.held.len()).saturating_sub(held_before);
         if d.ports.insert(f.client_port, f.last_ts).is_none() {
             self.entries += 1;
         }
@@ -164,14 +217,16 @@ impl Tracker {
             .collect();
         self.entries = self
             .entries
-            .saturating_sub(closed.iter().map(|d| d.ports.len()).sum());
+            .saturating_sub(closed.iter().map(|d| d.ports.len() + d.held.len()).sum());
         closed.sort_by(|a, b| a.first_ts.total_cmp(&b.first_ts));
         closed.iter().filter_map(finding).collect()
     }
 }
 
 fn finding(d: &Dest) -> Option<Finding> {
-    if d.collisions < MIN_COLLISIONS || d.ports.len() < MIN_PORTS {
+    let cycled = d.collisions >= MIN_COLLISIONS && d.ports.len() >= MIN_PORTS;
+    let held = d.peak_held >= MIN_HELD;
+    if !cycled && !held {
         return None;
     }
     let span = (d.last_start - d.first_ts).max(0.0);
@@ -215,8 +270,32 @@ fn finding(d: &Dest) -> Option<Finding> {
             thousands(n)
         ),
     };
-    fd.summary = format!(
-        "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), from \
+    fd.summary = if !cycled {
+        format!(
+            "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), \
+             from {} source ports ({}-{}), and closed them first itself: its stack holds each \
+             source port in TIME_WAIT (120 s on Windows, 60 s on Linux) — up to {} connections to \
+             this destination within 120 s (reached {} after the first), {:.0} % of Windows' \
+             16,384-port range \
+             (49152-65535; {:.0} % of Linux' 28,232). When the range runs out, connect() and \
+             bind() fail: Windows 10055 WSAENOBUFS or 10048 WSAEADDRINUSE, POSIX EADDRNOTAVAIL \
+             (\"Cannot assign requested address\") — failures that never reach the wire",
+            d.client_ip,
+            thousands(d.flows),
+            endpoint(&d.server_ip, d.server_port),
+            secs(span),
+            rate,
+            thousands(d.ports.len() as u64),
+            d.port_lo,
+            d.port_hi,
+            thousands(d.peak_held),
+            secs(d.peak_at - d.first_ts),
+            d.peak_held as f64 * 100.0 / 16384.0,
+            d.peak_held as f64 * 100.0 / 28232.0,
+        )
+    } else {
+        format!(
+            "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), from \
          {} source ports ({}-{}), and {} of them reused a 4-tuple whose previous connection had \
          closed less than {} before{quickest}{challenged}: the client cycles through its \
          ephemeral ports faster than TIME_WAIT frees them (Windows 49152-65535, 16,384 ports \
@@ -225,17 +304,18 @@ fn finding(d: &Dest) -> Option<Finding> {
          and bind() fail: Windows 10055 WSAENOBUFS or 10048 WSAEADDRINUSE, POSIX \
          EADDRNOTAVAIL (\"Cannot assign requested address\") — failures that never reach the \
          wire",
-        d.client_ip,
-        thousands(d.flows),
-        endpoint(&d.server_ip, d.server_port),
-        secs(span),
-        rate,
-        thousands(d.ports.len() as u64),
-        d.port_lo,
-        d.port_hi,
-        thousands(d.collisions),
-        secs(TIME_WAIT),
-    );
+            d.client_ip,
+            thousands(d.flows),
+            endpoint(&d.server_ip, d.server_port),
+            secs(span),
+            rate,
+            thousands(d.ports.len() as u64),
+            d.port_lo,
+            d.port_hi,
+            thousands(d.collisions),
+            secs(TIME_WAIT),
+        )
+    };
     fd.next_step = format!(
         "reuse connections instead of opening one per request: HTTP keep-alive / a connection \
          pool (.NET: one shared HttpClient or IHttpClientFactory, not a new HttpClient per \
@@ -255,6 +335,7 @@ fn finding(d: &Dest) -> Option<Finding> {
     ev.insert("port_low".into(), json!(d.port_lo));
     ev.insert("port_high".into(), json!(d.port_hi));
     ev.insert("collisions".into(), json!(d.collisions));
+    ev.insert("client_closed_within_120s".into(), json!(d.peak_held));
     ev.insert("challenge_acks".into(), json!(d.challenged));
     ev.insert(
         "quickest_reuse".into(),
@@ -322,6 +403,51 @@ mod tests {
         assert!(run(100, MIN_PORTS as u16 - 1, 0.01).is_empty());
         // Too few collisions.
         assert!(run(MIN_COLLISIONS + 31, 32, 0.01).is_empty());
+    }
+
+    /// `n` connections every `every` s from sequential ports, closed first by the client
+    /// (`client_first`) or by the server.
+    fn closed(n: u64, every: f64, client_first: bool) -> Vec<Finding> {
+        let mut tr = Tracker::default();
+        let mut out = vec![];
+        for i in 0..n {
+            let t = 1000.0 + i as f64 * every;
+            let mut f = conn(i, 49152 + (i % 16384) as u16, t);
+            if client_first {
+                f.client.fin_frame = Some(10 * i + 5);
+                f.server.fin_frame = Some(10 * i + 6);
+            } else {
+                f.client.fin_frame = Some(10 * i + 6);
+                f.server.fin_frame = Some(10 * i + 5);
+            }
+            tr.observe(&f);
+            out.extend(tr.due(t));
+        }
+        out.extend(tr.finish());
+        out
+    }
+
+    #[test]
+    fn a_client_closing_first_holds_its_ports_in_time_wait() {
+        // 100 connections a second for 2 minutes, each closed by the client: 12,000 source ports
+        // in the client's TIME_WAIT at once (Windows' 120 s), no 4-tuple reused yet.
+        let out = closed(12_000, 0.01, true);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let fd = &out[0];
+        assert_eq!(fd.evidence["collisions"], json!(0));
+        assert_eq!(fd.evidence["client_closed_within_120s"], json!(12_000));
+        assert!(
+            fd.summary.contains("closed them first itself"),
+            "{}",
+            fd.summary
+        );
+        assert!(fd.summary.contains("73 % of Windows"), "{}", fd.summary);
+        assert_eq!(fd.frames.len(), MAX_LISTED);
+        // The same with the server closing first: its TIME_WAIT, the client's ports free (and
+        // not yet cycled through 16,384 of them).
+        assert!(closed(12_000, 0.01, false).is_empty());
+        // 50 a second: at most 6,000 within 120 s.
+        assert!(closed(12_000, 0.02, true).is_empty());
     }
 
     #[test]
