@@ -33,4 +33,31 @@ run $RB 1
 has "no findings"
 run $RB 2
 [ -z "$OUT" ] || { echo "FAIL: healthy capture has RSTs: $OUT"; exit 1; }
+
+with keepalive-race
+run $RB 1
+has "keepalive_race" "203.0.113.30:8090" "keep-alive race" "idle 1." "Windows 10054" "ECONNRESET" \
+  "1 finding (1 error)"
+lacks "reset_mid_connection" "reset_after_close"
+run $RB 3
+has "→ 203.0.113.30:8090: request at frame" "after the server FIN"
+
+with timewait-reuse
+run $RB 1
+has "timewait_reuse" "203.0.113.30:8091" "TIME_WAIT collision" "bare ACK" "retried its SYN"
+lacks "retransmission_storm"
+run $RB 3
+has "40500 → 203.0.113.30:8091: SYN (frame" "answered by a bare ACK"
+
+with port-exhaustion
+run $RB 1
+has "port_exhaustion" "203.0.113.30:8092" "60 connections" "WSAENOBUFS" "EADDRNOTAVAIL"
+run $RB 4
+has "198.51.100.10 → 203.0.113.30:8092: 60 connections from"
+
+with healthy
+run $RB 3
+[ -z "$OUT" ] || { echo "FAIL: healthy capture has late requests or challenge ACKs: $OUT"; exit 1; }
+run $RB 4
+[ -z "$OUT" ] || { echo "FAIL: healthy capture has 50 connections to one destination: $OUT"; exit 1; }
 done_ok

@@ -227,6 +227,27 @@ if command -v jq >/dev/null; then
   app injected-reset.app.jsonl '[.[] | .result] == ["ok","ok","ECONNRESET","ECONNREFUSED","ok"]' "the forged RSTs: ignored on 8085, killed 8086, refused 8087"
   app port-scan.app.jsonl '.[1].open == ["80/tcp"]' "the SYN scan finds port 80 open"
   app syn-flood.app.jsonl 'all(.result == "ok")' "the flood was sent, the requests around it worked"
+  if [ -f "$DIR/keepalive-race.pcap" ]; then
+    K=keepalive-race.pcap
+    expect $K 'tcp.dstport==8090 && tcp.len>0' -eq 4 "two requests on each pooled connection"
+    expect $K 'tcp.srcport==8090 && tcp.flags.fin==1' -eq 2 "the server closes both (the idle one by its keep-alive timeout)"
+    expect $K 'tcp.srcport==8090 && tcp.flags.reset==1' -eq 1 "its stack resets the request sent after its FIN"
+    app keepalive-race.app.jsonl '[.[] | .result] == ["ok","ok","EOF","ok"]' "reuse after 0.3 s works, after 1.3 s EOF"
+  fi
+  if [ -f "$DIR/timewait-reuse.pcap" ]; then
+    T=timewait-reuse.pcap
+    expect $T 'tcp.analysis.reused_ports && tcp.dstport==8091 && tcp.flags.syn==1 && tcp.flags.ack==0' -eq 1 "Wireshark: TCP port numbers reused"
+    expect $T 'tcp.srcport==8091 && tcp.flags.syn==0 && tcp.flags.fin==0 && tcp.len==0 && tcp.analysis.ack_lost_segment' -eq 1 "the server answers the SYN with an ACK for the old connection"
+    expect $T 'tcp.dstport==8091 && tcp.flags.reset==1' -eq 1 "the client's stack resets that ACK"
+    expect $T 'tcp.srcport==8091 && tcp.flags.syn==1 && tcp.flags.ack==1' -eq 2 "both connections come up (the second at the retried SYN)"
+    app timewait-reuse.app.jsonl 'all(.result == "ok")' "every action worked"
+  fi
+  if [ -f "$DIR/port-exhaustion.pcap" ]; then
+    E=port-exhaustion.pcap
+    expect $E 'tcp.dstport==8092 && tcp.flags.syn==1 && tcp.flags.ack==0' -eq 60 "60 connections"
+    expect $E 'tcp.analysis.reused_ports && tcp.dstport==8092 && tcp.flags.syn==1 && tcp.flags.ack==0' -ge 40 "Wireshark: port numbers reused, again and again"
+    app port-exhaustion.app.jsonl '.[1].ok == 60 and .[1].ports <= 32' "all worked, from at most 32 ports"
+  fi
   for f in refused-2383 refused-ipv6 refused-windows-retry; do
     n=$((n + 1))
     if grep -q '0.0.0.0:2725.*msmdsrv' "$DIR/$f.ss.txt"; then echo "ok   $f.ss.txt: msmdsrv listens on 2725"
@@ -281,4 +302,5 @@ if [ "${LAB_SKIP_E2E:-0}" != 1 ] && command -v cargo >/dev/null; then
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test names_tls_e2e
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test enterprise_fallback_e2e
   TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test enterprise_pathmtu_e2e
+  TCPWHY_CAPTURES=$DIR cargo test -q -p tcpwhy-tests --test enterprise_reuse_e2e
 fi

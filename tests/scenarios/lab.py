@@ -41,6 +41,10 @@ Subcommands (run inside a namespace with `ip netns exec`):
   upload-server PORT...          reads a request head and its Content-Length body, then answers
   pool-server PORT...            HTTP/1.1 keep-alive: answers every request on a connection and
                                  keeps it open until the client closes it (a pooled connection)
+  keepalive-server IDLE PORT     HTTP/1.1 keep-alive responder that closes a connection (FIN)
+                                 after IDLE s without a request (a server's keep-alive timeout)
+  post-server PORT               reads a POST body (Content-Length), answers, and closes first
+                                 (the server holds TIME_WAIT, as HTTP/1.0 servers do)
   client ACTION...               runs the actions in order; one JSON line per action on stdout
                                  saying what the application saw (errno names as Linux reports)
 
@@ -83,6 +87,12 @@ Client actions (separated by `,`):
   pool-get HOST PORT SECONDS IDLE...  a pooled HTTP/1.1 connection: a GET, then after each IDLE
                                  seconds of silence another GET on the same connection;
                                  TCP_USER_TIMEOUT SECONDS
+  keepalive-race HOST PORT WAIT  HTTP/1.1: one request on a pooled connection, WAIT s idle, then
+                                 the next request on the same socket (the server closed it)
+  post-reuse HOST PORT SPORT BYTES  POST BYTES from port SPORT, read the answer (the server closes
+                                 first), then at once a GET from the same SPORT (4-tuple reuse)
+  serial-burst HOST PORT COUNT   COUNT short GETs back to back (a client that opens a connection
+                                 per request); says how many worked, the errors, the ports used
   sleep SECONDS
 """
 
@@ -432,6 +442,67 @@ def cmd_halfclose_abort(port):
     threading.Event().wait()
 
 
+def keepalive_handler(idle):
+    def handler(c):
+        try:
+            while True:
+                c.settimeout(idle)
+                try:
+                    req = read_request(c)
+                except socket.timeout:
+                    return  # the keep-alive timeout: close (FIN), as nginx/Apache/IIS do
+                if not req:
+                    return
+                body = b"hello from tcpwhy lab\n"
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nKeep-Alive: timeout="
+                          + str(int(idle)).encode() + b"\r\nContent-Length: "
+                          + str(len(body)).encode() + b"\r\n\r\n" + body)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    return handler
+
+
+def cmd_keepalive_server(idle, port):
+    serve(listeners(int(port)), keepalive_handler(float(idle)))
+    ready("keepalive")
+    threading.Event().wait()
+
+
+def upload_handler(c):
+    try:
+        c.settimeout(10)
+        req = read_request(c)
+        head, _, rest = req.partition(b"\r\n\r\n")
+        n = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                n = int(line.split(b":")[1])
+        got = len(rest)
+        while got < n:
+            chunk = c.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+        c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+        # The server closes first (HTTP/1.0): it is the side left in TIME_WAIT.
+        c.shutdown(socket.SHUT_WR)
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def cmd_post_server(port):
+    serve(listeners(int(port)), upload_handler)
+    ready("post")
+    threading.Event().wait()
+
+
 def cmd_crawl_reader(port, mss, chunk, delay):
     mss, chunk, delay = int(mss), int(chunk), float(delay)
 
@@ -733,8 +804,15 @@ def syn_flood(host, port, count):
 # ---------------------------------------------------------------- client
 
 
+class Eof(OSError):
+    """The peer closed the connection where the application expected an answer."""
+
+
 def errname(e):
     import errno
+
+    if isinstance(e, Eof):
+        return "EOF"
 
     if getattr(e, "errno", None):
         return errno.errorcode.get(e.errno, str(e.errno))
@@ -950,6 +1028,69 @@ def action(words):
                 if not head:
                     raise ConnectionResetError(104, "closed by the server")
                 rec["requests_ok"] += 1
+        elif a == "keepalive-race":
+            rec["server"] = words[1]
+            s = open_conn(words[1], words[2])
+            rec["client_port"] = s.getsockname()[1]
+            req = ("GET / HTTP/1.1\r\nHost: %s\r\nConnection: keep-alive\r\n\r\n"
+                   % words[1]).encode()
+            s.sendall(req)
+            resp = b""
+            while b"hello from tcpwhy lab\n" not in resp:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                resp += chunk
+            rec["first"] = "ok" if resp.startswith(b"HTTP/1.1 200") else "no answer"
+            # The pool keeps the connection; the next request comes after WAIT s on the same
+            # socket, without looking whether the server closed it meanwhile.
+            time.sleep(float(words[3]))
+            s.sendall(req)
+            if s.recv(65536) == b"":
+                # What .NET reports as "The server closed the connection" / "A connection that
+                # was expected to be kept alive was closed by the server", Python's http.client
+                # as RemoteDisconnected, Go as "server closed idle connection".
+                raise Eof("the server closed the connection without an answer")
+        elif a == "post-reuse":
+            rec["server"] = words[1]
+            sport, n = int(words[3]), int(words[4])
+            s = open_conn(words[1], words[2], sport)
+            rec["client_port"] = sport
+            s.sendall(("POST /upload HTTP/1.0\r\nHost: %s\r\nContent-Length: %d\r\n\r\n"
+                       % (words[1], n)).encode())
+            block = b"u" * 65536
+            left = n
+            while left > 0:
+                left -= s.send(block[:min(left, len(block))])
+            rec["bytes"] = read_all(s)
+            s.close()
+            # The same source port again at once (an application that binds a fixed port):
+            # the server still holds the old connection in TIME_WAIT.
+            t1 = time.time()
+            s = open_conn(words[1], words[2], sport)
+            rec["reconnect_seconds"] = round(time.time() - t1, 3)
+            s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
+            rec["bytes2"] = read_all(s)
+        elif a == "serial-burst":
+            rec["server"] = words[1]
+            ok, errs, ports = 0, {}, set()
+            for _ in range(int(words[3])):
+                c = None
+                try:
+                    c = open_conn(words[1], words[2])
+                    ports.add(c.getsockname()[1])
+                    c.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % words[1]).encode())
+                    read_all(c)
+                    ok += 1
+                except OSError as e:
+                    errs[errname(e)] = errs.get(errname(e), 0) + 1
+                finally:
+                    if c is not None:
+                        c.close()
+            rec["ok"] = ok
+            rec["errors"] = errs
+            rec["ports"] = len(ports)
+            rec["port_range"] = [min(ports), max(ports)] if ports else None
         elif a in ("get", "connect", "post", "bulk", "get-timeout"):
             rec["server"] = words[1]
             sport = words[3] if a in ("get", "connect", "post") and len(words) > 3 else None
@@ -1187,6 +1328,10 @@ def main():
         cmd_upload_server(args)
     elif cmd == "pool-server":
         cmd_pool_server(args)
+    elif cmd == "keepalive-server":
+        cmd_keepalive_server(*args)
+    elif cmd == "post-server":
+        cmd_post_server(*args)
     elif cmd == "client":
         cmd_client(args)
     else:

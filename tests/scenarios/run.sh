@@ -16,7 +16,8 @@
 # injected-reset, port-scan, syn-flood,
 # dns-nxdomain, dns-servfail, dns-refused, dns-timeout, tls-version, tls-client-cert,
 # tls-untrusted, tls-plain-http, healthy, backlog-full, ipv6-fallback, ecn-syn, pmtu-blackhole,
-# pmtu-event, pmtu-blackhole-tls, idle-timeout, idle-timeout-reset.
+# pmtu-event, pmtu-blackhole-tls, idle-timeout, idle-timeout-reset, keepalive-race, timewait-reuse,
+# port-exhaustion.
 # Servers and clients are tests/scenarios/lab.py; tests/scenarios/check.sh checks the result.
 #
 # Topology (addresses are documentation ranges; nothing leaves the namespaces):
@@ -811,6 +812,64 @@ if want idle-timeout-reset; then
 fi
 if want idle-timeout || want idle-timeout-reset; then
   nsx r1 iptables -F FORWARD
+  nsx r1 sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=432000 \
+    net.netfilter.nf_conntrack_tcp_loose=1
+fi
+
+# ---- issue 20: keep-alive race, TIME_WAIT reuse, port exhaustion (helper `reuse`)
+
+if want keepalive-race; then
+  # HTTP keep-alive race: app:8090 closes a keep-alive connection after 1 s without a request
+  # (nginx's keepalive_timeout is 75 s, Apache's KeepAliveTimeout 5 s, IIS 120 s). The client's
+  # pool reuses the connection after 0.3 s (fine), then after 1.3 s: its request goes out after
+  # the server's FIN, the server's stack answers it with a RST, and the application reads EOF
+  # where it expected an answer.
+  bg app "$PY" "$HERE/lab.py" keepalive-server 1 8090
+  i=0
+  while [ ! -f "$WORK/keepalive.ready" ]; do
+    i=$((i + 1)); [ $i -le 300 ] || { log "keepalive server did not start"; exit 1; }; sleep 0.1
+  done
+  scenario keepalive-race "get $APP 80, keepalive-race $APP 8090 0.3, keepalive-race $APP 8090 1.3, \
+    get $APP 80" app
+fi
+
+if want timewait-reuse; then
+  # TIME_WAIT collision: the client binds a fixed source port (40500), uploads 4 MB to app:8091,
+  # which answers and closes first (it holds TIME_WAIT, 60 s on Linux, 120 s on Windows), then
+  # connects again from the same port at once. Its new ISN (a clock that advances about 15.6
+  # million a second for a 4-tuple) is below what the server's TIME_WAIT expects next (4 MB
+  # further on), and without timestamps (tcp_timestamps=0 on the client, as Windows clients
+  # by default) the server cannot tell the SYN is new: it answers with a bare ACK (a challenge
+  # ACK, RFC 5961 style) for the old connection; the client's stack resets it and retries the
+  # SYN 1 s later, which the server accepts (the RST ended the TIME_WAIT). The upload is
+  # captured with a snap length of 128 bytes (headers only).
+  bg app "$PY" "$HERE/lab.py" post-server 8091
+  i=0
+  while [ ! -f "$WORK/post.ready" ]; do
+    i=$((i + 1)); [ $i -le 300 ] || { log "post server did not start"; exit 1; }; sleep 0.1
+  done
+  nsx cl sysctl -qw net.ipv4.tcp_timestamps=0
+  CAP_OPTS="-s 128" scenario timewait-reuse "get $APP 80, post-reuse $APP 8091 40500 4000000, \
+    get $APP 80" app
+  nsx cl sysctl -qw net.ipv4.tcp_timestamps=1
+fi
+
+if want port-exhaustion; then
+  # Ephemeral port exhaustion (signs): the client's port range is narrowed to 32 ports (the
+  # real default is 28232 on Linux, 16384 on Windows; Linux' connect() takes every other port
+  # first, so 16 of them) and it opens 60 short connections to app:8092, one per request, as
+  # fast as it can. The server closes first (HTTP/1.0), so its side holds each 4-tuple in
+  # TIME_WAIT while the client cycles through its range and reuses the same ports within
+  # milliseconds. Real ranges take 135-470 connections a second to get there. Headers only
+  # (snap length 96): the capture stays small.
+  bg app "$PY" "$HERE/lab.py" http-server 8092
+  i=0
+  while [ ! -f "$WORK/http-8092.ready" ]; do
+    i=$((i + 1)); [ $i -le 300 ] || { log "http server 8092 did not start"; exit 1; }; sleep 0.1
+  done
+  nsx cl sysctl -qw net.ipv4.ip_local_port_range="40000 40031"
+  CAP_OPTS="-s 96" scenario port-exhaustion "get $APP 80, serial-burst $APP 8092 60, get $APP 80"
+  nsx cl sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
 fi
 
 chmod 644 "$OUT"/*.pcap "$OUT"/*.jsonl "$OUT"/*.txt 2>/dev/null || true

@@ -66,6 +66,14 @@ pub struct Flow {
     /// What the connection carried of TLS (docs/schema.md, `flow.tls`); null without a TLS record.
     #[serde(default)]
     pub tls: Option<FlowTls>,
+    /// The client's request on a connection the server had closed: its FIN came before the
+    /// request or crossed it (the keep-alive race; tcpflows' `reuse` module). Absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_request: Option<LateRequest>,
+    /// The server answered the client's SYN with a bare ACK for another connection on the same
+    /// 4-tuple (one it still holds, in TIME_WAIT): a challenge ACK. Absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_ack: Option<ChallengeAck>,
     /// The connection's packets, bounded, for ladder diagrams (tcpflows' `ladder` module;
     /// docs/schema.md): `{"steps": [[frame, us, dir, flags, seq, ack, len, win, ttl], …],
     /// "omitted": N}`.
@@ -507,4 +515,54 @@ pub struct TlsEnd {
     pub frame: u64,
     /// Seconds after the ClientHello.
     pub delay: f64,
+}
+
+/// A request the client sent on a connection after the server's FIN (or crossing it: sent
+/// before the FIN arrived, not acknowledged by it), after an earlier request and answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct LateRequest {
+    /// The request's (first) segment.
+    pub frame: u64,
+    pub ts: f64,
+    /// Its payload bytes (crossed: the bytes the server's FIN did not acknowledge).
+    pub bytes: u64,
+    /// The server's FIN.
+    pub fin_frame: u64,
+    pub fin_ts: f64,
+    /// True when the request was on its way when the FIN came (sent before it, not
+    /// acknowledged by it).
+    pub crossed: bool,
+    /// Seconds without payload either way before the request (how long the connection sat
+    /// idle in the client's pool).
+    pub idle: f64,
+    /// Seconds without payload either way before the server's FIN (at least its keep-alive
+    /// timeout).
+    pub fin_idle: f64,
+}
+
+/// A SYN answered by a bare ACK (no SYN flag) whose acknowledgement number is not the SYN's
+/// sequence number + 1: the server holds another connection on this 4-tuple (TIME_WAIT) and
+/// acknowledges that one (RFC 793 / 5961 challenge ACK).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ChallengeAck {
+    /// The first such ACK.
+    pub frame: u64,
+    pub ts: f64,
+    /// Its acknowledgement number (the old connection's next sequence number).
+    pub ack: u32,
+    /// What a SYN-ACK would have acknowledged: the client's ISN + 1.
+    pub expected: u32,
+    /// The SYN it answered.
+    pub syn_frame: u64,
+    pub syn_ts: f64,
+    /// Such ACKs seen.
+    pub count: u32,
+    /// The client's RST answering it (null when none was seen).
+    #[serde(default)]
+    pub client_rst_frame: Option<u64>,
+    /// The client's next SYN after it (its retry; null when none).
+    #[serde(default)]
+    pub retry_frame: Option<u64>,
+    #[serde(default)]
+    pub retry_ts: Option<f64>,
 }

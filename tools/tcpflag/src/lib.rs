@@ -280,6 +280,8 @@ pub struct Engine {
     one_sided: OneSided,
     /// Unanswered IPv6 attempts waiting for their IPv4 fallback (ipv6_fallback).
     fallback: rules::ipv6_fallback::Fallback,
+    /// Source ports cycled towards one destination (port_exhaustion).
+    ports: rules::port_exhaustion::Tracker,
     now: f64,
     /// Flow records seen.
     pub flows: u64,
@@ -300,6 +302,7 @@ impl Engine {
             probes: Probes::new(probes),
             one_sided: OneSided::default(),
             fallback: Default::default(),
+            ports: Default::default(),
             cfg,
             backend: Backend::new(backend),
             pending: HashMap::new(),
@@ -322,6 +325,7 @@ impl Engine {
     pub fn flow_with(&mut self, f: Flow, rst_frames: Option<Vec<u64>>) -> Vec<Finding> {
         self.flows += 1;
         let mut out = self.advance(f.last_ts);
+        self.ports.observe(&f);
         let mut released = vec![];
         // One direction only: nothing can be judged (one finding at the end says so).
         if let Some(seen) = one_sided_capture::seen(&f) {
@@ -365,6 +369,7 @@ impl Engine {
         out.extend(self.flush_due(false));
         out.extend(self.flush_held(false));
         out.extend(self.names.advance(ts));
+        out.extend(self.ports.due(self.now));
         out
     }
 
@@ -625,6 +630,7 @@ impl Engine {
         out.extend(self.names.finish());
         out.extend(self.backend.finish());
         out.extend(self.one_sided.finish());
+        out.extend(self.ports.finish());
         out
     }
 }

@@ -22,6 +22,10 @@ pub enum Sock {
     KeepAliveFailed,
     /// The application's own read timeout (SO_RCVTIMEO) expired waiting for an answer.
     ReadTimeout,
+    /// No ephemeral port left for connect() (Windows WSAENOBUFS, Linux EADDRNOTAVAIL).
+    NoBuffers,
+    /// The local address and port are in use (a bind to a port the stack still holds).
+    AddrInUse,
 }
 
 impl Sock {
@@ -86,6 +90,20 @@ impl Sock {
                  after a period of time, or established connection failed because connected host \
                  has failed to respond.",
                 "EAGAIN",
+            ),
+            Sock::NoBuffers => (
+                10055,
+                "WSAENOBUFS",
+                "An operation on a socket could not be performed because the system lacked \
+                 sufficient buffer space or because a queue was full.",
+                "EADDRNOTAVAIL",
+            ),
+            Sock::AddrInUse => (
+                10048,
+                "WSAEADDRINUSE",
+                "Only one usage of each socket address (protocol/network address/port) is \
+                 normally permitted.",
+                "EADDRINUSE",
             ),
         }
     }
@@ -178,5 +196,8 @@ mod tests {
         assert_eq!(Sock::Reset.parts().0, 10054);
         assert_eq!(Sock::HostUnreachable.parts().0, 10065);
         assert_eq!(Sock::NetUnreachable.parts().0, 10051);
+        assert_eq!(Sock::NoBuffers.parts().0, 10055);
+        assert_eq!(Sock::NoBuffers.parts().3, "EADDRNOTAVAIL");
+        assert_eq!(Sock::AddrInUse.parts().1, "WSAEADDRINUSE");
     }
 }

@@ -141,8 +141,8 @@ pub struct Half {
     /// Non-zero windows this side advertised after the handshake below its own MSS.
     pub small_windows: u32,
     // tshark's tcp_analyze_seq_info
-    nextseq: u32,
-    nextseq_set: bool,
+    pub(crate) nextseq: u32,
+    pub(crate) nextseq_set: bool,
     nextseq_ts: Ts,
     lastack: u32,
     lastack_ts: Ts,
@@ -150,7 +150,7 @@ pub struct Half {
     window: u16,
     window_set: bool,
     /// The last ACK value this side sent with the ACK flag (what it expects next).
-    acked: Option<u32>,
+    pub(crate) acked: Option<u32>,
     /// This side's last segment was a keep-alive (tshark's `lastsegmentflags` keep-alive bit:
     /// the peer's answer to it is a keep-alive ACK, not a duplicate ACK).
     last_keep_alive: bool,
@@ -217,6 +217,22 @@ impl Half {
 
     fn track(&mut self) -> &mut Track {
         self.track.get_or_insert_with(Default::default)
+    }
+
+    /// Forgets the sequence analysis, as tshark does when a SYN-ACK starts a new session on the
+    /// same ports (after a challenge ACK: [`crate::reuse`]).
+    pub(crate) fn restart_seq_analysis(&mut self) {
+        self.nextseq = 0;
+        self.nextseq_set = false;
+        self.nextseq_ts = Ts::default();
+        self.lastack = 0;
+        self.lastack_ts = Ts::default();
+        self.dupacknum = 0;
+        self.window = 0;
+        self.window_set = false;
+        self.last_keep_alive = false;
+        self.first_ack = None;
+        self.max_ack = None;
     }
 
     /// Sequence space this side sent that `peer` has not acknowledged (None when unknown).
@@ -331,6 +347,8 @@ pub struct FlowState {
     pub setup: crate::setup::FlowSetup,
     /// The last silence ended by new data ([`crate::idle`]), allocated when there is one.
     pub idle: Option<Box<crate::idle::Idle>>,
+    /// A late request or a challenge ACK ([`crate::reuse`]), allocated when one is seen.
+    pub reuse: Option<Box<crate::reuse::Reuse>>,
 }
 
 #[inline]
@@ -400,6 +418,7 @@ impl FlowState {
             ladder: crate::ladder::Ladder::default(),
             setup: Default::default(),
             idle: None,
+            reuse: None,
         }
     }
 
@@ -526,6 +545,7 @@ impl FlowState {
             }
         }
 
+        crate::reuse::before(self, from, s);
         self.ladder.push(from, s);
         self.analyze(from, s);
         self.zero_window(from, s);

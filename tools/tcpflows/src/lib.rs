@@ -31,6 +31,7 @@ pub mod ladder;
 pub mod output;
 pub mod pmtu;
 pub mod reorder;
+pub mod reuse;
 pub mod scan;
 pub mod setup;
 #[cfg(test)]

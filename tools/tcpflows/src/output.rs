@@ -262,6 +262,8 @@ pub fn record(f: &FlowState, end: &str, ladder: bool) -> Flow {
         others_answered: crate::setup::others_answered(f),
         ecn_setup: crate::setup::ecn_setup(f),
         idle: crate::idle::field(f),
+        late_request: crate::reuse::late_request(f),
+        challenge_ack: crate::reuse::challenge_ack(f),
         ttlhops: None,
         portmap: None,
         tunnel: None,

@@ -7,7 +7,7 @@
 //! `refused_by_middlebox`). A new rule = one file here + one `mod` line + one line in `evaluate`
 //! (at its priority). The exceptions are judged across flows, fed by the engine (`lib.rs`,
 //! `probes.rs`): `intermittent_backend`, `dns_failure`, `port_scan`, `syn_flood`,
-//! `one_sided_capture`. Helpers shared by several rules live below `evaluate`.
+//! `one_sided_capture`, `port_exhaustion`. Helpers shared by several rules live below `evaluate`.
 
 mod backlog_full;
 mod client_gave_up;
@@ -20,10 +20,12 @@ mod idle_timeout;
 mod injected_reset;
 pub mod intermittent_backend;
 pub mod ipv6_fallback;
+mod keepalive_race;
 mod no_response;
 pub mod one_sided_capture;
 mod peer_silent;
 mod pmtu_blackhole;
+pub mod port_exhaustion;
 pub mod port_scan;
 mod protocol_mismatch;
 mod refused;
@@ -34,6 +36,7 @@ mod slow_connect;
 mod slow_path;
 pub mod syn_flood;
 mod syn_timeout;
+mod timewait_reuse;
 pub mod tls_handshake_failed;
 mod window_crawl;
 mod zero_window_at_handshake;
@@ -117,6 +120,7 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
     let mut out = vec![];
     let primary = zero_window_at_handshake::zero_window_at_handshake(f, cfg)
         .or_else(|| icmp_unreachable::icmp_unreachable(f))
+        .or_else(|| timewait_reuse::timewait_reuse(f))
         .or_else(|| backlog_full::backlog_full(f, cfg))
         .or_else(|| syn_timeout::syn_timeout(f, cfg))
         .or_else(|| ecn_setup_blocked::ecn_setup_blocked(f))
@@ -124,6 +128,7 @@ pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
         .or_else(|| handshake_incomplete::handshake_incomplete(f, cfg))
         .or_else(|| tls_handshake_failed::tls_handshake_failed(f))
         .or_else(|| protocol_mismatch::protocol_mismatch(f))
+        .or_else(|| keepalive_race::keepalive_race(f))
         .or_else(|| pmtu_blackhole::pmtu_blackhole(f).or_else(|| idle_timeout::idle_timeout(f)))
         .or_else(|| zero_window_stall::zero_window_stall(f, cfg, true))
         .or_else(|| retransmission_storm::retransmission_storm(f, cfg))
