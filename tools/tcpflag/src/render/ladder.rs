@@ -97,7 +97,8 @@ impl Store {
         let mut steps = vec![];
         let mut omitted = 0;
         // The flows that hold evidence frames (all of them for a refused connect retried on
-        // the same port; the first failure of an intermittent_backend), else the first flow.
+        // the same port; else the first of them: the first failure of an intermittent_backend),
+        // else the first flow.
         let kept: Vec<(Vec<Step>, u64)> = fd
             .uids
             .iter()
@@ -108,10 +109,16 @@ impl Store {
             .iter()
             .filter(|(s, _)| s.iter().any(|st| fd.frames.contains(&st.frame)))
             .collect();
-        let chosen = if with_evidence.is_empty() {
+        // Only the retries of one refused connect() are drawn together (one client, one port,
+        // one socket call); the flows of a finding across connections (port_exhaustion,
+        // ipv6_fallback, a scan) are different connections, and one of them is the example.
+        let merge = fd.kind.starts_with("refused");
+        let chosen: Vec<&(Vec<Step>, u64)> = if with_evidence.is_empty() {
             kept.iter().take(1).collect()
-        } else {
+        } else if merge {
             with_evidence
+        } else {
+            with_evidence.into_iter().take(1).collect()
         };
         for (s, o) in chosen {
             steps.extend(s.iter().cloned());
