@@ -221,7 +221,9 @@ fn pmtu_blackhole_stalls_a_tls_handshake_named_from_the_servers_side() {
     let first = packet(&d, u(&e["first_lost_frame"]));
     assert_eq!(first["src_port"], 4431);
     assert!(u(&first["payload_len"]) >= 1200, "{first}");
-    assert!(u(&e["retransmissions"]) >= 3, "{f}");
+    // The rule's threshold; how many fit in curl's 4 s depends on the machine (5 on a quiet one,
+    // 2 on a loaded CI machine).
+    assert!(u(&e["retransmissions"]) >= 2, "{f}");
     // The client's capture shows only a handshake the server never answered.
     let d = diagnose("pmtu-blackhole-tls");
     assert!(d.kind("pmtu_blackhole").is_empty(), "{}", d.show());
