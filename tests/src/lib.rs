@@ -362,6 +362,36 @@ pub fn lab_captures() -> PathBuf {
     }
 }
 
+/// A JSON number as f64, or a panic naming what was there.
+pub fn f64v(v: &serde_json::Value) -> f64 {
+    v.as_f64()
+        .unwrap_or_else(|| panic!("expected a number, got {v}"))
+}
+
+/// A JSON integer as u64, or a panic naming what was there.
+pub fn u64v(v: &serde_json::Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("expected an integer, got {v}"))
+}
+
+/// A finding's evidence `frames`.
+pub fn frames(f: &serde_json::Value) -> Vec<u64> {
+    f["frames"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no frames in {f}"))
+        .iter()
+        .map(u64v)
+        .collect()
+}
+
+/// The packet record of `frame` in a diagnosed capture.
+pub fn packet(d: &Diagnosis, frame: u64) -> &serde_json::Value {
+    d.packets
+        .iter()
+        .find(|p| p["frame"] == frame)
+        .unwrap_or_else(|| panic!("{}: no frame {frame}", d.name))
+}
+
 /// What the full pipeline says about one lab scenario.
 #[derive(Debug)]
 pub struct Diagnosis {

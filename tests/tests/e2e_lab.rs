@@ -9,7 +9,7 @@
 //! that they stay silent.
 
 use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose};
+use tcpwhy_tests::{Diagnosis, diagnose, u64v as u};
 
 const SQL: &str = "203.0.113.20";
 const SQL6: &str = "2001:db8:20::20";
@@ -18,11 +18,6 @@ const BAD: &str = "203.0.113.13";
 const ROUTER2: &str = "192.0.2.2";
 const ROUTER2_V6: &str = "2001:db8:12::2";
 const APP6: &str = "2001:db8:20::30";
-
-fn u(v: &Value) -> u64 {
-    v.as_u64()
-        .unwrap_or_else(|| panic!("expected a number, got {v}"))
-}
 
 /// The errno the application got, for the action's server and port, is the socket error of a
 /// finding about that server and port; and no connection that worked is in an error finding.

@@ -7,32 +7,11 @@
 //! application saw (`<name>.app.jsonl`).
 
 use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, lab_captures};
+use tcpwhy_tests::{Diagnosis, diagnose, f64v, frames, lab_captures, packet};
 
 const APP: &str = "203.0.113.30";
 const APP6: &str = "2001:db8:20::30";
 const MINE: &[&str] = &["backlog_full", "ipv6_fallback", "ecn_setup_blocked"];
-
-fn f64v(v: &Value) -> f64 {
-    v.as_f64()
-        .unwrap_or_else(|| panic!("expected a number, got {v}"))
-}
-
-fn frames(f: &Value) -> Vec<u64> {
-    f["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect()
-}
-
-fn packet(d: &Diagnosis, frame: u64) -> &Value {
-    d.packets
-        .iter()
-        .find(|p| p["frame"] == frame)
-        .unwrap_or_else(|| panic!("{}: no frame {frame}", d.name))
-}
 
 /// Every finding is about `port` and of one of `kinds`: the healthy connections stay silent.
 fn only(d: &Diagnosis, port: u64, kinds: &[&str]) {

@@ -8,23 +8,9 @@
 //! run; the numbers are checked against the packets and the application's own log.
 
 use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose};
+use tcpwhy_tests::{Diagnosis, diagnose, frames, packet, u64v as u};
 
 const APP: &str = "203.0.113.30";
-
-fn frames(f: &Value) -> Vec<u64> {
-    f["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect()
-}
-
-fn u(v: &Value) -> u64 {
-    v.as_u64()
-        .unwrap_or_else(|| panic!("expected an integer, got {v}"))
-}
 
 /// Every finding is of `kind`; returns them with their evidence frames checked to exist.
 fn only<'a>(d: &'a Diagnosis, kind: &str) -> Vec<&'a Value> {
@@ -46,11 +32,6 @@ fn only<'a>(d: &'a Diagnosis, kind: &str) -> Vec<&'a Value> {
         assert!(f["next_step"].as_str().unwrap().len() > 80, "{f}");
     }
     d.findings.iter().collect()
-}
-
-/// The packet record of a frame.
-fn packet(d: &Diagnosis, frame: u64) -> &Value {
-    d.packets.iter().find(|p| p["frame"] == frame).unwrap()
 }
 
 #[test]

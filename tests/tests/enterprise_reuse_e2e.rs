@@ -7,24 +7,12 @@
 //! ones stay silent, and the three kinds stay silent on every other capture.
 
 use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, of_type, own_captures, pipeline, records};
+use tcpwhy_tests::{
+    Diagnosis, diagnose, f64v, frames, of_type, own_captures, packet, pipeline, records, u64v,
+};
 
 const APP: &str = "203.0.113.30";
 const KINDS: [&str; 3] = ["keepalive_race", "timewait_reuse", "port_exhaustion"];
-
-fn f64v(v: &Value) -> f64 {
-    v.as_f64()
-        .unwrap_or_else(|| panic!("expected a number, got {v}"))
-}
-
-fn u64v(v: &Value) -> u64 {
-    v.as_u64()
-        .unwrap_or_else(|| panic!("expected an integer, got {v}"))
-}
-
-fn frames(f: &Value) -> Vec<u64> {
-    f["frames"].as_array().unwrap().iter().map(u64v).collect()
-}
 
 /// The one finding of the capture, of `kind`: nothing else fires.
 fn only_one<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
@@ -42,14 +30,6 @@ fn only_one<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
     let last = d.packets.len() as u64;
     assert!(frames(f).iter().all(|x| (1..=last).contains(x)), "{f}");
     f
-}
-
-/// The packet record of `frame`.
-fn packet(d: &Diagnosis, frame: u64) -> &Value {
-    d.packets
-        .iter()
-        .find(|p| p["frame"] == frame)
-        .unwrap_or_else(|| panic!("{}: no frame {frame}", d.name))
 }
 
 fn flags(p: &Value) -> &str {

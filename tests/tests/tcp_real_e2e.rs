@@ -8,24 +8,10 @@
 //! run. Every scenario has healthy connections beside the broken one: they stay silent.
 
 use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose};
+use tcpwhy_tests::{Diagnosis, diagnose, f64v, frames};
 
 const APP: &str = "203.0.113.30";
 const SLOW: &str = "203.0.113.40";
-
-fn f64v(v: &Value) -> f64 {
-    v.as_f64()
-        .unwrap_or_else(|| panic!("expected a number, got {v}"))
-}
-
-fn frames(f: &Value) -> Vec<u64> {
-    f["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect()
-}
 
 /// Only findings of these kinds about `ip:port`: the healthy connections stay silent.
 fn only(d: &Diagnosis, ip: &str, port: u64, kinds: &[&str]) {
