@@ -147,10 +147,13 @@ impl Fallback {
         if self.by_addr.is_empty() || f.midstream || f.attempts.syn_count == 0 {
             return Some((f, frames));
         }
-        let Some(n) = self.name_of(&f.server_ip) else {
-            return Some((f, frames));
-        };
-        if n.a.is_empty() || n.aaaa.is_empty() {
+        // Borrowed, not cloned: every flow to an answered address comes through here.
+        let both = self
+            .by_addr
+            .get(f.server_ip.as_str())
+            .and_then(|q| self.names.get(q))
+            .is_some_and(|n| !n.a.is_empty() && !n.aaaa.is_empty());
+        if !both {
             return Some((f, frames));
         }
         let v = V4 {
