@@ -780,6 +780,16 @@ if want pmtu-blackhole-tls && [ "$HAVE_TLS" = 1 ]; then
   ip -n "$P-app" link set dev eth0 gso_max_segs 1
   scenario pmtu-blackhole-tls "get $APP 80, run curl -sS -k --max-time 4 $RESOLVE \
     https://app.lab.test:4431/, get $APP 80" app
+  # The server still retransmits its flight to the client that gave up (its socket lives on after
+  # curl's FIN, with the kernel's back-off for minutes): end it now, before the link is back to
+  # 1500 bytes, or its late retransmissions reach the client and the client's RSTs show up in the
+  # next scenario's capture (a CI run saw them in keepalive-race.pcap).
+  nsx app ss -K dst 198.51.100.10 sport = :4431 >/dev/null 2>&1 || true
+  i=0
+  while [ -n "$(nsx app ss -Htn state all exclude listening exclude time-wait sport = :4431 2>/dev/null)" ]; do
+    i=$((i + 1)); [ $i -le 50 ] || { log "pmtu-blackhole-tls: the server's connection lingers"; break; }
+    sleep 0.1
+  done
   nsx r1 iptables -F OUTPUT
   ip -n "$P-r1" link set eth0 mtu 1500
   ip -n "$P-app" link set dev eth0 gso_max_segs "${GSO_APP:-65535}"
