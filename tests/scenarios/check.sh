@@ -163,7 +163,9 @@ if command -v tshark >/dev/null; then
   expect $BF 'tcp.srcport==8097 && tcp.flags.syn==1 && tcp.flags.ack==1' -ge 6 "the listener answers other connections meanwhile"
   expect $BF 'tcp.dstport==8097 && tcp.len>0 && tcp.analysis.retransmission' -ge 2 "requests on connections whose handshake ACK was ignored, retransmitted"
   expect backlog-full.server.pcap 'tcp.dstport==8097 && tcp.flags.syn==1 && tcp.flags.ack==0' -ge 12 "the dropped SYNs did reach the server"
-  expect backlog-abort.pcap 'tcp.srcport==8097 && tcp.flags.reset==1 && ip.ttl==62' -ge 1 "the server resets a connection it cannot queue (tcp_abort_on_overflow=1)"
+  if [ -f "$DIR/backlog-abort.pcap" ]; then
+    expect backlog-abort.pcap 'tcp.srcport==8097 && tcp.flags.reset==1 && ip.ttl==62' -ge 1 "the server resets a connection it cannot queue (tcp_abort_on_overflow=1)"
+  fi
   if [ -f "$DIR/ipv6-fallback.pcap" ]; then
     V6=ipv6-fallback.pcap
     expect $V6 'dns.flags.response==1 && dns.aaaa==2001:db8:20::30' -ge 4 "AAAA answers for dual.lab.test"
@@ -217,7 +219,9 @@ if command -v jq >/dev/null; then
   app client-gave-up.app.jsonl '[.[] | select(.result == "timeout (application)")] | length == 1' "one application timeout"
   app reset-after-close.app.jsonl '[.[] | select(.result == "ECONNRESET")] | length == 1' "one ECONNRESET"
   app backlog-full.app.jsonl '.[1].connections | all(.result == "ok") and (map(select(.connect_seconds > 2.5)) | length >= 3)' "every request served, some connects 3 s late"
-  app backlog-abort.app.jsonl '[.[1].connections[] | select(.result == "ECONNRESET")] | length >= 1' "a connection reset by the full queue"
+  if [ -f "$DIR/backlog-abort.app.jsonl" ]; then
+    app backlog-abort.app.jsonl '[.[1].connections[] | select(.result == "ECONNRESET")] | length >= 1' "a connection reset by the full queue"
+  fi
   if [ -f "$DIR/ipv6-fallback.app.jsonl" ]; then
     app ipv6-fallback.app.jsonl '[.[] | .result] == ["ok","ok","timeout (application)","ok"] and .[0].connect_seconds > 6 and .[1].connect_seconds > 1.9 and .[3].seconds < 1' "fallback after 7 s, after 2 s, none, Happy Eyeballs"
   fi

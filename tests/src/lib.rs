@@ -411,7 +411,18 @@ pub struct Diagnosis {
 /// Runs `pcap2jsonl <name>.pcap | tcpflows | ttlhops | tcpflag | portmap [--listeners
 /// <name>.ss.txt]` on a lab capture, checking that every stage succeeded quietly.
 pub fn diagnose(name: &str) -> Diagnosis {
-    let dir = lab_captures();
+    let mut dir = lab_captures();
+    // The lab's check does not regenerate the scenarios whose outcome depends on the machine's
+    // load (`backlog-abort`, `pmtu-blackhole-tls*`: tests/scenarios/run.sh says why); their
+    // committed captures stand in, and the test says so.
+    let base = name.split('.').next().unwrap_or(name);
+    if !dir.join(format!("{name}.pcap")).exists()
+        && ["backlog-abort", "pmtu-blackhole-tls"].contains(&base)
+        && own_captures().join(format!("{name}.pcap")).exists()
+    {
+        eprintln!("note: {name}.pcap is not made by the lab's check; the committed one is read");
+        dir = own_captures();
+    }
     let pcap = dir.join(format!("{name}.pcap"));
     assert!(pcap.exists(), "{} missing", pcap.display());
     let ss = dir.join(format!("{name}.ss.txt"));
