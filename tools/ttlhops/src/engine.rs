@@ -260,9 +260,9 @@ impl State {
             .ok()
             .and_then(|a| self.hints.get(&a));
         let user = if let Some(&n) = hint {
-            Some(user_expect(Basis::UserHops, n))
+            Some(Expect::user(Basis::UserHops, n))
         } else if role == Which::Server {
-            self.expect_hops.map(|n| user_expect(Basis::UserExpect, n))
+            self.expect_hops.map(|n| Expect::user(Basis::UserExpect, n))
         } else {
             None
         };
@@ -523,17 +523,6 @@ impl State {
             }
         }
         Ok(())
-    }
-}
-
-fn user_expect(basis: Basis, n: u8) -> Expect {
-    Expect {
-        basis,
-        ttl: None,
-        initial: None,
-        hops: n,
-        others: vec![],
-        count: 0,
     }
 }
 

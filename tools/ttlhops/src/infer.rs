@@ -156,6 +156,20 @@ pub struct Expect {
     pub count: u64,
 }
 
+impl Expect {
+    /// A distance the user gave (`--hops`, `--expect-hops`): no TTL behind it.
+    pub fn user(basis: Basis, n: u8) -> Self {
+        Expect {
+            basis,
+            ttl: None,
+            initial: None,
+            hops: n,
+            others: vec![],
+            count: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Basis {
     SameFlow,
@@ -703,17 +717,6 @@ mod tests {
         }
     }
 
-    fn user(basis: Basis, n: u8) -> Expect {
-        Expect {
-            basis,
-            ttl: None,
-            initial: None,
-            hops: n,
-            others: vec![],
-            count: 0,
-        }
-    }
-
     #[test]
     fn seed_case_unknown_without_evidence_endpoint_with_hint() {
         let o = judge(&claim(126), &Evidence::default());
@@ -732,7 +735,7 @@ mod tests {
         assert_eq!(o.confidence, None);
 
         let ev = Evidence {
-            user: Some(user(Basis::UserExpect, 2)),
+            user: Some(Expect::user(Basis::UserExpect, 2)),
             ..Default::default()
         };
         let o = judge(&claim(126), &ev);
@@ -795,7 +798,7 @@ mod tests {
         // The user's hint disagrees with the capture: the capture wins, and it is said.
         let ev = Evidence {
             capture: Some(cap(Basis::OtherFlows, 126)),
-            user: Some(user(Basis::UserExpect, 3)),
+            user: Some(Expect::user(Basis::UserExpect, 3)),
             ..Default::default()
         };
         let o = judge(&claim(126), &ev);
@@ -803,7 +806,7 @@ mod tests {
         assert!(o.reason.contains("the capture wins"), "{}", o.reason);
         // A hint that says the server is nearer than the RST: conflict.
         let ev = Evidence {
-            user: Some(user(Basis::UserHops, 1)),
+            user: Some(Expect::user(Basis::UserHops, 1)),
             ..Default::default()
         };
         assert_eq!(judge(&claim(126), &ev).origin, "unknown");
