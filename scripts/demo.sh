@@ -4,13 +4,8 @@
 # The tools: TCPWHY_BIN_DIR (absolute, or relative to where this runs from), else the release
 # build in cargo's target directory (CARGO_TARGET_DIR respected).
 set -eu
-case ${TCPWHY_BIN_DIR:-} in
-  '') B= ;;
-  /*) B=$TCPWHY_BIN_DIR ;;
-  *) B=$PWD/$TCPWHY_BIN_DIR ;;
-esac
+B=$(sh "$(dirname "$0")/bin-dir.sh" release)
 cd "$(dirname "$0")/.."
-[ -n "$B" ] || B=$(sh scripts/target-dir.sh)/release
 C=tests/captures
 export PATH="$B:$PATH"
 for t in pcap2jsonl tcpflows ttlhops tcpflag portmap; do

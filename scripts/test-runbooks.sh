@@ -4,13 +4,8 @@
 # this runs from) first on PATH, else the debug build in cargo's target directory (make test
 # builds it; CARGO_TARGET_DIR respected).
 set -eu
-case ${TCPWHY_BIN_DIR:-} in
-  '') B= ;;
-  /*) B=$TCPWHY_BIN_DIR ;;
-  *) B=$PWD/$TCPWHY_BIN_DIR ;;
-esac
+B=$(sh "$(dirname "$0")/bin-dir.sh" debug)
 cd "$(dirname "$0")/.."
-[ -n "$B" ] || B=$(sh scripts/target-dir.sh)/debug
 export TCPWHY_BIN_DIR=$B
 n=0; fail=0
 out=$(mktemp)

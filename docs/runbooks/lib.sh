@@ -8,11 +8,7 @@
 set -eu
 RB_DIR=$(cd "$(dirname "$0")" && pwd)
 RB_ROOT=$(cd "$RB_DIR" && while [ ! -f Cargo.toml ] && [ "$PWD" != / ]; do cd ..; done && pwd)
-case ${TCPWHY_BIN_DIR:-} in
-  '') RB_BIN=$(sh "$RB_ROOT/scripts/target-dir.sh")/debug ;;
-  /*) RB_BIN=$TCPWHY_BIN_DIR ;;
-  *) RB_BIN=$PWD/$TCPWHY_BIN_DIR ;;
-esac
+RB_BIN=$(sh "$RB_ROOT/scripts/bin-dir.sh" debug)
 PATH="$RB_BIN:$PATH"
 export PATH
 CAPS=${TCPWHY_CAPTURES:-$RB_ROOT/tests/captures}
@@ -67,6 +63,12 @@ lacks() {
       exit 1
     fi
   done
+  PASS=$((PASS + 1))
+}
+
+# empty WHAT: the last snippet printed nothing (on a healthy capture, it would have listed WHAT).
+empty() {
+  [ -z "$OUT" ] || { echo "FAIL: $RB_WHAT: healthy capture has $1:"; printf '%s\n' "$OUT" | sed 's/^/    /'; exit 1; }
   PASS=$((PASS + 1))
 }
 

@@ -63,7 +63,7 @@ with healthy
 run $RB 1
 has "no findings"
 run $RB 3
-[ -z "$OUT" ] || { echo "FAIL: healthy capture has unanswered SYNs: $OUT"; exit 1; }
+empty "unanswered SYNs"
 
 with pmtu-blackhole
 run $RB 1

@@ -80,20 +80,13 @@ setup() {
     ip link add c0 netns "$C" type veth peer name r1c netns "$R1"
     ip link add r1r2 netns "$R1" type veth peer name r2r1 netns "$R2"
     ip link add r2s netns "$R2" type veth peer name s0 netns "$S"
-    x "$C" ip addr add 10.61.1.2/24 dev c0
-    x "$C" ip -6 addr add fd61:1::2/64 dev c0 nodad
-    x "$R1" ip addr add 10.61.1.1/24 dev r1c
-    x "$R1" ip -6 addr add fd61:1::1/64 dev r1c nodad
-    x "$R1" ip addr add 10.61.12.1/24 dev r1r2
-    x "$R1" ip -6 addr add fd61:12::1/64 dev r1r2 nodad
-    x "$R2" ip addr add 10.61.12.2/24 dev r2r1
-    x "$R2" ip -6 addr add fd61:12::2/64 dev r2r1 nodad
-    x "$R2" ip addr add 10.61.2.1/24 dev r2s
-    x "$R2" ip -6 addr add fd61:2::1/64 dev r2s nodad
-    x "$S" ip addr add 10.61.2.2/24 dev s0
-    x "$S" ip -6 addr add fd61:2::2/64 dev s0 nodad
-    for l in "$C c0" "$R1 r1c" "$R1 r1r2" "$R2 r2r1" "$R2 r2s" "$S s0"; do
-        set -- $l; x "$1" ip link set "$2" up
+    # namespace, device, then the address's tail in 10.61.0.0/16 and fd61::/16
+    for a in "$C c0 1.2 1::2" "$R1 r1c 1.1 1::1" "$R1 r1r2 12.1 12::1" \
+        "$R2 r2r1 12.2 12::2" "$R2 r2s 2.1 2::1" "$S s0 2.2 2::2"; do
+        set -- $a
+        x "$1" ip addr add "10.61.$3/24" dev "$2"
+        x "$1" ip -6 addr add "fd61:$4/64" dev "$2" nodad
+        x "$1" ip link set "$2" up
     done
     for r in $R1 $R2; do
         x "$r" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
