@@ -97,6 +97,15 @@ trap 'exit 130' INT TERM
 log() { echo "lab: $*" >&2; }
 nsx() { n=$1; shift; ip netns exec "$P-$n" "$@"; }
 bg() { n=$1; shift; ip netns exec "$P-$n" "$@" & BG_PIDS="$BG_PIDS $!"; }
+# labwait NAME...: waits for the servers that write $WORK/NAME.ready (lab.py) to be ready.
+labwait() {
+  for f in "$@"; do
+    i=0
+    while [ ! -f "$WORK/$f.ready" ]; do
+      i=$((i + 1)); [ $i -le 300 ] || { log "server $f did not start"; exit 1; }; sleep 0.1
+    done
+  done
+}
 
 # ------------------------------------------------------------------ topology
 log "building namespaces ($P-*)"
@@ -250,15 +259,8 @@ else
   log "openssl or curl not found: the tls-* scenarios are skipped"
 fi
 
-for f in msmdsrv http-80 http-80-8443-8080-8081-8082-8083 abort slow slowweb sink bridge halfclose-abort \
-  crawl dns zw $EXTRA_READY; do
-  i=0
-  while [ ! -f "$WORK/$f.ready" ]; do
-    i=$((i + 1))
-    [ $i -le 300 ] || { log "server $f did not start"; exit 1; }
-    sleep 0.1
-  done
-done
+labwait msmdsrv http-80 http-80-8443-8080-8081-8082-8083 abort slow slowweb sink bridge halfclose-abort \
+  crawl dns zw $EXTRA_READY
 
 # openssl s_server and dnsmasq have no ready file: wait for their sockets.
 i=0
@@ -607,11 +609,7 @@ if want injected-reset; then
   bg r1 "$PY" "$HERE/lab.py" rst-injector eth0 8085 8086 8087
   nsx r2 iptables -A FORWARD -p tcp --syn -d $APP --dport 8087 -j DROP
   bg r2 "$PY" "$HERE/lab.py" syn-delay eth0 8087 0.2
-  i=0
-  while [ ! -f "$WORK/injector.ready" ] || [ ! -f "$WORK/slow-http.ready" ] ||
-    [ ! -f "$WORK/syn-delay.ready" ]; do
-    i=$((i + 1)); [ $i -le 300 ] || { log "injector did not start"; exit 1; }; sleep 0.1
-  done
+  labwait injector slow-http syn-delay
   scenario injected-reset "get $APP 80, get $APP 8085, get $APP 8086, sleep 0.5, \
     connect $APP 8087, sleep 0.5, get $APP 80" app
   nsx r2 iptables -F FORWARD
@@ -653,10 +651,7 @@ if want backlog-full; then
   # still full: its SYNs are dropped (ListenOverflows) and it gets in at a retry or times out.
   # Meanwhile other connections to the same port are answered: not a dead host, not a firewall.
   bg app "$PY" "$HERE/lab.py" backlog-server 8097 1 2
-  i=0
-  while [ ! -f "$WORK/backlog.ready" ]; do
-    i=$((i + 1)); [ $i -le 300 ] || { log "backlog server did not start"; exit 1; }; sleep 0.1
-  done
+  labwait backlog
   scenario backlog-full "get $APP 80, burst $APP 8097 6 12, get $APP 80" app
   nsx app netstat -s 2>/dev/null | grep -i -E 'listen|SYNs to LISTEN' >"$OUT/backlog-full.netstat-s.txt" || true
   nsx app ss -ltn sport = :8097 >"$OUT/backlog-full.ss.txt"
@@ -705,10 +700,7 @@ if want ecn-syn; then
   # connects to 8096: its connect() fails with ECONNREFUSED on the RST (no retry without ECN).
   # The requests to app:80 negotiate ECN (SYN-ACK with ECE) and stay silent.
   bg app "$PY" "$HERE/lab.py" http-server 8095 8096
-  i=0
-  while [ ! -f "$WORK/http-8095-8096.ready" ]; do
-    i=$((i + 1)); [ $i -le 300 ] || { log "http-server 8095 did not start"; exit 1; }; sleep 0.1
-  done
+  labwait http-8095-8096
   nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8095 --syn -m ecn --ecn-tcp-ece --ecn-tcp-cwr -j DROP
   nsx r2 iptables -A FORWARD -p tcp -d $APP --dport 8096 --syn -m ecn --ecn-tcp-ece --ecn-tcp-cwr \
     -j REJECT --reject-with tcp-reset
@@ -722,15 +714,6 @@ if want ecn-syn; then
 fi
 
 # ---- issue 20: Path-MTU black hole, firewall idle timeout (lab.py upload-server, pool-server)
-# labwait FILE...: waits for the ready files of servers started by the scenarios below.
-labwait() {
-  for f in "$@"; do
-    i=0
-    while [ ! -f "$WORK/$f.ready" ]; do
-      i=$((i + 1)); [ $i -le 300 ] || { log "server $f did not start"; exit 1; }; sleep 0.1
-    done
-  done
-}
 if want pmtu-blackhole || want pmtu-event; then
   bg app "$PY" "$HERE/lab.py" upload-server 9110
   # pmtu-event talks to other addresses of app, so the path MTU the client learns there (its
@@ -844,10 +827,7 @@ if want keepalive-race; then
   # the server's FIN, the server's stack answers it with a RST, and the application reads EOF
   # where it expected an answer.
   bg app "$PY" "$HERE/lab.py" keepalive-server 1 8090
-  i=0
-  while [ ! -f "$WORK/keepalive.ready" ]; do
-    i=$((i + 1)); [ $i -le 300 ] || { log "keepalive server did not start"; exit 1; }; sleep 0.1
-  done
+  labwait keepalive
   scenario keepalive-race "get $APP 80, keepalive-race $APP 8090 0.3, keepalive-race $APP 8090 1.3, \
     get $APP 80" app
 fi
@@ -863,10 +843,7 @@ if want timewait-reuse; then
   # SYN 1 s later, which the server accepts (the RST ended the TIME_WAIT). The upload is
   # captured with a snap length of 128 bytes (headers only).
   bg app "$PY" "$HERE/lab.py" post-server 8091
-  i=0
-  while [ ! -f "$WORK/post.ready" ]; do
-    i=$((i + 1)); [ $i -le 300 ] || { log "post server did not start"; exit 1; }; sleep 0.1
-  done
+  labwait post
   nsx cl sysctl -qw net.ipv4.tcp_timestamps=0
   CAP_OPTS="-s 128" scenario timewait-reuse "get $APP 80, post-reuse $APP 8091 40500 4000000, \
     get $APP 80" app
@@ -882,10 +859,7 @@ if want port-exhaustion; then
   # milliseconds. Real ranges take 135-470 connections a second to get there. Headers only
   # (snap length 96): the capture stays small.
   bg app "$PY" "$HERE/lab.py" http-server 8092
-  i=0
-  while [ ! -f "$WORK/http-8092.ready" ]; do
-    i=$((i + 1)); [ $i -le 300 ] || { log "http server 8092 did not start"; exit 1; }; sleep 0.1
-  done
+  labwait http-8092
   nsx cl sysctl -qw net.ipv4.ip_local_port_range="40000 40031"
   CAP_OPTS="-s 96" scenario port-exhaustion "get $APP 80, serial-burst $APP 8092 60, get $APP 80"
   nsx cl sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
