@@ -374,14 +374,50 @@ pub fn u64v(v: &serde_json::Value) -> u64 {
         .unwrap_or_else(|| panic!("expected an integer, got {v}"))
 }
 
-/// A finding's evidence `frames`.
-pub fn frames(f: &serde_json::Value) -> Vec<u64> {
-    f["frames"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no frames in {f}"))
+/// A JSON array of integers, or a panic naming what was there.
+pub fn u64s(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {v}"))
         .iter()
         .map(u64v)
         .collect()
+}
+
+/// A JSON array of numbers, or a panic naming what was there.
+pub fn f64s(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {v}"))
+        .iter()
+        .map(f64v)
+        .collect()
+}
+
+/// A finding's evidence `frames`.
+pub fn frames(f: &serde_json::Value) -> Vec<u64> {
+    assert!(f["frames"].is_array(), "no frames in {f}");
+    u64s(&f["frames"])
+}
+
+/// Checks that `record` has every field of `expected` (a JSON object, usually written with
+/// `json!`) with its value: nested objects are followed key by key, anything else is compared
+/// whole, and an expected `null` also matches a missing field (as `record["a"]["b"]` reads it).
+/// Fields `expected` does not name are not looked at. A mismatch fails naming the field's path
+/// and the whole record.
+pub fn assert_has(record: &Value, expected: &Value) {
+    fn walk(record: &Value, at: &Value, expected: &Value, path: &str) {
+        match expected {
+            Value::Object(fields) => {
+                for (k, want) in fields {
+                    walk(record, &at[k.as_str()], want, &format!("{path}.{k}"));
+                }
+            }
+            want => assert!(
+                at == want,
+                "{path}: {at} where {want} was expected, in {record}"
+            ),
+        }
+    }
+    walk(record, record, expected, "");
 }
 
 /// The packet record of `frame` in a diagnosed capture.
