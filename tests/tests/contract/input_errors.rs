@@ -1,7 +1,9 @@
 //! Promises 4, 6 and 7: a damaged line or capture, a missing file and empty input, each
 //! answered with the documented exit status and a message naming the input.
 
-use super::{Tool, UNKNOWN, UNKNOWN_2, UNKNOWN_3, join_lines, show, stages, stderr, text_lines};
+use super::{
+    Tool, UNKNOWN, UNKNOWN_2, UNKNOWN_3, assert_error, join_lines, show, stages, stderr, text_lines,
+};
 use tcpwhy_tests::{records, shared_captures};
 
 // ---------------------------------------------------------------------------------------------
@@ -25,20 +27,8 @@ fn damaged_line_3(t: &Tool, bad: &str, what: &str) {
     let (f, p, _dir) = t.run_file(&input, "damaged.jsonl");
     let s = t.run(&[], Some(&input));
     for (o, name) in [(&f, p.display().to_string()), (&s, "<stdin>".to_string())] {
-        assert_eq!(
-            o.status.code(),
-            Some(2),
-            "{} on {what} on line 3 ({name}) must exit 2: {}",
-            t.what(),
-            show(o)
-        );
-        let err = stderr(o);
-        assert!(
-            err.contains(&name) && err.contains("line 3"),
-            "{} on {what}: stderr must name {name} and line 3: {}",
-            t.what(),
-            show(o)
-        );
+        let on = format!("{} on {what} on line 3 ({name})", t.what());
+        assert_error(o, &[&name, "line 3"], &on);
         assert!(
             o.stdout == expected_out,
             "{} on {what}: the records before line 3 must be written (and nothing after): {}",
@@ -55,12 +45,8 @@ pub fn malformed_line(t: &Tool) {
         &[],
         Some(format!("{UNKNOWN}\n\nnot json\n{UNKNOWN}\n").as_bytes()),
     );
-    assert!(
-        o.status.code() == Some(2) && stderr(&o).contains("<stdin>: line 3"),
-        "{}: after a blank line 2, the bad line is line 3: {}",
-        t.what(),
-        show(&o)
-    );
+    let what = format!("{}: after a blank line 2, the bad line is line 3", t.what());
+    assert_error(&o, &["<stdin>: line 3"], &what);
 }
 
 pub fn truncated_record(t: &Tool) {
@@ -94,12 +80,8 @@ pub fn invalid_utf8(t: &Tool) {
     input.extend_from_slice(b"{\"type\":\"x-custom\",\"s\":\"caf\xe9 latin-1\"}\n");
     input.extend_from_slice(format!("{UNKNOWN}\n").as_bytes());
     let o = t.run(&[], Some(&input));
-    assert!(
-        o.status.code() == Some(2) && stderr(&o).contains("<stdin>: line 3"),
-        "{}: a record with invalid UTF-8 on line 3 must be an input error naming it (exit 2): {}",
-        t.what(),
-        show(&o)
-    );
+    let what = format!("{}: a record with invalid UTF-8 on line 3", t.what());
+    assert_error(&o, &["<stdin>: line 3"], &what);
     let want = if t.passes {
         join_lines(&[UNKNOWN.into(), UNKNOWN_2.into()])
     } else {
@@ -121,20 +103,8 @@ pub fn line_without_type(t: &Tool) {
         UNKNOWN.into(),
     ]);
     let o = t.run(&[], Some(&input));
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{}: a line without \"type\" must be an input error: {}",
-        t.what(),
-        show(&o)
-    );
-    let err = stderr(&o);
-    assert!(
-        err.contains("<stdin>") && err.contains("line 3") && err.contains("type"),
-        "{}: the error must name the input, line 3 and the missing \"type\": {}",
-        t.what(),
-        show(&o)
-    );
+    let what = format!("{}: a line without \"type\" (line 3)", t.what());
+    assert_error(&o, &["<stdin>", "line 3", "type"], &what);
     if t.passes {
         assert!(
             o.stdout == join_lines(&[UNKNOWN.into(), UNKNOWN_2.into()]),
@@ -153,20 +123,7 @@ pub fn damaged_capture(t: &Tool) {
     let p = shared_captures().join("malformed/garbage-mid.pcap");
     let name = p.display().to_string();
     let o = t.run(&[&name], None);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{} {name}: {}",
-        t.what(),
-        show(&o)
-    );
-    let err = stderr(&o);
-    assert!(
-        err.contains(&name) && err.contains("byte 54451"),
-        "{}: the error must name {name} and the byte offset 54451: {}",
-        t.what(),
-        show(&o)
-    );
+    assert_error(&o, &[&name, "byte 54451"], &format!("{} {name}", t.what()));
     let recs = records(&o.stdout);
     assert_eq!(
         recs.len(),
@@ -175,19 +132,9 @@ pub fn damaged_capture(t: &Tool) {
         t.what()
     );
     let s = t.run(&[], Some(&std::fs::read(&p).unwrap()));
-    assert_eq!(
-        s.status.code(),
-        Some(2),
-        "{} < {name}: {}",
-        t.what(),
-        show(&s)
-    );
-    assert!(
-        s.stdout == o.stdout && stderr(&s).contains("<stdin>"),
-        "{} < {name}: {}",
-        t.what(),
-        show(&s)
-    );
+    let what = format!("{} < {name}", t.what());
+    assert_error(&s, &["<stdin>"], &what);
+    assert!(s.stdout == o.stdout, "{what}: {}", show(&s));
 }
 
 /// Promise 4's message: a wrong-typed 10 MiB string is quoted to at most 200 bytes with its
@@ -207,19 +154,14 @@ pub fn long_value_quoted_briefly(t: &Tool) {
     let end = at + line[at..].find([',', '}']).unwrap();
     let bad = format!("{}\"{big}\"{}", &line[..at], &line[end..]);
     let o = t.run(&[], Some(&join_lines(&[UNKNOWN.into(), bad])));
-    assert_eq!(o.status.code(), Some(2), "{}: {}", t.what(), show(&o));
+    let quoted = format!("AAAA…\" ({} bytes)", big.len());
+    assert_error(&o, &["<stdin>: line 2: ", &quoted], &t.what());
     let err = stderr(&o);
     assert!(
         err.len() < 1000,
         "{}: {} bytes on stderr for one error",
         t.what(),
         err.len()
-    );
-    assert!(
-        err.contains("<stdin>: line 2: ")
-            && err.contains(&format!("AAAA…\" ({} bytes)", big.len())),
-        "{}: {err}",
-        t.what()
     );
 }
 
@@ -231,39 +173,15 @@ pub fn missing_file(t: &Tool) {
     let p = dir.path().join("no-such-input.jsonl");
     let name = p.display().to_string();
     let o = t.run(&[&name], None);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{} {name} (missing): {}",
-        t.what(),
-        show(&o)
-    );
-    assert!(
-        stderr(&o).contains(&name),
-        "{}: the error must name {name}: {}",
-        t.what(),
-        show(&o)
-    );
-    assert!(o.stdout.is_empty(), "{}: {}", t.what(), show(&o));
+    let what = format!("{} {name} (missing)", t.what());
+    assert_error(&o, &[&name], &what);
+    assert!(o.stdout.is_empty(), "{what}: {}", show(&o));
     if t.bin == "portmap" {
         // The listing is an input too.
         let o = tcpwhy_tests::run("portmap", &["--listeners", &name], Some(&t.input));
-        assert_eq!(
-            o.status.code(),
-            Some(2),
-            "portmap --listeners {name}: {}",
-            show(&o)
-        );
-        assert!(
-            stderr(&o).contains(&name),
-            "portmap --listeners {name}: {}",
-            show(&o)
-        );
-        assert!(
-            o.stdout.is_empty(),
-            "portmap --listeners {name}: {}",
-            show(&o)
-        );
+        let what = format!("portmap --listeners {name} (missing)");
+        assert_error(&o, &[&name], &what);
+        assert!(o.stdout.is_empty(), "{what}: {}", show(&o));
     }
 }
 
@@ -276,21 +194,9 @@ pub fn empty_input(t: &Tool) {
     if !t.is_json() {
         // docs/pcap2jsonl.md: "empty input: not a capture file", exit 2.
         for (o, name) in [(&f, p.display().to_string()), (&s, "<stdin>".to_string())] {
-            assert_eq!(
-                o.status.code(),
-                Some(2),
-                "{} on empty {name}: {}",
-                t.what(),
-                show(o)
-            );
-            let err = stderr(o);
-            assert!(
-                err.contains(&name) && err.contains("empty") && err.contains("not a capture"),
-                "{} on empty {name}: {}",
-                t.what(),
-                show(o)
-            );
-            assert!(o.stdout.is_empty(), "{}: {}", t.what(), show(o));
+            let what = format!("{} on empty {name}", t.what());
+            assert_error(o, &[&name, "empty", "not a capture"], &what);
+            assert!(o.stdout.is_empty(), "{what}: {}", show(o));
         }
         return;
     }

@@ -36,10 +36,10 @@ mod output;
 mod pass_through;
 
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use tcpwhy_tests::{own_captures, pipeline, shared_captures};
+use tcpwhy_tests::{bin, own_captures, pipeline, shared_captures};
 
 /// The unknown record of the brief: nested values, a null, a non-ASCII character and an escaped
 /// control character, all of which a re-serializing tool would be tempted to rewrite.
@@ -238,6 +238,23 @@ impl Tool {
         (out, p, dir)
     }
 
+    /// Starts the tool with its own options, `extra` and `-` on a pipe (its stderr to `stderr`):
+    /// the child and the pipes to its stdin and from its stdout.
+    fn spawn(&self, extra: &[&str], stderr: Stdio) -> (Child, ChildStdin, ChildStdout) {
+        let mut child = Command::new(bin(self.bin))
+            .args(&self.args)
+            .args(extra)
+            .arg("-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn");
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        (child, stdin, stdout)
+    }
+
     fn what(&self) -> String {
         let mut s = self.bin.to_string();
         for a in &self.args {
@@ -278,6 +295,20 @@ fn show(o: &Output) -> String {
         stderr(o),
         o.stdout.len()
     )
+}
+
+/// Checks that `o` is an input or usage error: exit 2, and stderr naming each of `names`.
+/// `what` says what was run and why it must fail, for the failure message.
+fn assert_error(o: &Output, names: &[&str], what: &str) {
+    assert_eq!(o.status.code(), Some(2), "{what}: must exit 2: {}", show(o));
+    let err = stderr(o);
+    for name in names {
+        assert!(
+            err.contains(name),
+            "{what}: stderr must name {name:?}: {}",
+            show(o)
+        );
+    }
 }
 
 /// A record's identity across enrichment: flows by uid, hosts by address, findings by kind and

@@ -3,13 +3,11 @@
 //! changes only when), and every line is one JSON object starting `{"type":`.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use super::{Tool, UNKNOWN, big_capture, capture, key, show, stages, text_lines};
-use tcpwhy_tests::bin;
-
 /// `--line-buffered` (STYLE.md "I/O": flush per record with --line-buffered) is accepted by
 /// every tool and changes only when output is written, never what.
 pub fn line_buffered(t: &Tool) {
@@ -47,20 +45,11 @@ pub fn closed_stdout(t: &Tool) {
         }
         std::fs::read(big_capture()).unwrap()
     };
-    let mut args: Vec<&str> = t.args.iter().map(String::as_str).collect();
-    args.push("-");
-    let mut child = Command::new(bin(t.bin))
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
+    let (child, mut sin, sout) = t.spawn(&[], Stdio::piped());
     let writer = std::thread::spawn(move || {
         let _ = sin.write_all(&input);
     });
-    let mut sout = BufReader::new(child.stdout.take().unwrap());
+    let mut sout = BufReader::new(sout);
     let mut first = String::new();
     sout.read_line(&mut first).unwrap();
     drop(sout); // `| head -1`
@@ -93,20 +82,9 @@ pub fn closed_stdout(t: &Tool) {
 /// comes within 3 s. Then closes the input and waits for the tool (killing our own child by its
 /// handle if it does not end within 5 s).
 fn first_line_while_open(t: &Tool, extra: &[&str], line: &str) -> (Option<String>, ExitStatus) {
-    let mut args: Vec<&str> = t.args.iter().map(String::as_str).collect();
-    args.extend_from_slice(extra);
-    args.push("-");
-    let mut child = Command::new(bin(t.bin))
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
+    let (mut child, mut sin, sout) = t.spawn(extra, Stdio::null());
     sin.write_all(format!("{line}\n").as_bytes()).unwrap();
     sin.flush().unwrap();
-    let sout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut r = BufReader::new(sout);
