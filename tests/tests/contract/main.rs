@@ -229,6 +229,19 @@ impl Tool {
         tcpwhy_tests::run(self.bin, &args, stdin)
     }
 
+    /// [`Tool::run`], which must succeed (else the test fails with what the tool wrote).
+    fn run_ok(&self, extra: &[&str], stdin: Option<&[u8]>) -> Output {
+        let o = self.run(extra, stdin);
+        assert!(
+            o.status.success(),
+            "{} {}: {}",
+            self.what(),
+            extra.join(" "),
+            show(&o)
+        );
+        o
+    }
+
     /// Runs on `data` given as a file argument.
     fn run_file(&self, data: &[u8], file_name: &str) -> (Output, PathBuf, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();

@@ -79,15 +79,8 @@ pub fn file_and_stdin(t: &Tool) {
         "{} wrote nothing on its realistic input",
         t.what()
     );
-    let dash = t.run(&["-"], Some(&t.input));
-    assert!(dash.status.success(), "{} - : {}", t.what(), show(&dash));
-    let none = t.run(&[], Some(&t.input));
-    assert!(
-        none.status.success(),
-        "{} < input: {}",
-        t.what(),
-        show(&none)
-    );
+    let dash = t.run_ok(&["-"], Some(&t.input));
+    let none = t.run_ok(&[], Some(&t.input));
     assert!(
         from_file.stdout == dash.stdout,
         "{}: FILE and `-` (stdin) give different output:\nfile: {}\n-: {}",
@@ -109,12 +102,10 @@ pub fn file_and_stdin(t: &Tool) {
 pub fn several_files(t: &Tool) {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let whole = t.run(&[], Some(&t.input));
-    assert!(whole.status.success(), "{}: {}", t.what(), show(&whole));
+    let whole = t.run_ok(&[], Some(&t.input));
     if !t.is_json() {
         std::fs::write(&a, &t.input).unwrap();
-        let o = t.run(&[a.to_str().unwrap(), "-"], Some(&t.input));
-        assert!(o.status.success(), "{}: {}", t.what(), show(&o));
+        let o = t.run_ok(&[a.to_str().unwrap(), "-"], Some(&t.input));
         assert!(
             o.stdout == [whole.stdout.clone(), whole.stdout].concat(),
             "{} FILE -: must be each capture's records in turn",
@@ -128,8 +119,7 @@ pub fn several_files(t: &Tool) {
     let mut second = lines[mid..].to_vec();
     std::fs::write(&b, join_lines(&second)).unwrap();
     let (an, bn) = (a.to_str().unwrap(), b.to_str().unwrap());
-    let o = t.run(&[an, bn], None);
-    assert!(o.status.success(), "{} a b: {}", t.what(), show(&o));
+    let o = t.run_ok(&[an, bn], None);
     assert!(
         o.stdout == whole.stdout,
         "{}: `a b` must read as `cat a b |`:\n{}\n{}",

@@ -12,13 +12,7 @@ use super::{Tool, UNKNOWN, big_capture, capture, key, show, stages, text_lines};
 /// every tool and changes only when output is written, never what.
 pub fn line_buffered(t: &Tool) {
     let plain = t.run(&[], Some(&t.input));
-    let lb = t.run(&["--line-buffered"], Some(&t.input));
-    assert!(
-        lb.status.success(),
-        "{} --line-buffered must be accepted, as by pcap2jsonl, ttlhops and portmap: {}",
-        t.what(),
-        show(&lb)
-    );
+    let lb = t.run_ok(&["--line-buffered"], Some(&t.input));
     assert!(
         lb.stdout == plain.stdout,
         "{}: --line-buffered changed the output",

@@ -15,15 +15,8 @@ pub fn pass_through_unknown(t: &Tool) {
     input.extend_from_slice(&lines[mid..]);
     input.push(UNKNOWN_3.to_string());
 
-    let base = t.run(&[], Some(&t.input));
-    assert!(base.status.success(), "{}: {}", t.what(), show(&base));
-    let o = t.run(&[], Some(&join_lines(&input)));
-    assert!(
-        o.status.success(),
-        "{} with unknown records: {}",
-        t.what(),
-        show(&o)
-    );
+    let base = t.run_ok(&[], Some(&t.input));
+    let o = t.run_ok(&[], Some(&join_lines(&input)));
     let out = text_lines(&o.stdout);
     let unknowns = [UNKNOWN, UNKNOWN_2, UNKNOWN_3];
     let is_unknown = |l: &String| unknowns.contains(&l.as_str());
@@ -73,29 +66,23 @@ pub fn pass_through_unknown(t: &Tool) {
     let (p1, p2, p3) = (pos(UNKNOWN), pos(UNKNOWN_2), pos(UNKNOWN_3));
     for (i, l) in out.iter().enumerate() {
         let Some(k) = key(l) else { continue };
-        if before.contains(&k) {
-            assert!(
-                p1 < i && i < p2,
-                "{}: input record {k} (before the middle unknown record) came out at line {} \
-                 (unknown records at {}, {}, {})",
-                t.what(),
-                i + 1,
-                p1 + 1,
-                p2 + 1,
-                p3 + 1
-            );
+        let (side, from, to) = if before.contains(&k) {
+            ("before", p1, p2)
         } else if after.contains(&k) {
-            assert!(
-                p2 < i && i < p3,
-                "{}: input record {k} (after the middle unknown record) came out at line {} \
-                 (unknown records at {}, {}, {})",
-                t.what(),
-                i + 1,
-                p1 + 1,
-                p2 + 1,
-                p3 + 1
-            );
-        }
+            ("after", p2, p3)
+        } else {
+            continue;
+        };
+        assert!(
+            from < i && i < to,
+            "{}: input record {k} ({side} the middle unknown record) came out at line {} \
+             (unknown records at {}, {}, {})",
+            t.what(),
+            i + 1,
+            p1 + 1,
+            p2 + 1,
+            p3 + 1
+        );
     }
 }
 
@@ -104,8 +91,7 @@ pub fn pass_through_unknown(t: &Tool) {
 pub fn last_line_without_newline(t: &Tool) {
     let mut input = t.input.clone();
     input.extend_from_slice(UNKNOWN.as_bytes());
-    let o = t.run(&[], Some(&input));
-    assert!(o.status.success(), "{}: {}", t.what(), show(&o));
+    let o = t.run_ok(&[], Some(&input));
     let out = text_lines(&o.stdout);
     assert_eq!(
         out.iter().filter(|l| l.as_str() == UNKNOWN).count(),
@@ -131,8 +117,7 @@ pub fn long_and_deep_records(t: &Tool) {
         "]".repeat(100_000)
     );
     let input = join_lines(&[long.clone(), UNKNOWN.into(), deep.clone()]);
-    let o = t.run(&[], Some(&input));
-    assert!(o.status.success(), "{}: {}", t.what(), show(&o));
+    let o = t.run_ok(&[], Some(&input));
     let want: &[u8] = if t.passes { &input } else { b"" };
     assert!(
         o.stdout == want,
@@ -152,8 +137,7 @@ pub fn pass_through_known(t: &Tool) {
     input.extend_from_slice(&lines[..mid]);
     input.extend_from_slice(k);
     input.extend_from_slice(&lines[mid..]);
-    let o = t.run(&[], Some(&join_lines(&input)));
-    assert!(o.status.success(), "{}: {}", t.what(), show(&o));
+    let o = t.run_ok(&[], Some(&join_lines(&input)));
     let out = text_lines(&o.stdout);
     let seen: Vec<&String> = out.iter().filter(|l| k.contains(l)).collect();
     let want: Vec<&String> = k.iter().chain(k.iter()).collect();
@@ -207,8 +191,7 @@ pub fn enrichment(t: &Tool) {
             }
         })
         .collect();
-    let o = t.run(&[], Some(&join_lines(&input)));
-    assert!(o.status.success(), "{}: {}", t.what(), show(&o));
+    let o = t.run_ok(&[], Some(&join_lines(&input)));
     let out = text_lines(&o.stdout);
     let mut checked = 0;
     for rec in input.iter().filter(|l| l.contains("\"x_site\"")) {
@@ -263,15 +246,8 @@ pub fn enrichment(t: &Tool) {
 /// twice) replaces its field instead of adding a second one: the enriched records come out the
 /// same as after one run.
 pub fn enrichment_again(t: &Tool) {
-    let once = t.run(&[], Some(&t.input));
-    assert!(once.status.success(), "{}: {}", t.what(), show(&once));
-    let twice = t.run(&[], Some(&once.stdout));
-    assert!(
-        twice.status.success(),
-        "{} twice: {}",
-        t.what(),
-        show(&twice)
-    );
+    let once = t.run_ok(&[], Some(&t.input));
+    let twice = t.run_ok(&[], Some(&once.stdout));
     let field = format!("\"{}\":", t.bin);
     let enriched = |buf: &[u8]| -> Vec<String> {
         text_lines(buf)
@@ -319,10 +295,8 @@ pub fn pass_through_any_spelling(t: &Tool) {
     let mut input = join_lines(&odd);
     input.extend_from_slice(b"{\"type\":\"zzz\",\"crlf\":1}\r\n");
     input.extend_from_slice(&t.input);
-    let base = t.run(&[], Some(&t.input));
-    assert!(base.status.success(), "{}: {}", t.what(), show(&base));
-    let o = t.run(&[], Some(&input));
-    assert!(o.status.success(), "{}: {}", t.what(), show(&o));
+    let base = t.run_ok(&[], Some(&t.input));
+    let o = t.run_ok(&[], Some(&input));
     if !t.passes {
         assert!(
             o.stdout == base.stdout,
