@@ -293,6 +293,37 @@ pub fn pipeline_ok(capture: &Path, stages: &[(&str, &[&str])]) -> Vec<Output> {
     outs
 }
 
+/// Runs `pcap2jsonl CAPTURE | tcpflows | ttlhops | tcpflag ARGS…`; every stage's output,
+/// unchecked (for the tests of tcpflag's exit status).
+pub fn to_tcpflag(capture: &Path, args: &[&str]) -> Vec<Output> {
+    let cap = capture.to_string_lossy();
+    pipeline(
+        &[
+            ("pcap2jsonl", &[&cap]),
+            ("tcpflows", &[]),
+            ("ttlhops", &[]),
+            ("tcpflag", args),
+        ],
+        None,
+    )
+}
+
+/// The findings of `pcap2jsonl CAPTURE | tcpflows | ttlhops | tcpflag`, every stage checked as
+/// [`pipeline_ok`] checks it (tcpflag's default output is findings only; that is checked too).
+pub fn findings(capture: &Path) -> Vec<Value> {
+    let outs = pipeline_ok(
+        capture,
+        &[("tcpflows", &[]), ("ttlhops", &[]), ("tcpflag", &[])],
+    );
+    let recs = records(&outs[3].stdout);
+    assert!(
+        recs.iter().all(|r| r["type"] == "finding"),
+        "{}: only findings by default",
+        capture.display()
+    );
+    recs
+}
+
 /// Parses JSON lines (blank lines skipped); the output must be UTF-8 and every line JSON.
 pub fn records(stdout: &[u8]) -> Vec<Value> {
     std::str::from_utf8(stdout)

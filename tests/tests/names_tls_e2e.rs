@@ -9,7 +9,7 @@
 //! LAB_CHECK=1` runs these tests on freshly made captures (`TCPWHY_CAPTURES=<dir>`).
 
 use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, lab_captures, pipeline, records, shared_captures};
+use tcpwhy_tests::{Diagnosis, diagnose, findings, lab_captures, shared_captures};
 
 const APP: &str = "203.0.113.30";
 const NEW_KINDS: [&str; 3] = ["dns_failure", "tls_handshake_failed", "protocol_mismatch"];
@@ -385,17 +385,7 @@ fn public_captures_draw_none_of_the_three() {
             );
             continue;
         }
-        let p = path.to_str().unwrap();
-        let outs = pipeline(
-            &[
-                ("pcap2jsonl", &[p]),
-                ("tcpflows", &[]),
-                ("ttlhops", &[]),
-                ("tcpflag", &[]),
-            ],
-            None,
-        );
-        let f = records(&outs[3].stdout);
+        let f = findings(&path);
         let bad: Vec<&Value> = f
             .iter()
             .filter(|x| NEW_KINDS.contains(&x["kind"].as_str().unwrap_or("")))
@@ -453,17 +443,7 @@ fn tls_fixture_captures() {
             eprintln!("SKIPPED: {name}: not in {}", dir.display());
             continue;
         }
-        let p = path.to_str().unwrap();
-        let outs = pipeline(
-            &[
-                ("pcap2jsonl", &[p]),
-                ("tcpflows", &[]),
-                ("ttlhops", &[]),
-                ("tcpflag", &[]),
-            ],
-            None,
-        );
-        let f = records(&outs[3].stdout);
+        let f = findings(&path);
         match want {
             Some((kind, words)) => {
                 assert_eq!(f.len(), 1, "{name}: {f:#?}");

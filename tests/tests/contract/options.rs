@@ -81,20 +81,15 @@ pub fn file_and_stdin(t: &Tool) {
     );
     let dash = t.run_ok(&["-"], Some(&t.input));
     let none = t.run_ok(&[], Some(&t.input));
-    assert!(
-        from_file.stdout == dash.stdout,
-        "{}: FILE and `-` (stdin) give different output:\nfile: {}\n-: {}",
-        t.what(),
-        show(&from_file),
-        show(&dash)
-    );
-    assert!(
-        from_file.stdout == none.stdout,
-        "{}: FILE and no argument (stdin) give different output:\nfile: {}\nnone: {}",
-        t.what(),
-        show(&from_file),
-        show(&none)
-    );
+    for (how, o) in [("`-` (stdin)", &dash), ("no argument (stdin)", &none)] {
+        assert!(
+            from_file.stdout == o.stdout,
+            "{}: FILE and {how} give different output:\nfile: {}\n{how}: {}",
+            t.what(),
+            show(&from_file),
+            show(o)
+        );
+    }
 }
 
 /// Several FILEs are read in order, as one stream (pcap2jsonl: each its own capture, frames
