@@ -3,7 +3,8 @@
 //! scans and SYN floods. `pcap2jsonl | tcpflows | ttlhops | tcpflag | portmap` must name each
 //! once, and the healthy connections around them must stay silent.
 
-use tcpwhy_tests::diagnose;
+use serde_json::json;
+use tcpwhy_tests::{assert_has, diagnose};
 
 #[test]
 fn injected_resets_are_named_and_the_real_end_is_found() {
@@ -32,9 +33,12 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
     // connection carried on to its FINs (the application got its answer).
     let f = &d.kind("injected_reset")[0];
     assert_eq!(f["server_port"], 8085, "{}", d.show());
-    assert_eq!(f["severity"], "warning");
-    assert_eq!(f["origin"], "middlebox");
-    assert_eq!(f["evidence"]["ignored"], true);
+    assert_has(
+        f,
+        &json!({
+            "severity": "warning", "origin": "middlebox", "evidence": {"ignored": true},
+        }),
+    );
     assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[0]));
     assert_eq!(f["evidence"]["at_hop"], 1);
     let signs: Vec<&str> = f["evidence"]["signs"]
@@ -66,11 +70,14 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
     // 8086: exact sequence number: the client's connection died (ECONNRESET, as the application
     // saw), while the real server kept sending.
     let f = &d.kind("injected_reset")[1];
-    assert_eq!(f["server_port"], 8086);
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
-    assert_eq!(f["socket_error"]["windows_code"], 10054);
-    assert_eq!(f["evidence"]["ignored"], false);
+    assert_has(
+        f,
+        &json!({
+            "server_port": 8086, "severity": "error",
+            "socket_error": {"posix": "ECONNRESET", "windows_code": 10054},
+            "evidence": {"ignored": false},
+        }),
+    );
     assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[1]));
     assert!(f["evidence"]["sender_after"].as_u64().unwrap() >= 1);
     let s = f["summary"].as_str().unwrap();
@@ -83,10 +90,13 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
     // 8087: the injector refused the SYN before the real SYN-ACK came (router2 held the SYN back):
     // ECONNREFUSED, as the application saw, though the server answered.
     let f = &d.kind("injected_reset")[2];
-    assert_eq!(f["server_port"], 8087);
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["socket_error"]["posix"], "ECONNREFUSED");
-    assert_eq!(f["socket_error"]["windows_code"], 10061);
+    assert_has(
+        f,
+        &json!({
+            "server_port": 8087, "severity": "error",
+            "socket_error": {"posix": "ECONNREFUSED", "windows_code": 10061},
+        }),
+    );
     assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[2]));
     let s = f["summary"].as_str().unwrap();
     assert!(
@@ -122,11 +132,15 @@ fn a_one_way_capture_is_said_once_and_judges_nothing() {
     let d = diagnose("one-sided-out");
     assert_eq!(d.findings.len(), 1, "{}", d.show());
     let f = &d.findings[0];
-    assert_eq!(f["kind"], "one_sided_capture");
-    assert_eq!(f["severity"], "info");
-    assert_eq!(f["evidence"]["direction_seen"], "client→server");
-    assert_eq!(f["evidence"]["connections"], 3);
-    assert_eq!(f["evidence"]["unanswered_not_judged"], 1);
+    assert_has(
+        f,
+        &json!({
+            "kind": "one_sided_capture", "severity": "info",
+            "evidence": {
+                "direction_seen": "client→server", "connections": 3, "unanswered_not_judged": 1,
+            },
+        }),
+    );
     let s = f["summary"].as_str().unwrap();
     assert!(
         s.starts_with("only client→server packets for 3 connections"),
@@ -154,9 +168,13 @@ fn a_one_way_capture_is_said_once_and_judges_nothing() {
     let d = diagnose("one-sided-in");
     assert_eq!(d.findings.len(), 1, "{}", d.show());
     let f = &d.findings[0];
-    assert_eq!(f["kind"], "one_sided_capture");
-    assert_eq!(f["evidence"]["direction_seen"], "server→client");
-    assert_eq!(f["evidence"]["connections"], 3);
+    assert_has(
+        f,
+        &json!({
+            "kind": "one_sided_capture",
+            "evidence": {"direction_seen": "server→client", "connections": 3},
+        }),
+    );
     assert!(
         d.flows
             .iter()
@@ -182,13 +200,15 @@ fn scans_are_one_finding_each_and_no_refusal_is_blamed_on_a_client() {
     // nmap -sS -p 1-200 against app: 200 ports, port 80 open, the scanner's kernel resets the
     // SYN-ACK.
     let f = &d.findings[0];
-    assert_eq!(f["severity"], "info");
-    assert_eq!(f["client_ip"], "198.51.100.10");
-    assert_eq!(f["server_ip"], "203.0.113.30");
-    assert_eq!(f["evidence"]["pattern"], "ports");
-    assert_eq!(f["evidence"]["ports"], 200);
-    assert_eq!(f["evidence"]["port_ranges"], "1-200");
-    assert_eq!(f["evidence"]["open_ports"], serde_json::json!([80]));
+    assert_has(
+        f,
+        &json!({
+            "severity": "info", "client_ip": "198.51.100.10", "server_ip": "203.0.113.30",
+            "evidence": {
+                "pattern": "ports", "ports": 200, "port_ranges": "1-200", "open_ports": [80],
+            },
+        }),
+    );
     assert!(f["evidence"]["outcomes"]["refused"].as_u64().unwrap() >= 199);
     assert!(f["evidence"]["scanner_resets"].as_u64().unwrap() >= 1);
     let s = f["summary"].as_str().unwrap();
@@ -230,12 +250,13 @@ fn a_syn_flood_is_one_finding_with_rates() {
     let d = diagnose("syn-flood");
     assert_eq!(d.findings.len(), 1, "{}", d.show());
     let f = &d.findings[0];
-    assert_eq!(f["kind"], "syn_flood");
-    assert_eq!(f["severity"], "warning");
-    assert_eq!(f["server_ip"], "203.0.113.30");
-    assert_eq!(f["server_port"], 8084);
-    assert_eq!(f["evidence"]["syns"], 600);
-    assert_eq!(f["evidence"]["unanswered"], 600);
+    assert_has(
+        f,
+        &json!({
+            "kind": "syn_flood", "severity": "warning", "server_ip": "203.0.113.30",
+            "server_port": 8084, "evidence": {"syns": 600, "unanswered": 600},
+        }),
+    );
     assert!(f["evidence"]["sources"].as_u64().unwrap() >= 100);
     let rate = f["evidence"]["rate"].as_f64().unwrap();
     assert!(rate > 50.0, "{rate}");

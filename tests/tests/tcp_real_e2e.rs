@@ -7,8 +7,8 @@
 //! (`TCPWHY_CAPTURES=<dir>`), so nothing here depends on frame numbers, ports or times of one
 //! run. Every scenario has healthy connections beside the broken one: they stay silent.
 
-use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, f64v, frames};
+use serde_json::{Value, json};
+use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames};
 
 const APP: &str = "203.0.113.30";
 const SLOW: &str = "203.0.113.40";
@@ -46,9 +46,12 @@ fn dying_connection_is_named_with_its_backoff() {
     let d = diagnose("dying");
     only(&d, APP, 9002, &["connection_dying", "peer_silent"]);
     let f = one(&d, "connection_dying");
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["evidence"]["sender"], "client");
-    assert_eq!(f["evidence"]["end"], "capture_end");
+    assert_has(
+        f,
+        &json!({
+            "severity": "error", "evidence": {"sender": "client", "end": "capture_end"},
+        }),
+    );
     assert_eq!(f["evidence"]["backoff"], true, "the RTO doubles: {f}");
     let n = f["evidence"]["retransmissions"].as_u64().unwrap();
     assert!(n >= 4, "{f}");
@@ -127,11 +130,13 @@ fn window_crawl_without_a_zero_window() {
     let d = diagnose("window-crawl");
     only(&d, SLOW, 9004, &["window_crawl"]);
     let f = one(&d, "window_crawl");
-    assert_eq!(f["severity"], "warning");
-    assert_eq!(f["socket_error"], Value::Null);
-    assert_eq!(f["evidence"]["sender"], "client");
-    assert_eq!(f["evidence"]["receiver"], "server");
-    assert_eq!(f["origin"], "server");
+    assert_has(
+        f,
+        &json!({
+            "severity": "warning", "socket_error": null,
+            "evidence": {"sender": "client", "receiver": "server"}, "origin": "server",
+        }),
+    );
     assert!(f["evidence"]["max_window"].as_u64().unwrap() <= 2048, "{f}");
     assert!(f["evidence"]["episodes"].as_u64().unwrap() >= 5, "{f}");
     // Most of the transfer was spent waiting on the window.

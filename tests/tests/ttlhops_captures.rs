@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
-use tcpwhy_tests::{lab_captures, of_type, pipeline, pipeline_ok, records, root, shared_captures};
+use serde_json::{Value, json};
+use tcpwhy_tests::{
+    assert_has, lab_captures, of_type, pipeline, pipeline_ok, records, root, shared_captures,
+};
 
 /// ttlhops' own captures: `$TTLHOPS_CAPTURES` when set (fresh ones from
 /// `sudo sh tools/ttlhops/tests/make-captures.sh DIR`), else the committed ones.
@@ -71,22 +73,25 @@ fn server_two_routers_away_refused_itself_evidence_from_a_later_flow() {
     assert_eq!(flows[0]["server_port"], 2383, "order kept");
     let o = &flow(&flows, 2383, 0)["ttlhops"]["rst"];
     verdict(o, "endpoint", 3, "other_flows");
-    assert_eq!(o["observed_ttl"], 126);
-    assert_eq!(o["initial_ttl"], 128);
-    assert_eq!(o["expected_hops"], 2);
-    assert_eq!(o["confidence"], "high");
+    assert_has(
+        o,
+        &json!({
+            "observed_ttl": 126, "initial_ttl": 128, "expected_hops": 2, "confidence": "high",
+        }),
+    );
     // The connection the server aborted: its own RST after its SYN-ACK and data.
     let abort = flow(&flows, 2725, 1);
     verdict(&abort["ttlhops"]["rst"], "endpoint", 3, "same_flow");
     assert_eq!(abort["ttlhops"]["server"]["hops"], 2);
     assert_eq!(abort["ttlhops"]["client"]["hops"], 0);
     let h = host(&hosts, SRV);
-    assert_eq!(h["ttls"], serde_json::json!([126]));
-    assert_eq!(h["initial_ttl"], 128);
-    assert_eq!(h["hops"], 2);
-    assert_eq!(h["os_hint"], "windows");
-    assert_eq!(h["middlebox_rsts"], 0);
-    assert_eq!(h["flows"], 3);
+    assert_has(
+        h,
+        &json!({
+            "ttls": [126], "initial_ttl": 128, "hops": 2, "os_hint": "windows", "middlebox_rsts": 0,
+            "flows": 3,
+        }),
+    );
     let c = host(&hosts, "10.61.1.2");
     assert_eq!(
         (c["hops"].as_u64(), c["os_hint"].as_str()),
@@ -141,10 +146,12 @@ fn rst_forged_by_the_first_router_is_middlebox_at_hop_1() {
     // REJECT --reject-with tcp-reset on r1 for the SYN to 2383: TTL 64 vs the server's 126.
     let o = &flow(&flows, 2383, 0)["ttlhops"]["rst"];
     verdict(o, "middlebox", 1, "other_flows");
-    assert_eq!(o["observed_ttl"], 64);
-    assert_eq!(o["expected_hops"], 2);
-    assert_eq!(o["expected_initial_ttl"], 128);
-    assert_eq!(o["from_ip"], SRV);
+    assert_has(
+        o,
+        &json!({
+            "observed_ttl": 64, "expected_hops": 2, "expected_initial_ttl": 128, "from_ip": SRV,
+        }),
+    );
     // The connection r1 killed after the server's SYN-ACK: the same flow shows the server.
     let killed = flow(&flows, 2725, 1);
     verdict(&killed["ttlhops"]["rst"], "middlebox", 1, "same_flow");
