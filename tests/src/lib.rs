@@ -145,12 +145,7 @@ pub fn need_netns() -> bool {
             return Err("iproute2's `ip` is not installed");
         }
         let ns = format!("tcpwhy-probe-{}", std::process::id());
-        let made = Command::new("ip")
-            .args(["netns", "add", &ns])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !made {
+        if !netns_add(&ns) {
             return Err("cannot create a network namespace");
         }
         let _ = Command::new("ip").args(["netns", "del", &ns]).status();
@@ -166,6 +161,15 @@ pub fn need_netns() -> bool {
             false
         }
     }
+}
+
+/// Creates the network namespace `name` (`ip netns add`, its stderr dropped): whether it was made.
+pub fn netns_add(name: &str) -> bool {
+    Command::new("ip")
+        .args(["netns", "add", name])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// True when `python3` with scapy is there; else reports the skip.
@@ -258,6 +262,20 @@ pub fn run<S: AsRef<std::ffi::OsStr>>(tool: &str, args: &[S], stdin: Option<&[u8
     if let Some(w) = writer {
         w.join().expect("stdin writer");
     }
+    out
+}
+
+/// Runs `cmd` to its end; it must succeed (else the test fails with its stderr). Its output.
+pub fn output_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
