@@ -265,17 +265,22 @@ pub fn run<S: AsRef<std::ffi::OsStr>>(tool: &str, args: &[S], stdin: Option<&[u8
     out
 }
 
+/// Fails the test unless `out` is a success: `<what> failed (<status>): <its stderr>`.
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `cmd` to its end; it must succeed (else the test fails with its stderr). Its output.
 pub fn output_ok(cmd: &mut Command) -> Output {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("{cmd:?} cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out, &format!("{cmd:?}"));
     out
 }
 
@@ -283,12 +288,7 @@ pub fn output_ok(cmd: &mut Command) -> Output {
 pub fn run_ok<S: AsRef<std::ffi::OsStr>>(tool: &str, args: &[S], stdin: &[u8]) -> Vec<Value> {
     let out = run(tool, args, Some(stdin));
     let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
-    assert!(
-        out.status.success(),
-        "{tool} {shown:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out, &format!("{tool} {shown:?}"));
     records(&out.stdout)
 }
 
@@ -301,12 +301,7 @@ pub fn pipeline_ok(capture: &Path, stages: &[(&str, &[&str])]) -> Vec<Output> {
     all.extend_from_slice(stages);
     let outs = pipeline(&all, None);
     for (o, (tool, _)) in outs.iter().zip(&all) {
-        assert!(
-            o.status.success(),
-            "{cap}: {tool} failed ({}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert_success(o, &format!("{cap}: {tool}"));
     }
     outs
 }

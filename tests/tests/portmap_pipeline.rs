@@ -37,6 +37,16 @@ fn run(capture: &str, portmap_args: &[&str]) -> Vec<std::process::Output> {
     )
 }
 
+/// [`run`] on a lab capture with one of the lab's listings, and `--host` when given.
+fn on_lab(capture: &str, listing: &str, host: Option<&str>) -> Vec<std::process::Output> {
+    let listing = lab(listing);
+    let mut args = vec!["-l", listing.as_str()];
+    if let Some(host) = host {
+        args.extend(["--host", host]);
+    }
+    run(&lab(capture), &args)
+}
+
 fn hints(recs: &[Value], ty: &str, port: u64) -> Vec<String> {
     of_type(recs, ty)
         .into_iter()
@@ -72,10 +82,7 @@ fn refused_2383_with_the_servers_real_ss_and_netstat() {
         ("refused-2383.ss.txt", "msmdsrv"),
         ("refused-2383.netstat.txt", "python3"),
     ] {
-        let outs = run(
-            &lab("refused-2383.pcap"),
-            &["-l", &lab(listing), "--host", "203.0.113.20"],
-        );
+        let outs = on_lab("refused-2383.pcap", listing, Some("203.0.113.20"));
         assert_passthrough(&outs[3].stdout, &outs[4].stdout);
         let recs = records(&outs[4].stdout);
         let want = format!(
@@ -110,10 +117,7 @@ fn refused_2383_with_the_servers_real_ss_and_netstat() {
         );
     }
     // Without --host the only listing (wildcard addresses: host unknown) is assumed, and said so.
-    let outs = run(
-        &lab("refused-2383.pcap"),
-        &["-l", &lab("refused-2383.ss.txt")],
-    );
+    let outs = on_lab("refused-2383.pcap", "refused-2383.ss.txt", None);
     let recs = records(&outs[4].stdout);
     let f = hints(&recs, "finding", 2383);
     assert!(f[0].starts_with("nothing listens on 2383 (SSAS 2005+); msmdsrv PID 19289 listens on 2725 (SSAS 2000 default) (assuming "), "{f:?}");
@@ -121,14 +125,10 @@ fn refused_2383_with_the_servers_real_ss_and_netstat() {
 
 #[test]
 fn refused_over_ipv6() {
-    let outs = run(
-        &lab("refused-ipv6.pcap"),
-        &[
-            "-l",
-            &lab("refused-ipv6.ss.txt"),
-            "--host",
-            "2001:db8:20::20",
-        ],
+    let outs = on_lab(
+        "refused-ipv6.pcap",
+        "refused-ipv6.ss.txt",
+        Some("2001:db8:20::20"),
     );
     let recs = records(&outs[4].stdout);
     let f = hints(&recs, "finding", 2383);
@@ -149,14 +149,10 @@ fn refused_over_ipv6() {
 
 #[test]
 fn middlebox_reset_and_syn_timeout_with_the_service_listening() {
-    let outs = run(
-        &lab("middlebox-reset.pcap"),
-        &[
-            "-l",
-            &lab("middlebox-reset.ss.txt"),
-            "--host",
-            "203.0.113.30",
-        ],
+    let outs = on_lab(
+        "middlebox-reset.pcap",
+        "middlebox-reset.ss.txt",
+        Some("203.0.113.30"),
     );
     assert_passthrough(&outs[3].stdout, &outs[4].stdout);
     let recs = records(&outs[4].stdout);
@@ -169,9 +165,10 @@ fn middlebox_reset_and_syn_timeout_with_the_service_listening() {
             "python3 PID 19292 listens on 8443 (HTTPS alternate); the reset came from a device on the path, not from this server: look at the firewall or filter there"
         );
     }
-    let outs = run(
-        &lab("syn-timeout.pcap"),
-        &["-l", &lab("syn-timeout.ss.txt"), "--host", "203.0.113.30"],
+    let outs = on_lab(
+        "syn-timeout.pcap",
+        "syn-timeout.ss.txt",
+        Some("203.0.113.30"),
     );
     let recs = records(&outs[4].stdout);
     let f = hints(&recs, "finding", 8080);
@@ -224,10 +221,7 @@ fn the_seed_capture_with_windows_netstat_and_tasklist() {
 
 #[test]
 fn healthy_traffic_stays_quiet() {
-    let outs = run(
-        &lab("healthy.pcap"),
-        &["-l", &lab("middlebox-reset.ss.txt")],
-    );
+    let outs = on_lab("healthy.pcap", "middlebox-reset.ss.txt", None);
     assert_passthrough(&outs[3].stdout, &outs[4].stdout);
     let recs = records(&outs[4].stdout);
     assert!(of_type(&recs, "finding").is_empty());
