@@ -418,6 +418,12 @@ pub fn u64v(v: &serde_json::Value) -> u64 {
         .unwrap_or_else(|| panic!("expected an integer, got {v}"))
 }
 
+/// A JSON string as `&str`, or a panic naming what was there.
+pub fn strv(v: &Value) -> &str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+}
+
 /// A JSON array of integers, or a panic naming what was there.
 pub fn u64s(v: &Value) -> Vec<u64> {
     v.as_array()

@@ -9,7 +9,7 @@
 //! that they stay silent.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{Diagnosis, assert_has, diagnose, u64v as u};
+use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, strv, u64v as u};
 
 const SQL: &str = "203.0.113.20";
 const SQL6: &str = "2001:db8:20::20";
@@ -24,7 +24,7 @@ const APP6: &str = "2001:db8:20::30";
 fn app_agrees(d: &Diagnosis) {
     assert!(!d.app.is_empty(), "{}: no <name>.app.jsonl", d.name);
     for a in &d.app {
-        let action = a["action"].as_str().unwrap();
+        let action = strv(&a["action"]);
         let w: Vec<&str> = action.split_whitespace().collect();
         let (server, port) = match w[0] {
             "get" | "get-timeout" | "connect" | "post" | "bulk" => (w[1].to_string(), w[2]),
@@ -32,7 +32,7 @@ fn app_agrees(d: &Diagnosis) {
             _ => continue,
         };
         let port: u64 = port.parse().unwrap();
-        let result = a["result"].as_str().unwrap();
+        let result = strv(&a["result"]);
         if result == "ok" {
             let cp = &a["client_port"];
             let uids: Vec<&Value> = d
@@ -123,7 +123,7 @@ fn refused_by_the_server(name: &str, server: &str, ttl: u64) {
             "{name}: RST frame {r} not in the evidence {ev:?}"
         );
     }
-    assert!(f["summary"].as_str().unwrap().contains("2383"), "{f}");
+    assert!(strv(&f["summary"]).contains("2383"), "{f}");
     // ttlhops: TTL 126 = initial 128 - 2 routers: the RSTs came from the server itself.
     let flows = d.flows_to(server, 2383);
     assert_eq!(flows.len(), 3, "{name}: three attempts, three flows");
@@ -186,7 +186,7 @@ fn refused_windows_retry_is_one_connect_with_three_syns() {
             "socket_error": {"windows_code": 10061},
         }),
     );
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(s.contains("Windows"), "the retry pattern is Windows': {s}");
     let flows = d.flows_to(SQL, 2383);
     assert_eq!(flows.len(), 1, "same ISN: one connection attempt, one flow");
@@ -321,7 +321,7 @@ fn icmp_unreachable_names_the_router_and_the_error() {
     ] {
         readable(&d, f);
         assert_eq!(f["origin"], "network", "a router answered: {f}");
-        assert!(f["summary"].as_str().unwrap().contains(router), "{f}");
+        assert!(strv(&f["summary"]).contains(router), "{f}");
     }
     assert_eq!(host["socket_error"]["posix"], "EHOSTUNREACH");
     assert_eq!(host["socket_error"]["windows_code"], 10065);
@@ -385,7 +385,7 @@ fn slow_connect_is_worth_knowing_not_a_failure() {
     assert_eq!(f["severity"], "info", "connect took ~1 s: {f}");
     assert!(f["socket_error"].is_null(), "the connect succeeded: {f}");
     assert_eq!(f["evidence"]["syn_count"], 2);
-    let t = f["evidence"]["connect_time"].as_f64().unwrap();
+    let t = f64v(&f["evidence"]["connect_time"]);
     assert!((0.9..2.0).contains(&t), "connect_time {t}");
     assert!(d.findings.iter().all(|f| f["severity"] != "error"));
     let fl = d.flows_to(APP, 8082);
@@ -439,7 +439,7 @@ fn handshake_incomplete_client_side_names_the_servers_repeated_synack() {
         .iter()
         .find(|f| f["severity"] == "error" && f["server_port"] == 8083)
         .unwrap_or_else(|| panic!("no error finding:\n{}", d.show()));
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(
         s.contains("SYN-ACK"),
         "the server's repeated SYN-ACKs are the evidence: {s}"
@@ -495,7 +495,7 @@ fn intermittent_rr_names_the_bad_backend_and_the_dns_name() {
         &json!({"server_port": 80, "evidence": {"name": "web2.lab.test", "failed": 4}}),
     );
     assert_eq!(f["attempts"], 4, "4 of the 12 connections went to {BAD}");
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(s.contains(BAD) && s.contains("web2.lab.test"), "{s}");
     let others: Vec<&Value> = f["evidence"]["other_addresses"]
         .as_array()
@@ -556,7 +556,7 @@ fn zero_window_that_recovers_is_a_warning_not_a_failure() {
     let zw = &fl[0]["server"]["zero_window"];
     assert_eq!(zw["in_handshake"], false);
     assert_eq!(zw["reopened"], true, "{zw}");
-    assert!(zw["longest_stall"].as_f64().unwrap() > 1.0, "{zw}");
+    assert!(f64v(&zw["longest_stall"]) > 1.0, "{zw}");
     assert_eq!(fl[0]["state"], "SF");
     app_agrees(&d);
 }

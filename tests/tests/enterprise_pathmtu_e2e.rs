@@ -8,7 +8,7 @@
 //! run; the numbers are checked against the packets and the application's own log.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{Diagnosis, assert_has, diagnose, frames, packet, u64v as u};
+use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames, packet, strv, u64v as u};
 
 const APP: &str = "203.0.113.30";
 
@@ -28,8 +28,8 @@ fn only<'a>(d: &'a Diagnosis, kind: &str) -> Vec<&'a Value> {
             !fr.is_empty() && fr.iter().all(|x| (1..=last).contains(x)),
             "{f}"
         );
-        assert!(f["summary"].as_str().unwrap().len() > 80, "{f}");
-        assert!(f["next_step"].as_str().unwrap().len() > 80, "{f}");
+        assert!(strv(&f["summary"]).len() > 80, "{f}");
+        assert!(strv(&f["next_step"]).len() > 80, "{f}");
     }
     d.findings.iter().collect()
 }
@@ -60,7 +60,7 @@ fn pmtu_blackhole_names_the_sizes_that_passed_and_the_mss() {
         let head = packet(&d, u(&e["largest_acked_frame"]));
         assert_eq!(head["payload_len"], e["largest_acked"]);
         assert!(u(&e["largest_acked"]) < 100, "{f}");
-        let v6 = f["server_ip"].as_str().unwrap().contains(':');
+        let v6 = strv(&f["server_ip"]).contains(':');
         let (mss, full) = if v6 { (1440, 1428) } else { (1460, 1448) };
         assert_eq!(u(&e["mss"]), mss, "{f}");
         assert_eq!(u(&e["smallest_lost"]), full, "{f}");
@@ -76,14 +76,14 @@ fn pmtu_blackhole_names_the_sizes_that_passed_and_the_mss() {
         assert!(lost.iter().all(|x| ev.contains(x)), "{f}");
         assert!(ev.contains(&u(&e["first_lost_frame"])), "{f}");
         assert_eq!(e["icmp_too_big_frames"], serde_json::json!([]));
-        let s = f["summary"].as_str().unwrap();
+        let s = strv(&f["summary"]);
         assert!(s.contains("Path-MTU black hole"), "{s}");
         assert!(s.contains(&format!("MSS {mss}")), "{s}");
         assert!(
             s.contains(&format!("up to {} bytes", e["largest_acked"])),
             "{s}"
         );
-        assert!(f["next_step"].as_str().unwrap().contains("clamp"), "{f}");
+        assert!(strv(&f["next_step"]).contains("clamp"), "{f}");
     }
     // tcpflows' signal is on the two uploads only.
     let marked: Vec<&Value> = d
@@ -140,27 +140,21 @@ fn idle_timeout_silent_drop_names_the_idle_gap() {
     // The idle gap is the time between the two packets named, and the app slept that long.
     let (a, b) = (u(&e["idle_from_frame"]), u(&e["idle_frame"]));
     let gap = packet(&d, b)["ts"].as_f64().unwrap() - packet(&d, a)["ts"].as_f64().unwrap();
-    let said = e["idle_seconds"].as_f64().unwrap();
+    let said = f64v(&e["idle_seconds"]);
     assert!((gap - said).abs() < 1e-3, "{gap} vs {said}");
-    let slept = app["idle"][0].as_f64().unwrap();
+    let slept = f64v(&app["idle"][0]);
     assert!(
         said >= slept - 0.05,
         "idle {said} s, the app slept {slept} s"
     );
     assert!(
-        f["summary"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("idle {said:.1} s")),
+        strv(&f["summary"]).contains(&format!("idle {said:.1} s")),
         "{f}"
     );
     assert!(packet(&d, b)["payload_len"].as_u64().unwrap() > 0);
     let n = u(&e["retransmissions"]);
     assert!(n >= 3, "{f}");
-    assert!(
-        f["next_step"].as_str().unwrap().contains("keep-alive"),
-        "{f}"
-    );
+    assert!(strv(&f["next_step"]).contains("keep-alive"), "{f}");
 }
 
 #[test]
@@ -182,7 +176,7 @@ fn idle_timeout_reset_is_forged_by_the_firewall() {
     assert_eq!(rst.len(), 1);
     assert!(frames(f).contains(&rst[0]), "{f}");
     assert_eq!(packet(&d, rst[0])["ttl"], 64);
-    let summary = f["summary"].as_str().unwrap();
+    let summary = strv(&f["summary"]);
     assert!(
         summary.contains("TTL 64") && summary.contains("TTL 62"),
         "{summary}"
@@ -194,7 +188,7 @@ fn idle_timeout_reset_is_forged_by_the_firewall() {
         .find(|a| a["client_port"] == f["client_port"])
         .unwrap();
     assert_eq!(app["result"], "ECONNRESET");
-    assert!(e["idle_seconds"].as_f64().unwrap() >= app["idle"][0].as_f64().unwrap() - 0.05);
+    assert!(f64v(&e["idle_seconds"]) >= f64v(&app["idle"][0]) - 0.05);
 }
 
 #[test]
@@ -220,18 +214,10 @@ fn pmtu_blackhole_stalls_a_tls_handshake_named_from_the_servers_side() {
     let t = d.kind("tls_handshake_failed");
     assert_eq!(t.len(), 1, "{}", d.show());
     assert!(
-        t[0]["summary"]
-            .as_str()
-            .unwrap()
-            .contains("server acknowledged the ClientHello"),
+        strv(&t[0]["summary"]).contains("server acknowledged the ClientHello"),
         "{}",
         t[0]
     );
-    assert!(
-        t[0]["next_step"]
-            .as_str()
-            .unwrap()
-            .contains("pmtu_blackhole")
-    );
+    assert!(strv(&t[0]["next_step"]).contains("pmtu_blackhole"));
     assert_eq!(d.app[1]["result"], "exit 28");
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tcpwhy_tests::{bin, of_type, own_captures, pipeline, records};
+use tcpwhy_tests::{bin, f64v, of_type, own_captures, pipeline, records};
 
 /// The refused capture's header and its first `n` packets (classic pcap, either byte order).
 fn pcap_prefix(name: &str, n: usize) -> Vec<u8> {
@@ -107,7 +107,7 @@ fn pcap2jsonl_ticks_while_a_stream_is_silent() {
                 assert!(ticks.is_empty(), "no packet came after the silence");
                 packets += 1;
             }
-            Some("tick") => ticks.push(v["ts"].as_f64().unwrap()),
+            Some("tick") => ticks.push(f64v(&v["ts"])),
             t => panic!("unexpected record {t:?}"),
         }
     }
@@ -142,7 +142,7 @@ fn tcpflows_writes_lingering_flows_on_a_tick() {
         refused.iter().all(|&i| i < tick_at),
         "every refused attempt is written before the tick: {refused:?} tick {tick_at}"
     );
-    assert_eq!(recs[tick_at]["ts"].as_f64().unwrap(), LAST_TS + 5.0);
+    assert_eq!(f64v(&recs[tick_at]["ts"]), LAST_TS + 5.0);
 }
 
 #[test]
@@ -155,7 +155,7 @@ fn tcpflows_tick_is_no_later_than_a_lingering_flow() {
     let recs = records(&out.stdout);
     let t = of_type(&recs, "tick");
     assert_eq!(t.len(), 1);
-    assert!(t[0]["ts"].as_f64().unwrap() <= LAST_TS, "{}", t[0]);
+    assert!(f64v(&t[0]["ts"]) <= LAST_TS, "{}", t[0]);
 }
 
 fn flows_of_prefix() -> Vec<u8> {

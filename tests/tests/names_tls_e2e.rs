@@ -9,16 +9,15 @@
 //! LAB_CHECK=1` runs these tests on freshly made captures (`TCPWHY_CAPTURES=<dir>`).
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{Diagnosis, assert_has, diagnose, findings, lab_captures, shared_captures};
+use tcpwhy_tests::{
+    Diagnosis, assert_has, diagnose, f64v, findings, lab_captures, shared_captures, strv, u64v,
+};
 
 const APP: &str = "203.0.113.30";
 const NEW_KINDS: [&str; 3] = ["dns_failure", "tls_handshake_failed", "protocol_mismatch"];
 
 fn kinds(d: &Diagnosis) -> Vec<&str> {
-    d.findings
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect()
+    d.findings.iter().map(|f| strv(&f["kind"])).collect()
 }
 
 fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
@@ -56,12 +55,12 @@ fn about<'a>(d: &'a Diagnosis, name: &str) -> &'a Value {
 fn app_agrees(d: &Diagnosis) {
     assert!(!d.app.is_empty(), "{}: no app.jsonl", d.name);
     for a in &d.app {
-        let action = a["action"].as_str().unwrap();
+        let action = strv(&a["action"]);
         let w: Vec<&str> = action.split_whitespace().collect();
         if w[0] != "getaddrinfo" {
             continue;
         }
-        let result = a["result"].as_str().unwrap();
+        let result = strv(&a["result"]);
         if result == "ok" {
             assert!(
                 !d.findings.iter().any(|f| f["evidence"]["name"] == w[1]),
@@ -104,7 +103,7 @@ fn dns_nxdomain_and_nodata_fire_the_search_walk_that_ends_in_an_answer_does_not(
         serde_json::json!(["nope.lab.test.corp.lab.test"])
     );
     // getaddrinfo and curl: A and AAAA for both forms, twice.
-    assert!(nx["attempts"].as_u64().unwrap() >= 4, "{nx}");
+    assert!(u64v(&nx["attempts"]) >= 4, "{nx}");
     assert_eq!(
         nx["evidence"]["messages"]["curl"],
         "curl: (6) Could not resolve host: nope.lab.test"
@@ -182,12 +181,9 @@ fn dns_timeout_names_the_silent_resolver() {
         serde_json::json!(["203.0.113.57"])
     );
     assert_eq!(f["evidence"]["resolver_answered_other"], 0);
+    assert!(u64v(&f["attempts"]) >= 4, "A and AAAA, retried: {f}");
     assert!(
-        f["attempts"].as_u64().unwrap() >= 4,
-        "A and AAAA, retried: {f}"
-    );
-    assert!(
-        f["evidence"]["span"].as_f64().unwrap() >= 4.0,
+        f64v(&f["evidence"]["span"]) >= 4.0,
         "glibc retries after 5 s: {f}"
     );
     assert_eq!(f["socket_error"]["windows_code"], 11002);
@@ -295,12 +291,7 @@ fn tls_client_certificate_required_fires() {
     );
     assert!(s(f, &["next_step"]).contains("client certificate"), "{f}");
     // curl printed the alert the finding names.
-    assert!(
-        d.app[0]["stderr"][0]
-            .as_str()
-            .unwrap()
-            .contains("sslv3 alert handshake failure")
-    );
+    assert!(strv(&d.app[0]["stderr"][0]).contains("sslv3 alert handshake failure"));
     assert!(s(f, &["evidence", "messages", "curl"]).contains("sslv3 alert handshake failure"));
 }
 

@@ -4,17 +4,13 @@
 //! once, and the healthy connections around them must stay silent.
 
 use serde_json::json;
-use tcpwhy_tests::{assert_has, diagnose};
+use tcpwhy_tests::{assert_has, diagnose, f64v, strv, u64v};
 
 #[test]
 fn injected_resets_are_named_and_the_real_end_is_found() {
     let d = diagnose("injected-reset");
     // Nothing else: the working requests are silent, and no reset_mid_connection blames the server.
-    let kinds: Vec<&str> = d
-        .findings
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect();
+    let kinds: Vec<&str> = d.findings.iter().map(|f| strv(&f["kind"])).collect();
     assert_eq!(
         kinds,
         ["injected_reset", "injected_reset", "injected_reset"],
@@ -56,11 +52,11 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
         assert!(signs.contains(&s), "{s} missing: {signs:?}");
     }
     assert!(f["socket_error"].is_null(), "the application saw no error");
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(s.contains("injected"), "{s}");
     assert!(s.contains("carried on"), "{s}");
     assert!(s.contains("copies the client's last packet"), "{s}");
-    let n = f["next_step"].as_str().unwrap();
+    let n = strv(&f["next_step"]);
     assert!(
         n.contains("hop 1") && n.contains("traceroute -T -p 8085"),
         "{n}"
@@ -79,8 +75,8 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
         }),
     );
     assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[1]));
-    assert!(f["evidence"]["sender_after"].as_u64().unwrap() >= 1);
-    let s = f["summary"].as_str().unwrap();
+    assert!(u64v(&f["evidence"]["sender_after"]) >= 1);
+    let s = strv(&f["summary"]);
     assert!(
         s.contains("kept sending") && s.contains("never reset"),
         "{s}"
@@ -98,7 +94,7 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
         }),
     );
     assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[2]));
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(
         s.contains("connect() failed") && s.contains("SYN-ACK"),
         "{s}"
@@ -114,7 +110,7 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
         let o = &fl[0]["ttlhops"]["rst"];
         assert_eq!(o["origin"], "middlebox", "{o}");
         assert_eq!(o["at_hop"], 1, "{o}");
-        let reason = o["reason"].as_str().unwrap();
+        let reason = strv(&o["reason"]);
         assert!(reason.contains("injected"), "{reason}");
         assert!(reason.contains("kept sending after it"), "{reason}");
         assert!(
@@ -141,13 +137,13 @@ fn a_one_way_capture_is_said_once_and_judges_nothing() {
             },
         }),
     );
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(
         s.starts_with("only client→server packets for 3 connections"),
         "{s}"
     );
     assert!(s.contains("cannot be judged"), "{s}");
-    assert!(f["next_step"].as_str().unwrap().contains("both directions"));
+    assert!(strv(&f["next_step"]).contains("both directions"));
     // The flow records carry the signal: each client acknowledged 89 bytes never seen
     // (SYN-ACK, 87 bytes of answer, FIN).
     let ok: Vec<_> = d
@@ -157,11 +153,7 @@ fn a_one_way_capture_is_said_once_and_judges_nothing() {
         .collect();
     assert_eq!(ok.len(), 3);
     // What the application saw: the three requests worked, the connect was refused.
-    let results: Vec<&str> = d
-        .app
-        .iter()
-        .map(|a| a["result"].as_str().unwrap())
-        .collect();
+    let results: Vec<&str> = d.app.iter().map(|a| strv(&a["result"])).collect();
     assert_eq!(results, ["ok", "ok", "ECONNREFUSED", "ok"]);
 
     // The other way (tcpdump -Q in): only the servers' packets.
@@ -185,11 +177,7 @@ fn a_one_way_capture_is_said_once_and_judges_nothing() {
 #[test]
 fn scans_are_one_finding_each_and_no_refusal_is_blamed_on_a_client() {
     let d = diagnose("port-scan");
-    let kinds: Vec<&str> = d
-        .findings
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect();
+    let kinds: Vec<&str> = d.findings.iter().map(|f| strv(&f["kind"])).collect();
     // No per-port refused / syn_timeout / no_response: only the scans.
     assert_eq!(
         kinds,
@@ -209,9 +197,9 @@ fn scans_are_one_finding_each_and_no_refusal_is_blamed_on_a_client() {
             },
         }),
     );
-    assert!(f["evidence"]["outcomes"]["refused"].as_u64().unwrap() >= 199);
-    assert!(f["evidence"]["scanner_resets"].as_u64().unwrap() >= 1);
-    let s = f["summary"].as_str().unwrap();
+    assert!(u64v(&f["evidence"]["outcomes"]["refused"]) >= 199);
+    assert!(u64v(&f["evidence"]["scanner_resets"]) >= 1);
+    let s = strv(&f["summary"]);
     assert!(
         s.starts_with("port scan from 198.51.100.10: 200 ports of 203.0.113.30 in"),
         "{s}"
@@ -223,24 +211,14 @@ fn scans_are_one_finding_each_and_no_refusal_is_blamed_on_a_client() {
     let f = &d.findings[1];
     assert_eq!(f["server_ip"], "203.0.113.20");
     // (port 22 of the sweep that came next joins it: the scan of that host was still going on)
-    assert!(f["evidence"]["ports"].as_u64().unwrap() >= 100);
-    assert!(
-        f["evidence"]["port_ranges"]
-            .as_str()
-            .unwrap()
-            .contains("2300-2399")
-    );
+    assert!(u64v(&f["evidence"]["ports"]) >= 100);
+    assert!(strv(&f["evidence"]["port_ranges"]).contains("2300-2399"));
     // The sweep of port 22 (those of app and sql went to their port scans).
     let f = &d.findings[2];
     assert_eq!(f["evidence"]["pattern"], "host_sweep");
     assert_eq!(f["server_port"], 22);
-    assert!(f["evidence"]["hosts"].as_u64().unwrap() >= 20, "{f}");
-    assert!(
-        f["summary"]
-            .as_str()
-            .unwrap()
-            .starts_with("host sweep from 198.51.100.10: port 22 of")
-    );
+    assert!(u64v(&f["evidence"]["hosts"]) >= 20, "{f}");
+    assert!(strv(&f["summary"]).starts_with("host sweep from 198.51.100.10: port 22 of"));
     // nmap agrees: port 80 open.
     assert_eq!(d.app[1]["open"], serde_json::json!(["80/tcp"]));
 }
@@ -257,19 +235,19 @@ fn a_syn_flood_is_one_finding_with_rates() {
             "server_port": 8084, "evidence": {"syns": 600, "unanswered": 600},
         }),
     );
-    assert!(f["evidence"]["sources"].as_u64().unwrap() >= 100);
-    let rate = f["evidence"]["rate"].as_f64().unwrap();
+    assert!(u64v(&f["evidence"]["sources"]) >= 100);
+    let rate = f64v(&f["evidence"]["rate"]);
     assert!(rate > 50.0, "{rate}");
     // The busiest one-second bucket: at most every SYN, and the buckets the flood spans hold
     // them all (a flood shorter than a second can average more than any one bucket holds).
-    let peak = f["evidence"]["peak_per_second"].as_u64().unwrap();
-    let duration = f["evidence"]["duration"].as_f64().unwrap();
+    let peak = u64v(&f["evidence"]["peak_per_second"]);
+    let duration = f64v(&f["evidence"]["duration"]);
     assert!(peak <= 600, "{peak}");
     assert!(
         peak as f64 * (duration.ceil() + 1.0) >= 600.0,
         "{peak} {duration}"
     );
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(
         s.starts_with("SYN flood against 203.0.113.30:8084: 600 SYNs from"),
         "{s}"

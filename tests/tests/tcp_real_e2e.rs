@@ -8,7 +8,7 @@
 //! run. Every scenario has healthy connections beside the broken one: they stay silent.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames};
+use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames, strv, u64v};
 
 const APP: &str = "203.0.113.30";
 const SLOW: &str = "203.0.113.40";
@@ -17,9 +17,7 @@ const SLOW: &str = "203.0.113.40";
 fn only(d: &Diagnosis, ip: &str, port: u64, kinds: &[&str]) {
     for f in &d.findings {
         assert!(
-            f["server_ip"] == ip
-                && f["server_port"] == port
-                && kinds.contains(&f["kind"].as_str().unwrap()),
+            f["server_ip"] == ip && f["server_port"] == port && kinds.contains(&strv(&f["kind"])),
             "{}: unexpected finding: {f}\n{}",
             d.name,
             d.show()
@@ -32,8 +30,8 @@ fn one<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
     let v = d.kind(kind);
     assert_eq!(v.len(), 1, "{}: one {kind} finding:\n{}", d.name, d.show());
     let f = v[0];
-    assert!(f["summary"].as_str().unwrap().len() > 40, "{f}");
-    assert!(f["next_step"].as_str().unwrap().len() > 40, "{f}");
+    assert!(strv(&f["summary"]).len() > 40, "{f}");
+    assert!(strv(&f["next_step"]).len() > 40, "{f}");
     let last = d.packets.len() as u64;
     let fr = frames(f);
     assert!(!fr.is_empty(), "{}: no evidence frames: {f}", d.name);
@@ -53,7 +51,7 @@ fn dying_connection_is_named_with_its_backoff() {
         }),
     );
     assert_eq!(f["evidence"]["backoff"], true, "the RTO doubles: {f}");
-    let n = f["evidence"]["retransmissions"].as_u64().unwrap();
+    let n = u64v(&f["evidence"]["retransmissions"]);
     assert!(n >= 4, "{f}");
     assert!(f64v(&f["evidence"]["span"]) >= 3.0, "{f}");
     assert_eq!(f["socket_error"]["windows_code"], 10053);
@@ -72,18 +70,18 @@ fn dying_connection_is_named_with_its_backoff() {
     for r in &listed {
         assert!(rex.contains(r) && ev.contains(r), "{r} {f}");
     }
-    let ack = f["evidence"]["peer_last_ack_frame"].as_u64().unwrap();
+    let ack = u64v(&f["evidence"]["peer_last_ack_frame"]);
     assert!(ev.contains(&ack) && ack < listed[0], "{f}");
     // The application was still waiting when the lab stopped it: no error yet, and the finding
     // is about its connection.
     let app = d
         .app
         .iter()
-        .find(|a| a["action"].as_str().unwrap().starts_with("upload-slow"))
+        .find(|a| strv(&a["action"]).starts_with("upload-slow"))
         .unwrap();
     assert_eq!(app["result"], "still waiting when stopped");
     assert_eq!(f["client_port"], app["client_port"]);
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(s.contains("dying when the capture ended"), "{s}");
     assert!(s.contains("exponential back-off"), "{s}");
     assert!(
@@ -101,20 +99,18 @@ fn silent_peer_under_keepalives() {
     let app = d
         .app
         .iter()
-        .find(|a| a["action"].as_str().unwrap().starts_with("keepalive"))
+        .find(|a| strv(&a["action"]).starts_with("keepalive"))
         .unwrap();
     assert_eq!(f["client_port"], app["client_port"]);
-    let n = f["evidence"]["keep_alives"].as_u64().unwrap();
+    let n = u64v(&f["evidence"]["keep_alives"]);
     assert!(n >= 3, "{f}");
     // The keep-alives come every second (TCP_KEEPINTVL 1) and none is answered.
     for iv in f["evidence"]["keep_alive_intervals"].as_array().unwrap() {
         assert!((0.8..1.5).contains(&f64v(iv)), "{f}");
     }
-    let last = f["evidence"]["peer_last_frame"].as_u64().unwrap();
+    let last = u64v(&f["evidence"]["peer_last_frame"]);
     let after = d.frames_where(|p| {
-        p["src_port"] == 9002
-            && p["dst_port"] == f["client_port"]
-            && p["frame"].as_u64().unwrap() > last
+        p["src_port"] == 9002 && p["dst_port"] == f["client_port"] && u64v(&p["frame"]) > last
     });
     assert!(
         after.is_empty(),
@@ -137,8 +133,8 @@ fn window_crawl_without_a_zero_window() {
             "evidence": {"sender": "client", "receiver": "server"}, "origin": "server",
         }),
     );
-    assert!(f["evidence"]["max_window"].as_u64().unwrap() <= 2048, "{f}");
-    assert!(f["evidence"]["episodes"].as_u64().unwrap() >= 5, "{f}");
+    assert!(u64v(&f["evidence"]["max_window"]) <= 2048, "{f}");
+    assert!(u64v(&f["evidence"]["episodes"]) >= 5, "{f}");
     // Most of the transfer was spent waiting on the window.
     let waited = f64v(&f["evidence"]["waited"]);
     assert!(
@@ -155,7 +151,7 @@ fn window_crawl_without_a_zero_window() {
             .find(|p| p["frame"] == *x)
             .unwrap_or_else(|| panic!("frame {x}"));
         assert_eq!(p["dst_port"], 9004, "{p}");
-        assert!(p["payload_len"].as_u64().unwrap() > 0, "{p}");
+        assert!(u64v(&p["payload_len"]) > 0, "{p}");
     }
     // The app finished: a crawl is not an error.
     assert!(d.app.iter().all(|a| a["result"] == "ok"));
@@ -174,12 +170,7 @@ fn slow_path_says_which_side_of_the_capture_point() {
         assert!(f64v(&f["evidence"]["syn_synack"]) >= 0.5, "{f}");
         assert!(f64v(&f["evidence"]["synack_ack"]) < 0.1, "{f}");
         assert_eq!(f["socket_error"], Value::Null);
-        assert!(
-            f["summary"]
-                .as_str()
-                .unwrap()
-                .contains("between the capture point and the server")
-        );
+        assert!(strv(&f["summary"]).contains("between the capture point and the server"));
     }
     assert!(d.app.iter().all(|a| a["result"] == "ok"));
     // Captured at the server: the same delay sits towards the client.
@@ -202,7 +193,7 @@ fn client_gave_up_after_its_read_timeout() {
     let app = d
         .app
         .iter()
-        .find(|a| a["action"].as_str().unwrap().starts_with("get-giveup"))
+        .find(|a| strv(&a["action"]).starts_with("get-giveup"))
         .unwrap();
     // The application's read timeout was 5 s; the RST leaves when the client gets round to its
     // close(), later on a loaded machine (5.8 s seen in CI), and never after the client's own
@@ -223,7 +214,7 @@ fn client_gave_up_after_its_read_timeout() {
     assert!(ev.contains(&rst[0]), "{f}");
     assert!(f["evidence"]["request_acked_frame"].is_u64(), "{f}");
     let shown = format!("{waited:.1} s");
-    assert!(f["summary"].as_str().unwrap().contains(&shown), "{f}");
+    assert!(strv(&f["summary"]).contains(&shown), "{f}");
 }
 
 #[test]
@@ -236,9 +227,9 @@ fn reset_after_the_clients_half_close() {
         assert_eq!(f["origin"], "server", "{f}");
         assert_eq!(f["socket_error"]["windows_code"], 10054);
         assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
-        let fin = f["evidence"]["client_fin_frame"].as_u64().unwrap();
-        let read = f["evidence"]["client_read_frame"].as_u64().unwrap();
-        let rst = f["evidence"]["rst_frame"].as_u64().unwrap();
+        let fin = u64v(&f["evidence"]["client_fin_frame"]);
+        let read = u64v(&f["evidence"]["client_read_frame"]);
+        let rst = u64v(&f["evidence"]["rst_frame"]);
         assert!(fin < read && read < rst, "{f}");
         let ev = frames(f);
         for x in [fin, read, rst] {
@@ -248,7 +239,7 @@ fn reset_after_the_clients_half_close() {
             let app = d
                 .app
                 .iter()
-                .find(|a| a["action"].as_str().unwrap().starts_with("get-halfclose"))
+                .find(|a| strv(&a["action"]).starts_with("get-halfclose"))
                 .unwrap();
             assert_eq!(app["result"], "ECONNRESET");
         }

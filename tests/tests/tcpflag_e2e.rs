@@ -5,7 +5,9 @@
 //! around it stay silent.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{assert_has, of_type, own_captures, records, root, shared_captures, to_tcpflag};
+use tcpwhy_tests::{
+    assert_has, of_type, own_captures, records, root, shared_captures, strv, to_tcpflag, u64v,
+};
 
 /// The findings for one of the lab's captures, through the whole pipeline.
 fn findings(name: &str) -> Vec<Value> {
@@ -20,7 +22,7 @@ fn summaries(f: &[Value]) -> String {
 }
 
 fn kinds(f: &[Value]) -> Vec<&str> {
-    f.iter().map(|x| x["kind"].as_str().unwrap()).collect()
+    f.iter().map(|x| strv(&x["kind"])).collect()
 }
 
 #[test]
@@ -40,12 +42,12 @@ fn seed_refused_2383_from_the_server_itself() {
             "frames": [11, 12, 13, 14, 15, 16],
         }),
     );
-    let s = x["summary"].as_str().unwrap();
+    let s = strv(&x["summary"]);
     assert!(
         s.contains("3 SYNs (frames 11, 13, 15) each answered by RST/ACK from the server itself (TTL 126 = 128 − 2: 2 routers between the capture point and the sender)"),
         "{s}"
     );
-    assert!(x["next_step"].as_str().unwrap().contains("portmap"));
+    assert!(strv(&x["next_step"]).contains("portmap"));
     // The lab's Linux client connected three times (new ISNs), unlike Windows' same-SYN retries.
     assert_eq!(x["evidence"]["same_isn"], false);
 }
@@ -61,7 +63,7 @@ fn seed_refused_over_ipv6() {
         }),
     );
     assert!(
-        f[0]["summary"].as_str().unwrap().contains(
+        strv(&f[0]["summary"]).contains(
             "hop limit 126 = 128 − 2: 2 routers between the capture point and the sender"
         ),
         "{}",
@@ -81,7 +83,7 @@ fn refused_by_a_middlebox() {
         "{}",
         summaries(&f)
     );
-    let attempts: u64 = f.iter().map(|x| x["attempts"].as_u64().unwrap()).sum();
+    let attempts: u64 = f.iter().map(|x| u64v(&x["attempts"])).sum();
     assert_eq!(attempts, 2, "{}", summaries(&f));
 }
 
@@ -136,9 +138,7 @@ fn icmp_host_and_port_unreachable() {
             continue;
         }
         failed += 1;
-        let port: u64 = a["action"]
-            .as_str()
-            .unwrap()
+        let port: u64 = strv(&a["action"])
             .split_whitespace()
             .nth(2)
             .unwrap()
@@ -194,9 +194,9 @@ fn seed_intermittent_round_robin_backend() {
         }),
     );
     let others = x["evidence"]["other_addresses"].as_array().unwrap();
-    let ok: u64 = others.iter().map(|o| o["ok"].as_u64().unwrap()).sum();
+    let ok: u64 = others.iter().map(|o| u64v(&o["ok"])).sum();
     assert_eq!(ok, 8);
-    assert!(x["summary"].as_str().unwrap().contains("round-robin DNS"));
+    assert!(strv(&x["summary"]).contains("round-robin DNS"));
 }
 
 #[test]
@@ -290,7 +290,7 @@ fn crafted_refusals_fire() {
         // calling it a verdict, and the next step leads with the listening check.
         assert_eq!(f[0]["origin"], Value::Null, "{name}");
         assert_eq!(f[0]["evidence"]["rst_origin"]["lean"], "endpoint", "{name}");
-        let summary = f[0]["summary"].as_str().unwrap();
+        let summary = strv(&f[0]["summary"]);
         assert!(
             summary.ends_with(
                 "the capture cannot prove who sent it, but its initial TTL 128 (the Windows \
@@ -298,14 +298,14 @@ fn crafted_refusals_fire() {
             ),
             "{name}: {summary}"
         );
-        let next = f[0]["next_step"].as_str().unwrap();
+        let next = strv(&f[0]["next_step"]);
         assert!(
             next.starts_with("nothing listens on 10.0.0.2:2383: ")
                 && next.contains("; to confirm that the server itself sent the RST: "),
             "{name}: {next}"
         );
         // The client at the capture point is the /24 neighbour ttlhops mentions: named so.
-        let reason = f[0]["evidence"]["rst_origin"]["reason"].as_str().unwrap();
+        let reason = strv(&f[0]["evidence"]["rst_origin"]["reason"]);
         assert!(
             reason.contains("The client, 10.0.0.1 (same /24), is 0 routers away"),
             "{name}: {reason}"
@@ -323,7 +323,7 @@ fn public_refusals_fire() {
     let mut ports: Vec<u64> = f
         .iter()
         .filter(|x| x["kind"] == "refused")
-        .map(|x| x["server_port"].as_u64().unwrap())
+        .map(|x| u64v(&x["server_port"]))
         .collect();
     ports.sort();
     assert_eq!(ports, [2383, 2725], "{}", summaries(&f));
@@ -369,7 +369,7 @@ fn retransmission_storm_then_the_client_resets() {
     let x = &f[0];
     assert_eq!(x["server_port"], 81);
     assert_eq!(x["evidence"]["retransmitter"], "client");
-    assert!(x["evidence"]["retransmissions"].as_u64().unwrap() >= 3);
+    assert!(u64v(&x["evidence"]["retransmissions"]) >= 3);
     assert_eq!(x["evidence"]["reset_by"], "client");
     assert_eq!(x["socket_error"]["windows_code"], 10053);
 }
@@ -380,8 +380,8 @@ fn handshake_incomplete_when_syn_acks_do_not_reach_the_client() {
     assert_eq!(kinds(&f), ["handshake_incomplete"], "{}", summaries(&f));
     let x = &f[0];
     assert_eq!(x["server_port"], 82);
-    assert!(x["evidence"]["syn_count"].as_u64().unwrap() >= 2);
-    assert!(x["evidence"]["synack_retransmissions"].as_u64().unwrap() >= 1);
+    assert!(u64v(&x["evidence"]["syn_count"]) >= 2);
+    assert!(u64v(&x["evidence"]["synack_retransmissions"]) >= 1);
     assert_eq!(x["socket_error"]["posix"], "ETIMEDOUT");
 }
 
@@ -410,7 +410,7 @@ fn seed_replica_windows_client_both_cases() {
             "socket_error": {"windows_code": 10061},
         }),
     );
-    let s = r["summary"].as_str().unwrap();
+    let s = strv(&r["summary"]);
     assert!(
         s.contains("(TTL 126 = 128 − 2: 2 routers between the capture point and the sender)"),
         "{s}"
@@ -420,10 +420,7 @@ fn seed_replica_windows_client_both_cases() {
         assert_eq!(z["server_ip"], "192.168.0.1");
         assert_eq!(z["socket_error"]["windows_code"], 10054);
         assert!(
-            z["summary"]
-                .as_str()
-                .unwrap()
-                .contains("1-byte as Windows sends them"),
+            strv(&z["summary"]).contains("1-byte as Windows sends them"),
             "{}",
             z["summary"]
         );
@@ -437,10 +434,7 @@ fn seed_replica_windows_client_both_cases() {
     assert_eq!(nat["origin"], "middlebox");
     assert_eq!(nat["uids"].as_array().unwrap().len(), 2);
     assert!(
-        nat["summary"]
-            .as_str()
-            .unwrap()
-            .contains("that RST came from 4.79.185.20, not from 192.168.0.1"),
+        strv(&nat["summary"]).contains("that RST came from 4.79.185.20, not from 192.168.0.1"),
         "{}",
         nat["summary"]
     );

@@ -7,7 +7,9 @@
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{assert_has, f64s, own_captures, pipeline_ok, records_of, root, u64v};
+use tcpwhy_tests::{
+    assert_has, f64s, f64v, own_captures, pipeline_ok, records_of, root, strv, u64v,
+};
 
 fn dir() -> PathBuf {
     std::env::var_os("TCPWHY_CAPTURES")
@@ -54,7 +56,7 @@ fn rest_healthy(f: &[Value], except: &[(&str, u64)]) {
                 "attempts": {"syn_count": 1}, "synack_count": 1,
             }),
         );
-        let h = x["history"].as_str().unwrap();
+        let h = strv(&x["history"]);
         assert!(
             h.starts_with("ShAD") && !h.contains('T') && !h.contains('t'),
             "{x}"
@@ -158,7 +160,7 @@ fn slow_connect_answered_at_the_retry() {
         &json!({"state": "SF", "attempts": {"syn_count": 2}, "established": true}),
     );
     // the RTT is measured from the SYN that was answered
-    assert!(x["rtt"]["syn_synack"].as_f64().unwrap() < 0.5);
+    assert!(f64v(&x["rtt"]["syn_synack"]) < 0.5);
 }
 
 #[test]
@@ -207,8 +209,8 @@ fn zero_window_synack_probes_and_reset() {
         }),
     );
     let z = &x["server"]["zero_window"];
-    assert!(z["probes"].as_u64().unwrap() >= 2);
-    assert!(z["longest_stall"].as_f64().unwrap() > 2.0);
+    assert!(u64v(&z["probes"]) >= 2);
+    assert!(f64v(&z["longest_stall"]) > 2.0);
     rest_healthy(&f, &[("203.0.113.13", 80)]);
 }
 
@@ -232,7 +234,7 @@ fn reset_mid_connection_by_the_server() {
         x,
         &json!({"state": "RSTR", "history": "ShADadr", "rst": {"from": "server", "ttl": 62}}),
     );
-    assert!(x["server"]["bytes"].as_u64().unwrap() > 1000);
+    assert!(u64v(&x["server"]["bytes"]) > 1000);
     rest_healthy(&f, &[("203.0.113.30", 9000)]);
 }
 
@@ -241,11 +243,11 @@ fn zero_window_stall_that_recovers() {
     let f = flows("zero-window-recover.pcap");
     let x = one(&f, "203.0.113.30", 9001);
     assert_eq!(x["state"], "SF");
-    assert!(x["history"].as_str().unwrap().contains('w'));
+    assert!(strv(&x["history"]).contains('w'));
     let z = &x["server"]["zero_window"];
     assert_has(z, &json!({"in_handshake": false, "reopened": true}));
-    assert!(z["probes"].as_u64().unwrap() >= 1);
-    assert!(z["longest_stall"].as_f64().unwrap() > 0.5);
+    assert!(u64v(&z["probes"]) >= 1);
+    assert!(f64v(&z["longest_stall"]) > 0.5);
     assert!(x["client"]["zero_window"].is_null());
     rest_healthy(&f, &[("203.0.113.30", 9001)]);
 }
@@ -255,8 +257,8 @@ fn retransmissions_then_client_abort() {
     let f = flows("retrans-timeout.pcap");
     let x = one(&f, "203.0.113.30", 8081);
     assert_eq!(x["state"], "RSTO");
-    assert!(x["history"].as_str().unwrap().contains('T'));
-    assert!(x["client"]["retransmissions"].as_u64().unwrap() >= 3);
+    assert!(strv(&x["history"]).contains('T'));
+    assert!(u64v(&x["client"]["retransmissions"]) >= 3);
     assert_eq!(x["rst"]["from"], "client");
 }
 
@@ -265,15 +267,15 @@ fn handshake_incomplete_seen_from_both_sides() {
     let f = flows("handshake-incomplete.pcap");
     let x = one(&f, "203.0.113.30", 8083);
     // the client's ACK and data never arrive: the server repeats its SYN-ACK
-    assert!(x["server"]["retransmissions"].as_u64().unwrap() >= 1);
-    assert!(x["synack_count"].as_u64().unwrap() >= 2);
+    assert!(u64v(&x["server"]["retransmissions"]) >= 1);
+    assert!(u64v(&x["synack_count"]) >= 2);
     let f = flows("handshake-incomplete.server.pcap");
     let x = one(&f, "203.0.113.30", 8083);
     assert_has(
         x,
         &json!({"history": "Sh", "state": "S1", "established": false}),
     );
-    assert!(x["synack_count"].as_u64().unwrap() >= 2);
+    assert!(u64v(&x["synack_count"]) >= 2);
 }
 
 /// tcpflows' own captures (tools/tcpflows/tests/make-captures.sh): what the lab's do not have.

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{assert_has, pipeline_ok, records_of, root};
+use tcpwhy_tests::{assert_has, f64v, pipeline_ok, records_of, root, strv, u64v};
 
 fn tls_of(name: &str) -> Value {
     let cap: PathBuf = root()
@@ -40,9 +40,7 @@ fn healthy_tls12_and_tls13() {
         }),
     );
     assert_eq!(t["server_hello"]["version"], "TLS 1.2");
-    assert!(
-        t["certificate_frame"].as_u64().unwrap() >= t["server_hello"]["frame"].as_u64().unwrap()
-    );
+    assert!(u64v(&t["certificate_frame"]) >= u64v(&t["server_hello"]["frame"]));
     for side in ["client", "server"] {
         assert!(t["change_cipher_spec"][side].is_u64(), "{t}");
         assert!(t["application_data"][side].is_u64(), "{t}");
@@ -86,7 +84,7 @@ fn fatal_alerts_answering_the_client_hello() {
         json!(["server", "fatal", 70, "protocol_version", false])
     );
     assert_eq!(t["after_client_hello"]["by"], "server");
-    assert!(t["after_client_hello"]["delay"].as_f64().unwrap() < 1.0);
+    assert!(f64v(&t["after_client_hello"]["delay"]) < 1.0);
 }
 
 #[test]
@@ -125,7 +123,7 @@ fn plaintext_against_tls_and_back() {
     // curl https:// to a plain HTTP server: the server's first bytes are text
     let t = tls_of("plainhttp.pcap");
     assert!(t["client_hello"].is_object());
-    let st = t["server_text"]["text"].as_str().unwrap();
+    let st = strv(&t["server_text"]["text"]);
     assert!(
         st.starts_with("<!DOCTYPE") || st.starts_with("HTTP/"),
         "{st}"

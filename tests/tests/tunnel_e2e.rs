@@ -6,7 +6,7 @@
 //! findings as the plain capture of the same traffic.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{assert_has, of_type, pipeline_ok, records, root};
+use tcpwhy_tests::{assert_has, of_type, pipeline_ok, records, root, strv};
 
 fn run(name: &str) -> (Vec<Value>, Vec<Value>) {
     let path = root()
@@ -34,10 +34,7 @@ fn check(name: &str, server: &str, vni: u64) {
         assert_eq!(f["tunnel"][0]["type"], "vxlan", "{f}");
         assert_eq!(f["tunnel"][0]["vni"], vni, "{f}");
     }
-    let kinds: Vec<&str> = findings
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect();
+    let kinds: Vec<&str> = findings.iter().map(|f| strv(&f["kind"])).collect();
     assert_eq!(kinds, ["refused"], "{name}: {findings:?}");
     assert_has(
         &findings[0],
