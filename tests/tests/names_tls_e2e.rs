@@ -42,6 +42,15 @@ fn lab(name: &str) -> Option<Diagnosis> {
     Some(diagnose(name))
 }
 
+/// [`lab`] for a DNS scenario: its findings are `kinds`, and they agree with what the
+/// application reported.
+fn dns_lab(name: &str, kinds: &[&str]) -> Option<Diagnosis> {
+    let d = lab(name)?;
+    assert_eq!(self::kinds(&d), kinds, "{}", d.show());
+    app_agrees(&d);
+    Some(d)
+}
+
 /// The dns_failure finding about `name`.
 fn about<'a>(d: &'a Diagnosis, name: &str) -> &'a Value {
     d.findings
@@ -84,30 +93,24 @@ fn app_agrees(d: &Diagnosis) {
 
 #[test]
 fn dns_nxdomain_and_nodata_fire_the_search_walk_that_ends_in_an_answer_does_not() {
-    let Some(d) = lab("dns-nxdomain") else {
+    let Some(d) = dns_lab("dns-nxdomain", &["dns_failure", "dns_failure"]) else {
         return;
     };
-    assert_eq!(kinds(&d), ["dns_failure", "dns_failure"], "{}", d.show());
-    app_agrees(&d);
     let nx = about(&d, "nope.lab.test");
     assert_has(
         nx,
         &json!({
-            "severity": "error", "evidence": {"rcode": "NXDOMAIN"},
+            "severity": "error",
+            "evidence": {
+                "rcode": "NXDOMAIN", "names_tried": ["nope.lab.test.corp.lab.test"],
+                "messages": {"curl": "curl: (6) Could not resolve host: nope.lab.test"},
+            },
             "socket_error": {"windows_code": 11001, "windows_name": "WSAHOST_NOT_FOUND"},
             "server_ip": "203.0.113.54", "client_ip": "198.51.100.10",
         }),
     );
-    assert_eq!(
-        nx["evidence"]["names_tried"],
-        serde_json::json!(["nope.lab.test.corp.lab.test"])
-    );
     // getaddrinfo and curl: A and AAAA for both forms, twice.
     assert!(u64v(&nx["attempts"]) >= 4, "{nx}");
-    assert_eq!(
-        nx["evidence"]["messages"]["curl"],
-        "curl: (6) Could not resolve host: nope.lab.test"
-    );
     // The frames are the queries and answers of the name.
     let dns_frames = d.frames_where(|p| {
         p["dns"]["qname"]
@@ -133,11 +136,9 @@ fn dns_nxdomain_and_nodata_fire_the_search_walk_that_ends_in_an_answer_does_not(
 
 #[test]
 fn dns_servfail_fires() {
-    let Some(d) = lab("dns-servfail") else {
+    let Some(d) = dns_lab("dns-servfail", &["dns_failure"]) else {
         return;
     };
-    assert_eq!(kinds(&d), ["dns_failure"], "{}", d.show());
-    app_agrees(&d);
     let f = about(&d, "app.lab.test");
     assert_has(
         f,
@@ -150,11 +151,9 @@ fn dns_servfail_fires() {
 
 #[test]
 fn dns_refused_fires() {
-    let Some(d) = lab("dns-refused") else {
+    let Some(d) = dns_lab("dns-refused", &["dns_failure"]) else {
         return;
     };
-    assert_eq!(kinds(&d), ["dns_failure"], "{}", d.show());
-    app_agrees(&d);
     let f = about(&d, "app.lab.test");
     assert_has(
         f,
@@ -168,19 +167,19 @@ fn dns_refused_fires() {
 
 #[test]
 fn dns_timeout_names_the_silent_resolver() {
-    let Some(d) = lab("dns-timeout") else {
+    let Some(d) = dns_lab("dns-timeout", &["dns_failure"]) else {
         return;
     };
-    assert_eq!(kinds(&d), ["dns_failure"], "{}", d.show());
-    app_agrees(&d);
     let f = about(&d, "app.lab.test");
-    assert_eq!(f["evidence"]["rcode"], "no answer");
-    assert_eq!(f["evidence"]["responses"], 0);
-    assert_eq!(
-        f["evidence"]["resolvers"],
-        serde_json::json!(["203.0.113.57"])
+    assert_has(
+        f,
+        &json!({
+            "evidence": {
+                "rcode": "no answer", "responses": 0, "resolvers": ["203.0.113.57"],
+                "resolver_answered_other": 0,
+            },
+        }),
     );
-    assert_eq!(f["evidence"]["resolver_answered_other"], 0);
     assert!(u64v(&f["attempts"]) >= 4, "A and AAAA, retried: {f}");
     assert!(
         f64v(&f["evidence"]["span"]) >= 4.0,
@@ -190,16 +189,24 @@ fn dns_timeout_names_the_silent_resolver() {
     assert!(s(f, &["summary"]).contains("answered nothing at all"));
 }
 
-/// tcpflows writes `tls` on flows (issue 18's TLS decoding); without it the TLS tests are skipped.
-fn has_tls(d: &Diagnosis) -> bool {
-    let ok = d.flows.iter().any(|f| f.get("tls").is_some());
-    if !ok {
+/// [`lab`] for a TLS scenario. tcpflows writes `tls` on flows (issue 18's TLS decoding);
+/// without it the TLS tests are skipped.
+fn tls_lab(name: &str) -> Option<Diagnosis> {
+    let d = lab(name)?;
+    if !d.flows.iter().any(|f| f.get("tls").is_some()) {
         eprintln!(
             "SKIPPED: {}: the flow records carry no `tls` summary (tcpflows without TLS decoding)",
             d.name
         );
+        return None;
     }
-    ok
+    Some(d)
+}
+
+/// The one finding of `d`, which must be of `kind`.
+fn the_finding<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
+    assert_eq!(kinds(d), [kind], "{}", d.show());
+    &d.findings[0]
 }
 
 fn tls_findings(d: &Diagnosis, port: u64) -> Vec<&Value> {
@@ -211,12 +218,9 @@ fn tls_findings(d: &Diagnosis, port: u64) -> Vec<&Value> {
 
 #[test]
 fn tls_old_versions_fire_the_working_tls13_connection_does_not() {
-    let Some(d) = lab("tls-version") else {
+    let Some(d) = tls_lab("tls-version") else {
         return;
     };
-    if !has_tls(&d) {
-        return;
-    }
     assert!(
         kinds(&d).iter().all(|k| *k == "tls_handshake_failed"),
         "{}",
@@ -275,14 +279,10 @@ fn tls_old_versions_fire_the_working_tls13_connection_does_not() {
 
 #[test]
 fn tls_client_certificate_required_fires() {
-    let Some(d) = lab("tls-client-cert") else {
+    let Some(d) = tls_lab("tls-client-cert") else {
         return;
     };
-    if !has_tls(&d) {
-        return;
-    }
-    assert_eq!(kinds(&d), ["tls_handshake_failed"], "{}", d.show());
-    let f = &d.findings[0];
+    let f = the_finding(&d, "tls_handshake_failed");
     assert_has(
         f,
         &json!({
@@ -297,14 +297,10 @@ fn tls_client_certificate_required_fires() {
 
 #[test]
 fn tls_untrusted_server_certificate_fires() {
-    let Some(d) = lab("tls-untrusted") else {
+    let Some(d) = tls_lab("tls-untrusted") else {
         return;
     };
-    if !has_tls(&d) {
-        return;
-    }
-    assert_eq!(kinds(&d), ["tls_handshake_failed"], "{}", d.show());
-    let f = &d.findings[0];
+    let f = the_finding(&d, "tls_handshake_failed");
     assert_has(
         f,
         &json!({
@@ -320,12 +316,9 @@ fn tls_untrusted_server_certificate_fires() {
 
 #[test]
 fn tls_to_a_plain_http_port_is_a_protocol_mismatch() {
-    let Some(d) = lab("tls-plain-http") else {
+    let Some(d) = tls_lab("tls-plain-http") else {
         return;
     };
-    if !has_tls(&d) {
-        return;
-    }
     let pm: Vec<&Value> = d
         .findings
         .iter()
@@ -351,6 +344,15 @@ fn tls_to_a_plain_http_port_is_a_protocol_mismatch() {
     );
 }
 
+/// Checks that `findings` (of the capture `what`) has none of the three kinds.
+fn none_of_the_three(findings: &[Value], what: &str) {
+    let bad: Vec<&Value> = findings
+        .iter()
+        .filter(|f| NEW_KINDS.contains(&f["kind"].as_str().unwrap_or("")))
+        .collect();
+    assert!(bad.is_empty(), "{what}: {bad:#?}");
+}
+
 /// Every other lab capture (each made for another failure, all with healthy DNS lookups and
 /// connections around it) draws none of the three findings.
 #[test]
@@ -368,13 +370,7 @@ fn other_lab_captures_stay_silent() {
     names.sort();
     assert!(names.iter().any(|n| n == "healthy"), "{names:?}");
     for n in &names {
-        let d = diagnose(n);
-        let bad: Vec<&Value> = d
-            .findings
-            .iter()
-            .filter(|f| NEW_KINDS.contains(&f["kind"].as_str().unwrap_or("")))
-            .collect();
-        assert!(bad.is_empty(), "{n}: {bad:#?}");
+        none_of_the_three(&diagnose(n).findings, n);
     }
 }
 
@@ -401,12 +397,7 @@ fn public_captures_draw_none_of_the_three() {
             );
             continue;
         }
-        let f = findings(&path);
-        let bad: Vec<&Value> = f
-            .iter()
-            .filter(|x| NEW_KINDS.contains(&x["kind"].as_str().unwrap_or("")))
-            .collect();
-        assert!(bad.is_empty(), "{name}: {bad:#?}");
+        none_of_the_three(&findings(&path), name);
     }
 }
 
@@ -417,47 +408,29 @@ fn public_captures_draw_none_of_the_three() {
 #[test]
 fn tls_fixture_captures() {
     let dir = tcpwhy_tests::root().join("tools/pcap2jsonl/tests/fixtures/tls");
-    for (name, want) in [
-        (
-            "alert40.pcap",
-            Some(("tls_handshake_failed", "fatal alert 40 handshake_failure")),
-        ),
-        (
-            "alert70.pcap",
-            Some(("tls_handshake_failed", "fatal alert 70 protocol_version")),
-        ),
-        (
-            "clientcert12.pcap",
-            Some(("tls_handshake_failed", "client certificate")),
-        ),
-        (
-            "rsthello.pcap",
-            Some(("tls_handshake_failed", "reset the connection")),
-        ),
-        (
-            "plainhttp.pcap",
-            Some(("protocol_mismatch", "does not speak TLS")),
-        ),
-        (
-            "plainnode.pcap",
-            Some(("protocol_mismatch", "the port speaks HTTP, not TLS")),
-        ),
-        (
-            "http2java.pcap",
-            Some((
-                "protocol_mismatch",
-                "speaks TLS but the client sent plaintext",
-            )),
-        ),
-        ("clientcert13.pcap", None),
-        ("http2tls.pcap", None),
-        ("tls12.pcap", None),
-        ("tls13.pcap", None),
-    ] {
+    // (capture, words of the one finding's summary or next step)
+    let handshake_failed = [
+        ("alert40.pcap", "fatal alert 40 handshake_failure"),
+        ("alert70.pcap", "fatal alert 70 protocol_version"),
+        ("clientcert12.pcap", "client certificate"),
+        ("rsthello.pcap", "reset the connection"),
+    ];
+    let protocol_mismatch = [
+        ("plainhttp.pcap", "does not speak TLS"),
+        ("plainnode.pcap", "the port speaks HTTP, not TLS"),
+        ("http2java.pcap", "speaks TLS but the client sent plaintext"),
+    ];
+    let silent = [
+        "clientcert13.pcap",
+        "http2tls.pcap",
+        "tls12.pcap",
+        "tls13.pcap",
+    ];
+    let check = |name: &str, want: Option<(&str, &str)>| {
         let path = dir.join(name);
         if !path.exists() {
             eprintln!("SKIPPED: {name}: not in {}", dir.display());
-            continue;
+            return;
         }
         let f = findings(&path);
         match want {
@@ -473,5 +446,14 @@ fn tls_fixture_captures() {
             }
             None => assert!(f.is_empty(), "{name}: {f:#?}"),
         }
+    };
+    for (name, words) in handshake_failed {
+        check(name, Some(("tls_handshake_failed", words)));
+    }
+    for (name, words) in protocol_mismatch {
+        check(name, Some(("protocol_mismatch", words)));
+    }
+    for name in silent {
+        check(name, None);
     }
 }
