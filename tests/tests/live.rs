@@ -287,6 +287,57 @@ fn live_pipeline(tcpflag_args: &[&str]) -> (Vec<Child>, std::process::ChildStdin
     (children, stdin.unwrap())
 }
 
+/// Reads `lines` (each kept in `seen`) until a `refused:` line: how long after `since` it came.
+/// Kills the group `pgid` and fails the test when none comes within 25 s.
+fn refused_within_25s(
+    lines: &mpsc::Receiver<(Instant, String)>,
+    since: Instant,
+    seen: &mut Vec<String>,
+    pgid: u32,
+) -> Duration {
+    let mut at = None;
+    while at.is_none() && since.elapsed() < Duration::from_secs(25) {
+        if let Ok((t, l)) = lines.recv_timeout(Duration::from_millis(100)) {
+            if l.contains("refused:") {
+                at = Some(t.duration_since(since));
+            }
+            seen.push(l);
+        }
+    }
+    let Some(at) = at else {
+        kill_group(pgid, "-KILL");
+        panic!("no refused finding within 25 s: {seen:?}");
+    };
+    at
+}
+
+/// Ctrl-C to the group `pgid`, then the rest of `lines` (into `seen`) until the last stage ends
+/// or 10 s pass; every line seen, joined.
+fn interrupt(
+    lines: &mpsc::Receiver<(Instant, String)>,
+    seen: &mut Vec<String>,
+    pgid: u32,
+) -> String {
+    kill_group(pgid, "-INT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match lines.recv_timeout(Duration::from_millis(100)) {
+            Ok((_, l)) => seen.push(l),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+    seen.join("\n")
+}
+
+/// Every stage ends with status 0.
+fn all_exit_0(children: &mut [Child]) {
+    for (i, c) in children.iter_mut().enumerate() {
+        let st = c.wait().unwrap();
+        assert_eq!(st.code(), Some(0), "stage {i}: {st:?}");
+    }
+}
+
 fn kill_group(pgid: u32, sig: &str) {
     let st = Command::new("kill")
         .args([sig, "--", &format!("-{pgid}")])
@@ -305,19 +356,7 @@ fn live_refusal_is_reported_while_the_capture_runs_and_ctrl_c_keeps_the_summary(
     let lines = read_lines(children[3].stdout.take().unwrap());
     // The refusal: within the probe window (10 s of capture time) + the tick period + slack.
     let mut seen = vec![];
-    let mut at = None;
-    while at.is_none() && fed.elapsed() < Duration::from_secs(25) {
-        if let Ok((t, l)) = lines.recv_timeout(Duration::from_millis(100)) {
-            if l.contains("refused:") {
-                at = Some(t.duration_since(fed));
-            }
-            seen.push(l);
-        }
-    }
-    let Some(at) = at else {
-        kill_group(pgid, "-KILL");
-        panic!("no refused finding within 25 s: {seen:?}");
-    };
+    let at = refused_within_25s(&lines, fed, &mut seen, pgid);
     eprintln!("refused finding after {at:?} of silence");
     assert!(at < Duration::from_secs(15), "{at:?}");
     assert!(
@@ -325,24 +364,12 @@ fn live_refusal_is_reported_while_the_capture_runs_and_ctrl_c_keeps_the_summary(
         "{at:?}: before the probe window?"
     );
     // The writer is still there, the pipe open: Ctrl-C to the whole group.
-    kill_group(pgid, "-INT");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        match lines.recv_timeout(Duration::from_millis(100)) {
-            Ok((_, l)) => seen.push(l),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-        }
-    }
-    let text = seen.join("\n");
+    let text = interrupt(&lines, &mut seen, pgid);
     assert!(
         text.contains("1 finding (1 error) in 4 connections"),
         "summary after Ctrl-C:\n{text}"
     );
-    for (i, c) in children.iter_mut().enumerate() {
-        let st = c.wait().unwrap();
-        assert_eq!(st.code(), Some(0), "stage {i}: {st:?}");
-    }
+    all_exit_0(&mut children);
     drop(sin);
 }
 
@@ -470,39 +497,15 @@ fn tcpdump_in_a_netns_refused_connect_then_ctrl_c() {
     assert_eq!(String::from_utf8_lossy(&connect.stdout).trim(), "refused");
     let sent = Instant::now();
     let mut seen = vec![];
-    let mut at = None;
-    while at.is_none() && sent.elapsed() < Duration::from_secs(25) {
-        if let Ok((t, l)) = lines.recv_timeout(Duration::from_millis(100)) {
-            if l.contains("refused:") {
-                at = Some(t.duration_since(sent));
-            }
-            seen.push(l);
-        }
-    }
-    let Some(at) = at else {
-        kill_group(pgid, "-KILL");
-        panic!("no refused finding within 25 s: {seen:?}");
-    };
+    let at = refused_within_25s(&lines, sent, &mut seen, pgid);
     eprintln!("refused finding {at:?} after the connect, tcpdump still running");
     assert!(tcpdump.try_wait().unwrap().is_none(), "tcpdump still runs");
     assert!(at < Duration::from_secs(15), "{at:?}");
-    kill_group(pgid, "-INT");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        match lines.recv_timeout(Duration::from_millis(100)) {
-            Ok((_, l)) => seen.push(l),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-        }
-    }
-    let text = seen.join("\n");
+    let text = interrupt(&lines, &mut seen, pgid);
     assert!(
         text.contains("1 finding (1 error) in 1 connection"),
         "summary after Ctrl-C:\n{text}"
     );
     let _ = tcpdump.wait();
-    for (i, c) in children.iter_mut().enumerate() {
-        let st = c.wait().unwrap();
-        assert_eq!(st.code(), Some(0), "stage {i}: {st:?}");
-    }
+    all_exit_0(&mut children);
 }
