@@ -546,6 +546,19 @@ impl Diagnosis {
         self.findings.iter().filter(|f| f["kind"] == kind).collect()
     }
 
+    /// The one finding of `kind` (the test fails when there is none, or more than one).
+    pub fn one(&self, kind: &str) -> &serde_json::Value {
+        let v = self.kind(kind);
+        assert_eq!(
+            v.len(),
+            1,
+            "{}: one {kind} finding:\n{}",
+            self.name,
+            self.show()
+        );
+        v[0]
+    }
+
     /// Flows to one server address and port.
     pub fn flows_to(&self, ip: &str, port: u16) -> Vec<&serde_json::Value> {
         self.flows

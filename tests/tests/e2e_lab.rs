@@ -96,13 +96,17 @@ fn readable(d: &Diagnosis, f: &Value) {
     }
 }
 
+/// The one finding of `kind`, [`readable`].
+fn one<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
+    let f = d.one(kind);
+    readable(d, f);
+    f
+}
+
 fn refused_by_the_server(name: &str, server: &str, ttl: u64) {
     let d = diagnose(name);
     only_about(&d, &[(server, 2383)]);
-    let found = d.kind("refused");
-    assert_eq!(found.len(), 1, "{name}: one refused finding:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "refused");
     assert_has(
         f,
         &json!({
@@ -175,10 +179,7 @@ fn refused_windows_retry_is_one_connect_with_three_syns() {
     // The seed's exact pattern: one connect(), the same SYN three times, each reset.
     let d = diagnose("refused-windows-retry");
     only_about(&d, &[(SQL, 2383)]);
-    let found = d.kind("refused");
-    assert_eq!(found.len(), 1, "{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "refused");
     assert_has(
         f,
         &json!({
@@ -213,10 +214,7 @@ fn refused_windows_retry_is_one_connect_with_three_syns() {
 fn refused_by_the_hosts_own_firewall_while_the_service_listens() {
     let d = diagnose("refused-host-firewall");
     only_about(&d, &[(APP, 8443)]);
-    let found = d.kind("refused");
-    assert_eq!(found.len(), 1, "{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "refused");
     assert_eq!(
         f["origin"], "server",
         "the server's own stack sent the RST: {f}"
@@ -274,10 +272,7 @@ fn middlebox_reset_is_a_device_nearer_than_the_server() {
 fn syn_timeout_counts_the_retries() {
     let d = diagnose("syn-timeout");
     only_about(&d, &[(APP, 8080)]);
-    let found = d.kind("syn_timeout");
-    assert_eq!(found.len(), 1, "syn-timeout:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "syn_timeout");
     assert_eq!(f["server_ip"], APP);
     assert_eq!(f["server_port"], 8080);
     assert_eq!(f["attempts"], 3, "SYN + 2 retransmissions: {f}");
@@ -355,10 +350,7 @@ fn retrans_timeout_is_a_lost_request_not_a_healthy_close() {
     // server's late FIN is answered by the client stack's RST. Not a normal ending.
     let d = diagnose("retrans-timeout");
     only_about(&d, &[(APP, 8081)]);
-    let found = d.kind("retransmission_storm");
-    assert_eq!(found.len(), 1, "retrans-timeout:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "retransmission_storm");
     assert_has(
         f,
         &json!({
@@ -378,10 +370,7 @@ fn retrans_timeout_is_a_lost_request_not_a_healthy_close() {
 fn slow_connect_is_worth_knowing_not_a_failure() {
     let d = diagnose("slow-connect");
     only_about(&d, &[(APP, 8082)]);
-    let found = d.kind("slow_connect");
-    assert_eq!(found.len(), 1, "slow-connect:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "slow_connect");
     assert_eq!(f["severity"], "info", "connect took ~1 s: {f}");
     assert!(f["socket_error"].is_null(), "the connect succeeded: {f}");
     assert_eq!(f["evidence"]["syn_count"], 2);
@@ -450,10 +439,7 @@ fn handshake_incomplete_client_side_names_the_servers_repeated_synack() {
 fn zero_window_synack_is_the_servers_fault() {
     let d = diagnose("zero-window-synack");
     only_about(&d, &[(BAD, 80)]);
-    let found = d.kind("zero_window_at_handshake");
-    assert_eq!(found.len(), 1, "zero-window-synack:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "zero_window_at_handshake");
     assert_has(
         f,
         &json!({
@@ -485,10 +471,7 @@ fn zero_window_synack_is_the_servers_fault() {
 fn intermittent_rr_names_the_bad_backend_and_the_dns_name() {
     let d = diagnose("intermittent-rr");
     only_about(&d, &[(BAD, 80)]);
-    let found = d.kind("intermittent_backend");
-    assert_eq!(found.len(), 1, "intermittent-rr:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "intermittent_backend");
     assert_eq!(f["server_ip"], BAD, "the broken backend");
     assert_has(
         f,
@@ -517,10 +500,7 @@ fn intermittent_rr_names_the_bad_backend_and_the_dns_name() {
 fn reset_mid_connection_comes_from_the_server_application() {
     let d = diagnose("reset-mid");
     only_about(&d, &[(APP, 9000)]);
-    let found = d.kind("reset_mid_connection");
-    assert_eq!(found.len(), 1, "reset-mid:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "reset_mid_connection");
     assert_has(
         f,
         &json!({
@@ -541,10 +521,7 @@ fn reset_mid_connection_comes_from_the_server_application() {
 fn zero_window_that_recovers_is_a_warning_not_a_failure() {
     let d = diagnose("zero-window-recover");
     only_about(&d, &[(APP, 9001)]);
-    let found = d.kind("zero_window_stall");
-    assert_eq!(found.len(), 1, "zero-window-recover:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "zero_window_stall");
     assert_eq!(f["severity"], "warning");
     assert_eq!(f["server_port"], 9001);
     assert!(

@@ -119,9 +119,9 @@ fn pmtu_event_where_the_icmp_arrives_is_silent() {
 #[test]
 fn idle_timeout_silent_drop_names_the_idle_gap() {
     let d = diagnose("idle-timeout");
-    let v = only(&d, "idle_timeout");
-    assert_eq!(v.len(), 1, "the 1 s idle stays silent:\n{}", d.show());
-    let f = v[0];
+    only(&d, "idle_timeout");
+    // One: the 1 s idle stays silent.
+    let f = d.one("idle_timeout");
     assert_has(
         f,
         &json!({
@@ -160,9 +160,8 @@ fn idle_timeout_silent_drop_names_the_idle_gap() {
 #[test]
 fn idle_timeout_reset_is_forged_by_the_firewall() {
     let d = diagnose("idle-timeout-reset");
-    let v = only(&d, "idle_timeout");
-    assert_eq!(v.len(), 1, "{}", d.show());
-    let f = v[0];
+    only(&d, "idle_timeout");
+    let f = d.one("idle_timeout");
     assert_has(
         f,
         &json!({
@@ -195,9 +194,8 @@ fn idle_timeout_reset_is_forged_by_the_firewall() {
 fn pmtu_blackhole_stalls_a_tls_handshake_named_from_the_servers_side() {
     // The server's capture: its handshake flight is what vanishes.
     let d = diagnose("pmtu-blackhole-tls.server");
-    let v = only(&d, "pmtu_blackhole");
-    assert_eq!(v.len(), 1, "{}", d.show());
-    let f = v[0];
+    only(&d, "pmtu_blackhole");
+    let f = d.one("pmtu_blackhole");
     assert_eq!(f["server_port"], 4431);
     let e = &f["evidence"];
     assert_eq!(e["sender"], "server");

@@ -27,9 +27,7 @@ fn only(d: &Diagnosis, ip: &str, port: u64, kinds: &[&str]) {
 
 /// The one finding of `kind`, with a summary, a next step and evidence frames that exist.
 fn one<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
-    let v = d.kind(kind);
-    assert_eq!(v.len(), 1, "{}: one {kind} finding:\n{}", d.name, d.show());
-    let f = v[0];
+    let f = d.one(kind);
     assert!(strv(&f["summary"]).len() > 40, "{f}");
     assert!(strv(&f["next_step"]).len() > 40, "{f}");
     let last = d.packets.len() as u64;
