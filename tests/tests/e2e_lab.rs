@@ -9,7 +9,7 @@
 //! that they stay silent.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, strv, u64v as u};
+use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, strv, u64s, u64v as u};
 
 const SQL: &str = "203.0.113.20";
 const SQL6: &str = "2001:db8:20::20";
@@ -120,7 +120,7 @@ fn refused_by_the_server(name: &str, server: &str, ttl: u64) {
     // The evidence is the three RST/ACKs (and their SYNs).
     let rsts = d.frames_where(|p| p["src_port"] == 2383 && p["tcp_flags"] == "RA");
     assert_eq!(rsts.len(), 3);
-    let ev: Vec<u64> = f["frames"].as_array().unwrap().iter().map(u).collect();
+    let ev: Vec<u64> = u64s(&f["frames"]);
     for r in &rsts {
         assert!(
             ev.contains(r),
@@ -199,7 +199,7 @@ fn refused_windows_retry_is_one_connect_with_three_syns() {
         }),
     );
     // Every SYN and every RST is evidence.
-    let ev: Vec<u64> = f["frames"].as_array().unwrap().iter().map(u).collect();
+    let ev: Vec<u64> = u64s(&f["frames"]);
     for fr in d.frames_where(|p| p["dst_port"] == 2383 || p["src_port"] == 2383) {
         assert!(ev.contains(&fr), "frame {fr} not in the evidence {ev:?}");
     }
@@ -279,7 +279,7 @@ fn syn_timeout_counts_the_retries() {
     assert_eq!(f["socket_error"]["windows_code"], 10060);
     assert_eq!(f["socket_error"]["posix"], "ETIMEDOUT");
     let syns = d.frames_where(|p| p["dst_port"] == 8080 && p["tcp_flags"] == "S");
-    let ev: Vec<u64> = f["frames"].as_array().unwrap().iter().map(u).collect();
+    let ev: Vec<u64> = u64s(&f["frames"]);
     assert_eq!(syns.len(), 3);
     for s in &syns {
         assert!(ev.contains(s), "SYN {s} not in the evidence {ev:?}");
@@ -450,7 +450,7 @@ fn zero_window_synack_is_the_servers_fault() {
     let synack =
         d.frames_where(|p| p["src_ip"] == BAD && p["tcp_flags"] == "SA" && p["window"] == 0);
     assert_eq!(synack.len(), 1);
-    let ev: Vec<u64> = f["frames"].as_array().unwrap().iter().map(u).collect();
+    let ev: Vec<u64> = u64s(&f["frames"]);
     assert!(
         ev.contains(&synack[0]),
         "the SYN-ACK {} is the evidence: {ev:?}",

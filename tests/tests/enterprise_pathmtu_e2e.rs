@@ -8,7 +8,7 @@
 //! run; the numbers are checked against the packets and the application's own log.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames, packet, strv, u64v as u};
+use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames, packet, strv, u64s, u64v as u};
 
 const APP: &str = "203.0.113.30";
 
@@ -65,7 +65,7 @@ fn pmtu_blackhole_names_the_sizes_that_passed_and_the_mss() {
         assert_eq!(u(&e["mss"]), mss, "{f}");
         assert_eq!(u(&e["smallest_lost"]), full, "{f}");
         // Every retransmission listed is a full-size segment of this connection.
-        let lost: Vec<u64> = e["lost_frames"].as_array().unwrap().iter().map(u).collect();
+        let lost: Vec<u64> = u64s(&e["lost_frames"]);
         assert!(lost.len() >= 3, "{f}");
         for fr in &lost {
             let p = packet(&d, *fr);

@@ -46,6 +46,14 @@ fn tick(ts: f64) -> String {
 
 const MARKER: &str = "{\"type\":\"marker\"}\n";
 
+/// `input`, then a tick at `ts` and [`MARKER`] (where the tick's effects must have ended).
+fn with_tick(input: &[u8], ts: f64) -> Vec<u8> {
+    let mut v = input.to_vec();
+    v.extend_from_slice(tick(ts).as_bytes());
+    v.extend_from_slice(MARKER.as_bytes());
+    v
+}
+
 /// Index of the first line of `ty` (and `pred`) in the output.
 fn position(out: &[u8], pred: impl Fn(&serde_json::Value) -> bool) -> Option<usize> {
     records(out).iter().position(pred)
@@ -125,9 +133,7 @@ fn pcap2jsonl_ticks_while_a_stream_is_silent() {
 
 #[test]
 fn tcpflows_writes_lingering_flows_on_a_tick() {
-    let mut input = packets_of_prefix();
-    input.extend_from_slice(tick(LAST_TS + 5.0).as_bytes());
-    input.extend_from_slice(MARKER.as_bytes());
+    let input = with_tick(&packets_of_prefix(), LAST_TS + 5.0);
     let out = &pipeline(&[("tcpflows", &[])], Some(&input))[0];
     assert!(out.status.success());
     let recs = records(&out.stdout);
@@ -166,9 +172,7 @@ fn flows_of_prefix() -> Vec<u8> {
 
 #[test]
 fn ttlhops_passes_ticks_after_the_flows_before_them() {
-    let mut input = flows_of_prefix();
-    input.extend_from_slice(tick(LAST_TS + 5.0).as_bytes());
-    input.extend_from_slice(MARKER.as_bytes());
+    let input = with_tick(&flows_of_prefix(), LAST_TS + 5.0);
     let out = &pipeline(&[("ttlhops", &[])], Some(&input))[0];
     assert!(out.status.success());
     let recs = records(&out.stdout);
@@ -190,9 +194,7 @@ fn tcpflag_releases_findings_on_a_tick_and_drops_ticks_by_default() {
         .clone();
     // --all: the tick passes, the refused finding comes before it (probe window 10 s, retry
     // window 3 s after the first SYN).
-    let mut input = flows.clone();
-    input.extend_from_slice(tick(LAST_TS + 12.0).as_bytes());
-    input.extend_from_slice(MARKER.as_bytes());
+    let input = with_tick(&flows, LAST_TS + 12.0);
     let out = &pipeline(&[("tcpflag", &["--all"])], Some(&input))[0];
     let recs = records(&out.stdout);
     let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
@@ -207,9 +209,7 @@ fn tcpflag_releases_findings_on_a_tick_and_drops_ticks_by_default() {
         "the three retries are one finding"
     );
     // A tick too early releases nothing yet.
-    let mut input = flows.clone();
-    input.extend_from_slice(tick(LAST_TS + 1.0).as_bytes());
-    input.extend_from_slice(MARKER.as_bytes());
+    let input = with_tick(&flows, LAST_TS + 1.0);
     let out = &pipeline(&[("tcpflag", &["--all"])], Some(&input))[0];
     let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
     let refused = position(&out.stdout, |r| r["kind"] == "refused").unwrap();

@@ -8,7 +8,7 @@
 //! run. Every scenario has healthy connections beside the broken one: they stay silent.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames, strv, u64v};
+use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames, strv, u64s, u64v};
 
 const APP: &str = "203.0.113.30";
 const SLOW: &str = "203.0.113.40";
@@ -58,12 +58,7 @@ fn dying_connection_is_named_with_its_backoff() {
     let rex =
         d.frames_where(|p| p["dst_port"] == 9002 && p["payload_len"].as_u64().unwrap_or(0) > 0);
     let ev = frames(f);
-    let listed: Vec<u64> = f["evidence"]["retransmission_frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect();
+    let listed: Vec<u64> = u64s(&f["evidence"]["retransmission_frames"]);
     assert_eq!(listed.len() as u64, n.min(16));
     for r in &listed {
         assert!(rex.contains(r) && ev.contains(r), "{r} {f}");
@@ -253,12 +248,7 @@ fn every_refused_rst_is_evidence() {
         let rsts = d.frames_where(|p| p["src_port"] == 2383 && p["tcp_flags"] == "RA");
         assert_eq!(rsts.len(), 3, "{name}");
         let ev = frames(f);
-        let listed: Vec<u64> = f["evidence"]["rst_frames"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap())
-            .collect();
+        let listed: Vec<u64> = u64s(&f["evidence"]["rst_frames"]);
         assert_eq!(listed, rsts, "{name}: {f}");
         for r in &rsts {
             assert!(ev.contains(r), "{name}: RST {r} missing from {ev:?}");
@@ -289,11 +279,6 @@ fn every_repeated_synack_is_evidence() {
     for s in &synacks {
         assert!(ev.contains(s), "SYN-ACK {s} missing from {ev:?}");
     }
-    let listed: Vec<u64> = f["evidence"]["synack_frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect();
+    let listed: Vec<u64> = u64s(&f["evidence"]["synack_frames"]);
     assert_eq!(listed, synacks);
 }
