@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tcpwhy_tests::{bin, f64v, of_type, own_captures, pipeline, records};
 
 /// The refused capture's header and its first `n` packets (classic pcap, either byte order).
@@ -46,12 +47,24 @@ fn tick(ts: f64) -> String {
 
 const MARKER: &str = "{\"type\":\"marker\"}\n";
 
-/// `input`, then a tick at `ts` and [`MARKER`] (where the tick's effects must have ended).
-fn with_tick(input: &[u8], ts: f64) -> Vec<u8> {
+/// What `tool ARGS` writes (it must exit 0) for `input`, then a tick at `ts` and [`MARKER`]
+/// (where the tick's effects must have ended): its records and the marker's index among them.
+fn after_tick(tool: &str, args: &[&str], input: &[u8], ts: f64) -> (Vec<Value>, usize) {
     let mut v = input.to_vec();
     v.extend_from_slice(tick(ts).as_bytes());
     v.extend_from_slice(MARKER.as_bytes());
-    v
+    let out = &pipeline(&[(tool, args)], Some(&v))[0];
+    assert!(out.status.success(), "{tool} {args:?}: {}", out.status);
+    let recs = records(&out.stdout);
+    let marker = index(&recs, |r| r["type"] == "marker");
+    (recs, marker)
+}
+
+/// Index of the first record matching `pred` (there must be one).
+fn index(recs: &[Value], pred: impl Fn(&Value) -> bool) -> usize {
+    recs.iter()
+        .position(pred)
+        .unwrap_or_else(|| panic!("no such record in {recs:?}"))
 }
 
 /// Index of the first line of `ty` (and `pred`) in the output.
@@ -133,12 +146,8 @@ fn pcap2jsonl_ticks_while_a_stream_is_silent() {
 
 #[test]
 fn tcpflows_writes_lingering_flows_on_a_tick() {
-    let input = with_tick(&packets_of_prefix(), LAST_TS + 5.0);
-    let out = &pipeline(&[("tcpflows", &[])], Some(&input))[0];
-    assert!(out.status.success());
-    let recs = records(&out.stdout);
-    let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
-    let tick_at = position(&out.stdout, |r| r["type"] == "tick").unwrap();
+    let (recs, marker) = after_tick("tcpflows", &[], &packets_of_prefix(), LAST_TS + 5.0);
+    let tick_at = index(&recs, |r| r["type"] == "tick");
     assert_eq!(tick_at + 1, marker, "the tick passes on, in place");
     let refused: Vec<usize> = (0..recs.len())
         .filter(|&i| recs[i]["type"] == "flow" && recs[i]["server_port"] == 2383)
@@ -172,12 +181,8 @@ fn flows_of_prefix() -> Vec<u8> {
 
 #[test]
 fn ttlhops_passes_ticks_after_the_flows_before_them() {
-    let input = with_tick(&flows_of_prefix(), LAST_TS + 5.0);
-    let out = &pipeline(&[("ttlhops", &[])], Some(&input))[0];
-    assert!(out.status.success());
-    let recs = records(&out.stdout);
-    let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
-    let tick_at = position(&out.stdout, |r| r["type"] == "tick").unwrap();
+    let (recs, marker) = after_tick("ttlhops", &[], &flows_of_prefix(), LAST_TS + 5.0);
+    let tick_at = index(&recs, |r| r["type"] == "tick");
     assert_eq!(tick_at + 1, marker);
     let flows: Vec<usize> = (0..recs.len())
         .filter(|&i| recs[i]["type"] == "flow")
@@ -194,12 +199,9 @@ fn tcpflag_releases_findings_on_a_tick_and_drops_ticks_by_default() {
         .clone();
     // --all: the tick passes, the refused finding comes before it (probe window 10 s, retry
     // window 3 s after the first SYN).
-    let input = with_tick(&flows, LAST_TS + 12.0);
-    let out = &pipeline(&[("tcpflag", &["--all"])], Some(&input))[0];
-    let recs = records(&out.stdout);
-    let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
-    let tick_at = position(&out.stdout, |r| r["type"] == "tick").unwrap();
-    let refused = position(&out.stdout, |r| r["kind"] == "refused").unwrap();
+    let (recs, marker) = after_tick("tcpflag", &["--all"], &flows, LAST_TS + 12.0);
+    let tick_at = index(&recs, |r| r["type"] == "tick");
+    let refused = index(&recs, |r| r["kind"] == "refused");
     assert!(
         refused < tick_at && tick_at < marker,
         "{refused} {tick_at} {marker}"
@@ -209,10 +211,8 @@ fn tcpflag_releases_findings_on_a_tick_and_drops_ticks_by_default() {
         "the three retries are one finding"
     );
     // A tick too early releases nothing yet.
-    let input = with_tick(&flows, LAST_TS + 1.0);
-    let out = &pipeline(&[("tcpflag", &["--all"])], Some(&input))[0];
-    let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
-    let refused = position(&out.stdout, |r| r["kind"] == "refused").unwrap();
+    let (recs, marker) = after_tick("tcpflag", &["--all"], &flows, LAST_TS + 1.0);
+    let refused = index(&recs, |r| r["kind"] == "refused");
     assert!(refused > marker);
     // Default output: findings only, no tick.
     let mut input = flows;
