@@ -14,6 +14,30 @@ fn findings(name: &str) -> Vec<Value> {
     tcpwhy_tests::findings(&own_captures().join(name))
 }
 
+/// The findings for one of the corpus' public captures (callers ask `tcpwhy_tests::corpus()`
+/// first).
+fn public(name: &str) -> Vec<Value> {
+    tcpwhy_tests::findings(&shared_captures().join("real").join(name))
+}
+
+/// The corpus' public captures of healthy traffic, which must draw no finding.
+const HEALTHY_PUBLIC: [&str; 14] = [
+    "tcpreplay-test.pcap",
+    "pcapparser-wireshark_samples-test.pcapng",
+    "mptcp-v1.pcap",
+    "dns_tcp.pcap",
+    "tfo-5c1fa7f9ae91.pcap",
+    "tcp-handshake-nano.pcap",
+    "ipv4_tcp_http_xml.pcap",
+    "ipv4_tcp_http_xml_tso.pcap",
+    "tcp_rst_data.pcap",
+    "tcpreplay-test.pcap.gz",
+    "dns_udp.pcap",
+    "edns-opts.pcap",
+    "icmpv6.pcap",
+    "icmp-rfc5837.pcap",
+];
+
 fn summaries(f: &[Value]) -> String {
     f.iter()
         .map(|x| format!("{} {}", x["kind"], x["summary"]))
@@ -245,23 +269,8 @@ fn healthy_public_captures_are_silent() {
     if tcpwhy_tests::corpus().is_none() {
         return;
     }
-    for name in [
-        "tcpreplay-test.pcap",
-        "pcapparser-wireshark_samples-test.pcapng",
-        "mptcp-v1.pcap",
-        "dns_tcp.pcap",
-        "tfo-5c1fa7f9ae91.pcap",
-        "tcp-handshake-nano.pcap",
-        "ipv4_tcp_http_xml.pcap",
-        "ipv4_tcp_http_xml_tso.pcap",
-        "tcp_rst_data.pcap",
-        "tcpreplay-test.pcap.gz",
-        "dns_udp.pcap",
-        "edns-opts.pcap",
-        "icmpv6.pcap",
-        "icmp-rfc5837.pcap",
-    ] {
-        let f = tcpwhy_tests::findings(&shared_captures().join("real").join(name));
+    for name in HEALTHY_PUBLIC {
+        let f = public(name);
         assert!(f.is_empty(), "{name}:\n{}", summaries(&f));
     }
 }
@@ -278,7 +287,7 @@ fn crafted_refusals_fire() {
         "crafted-bigendian-usec.pcap",
         "crafted-bigendian-nsec.pcap",
     ] {
-        let f = tcpwhy_tests::findings(&shared_captures().join("real").join(name));
+        let f = public(name);
         assert_eq!(kinds(&f), ["refused"], "{name}: {}", summaries(&f));
         assert_has(
             &f[0],
@@ -319,7 +328,7 @@ fn public_refusals_fire() {
         return;
     }
     // netns-two-interfaces: a SYN to 2383 refused on a veth and one to 2725 on loopback.
-    let f = tcpwhy_tests::findings(&shared_captures().join("real/netns-two-interfaces.pcapng"));
+    let f = public("netns-two-interfaces.pcapng");
     let mut ports: Vec<u64> = f
         .iter()
         .filter(|x| x["kind"] == "refused")
