@@ -424,6 +424,15 @@ pub fn strv(v: &Value) -> &str {
         .unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
 
+/// Checks that the JSON string `text` contains each of `words`; a failure names the missing one
+/// and shows the text.
+pub fn assert_says(text: &Value, words: &[&str]) {
+    let s = strv(text);
+    for w in words {
+        assert!(s.contains(w), "{w:?} is not in {s:?}");
+    }
+}
+
 /// A JSON array of integers, or a panic naming what was there.
 pub fn u64s(v: &Value) -> Vec<u64> {
     v.as_array()
@@ -557,6 +566,15 @@ impl Diagnosis {
             self.show()
         );
         v[0]
+    }
+
+    /// The application's log line of the action starting with `prefix` (the `nth`, from 0).
+    pub fn action(&self, prefix: &str, nth: usize) -> &serde_json::Value {
+        self.app
+            .iter()
+            .filter(|a| a["action"].as_str().unwrap_or("").starts_with(prefix))
+            .nth(nth)
+            .unwrap_or_else(|| panic!("{}: no action {prefix} #{nth} in the app log", self.name))
     }
 
     /// Flows to one server address and port.

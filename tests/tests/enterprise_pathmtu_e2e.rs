@@ -8,7 +8,9 @@
 //! run; the numbers are checked against the packets and the application's own log.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames, packet, strv, u64s, u64v as u};
+use tcpwhy_tests::{
+    Diagnosis, assert_has, assert_says, diagnose, f64v, frames, packet, strv, u64s, u64v as u,
+};
 
 const APP: &str = "203.0.113.30";
 
@@ -77,7 +79,7 @@ fn pmtu_blackhole_names_the_sizes_that_passed_and_the_mss() {
         assert!(ev.contains(&u(&e["first_lost_frame"])), "{f}");
         assert_eq!(e["icmp_too_big_frames"], serde_json::json!([]));
         let s = strv(&f["summary"]);
-        assert!(s.contains("Path-MTU black hole"), "{s}");
+        assert_says(&f["summary"], &["Path-MTU black hole"]);
         assert!(s.contains(&format!("MSS {mss}")), "{s}");
         assert!(
             s.contains(&format!("up to {} bytes", e["largest_acked"])),
@@ -175,12 +177,7 @@ fn idle_timeout_reset_is_forged_by_the_firewall() {
     assert_eq!(rst.len(), 1);
     assert!(frames(f).contains(&rst[0]), "{f}");
     assert_eq!(packet(&d, rst[0])["ttl"], 64);
-    let summary = strv(&f["summary"]);
-    assert!(
-        summary.contains("TTL 64") && summary.contains("TTL 62"),
-        "{summary}"
-    );
-    assert!(summary.contains("IP ID"), "{summary}");
+    assert_says(&f["summary"], &["TTL 64", "TTL 62", "IP ID"]);
     let app = d
         .app
         .iter()

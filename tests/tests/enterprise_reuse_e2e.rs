@@ -37,22 +37,13 @@ fn flags(p: &Value) -> &str {
     p["tcp_flags"].as_str().unwrap_or("")
 }
 
-/// The application's log line of the action starting with `prefix` (the `nth`, from 0).
-fn action<'a>(d: &'a Diagnosis, prefix: &str, nth: usize) -> &'a Value {
-    d.app
-        .iter()
-        .filter(|a| a["action"].as_str().unwrap_or("").starts_with(prefix))
-        .nth(nth)
-        .unwrap_or_else(|| panic!("{}: no action {prefix} #{nth} in the app log", d.name))
-}
-
 #[test]
 fn keepalive_race_names_the_request_after_the_servers_fin() {
     let d = diagnose("keepalive-race");
     // The pool reused the first connection after 0.3 s (fine) and the second after 1.3 s, when
     // the server had closed it: the application read EOF instead of an answer.
-    assert_eq!(action(&d, "keepalive-race", 0)["result"], "ok");
-    let raced = action(&d, "keepalive-race", 1);
+    assert_eq!(d.action("keepalive-race", 0)["result"], "ok");
+    let raced = d.action("keepalive-race", 1);
     assert_eq!(raced["result"], "EOF", "{raced}");
     let f = only_one(&d, "keepalive_race");
     assert_has(
@@ -112,7 +103,7 @@ fn keepalive_race_names_the_request_after_the_servers_fin() {
 #[test]
 fn timewait_reuse_names_the_challenge_ack_and_the_retry() {
     let d = diagnose("timewait-reuse");
-    let app = action(&d, "post-reuse", 0);
+    let app = d.action("post-reuse", 0);
     assert_eq!(app["result"], "ok", "{app}");
     // retransmission_storm used to take this flow (the retried SYN, the client's RST).
     let f = only_one(&d, "timewait_reuse");
@@ -169,7 +160,7 @@ fn timewait_reuse_names_the_challenge_ack_and_the_retry() {
 #[test]
 fn port_exhaustion_counts_the_reused_four_tuples() {
     let d = diagnose("port-exhaustion");
-    let burst = action(&d, "serial-burst", 0);
+    let burst = d.action("serial-burst", 0);
     let f = only_one(&d, "port_exhaustion");
     assert_has(
         f,

@@ -4,7 +4,7 @@
 //! once, and the healthy connections around them must stay silent.
 
 use serde_json::json;
-use tcpwhy_tests::{assert_has, diagnose, f64v, strv, u64v};
+use tcpwhy_tests::{assert_has, assert_says, diagnose, f64v, strv, u64v};
 
 #[test]
 fn injected_resets_are_named_and_the_real_end_is_found() {
@@ -52,15 +52,11 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
         assert!(signs.contains(&s), "{s} missing: {signs:?}");
     }
     assert!(f["socket_error"].is_null(), "the application saw no error");
-    let s = strv(&f["summary"]);
-    assert!(s.contains("injected"), "{s}");
-    assert!(s.contains("carried on"), "{s}");
-    assert!(s.contains("copies the client's last packet"), "{s}");
-    let n = strv(&f["next_step"]);
-    assert!(
-        n.contains("hop 1") && n.contains("traceroute -T -p 8085"),
-        "{n}"
+    assert_says(
+        &f["summary"],
+        &["injected", "carried on", "copies the client's last packet"],
     );
+    assert_says(&f["next_step"], &["hop 1", "traceroute -T -p 8085"]);
     assert_eq!(d.app[1]["result"], "ok");
 
     // 8086: exact sequence number: the client's connection died (ECONNRESET, as the application
@@ -76,11 +72,7 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
     );
     assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[1]));
     assert!(u64v(&f["evidence"]["sender_after"]) >= 1);
-    let s = strv(&f["summary"]);
-    assert!(
-        s.contains("kept sending") && s.contains("never reset"),
-        "{s}"
-    );
+    assert_says(&f["summary"], &["kept sending", "never reset"]);
     assert_eq!(d.app[2]["result"], "ECONNRESET");
 
     // 8087: the injector refused the SYN before the real SYN-ACK came (router2 held the SYN back):
@@ -94,11 +86,7 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
         }),
     );
     assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[2]));
-    let s = strv(&f["summary"]);
-    assert!(
-        s.contains("connect() failed") && s.contains("SYN-ACK"),
-        "{s}"
-    );
+    assert_says(&f["summary"], &["connect() failed", "SYN-ACK"]);
     assert_eq!(d.app[3]["result"], "ECONNREFUSED");
     // ttlhops takes the server's distance from its SYN-ACK, not from the RST that came first.
     let fl = d.flows_to("203.0.113.30", 8087);
@@ -110,12 +98,13 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
         let o = &fl[0]["ttlhops"]["rst"];
         assert_eq!(o["origin"], "middlebox", "{o}");
         assert_eq!(o["at_hop"], 1, "{o}");
-        let reason = strv(&o["reason"]);
-        assert!(reason.contains("injected"), "{reason}");
-        assert!(reason.contains("kept sending after it"), "{reason}");
-        assert!(
-            reason.contains("copies the client's last packet"),
-            "{reason}"
+        assert_says(
+            &o["reason"],
+            &[
+                "injected",
+                "kept sending after it",
+                "copies the client's last packet",
+            ],
         );
     }
 }

@@ -8,7 +8,7 @@
 //! run. Every scenario has healthy connections beside the broken one: they stay silent.
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, frames, strv, u64s, u64v};
+use tcpwhy_tests::{Diagnosis, assert_has, assert_says, diagnose, f64v, frames, strv, u64s, u64v};
 
 const APP: &str = "203.0.113.30";
 const SLOW: &str = "203.0.113.40";
@@ -67,19 +67,17 @@ fn dying_connection_is_named_with_its_backoff() {
     assert!(ev.contains(&ack) && ack < listed[0], "{f}");
     // The application was still waiting when the lab stopped it: no error yet, and the finding
     // is about its connection.
-    let app = d
-        .app
-        .iter()
-        .find(|a| strv(&a["action"]).starts_with("upload-slow"))
-        .unwrap();
+    let app = d.action("upload-slow", 0);
     assert_eq!(app["result"], "still waiting when stopped");
     assert_eq!(f["client_port"], app["client_port"]);
-    let s = strv(&f["summary"]);
-    assert!(s.contains("dying when the capture ended"), "{s}");
-    assert!(s.contains("exponential back-off"), "{s}");
-    assert!(
-        s.contains("TcpMaxDataRetransmissions") && s.contains("tcp_retries2"),
-        "{s}"
+    assert_says(
+        &f["summary"],
+        &[
+            "dying when the capture ended",
+            "exponential back-off",
+            "TcpMaxDataRetransmissions",
+            "tcp_retries2",
+        ],
     );
 }
 
@@ -89,11 +87,7 @@ fn silent_peer_under_keepalives() {
     let f = one(&d, "peer_silent");
     assert_eq!(f["severity"], "error");
     assert_eq!(f["evidence"]["prober"], "client");
-    let app = d
-        .app
-        .iter()
-        .find(|a| strv(&a["action"]).starts_with("keepalive"))
-        .unwrap();
+    let app = d.action("keepalive", 0);
     assert_eq!(f["client_port"], app["client_port"]);
     let n = u64v(&f["evidence"]["keep_alives"]);
     assert!(n >= 3, "{f}");
@@ -183,11 +177,7 @@ fn client_gave_up_after_its_read_timeout() {
     only(&d, APP, 9002, &["client_gave_up"]);
     let f = one(&d, "client_gave_up");
     assert_eq!(f["severity"], "error");
-    let app = d
-        .app
-        .iter()
-        .find(|a| strv(&a["action"]).starts_with("get-giveup"))
-        .unwrap();
+    let app = d.action("get-giveup", 0);
     // The application's read timeout was 5 s; the RST leaves when the client gets round to its
     // close(), later on a loaded machine (5.8 s seen in CI), and never after the client's own
     // clock stopped (its `seconds` include connect, request, timeout and close).
@@ -229,11 +219,7 @@ fn reset_after_the_clients_half_close() {
             assert!(ev.contains(&x), "{f}");
         }
         if name == "reset-after-close" {
-            let app = d
-                .app
-                .iter()
-                .find(|a| strv(&a["action"]).starts_with("get-halfclose"))
-                .unwrap();
+            let app = d.action("get-halfclose", 0);
             assert_eq!(app["result"], "ECONNRESET");
         }
     }

@@ -6,7 +6,8 @@
 
 use serde_json::{Value, json};
 use tcpwhy_tests::{
-    assert_has, of_type, own_captures, records, root, shared_captures, strv, to_tcpflag, u64v,
+    assert_has, assert_says, of_type, own_captures, records, root, shared_captures, strv,
+    to_tcpflag, u64v,
 };
 
 /// The findings for one of the lab's captures, through the whole pipeline.
@@ -66,10 +67,11 @@ fn seed_refused_2383_from_the_server_itself() {
             "frames": [11, 12, 13, 14, 15, 16],
         }),
     );
-    let s = strv(&x["summary"]);
-    assert!(
-        s.contains("3 SYNs (frames 11, 13, 15) each answered by RST/ACK from the server itself (TTL 126 = 128 − 2: 2 routers between the capture point and the sender)"),
-        "{s}"
+    assert_says(
+        &x["summary"],
+        &[
+            "3 SYNs (frames 11, 13, 15) each answered by RST/ACK from the server itself (TTL 126 = 128 − 2: 2 routers between the capture point and the sender)",
+        ],
     );
     assert!(strv(&x["next_step"]).contains("portmap"));
     // The lab's Linux client connected three times (new ISNs), unlike Windows' same-SYN retries.
@@ -419,12 +421,13 @@ fn seed_replica_windows_client_both_cases() {
             "socket_error": {"windows_code": 10061},
         }),
     );
-    let s = strv(&r["summary"]);
-    assert!(
-        s.contains("(TTL 126 = 128 − 2: 2 routers between the capture point and the sender)"),
-        "{s}"
+    assert_says(
+        &r["summary"],
+        &[
+            "(TTL 126 = 128 − 2: 2 routers between the capture point and the sender)",
+            "as Windows does after a RST",
+        ],
     );
-    assert!(s.contains("as Windows does after a RST"), "{s}");
     for z in &f[..2] {
         assert_eq!(z["server_ip"], "192.168.0.1");
         assert_eq!(z["socket_error"]["windows_code"], 10054);
