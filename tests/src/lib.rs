@@ -568,6 +568,17 @@ impl Diagnosis {
         v[0]
     }
 
+    /// The diagnosis' sole finding, which must be of `kind`.
+    pub fn sole(&self, kind: &str) -> &serde_json::Value {
+        assert!(
+            self.findings.len() == 1 && self.findings[0]["kind"] == kind,
+            "{}: one {kind} finding and nothing else expected:\n{}",
+            self.name,
+            self.show()
+        );
+        &self.findings[0]
+    }
+
     /// The application's log line of the action starting with `prefix` (the `nth`, from 0).
     pub fn action(&self, prefix: &str, nth: usize) -> &serde_json::Value {
         self.app

@@ -203,12 +203,6 @@ fn tls_lab(name: &str) -> Option<Diagnosis> {
     Some(d)
 }
 
-/// The one finding of `d`, which must be of `kind`.
-fn the_finding<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
-    assert_eq!(kinds(d), [kind], "{}", d.show());
-    &d.findings[0]
-}
-
 fn tls_findings(d: &Diagnosis, port: u64) -> Vec<&Value> {
     d.findings
         .iter()
@@ -282,7 +276,7 @@ fn tls_client_certificate_required_fires() {
     let Some(d) = tls_lab("tls-client-cert") else {
         return;
     };
-    let f = the_finding(&d, "tls_handshake_failed");
+    let f = d.sole("tls_handshake_failed");
     assert_has(
         f,
         &json!({
@@ -300,7 +294,7 @@ fn tls_untrusted_server_certificate_fires() {
     let Some(d) = tls_lab("tls-untrusted") else {
         return;
     };
-    let f = the_finding(&d, "tls_handshake_failed");
+    let f = d.sole("tls_handshake_failed");
     assert_has(
         f,
         &json!({

@@ -25,23 +25,54 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
     });
     assert_eq!(forged.len(), 3, "{forged:?}");
 
-    // 8085: the forged sequence number misses the window; the client ignored it, the
-    // connection carried on to its FINs (the application got its answer).
-    let f = &d.kind("injected_reset")[0];
-    assert_eq!(f["server_port"], 8085, "{}", d.show());
-    assert_has(
-        f,
-        &json!({
-            "severity": "warning", "origin": "middlebox", "evidence": {"ignored": true},
-        }),
-    );
-    assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[0]));
-    assert_eq!(f["evidence"]["at_hop"], 1);
-    let signs: Vec<&str> = f["evidence"]["signs"]
+    // Each forged RST in turn: its finding's fields, words of its summary, and what the
+    // application saw.
+    // - 8085: the forged sequence number misses the window; the client ignored it, the
+    //   connection carried on to its FINs (the application got its answer, no error).
+    // - 8086: exact sequence number: the client's connection died (ECONNRESET, as the
+    //   application saw), while the real server kept sending.
+    // - 8087: the injector refused the SYN before the real SYN-ACK came (router2 held the SYN
+    //   back): ECONNREFUSED, as the application saw, though the server answered.
+    let found = d.kind("injected_reset");
+    let cases = [
+        (
+            json!({
+                "server_port": 8085, "severity": "warning", "origin": "middlebox",
+                "evidence": {"ignored": true, "at_hop": 1}, "socket_error": null,
+            }),
+            &["injected", "carried on", "copies the client's last packet"][..],
+            "ok",
+        ),
+        (
+            json!({
+                "server_port": 8086, "severity": "error", "evidence": {"ignored": false},
+                "socket_error": {"posix": "ECONNRESET", "windows_code": 10054},
+            }),
+            &["kept sending", "never reset"][..],
+            "ECONNRESET",
+        ),
+        (
+            json!({
+                "server_port": 8087, "severity": "error",
+                "socket_error": {"posix": "ECONNREFUSED", "windows_code": 10061},
+            }),
+            &["connect() failed", "SYN-ACK"][..],
+            "ECONNREFUSED",
+        ),
+    ];
+    for (i, (fields, words, app)) in cases.iter().enumerate() {
+        let f = found[i];
+        assert_has(f, fields);
+        assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[i]), "{f}");
+        assert_says(&f["summary"], words);
+        assert_eq!(d.app[i + 1]["result"], *app);
+    }
+    // 8085: every sign of the injection, and where to look.
+    let signs: Vec<&str> = found[0]["evidence"]["signs"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s.as_str().unwrap())
+        .map(strv)
         .collect();
     for s in [
         "sender_carried_on",
@@ -51,43 +82,9 @@ fn injected_resets_are_named_and_the_real_end_is_found() {
     ] {
         assert!(signs.contains(&s), "{s} missing: {signs:?}");
     }
-    assert!(f["socket_error"].is_null(), "the application saw no error");
-    assert_says(
-        &f["summary"],
-        &["injected", "carried on", "copies the client's last packet"],
-    );
-    assert_says(&f["next_step"], &["hop 1", "traceroute -T -p 8085"]);
-    assert_eq!(d.app[1]["result"], "ok");
-
-    // 8086: exact sequence number: the client's connection died (ECONNRESET, as the application
-    // saw), while the real server kept sending.
-    let f = &d.kind("injected_reset")[1];
-    assert_has(
-        f,
-        &json!({
-            "server_port": 8086, "severity": "error",
-            "socket_error": {"posix": "ECONNRESET", "windows_code": 10054},
-            "evidence": {"ignored": false},
-        }),
-    );
-    assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[1]));
-    assert!(u64v(&f["evidence"]["sender_after"]) >= 1);
-    assert_says(&f["summary"], &["kept sending", "never reset"]);
-    assert_eq!(d.app[2]["result"], "ECONNRESET");
-
-    // 8087: the injector refused the SYN before the real SYN-ACK came (router2 held the SYN back):
-    // ECONNREFUSED, as the application saw, though the server answered.
-    let f = &d.kind("injected_reset")[2];
-    assert_has(
-        f,
-        &json!({
-            "server_port": 8087, "severity": "error",
-            "socket_error": {"posix": "ECONNREFUSED", "windows_code": 10061},
-        }),
-    );
-    assert_eq!(f["evidence"]["rst_frame"].as_u64(), Some(forged[2]));
-    assert_says(&f["summary"], &["connect() failed", "SYN-ACK"]);
-    assert_eq!(d.app[3]["result"], "ECONNREFUSED");
+    assert_says(&found[0]["next_step"], &["hop 1", "traceroute -T -p 8085"]);
+    // 8086: the real server kept sending after the forged RST.
+    assert!(u64v(&found[1]["evidence"]["sender_after"]) >= 1);
     // ttlhops takes the server's distance from its SYN-ACK, not from the RST that came first.
     let fl = d.flows_to("203.0.113.30", 8087);
     assert_eq!(fl[0]["ttlhops"]["server"]["observed_ttl"], 62, "{}", fl[0]);
@@ -115,12 +112,11 @@ fn a_one_way_capture_is_said_once_and_judges_nothing() {
     // packets all missing. Nothing may be called a failure (the refused connect looks unanswered
     // here: its RST is not in the capture either).
     let d = diagnose("one-sided-out");
-    assert_eq!(d.findings.len(), 1, "{}", d.show());
-    let f = &d.findings[0];
+    let f = d.sole("one_sided_capture");
     assert_has(
         f,
         &json!({
-            "kind": "one_sided_capture", "severity": "info",
+            "severity": "info",
             "evidence": {
                 "direction_seen": "client→server", "connections": 3, "unanswered_not_judged": 1,
             },
@@ -147,12 +143,10 @@ fn a_one_way_capture_is_said_once_and_judges_nothing() {
 
     // The other way (tcpdump -Q in): only the servers' packets.
     let d = diagnose("one-sided-in");
-    assert_eq!(d.findings.len(), 1, "{}", d.show());
-    let f = &d.findings[0];
+    let f = d.sole("one_sided_capture");
     assert_has(
         f,
         &json!({
-            "kind": "one_sided_capture",
             "evidence": {"direction_seen": "server→client", "connections": 3},
         }),
     );
@@ -215,13 +209,12 @@ fn scans_are_one_finding_each_and_no_refusal_is_blamed_on_a_client() {
 #[test]
 fn a_syn_flood_is_one_finding_with_rates() {
     let d = diagnose("syn-flood");
-    assert_eq!(d.findings.len(), 1, "{}", d.show());
-    let f = &d.findings[0];
+    let f = d.sole("syn_flood");
     assert_has(
         f,
         &json!({
-            "kind": "syn_flood", "severity": "warning", "server_ip": "203.0.113.30",
-            "server_port": 8084, "evidence": {"syns": 600, "unanswered": 600},
+            "severity": "warning", "server_ip": "203.0.113.30", "server_port": 8084,
+            "evidence": {"syns": 600, "unanswered": 600},
         }),
     );
     assert!(u64v(&f["evidence"]["sources"]) >= 100);
