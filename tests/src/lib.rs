@@ -568,6 +568,11 @@ impl Diagnosis {
         v[0]
     }
 
+    /// The findings' kinds, in order.
+    pub fn kinds(&self) -> Vec<&str> {
+        self.findings.iter().map(|f| strv(&f["kind"])).collect()
+    }
+
     /// The diagnosis' sole finding, which must be of `kind`.
     pub fn sole(&self, kind: &str) -> &serde_json::Value {
         assert!(

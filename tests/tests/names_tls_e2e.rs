@@ -16,10 +16,6 @@ use tcpwhy_tests::{
 const APP: &str = "203.0.113.30";
 const NEW_KINDS: [&str; 3] = ["dns_failure", "tls_handshake_failed", "protocol_mismatch"];
 
-fn kinds(d: &Diagnosis) -> Vec<&str> {
-    d.findings.iter().map(|f| strv(&f["kind"])).collect()
-}
-
 fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
     let mut x = v;
     for p in path {
@@ -46,7 +42,7 @@ fn lab(name: &str) -> Option<Diagnosis> {
 /// application reported.
 fn dns_lab(name: &str, kinds: &[&str]) -> Option<Diagnosis> {
     let d = lab(name)?;
-    assert_eq!(self::kinds(&d), kinds, "{}", d.show());
+    assert_eq!(d.kinds(), kinds, "{}", d.show());
     app_agrees(&d);
     Some(d)
 }
@@ -216,7 +212,7 @@ fn tls_old_versions_fire_the_working_tls13_connection_does_not() {
         return;
     };
     assert!(
-        kinds(&d).iter().all(|k| *k == "tls_handshake_failed"),
+        d.kinds().iter().all(|k| *k == "tls_handshake_failed"),
         "{}",
         d.show()
     );

@@ -10,13 +10,7 @@ use tcpwhy_tests::{assert_has, assert_says, diagnose, f64v, strv, u64v};
 fn injected_resets_are_named_and_the_real_end_is_found() {
     let d = diagnose("injected-reset");
     // Nothing else: the working requests are silent, and no reset_mid_connection blames the server.
-    let kinds: Vec<&str> = d.findings.iter().map(|f| strv(&f["kind"])).collect();
-    assert_eq!(
-        kinds,
-        ["injected_reset", "injected_reset", "injected_reset"],
-        "{}",
-        d.show()
-    );
+    assert_eq!(d.kinds(), ["injected_reset"; 3], "{}", d.show());
     // The real RSTs carry router1's TTL 64; the server's own packets arrive with 62.
     let forged = d.frames_where(|p| {
         p["tcp_flags"].as_str().is_some_and(|f| f.contains('R'))
@@ -160,14 +154,8 @@ fn a_one_way_capture_is_said_once_and_judges_nothing() {
 #[test]
 fn scans_are_one_finding_each_and_no_refusal_is_blamed_on_a_client() {
     let d = diagnose("port-scan");
-    let kinds: Vec<&str> = d.findings.iter().map(|f| strv(&f["kind"])).collect();
     // No per-port refused / syn_timeout / no_response: only the scans.
-    assert_eq!(
-        kinds,
-        ["port_scan", "port_scan", "port_scan"],
-        "{}",
-        d.show()
-    );
+    assert_eq!(d.kinds(), ["port_scan"; 3], "{}", d.show());
     // nmap -sS -p 1-200 against app: 200 ports, port 80 open, the scanner's kernel resets the
     // SYN-ACK.
     let f = &d.findings[0];
