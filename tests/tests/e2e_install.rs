@@ -6,25 +6,30 @@
 
 use std::process::Command;
 
-use tcpwhy_tests::{bin, root};
+use tcpwhy_tests::{bin, output_ok, root};
 
 const TOOLS: [&str; 5] = ["pcap2jsonl", "tcpflows", "ttlhops", "tcpflag", "portmap"];
+
+/// The documentation a support engineer reads offline, under share/doc/tcpwhy.
+const DOCS: [&str; 6] = [
+    "README.md",
+    "tutorial.md",
+    "rules.md",
+    "schema.md",
+    "runbooks/connection-refused.md",
+    "runbooks/timeouts.md",
+];
 
 #[test]
 fn install_puts_binaries_man_pages_and_completions_under_destdir_prefix() {
     let bindir = bin("pcap2jsonl").parent().unwrap().to_path_buf();
     let destdir = tempfile::tempdir().unwrap();
     let dest = destdir.path().join("usr/local");
-    let out = Command::new("sh")
-        .arg(root().join("scripts/install.sh"))
-        .arg(&dest)
-        .env("TCPWHY_BIN_DIR", &bindir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "install.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    output_ok(
+        Command::new("sh")
+            .arg(root().join("scripts/install.sh"))
+            .arg(&dest)
+            .env("TCPWHY_BIN_DIR", &bindir),
     );
     for t in TOOLS {
         let exe = dest.join("bin").join(t);
@@ -33,23 +38,21 @@ fn install_puts_binaries_man_pages_and_completions_under_destdir_prefix() {
         assert!(String::from_utf8_lossy(&v.stdout).starts_with(t));
 
         let man = std::fs::read_to_string(dest.join(format!("share/man/man1/{t}.1"))).unwrap();
-        assert!(man.contains(".TH"), "{t}.1 is a man page");
-        assert!(man.contains(t));
+        for (part, what) in [
+            (".TH", "is a man page"),
+            (t, "names its tool"),
+            (".SH \"SEE ALSO\"", "points to the other tools"),
+            (".SH EXAMPLES", "has EXAMPLES"),
+            (".SH \"EXIT STATUS\"", "has EXIT STATUS"),
+            ("share/doc/tcpwhy", "names the installed docs"),
+        ] {
+            assert!(man.contains(part), "{t}.1 {what}");
+        }
         assert!(
             man.contains("\\-\\-help") || man.contains("\\-h"),
             "{t}.1 lists options"
         );
-        assert!(
-            man.contains(".SH \"SEE ALSO\""),
-            "{t}.1 points to the other tools"
-        );
-        assert!(man.contains(".SH EXAMPLES"), "{t}.1 has EXAMPLES");
-        assert!(man.contains(".SH \"EXIT STATUS\""), "{t}.1 has EXIT STATUS");
         assert!(!man.contains("EXTRA"), "{t}.1 has no EXTRA section");
-        assert!(
-            man.contains("share/doc/tcpwhy"),
-            "{t}.1 names the installed docs"
-        );
 
         let bash =
             std::fs::read_to_string(dest.join(format!("share/bash-completion/completions/{t}")))
@@ -72,15 +75,7 @@ fn install_puts_binaries_man_pages_and_completions_under_destdir_prefix() {
             "fish completion of {t}"
         );
     }
-    // The documentation a support engineer reads offline.
-    for doc in [
-        "README.md",
-        "tutorial.md",
-        "rules.md",
-        "schema.md",
-        "runbooks/connection-refused.md",
-        "runbooks/timeouts.md",
-    ] {
+    for doc in DOCS {
         assert!(
             dest.join("share/doc/tcpwhy").join(doc).is_file(),
             "share/doc/tcpwhy/{doc}"
@@ -100,17 +95,12 @@ fn relative_bin_dir_and_destination() {
     let bindir = bin("pcap2jsonl").parent().unwrap().to_path_buf();
     let work = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(&bindir, work.path().join("bins")).unwrap();
-    let out = Command::new("sh")
-        .arg(root().join("scripts/install.sh"))
-        .arg("pkg/usr")
-        .current_dir(work.path())
-        .env("TCPWHY_BIN_DIR", "bins")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "install.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    output_ok(
+        Command::new("sh")
+            .arg(root().join("scripts/install.sh"))
+            .arg("pkg/usr")
+            .current_dir(work.path())
+            .env("TCPWHY_BIN_DIR", "bins"),
     );
     for t in TOOLS {
         assert!(work.path().join("pkg/usr/bin").join(t).is_file(), "{t}");

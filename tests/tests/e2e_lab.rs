@@ -8,8 +8,8 @@
 //! (`TCPWHY_CAPTURES=<dir>`). Every scenario mixes healthy connections in, and every test checks
 //! that they stay silent.
 
-use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, u64v as u};
+use serde_json::{Value, json};
+use tcpwhy_tests::{Diagnosis, assert_has, diagnose, f64v, strv, u64s, u64v as u};
 
 const SQL: &str = "203.0.113.20";
 const SQL6: &str = "2001:db8:20::20";
@@ -24,7 +24,7 @@ const APP6: &str = "2001:db8:20::30";
 fn app_agrees(d: &Diagnosis) {
     assert!(!d.app.is_empty(), "{}: no <name>.app.jsonl", d.name);
     for a in &d.app {
-        let action = a["action"].as_str().unwrap();
+        let action = strv(&a["action"]);
         let w: Vec<&str> = action.split_whitespace().collect();
         let (server, port) = match w[0] {
             "get" | "get-timeout" | "connect" | "post" | "bulk" => (w[1].to_string(), w[2]),
@@ -32,7 +32,7 @@ fn app_agrees(d: &Diagnosis) {
             _ => continue,
         };
         let port: u64 = port.parse().unwrap();
-        let result = a["result"].as_str().unwrap();
+        let result = strv(&a["result"]);
         if result == "ok" {
             let cp = &a["client_port"];
             let uids: Vec<&Value> = d
@@ -96,17 +96,23 @@ fn readable(d: &Diagnosis, f: &Value) {
     }
 }
 
+/// The one finding of `kind`, [`readable`].
+fn one<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
+    let f = d.one(kind);
+    readable(d, f);
+    f
+}
+
 fn refused_by_the_server(name: &str, server: &str, ttl: u64) {
     let d = diagnose(name);
     only_about(&d, &[(server, 2383)]);
-    let found = d.kind("refused");
-    assert_eq!(found.len(), 1, "{name}: one refused finding:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["server_ip"], server);
-    assert_eq!(f["server_port"], 2383);
-    assert_eq!(f["client_port"], 20531);
+    let f = one(&d, "refused");
+    assert_has(
+        f,
+        &json!({
+            "severity": "error", "server_ip": server, "server_port": 2383, "client_port": 20531,
+        }),
+    );
     assert_eq!(f["attempts"], 3, "three connect attempts: {f}");
     assert_eq!(f["origin"], "server", "the server itself refused: {f}");
     assert_eq!(f["socket_error"]["windows_code"], 10061);
@@ -114,28 +120,30 @@ fn refused_by_the_server(name: &str, server: &str, ttl: u64) {
     // The evidence is the three RST/ACKs (and their SYNs).
     let rsts = d.frames_where(|p| p["src_port"] == 2383 && p["tcp_flags"] == "RA");
     assert_eq!(rsts.len(), 3);
-    let ev: Vec<u64> = f["frames"].as_array().unwrap().iter().map(u).collect();
+    let ev: Vec<u64> = u64s(&f["frames"]);
     for r in &rsts {
         assert!(
             ev.contains(r),
             "{name}: RST frame {r} not in the evidence {ev:?}"
         );
     }
-    assert!(f["summary"].as_str().unwrap().contains("2383"), "{f}");
+    assert!(strv(&f["summary"]).contains("2383"), "{f}");
     // ttlhops: TTL 126 = initial 128 - 2 routers: the RSTs came from the server itself.
     let flows = d.flows_to(server, 2383);
     assert_eq!(flows.len(), 3, "{name}: three attempts, three flows");
     for fl in flows {
         let o = &fl["ttlhops"]["rst"];
         assert_eq!(o["origin"], "endpoint", "{fl}");
-        assert_eq!(o["observed_ttl"], ttl);
-        assert_eq!(o["initial_ttl"], 128);
-        assert_eq!(o["hops"], 2);
+        assert_has(
+            o,
+            &json!({"observed_ttl": ttl, "initial_ttl": 128, "hops": 2}),
+        );
     }
     let h = d.host(server);
-    assert_eq!(h["initial_ttl"], 128);
-    assert_eq!(h["hops"], 2);
-    assert_eq!(h["os_hint"], "windows");
+    assert_has(
+        h,
+        &json!({"initial_ttl": 128, "hops": 2, "os_hint": "windows"}),
+    );
     // portmap, from the server's real `ss -ltnp`: nothing on 2383, msmdsrv on 2725.
     let pm = &f["portmap"];
     assert_eq!(pm["port"], 2383);
@@ -171,23 +179,27 @@ fn refused_windows_retry_is_one_connect_with_three_syns() {
     // The seed's exact pattern: one connect(), the same SYN three times, each reset.
     let d = diagnose("refused-windows-retry");
     only_about(&d, &[(SQL, 2383)]);
-    let found = d.kind("refused");
-    assert_eq!(found.len(), 1, "{}", d.show());
-    let f = found[0];
-    readable(&d, f);
-    assert_eq!(f["client_port"], 20531);
-    assert_eq!(f["attempts"], 3);
-    assert_eq!(f["origin"], "server");
-    assert_eq!(f["socket_error"]["windows_code"], 10061);
-    let s = f["summary"].as_str().unwrap();
+    let f = one(&d, "refused");
+    assert_has(
+        f,
+        &json!({
+            "client_port": 20531, "attempts": 3, "origin": "server",
+            "socket_error": {"windows_code": 10061},
+        }),
+    );
+    let s = strv(&f["summary"]);
     assert!(s.contains("Windows"), "the retry pattern is Windows': {s}");
     let flows = d.flows_to(SQL, 2383);
     assert_eq!(flows.len(), 1, "same ISN: one connection attempt, one flow");
-    assert_eq!(flows[0]["attempts"]["syn_count"], 3);
-    assert_eq!(flows[0]["state"], "REJ");
-    assert_eq!(flows[0]["ttlhops"]["rst"]["origin"], "endpoint");
+    assert_has(
+        flows[0],
+        &json!({
+            "attempts": {"syn_count": 3}, "state": "REJ",
+            "ttlhops": {"rst": {"origin": "endpoint"}},
+        }),
+    );
     // Every SYN and every RST is evidence.
-    let ev: Vec<u64> = f["frames"].as_array().unwrap().iter().map(u).collect();
+    let ev: Vec<u64> = u64s(&f["frames"]);
     for fr in d.frames_where(|p| p["dst_port"] == 2383 || p["src_port"] == 2383) {
         assert!(ev.contains(&fr), "frame {fr} not in the evidence {ev:?}");
     }
@@ -202,10 +214,7 @@ fn refused_windows_retry_is_one_connect_with_three_syns() {
 fn refused_by_the_hosts_own_firewall_while_the_service_listens() {
     let d = diagnose("refused-host-firewall");
     only_about(&d, &[(APP, 8443)]);
-    let found = d.kind("refused");
-    assert_eq!(found.len(), 1, "{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "refused");
     assert_eq!(
         f["origin"], "server",
         "the server's own stack sent the RST: {f}"
@@ -236,11 +245,13 @@ fn middlebox_reset_is_a_device_nearer_than_the_server() {
     assert_eq!(attempts, 2, "two connects, two SYNs");
     for f in &found {
         readable(&d, f);
-        assert_eq!(f["server_ip"], APP);
-        assert_eq!(f["server_port"], 8443);
-        assert_eq!(f["origin"], "middlebox");
-        assert_eq!(f["socket_error"]["windows_code"], 10061);
-        assert_eq!(f["socket_error"]["posix"], "ECONNREFUSED");
+        assert_has(
+            f,
+            &json!({
+                "server_ip": APP, "server_port": 8443, "origin": "middlebox",
+                "socket_error": {"windows_code": 10061, "posix": "ECONNREFUSED"},
+            }),
+        );
         // The server's real listener table says it listens: look at the path, not the server.
         assert_eq!(f["portmap"]["listening"], true, "{}", f["portmap"]);
     }
@@ -248,10 +259,10 @@ fn middlebox_reset_is_a_device_nearer_than_the_server() {
     for fl in d.flows_to(APP, 8443) {
         let o = &fl["ttlhops"]["rst"];
         assert_eq!(o["origin"], "middlebox", "{fl}");
-        assert_eq!(o["observed_ttl"], 64);
-        assert_eq!(o["hops"], 0);
-        assert_eq!(o["at_hop"], 1);
-        assert_eq!(o["expected_hops"], 2);
+        assert_has(
+            o,
+            &json!({"observed_ttl": 64, "hops": 0, "at_hop": 1, "expected_hops": 2}),
+        );
     }
     assert_eq!(d.host(APP)["hops"], 2);
     app_agrees(&d);
@@ -261,17 +272,14 @@ fn middlebox_reset_is_a_device_nearer_than_the_server() {
 fn syn_timeout_counts_the_retries() {
     let d = diagnose("syn-timeout");
     only_about(&d, &[(APP, 8080)]);
-    let found = d.kind("syn_timeout");
-    assert_eq!(found.len(), 1, "syn-timeout:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "syn_timeout");
     assert_eq!(f["server_ip"], APP);
     assert_eq!(f["server_port"], 8080);
     assert_eq!(f["attempts"], 3, "SYN + 2 retransmissions: {f}");
     assert_eq!(f["socket_error"]["windows_code"], 10060);
     assert_eq!(f["socket_error"]["posix"], "ETIMEDOUT");
     let syns = d.frames_where(|p| p["dst_port"] == 8080 && p["tcp_flags"] == "S");
-    let ev: Vec<u64> = f["frames"].as_array().unwrap().iter().map(u).collect();
+    let ev: Vec<u64> = u64s(&f["frames"]);
     assert_eq!(syns.len(), 3);
     for s in &syns {
         assert!(ev.contains(s), "SYN {s} not in the evidence {ev:?}");
@@ -308,7 +316,7 @@ fn icmp_unreachable_names_the_router_and_the_error() {
     ] {
         readable(&d, f);
         assert_eq!(f["origin"], "network", "a router answered: {f}");
-        assert!(f["summary"].as_str().unwrap().contains(router), "{f}");
+        assert!(strv(&f["summary"]).contains(router), "{f}");
     }
     assert_eq!(host["socket_error"]["posix"], "EHOSTUNREACH");
     assert_eq!(host["socket_error"]["windows_code"], 10065);
@@ -342,13 +350,13 @@ fn retrans_timeout_is_a_lost_request_not_a_healthy_close() {
     // server's late FIN is answered by the client stack's RST. Not a normal ending.
     let d = diagnose("retrans-timeout");
     only_about(&d, &[(APP, 8081)]);
-    let found = d.kind("retransmission_storm");
-    assert_eq!(found.len(), 1, "retrans-timeout:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["server_port"], 8081);
-    assert_eq!(f["socket_error"]["posix"], "ETIMEDOUT");
+    let f = one(&d, "retransmission_storm");
+    assert_has(
+        f,
+        &json!({
+            "severity": "error", "server_port": 8081, "socket_error": {"posix": "ETIMEDOUT"},
+        }),
+    );
     assert!(u(&f["evidence"]["client_retransmissions"]) >= 3, "{f}");
     let fl = d.flows_to(APP, 8081);
     assert_eq!(fl.len(), 1);
@@ -362,14 +370,11 @@ fn retrans_timeout_is_a_lost_request_not_a_healthy_close() {
 fn slow_connect_is_worth_knowing_not_a_failure() {
     let d = diagnose("slow-connect");
     only_about(&d, &[(APP, 8082)]);
-    let found = d.kind("slow_connect");
-    assert_eq!(found.len(), 1, "slow-connect:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "slow_connect");
     assert_eq!(f["severity"], "info", "connect took ~1 s: {f}");
     assert!(f["socket_error"].is_null(), "the connect succeeded: {f}");
     assert_eq!(f["evidence"]["syn_count"], 2);
-    let t = f["evidence"]["connect_time"].as_f64().unwrap();
+    let t = f64v(&f["evidence"]["connect_time"]);
     assert!((0.9..2.0).contains(&t), "connect_time {t}");
     assert!(d.findings.iter().all(|f| f["severity"] != "error"));
     let fl = d.flows_to(APP, 8082);
@@ -423,7 +428,7 @@ fn handshake_incomplete_client_side_names_the_servers_repeated_synack() {
         .iter()
         .find(|f| f["severity"] == "error" && f["server_port"] == 8083)
         .unwrap_or_else(|| panic!("no error finding:\n{}", d.show()));
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(
         s.contains("SYN-ACK"),
         "the server's repeated SYN-ACKs are the evidence: {s}"
@@ -434,19 +439,18 @@ fn handshake_incomplete_client_side_names_the_servers_repeated_synack() {
 fn zero_window_synack_is_the_servers_fault() {
     let d = diagnose("zero-window-synack");
     only_about(&d, &[(BAD, 80)]);
-    let found = d.kind("zero_window_at_handshake");
-    assert_eq!(found.len(), 1, "zero-window-synack:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["server_ip"], BAD);
-    assert_eq!(f["server_port"], 80);
-    assert_eq!(f["socket_error"]["windows_code"], 10054);
-    assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
+    let f = one(&d, "zero_window_at_handshake");
+    assert_has(
+        f,
+        &json!({
+            "severity": "error", "server_ip": BAD, "server_port": 80,
+            "socket_error": {"windows_code": 10054, "posix": "ECONNRESET"},
+        }),
+    );
     let synack =
         d.frames_where(|p| p["src_ip"] == BAD && p["tcp_flags"] == "SA" && p["window"] == 0);
     assert_eq!(synack.len(), 1);
-    let ev: Vec<u64> = f["frames"].as_array().unwrap().iter().map(u).collect();
+    let ev: Vec<u64> = u64s(&f["frames"]);
     assert!(
         ev.contains(&synack[0]),
         "the SYN-ACK {} is the evidence: {ev:?}",
@@ -467,16 +471,14 @@ fn zero_window_synack_is_the_servers_fault() {
 fn intermittent_rr_names_the_bad_backend_and_the_dns_name() {
     let d = diagnose("intermittent-rr");
     only_about(&d, &[(BAD, 80)]);
-    let found = d.kind("intermittent_backend");
-    assert_eq!(found.len(), 1, "intermittent-rr:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "intermittent_backend");
     assert_eq!(f["server_ip"], BAD, "the broken backend");
-    assert_eq!(f["server_port"], 80);
-    assert_eq!(f["evidence"]["name"], "web2.lab.test");
-    assert_eq!(f["evidence"]["failed"], 4);
+    assert_has(
+        f,
+        &json!({"server_port": 80, "evidence": {"name": "web2.lab.test", "failed": 4}}),
+    );
     assert_eq!(f["attempts"], 4, "4 of the 12 connections went to {BAD}");
-    let s = f["summary"].as_str().unwrap();
+    let s = strv(&f["summary"]);
     assert!(s.contains(BAD) && s.contains("web2.lab.test"), "{s}");
     let others: Vec<&Value> = f["evidence"]["other_addresses"]
         .as_array()
@@ -498,15 +500,14 @@ fn intermittent_rr_names_the_bad_backend_and_the_dns_name() {
 fn reset_mid_connection_comes_from_the_server_application() {
     let d = diagnose("reset-mid");
     only_about(&d, &[(APP, 9000)]);
-    let found = d.kind("reset_mid_connection");
-    assert_eq!(found.len(), 1, "reset-mid:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
-    assert_eq!(f["server_ip"], APP);
-    assert_eq!(f["server_port"], 9000);
-    assert_eq!(f["origin"], "server");
-    assert_eq!(f["socket_error"]["windows_code"], 10054);
-    assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
+    let f = one(&d, "reset_mid_connection");
+    assert_has(
+        f,
+        &json!({
+            "server_ip": APP, "server_port": 9000, "origin": "server",
+            "socket_error": {"windows_code": 10054, "posix": "ECONNRESET"},
+        }),
+    );
     let fl = d.flows_to(APP, 9000);
     assert_eq!(fl.len(), 1);
     assert_eq!(fl[0]["established"], true);
@@ -520,10 +521,7 @@ fn reset_mid_connection_comes_from_the_server_application() {
 fn zero_window_that_recovers_is_a_warning_not_a_failure() {
     let d = diagnose("zero-window-recover");
     only_about(&d, &[(APP, 9001)]);
-    let found = d.kind("zero_window_stall");
-    assert_eq!(found.len(), 1, "zero-window-recover:\n{}", d.show());
-    let f = found[0];
-    readable(&d, f);
+    let f = one(&d, "zero_window_stall");
     assert_eq!(f["severity"], "warning");
     assert_eq!(f["server_port"], 9001);
     assert!(
@@ -535,7 +533,7 @@ fn zero_window_that_recovers_is_a_warning_not_a_failure() {
     let zw = &fl[0]["server"]["zero_window"];
     assert_eq!(zw["in_handshake"], false);
     assert_eq!(zw["reopened"], true, "{zw}");
-    assert!(zw["longest_stall"].as_f64().unwrap() > 1.0, "{zw}");
+    assert!(f64v(&zw["longest_stall"]) > 1.0, "{zw}");
     assert_eq!(fl[0]["state"], "SF");
     app_agrees(&d);
 }

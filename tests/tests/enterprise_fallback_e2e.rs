@@ -6,8 +6,10 @@
 //! or times of one run: the numbers are compared with the packets and with what the client
 //! application saw (`<name>.app.jsonl`).
 
-use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, f64v, frames, lab_captures, packet};
+use serde_json::{Value, json};
+use tcpwhy_tests::{
+    Diagnosis, assert_has, assert_says, diagnose, f64v, frames, lab_captures, packet, strv, u64v,
+};
 
 const APP: &str = "203.0.113.30";
 const APP6: &str = "2001:db8:20::30";
@@ -17,7 +19,7 @@ const MINE: &[&str] = &["backlog_full", "ipv6_fallback", "ecn_setup_blocked"];
 fn only(d: &Diagnosis, port: u64, kinds: &[&str]) {
     for f in &d.findings {
         assert!(
-            f["server_port"] == port && kinds.contains(&f["kind"].as_str().unwrap()),
+            f["server_port"] == port && kinds.contains(&strv(&f["kind"])),
             "{}: unexpected finding: {f}\n{}",
             d.name,
             d.show()
@@ -39,7 +41,7 @@ fn burst(d: &Diagnosis) -> Vec<Value> {
 /// packets from the server port to other clients, the text names the count.
 fn check_backlog(d: &Diagnosis, f: &Value) {
     let fr = frames(f);
-    let port = f["client_port"].as_u64().unwrap();
+    let port = u64v(&f["client_port"]);
     let flow = d
         .flows
         .iter()
@@ -49,10 +51,7 @@ fn check_backlog(d: &Diagnosis, f: &Value) {
         assert!(fr.contains(&s.as_u64().unwrap()), "SYN {s} listed: {f}");
     }
     let others = f["evidence"]["other_frames"].as_array().unwrap();
-    assert!(
-        f["evidence"]["others_answered"].as_u64().unwrap() >= 1,
-        "{f}"
-    );
+    assert!(u64v(&f["evidence"]["others_answered"]) >= 1, "{f}");
     assert!(!others.is_empty(), "{f}");
     for o in others {
         let p = packet(d, o.as_u64().unwrap());
@@ -60,8 +59,8 @@ fn check_backlog(d: &Diagnosis, f: &Value) {
         assert_eq!(p["src_port"], 8097, "{f}");
         assert_ne!(p["dst_port"], port, "an answer to another connection: {f}");
     }
-    let s = f["summary"].as_str().unwrap();
-    assert!(s.contains("listen (accept) queue"), "{s}");
+    let s = strv(&f["summary"]);
+    assert_says(&f["summary"], &["listen (accept) queue"]);
     assert!(
         s.contains(&format!(
             "answered {} other",
@@ -69,10 +68,7 @@ fn check_backlog(d: &Diagnosis, f: &Value) {
         )),
         "{s}"
     );
-    assert!(
-        f["next_step"].as_str().unwrap().contains("somaxconn"),
-        "{f}"
-    );
+    assert!(strv(&f["next_step"]).contains("somaxconn"), "{f}");
 }
 
 #[test]
@@ -84,7 +80,7 @@ fn full_backlog_is_named_not_a_timeout_or_a_firewall() {
     let app = burst(&d);
     for f in &v {
         check_backlog(&d, f);
-        let port = f["client_port"].as_u64().unwrap();
+        let port = u64v(&f["client_port"]);
         let a = app
             .iter()
             .find(|a| a["client_port"] == port)
@@ -99,7 +95,7 @@ fn full_backlog_is_named_not_a_timeout_or_a_firewall() {
             waited + 0.05 >= f64v(&a["connect_seconds"]),
             "waited {waited} vs connect {a}: {f}"
         );
-        if f["evidence"]["unanswered_syns"].as_u64().unwrap() >= 2 {
+        if u64v(&f["evidence"]["unanswered_syns"]) >= 2 {
             assert!(f64v(&a["connect_seconds"]) > 2.5, "{a}");
         }
     }
@@ -114,7 +110,7 @@ fn full_backlog_is_named_not_a_timeout_or_a_firewall() {
         .find(|f| f["evidence"]["ignored_ack"] == true)
         .unwrap();
     assert!(
-        ign["evidence"]["client_retransmissions"].as_u64().unwrap() >= 1,
+        u64v(&ign["evidence"]["client_retransmissions"]) >= 1,
         "{ign}"
     );
 }
@@ -134,10 +130,13 @@ fn abort_on_overflow_reset_is_named() {
     assert_eq!(r.len(), reset.len(), "{}", d.show());
     for f in r {
         check_backlog(&d, f);
-        assert_eq!(f["severity"], "error");
-        assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
-        assert_eq!(f["socket_error"]["windows_code"], 10054);
-        let port = f["client_port"].as_u64().unwrap();
+        assert_has(
+            f,
+            &json!({
+                "severity": "error", "socket_error": {"posix": "ECONNRESET", "windows_code": 10054},
+            }),
+        );
+        let port = u64v(&f["client_port"]);
         assert!(reset.iter().any(|a| a["client_port"] == port), "{f}");
         // The RST is listed, and it came from the server's own stack (TTL 62 like its others).
         let rst = d.frames_where(|p| {
@@ -145,12 +144,7 @@ fn abort_on_overflow_reset_is_named() {
         });
         assert_eq!(rst.len(), 1);
         assert!(frames(f).contains(&rst[0]), "{f}");
-        assert!(
-            f["summary"]
-                .as_str()
-                .unwrap()
-                .contains("tcp_abort_on_overflow=1")
-        );
+        assert!(strv(&f["summary"]).contains("tcp_abort_on_overflow=1"));
     }
 }
 
@@ -169,12 +163,7 @@ fn slow_ipv6_fallback_names_the_time_lost() {
     let cc: Vec<&Value> = d
         .app
         .iter()
-        .filter(|a| {
-            a["action"]
-                .as_str()
-                .unwrap()
-                .starts_with("create-connection")
-        })
+        .filter(|a| strv(&a["action"]).starts_with("create-connection"))
         .collect();
     assert_eq!(cc.len(), 2);
     for (f, a) in v.iter().zip(&cc) {
@@ -183,19 +172,14 @@ fn slow_ipv6_fallback_names_the_time_lost() {
         assert_eq!(f["server_ip"], APP6);
         // The IPv4 connection it names is the one the application used, and the time lost is
         // what the application measured for its connect.
-        let v4 = packet(&d, f["evidence"]["ipv4_syn_frame"].as_u64().unwrap());
+        let v4 = packet(&d, u64v(&f["evidence"]["ipv4_syn_frame"]));
         assert_eq!(v4["dst_ip"], APP);
         assert_eq!(v4["src_port"], a["client_port"], "{f} {a}");
         let lost = f64v(&f["evidence"]["time_lost"]);
         let took = f64v(&a["connect_seconds"]);
         assert!((lost - took).abs() < 0.1, "lost {lost} vs connect {took}");
-        assert!(
-            f["summary"]
-                .as_str()
-                .unwrap()
-                .contains("lost on this connection")
-        );
-        assert!(f["next_step"].as_str().unwrap().contains("Happy Eyeballs"));
+        assert!(strv(&f["summary"]).contains("lost on this connection"));
+        assert!(strv(&f["next_step"]).contains("Happy Eyeballs"));
         // The DNS answers that link the two addresses are evidence.
         let dns = f["evidence"]["dns_frames"].as_array().unwrap();
         assert_eq!(dns.len(), 2, "the A and the AAAA answer: {f}");
@@ -212,10 +196,7 @@ fn slow_ipv6_fallback_names_the_time_lost() {
     assert_eq!(st[0]["server_ip"], APP6);
     assert_eq!(st[0]["evidence"]["ipv6_fallback"]["fell_back"], false);
     assert!(
-        st[0]["summary"]
-            .as_str()
-            .unwrap()
-            .contains("no IPv4 attempt followed"),
+        strv(&st[0]["summary"]).contains("no IPv4 attempt followed"),
         "{}",
         st[0]
     );
@@ -246,18 +227,11 @@ fn ecn_setup_syn_dropped_or_reset_is_info() {
         .collect();
     assert_eq!(refused.len(), 1, "nothing else: {}", d.show());
     let r = refused[0];
-    assert!(
-        r["kind"].as_str().unwrap().starts_with("refused"),
-        "{}",
-        d.show()
-    );
+    assert!(strv(&r["kind"]).starts_with("refused"), "{}", d.show());
     assert_eq!(r["server_port"], 8096);
     assert_eq!(r["evidence"]["ecn_setup_syn"], true, "{r}");
     assert_eq!(r["socket_error"]["posix"], "ECONNREFUSED");
-    assert!(
-        r["summary"].as_str().unwrap().contains("asked for ECN"),
-        "{r}"
-    );
+    assert!(strv(&r["summary"]).contains("asked for ECN"), "{r}");
     let a = d
         .app
         .iter()
@@ -265,10 +239,7 @@ fn ecn_setup_syn_dropped_or_reset_is_info() {
         .expect("the application saw the refusal");
     // Its source port is fixed in the action ("connect HOST PORT SPORT").
     assert!(
-        a["action"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!(" {}", r["client_port"])),
+        strv(&a["action"]).ends_with(&format!(" {}", r["client_port"])),
         "{a} {r}"
     );
     for f in &v {
@@ -276,10 +247,10 @@ fn ecn_setup_syn_dropped_or_reset_is_info() {
         let fr = frames(f);
         let first = packet(&d, fr[0]);
         assert!(
-            first["tcp_flags"].as_str().unwrap().contains("EC"),
+            strv(&first["tcp_flags"]).contains("EC"),
             "the first frame is the ECN SYN: {first}"
         );
-        let plain = packet(&d, f["evidence"]["plain_syn_frame"].as_u64().unwrap());
+        let plain = packet(&d, u64v(&f["evidence"]["plain_syn_frame"]));
         assert_eq!(plain["tcp_flags"], "S");
         let lost = f64v(&f["evidence"]["time_lost"]);
         assert!((0.9..2.5).contains(&lost), "{f}");
@@ -289,7 +260,7 @@ fn ecn_setup_syn_dropped_or_reset_is_info() {
     assert_eq!(by_port(8095)["evidence"]["how"], "dropped");
     let r = by_port(8096);
     assert_eq!(r["evidence"]["how"], "reset");
-    let rst = packet(&d, r["evidence"]["rst_frame"].as_u64().unwrap());
+    let rst = packet(&d, u64v(&r["evidence"]["rst_frame"]));
     assert_eq!(
         rst["ttl"], 63,
         "router2's RST, one hop closer than the server"
@@ -321,7 +292,7 @@ fn other_lab_captures_never_get_these_kinds() {
         }
         let d = diagnose(stem);
         for f in &d.findings {
-            assert!(!MINE.contains(&f["kind"].as_str().unwrap()), "{stem}: {f}");
+            assert!(!MINE.contains(&strv(&f["kind"])), "{stem}: {f}");
         }
         n += 1;
     }

@@ -7,8 +7,10 @@
 //! (`TCPWHY_CAPTURES=<dir>`): nothing here depends on the frame numbers, ports or times of one
 //! run; the numbers are checked against the packets and the application's own log.
 
-use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, frames, packet, u64v as u};
+use serde_json::{Value, json};
+use tcpwhy_tests::{
+    Diagnosis, assert_has, assert_says, diagnose, f64v, frames, packet, strv, u64s, u64v as u,
+};
 
 const APP: &str = "203.0.113.30";
 
@@ -28,8 +30,8 @@ fn only<'a>(d: &'a Diagnosis, kind: &str) -> Vec<&'a Value> {
             !fr.is_empty() && fr.iter().all(|x| (1..=last).contains(x)),
             "{f}"
         );
-        assert!(f["summary"].as_str().unwrap().len() > 80, "{f}");
-        assert!(f["next_step"].as_str().unwrap().len() > 80, "{f}");
+        assert!(strv(&f["summary"]).len() > 80, "{f}");
+        assert!(strv(&f["next_step"]).len() > 80, "{f}");
     }
     d.findings.iter().collect()
 }
@@ -41,10 +43,13 @@ fn pmtu_blackhole_names_the_sizes_that_passed_and_the_mss() {
     // The IPv4 and the IPv6 upload; the small requests before and after stay silent.
     assert_eq!(v.len(), 2, "{}", d.show());
     for f in v {
-        assert_eq!(f["severity"], "error");
-        assert_eq!(f["server_port"], 9110);
-        assert_eq!(f["socket_error"]["windows_code"], 10060);
-        assert_eq!(f["socket_error"]["posix"], "ETIMEDOUT");
+        assert_has(
+            f,
+            &json!({
+                "severity": "error", "server_port": 9110,
+                "socket_error": {"windows_code": 10060, "posix": "ETIMEDOUT"},
+            }),
+        );
         let e = &f["evidence"];
         assert_eq!(e["sender"], "client");
         let app = d
@@ -57,12 +62,12 @@ fn pmtu_blackhole_names_the_sizes_that_passed_and_the_mss() {
         let head = packet(&d, u(&e["largest_acked_frame"]));
         assert_eq!(head["payload_len"], e["largest_acked"]);
         assert!(u(&e["largest_acked"]) < 100, "{f}");
-        let v6 = f["server_ip"].as_str().unwrap().contains(':');
+        let v6 = strv(&f["server_ip"]).contains(':');
         let (mss, full) = if v6 { (1440, 1428) } else { (1460, 1448) };
         assert_eq!(u(&e["mss"]), mss, "{f}");
         assert_eq!(u(&e["smallest_lost"]), full, "{f}");
         // Every retransmission listed is a full-size segment of this connection.
-        let lost: Vec<u64> = e["lost_frames"].as_array().unwrap().iter().map(u).collect();
+        let lost: Vec<u64> = u64s(&e["lost_frames"]);
         assert!(lost.len() >= 3, "{f}");
         for fr in &lost {
             let p = packet(&d, *fr);
@@ -73,14 +78,14 @@ fn pmtu_blackhole_names_the_sizes_that_passed_and_the_mss() {
         assert!(lost.iter().all(|x| ev.contains(x)), "{f}");
         assert!(ev.contains(&u(&e["first_lost_frame"])), "{f}");
         assert_eq!(e["icmp_too_big_frames"], serde_json::json!([]));
-        let s = f["summary"].as_str().unwrap();
-        assert!(s.contains("Path-MTU black hole"), "{s}");
+        let s = strv(&f["summary"]);
+        assert_says(&f["summary"], &["Path-MTU black hole"]);
         assert!(s.contains(&format!("MSS {mss}")), "{s}");
         assert!(
             s.contains(&format!("up to {} bytes", e["largest_acked"])),
             "{s}"
         );
-        assert!(f["next_step"].as_str().unwrap().contains("clamp"), "{f}");
+        assert!(strv(&f["next_step"]).contains("clamp"), "{f}");
     }
     // tcpflows' signal is on the two uploads only.
     let marked: Vec<&Value> = d
@@ -116,12 +121,15 @@ fn pmtu_event_where_the_icmp_arrives_is_silent() {
 #[test]
 fn idle_timeout_silent_drop_names_the_idle_gap() {
     let d = diagnose("idle-timeout");
-    let v = only(&d, "idle_timeout");
-    assert_eq!(v.len(), 1, "the 1 s idle stays silent:\n{}", d.show());
-    let f = v[0];
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["server_ip"], APP);
-    assert_eq!(f["socket_error"]["posix"], "ETIMEDOUT");
+    only(&d, "idle_timeout");
+    // One: the 1 s idle stays silent.
+    let f = d.one("idle_timeout");
+    assert_has(
+        f,
+        &json!({
+            "severity": "error", "server_ip": APP, "socket_error": {"posix": "ETIMEDOUT"},
+        }),
+    );
     let e = &f["evidence"];
     assert_eq!(e["outcome"], "unanswered");
     assert_eq!(e["resumed_by"], "client");
@@ -134,38 +142,34 @@ fn idle_timeout_silent_drop_names_the_idle_gap() {
     // The idle gap is the time between the two packets named, and the app slept that long.
     let (a, b) = (u(&e["idle_from_frame"]), u(&e["idle_frame"]));
     let gap = packet(&d, b)["ts"].as_f64().unwrap() - packet(&d, a)["ts"].as_f64().unwrap();
-    let said = e["idle_seconds"].as_f64().unwrap();
+    let said = f64v(&e["idle_seconds"]);
     assert!((gap - said).abs() < 1e-3, "{gap} vs {said}");
-    let slept = app["idle"][0].as_f64().unwrap();
+    let slept = f64v(&app["idle"][0]);
     assert!(
         said >= slept - 0.05,
         "idle {said} s, the app slept {slept} s"
     );
     assert!(
-        f["summary"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("idle {said:.1} s")),
+        strv(&f["summary"]).contains(&format!("idle {said:.1} s")),
         "{f}"
     );
     assert!(packet(&d, b)["payload_len"].as_u64().unwrap() > 0);
     let n = u(&e["retransmissions"]);
     assert!(n >= 3, "{f}");
-    assert!(
-        f["next_step"].as_str().unwrap().contains("keep-alive"),
-        "{f}"
-    );
+    assert!(strv(&f["next_step"]).contains("keep-alive"), "{f}");
 }
 
 #[test]
 fn idle_timeout_reset_is_forged_by_the_firewall() {
     let d = diagnose("idle-timeout-reset");
-    let v = only(&d, "idle_timeout");
-    assert_eq!(v.len(), 1, "{}", d.show());
-    let f = v[0];
-    assert_eq!(f["socket_error"]["windows_code"], 10054);
-    assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
-    assert_eq!(f["origin"], "middlebox");
+    only(&d, "idle_timeout");
+    let f = d.one("idle_timeout");
+    assert_has(
+        f,
+        &json!({
+            "socket_error": {"windows_code": 10054, "posix": "ECONNRESET"}, "origin": "middlebox",
+        }),
+    );
     let e = &f["evidence"];
     assert_eq!(e["outcome"], "reset");
     assert_eq!(e["rst_origin"]["origin"], "middlebox");
@@ -173,28 +177,22 @@ fn idle_timeout_reset_is_forged_by_the_firewall() {
     assert_eq!(rst.len(), 1);
     assert!(frames(f).contains(&rst[0]), "{f}");
     assert_eq!(packet(&d, rst[0])["ttl"], 64);
-    let summary = f["summary"].as_str().unwrap();
-    assert!(
-        summary.contains("TTL 64") && summary.contains("TTL 62"),
-        "{summary}"
-    );
-    assert!(summary.contains("IP ID"), "{summary}");
+    assert_says(&f["summary"], &["TTL 64", "TTL 62", "IP ID"]);
     let app = d
         .app
         .iter()
         .find(|a| a["client_port"] == f["client_port"])
         .unwrap();
     assert_eq!(app["result"], "ECONNRESET");
-    assert!(e["idle_seconds"].as_f64().unwrap() >= app["idle"][0].as_f64().unwrap() - 0.05);
+    assert!(f64v(&e["idle_seconds"]) >= f64v(&app["idle"][0]) - 0.05);
 }
 
 #[test]
 fn pmtu_blackhole_stalls_a_tls_handshake_named_from_the_servers_side() {
     // The server's capture: its handshake flight is what vanishes.
     let d = diagnose("pmtu-blackhole-tls.server");
-    let v = only(&d, "pmtu_blackhole");
-    assert_eq!(v.len(), 1, "{}", d.show());
-    let f = v[0];
+    only(&d, "pmtu_blackhole");
+    let f = d.one("pmtu_blackhole");
     assert_eq!(f["server_port"], 4431);
     let e = &f["evidence"];
     assert_eq!(e["sender"], "server");
@@ -211,18 +209,10 @@ fn pmtu_blackhole_stalls_a_tls_handshake_named_from_the_servers_side() {
     let t = d.kind("tls_handshake_failed");
     assert_eq!(t.len(), 1, "{}", d.show());
     assert!(
-        t[0]["summary"]
-            .as_str()
-            .unwrap()
-            .contains("server acknowledged the ClientHello"),
+        strv(&t[0]["summary"]).contains("server acknowledged the ClientHello"),
         "{}",
         t[0]
     );
-    assert!(
-        t[0]["next_step"]
-            .as_str()
-            .unwrap()
-            .contains("pmtu_blackhole")
-    );
+    assert!(strv(&t[0]["next_step"]).contains("pmtu_blackhole"));
     assert_eq!(d.app[1]["result"], "exit 28");
 }

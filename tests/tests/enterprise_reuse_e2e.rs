@@ -6,9 +6,10 @@
 //! capture and the application's log, never fixed here. Healthy connections beside the failing
 //! ones stay silent, and the three kinds stay silent on every other capture.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tcpwhy_tests::{
-    Diagnosis, diagnose, f64v, frames, of_type, own_captures, packet, pipeline, records, u64v,
+    Diagnosis, assert_has, diagnose, f64v, frames, of_type, own_captures, packet, pipeline,
+    records, strv, u64v,
 };
 
 const APP: &str = "203.0.113.30";
@@ -25,8 +26,8 @@ fn only_one<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
     );
     let f = &d.findings[0];
     assert_eq!(f["kind"], kind, "{}:\n{}", d.name, d.show());
-    assert!(f["summary"].as_str().unwrap().len() > 40, "{f}");
-    assert!(f["next_step"].as_str().unwrap().len() > 40, "{f}");
+    assert!(strv(&f["summary"]).len() > 40, "{f}");
+    assert!(strv(&f["next_step"]).len() > 40, "{f}");
     let last = d.packets.len() as u64;
     assert!(frames(f).iter().all(|x| (1..=last).contains(x)), "{f}");
     f
@@ -36,30 +37,22 @@ fn flags(p: &Value) -> &str {
     p["tcp_flags"].as_str().unwrap_or("")
 }
 
-/// The application's log line of the action starting with `prefix` (the `nth`, from 0).
-fn action<'a>(d: &'a Diagnosis, prefix: &str, nth: usize) -> &'a Value {
-    d.app
-        .iter()
-        .filter(|a| a["action"].as_str().unwrap_or("").starts_with(prefix))
-        .nth(nth)
-        .unwrap_or_else(|| panic!("{}: no action {prefix} #{nth} in the app log", d.name))
-}
-
 #[test]
 fn keepalive_race_names_the_request_after_the_servers_fin() {
     let d = diagnose("keepalive-race");
     // The pool reused the first connection after 0.3 s (fine) and the second after 1.3 s, when
     // the server had closed it: the application read EOF instead of an answer.
-    assert_eq!(action(&d, "keepalive-race", 0)["result"], "ok");
-    let raced = action(&d, "keepalive-race", 1);
+    assert_eq!(d.action("keepalive-race", 0)["result"], "ok");
+    let raced = d.action("keepalive-race", 1);
     assert_eq!(raced["result"], "EOF", "{raced}");
     let f = only_one(&d, "keepalive_race");
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["server_ip"], APP);
-    assert_eq!(f["client_port"], raced["client_port"]);
-    assert_eq!(f["origin"], "server");
-    assert_eq!(f["socket_error"]["windows_code"], 10054);
-    assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
+    assert_has(
+        f,
+        &json!({
+            "severity": "error", "server_ip": APP, "client_port": raced["client_port"],
+            "origin": "server", "socket_error": {"windows_code": 10054, "posix": "ECONNRESET"},
+        }),
+    );
     let port = u64v(&f["client_port"]);
     let ev = &f["evidence"];
     // The evidence frames are the server's FIN, the client's request and the server's RST, in
@@ -102,10 +95,7 @@ fn keepalive_race_names_the_request_after_the_servers_fin() {
         "{ev}"
     );
     assert!(
-        f["summary"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("idle {:.1} s", fin_idle)),
+        strv(&f["summary"]).contains(&format!("idle {:.1} s", fin_idle)),
         "{f}"
     );
 }
@@ -113,13 +103,16 @@ fn keepalive_race_names_the_request_after_the_servers_fin() {
 #[test]
 fn timewait_reuse_names_the_challenge_ack_and_the_retry() {
     let d = diagnose("timewait-reuse");
-    let app = action(&d, "post-reuse", 0);
+    let app = d.action("post-reuse", 0);
     assert_eq!(app["result"], "ok", "{app}");
     // retransmission_storm used to take this flow (the retried SYN, the client's RST).
     let f = only_one(&d, "timewait_reuse");
-    assert_eq!(f["client_port"], app["client_port"]);
-    assert_eq!(f["server_port"], 8091);
-    assert_eq!(f["origin"], "client");
+    assert_has(
+        f,
+        &json!({
+            "client_port": app["client_port"], "server_port": 8091, "origin": "client",
+        }),
+    );
     let ev = &f["evidence"];
     let (syn, ack, rst, retry) = (
         u64v(&ev["syn_frame"]),
@@ -167,19 +160,23 @@ fn timewait_reuse_names_the_challenge_ack_and_the_retry() {
 #[test]
 fn port_exhaustion_counts_the_reused_four_tuples() {
     let d = diagnose("port-exhaustion");
-    let burst = action(&d, "serial-burst", 0);
+    let burst = d.action("serial-burst", 0);
     let f = only_one(&d, "port_exhaustion");
-    assert_eq!(f["severity"], "warning");
-    assert_eq!(f["client_ip"], "198.51.100.10");
-    assert_eq!(f["server_ip"], APP);
-    assert_eq!(f["server_port"], 8092);
-    assert_eq!(f["socket_error"]["windows_code"], 10055);
-    assert_eq!(f["socket_error"]["posix"], "EADDRNOTAVAIL");
+    assert_has(
+        f,
+        &json!({
+            "severity": "warning", "client_ip": "198.51.100.10", "server_ip": APP,
+            "server_port": 8092, "socket_error": {"windows_code": 10055, "posix": "EADDRNOTAVAIL"},
+        }),
+    );
     let ev = &f["evidence"];
-    assert_eq!(ev["connections"], burst["ok"]);
-    assert_eq!(ev["source_ports"], burst["ports"]);
-    assert_eq!(ev["port_low"], burst["port_range"][0]);
-    assert_eq!(ev["port_high"], burst["port_range"][1]);
+    assert_has(
+        ev,
+        &json!({
+            "connections": burst["ok"], "source_ports": burst["ports"],
+            "port_low": burst["port_range"][0], "port_high": burst["port_range"][1],
+        }),
+    );
     // Every SYN from a port that had carried a connection before (all within seconds) is a
     // collision: the SYNs of the capture, minus the first one of each port.
     let syns: Vec<&Value> = d

@@ -12,27 +12,18 @@ use tcpwhy_tests::root;
 /// function.
 type Target = (&'static str, &'static str, fn(&[u8]));
 
+/// `(name, "path::to::body", path::to::body)`: the function's path written once.
+macro_rules! target {
+    ($name:literal, $body:path) => {
+        ($name, stringify!($body), $body)
+    };
+}
+
 const TARGETS: &[Target] = &[
-    (
-        "capture",
-        "pcap2jsonl::fuzz::capture",
-        pcap2jsonl::fuzz::capture,
-    ),
-    (
-        "tcpflows_scan",
-        "tcpflows::fuzz::scan_differential",
-        tcpflows::fuzz::scan_differential,
-    ),
-    (
-        "jsonl_reader",
-        "tcpwhy_common::fuzz::jsonl_reader",
-        tcpwhy_common::fuzz::jsonl_reader,
-    ),
-    (
-        "portmap_listing",
-        "portmap::fuzz::listing",
-        portmap::fuzz::listing,
-    ),
+    target!("capture", pcap2jsonl::fuzz::capture),
+    target!("tcpflows_scan", tcpflows::fuzz::scan_differential),
+    target!("jsonl_reader", tcpwhy_common::fuzz::jsonl_reader),
+    target!("portmap_listing", portmap::fuzz::listing),
 ];
 
 fn seeds(target: &str) -> Vec<PathBuf> {

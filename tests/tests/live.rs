@@ -10,7 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tcpwhy_tests::{bin, of_type, own_captures, pipeline, records};
+use serde_json::Value;
+use tcpwhy_tests::{bin, f64v, of_type, own_captures, pipeline, records};
 
 /// The refused capture's header and its first `n` packets (classic pcap, either byte order).
 fn pcap_prefix(name: &str, n: usize) -> Vec<u8> {
@@ -45,6 +46,26 @@ fn tick(ts: f64) -> String {
 }
 
 const MARKER: &str = "{\"type\":\"marker\"}\n";
+
+/// What `tool ARGS` writes (it must exit 0) for `input`, then a tick at `ts` and [`MARKER`]
+/// (where the tick's effects must have ended): its records and the marker's index among them.
+fn after_tick(tool: &str, args: &[&str], input: &[u8], ts: f64) -> (Vec<Value>, usize) {
+    let mut v = input.to_vec();
+    v.extend_from_slice(tick(ts).as_bytes());
+    v.extend_from_slice(MARKER.as_bytes());
+    let out = &pipeline(&[(tool, args)], Some(&v))[0];
+    assert!(out.status.success(), "{tool} {args:?}: {}", out.status);
+    let recs = records(&out.stdout);
+    let marker = index(&recs, |r| r["type"] == "marker");
+    (recs, marker)
+}
+
+/// Index of the first record matching `pred` (there must be one).
+fn index(recs: &[Value], pred: impl Fn(&Value) -> bool) -> usize {
+    recs.iter()
+        .position(pred)
+        .unwrap_or_else(|| panic!("no such record in {recs:?}"))
+}
 
 /// Index of the first line of `ty` (and `pred`) in the output.
 fn position(out: &[u8], pred: impl Fn(&serde_json::Value) -> bool) -> Option<usize> {
@@ -107,7 +128,7 @@ fn pcap2jsonl_ticks_while_a_stream_is_silent() {
                 assert!(ticks.is_empty(), "no packet came after the silence");
                 packets += 1;
             }
-            Some("tick") => ticks.push(v["ts"].as_f64().unwrap()),
+            Some("tick") => ticks.push(f64v(&v["ts"])),
             t => panic!("unexpected record {t:?}"),
         }
     }
@@ -125,14 +146,8 @@ fn pcap2jsonl_ticks_while_a_stream_is_silent() {
 
 #[test]
 fn tcpflows_writes_lingering_flows_on_a_tick() {
-    let mut input = packets_of_prefix();
-    input.extend_from_slice(tick(LAST_TS + 5.0).as_bytes());
-    input.extend_from_slice(MARKER.as_bytes());
-    let out = &pipeline(&[("tcpflows", &[])], Some(&input))[0];
-    assert!(out.status.success());
-    let recs = records(&out.stdout);
-    let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
-    let tick_at = position(&out.stdout, |r| r["type"] == "tick").unwrap();
+    let (recs, marker) = after_tick("tcpflows", &[], &packets_of_prefix(), LAST_TS + 5.0);
+    let tick_at = index(&recs, |r| r["type"] == "tick");
     assert_eq!(tick_at + 1, marker, "the tick passes on, in place");
     let refused: Vec<usize> = (0..recs.len())
         .filter(|&i| recs[i]["type"] == "flow" && recs[i]["server_port"] == 2383)
@@ -142,7 +157,7 @@ fn tcpflows_writes_lingering_flows_on_a_tick() {
         refused.iter().all(|&i| i < tick_at),
         "every refused attempt is written before the tick: {refused:?} tick {tick_at}"
     );
-    assert_eq!(recs[tick_at]["ts"].as_f64().unwrap(), LAST_TS + 5.0);
+    assert_eq!(f64v(&recs[tick_at]["ts"]), LAST_TS + 5.0);
 }
 
 #[test]
@@ -155,7 +170,7 @@ fn tcpflows_tick_is_no_later_than_a_lingering_flow() {
     let recs = records(&out.stdout);
     let t = of_type(&recs, "tick");
     assert_eq!(t.len(), 1);
-    assert!(t[0]["ts"].as_f64().unwrap() <= LAST_TS, "{}", t[0]);
+    assert!(f64v(&t[0]["ts"]) <= LAST_TS, "{}", t[0]);
 }
 
 fn flows_of_prefix() -> Vec<u8> {
@@ -166,14 +181,8 @@ fn flows_of_prefix() -> Vec<u8> {
 
 #[test]
 fn ttlhops_passes_ticks_after_the_flows_before_them() {
-    let mut input = flows_of_prefix();
-    input.extend_from_slice(tick(LAST_TS + 5.0).as_bytes());
-    input.extend_from_slice(MARKER.as_bytes());
-    let out = &pipeline(&[("ttlhops", &[])], Some(&input))[0];
-    assert!(out.status.success());
-    let recs = records(&out.stdout);
-    let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
-    let tick_at = position(&out.stdout, |r| r["type"] == "tick").unwrap();
+    let (recs, marker) = after_tick("ttlhops", &[], &flows_of_prefix(), LAST_TS + 5.0);
+    let tick_at = index(&recs, |r| r["type"] == "tick");
     assert_eq!(tick_at + 1, marker);
     let flows: Vec<usize> = (0..recs.len())
         .filter(|&i| recs[i]["type"] == "flow")
@@ -190,14 +199,9 @@ fn tcpflag_releases_findings_on_a_tick_and_drops_ticks_by_default() {
         .clone();
     // --all: the tick passes, the refused finding comes before it (probe window 10 s, retry
     // window 3 s after the first SYN).
-    let mut input = flows.clone();
-    input.extend_from_slice(tick(LAST_TS + 12.0).as_bytes());
-    input.extend_from_slice(MARKER.as_bytes());
-    let out = &pipeline(&[("tcpflag", &["--all"])], Some(&input))[0];
-    let recs = records(&out.stdout);
-    let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
-    let tick_at = position(&out.stdout, |r| r["type"] == "tick").unwrap();
-    let refused = position(&out.stdout, |r| r["kind"] == "refused").unwrap();
+    let (recs, marker) = after_tick("tcpflag", &["--all"], &flows, LAST_TS + 12.0);
+    let tick_at = index(&recs, |r| r["type"] == "tick");
+    let refused = index(&recs, |r| r["kind"] == "refused");
     assert!(
         refused < tick_at && tick_at < marker,
         "{refused} {tick_at} {marker}"
@@ -207,12 +211,8 @@ fn tcpflag_releases_findings_on_a_tick_and_drops_ticks_by_default() {
         "the three retries are one finding"
     );
     // A tick too early releases nothing yet.
-    let mut input = flows.clone();
-    input.extend_from_slice(tick(LAST_TS + 1.0).as_bytes());
-    input.extend_from_slice(MARKER.as_bytes());
-    let out = &pipeline(&[("tcpflag", &["--all"])], Some(&input))[0];
-    let marker = position(&out.stdout, |r| r["type"] == "marker").unwrap();
-    let refused = position(&out.stdout, |r| r["kind"] == "refused").unwrap();
+    let (recs, marker) = after_tick("tcpflag", &["--all"], &flows, LAST_TS + 1.0);
+    let refused = index(&recs, |r| r["kind"] == "refused");
     assert!(refused > marker);
     // Default output: findings only, no tick.
     let mut input = flows;
@@ -287,6 +287,57 @@ fn live_pipeline(tcpflag_args: &[&str]) -> (Vec<Child>, std::process::ChildStdin
     (children, stdin.unwrap())
 }
 
+/// Reads `lines` (each kept in `seen`) until a `refused:` line: how long after `since` it came.
+/// Kills the group `pgid` and fails the test when none comes within 25 s.
+fn refused_within_25s(
+    lines: &mpsc::Receiver<(Instant, String)>,
+    since: Instant,
+    seen: &mut Vec<String>,
+    pgid: u32,
+) -> Duration {
+    let mut at = None;
+    while at.is_none() && since.elapsed() < Duration::from_secs(25) {
+        if let Ok((t, l)) = lines.recv_timeout(Duration::from_millis(100)) {
+            if l.contains("refused:") {
+                at = Some(t.duration_since(since));
+            }
+            seen.push(l);
+        }
+    }
+    let Some(at) = at else {
+        kill_group(pgid, "-KILL");
+        panic!("no refused finding within 25 s: {seen:?}");
+    };
+    at
+}
+
+/// Ctrl-C to the group `pgid`, then the rest of `lines` (into `seen`) until the last stage ends
+/// or 10 s pass; every line seen, joined.
+fn interrupt(
+    lines: &mpsc::Receiver<(Instant, String)>,
+    seen: &mut Vec<String>,
+    pgid: u32,
+) -> String {
+    kill_group(pgid, "-INT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match lines.recv_timeout(Duration::from_millis(100)) {
+            Ok((_, l)) => seen.push(l),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+    seen.join("\n")
+}
+
+/// Every stage ends with status 0.
+fn all_exit_0(children: &mut [Child]) {
+    for (i, c) in children.iter_mut().enumerate() {
+        let st = c.wait().unwrap();
+        assert_eq!(st.code(), Some(0), "stage {i}: {st:?}");
+    }
+}
+
 fn kill_group(pgid: u32, sig: &str) {
     let st = Command::new("kill")
         .args([sig, "--", &format!("-{pgid}")])
@@ -305,19 +356,7 @@ fn live_refusal_is_reported_while_the_capture_runs_and_ctrl_c_keeps_the_summary(
     let lines = read_lines(children[3].stdout.take().unwrap());
     // The refusal: within the probe window (10 s of capture time) + the tick period + slack.
     let mut seen = vec![];
-    let mut at = None;
-    while at.is_none() && fed.elapsed() < Duration::from_secs(25) {
-        if let Ok((t, l)) = lines.recv_timeout(Duration::from_millis(100)) {
-            if l.contains("refused:") {
-                at = Some(t.duration_since(fed));
-            }
-            seen.push(l);
-        }
-    }
-    let Some(at) = at else {
-        kill_group(pgid, "-KILL");
-        panic!("no refused finding within 25 s: {seen:?}");
-    };
+    let at = refused_within_25s(&lines, fed, &mut seen, pgid);
     eprintln!("refused finding after {at:?} of silence");
     assert!(at < Duration::from_secs(15), "{at:?}");
     assert!(
@@ -325,24 +364,12 @@ fn live_refusal_is_reported_while_the_capture_runs_and_ctrl_c_keeps_the_summary(
         "{at:?}: before the probe window?"
     );
     // The writer is still there, the pipe open: Ctrl-C to the whole group.
-    kill_group(pgid, "-INT");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        match lines.recv_timeout(Duration::from_millis(100)) {
-            Ok((_, l)) => seen.push(l),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-        }
-    }
-    let text = seen.join("\n");
+    let text = interrupt(&lines, &mut seen, pgid);
     assert!(
         text.contains("1 finding (1 error) in 4 connections"),
         "summary after Ctrl-C:\n{text}"
     );
-    for (i, c) in children.iter_mut().enumerate() {
-        let st = c.wait().unwrap();
-        assert_eq!(st.code(), Some(0), "stage {i}: {st:?}");
-    }
+    all_exit_0(&mut children);
     drop(sin);
 }
 
@@ -470,39 +497,15 @@ fn tcpdump_in_a_netns_refused_connect_then_ctrl_c() {
     assert_eq!(String::from_utf8_lossy(&connect.stdout).trim(), "refused");
     let sent = Instant::now();
     let mut seen = vec![];
-    let mut at = None;
-    while at.is_none() && sent.elapsed() < Duration::from_secs(25) {
-        if let Ok((t, l)) = lines.recv_timeout(Duration::from_millis(100)) {
-            if l.contains("refused:") {
-                at = Some(t.duration_since(sent));
-            }
-            seen.push(l);
-        }
-    }
-    let Some(at) = at else {
-        kill_group(pgid, "-KILL");
-        panic!("no refused finding within 25 s: {seen:?}");
-    };
+    let at = refused_within_25s(&lines, sent, &mut seen, pgid);
     eprintln!("refused finding {at:?} after the connect, tcpdump still running");
     assert!(tcpdump.try_wait().unwrap().is_none(), "tcpdump still runs");
     assert!(at < Duration::from_secs(15), "{at:?}");
-    kill_group(pgid, "-INT");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        match lines.recv_timeout(Duration::from_millis(100)) {
-            Ok((_, l)) => seen.push(l),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-        }
-    }
-    let text = seen.join("\n");
+    let text = interrupt(&lines, &mut seen, pgid);
     assert!(
         text.contains("1 finding (1 error) in 1 connection"),
         "summary after Ctrl-C:\n{text}"
     );
     let _ = tcpdump.wait();
-    for (i, c) in children.iter_mut().enumerate() {
-        let st = c.wait().unwrap();
-        assert_eq!(st.code(), Some(0), "stage {i}: {st:?}");
-    }
+    all_exit_0(&mut children);
 }

@@ -8,18 +8,13 @@
 //! Like e2e_lab.rs, nothing depends on one lab run's frame numbers or ports: `make lab
 //! LAB_CHECK=1` runs these tests on freshly made captures (`TCPWHY_CAPTURES=<dir>`).
 
-use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, lab_captures, pipeline, records, shared_captures};
+use serde_json::{Value, json};
+use tcpwhy_tests::{
+    Diagnosis, assert_has, diagnose, f64v, findings, lab_captures, shared_captures, strv, u64v,
+};
 
 const APP: &str = "203.0.113.30";
 const NEW_KINDS: [&str; 3] = ["dns_failure", "tls_handshake_failed", "protocol_mismatch"];
-
-fn kinds(d: &Diagnosis) -> Vec<&str> {
-    d.findings
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect()
-}
 
 fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
     let mut x = v;
@@ -43,6 +38,15 @@ fn lab(name: &str) -> Option<Diagnosis> {
     Some(diagnose(name))
 }
 
+/// [`lab`] for a DNS scenario: its findings are `kinds`, and they agree with what the
+/// application reported.
+fn dns_lab(name: &str, kinds: &[&str]) -> Option<Diagnosis> {
+    let d = lab(name)?;
+    assert_eq!(d.kinds(), kinds, "{}", d.show());
+    app_agrees(&d);
+    Some(d)
+}
+
 /// The dns_failure finding about `name`.
 fn about<'a>(d: &'a Diagnosis, name: &str) -> &'a Value {
     d.findings
@@ -56,12 +60,12 @@ fn about<'a>(d: &'a Diagnosis, name: &str) -> &'a Value {
 fn app_agrees(d: &Diagnosis) {
     assert!(!d.app.is_empty(), "{}: no app.jsonl", d.name);
     for a in &d.app {
-        let action = a["action"].as_str().unwrap();
+        let action = strv(&a["action"]);
         let w: Vec<&str> = action.split_whitespace().collect();
         if w[0] != "getaddrinfo" {
             continue;
         }
-        let result = a["result"].as_str().unwrap();
+        let result = strv(&a["result"]);
         if result == "ok" {
             assert!(
                 !d.findings.iter().any(|f| f["evidence"]["name"] == w[1]),
@@ -85,28 +89,24 @@ fn app_agrees(d: &Diagnosis) {
 
 #[test]
 fn dns_nxdomain_and_nodata_fire_the_search_walk_that_ends_in_an_answer_does_not() {
-    let Some(d) = lab("dns-nxdomain") else {
+    let Some(d) = dns_lab("dns-nxdomain", &["dns_failure", "dns_failure"]) else {
         return;
     };
-    assert_eq!(kinds(&d), ["dns_failure", "dns_failure"], "{}", d.show());
-    app_agrees(&d);
     let nx = about(&d, "nope.lab.test");
-    assert_eq!(nx["severity"], "error");
-    assert_eq!(nx["evidence"]["rcode"], "NXDOMAIN");
-    assert_eq!(nx["socket_error"]["windows_code"], 11001);
-    assert_eq!(nx["socket_error"]["windows_name"], "WSAHOST_NOT_FOUND");
-    assert_eq!(nx["server_ip"], "203.0.113.54");
-    assert_eq!(nx["client_ip"], "198.51.100.10");
-    assert_eq!(
-        nx["evidence"]["names_tried"],
-        serde_json::json!(["nope.lab.test.corp.lab.test"])
+    assert_has(
+        nx,
+        &json!({
+            "severity": "error",
+            "evidence": {
+                "rcode": "NXDOMAIN", "names_tried": ["nope.lab.test.corp.lab.test"],
+                "messages": {"curl": "curl: (6) Could not resolve host: nope.lab.test"},
+            },
+            "socket_error": {"windows_code": 11001, "windows_name": "WSAHOST_NOT_FOUND"},
+            "server_ip": "203.0.113.54", "client_ip": "198.51.100.10",
+        }),
     );
     // getaddrinfo and curl: A and AAAA for both forms, twice.
-    assert!(nx["attempts"].as_u64().unwrap() >= 4, "{nx}");
-    assert_eq!(
-        nx["evidence"]["messages"]["curl"],
-        "curl: (6) Could not resolve host: nope.lab.test"
-    );
+    assert!(u64v(&nx["attempts"]) >= 4, "{nx}");
     // The frames are the queries and answers of the name.
     let dns_frames = d.frames_where(|p| {
         p["dns"]["qname"]
@@ -121,76 +121,82 @@ fn dns_nxdomain_and_nodata_fire_the_search_walk_that_ends_in_an_answer_does_not(
     }
     assert!(s(nx, &["summary"]).contains("nope.lab.test does not exist"));
     let nodata = about(&d, "mail.lab.test");
-    assert_eq!(nodata["evidence"]["rcode"], "NOERROR");
-    assert_eq!(nodata["socket_error"]["windows_code"], 11004);
-    assert_eq!(nodata["socket_error"]["posix"], "EAI_NODATA");
+    assert_has(
+        nodata,
+        &json!({
+            "evidence": {"rcode": "NOERROR"},
+            "socket_error": {"windows_code": 11004, "posix": "EAI_NODATA"},
+        }),
+    );
 }
 
 #[test]
 fn dns_servfail_fires() {
-    let Some(d) = lab("dns-servfail") else {
+    let Some(d) = dns_lab("dns-servfail", &["dns_failure"]) else {
         return;
     };
-    assert_eq!(kinds(&d), ["dns_failure"], "{}", d.show());
-    app_agrees(&d);
     let f = about(&d, "app.lab.test");
-    assert_eq!(f["evidence"]["rcode"], "SERVFAIL");
-    assert_eq!(f["socket_error"]["windows_code"], 11002);
-    assert_eq!(f["server_ip"], "203.0.113.55");
-    assert_eq!(f["origin"], "server");
+    assert_has(
+        f,
+        &json!({
+            "evidence": {"rcode": "SERVFAIL"}, "socket_error": {"windows_code": 11002},
+            "server_ip": "203.0.113.55", "origin": "server",
+        }),
+    );
 }
 
 #[test]
 fn dns_refused_fires() {
-    let Some(d) = lab("dns-refused") else {
+    let Some(d) = dns_lab("dns-refused", &["dns_failure"]) else {
         return;
     };
-    assert_eq!(kinds(&d), ["dns_failure"], "{}", d.show());
-    app_agrees(&d);
     let f = about(&d, "app.lab.test");
-    assert_eq!(f["evidence"]["rcode"], "REFUSED");
-    assert_eq!(f["socket_error"]["windows_code"], 11003);
-    assert_eq!(f["socket_error"]["windows_name"], "WSANO_RECOVERY");
+    assert_has(
+        f,
+        &json!({
+            "evidence": {"rcode": "REFUSED"},
+            "socket_error": {"windows_code": 11003, "windows_name": "WSANO_RECOVERY"},
+        }),
+    );
     assert!(s(f, &["next_step"]).contains("not a recursive resolver"));
 }
 
 #[test]
 fn dns_timeout_names_the_silent_resolver() {
-    let Some(d) = lab("dns-timeout") else {
+    let Some(d) = dns_lab("dns-timeout", &["dns_failure"]) else {
         return;
     };
-    assert_eq!(kinds(&d), ["dns_failure"], "{}", d.show());
-    app_agrees(&d);
     let f = about(&d, "app.lab.test");
-    assert_eq!(f["evidence"]["rcode"], "no answer");
-    assert_eq!(f["evidence"]["responses"], 0);
-    assert_eq!(
-        f["evidence"]["resolvers"],
-        serde_json::json!(["203.0.113.57"])
+    assert_has(
+        f,
+        &json!({
+            "evidence": {
+                "rcode": "no answer", "responses": 0, "resolvers": ["203.0.113.57"],
+                "resolver_answered_other": 0,
+            },
+        }),
     );
-    assert_eq!(f["evidence"]["resolver_answered_other"], 0);
+    assert!(u64v(&f["attempts"]) >= 4, "A and AAAA, retried: {f}");
     assert!(
-        f["attempts"].as_u64().unwrap() >= 4,
-        "A and AAAA, retried: {f}"
-    );
-    assert!(
-        f["evidence"]["span"].as_f64().unwrap() >= 4.0,
+        f64v(&f["evidence"]["span"]) >= 4.0,
         "glibc retries after 5 s: {f}"
     );
     assert_eq!(f["socket_error"]["windows_code"], 11002);
     assert!(s(f, &["summary"]).contains("answered nothing at all"));
 }
 
-/// tcpflows writes `tls` on flows (issue 18's TLS decoding); without it the TLS tests are skipped.
-fn has_tls(d: &Diagnosis) -> bool {
-    let ok = d.flows.iter().any(|f| f.get("tls").is_some());
-    if !ok {
+/// [`lab`] for a TLS scenario. tcpflows writes `tls` on flows (issue 18's TLS decoding);
+/// without it the TLS tests are skipped.
+fn tls_lab(name: &str) -> Option<Diagnosis> {
+    let d = lab(name)?;
+    if !d.flows.iter().any(|f| f.get("tls").is_some()) {
         eprintln!(
             "SKIPPED: {}: the flow records carry no `tls` summary (tcpflows without TLS decoding)",
             d.name
         );
+        return None;
     }
-    ok
+    Some(d)
 }
 
 fn tls_findings(d: &Diagnosis, port: u64) -> Vec<&Value> {
@@ -202,14 +208,11 @@ fn tls_findings(d: &Diagnosis, port: u64) -> Vec<&Value> {
 
 #[test]
 fn tls_old_versions_fire_the_working_tls13_connection_does_not() {
-    let Some(d) = lab("tls-version") else {
+    let Some(d) = tls_lab("tls-version") else {
         return;
     };
-    if !has_tls(&d) {
-        return;
-    }
     assert!(
-        kinds(&d).iter().all(|k| *k == "tls_handshake_failed"),
+        d.kinds().iter().all(|k| *k == "tls_handshake_failed"),
         "{}",
         d.show()
     );
@@ -245,9 +248,15 @@ fn tls_old_versions_fire_the_working_tls13_connection_does_not() {
     // The SChannel-like server resets the TLS 1.0 ClientHello.
     let rst = tls_findings(&d, 4433);
     assert_eq!(rst.len(), 1, "{}", d.show());
-    assert_eq!(rst[0]["evidence"]["shape"], "closed_after_client_hello");
-    assert_eq!(rst[0]["socket_error"]["windows_code"], 10054);
-    assert_eq!(rst[0]["evidence"]["client_hello"]["max_version"], "TLS 1.0");
+    assert_has(
+        rst[0],
+        &json!({
+            "evidence": {
+                "shape": "closed_after_client_hello", "client_hello": {"max_version": "TLS 1.0"},
+            },
+            "socket_error": {"windows_code": 10054},
+        }),
+    );
     // The TLS 1.3 curl connection to :4431 worked: no finding names its flow.
     let ok = d
         .flows_to(APP, 4431)
@@ -260,42 +269,35 @@ fn tls_old_versions_fire_the_working_tls13_connection_does_not() {
 
 #[test]
 fn tls_client_certificate_required_fires() {
-    let Some(d) = lab("tls-client-cert") else {
+    let Some(d) = tls_lab("tls-client-cert") else {
         return;
     };
-    if !has_tls(&d) {
-        return;
-    }
-    assert_eq!(kinds(&d), ["tls_handshake_failed"], "{}", d.show());
-    let f = &d.findings[0];
-    assert_eq!(f["server_port"], 4432);
-    assert_eq!(f["evidence"]["alert"]["code"], 40);
-    assert_eq!(f["evidence"]["alert"]["from"], "server");
+    let f = d.sole("tls_handshake_failed");
+    assert_has(
+        f,
+        &json!({
+            "server_port": 4432, "evidence": {"alert": {"code": 40, "from": "server"}},
+        }),
+    );
     assert!(s(f, &["next_step"]).contains("client certificate"), "{f}");
     // curl printed the alert the finding names.
-    assert!(
-        d.app[0]["stderr"][0]
-            .as_str()
-            .unwrap()
-            .contains("sslv3 alert handshake failure")
-    );
+    assert!(strv(&d.app[0]["stderr"][0]).contains("sslv3 alert handshake failure"));
     assert!(s(f, &["evidence", "messages", "curl"]).contains("sslv3 alert handshake failure"));
 }
 
 #[test]
 fn tls_untrusted_server_certificate_fires() {
-    let Some(d) = lab("tls-untrusted") else {
+    let Some(d) = tls_lab("tls-untrusted") else {
         return;
     };
-    if !has_tls(&d) {
-        return;
-    }
-    assert_eq!(kinds(&d), ["tls_handshake_failed"], "{}", d.show());
-    let f = &d.findings[0];
-    assert_eq!(f["evidence"]["alert"]["code"], 48);
-    assert_eq!(f["evidence"]["alert"]["from"], "client");
-    assert_eq!(f["origin"], "client");
-    assert_eq!(f["socket_error"]["windows_name"], "SEC_E_UNTRUSTED_ROOT");
+    let f = d.sole("tls_handshake_failed");
+    assert_has(
+        f,
+        &json!({
+            "evidence": {"alert": {"code": 48, "from": "client"}}, "origin": "client",
+            "socket_error": {"windows_name": "SEC_E_UNTRUSTED_ROOT"},
+        }),
+    );
     assert_eq!(
         d.app[0]["result"], "exit 60",
         "curl (60): certificate problem"
@@ -304,12 +306,9 @@ fn tls_untrusted_server_certificate_fires() {
 
 #[test]
 fn tls_to_a_plain_http_port_is_a_protocol_mismatch() {
-    let Some(d) = lab("tls-plain-http") else {
+    let Some(d) = tls_lab("tls-plain-http") else {
         return;
     };
-    if !has_tls(&d) {
-        return;
-    }
     let pm: Vec<&Value> = d
         .findings
         .iter()
@@ -335,6 +334,15 @@ fn tls_to_a_plain_http_port_is_a_protocol_mismatch() {
     );
 }
 
+/// Checks that `findings` (of the capture `what`) has none of the three kinds.
+fn none_of_the_three(findings: &[Value], what: &str) {
+    let bad: Vec<&Value> = findings
+        .iter()
+        .filter(|f| NEW_KINDS.contains(&f["kind"].as_str().unwrap_or("")))
+        .collect();
+    assert!(bad.is_empty(), "{what}: {bad:#?}");
+}
+
 /// Every other lab capture (each made for another failure, all with healthy DNS lookups and
 /// connections around it) draws none of the three findings.
 #[test]
@@ -352,13 +360,7 @@ fn other_lab_captures_stay_silent() {
     names.sort();
     assert!(names.iter().any(|n| n == "healthy"), "{names:?}");
     for n in &names {
-        let d = diagnose(n);
-        let bad: Vec<&Value> = d
-            .findings
-            .iter()
-            .filter(|f| NEW_KINDS.contains(&f["kind"].as_str().unwrap_or("")))
-            .collect();
-        assert!(bad.is_empty(), "{n}: {bad:#?}");
+        none_of_the_three(&diagnose(n).findings, n);
     }
 }
 
@@ -385,22 +387,7 @@ fn public_captures_draw_none_of_the_three() {
             );
             continue;
         }
-        let p = path.to_str().unwrap();
-        let outs = pipeline(
-            &[
-                ("pcap2jsonl", &[p]),
-                ("tcpflows", &[]),
-                ("ttlhops", &[]),
-                ("tcpflag", &[]),
-            ],
-            None,
-        );
-        let f = records(&outs[3].stdout);
-        let bad: Vec<&Value> = f
-            .iter()
-            .filter(|x| NEW_KINDS.contains(&x["kind"].as_str().unwrap_or("")))
-            .collect();
-        assert!(bad.is_empty(), "{name}: {bad:#?}");
+        none_of_the_three(&findings(&path), name);
     }
 }
 
@@ -411,59 +398,31 @@ fn public_captures_draw_none_of_the_three() {
 #[test]
 fn tls_fixture_captures() {
     let dir = tcpwhy_tests::root().join("tools/pcap2jsonl/tests/fixtures/tls");
-    for (name, want) in [
-        (
-            "alert40.pcap",
-            Some(("tls_handshake_failed", "fatal alert 40 handshake_failure")),
-        ),
-        (
-            "alert70.pcap",
-            Some(("tls_handshake_failed", "fatal alert 70 protocol_version")),
-        ),
-        (
-            "clientcert12.pcap",
-            Some(("tls_handshake_failed", "client certificate")),
-        ),
-        (
-            "rsthello.pcap",
-            Some(("tls_handshake_failed", "reset the connection")),
-        ),
-        (
-            "plainhttp.pcap",
-            Some(("protocol_mismatch", "does not speak TLS")),
-        ),
-        (
-            "plainnode.pcap",
-            Some(("protocol_mismatch", "the port speaks HTTP, not TLS")),
-        ),
-        (
-            "http2java.pcap",
-            Some((
-                "protocol_mismatch",
-                "speaks TLS but the client sent plaintext",
-            )),
-        ),
-        ("clientcert13.pcap", None),
-        ("http2tls.pcap", None),
-        ("tls12.pcap", None),
-        ("tls13.pcap", None),
-    ] {
+    // (capture, words of the one finding's summary or next step)
+    let handshake_failed = [
+        ("alert40.pcap", "fatal alert 40 handshake_failure"),
+        ("alert70.pcap", "fatal alert 70 protocol_version"),
+        ("clientcert12.pcap", "client certificate"),
+        ("rsthello.pcap", "reset the connection"),
+    ];
+    let protocol_mismatch = [
+        ("plainhttp.pcap", "does not speak TLS"),
+        ("plainnode.pcap", "the port speaks HTTP, not TLS"),
+        ("http2java.pcap", "speaks TLS but the client sent plaintext"),
+    ];
+    let silent = [
+        "clientcert13.pcap",
+        "http2tls.pcap",
+        "tls12.pcap",
+        "tls13.pcap",
+    ];
+    let check = |name: &str, want: Option<(&str, &str)>| {
         let path = dir.join(name);
         if !path.exists() {
             eprintln!("SKIPPED: {name}: not in {}", dir.display());
-            continue;
+            return;
         }
-        let p = path.to_str().unwrap();
-        let outs = pipeline(
-            &[
-                ("pcap2jsonl", &[p]),
-                ("tcpflows", &[]),
-                ("ttlhops", &[]),
-                ("tcpflag", &[]),
-            ],
-            None,
-        );
-        let f = records(&outs[3].stdout);
+        let f = findings(&path);
         match want {
             Some((kind, words)) => {
                 assert_eq!(f.len(), 1, "{name}: {f:#?}");
@@ -477,5 +436,14 @@ fn tls_fixture_captures() {
             }
             None => assert!(f.is_empty(), "{name}: {f:#?}"),
         }
+    };
+    for (name, words) in handshake_failed {
+        check(name, Some(("tls_handshake_failed", words)));
+    }
+    for (name, words) in protocol_mismatch {
+        check(name, Some(("protocol_mismatch", words)));
+    }
+    for name in silent {
+        check(name, None);
     }
 }

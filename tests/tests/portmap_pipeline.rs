@@ -4,8 +4,10 @@
 //! SYN → RST/ACK on 2383 with a Windows `netstat -ano` + `tasklist` written to Microsoft's format.
 //! Checks the conclusions and that every record portmap does not enrich passes byte for byte.
 
-use serde_json::Value;
-use tcpwhy_tests::{of_type, own_captures, pipeline_ok, records, root, shared_captures};
+use serde_json::{Value, json};
+use tcpwhy_tests::{
+    assert_has, of_type, own_captures, pipeline_ok, records, root, shared_captures,
+};
 
 fn fixture(name: &str) -> String {
     root()
@@ -33,6 +35,19 @@ fn run(capture: &str, portmap_args: &[&str]) -> Vec<std::process::Output> {
             ("portmap", &pm),
         ],
     )
+}
+
+/// [`run`] on a lab capture with one of the lab's listings, and `--host` when given: portmap's
+/// records, checked to pass through what it does not enrich ([`assert_passthrough`]).
+fn on_lab(capture: &str, listing: &str, host: Option<&str>) -> Vec<Value> {
+    let listing = lab(listing);
+    let mut args = vec!["-l", listing.as_str()];
+    if let Some(host) = host {
+        args.extend(["--host", host]);
+    }
+    let outs = run(&lab(capture), &args);
+    assert_passthrough(&outs[3].stdout, &outs[4].stdout);
+    records(&outs[4].stdout)
 }
 
 fn hints(recs: &[Value], ty: &str, port: u64) -> Vec<String> {
@@ -70,12 +85,7 @@ fn refused_2383_with_the_servers_real_ss_and_netstat() {
         ("refused-2383.ss.txt", "msmdsrv"),
         ("refused-2383.netstat.txt", "python3"),
     ] {
-        let outs = run(
-            &lab("refused-2383.pcap"),
-            &["-l", &lab(listing), "--host", "203.0.113.20"],
-        );
-        assert_passthrough(&outs[3].stdout, &outs[4].stdout);
-        let recs = records(&outs[4].stdout);
+        let recs = on_lab("refused-2383.pcap", listing, Some("203.0.113.20"));
         let want = format!(
             "nothing listens on 2383 (SSAS 2005+); {process} PID 19289 listens on 2725 (SSAS 2000 default)"
         );
@@ -102,32 +112,24 @@ fn refused_2383_with_the_servers_real_ss_and_netstat() {
             .into_iter()
             .find(|r| r["server_port"] == 80)
             .unwrap();
-        assert_eq!(web["portmap"]["listening"], Value::Null);
-        assert_eq!(web["portmap"]["hint"], Value::Null);
-        assert_eq!(web["portmap"]["service"], "http");
+        assert_has(
+            web,
+            &json!({"portmap": {"listening": null, "hint": null, "service": "http"}}),
+        );
     }
     // Without --host the only listing (wildcard addresses: host unknown) is assumed, and said so.
-    let outs = run(
-        &lab("refused-2383.pcap"),
-        &["-l", &lab("refused-2383.ss.txt")],
-    );
-    let recs = records(&outs[4].stdout);
+    let recs = on_lab("refused-2383.pcap", "refused-2383.ss.txt", None);
     let f = hints(&recs, "finding", 2383);
     assert!(f[0].starts_with("nothing listens on 2383 (SSAS 2005+); msmdsrv PID 19289 listens on 2725 (SSAS 2000 default) (assuming "), "{f:?}");
 }
 
 #[test]
 fn refused_over_ipv6() {
-    let outs = run(
-        &lab("refused-ipv6.pcap"),
-        &[
-            "-l",
-            &lab("refused-ipv6.ss.txt"),
-            "--host",
-            "2001:db8:20::20",
-        ],
+    let recs = on_lab(
+        "refused-ipv6.pcap",
+        "refused-ipv6.ss.txt",
+        Some("2001:db8:20::20"),
     );
-    let recs = records(&outs[4].stdout);
     let f = hints(&recs, "finding", 2383);
     assert_eq!(
         f[0],
@@ -146,17 +148,11 @@ fn refused_over_ipv6() {
 
 #[test]
 fn middlebox_reset_and_syn_timeout_with_the_service_listening() {
-    let outs = run(
-        &lab("middlebox-reset.pcap"),
-        &[
-            "-l",
-            &lab("middlebox-reset.ss.txt"),
-            "--host",
-            "203.0.113.30",
-        ],
+    let recs = on_lab(
+        "middlebox-reset.pcap",
+        "middlebox-reset.ss.txt",
+        Some("203.0.113.30"),
     );
-    assert_passthrough(&outs[3].stdout, &outs[4].stdout);
-    let recs = records(&outs[4].stdout);
     for h in hints(&recs, "finding", 8443)
         .iter()
         .chain(&hints(&recs, "flow", 8443))
@@ -166,11 +162,11 @@ fn middlebox_reset_and_syn_timeout_with_the_service_listening() {
             "python3 PID 19292 listens on 8443 (HTTPS alternate); the reset came from a device on the path, not from this server: look at the firewall or filter there"
         );
     }
-    let outs = run(
-        &lab("syn-timeout.pcap"),
-        &["-l", &lab("syn-timeout.ss.txt"), "--host", "203.0.113.30"],
+    let recs = on_lab(
+        "syn-timeout.pcap",
+        "syn-timeout.ss.txt",
+        Some("203.0.113.30"),
     );
-    let recs = records(&outs[4].stdout);
     let f = hints(&recs, "finding", 8080);
     assert!(!f.is_empty());
     for h in f {
@@ -221,12 +217,7 @@ fn the_seed_capture_with_windows_netstat_and_tasklist() {
 
 #[test]
 fn healthy_traffic_stays_quiet() {
-    let outs = run(
-        &lab("healthy.pcap"),
-        &["-l", &lab("middlebox-reset.ss.txt")],
-    );
-    assert_passthrough(&outs[3].stdout, &outs[4].stdout);
-    let recs = records(&outs[4].stdout);
+    let recs = on_lab("healthy.pcap", "middlebox-reset.ss.txt", None);
     assert!(of_type(&recs, "finding").is_empty());
     for f in of_type(&recs, "flow") {
         let h = f["portmap"]["hint"].as_str().unwrap_or("");

@@ -11,11 +11,11 @@
 //! Then the listener records are checked against docs/schema.md's `listener` section, and
 //! findings are enriched from each listing: the seed's hint, loopback only, wrong address.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
-use tcpwhy_tests::{bin, records, root};
+use tcpwhy_tests::{netns_add, output_ok, root, run_ok};
 
 const SERVER: &str = r#"
 import ctypes, socket, sys
@@ -58,12 +58,7 @@ impl Lab {
             return None;
         }
         let ns = format!("pmreal{}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &ns])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {ns}");
+        assert!(netns_add(&ns), "ip netns add {ns}");
         let mut lab = Lab { ns, child: None };
         for cmd in [
             "ip link set lo up",
@@ -96,15 +91,7 @@ impl Lab {
     }
 
     fn exec(&self, cmd: &str) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns, "sh", "-c", cmd])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = output_ok(Command::new("ip").args(["netns", "exec", &self.ns, "sh", "-c", cmd]));
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -125,27 +112,9 @@ impl Drop for Lab {
 }
 
 fn portmap(args: &[&str], stdin: &str) -> Vec<Value> {
-    let mut child = Command::new(bin("portmap"))
-        .arg("--no-etc-services")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "portmap {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    records(&out.stdout)
+    let mut all = vec!["--no-etc-services"];
+    all.extend_from_slice(args);
+    run_ok("portmap", &all, stdin.as_bytes())
 }
 
 /// The field names of docs/schema.md's `listener` section (listener and `portmap.*` tables).

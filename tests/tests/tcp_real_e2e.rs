@@ -7,8 +7,8 @@
 //! (`TCPWHY_CAPTURES=<dir>`), so nothing here depends on frame numbers, ports or times of one
 //! run. Every scenario has healthy connections beside the broken one: they stay silent.
 
-use serde_json::Value;
-use tcpwhy_tests::{Diagnosis, diagnose, f64v, frames};
+use serde_json::{Value, json};
+use tcpwhy_tests::{Diagnosis, assert_has, assert_says, diagnose, f64v, frames, strv, u64s, u64v};
 
 const APP: &str = "203.0.113.30";
 const SLOW: &str = "203.0.113.40";
@@ -17,9 +17,7 @@ const SLOW: &str = "203.0.113.40";
 fn only(d: &Diagnosis, ip: &str, port: u64, kinds: &[&str]) {
     for f in &d.findings {
         assert!(
-            f["server_ip"] == ip
-                && f["server_port"] == port
-                && kinds.contains(&f["kind"].as_str().unwrap()),
+            f["server_ip"] == ip && f["server_port"] == port && kinds.contains(&strv(&f["kind"])),
             "{}: unexpected finding: {f}\n{}",
             d.name,
             d.show()
@@ -29,11 +27,9 @@ fn only(d: &Diagnosis, ip: &str, port: u64, kinds: &[&str]) {
 
 /// The one finding of `kind`, with a summary, a next step and evidence frames that exist.
 fn one<'a>(d: &'a Diagnosis, kind: &str) -> &'a Value {
-    let v = d.kind(kind);
-    assert_eq!(v.len(), 1, "{}: one {kind} finding:\n{}", d.name, d.show());
-    let f = v[0];
-    assert!(f["summary"].as_str().unwrap().len() > 40, "{f}");
-    assert!(f["next_step"].as_str().unwrap().len() > 40, "{f}");
+    let f = d.one(kind);
+    assert!(strv(&f["summary"]).len() > 40, "{f}");
+    assert!(strv(&f["next_step"]).len() > 40, "{f}");
     let last = d.packets.len() as u64;
     let fr = frames(f);
     assert!(!fr.is_empty(), "{}: no evidence frames: {f}", d.name);
@@ -46,11 +42,14 @@ fn dying_connection_is_named_with_its_backoff() {
     let d = diagnose("dying");
     only(&d, APP, 9002, &["connection_dying", "peer_silent"]);
     let f = one(&d, "connection_dying");
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["evidence"]["sender"], "client");
-    assert_eq!(f["evidence"]["end"], "capture_end");
+    assert_has(
+        f,
+        &json!({
+            "severity": "error", "evidence": {"sender": "client", "end": "capture_end"},
+        }),
+    );
     assert_eq!(f["evidence"]["backoff"], true, "the RTO doubles: {f}");
-    let n = f["evidence"]["retransmissions"].as_u64().unwrap();
+    let n = u64v(&f["evidence"]["retransmissions"]);
     assert!(n >= 4, "{f}");
     assert!(f64v(&f["evidence"]["span"]) >= 3.0, "{f}");
     assert_eq!(f["socket_error"]["windows_code"], 10053);
@@ -59,33 +58,26 @@ fn dying_connection_is_named_with_its_backoff() {
     let rex =
         d.frames_where(|p| p["dst_port"] == 9002 && p["payload_len"].as_u64().unwrap_or(0) > 0);
     let ev = frames(f);
-    let listed: Vec<u64> = f["evidence"]["retransmission_frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect();
+    let listed: Vec<u64> = u64s(&f["evidence"]["retransmission_frames"]);
     assert_eq!(listed.len() as u64, n.min(16));
     for r in &listed {
         assert!(rex.contains(r) && ev.contains(r), "{r} {f}");
     }
-    let ack = f["evidence"]["peer_last_ack_frame"].as_u64().unwrap();
+    let ack = u64v(&f["evidence"]["peer_last_ack_frame"]);
     assert!(ev.contains(&ack) && ack < listed[0], "{f}");
     // The application was still waiting when the lab stopped it: no error yet, and the finding
     // is about its connection.
-    let app = d
-        .app
-        .iter()
-        .find(|a| a["action"].as_str().unwrap().starts_with("upload-slow"))
-        .unwrap();
+    let app = d.action("upload-slow", 0);
     assert_eq!(app["result"], "still waiting when stopped");
     assert_eq!(f["client_port"], app["client_port"]);
-    let s = f["summary"].as_str().unwrap();
-    assert!(s.contains("dying when the capture ended"), "{s}");
-    assert!(s.contains("exponential back-off"), "{s}");
-    assert!(
-        s.contains("TcpMaxDataRetransmissions") && s.contains("tcp_retries2"),
-        "{s}"
+    assert_says(
+        &f["summary"],
+        &[
+            "dying when the capture ended",
+            "exponential back-off",
+            "TcpMaxDataRetransmissions",
+            "tcp_retries2",
+        ],
     );
 }
 
@@ -95,23 +87,17 @@ fn silent_peer_under_keepalives() {
     let f = one(&d, "peer_silent");
     assert_eq!(f["severity"], "error");
     assert_eq!(f["evidence"]["prober"], "client");
-    let app = d
-        .app
-        .iter()
-        .find(|a| a["action"].as_str().unwrap().starts_with("keepalive"))
-        .unwrap();
+    let app = d.action("keepalive", 0);
     assert_eq!(f["client_port"], app["client_port"]);
-    let n = f["evidence"]["keep_alives"].as_u64().unwrap();
+    let n = u64v(&f["evidence"]["keep_alives"]);
     assert!(n >= 3, "{f}");
     // The keep-alives come every second (TCP_KEEPINTVL 1) and none is answered.
     for iv in f["evidence"]["keep_alive_intervals"].as_array().unwrap() {
         assert!((0.8..1.5).contains(&f64v(iv)), "{f}");
     }
-    let last = f["evidence"]["peer_last_frame"].as_u64().unwrap();
+    let last = u64v(&f["evidence"]["peer_last_frame"]);
     let after = d.frames_where(|p| {
-        p["src_port"] == 9002
-            && p["dst_port"] == f["client_port"]
-            && p["frame"].as_u64().unwrap() > last
+        p["src_port"] == 9002 && p["dst_port"] == f["client_port"] && u64v(&p["frame"]) > last
     });
     assert!(
         after.is_empty(),
@@ -127,13 +113,15 @@ fn window_crawl_without_a_zero_window() {
     let d = diagnose("window-crawl");
     only(&d, SLOW, 9004, &["window_crawl"]);
     let f = one(&d, "window_crawl");
-    assert_eq!(f["severity"], "warning");
-    assert_eq!(f["socket_error"], Value::Null);
-    assert_eq!(f["evidence"]["sender"], "client");
-    assert_eq!(f["evidence"]["receiver"], "server");
-    assert_eq!(f["origin"], "server");
-    assert!(f["evidence"]["max_window"].as_u64().unwrap() <= 2048, "{f}");
-    assert!(f["evidence"]["episodes"].as_u64().unwrap() >= 5, "{f}");
+    assert_has(
+        f,
+        &json!({
+            "severity": "warning", "socket_error": null,
+            "evidence": {"sender": "client", "receiver": "server"}, "origin": "server",
+        }),
+    );
+    assert!(u64v(&f["evidence"]["max_window"]) <= 2048, "{f}");
+    assert!(u64v(&f["evidence"]["episodes"]) >= 5, "{f}");
     // Most of the transfer was spent waiting on the window.
     let waited = f64v(&f["evidence"]["waited"]);
     assert!(
@@ -150,7 +138,7 @@ fn window_crawl_without_a_zero_window() {
             .find(|p| p["frame"] == *x)
             .unwrap_or_else(|| panic!("frame {x}"));
         assert_eq!(p["dst_port"], 9004, "{p}");
-        assert!(p["payload_len"].as_u64().unwrap() > 0, "{p}");
+        assert!(u64v(&p["payload_len"]) > 0, "{p}");
     }
     // The app finished: a crawl is not an error.
     assert!(d.app.iter().all(|a| a["result"] == "ok"));
@@ -169,12 +157,7 @@ fn slow_path_says_which_side_of_the_capture_point() {
         assert!(f64v(&f["evidence"]["syn_synack"]) >= 0.5, "{f}");
         assert!(f64v(&f["evidence"]["synack_ack"]) < 0.1, "{f}");
         assert_eq!(f["socket_error"], Value::Null);
-        assert!(
-            f["summary"]
-                .as_str()
-                .unwrap()
-                .contains("between the capture point and the server")
-        );
+        assert!(strv(&f["summary"]).contains("between the capture point and the server"));
     }
     assert!(d.app.iter().all(|a| a["result"] == "ok"));
     // Captured at the server: the same delay sits towards the client.
@@ -194,11 +177,7 @@ fn client_gave_up_after_its_read_timeout() {
     only(&d, APP, 9002, &["client_gave_up"]);
     let f = one(&d, "client_gave_up");
     assert_eq!(f["severity"], "error");
-    let app = d
-        .app
-        .iter()
-        .find(|a| a["action"].as_str().unwrap().starts_with("get-giveup"))
-        .unwrap();
+    let app = d.action("get-giveup", 0);
     // The application's read timeout was 5 s; the RST leaves when the client gets round to its
     // close(), later on a loaded machine (5.8 s seen in CI), and never after the client's own
     // clock stopped (its `seconds` include connect, request, timeout and close).
@@ -218,7 +197,7 @@ fn client_gave_up_after_its_read_timeout() {
     assert!(ev.contains(&rst[0]), "{f}");
     assert!(f["evidence"]["request_acked_frame"].is_u64(), "{f}");
     let shown = format!("{waited:.1} s");
-    assert!(f["summary"].as_str().unwrap().contains(&shown), "{f}");
+    assert!(strv(&f["summary"]).contains(&shown), "{f}");
 }
 
 #[test]
@@ -231,20 +210,16 @@ fn reset_after_the_clients_half_close() {
         assert_eq!(f["origin"], "server", "{f}");
         assert_eq!(f["socket_error"]["windows_code"], 10054);
         assert_eq!(f["socket_error"]["posix"], "ECONNRESET");
-        let fin = f["evidence"]["client_fin_frame"].as_u64().unwrap();
-        let read = f["evidence"]["client_read_frame"].as_u64().unwrap();
-        let rst = f["evidence"]["rst_frame"].as_u64().unwrap();
+        let fin = u64v(&f["evidence"]["client_fin_frame"]);
+        let read = u64v(&f["evidence"]["client_read_frame"]);
+        let rst = u64v(&f["evidence"]["rst_frame"]);
         assert!(fin < read && read < rst, "{f}");
         let ev = frames(f);
         for x in [fin, read, rst] {
             assert!(ev.contains(&x), "{f}");
         }
         if name == "reset-after-close" {
-            let app = d
-                .app
-                .iter()
-                .find(|a| a["action"].as_str().unwrap().starts_with("get-halfclose"))
-                .unwrap();
+            let app = d.action("get-halfclose", 0);
             assert_eq!(app["result"], "ECONNRESET");
         }
     }
@@ -259,12 +234,7 @@ fn every_refused_rst_is_evidence() {
         let rsts = d.frames_where(|p| p["src_port"] == 2383 && p["tcp_flags"] == "RA");
         assert_eq!(rsts.len(), 3, "{name}");
         let ev = frames(f);
-        let listed: Vec<u64> = f["evidence"]["rst_frames"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap())
-            .collect();
+        let listed: Vec<u64> = u64s(&f["evidence"]["rst_frames"]);
         assert_eq!(listed, rsts, "{name}: {f}");
         for r in &rsts {
             assert!(ev.contains(r), "{name}: RST {r} missing from {ev:?}");
@@ -295,11 +265,6 @@ fn every_repeated_synack_is_evidence() {
     for s in &synacks {
         assert!(ev.contains(s), "SYN-ACK {s} missing from {ev:?}");
     }
-    let listed: Vec<u64> = f["evidence"]["synack_frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap())
-        .collect();
+    let listed: Vec<u64> = u64s(&f["evidence"]["synack_frames"]);
     assert_eq!(listed, synacks);
 }

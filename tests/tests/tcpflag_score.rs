@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use tcpwhy_tests::{bin, root};
+use tcpwhy_tests::{bin, f64v, root, u64v};
 
 #[test]
 fn recall_and_false_alarms_on_generated_traffic() {
@@ -36,15 +36,15 @@ fn recall_and_false_alarms_on_generated_traffic() {
         String::from_utf8_lossy(&out.stderr)
     );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("score JSON");
-    assert!(r["connections"].as_u64().unwrap() > 1000, "{r:#}");
-    assert!(r["failures"].as_u64().unwrap() > 50, "{r:#}");
+    assert!(u64v(&r["connections"]) > 1000, "{r:#}");
+    assert!(u64v(&r["failures"]) > 50, "{r:#}");
     // Zero false alarms on normal, rst_close and recovered-retransmission connections.
     assert_eq!(r["false_alarms"], 0, "{r:#}");
     assert_eq!(r["findings_on_unknown_connections"], 0, "{r:#}");
     // Every failure found; the kind exact except where the capture cannot tell (a firewall's
     // RST whose TTL equals the server's, judged by ttlhops).
-    assert!(r["recall"].as_f64().unwrap() >= 0.99, "{r:#}");
-    assert!(r["recall_exact_kind"].as_f64().unwrap() >= 0.95, "{r:#}");
+    assert!(f64v(&r["recall"]) >= 0.99, "{r:#}");
+    assert!(f64v(&r["recall_exact_kind"]) >= 0.95, "{r:#}");
     // The generator's background lookups fail only by NXDOMAIN or an empty answer; its lookups
     // answered at the second query (the first lost) are no failure, so never "no answer".
     let dns = r["dns_failure"].as_object().expect("dns_failure counts");

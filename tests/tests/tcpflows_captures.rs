@@ -6,8 +6,10 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
-use tcpwhy_tests::{own_captures, pipeline_ok, records_of, root};
+use serde_json::{Value, json};
+use tcpwhy_tests::{
+    assert_has, f64s, f64v, own_captures, pipeline_ok, records_of, root, strv, u64v,
+};
 
 fn dir() -> PathBuf {
     std::env::var_os("TCPWHY_CAPTURES")
@@ -30,6 +32,13 @@ fn to<'a>(f: &'a [Value], ip: &str, port: u64) -> Vec<&'a Value> {
         .collect()
 }
 
+/// The one flow to `ip`:`port`.
+fn one<'a>(f: &'a [Value], ip: &str, port: u64) -> &'a Value {
+    let r = to(f, ip, port);
+    assert_eq!(r.len(), 1, "flows to {ip}:{port}: {r:?}");
+    r[0]
+}
+
 /// Every other flow is a healthy, cleanly closed connection with nothing flagged.
 fn rest_healthy(f: &[Value], except: &[(&str, u64)]) {
     for x in f {
@@ -39,13 +48,15 @@ fn rest_healthy(f: &[Value], except: &[(&str, u64)]) {
         {
             continue;
         }
-        assert_eq!(x["state"], "SF", "{x}");
-        assert_eq!(x["established"], true, "{x}");
-        assert!(x["rst"].is_null() && x["icmp_count"] == 0, "{x}");
-        assert!(x["client"]["zero_window"].is_null() && x["server"]["zero_window"].is_null());
-        assert_eq!(x["attempts"]["syn_count"], 1, "{x}");
-        assert_eq!(x["synack_count"], 1, "{x}");
-        let h = x["history"].as_str().unwrap();
+        assert_has(
+            x,
+            &json!({
+                "state": "SF", "established": true, "rst": null, "icmp_count": 0,
+                "client": {"zero_window": null}, "server": {"zero_window": null},
+                "attempts": {"syn_count": 1}, "synack_count": 1,
+            }),
+        );
+        let h = strv(&x["history"]);
         assert!(
             h.starts_with("ShAD") && !h.contains('T') && !h.contains('t'),
             "{x}"
@@ -68,20 +79,16 @@ fn refused_is_rej_from_the_server_itself() {
     // three connect()s (Linux: a new ISN each): three REJ flows from the same source port
     assert_eq!(r.len(), 3);
     for x in &r {
-        assert_eq!(x["state"], "REJ");
-        assert_eq!(x["history"], "Sr");
-        assert_eq!(x["end"], "rst");
-        assert_eq!(x["attempts"]["syn_count"], 1);
-        assert_eq!(x["rst"]["from"], "server");
-        assert_eq!(x["rst"]["flags"], "RA");
-        assert_eq!(x["rst"]["ttl"], 126);
-        assert_eq!(x["rst"]["seq_check"], "exact");
-        assert_eq!(x["server"]["initial_window"], Value::Null);
-        assert_eq!(x["client_port"], r[0]["client_port"]);
+        assert_has(
+            x,
+            &json!({
+                "state": "REJ", "history": "Sr", "end": "rst", "attempts": {"syn_count": 1},
+                "rst": {"from": "server", "flags": "RA", "ttl": 126, "seq_check": "exact"},
+                "server": {"initial_window": null}, "client_port": r[0]["client_port"],
+            }),
+        );
     }
-    let ok = to(&f, "203.0.113.20", 2725);
-    assert_eq!(ok.len(), 1);
-    assert_eq!(ok[0]["state"], "SF");
+    assert_eq!(one(&f, "203.0.113.20", 2725)["state"], "SF");
     rest_healthy(&f, &[("203.0.113.20", 2383)]);
 }
 
@@ -100,15 +107,12 @@ fn refused_over_ipv6() {
 #[test]
 fn windows_style_retries_with_the_same_isn_are_one_flow() {
     let f = flows("refused-windows-retry.pcap");
-    let r = to(&f, "203.0.113.20", 2383);
-    assert_eq!(r.len(), 1);
-    let x = r[0];
-    assert_eq!(x["state"], "REJ");
-    assert_eq!(x["history"], "Sr");
-    assert_eq!(x["attempts"]["syn_count"], 3);
-    assert_eq!(x["rst"]["count"], 3);
-    for i in x["attempts"]["intervals"].as_array().unwrap() {
-        let i = i.as_f64().unwrap();
+    let x = one(&f, "203.0.113.20", 2383);
+    assert_has(
+        x,
+        &json!({"state": "REJ", "history": "Sr", "attempts": {"syn_count": 3}, "rst": {"count": 3}}),
+    );
+    for i in f64s(&x["attempts"]["intervals"]) {
         assert!((0.4..0.7).contains(&i), "{i}");
     }
     rest_healthy(&f, &[("203.0.113.20", 2383)]);
@@ -132,18 +136,12 @@ fn middlebox_reset_carries_the_routers_ttl() {
 #[test]
 fn syn_timeout_is_s0_with_linux_backoff() {
     let f = flows("syn-timeout.pcap");
-    let r = to(&f, "203.0.113.30", 8080);
-    assert_eq!(r.len(), 1);
-    let x = r[0];
-    assert_eq!(x["state"], "S0");
-    assert_eq!(x["history"], "S");
-    assert_eq!(x["attempts"]["syn_count"], 3);
-    let iv: Vec<f64> = x["attempts"]["intervals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let x = one(&f, "203.0.113.30", 8080);
+    assert_has(
+        x,
+        &json!({"state": "S0", "history": "S", "attempts": {"syn_count": 3}}),
+    );
+    let iv = f64s(&x["attempts"]["intervals"]);
     // tcp_syn_retries=2: 1 s then 2 s (Linux doubles the RTO)
     assert!(
         (0.9..1.2).contains(&iv[0]) && (1.8..2.3).contains(&iv[1]),
@@ -156,30 +154,27 @@ fn syn_timeout_is_s0_with_linux_backoff() {
 #[test]
 fn slow_connect_answered_at_the_retry() {
     let f = flows("slow-connect.pcap");
-    let r = to(&f, "203.0.113.30", 8082);
-    assert_eq!(r.len(), 1);
-    assert_eq!(r[0]["state"], "SF");
-    assert_eq!(r[0]["attempts"]["syn_count"], 2);
-    assert_eq!(r[0]["established"], true);
+    let x = one(&f, "203.0.113.30", 8082);
+    assert_has(
+        x,
+        &json!({"state": "SF", "attempts": {"syn_count": 2}, "established": true}),
+    );
     // the RTT is measured from the SYN that was answered
-    assert!(r[0]["rtt"]["syn_synack"].as_f64().unwrap() < 0.5);
+    assert!(f64v(&x["rtt"]["syn_synack"]) < 0.5);
 }
 
 #[test]
 fn icmp_errors_are_attached_to_the_attempts() {
     let f = flows("icmp-unreachable.pcap");
-    let host = to(&f, "203.0.113.14", 80);
-    assert_eq!(host.len(), 1);
-    assert_eq!(host[0]["state"], "S0");
-    let i = &host[0]["icmp"][0];
-    assert_eq!(i["description"], "host unreachable");
-    assert_eq!(
-        (i["icmp_type"].as_u64(), i["icmp_code"].as_u64()),
-        (Some(3), Some(1))
+    let host = one(&f, "203.0.113.14", 80);
+    assert_eq!(host["state"], "S0");
+    assert_has(
+        &host["icmp"][0],
+        &json!({
+            "description": "host unreachable", "icmp_type": 3, "icmp_code": 1,
+            "from_ip": "192.0.2.2", "ttl": 63, "quoted": "client",
+        }),
     );
-    assert_eq!(i["from_ip"], "192.0.2.2");
-    assert_eq!(i["ttl"], 63);
-    assert_eq!(i["quoted"], "client");
     let port = to(&f, "203.0.113.30", 5432);
     assert_eq!(port[0]["icmp"][0]["description"], "port unreachable");
     let v6 = to(&f, "2001:db8:20::30", 5432);
@@ -201,22 +196,21 @@ fn icmp_errors_are_attached_to_the_attempts() {
 #[test]
 fn zero_window_synack_probes_and_reset() {
     let f = flows("zero-window-synack.pcap");
-    let r = to(&f, "203.0.113.13", 80);
-    assert_eq!(r.len(), 1);
-    let x = r[0];
-    assert_eq!(x["state"], "RSTR");
-    assert_eq!(x["history"], "ShwAr");
-    assert_eq!(x["established"], true);
-    assert_eq!(x["server"]["initial_window"], 0);
+    let x = one(&f, "203.0.113.13", 80);
+    assert_has(
+        x,
+        &json!({
+            "state": "RSTR", "history": "ShwAr", "established": true,
+            "server": {
+                "initial_window": 0,
+                "zero_window": {"in_handshake": true, "reopened": false, "probe_kind": "zero_byte"},
+            },
+            "rst": {"from": "server", "ttl": 126}, "client": {"bytes": 0},
+        }),
+    );
     let z = &x["server"]["zero_window"];
-    assert_eq!(z["in_handshake"], true);
-    assert_eq!(z["reopened"], false);
-    assert_eq!(z["probe_kind"], "zero_byte");
-    assert!(z["probes"].as_u64().unwrap() >= 2);
-    assert!(z["longest_stall"].as_f64().unwrap() > 2.0);
-    assert_eq!(x["rst"]["from"], "server");
-    assert_eq!(x["rst"]["ttl"], 126);
-    assert_eq!(x["client"]["bytes"], 0);
+    assert!(u64v(&z["probes"]) >= 2);
+    assert!(f64v(&z["longest_stall"]) > 2.0);
     rest_healthy(&f, &[("203.0.113.13", 80)]);
 }
 
@@ -235,30 +229,25 @@ fn intermittent_backend_fails_each_time() {
 #[test]
 fn reset_mid_connection_by_the_server() {
     let f = flows("reset-mid.pcap");
-    let r = to(&f, "203.0.113.30", 9000);
-    assert_eq!(r.len(), 1);
-    let x = r[0];
-    assert_eq!(x["state"], "RSTR");
-    assert_eq!(x["history"], "ShADadr");
-    assert_eq!(x["rst"]["from"], "server");
-    assert_eq!(x["rst"]["ttl"], 62);
-    assert!(x["server"]["bytes"].as_u64().unwrap() > 1000);
+    let x = one(&f, "203.0.113.30", 9000);
+    assert_has(
+        x,
+        &json!({"state": "RSTR", "history": "ShADadr", "rst": {"from": "server", "ttl": 62}}),
+    );
+    assert!(u64v(&x["server"]["bytes"]) > 1000);
     rest_healthy(&f, &[("203.0.113.30", 9000)]);
 }
 
 #[test]
 fn zero_window_stall_that_recovers() {
     let f = flows("zero-window-recover.pcap");
-    let r = to(&f, "203.0.113.30", 9001);
-    assert_eq!(r.len(), 1);
-    let x = r[0];
+    let x = one(&f, "203.0.113.30", 9001);
     assert_eq!(x["state"], "SF");
-    assert!(x["history"].as_str().unwrap().contains('w'));
+    assert!(strv(&x["history"]).contains('w'));
     let z = &x["server"]["zero_window"];
-    assert_eq!(z["in_handshake"], false);
-    assert_eq!(z["reopened"], true);
-    assert!(z["probes"].as_u64().unwrap() >= 1);
-    assert!(z["longest_stall"].as_f64().unwrap() > 0.5);
+    assert_has(z, &json!({"in_handshake": false, "reopened": true}));
+    assert!(u64v(&z["probes"]) >= 1);
+    assert!(f64v(&z["longest_stall"]) > 0.5);
     assert!(x["client"]["zero_window"].is_null());
     rest_healthy(&f, &[("203.0.113.30", 9001)]);
 }
@@ -266,30 +255,27 @@ fn zero_window_stall_that_recovers() {
 #[test]
 fn retransmissions_then_client_abort() {
     let f = flows("retrans-timeout.pcap");
-    let r = to(&f, "203.0.113.30", 8081);
-    assert_eq!(r.len(), 1);
-    let x = r[0];
+    let x = one(&f, "203.0.113.30", 8081);
     assert_eq!(x["state"], "RSTO");
-    assert!(x["history"].as_str().unwrap().contains('T'));
-    assert!(x["client"]["retransmissions"].as_u64().unwrap() >= 3);
+    assert!(strv(&x["history"]).contains('T'));
+    assert!(u64v(&x["client"]["retransmissions"]) >= 3);
     assert_eq!(x["rst"]["from"], "client");
 }
 
 #[test]
 fn handshake_incomplete_seen_from_both_sides() {
     let f = flows("handshake-incomplete.pcap");
-    let r = to(&f, "203.0.113.30", 8083);
-    assert_eq!(r.len(), 1);
+    let x = one(&f, "203.0.113.30", 8083);
     // the client's ACK and data never arrive: the server repeats its SYN-ACK
-    assert!(r[0]["server"]["retransmissions"].as_u64().unwrap() >= 1);
-    assert!(r[0]["synack_count"].as_u64().unwrap() >= 2);
+    assert!(u64v(&x["server"]["retransmissions"]) >= 1);
+    assert!(u64v(&x["synack_count"]) >= 2);
     let f = flows("handshake-incomplete.server.pcap");
-    let r = to(&f, "203.0.113.30", 8083);
-    assert_eq!(r.len(), 1);
-    assert_eq!(r[0]["history"], "Sh");
-    assert_eq!(r[0]["state"], "S1");
-    assert!(r[0]["synack_count"].as_u64().unwrap() >= 2);
-    assert_eq!(r[0]["established"], false);
+    let x = one(&f, "203.0.113.30", 8083);
+    assert_has(
+        x,
+        &json!({"history": "Sh", "state": "S1", "established": false}),
+    );
+    assert!(u64v(&x["synack_count"]) >= 2);
 }
 
 /// tcpflows' own captures (tools/tcpflows/tests/make-captures.sh): what the lab's do not have.
@@ -300,66 +286,54 @@ fn own(name: &str) -> Vec<Value> {
 #[test]
 fn linux_linear_syn_retries_are_one_s0_flow() {
     let f = own("extra.pcap");
-    let r = to(&f, "10.77.0.2", 9999);
-    assert_eq!(r.len(), 1);
-    let x = r[0];
-    assert_eq!(x["state"], "S0");
-    assert_eq!(x["history"], "S");
-    let iv: Vec<f64> = x["attempts"]["intervals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    assert_eq!(
-        x["attempts"]["syn_count"].as_u64().unwrap() as usize,
-        iv.len() + 1
-    );
+    let x = one(&f, "10.77.0.2", 9999);
+    assert_has(x, &json!({"state": "S0", "history": "S"}));
+    let iv = f64s(&x["attempts"]["intervals"]);
+    assert_eq!(u64v(&x["attempts"]["syn_count"]) as usize, iv.len() + 1);
     // tcp_syn_linear_timeouts=4: the first retries 1 s apart, then doubling
     assert!(iv.len() >= 6, "{iv:?}");
     assert!(iv[..4].iter().all(|i| (0.9..1.2).contains(i)), "{iv:?}");
     assert!(iv[iv.len() - 1] > 1.8, "{iv:?}");
     // tshark: every repeated SYN is a retransmission
-    assert_eq!(
-        x["client"]["retransmissions"].as_u64().unwrap() as usize,
-        iv.len()
-    );
+    assert_eq!(u64v(&x["client"]["retransmissions"]) as usize, iv.len());
 }
 
 #[test]
 fn half_close_by_the_client_is_s2() {
     let f = own("extra.pcap");
-    let r = to(&f, "10.77.0.2", 7001);
-    assert_eq!(r.len(), 1);
-    assert_eq!(r[0]["state"], "S2");
-    assert_eq!(r[0]["history"], "ShADaFd");
-    assert_eq!(r[0]["end"], "capture_end");
-    assert!(r[0]["client"]["fin_frame"].is_u64());
-    assert!(r[0]["server"]["fin_frame"].is_null());
+    let x = one(&f, "10.77.0.2", 7001);
+    assert_has(
+        x,
+        &json!({
+            "state": "S2", "history": "ShADaFd", "end": "capture_end",
+            "server": {"fin_frame": null},
+        }),
+    );
+    assert!(x["client"]["fin_frame"].is_u64());
 }
 
 #[test]
 fn client_abort_is_rsto() {
     let f = own("extra.pcap");
-    let r = to(&f, "10.77.0.2", 7003);
-    assert_eq!(r.len(), 1);
-    assert_eq!(r[0]["state"], "RSTO");
-    assert_eq!(r[0]["history"], "ShADadR");
-    assert_eq!(r[0]["rst"]["from"], "client");
-    assert_eq!(r[0]["rst"]["flags"], "RA");
-    assert_eq!(r[0]["rst"]["seq_check"], "exact");
+    assert_has(
+        one(&f, "10.77.0.2", 7003),
+        &json!({
+            "state": "RSTO", "history": "ShADadR",
+            "rst": {"from": "client", "flags": "RA", "seq_check": "exact"},
+        }),
+    );
 }
 
 #[test]
 fn midstream_pickup() {
     let f = own("midstream.pcap");
     assert_eq!(f.len(), 1);
-    let x = &f[0];
-    assert_eq!(x["midstream"], true);
-    assert_eq!(x["established"], false);
-    assert_eq!(x["server_port"], 7002);
-    assert_eq!(x["client_ip"], "10.77.0.1");
-    assert_eq!(x["history"], "DdAFf");
-    assert_eq!(x["state"], "SF");
-    assert_eq!(x["attempts"]["syn_count"], 0);
+    assert_has(
+        &f[0],
+        &json!({
+            "midstream": true, "established": false, "server_port": 7002,
+            "client_ip": "10.77.0.1", "history": "DdAFf", "state": "SF",
+            "attempts": {"syn_count": 0},
+        }),
+    );
 }

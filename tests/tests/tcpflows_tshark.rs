@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use tcpwhy_tests::{own_captures, pipeline_ok, records_of, shared_captures};
+use tcpwhy_tests::{own_captures, pipeline_ok, records_of, shared_captures, strv, u64v};
 
 /// Shared captures with TCP and the number of flows tcpflows writes with default options
 /// (pinned). The lab's own captures (tests/captures/*.pcap) are compared with tshark whatever
@@ -214,17 +214,15 @@ fn every_stream_matches_tshark() {
             theirs.len(),
             "{name}: flows vs tcp.stream count"
         );
-        let by_first: HashMap<u64, &Value> = ours
-            .iter()
-            .map(|f| (f["first_frame"].as_u64().unwrap(), f))
-            .collect();
+        let by_first: HashMap<u64, &Value> =
+            ours.iter().map(|f| (u64v(&f["first_frame"]), f)).collect();
         for (sid, s) in &theirs {
             let f = by_first
                 .get(&s.first_frame)
                 .unwrap_or_else(|| panic!("{name}: stream {sid} has no flow"));
             for role in ["client", "server"] {
-                let ip = f[format!("{role}_ip")].as_str().unwrap().to_string();
-                let port = f[format!("{role}_port")].as_u64().unwrap();
+                let ip = strv(&f[format!("{role}_ip")]).to_string();
+                let port = u64v(&f[format!("{role}_port")]);
                 let t = s.dirs.get(&(ip, port)).copied().unwrap_or_default();
                 assert_eq!(
                     expected_tshark(f, role),

@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
-use tcpwhy_tests::{lab_captures, of_type, pipeline, pipeline_ok, records, root, shared_captures};
+use serde_json::{Value, json};
+use tcpwhy_tests::{
+    assert_has, lab_captures, of_type, pipeline, pipeline_ok, records, root, shared_captures, strv,
+};
 
 /// ttlhops' own captures: `$TTLHOPS_CAPTURES` when set (fresh ones from
 /// `sudo sh tools/ttlhops/tests/make-captures.sh DIR`), else the committed ones.
@@ -50,7 +52,7 @@ fn verdict(o: &Value, origin: &str, at_hop: u64, basis: &str) {
     assert_eq!(o["at_hop"], at_hop, "{o:#}");
     assert_eq!(o["hops"], at_hop - 1, "{o:#}");
     assert_eq!(o["basis"], basis, "{o:#}");
-    assert!(!o["reason"].as_str().unwrap().is_empty());
+    assert!(!strv(&o["reason"]).is_empty());
     if origin == "unknown" {
         assert!(
             o["settle"].is_string(),
@@ -71,22 +73,25 @@ fn server_two_routers_away_refused_itself_evidence_from_a_later_flow() {
     assert_eq!(flows[0]["server_port"], 2383, "order kept");
     let o = &flow(&flows, 2383, 0)["ttlhops"]["rst"];
     verdict(o, "endpoint", 3, "other_flows");
-    assert_eq!(o["observed_ttl"], 126);
-    assert_eq!(o["initial_ttl"], 128);
-    assert_eq!(o["expected_hops"], 2);
-    assert_eq!(o["confidence"], "high");
+    assert_has(
+        o,
+        &json!({
+            "observed_ttl": 126, "initial_ttl": 128, "expected_hops": 2, "confidence": "high",
+        }),
+    );
     // The connection the server aborted: its own RST after its SYN-ACK and data.
     let abort = flow(&flows, 2725, 1);
     verdict(&abort["ttlhops"]["rst"], "endpoint", 3, "same_flow");
     assert_eq!(abort["ttlhops"]["server"]["hops"], 2);
     assert_eq!(abort["ttlhops"]["client"]["hops"], 0);
     let h = host(&hosts, SRV);
-    assert_eq!(h["ttls"], serde_json::json!([126]));
-    assert_eq!(h["initial_ttl"], 128);
-    assert_eq!(h["hops"], 2);
-    assert_eq!(h["os_hint"], "windows");
-    assert_eq!(h["middlebox_rsts"], 0);
-    assert_eq!(h["flows"], 3);
+    assert_has(
+        h,
+        &json!({
+            "ttls": [126], "initial_ttl": 128, "hops": 2, "os_hint": "windows", "middlebox_rsts": 0,
+            "flows": 3,
+        }),
+    );
     let c = host(&hosts, "10.61.1.2");
     assert_eq!(
         (c["hops"].as_u64(), c["os_hint"].as_str()),
@@ -109,12 +114,12 @@ fn refused_alone_needs_a_hint_and_the_hint_decides() {
     let (flows, hosts, _, _) = run(&pcap, &[]);
     let o = &flows[0]["ttlhops"]["rst"];
     verdict(o, "unknown", 3, "none");
-    let settle = o["settle"].as_str().unwrap();
+    let settle = strv(&o["settle"]);
     assert!(
         settle.contains("--expect-hops") && settle.contains(SRV),
         "{settle}"
     );
-    assert!(o["reason"].as_str().unwrap().contains("Windows default"));
+    assert!(strv(&o["reason"]).contains("Windows default"));
     assert_eq!(flows[0]["ttlhops"]["server"], Value::Null);
     assert!(
         host(&hosts, SRV)["note"]
@@ -141,10 +146,12 @@ fn rst_forged_by_the_first_router_is_middlebox_at_hop_1() {
     // REJECT --reject-with tcp-reset on r1 for the SYN to 2383: TTL 64 vs the server's 126.
     let o = &flow(&flows, 2383, 0)["ttlhops"]["rst"];
     verdict(o, "middlebox", 1, "other_flows");
-    assert_eq!(o["observed_ttl"], 64);
-    assert_eq!(o["expected_hops"], 2);
-    assert_eq!(o["expected_initial_ttl"], 128);
-    assert_eq!(o["from_ip"], SRV);
+    assert_has(
+        o,
+        &json!({
+            "observed_ttl": 64, "expected_hops": 2, "expected_initial_ttl": 128, "from_ip": SRV,
+        }),
+    );
     // The connection r1 killed after the server's SYN-ACK: the same flow shows the server.
     let killed = flow(&flows, 2725, 1);
     verdict(&killed["ttlhops"]["rst"], "middlebox", 1, "same_flow");
@@ -197,7 +204,7 @@ fn conflicting_evidence_is_unknown() {
     verdict(o, "unknown", 31, "other_flows");
     assert_eq!(o["observed_ttl"], 98);
     assert_eq!(o["expected_hops"], 2);
-    assert!(o["reason"].as_str().unwrap().contains("conflicts"), "{o}");
+    assert!(strv(&o["reason"]).contains("conflicts"), "{o}");
     // A user hint does not override what the capture shows.
     let (flows, _, _, _) = run(
         &ttl_captures().join("conflict.pcap"),
@@ -205,10 +212,7 @@ fn conflicting_evidence_is_unknown() {
     );
     let o = &flow(&flows, 2383, 0)["ttlhops"]["rst"];
     assert_eq!(o["origin"], "unknown");
-    assert!(
-        o["reason"].as_str().unwrap().contains("capture wins"),
-        "{o}"
-    );
+    assert!(strv(&o["reason"]).contains("capture wins"), "{o}");
 }
 
 #[test]
@@ -217,10 +221,7 @@ fn ipv6_hop_limits() {
     let o = &flow(&flows, 2383, 0)["ttlhops"]["rst"];
     verdict(o, "endpoint", 3, "other_flows");
     assert_eq!(o["observed_ttl"], 126);
-    assert!(
-        o["reason"].as_str().unwrap().contains("hop limit 126"),
-        "{o}"
-    );
+    assert!(strv(&o["reason"]).contains("hop limit 126"), "{o}");
     verdict(
         &flow(&flows, 2384, 0)["ttlhops"]["rst"],
         "middlebox",
@@ -233,10 +234,7 @@ fn ipv6_hop_limits() {
     for o in f["ttlhops"]["icmp"].as_array().unwrap() {
         verdict(o, "middlebox", 2, "source_address");
         assert_eq!(o["from_ip"], "fd61:12::2");
-        assert!(
-            o["reason"].as_str().unwrap().contains("hop limit 63"),
-            "{o}"
-        );
+        assert!(strv(&o["reason"]).contains("hop limit 63"), "{o}");
     }
     let h = host(&hosts, "fd61:2::2");
     assert_eq!(
@@ -262,10 +260,7 @@ fn lab_scenarios() {
     let o = &last["ttlhops"]["rst"];
     verdict(o, "unknown", 3, "none");
     assert!(
-        o["reason"]
-            .as_str()
-            .unwrap()
-            .contains("203.0.113.30 (same /24)"),
+        strv(&o["reason"]).contains("203.0.113.30 (same /24)"),
         "{o}"
     );
 
@@ -296,10 +291,7 @@ fn lab_scenarios() {
     for f in fl {
         let o = &f["ttlhops"]["rst"];
         verdict(o, "unknown", 1, "none");
-        assert!(
-            o["reason"].as_str().unwrap().contains("a device at hop 1"),
-            "{o}"
-        );
+        assert!(strv(&o["reason"]).contains("a device at hop 1"), "{o}");
     }
 
     let (flows, _, _, _) = run(&lab.join("icmp-unreachable.pcap"), &[]);
@@ -404,7 +396,7 @@ fn host_ttls_agree_with_tshark_and_packets_pass_through() {
                 .all(|h| h["type"] == "host" && h["source"] == "packets")
         );
         for h in hosts.iter().chain(pkt_hosts.iter()) {
-            let ip = h["ip"].as_str().unwrap();
+            let ip = strv(&h["ip"]);
             let seen = truth
                 .get(ip)
                 .unwrap_or_else(|| panic!("{p}: {ip} not a sender"));
@@ -421,10 +413,7 @@ fn host_ttls_agree_with_tshark_and_packets_pass_through() {
             }
         }
         // From packets, every sender with a TTL has a record.
-        let listed: BTreeSet<&str> = pkt_hosts
-            .iter()
-            .map(|h| h["ip"].as_str().unwrap())
-            .collect();
+        let listed: BTreeSet<&str> = pkt_hosts.iter().map(|h| strv(&h["ip"])).collect();
         for ip in truth.keys() {
             assert!(listed.contains(ip.as_str()), "{p}: no host record for {ip}");
         }
