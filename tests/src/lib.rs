@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+pub mod cli;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
