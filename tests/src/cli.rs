@@ -134,6 +134,11 @@ impl TempFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The path as one argument of a command line (the temporary directory's name is UTF-8).
+    pub fn arg(&self) -> &str {
+        self.path.to_str().expect("a UTF-8 path")
+    }
 }
 
 impl AsRef<OsStr> for TempFile {

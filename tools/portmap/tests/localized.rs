@@ -6,78 +6,10 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
-use std::path::PathBuf;
+mod common;
 
-use assert_cmd::Command;
+use common::{err_of, fixture, list, localized, row, rows};
 use serde_json::Value;
-
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn localized(name: &str) -> String {
-    fixture(&format!("localized/{name}"))
-}
-
-fn portmap() -> Command {
-    let mut c = Command::cargo_bin("portmap").unwrap();
-    c.arg("--no-etc-services");
-    c
-}
-
-/// `--list` records and stderr.
-fn list(args: &[&str]) -> (Vec<Value>, String) {
-    let out = portmap()
-        .arg("--list")
-        .args(args)
-        .write_stdin("")
-        .output()
-        .unwrap();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "portmap {args:?} failed: {err}");
-    (tcpwhy_tests::records(&out.stdout), err)
-}
-
-fn err_of(args: &[&str]) -> String {
-    let out = portmap().args(args).write_stdin("").output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "expected exit 2 for {args:?}");
-    String::from_utf8(out.stderr).unwrap()
-}
-
-/// (proto, address, port, pid, process) of a listener.
-type Row = (String, String, u64, Option<u64>, Option<String>);
-
-/// The listeners as rows, sorted.
-fn rows(v: &[Value]) -> Vec<Row> {
-    let mut r: Vec<_> = v
-        .iter()
-        .map(|r| {
-            (
-                r["proto"].as_str().unwrap().to_string(),
-                r["address"].as_str().unwrap().to_string(),
-                r["port"].as_u64().unwrap(),
-                r["pid"].as_u64(),
-                r["process"].as_str().map(str::to_string),
-            )
-        })
-        .collect();
-    r.sort();
-    r
-}
-
-fn row(proto: &str, addr: &str, port: u64, pid: u64, process: Option<&str>) -> Row {
-    (
-        proto.into(),
-        addr.into(),
-        port,
-        Some(pid),
-        process.map(str::to_string),
-    )
-}
 
 #[test]
 fn japanese_netstat_in_every_encoding() {
