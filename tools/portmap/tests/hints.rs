@@ -134,10 +134,7 @@ fn flows_are_enriched_and_other_records_pass_byte_for_byte() {
 fn listening_but_refused_or_unanswered() {
     let out = enrich(
         &[&fixture("netstat-ano.txt"), &fixture("tasklist.txt")],
-        &[
-            finding("10.0.0.1", "172.16.0.1", 1433, "refused"),
-            finding("10.0.0.1", "172.16.0.1", 1433, "syn_timeout"),
-        ],
+        &["refused", "syn_timeout"].map(|kind| finding("10.0.0.1", "172.16.0.1", 1433, kind)),
     );
     let h0 = out[0]["portmap"]["hint"].as_str().unwrap();
     assert!(

@@ -374,15 +374,9 @@ fn per_file_format_and_listings_of_one_unknown_host() {
     let (_, e) = run_err(&["-l", &format!("ss:{}", fixture("tasklist.csv"))], "");
     assert!(e.contains("tasklist.csv: line 1:"), "{e}");
     // The lab server's ss and netstat (wildcards only): one unknown host, assumed, both files named.
-    let out = run_ok(
-        &[
-            "-l",
-            &lab("refused-2383.ss.txt"),
-            "-l",
-            &lab("refused-2383.netstat.txt"),
-        ],
-        &lines(&[finding("198.51.100.10", "203.0.113.20", 2383, "refused")]),
-    );
+    let refused = [finding("198.51.100.10", "203.0.113.20", 2383, "refused")];
+    let ss = lab("refused-2383.ss.txt");
+    let out = enrich(&[&ss, &lab("refused-2383.netstat.txt")], &refused);
     let h = out[0]["portmap"]["hint"].as_str().unwrap();
     assert!(h.starts_with("nothing listens on 2383 (SSAS 2005+); msmdsrv PID 19289 listens on 2725 (SSAS 2000 default) (assuming "), "{h}");
     assert!(
@@ -391,15 +385,7 @@ fn per_file_format_and_listings_of_one_unknown_host() {
         "{h}"
     );
     // A listing whose host is known (172.16.0.1) beside one that is not: nothing is assumed.
-    let out = run_ok(
-        &[
-            "-l",
-            &lab("refused-2383.ss.txt"),
-            "-l",
-            &fixture("netstat-ano.txt"),
-        ],
-        &lines(&[finding("198.51.100.10", "203.0.113.20", 2383, "refused")]),
-    );
+    let out = enrich(&[&ss, &fixture("netstat-ano.txt")], &refused);
     assert_eq!(out[0]["portmap"]["listening"], Value::Null);
 }
 

@@ -4,12 +4,9 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-
-use assert_cmd::cargo::cargo_bin;
 use serde_json::Value;
 use tcpwhy_common::records::Flow;
+use tcpwhy_tests::cli;
 
 #[derive(Clone)]
 struct Pkt {
@@ -842,30 +839,15 @@ fn every_flow_field_is_the_flow_struct() {
 
 #[test]
 fn flows_are_written_while_the_input_is_still_open() {
-    let mut child = Command::new(cargo_bin("tcpflows"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    let mut sout = BufReader::new(child.stdout.take().unwrap());
+    let no_args: [&str; 0] = [];
+    let mut tcpflows = cli::Live::start("tcpflows", &no_args);
     // a refused connection, then a packet 3 s later: the REJ flow must come out now
     let mut v = refused_windows();
     v.truncate(2);
     v.push(p(9, 1004.0, (C, 7), (S, 8), "S", 1, 0, 1, 0));
-    sin.write_all(input(&v).as_bytes()).unwrap();
-    sin.flush().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = sout.read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let got = rx.recv_timeout(std::time::Duration::from_secs(20));
-    drop(sin);
-    let _ = child.kill();
-    let _ = child.wait();
+    tcpflows.send(input(&v).as_bytes()).unwrap();
+    let got = tcpflows.line(std::time::Duration::from_secs(20));
+    tcpflows.kill();
     let line = got.expect("no flow record while the input stayed open");
     let f: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(f["state"], "REJ");
@@ -929,21 +911,6 @@ fn packets_later_than_the_reorder_window_are_counted_and_still_tracked() {
     assert!(o.stderr.is_empty(), "{}", o.stderr);
 }
 
-/// Runs tcpflows on bytes that need not be UTF-8: (exit code, stdout, stderr).
-fn run_bytes(stdin: &[u8], args: &[&str]) -> (i32, Vec<u8>, String) {
-    let o = assert_cmd::Command::cargo_bin("tcpflows")
-        .unwrap()
-        .args(args)
-        .write_stdin(stdin.to_vec())
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        o.stdout,
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 /// Issue 16, reproducer 1 (tcpflows already held): invalid UTF-8 anywhere in a record, read or
 /// passed on, is an input error naming the line, the same check as every other stage.
 #[test]
@@ -952,22 +919,17 @@ fn invalid_utf8_in_any_record_is_an_input_error() {
     let tcp = tcp.replacen("\"iface\":0", "\"iface\":0,\"x-note\":\"@\"", 1);
     let dns = r#"{"type":"packet","frame":2,"ts":1.5,"len":100,"ip_version":4,"src_ip":"10.0.0.53","dst_ip":"10.0.0.1","ttl":62,"ip_proto":17,"proto":"udp","src_port":53,"dst_port":45497,"dns":{"id":1,"response":true,"rcode":0,"qname":"@","qtype":"A","answers":[]}}"#;
     let flow = r#"{"type":"flow","uid":"C1","history":"@"}"#;
-    for (what, rec) in [
-        ("tcp packet", tcp.as_str()),
-        ("dns packet", dns),
-        ("flow", flow),
-    ] {
-        for args in [&[][..], &["--keep-packets"][..]] {
-            let input = tcpwhy_tests::with_bad_utf8(rec);
-            let (code, out, err) = run_bytes(&input, args);
-            assert_eq!(code, 2, "{what} {args:?}: {err}");
-            assert!(
-                err.contains("<stdin>: line 2: invalid UTF-8"),
-                "{what} {args:?}: {err}"
-            );
-            assert_eq!(out, b"{\"type\":\"x\"}\n", "{what} {args:?}");
-        }
-    }
+    cli::rejects_invalid_utf8(
+        "tcpflows",
+        &[
+            ("tcp packet", tcp.as_str()),
+            ("dns packet", dns),
+            ("flow", flow),
+        ],
+        &[&[], &["--keep-packets"]],
+        "<stdin>: line 2: invalid UTF-8",
+        Some(b"{\"type\":\"x\"}\n"),
+    );
 }
 
 /// `"ts":1795612209.590102` written as `"ts":1.795612209590102e9` (the same number).
