@@ -16,10 +16,13 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use common::{s, tshark_fields};
 use serde_json::Value;
 
 /// A known difference: in `file`, column `col` may differ on frames whose record satisfies
@@ -96,23 +99,8 @@ fn tshark_tsv(path: &Path) -> String {
         .nth(1)
         .and_then(|r| r.split('"').next())
         .expect("FIELDS in gen-expected.sh");
-    let mut cmd = std::process::Command::new("tshark");
-    cmd.args(["-n", "-r"]).arg(path).args([
-        "-T",
-        "fields",
-        "-E",
-        "header=y",
-        "-E",
-        "separator=/t",
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-    ]);
-    for f in list.split_whitespace() {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd
+    let fields: Vec<&str> = list.split_whitespace().collect();
+    let out = tshark_fields(path, &["-n"], true, "/t", &fields)
         .output()
         .expect("tshark (CI installs it) to check the lab captures");
     assert!(out.status.success(), "tshark on {}", path.display());
@@ -150,15 +138,6 @@ impl Ours {
         tsv.len() >= self.known.len()
             && tsv.len() - self.known.len() <= self.extra
             && self.known.iter().zip(tsv).all(|(a, b)| a == b)
-    }
-}
-
-fn s(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
-        other => Some(other.to_string()),
     }
 }
 
@@ -351,38 +330,18 @@ fn ours(r: &Value) -> HashMap<&'static str, Ours> {
         "tcp.options.sack_perm",
         (tcp && r["sack_perm"] == true).then(|| "present".to_string()),
     );
-    put(
-        &mut m,
-        "udp.srcport",
-        udp.then(|| s(&r["src_port"])).flatten(),
-    );
-    put(
-        &mut m,
-        "udp.dstport",
-        udp.then(|| s(&r["dst_port"])).flatten(),
-    );
     let icmp = r["proto"] == "icmp" && r.get("icmp_type").is_some();
     let icmp6 = r["proto"] == "icmpv6" && r.get("icmp_type").is_some();
-    put(
-        &mut m,
-        "icmp.type",
-        icmp.then(|| s(&r["icmp_type"])).flatten(),
-    );
-    put(
-        &mut m,
-        "icmp.code",
-        icmp.then(|| s(&r["icmp_code"])).flatten(),
-    );
-    put(
-        &mut m,
-        "icmpv6.type",
-        icmp6.then(|| s(&r["icmp_type"])).flatten(),
-    );
-    put(
-        &mut m,
-        "icmpv6.code",
-        icmp6.then(|| s(&r["icmp_code"])).flatten(),
-    );
+    for (on, col, f) in [
+        (udp, "udp.srcport", "src_port"),
+        (udp, "udp.dstport", "dst_port"),
+        (icmp, "icmp.type", "icmp_type"),
+        (icmp, "icmp.code", "icmp_code"),
+        (icmp6, "icmpv6.type", "icmp_type"),
+        (icmp6, "icmpv6.code", "icmp_code"),
+    ] {
+        put(&mut m, col, on.then(|| s(&r[f])).flatten());
+    }
 
     // the quoted datagram of an ICMP error: tshark lists it after the outer values
     let inner = &r["icmp_inner"];
@@ -696,6 +655,11 @@ mod etherparse_oracle {
         }
     }
 
+    /// A list field: null when empty, as pcap2jsonl writes it.
+    fn list_or_null(v: Vec<Value>) -> Value {
+        if v.is_empty() { Value::Null } else { v.into() }
+    }
+
     impl FrameSink for Compare {
         fn frame(&mut self, meta: &FrameMeta, data: &[u8]) -> std::io::Result<()> {
             self.frames += 1;
@@ -719,14 +683,7 @@ mod etherparse_oracle {
                 want.push(("dst_mac", mac(&e.destination()).into()));
             }
             let ids: Vec<Value> = p.vlan_ids().iter().map(|v| v.value().into()).collect();
-            want.push((
-                "vlan",
-                if ids.is_empty() {
-                    Value::Null
-                } else {
-                    ids.into()
-                },
-            ));
+            want.push(("vlan", list_or_null(ids)));
             match &p.net {
                 Some(NetSlice::Ipv4(ip)) => {
                     let h = ip.header();
@@ -799,14 +756,7 @@ mod etherparse_oracle {
                         want.push(("mss", mss));
                         want.push(("wscale", ws));
                         want.push(("sack_perm", sp.into()));
-                        want.push((
-                            "sack",
-                            if sack.is_empty() {
-                                Value::Null
-                            } else {
-                                sack.into()
-                            },
-                        ));
+                        want.push(("sack", list_or_null(sack)));
                         want.push(("tsval", ts.map_or(Value::Null, |t| t.0.into())));
                         want.push(("tsecr", ts.map_or(Value::Null, |t| t.1.into())));
                     }
