@@ -872,45 +872,39 @@ fn cli_files_stdin_and_gzip() {
 
 #[test]
 fn cli_exit_codes() {
-    let dir = tempfile::tempdir().unwrap();
     // Cut short: the frames before the cut, a warning, exit 0.
-    let b = fixture("dns_udp.nm2.cap");
-    let cut = dir.path().join("cut.cap");
-    std::fs::write(&cut, &b[..300]).unwrap();
-    let out = assert_cmd::Command::cargo_bin("pcap2jsonl")
-        .unwrap()
-        .arg(&cut)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("warning:")
-            && err.contains("cut.cap: cut short in the middle of frame 2 at byte 242"),
-        "{err}"
-    );
+    let cut = fixture("dns_udp.nm2.cap")[..300].to_vec();
     // Damaged: the frames before the damage, an error naming the byte, exit 2.
-    let mut b = fixture("tcpreplay-test.nm1.cap");
-    let ft = u32::from_le_bytes(b[24..28].try_into().unwrap()) as usize;
-    set32(&mut b, ft + 4 * 99, 0x7fff_fff0);
-    let bad = dir.path().join("bad.cap");
-    std::fs::write(&bad, &b).unwrap();
-    let out = assert_cmd::Command::cargo_bin("pcap2jsonl")
-        .unwrap()
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 99);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&format!(
-            "bad.cap: damaged or corrupt at byte {}",
-            ft + 4 * 99
-        )),
-        "{err}"
-    );
+    let mut bad = fixture("tcpreplay-test.nm1.cap");
+    let ft = u32::from_le_bytes(bad[24..28].try_into().unwrap()) as usize;
+    set32(&mut bad, ft + 4 * 99, 0x7fff_fff0);
+    for (name, bytes, code, records, needle) in [
+        (
+            "cut.cap",
+            cut,
+            0,
+            1,
+            "cut.cap: cut short in the middle of frame 2 at byte 242".to_string(),
+        ),
+        (
+            "bad.cap",
+            bad,
+            2,
+            99,
+            format!("bad.cap: damaged or corrupt at byte {}", ft + 4 * 99),
+        ),
+    ] {
+        let file = tcpwhy_tests::cli::TempFile::new(name, bytes);
+        let out = tcpwhy_tests::cli::ran("pcap2jsonl", &[&file], None);
+        assert_eq!(out.code, Some(code), "{name}");
+        let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert_eq!(lines, records, "{name}");
+        let err = &out.stderr;
+        assert!(err.contains(&needle), "{err}");
+        if code == 0 {
+            assert!(err.contains("warning:"), "{err}");
+        }
+    }
 }
 
 #[test]

@@ -38,17 +38,23 @@ fn syn() -> Vec<u8> {
     f
 }
 
+/// The next line pcap2jsonl writes within 5 s (`what` it is, else the test fails), which
+/// starts with `start`.
+fn next_record(p2j: &Live, start: &str, what: &str) -> String {
+    let rec = p2j.line(Duration::from_secs(5)).expect(what);
+    assert!(rec.starts_with(start), "{what}: {rec}");
+    rec
+}
+
 #[test]
 fn a_packet_is_output_while_stdin_stays_open() {
     let mut p2j = Live::start("pcap2jsonl", &["-"]);
     p2j.send(&pcap_header()).unwrap();
     p2j.send(&pcap_record(1_700_000_000, &syn())).unwrap();
-    let first = p2j
-        .line(Duration::from_secs(5))
-        .expect("no record within 5 s while the input is open");
-    assert!(
-        first.starts_with("{\"type\":\"packet\",\"frame\":1,\"ts\":1700000000.000000,"),
-        "{first}"
+    next_record(
+        &p2j,
+        "{\"type\":\"packet\",\"frame\":1,\"ts\":1700000000.000000,",
+        "no record within 5 s while the input is open",
     );
 
     // A second packet, in two pieces (the header first): still one record, at once. The pause
@@ -59,17 +65,18 @@ fn a_packet_is_output_while_stdin_stays_open() {
     p2j.send(&rec[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(20));
     p2j.send(&rec[10..]).unwrap();
-    let second = p2j.line(Duration::from_secs(5)).expect("second record");
-    assert!(
-        second.starts_with("{\"type\":\"packet\",\"frame\":2,\"ts\":1700000001.000000,"),
-        "{second}"
+    let second = next_record(
+        &p2j,
+        "{\"type\":\"packet\",\"frame\":2,\"ts\":1700000001.000000,",
+        "second record",
     );
     assert!(second.contains("\"len\":54,"), "{second}");
     p2j.send(&pcap_record(1_700_000_002, &syn())).unwrap();
-    let sentinel = p2j.line(Duration::from_secs(5)).expect("sentinel record");
-    assert!(
-        sentinel.starts_with("{\"type\":\"packet\",\"frame\":3,\"ts\":1700000002.000000,"),
-        "a record from half a packet came before the sentinel: {sentinel}"
+    // Not frame 3: a record from half a packet came before the sentinel.
+    next_record(
+        &p2j,
+        "{\"type\":\"packet\",\"frame\":3,\"ts\":1700000002.000000,",
+        "sentinel record",
     );
 
     let (status, _) = p2j.wait();
@@ -100,12 +107,10 @@ fn a_pcapng_stream_too() {
     epb.extend_from_slice(&frame);
     epb.resize(epb.len().next_multiple_of(4), 0);
     p2j.send(&block(6, &epb)).unwrap();
-    let first = p2j
-        .line(Duration::from_secs(5))
-        .expect("no record within 5 s");
-    assert!(
-        first.starts_with("{\"type\":\"packet\",\"frame\":1,"),
-        "{first}"
+    next_record(
+        &p2j,
+        "{\"type\":\"packet\",\"frame\":1,",
+        "no record within 5 s",
     );
     assert_eq!(p2j.wait().0.code(), Some(0));
 }
@@ -215,6 +220,9 @@ fn live_capture_record(tag: &str, capture: &[&str], package: &str, ready: &str) 
     Some(rec)
 }
 
+/// The capture filter that lets the datagram [`live_capture_record`] sends through.
+const DATAGRAM_FILTER: &str = "udp port 2725";
+
 /// `rec` is the record of the datagram [`live_capture_record`] sends, as frame 1, with `field`.
 fn is_the_datagram(rec: &str, field: &str) {
     assert!(
@@ -237,7 +245,7 @@ fn live_tcpdump_pipe_in_a_netns() {
         "-w",
         "-",
         "-n",
-        "udp port 2725",
+        DATAGRAM_FILTER,
     ];
     if let Some(rec) = live_capture_record("tcpdump", &cmd, "tcpdump", "listening on") {
         is_the_datagram(&rec, "\"len\":48,");
@@ -254,7 +262,7 @@ fn live_dumpcap_pcapng_pipe_in_a_netns() {
         "-i",
         "lo",
         "-f",
-        "udp port 2725",
+        DATAGRAM_FILTER,
         "-w",
         "-",
     ];

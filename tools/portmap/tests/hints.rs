@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use tcpwhy_tests::cli::TempFile;
+use tcpwhy_tests::cli::{self, TempFile};
 
 #[test]
 fn the_seed_case_netstat_ano_plus_tasklist() {
@@ -19,13 +19,11 @@ fn the_seed_case_netstat_ano_plus_tasklist() {
     );
     assert_eq!(out.len(), 1);
     let pm = &out[0]["portmap"];
-    assert_eq!(pm["hint"], SEED_HINT);
-    assert_eq!(pm["listening"], false);
-    assert_eq!(pm["port"], 2383);
-    assert_eq!(pm["service"], "ms-olap4");
-    assert_eq!(pm["label"], "SSAS 2005+");
-    assert_eq!(pm["host"], "172.16.0.1");
-    assert_eq!(pm["matched_by"], "address");
+    cli::assert_fields(
+        pm,
+        &json!({"hint": SEED_HINT, "listening": false, "port": 2383, "service": "ms-olap4",
+            "label": "SSAS 2005+", "host": "172.16.0.1", "matched_by": "address"}),
+    );
     assert_eq!(pm["listeners"].as_array().unwrap().len(), 1);
     assert_eq!(pm["listeners"][0]["process"], "msmdsrv.exe");
     assert_eq!(pm["listeners"][0]["port"], 2725);

@@ -749,15 +749,12 @@ fn icmp_errors_quoting_the_connection_are_attached() {
     let f = &f[0];
     assert_eq!(f["state"], "S0");
     assert_eq!(f["icmp_count"], 1);
-    let i = &f["icmp"][0];
-    assert_eq!(i["from_ip"], "192.0.2.2");
-    assert_eq!(i["proto"], "icmp");
-    assert_eq!(i["icmp_type"], 3);
-    assert_eq!(i["icmp_code"], 1);
-    assert_eq!(i["description"], "host unreachable");
-    assert_eq!(i["frame"], 2);
-    assert_eq!(i["ttl"], 63);
-    assert_eq!(i["quoted"], "client");
+    cli::assert_fields(
+        &f["icmp"][0],
+        &serde_json::json!({"from_ip": "192.0.2.2", "proto": "icmp", "icmp_type": 3,
+            "icmp_code": 1, "description": "host unreachable", "frame": 2, "ttl": 63,
+            "quoted": "client"}),
+    );
 }
 
 #[test]
