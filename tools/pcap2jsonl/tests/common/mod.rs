@@ -1,12 +1,14 @@
-//! What the differential tests (`differential.rs`, `encap_differential.rs`, `tls_differential.rs`)
-//! share: tshark asked for fields the way they compare them, and a JSON value as tshark prints
-//! it.
+//! What pcap2jsonl's test files share: for the differential tests (`differential.rs`,
+//! `encap_differential.rs`, `tls_differential.rs`) tshark asked for fields the way they compare
+//! them and a JSON value as tshark prints it; for the NetMon tests, [`netmon`].
 
 // Each test file is its own crate and uses a part of this.
 #![allow(dead_code)]
 
 use std::path::Path;
 use std::process::Command;
+
+pub mod netmon;
 
 use serde_json::Value;
 
