@@ -5,7 +5,7 @@
 // Each test file is its own crate and uses a part of this.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod netmon;
@@ -43,4 +43,40 @@ pub fn s(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
         other => Some(other.to_string()),
     }
+}
+
+/// The project's own captures, made with real stacks (tests/captures/).
+pub fn lab_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/captures")
+}
+
+/// Writes a capture of `n` frames made by ../shared/bench/gen_pcap.py.
+pub fn gen_pcap(path: &Path, n: u32, seed: u32) {
+    let st = std::process::Command::new("python3")
+        .arg(real_dir().join("../../bench/gen_pcap.py"))
+        .args([
+            "-n",
+            &n.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "-q",
+            "-o",
+        ])
+        .arg(path)
+        .status()
+        .expect("python3 runs ../shared/bench/gen_pcap.py");
+    assert!(st.success(), "gen_pcap.py failed");
+}
+
+/// The corpus' real captures (tests ask `tcpwhy_tests::corpus()` first whether it is there).
+pub fn real_dir() -> PathBuf {
+    tcpwhy_tests::shared_captures().join("real")
+}
+
+/// What the differential tests need beyond the repository: the corpus, python3 (gen_pcap.py)
+/// and, when `tshark` is true, tshark. Reports what is missing as a skip.
+pub fn have_everything(tshark: bool) -> bool {
+    tcpwhy_tests::corpus().is_some()
+        && tcpwhy_tests::need_tool("python3", "python3")
+        && (!tshark || tcpwhy_tests::need_tool("tshark", "tshark"))
 }
