@@ -20,6 +20,9 @@ pub struct Pkt {
     win: u16,
     len: u32,
     ttl: u8,
+    ip_id: Option<u16>,
+    mss: bool,
+    tunnel: Option<&'static str>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -47,6 +50,9 @@ pub fn p(
         win,
         len,
         ttl: 64,
+        ip_id: None,
+        mss: true,
+        tunnel: None,
     }
 }
 
@@ -55,13 +61,33 @@ impl Pkt {
         self.ttl = t;
         self
     }
+
+    /// This IP ID (default: 1000 + frame on IPv4).
+    pub fn ip_id(mut self, id: u16) -> Self {
+        self.ip_id = Some(id);
+        self
+    }
+
+    /// No MSS option, on a SYN too (default: 1460 on SYNs).
+    pub fn no_mss(mut self) -> Self {
+        self.mss = false;
+        self
+    }
+
+    /// The packet came through `tunnel` (a JSON list of tunnel headers), when given.
+    pub fn tunnel(mut self, tunnel: Option<&'static str>) -> Self {
+        self.tunnel = tunnel;
+        self
+    }
+
+    /// The packet record, as one line without its `\n`.
     pub fn line(&self) -> String {
         let v6 = self.src.contains(':');
         format!(
             concat!(
                 r#"{{"type":"packet","frame":{},"ts":{:.6},"iface":0,"link":"ether","len":{},"caplen":{},"#,
                 r#""src_mac":"00:00:00:00:00:01","dst_mac":"00:00:00:00:00:02","vlan":null,"ethertype":{},"#,
-                r#""ip_version":{},"src_ip":"{}","dst_ip":"{}","ttl":{},"ip_id":{},"df":true,"mf":false,"#,
+                r#"{}"ip_version":{},"src_ip":"{}","dst_ip":"{}","ttl":{},"ip_id":{},"df":true,"mf":false,"#,
                 r#""frag_offset":0,"ip_proto":6,"proto":"tcp","src_port":{},"dst_port":{},"seq":{},"ack":{},"#,
                 r#""tcp_flags":"{}","window":{},"payload_len":{},"mss":{},"wscale":null,"sack_perm":false,"#,
                 r#""sack":null,"tsval":null,"tsecr":null,"decode_error":null}}"#
@@ -71,14 +97,17 @@ impl Pkt {
             54 + self.len,
             54 + self.len,
             if v6 { 34525 } else { 2048 },
+            self.tunnel
+                .map(|t| format!(r#""tunnel":{t},"#))
+                .unwrap_or_default(),
             if v6 { 6 } else { 4 },
             self.src,
             self.dst,
             self.ttl,
-            if v6 {
-                "null".to_string()
-            } else {
-                (1000 + self.frame).to_string()
+            match (self.ip_id, v6) {
+                (Some(id), _) => id.to_string(),
+                (None, true) => "null".to_string(),
+                (None, false) => (1000 + self.frame).to_string(),
             },
             self.sport,
             self.dport,
@@ -87,7 +116,7 @@ impl Pkt {
             self.flags,
             self.win,
             self.len,
-            if self.flags.contains('S') {
+            if self.mss && self.flags.contains('S') {
                 "1460"
             } else {
                 "null"
