@@ -3,7 +3,7 @@
 //! code, standard output and standard error) written once.
 //!
 //! - [`ran`] runs a tool to its end: a [`Ran`] with the exit code, stdout and stderr; [`ok`] and
-//!   [`fails`] also check the exit code (and what stderr says), naming the command on failure.
+//!   [`exits`] also check the exit code (and what stderr says), naming the command on failure.
 //! - [`Live`] keeps a tool running with its standard input open, for the tests that records come
 //!   out while the input is still open (`tcpdump -U -w - | pcap2jsonl -`).
 //! - [`rejects_invalid_utf8`] is the check every stage makes the same way (docs/contract.md,
@@ -68,8 +68,9 @@ pub fn ok<S: AsRef<OsStr>>(tool: &str, args: &[S], stdin: Option<&[u8]>) -> Ran 
     r
 }
 
-/// [`ran`] for a run that must exit `code` with `needle` in its stderr.
-pub fn fails<S: AsRef<OsStr>>(
+/// [`ran`] for a run that must exit `code` (an error, or 0 with a warning) with `needle` in
+/// its stderr.
+pub fn exits<S: AsRef<OsStr>>(
     tool: &str,
     args: &[S],
     stdin: Option<&[u8]>,

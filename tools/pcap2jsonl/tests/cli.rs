@@ -63,7 +63,7 @@ fn help_has_an_example_pipeline_and_exit_codes() {
         "{}",
         version.text()
     );
-    cli::fails("pcap2jsonl", &["--no-such-flag"], None, 2, "");
+    cli::exits("pcap2jsonl", &["--no-such-flag"], None, 2, "");
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn a_missing_file_is_an_error_after_the_others() {
         PathBuf::from("/nonexistent/x.pcap"),
         real("dns_udp_2.pcap"),
     ];
-    let out = cli::fails(
+    let out = cli::exits(
         "pcap2jsonl",
         &files,
         None,
@@ -156,7 +156,7 @@ fn not_a_capture_is_one_clear_error() {
         ),
     ];
     for (arg, stdin, needle, no_records) in cases {
-        let out = cli::fails("pcap2jsonl", &[arg], stdin, 2, needle);
+        let out = cli::exits("pcap2jsonl", &[arg], stdin, 2, needle);
         assert!(!no_records || out.stdout.is_empty(), "{needle}");
     }
 }
@@ -168,7 +168,7 @@ fn netmon_magic_is_dispatched_to_its_reader() {
     for magic in [&b"GMBU"[..], &b"RTSS"[..]] {
         let mut data = magic.to_vec();
         data.extend_from_slice(&[0; 60]);
-        let out = cli::fails("pcap2jsonl", &["-"], Some(&data), 2, "<stdin>: NetMon");
+        let out = cli::exits("pcap2jsonl", &["-"], Some(&data), 2, "<stdin>: NetMon");
         assert!(out.stdout.is_empty());
         assert!(!out.stderr.contains("not a capture"), "{}", out.stderr);
     }
@@ -329,7 +329,7 @@ fn cut_and_corrupt_gzip() {
         return;
     }
     let gz = std::fs::read(real("tcpreplay-test.pcap.gz")).unwrap();
-    let o = cli::fails(
+    let o = cli::exits(
         "pcap2jsonl",
         &["-"],
         Some(&gz[..20000]),
@@ -342,7 +342,7 @@ fn cut_and_corrupt_gzip() {
     for b in &mut bad[5000..5100] {
         *b ^= 0x5a;
     }
-    let err = cli::fails("pcap2jsonl", &["-"], Some(&bad), 2, "").stderr;
+    let err = cli::exits("pcap2jsonl", &["-"], Some(&bad), 2, "").stderr;
     // Deflate notices the damage, or it inflates to garbage the pcap reader rejects.
     assert!(
         err.contains("<stdin> (decompressed): read error at byte ")

@@ -68,7 +68,7 @@ fn fail_on_sets_exit_1() {
         // Only info findings remain: --fail-on warning does not fire.
         &["--fail-on", "warning", "--min-severity", "error", SEED],
     ] {
-        cli::fails("tcpflag", args, None, 1, "");
+        cli::exits("tcpflag", args, None, 1, "");
     }
 }
 
@@ -115,7 +115,7 @@ fn text_format_for_people() {
 
 #[test]
 fn all_and_text_conflict() {
-    cli::fails("tcpflag", &["--all", "--format", "text"], None, 2, "");
+    cli::exits("tcpflag", &["--all", "--format", "text"], None, 2, "");
 }
 
 /// The seed's records, then `damaged` as its line 9: an input error naming the line, after the
@@ -123,7 +123,7 @@ fn all_and_text_conflict() {
 fn seed_then_damaged(damaged: &str) {
     let mut input = std::fs::read_to_string(SEED).unwrap();
     input.push_str(damaged);
-    let out = cli::fails(
+    let out = cli::exits(
         "tcpflag",
         &NO_ARGS,
         Some(input.as_bytes()),
@@ -153,9 +153,9 @@ fn flow_missing_a_field_names_it() {
 
 #[test]
 fn not_json_and_missing_file() {
-    cli::fails("tcpflag", &NO_ARGS, Some(b"hello\n"), 2, "line 1");
+    cli::exits("tcpflag", &NO_ARGS, Some(b"hello\n"), 2, "line 1");
     let missing = "/nonexistent/x.jsonl";
-    cli::fails("tcpflag", &[missing], None, 2, missing);
+    cli::exits("tcpflag", &[missing], None, 2, missing);
 }
 
 #[test]

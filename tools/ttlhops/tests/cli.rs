@@ -40,7 +40,7 @@ fn usage_errors_exit_2() {
         (&["--expect-hops", "300"], ""),
         (&["--no-wait", "--wait", "5"], ""),
     ] {
-        cli::fails("ttlhops", args, None, 2, error);
+        cli::exits("ttlhops", args, None, 2, error);
     }
 }
 
@@ -102,7 +102,7 @@ fn bad_input_names_file_and_line_exits_2_after_the_good_records() {
         "bad.jsonl",
         "{\"type\":\"x\"}\n{\"type\":\"flow\",\"uid\":\n{\"type\":\"y\"}\n",
     );
-    let out = cli::fails("ttlhops", &[&bad], None, 2, "bad.jsonl: line 2");
+    let out = cli::exits("ttlhops", &[&bad], None, 2, "bad.jsonl: line 2");
     assert_eq!(out.stdout, b"{\"type\":\"x\"}\n");
     for (stdin, args, error) in [
         // Valid JSON that is not a flow record as tcpflows writes it.
@@ -114,7 +114,7 @@ fn bad_input_names_file_and_line_exits_2_after_the_good_records() {
         (Some("[1,2]\n"), &[], "line 1"),
         (None, &["/nonexistent/x.jsonl"], "/nonexistent/x.jsonl"),
     ] {
-        cli::fails("ttlhops", args, stdin.map(str::as_bytes), 2, error);
+        cli::exits("ttlhops", args, stdin.map(str::as_bytes), 2, error);
     }
 }
 

@@ -57,7 +57,7 @@ pub fn ran_bytes(args: &[&str], stdin: &[u8]) -> cli::Ran {
 
 /// portmap on `stdin` that must exit 2: its stdout and stderr.
 pub fn run_err(args: &[&str], stdin: &str) -> (String, String) {
-    let out = cli::fails("portmap", &with_no_etc(args), Some(stdin.as_bytes()), 2, "");
+    let out = cli::exits("portmap", &with_no_etc(args), Some(stdin.as_bytes()), 2, "");
     (out.text().to_string(), out.stderr)
 }
 
