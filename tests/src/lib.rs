@@ -19,6 +19,7 @@
 //! repository), `run` (a tool or a pipeline, checked), `json` (records and their values, the
 //! checks on a record's fields) and `diagnosis` (a lab scenario through the whole pipeline).
 
+pub mod cli;
 mod diagnosis;
 mod json;
 mod run;

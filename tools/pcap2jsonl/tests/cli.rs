@@ -4,11 +4,12 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use predicates::prelude::*;
+use tcpwhy_tests::cli;
 
 /// A capture of the external corpus (tests using it ask `tcpwhy_tests::corpus()` first).
 fn real(name: &str) -> PathBuf {
@@ -19,8 +20,11 @@ fn malformed(name: &str) -> PathBuf {
     tcpwhy_tests::shared_captures().join("malformed").join(name)
 }
 
-fn bin() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("pcap2jsonl").unwrap()
+const NO_ARGS: [&str; 0] = [];
+
+/// The stdout of `pcap2jsonl <arg>` (on `stdin`), which must succeed.
+fn stdout_of(arg: impl AsRef<OsStr>, stdin: Option<&[u8]>) -> Vec<u8> {
+    cli::ok("pcap2jsonl", &[arg], stdin).stdout
 }
 
 use tcpwhy_tests::records as lines;
@@ -41,13 +45,7 @@ fn nine_digits(t: &str) -> String {
 
 #[test]
 fn help_has_an_example_pipeline_and_exit_codes() {
-    let out = bin()
-        .arg("--help")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of("--help", None);
     let help = String::from_utf8(out).unwrap();
     for needle in [
         "tcpdump -i any -U -w -",
@@ -59,12 +57,13 @@ fn help_has_an_example_pipeline_and_exit_codes() {
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
-    bin()
-        .arg("--version")
-        .assert()
-        .success()
-        .stdout(predicate::str::starts_with("pcap2jsonl "));
-    bin().arg("--no-such-flag").assert().code(2);
+    let version = cli::ok("pcap2jsonl", &["--version"], None);
+    assert!(
+        version.text().starts_with("pcap2jsonl "),
+        "{}",
+        version.text()
+    );
+    cli::exits("pcap2jsonl", &["--no-such-flag"], None, 2, "");
 }
 
 #[test]
@@ -72,42 +71,16 @@ fn stdin_by_dash_and_by_default() {
     if tcpwhy_tests::corpus().is_none() {
         return;
     }
-    let want = bin()
-        .arg(real("tcpreplay-test.pcap"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let want = stdout_of(real("tcpreplay-test.pcap"), None);
     assert_eq!(lines(&want).len(), 179);
     let data = std::fs::read(real("tcpreplay-test.pcap")).unwrap();
-    let dash = bin()
-        .arg("-")
-        .write_stdin(data.clone())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let dash = stdout_of("-", Some(&data));
     assert_eq!(dash, want);
-    let none = bin()
-        .write_stdin(data)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let none = cli::ok("pcap2jsonl", &NO_ARGS, Some(&data)).stdout;
     assert_eq!(none, want);
     // pcapng on stdin too.
     let ng = std::fs::read(real("netns-two-interfaces.pcapng")).unwrap();
-    let out = bin()
-        .arg("-")
-        .write_stdin(ng)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of("-", Some(&ng));
     assert_eq!(lines(&out).len(), 20);
 }
 
@@ -116,30 +89,11 @@ fn gzip_by_magic_from_file_and_stdin() {
     if tcpwhy_tests::corpus().is_none() {
         return;
     }
-    let plain = bin()
-        .arg(real("tcpreplay-test.pcap"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let gz = bin()
-        .arg(real("tcpreplay-test.pcap.gz"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let plain = stdout_of(real("tcpreplay-test.pcap"), None);
+    let gz = stdout_of(real("tcpreplay-test.pcap.gz"), None);
     assert_eq!(gz, plain, "gzip-compressed capture gives other records");
     let data = std::fs::read(real("tcpreplay-test.pcap.gz")).unwrap();
-    let piped = bin()
-        .arg("-")
-        .write_stdin(data)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let piped = stdout_of("-", Some(&data));
     assert_eq!(piped, plain);
 }
 
@@ -148,15 +102,8 @@ fn several_files_each_numbered_from_one() {
     if tcpwhy_tests::corpus().is_none() {
         return;
     }
-    let out = bin()
-        .arg(real("dns_udp.pcap"))
-        .arg(real("pcapparser-test001-be.pcapng"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let recs = lines(&out);
+    let files = [real("dns_udp.pcap"), real("pcapparser-test001-be.pcapng")];
+    let recs = cli::ok("pcap2jsonl", &files, None).records();
     let frames: Vec<u64> = recs.iter().map(|r| r["frame"].as_u64().unwrap()).collect();
     assert_eq!(frames, [1, 2, 1, 2, 3, 4]);
 }
@@ -166,16 +113,19 @@ fn a_missing_file_is_an_error_after_the_others() {
     if tcpwhy_tests::corpus().is_none() {
         return;
     }
-    bin()
-        .arg(real("dns_udp.pcap"))
-        .arg("/nonexistent/x.pcap")
-        .arg(real("dns_udp_2.pcap"))
-        .assert()
-        .code(2)
-        .stdout(predicate::function(|s: &[u8]| lines(s).len() == 4))
-        .stderr(predicate::str::contains(
-            "pcap2jsonl: /nonexistent/x.pcap: No such file or directory",
-        ));
+    let files = [
+        real("dns_udp.pcap"),
+        PathBuf::from("/nonexistent/x.pcap"),
+        real("dns_udp_2.pcap"),
+    ];
+    let out = cli::exits(
+        "pcap2jsonl",
+        &files,
+        None,
+        2,
+        "pcap2jsonl: /nonexistent/x.pcap: No such file or directory",
+    );
+    assert_eq!(out.records().len(), 4);
 }
 
 #[test]
@@ -183,32 +133,32 @@ fn not_a_capture_is_one_clear_error() {
     if tcpwhy_tests::corpus().is_none() {
         return;
     }
-    bin()
-        .arg(malformed("not-a-capture.txt"))
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains(
+    let cases: [(OsString, Option<&[u8]>, &str, bool); 4] = [
+        (
+            malformed("not-a-capture.txt").into(),
+            None,
             "not-a-capture.txt: not a capture file",
-        ));
-    bin()
-        .arg(malformed("empty-file.pcap"))
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains("empty-file.pcap: empty input"));
-    bin()
-        .arg("-")
-        .write_stdin("")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("<stdin>: empty input"));
-    // A directory.
-    bin()
-        .arg(env!("CARGO_MANIFEST_DIR"))
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("read error at byte 0"));
+            true,
+        ),
+        (
+            malformed("empty-file.pcap").into(),
+            None,
+            "empty-file.pcap: empty input",
+            true,
+        ),
+        ("-".into(), Some(b""), "<stdin>: empty input", false),
+        // A directory.
+        (
+            env!("CARGO_MANIFEST_DIR").into(),
+            None,
+            "read error at byte 0",
+            false,
+        ),
+    ];
+    for (arg, stdin, needle, no_records) in cases {
+        let out = cli::exits("pcap2jsonl", &[arg], stdin, 2, needle);
+        assert!(!no_records || out.stdout.is_empty(), "{needle}");
+    }
 }
 
 /// NetMon magic goes to the NetMon reader (src/netmon): a header that is only the magic is its
@@ -218,16 +168,9 @@ fn netmon_magic_is_dispatched_to_its_reader() {
     for magic in [&b"GMBU"[..], &b"RTSS"[..]] {
         let mut data = magic.to_vec();
         data.extend_from_slice(&[0; 60]);
-        bin()
-            .arg("-")
-            .write_stdin(data)
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(
-                predicate::str::contains("<stdin>: NetMon")
-                    .and(predicate::str::contains("not a capture").not()),
-            );
+        let out = cli::exits("pcap2jsonl", &["-"], Some(&data), 2, "<stdin>: NetMon");
+        assert!(out.stdout.is_empty());
+        assert!(!out.stderr.contains("not a capture"), "{}", out.stderr);
     }
 }
 
@@ -263,14 +206,8 @@ fn line_buffered_is_accepted() {
     if tcpwhy_tests::corpus().is_none() {
         return;
     }
-    let out = bin()
-        .args(["--line-buffered".as_ref(), real("dns_udp.pcap").as_os_str()])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(lines(&out).len(), 2);
+    let args: [OsString; 2] = ["--line-buffered".into(), real("dns_udp.pcap").into()];
+    assert_eq!(cli::ok("pcap2jsonl", &args, None).records().len(), 2);
 }
 
 /// Frame numbers, timestamps (exact decimals), lengths and interface ids of every frame of every
@@ -312,7 +249,7 @@ fn frames_times_lengths_interfaces_equal_tshark() {
             // tshark 4.0 lists its custom blocks as frames; they are not packets.
             want.clear();
         }
-        let out = bin().arg(f).assert().success().get_output().stdout.clone();
+        let out = stdout_of(f, None);
         let text = String::from_utf8(out).unwrap();
         let got: Vec<&str> = text.lines().collect();
         assert_eq!(got.len(), want.len(), "{name}: record count");
@@ -378,13 +315,7 @@ fn pcapng_comment_reaches_the_record() {
     epb.extend_from_slice(&[0, 0, 0, 0]);
     block(&mut b, 6, &epb);
     f.write_all(&b).unwrap();
-    let out = bin()
-        .arg(f.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(f.path(), None);
     let recs = lines(&out);
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0]["comment"], "why \"x\"");
@@ -398,27 +329,20 @@ fn cut_and_corrupt_gzip() {
         return;
     }
     let gz = std::fs::read(real("tcpreplay-test.pcap.gz")).unwrap();
-    let out = bin()
-        .arg("-")
-        .write_stdin(gz[..20000].to_vec())
-        .assert()
-        .code(0);
-    let o = out.get_output();
-    // tshark 4.0 reads 62 packets from these 20000 bytes.
-    assert_eq!(lines(&o.stdout).len(), 62);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains(
-            "warning: <stdin> (decompressed): cut short in the middle of a packet at byte "
-        ),
-        "{err}"
+    let o = cli::exits(
+        "pcap2jsonl",
+        &["-"],
+        Some(&gz[..20000]),
+        0,
+        "warning: <stdin> (decompressed): cut short in the middle of a packet at byte ",
     );
+    // tshark 4.0 reads 62 packets from these 20000 bytes.
+    assert_eq!(o.records().len(), 62);
     let mut bad = gz.clone();
     for b in &mut bad[5000..5100] {
         *b ^= 0x5a;
     }
-    let o = bin().arg("-").write_stdin(bad).assert().code(2);
-    let err = String::from_utf8_lossy(&o.get_output().stderr).into_owned();
+    let err = cli::exits("pcap2jsonl", &["-"], Some(&bad), 2, "").stderr;
     // Deflate notices the damage, or it inflates to garbage the pcap reader rejects.
     assert!(
         err.contains("<stdin> (decompressed): read error at byte ")
@@ -452,14 +376,7 @@ fn concatenated_pcapng_sections() {
             want.push((nine_digits(ts), c[4].to_string()));
         }
     }
-    let out = bin()
-        .arg("-")
-        .write_stdin(bytes)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of("-", Some(&bytes));
     let text = String::from_utf8(out).unwrap();
     let got: Vec<&str> = text.lines().collect();
     assert_eq!(got.len(), want.len());

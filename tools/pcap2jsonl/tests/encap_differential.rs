@@ -12,8 +12,11 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::{s, tshark_fields};
 use serde_json::Value;
 
 fn encap_dir() -> PathBuf {
@@ -48,15 +51,6 @@ const ALLOW: &[Allow] = &[
               outer UDP datagram and the inner Ethernet header is not listed",
     },
 ];
-
-fn s(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
-        other => Some(other.to_string()),
-    }
-}
 
 /// The columns compared as whole lists.
 const LIST_COLS: &[&str] = &[
@@ -174,49 +168,26 @@ fn ours(r: &Value, col: &str) -> Vec<String> {
                 v.extend(r["ip_id"].as_u64().map(|i| format!("0x{i:04x}")));
             }
         }
-        "ip.proto" => {
-            if top_v4 {
-                let p = r["ipv4_ext"]
-                    .as_array()
-                    .and_then(|a| a.first())
-                    .unwrap_or(&r["ip_proto"]);
-                v.extend(s(p));
-            }
-        }
-        "ipv6.nxt" => {
-            if top_v6 {
-                let p = r["ipv6_ext"]
-                    .as_array()
-                    .and_then(|a| a.first())
-                    .unwrap_or(&r["ip_proto"]);
-                v.extend(s(p));
-            }
-        }
+        // The first header after the IP header: its first extension header, else the transport.
+        "ip.proto" if top_v4 => v.extend(s(first_or(&r["ipv4_ext"], &r["ip_proto"]))),
+        "ipv6.nxt" if top_v6 => v.extend(s(first_or(&r["ipv6_ext"], &r["ip_proto"]))),
+        "ip.proto" | "ipv6.nxt" => {}
         _ => unreachable!("{col}"),
     }
     v
 }
 
+/// The first element of the list `list`, else `or`.
+fn first_or<'a>(list: &'a Value, or: &'a Value) -> &'a Value {
+    list.as_array().and_then(|a| a.first()).unwrap_or(or)
+}
+
 fn tshark_tsv(path: &Path, cols: &[&str]) -> Option<String> {
-    let mut cmd = std::process::Command::new("tshark");
-    cmd.args(["-n", "-r"]).arg(path).args([
-        "-T",
-        "fields",
-        "-E",
-        "header=y",
-        "-E",
-        "separator=/t",
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-        "-e",
-        "frame.number",
-    ]);
-    for c in cols {
-        cmd.args(["-e", c]);
-    }
-    let out = cmd.output().ok()?;
+    let mut fields = vec!["frame.number"];
+    fields.extend_from_slice(cols);
+    let out = tshark_fields(path, &["-n"], true, "/t", &fields)
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())

@@ -218,26 +218,14 @@ fn damage_offsets_are_the_same_on_stdin() {
         ),
     ] {
         let data = std::fs::read(dir().join(name)).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
-            .arg("-")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let writer = std::thread::spawn(move || {
-            use std::io::Write;
-            // Small writes, so the reader sees the stream in pieces.
-            for chunk in data.chunks(1000) {
-                if stdin.write_all(chunk).is_err() {
-                    break;
-                }
+        let mut p2j = tcpwhy_tests::cli::Live::start("pcap2jsonl", &["-"]);
+        // Small writes, so the reader sees the stream in pieces.
+        for chunk in data.chunks(1000) {
+            if p2j.send(chunk).is_err() {
+                break;
             }
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        }
+        let (_, stderr) = p2j.wait();
         assert!(stderr.contains(needle), "{name}: {stderr}");
     }
 }

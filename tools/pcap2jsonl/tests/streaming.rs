@@ -3,28 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-/// Reads stdout lines on a thread, so the test can wait for one with a deadline.
-fn line_reader<R: Read + Send + 'static>(r: R) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines() {
-            match line {
-                Ok(l) => {
-                    if tx.send(l).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => return,
-            }
-        }
-    });
-    rx
-}
+use tcpwhy_tests::cli::{Live, line_reader};
 
 fn pcap_header() -> Vec<u8> {
     let mut h = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
@@ -56,29 +38,23 @@ fn syn() -> Vec<u8> {
     f
 }
 
+/// The next line pcap2jsonl writes within 5 s (`what` it is, else the test fails), which
+/// starts with `start`.
+fn next_record(p2j: &Live, start: &str, what: &str) -> String {
+    let rec = p2j.line(Duration::from_secs(5)).expect(what);
+    assert!(rec.starts_with(start), "{what}: {rec}");
+    rec
+}
+
 #[test]
 fn a_packet_is_output_while_stdin_stays_open() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let rx = line_reader(child.stdout.take().unwrap());
-
-    stdin.write_all(&pcap_header()).unwrap();
-    stdin
-        .write_all(&pcap_record(1_700_000_000, &syn()))
-        .unwrap();
-    stdin.flush().unwrap();
-    let first = rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("no record within 5 s while the input is open");
-    assert!(
-        first.starts_with("{\"type\":\"packet\",\"frame\":1,\"ts\":1700000000.000000,"),
-        "{first}"
+    let mut p2j = Live::start("pcap2jsonl", &["-"]);
+    p2j.send(&pcap_header()).unwrap();
+    p2j.send(&pcap_record(1_700_000_000, &syn())).unwrap();
+    next_record(
+        &p2j,
+        "{\"type\":\"packet\",\"frame\":1,\"ts\":1700000000.000000,",
+        "no record within 5 s while the input is open",
     );
 
     // A second packet, in two pieces (the header first): still one record, at once. The pause
@@ -86,49 +62,32 @@ fn a_packet_is_output_while_stdin_stays_open() {
     // comes out: the whole second packet as frame 2, then a third packet (the sentinel) as
     // frame 3 — a record made from half a packet would have come in between.
     let rec = pcap_record(1_700_000_001, &syn());
-    stdin.write_all(&rec[..10]).unwrap();
-    stdin.flush().unwrap();
+    p2j.send(&rec[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    stdin.write_all(&rec[10..]).unwrap();
-    stdin.flush().unwrap();
-    let second = rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("second record");
-    assert!(
-        second.starts_with("{\"type\":\"packet\",\"frame\":2,\"ts\":1700000001.000000,"),
-        "{second}"
+    p2j.send(&rec[10..]).unwrap();
+    let second = next_record(
+        &p2j,
+        "{\"type\":\"packet\",\"frame\":2,\"ts\":1700000001.000000,",
+        "second record",
     );
     assert!(second.contains("\"len\":54,"), "{second}");
-    stdin
-        .write_all(&pcap_record(1_700_000_002, &syn()))
-        .unwrap();
-    stdin.flush().unwrap();
-    let sentinel = rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("sentinel record");
-    assert!(
-        sentinel.starts_with("{\"type\":\"packet\",\"frame\":3,\"ts\":1700000002.000000,"),
-        "a record from half a packet came before the sentinel: {sentinel}"
+    p2j.send(&pcap_record(1_700_000_002, &syn())).unwrap();
+    // Not frame 3: a record from half a packet came before the sentinel.
+    next_record(
+        &p2j,
+        "{\"type\":\"packet\",\"frame\":3,\"ts\":1700000002.000000,",
+        "sentinel record",
     );
 
-    drop(stdin);
-    let status = child.wait().unwrap();
+    let (status, _) = p2j.wait();
     assert_eq!(status.code(), Some(0));
-    assert!(
-        rx.recv_timeout(Duration::from_secs(5)).is_err(),
-        "nothing more"
-    );
+    assert!(p2j.line(Duration::from_secs(5)).is_none(), "nothing more");
 }
 
 #[test]
 fn a_pcapng_stream_too() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pcap2jsonl"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let rx = line_reader(child.stdout.take().unwrap());
+    let no_args: [&str; 0] = [];
+    let mut p2j = Live::start("pcap2jsonl", &no_args);
     let block = |t: u32, body: &[u8]| {
         let n = (body.len() + 12) as u32;
         let mut b = t.to_le_bytes().to_vec();
@@ -139,27 +98,21 @@ fn a_pcapng_stream_too() {
     };
     let mut shb = vec![0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0];
     shb.extend_from_slice(&[0xff; 8]);
-    stdin.write_all(&block(0x0a0d_0d0a, &shb)).unwrap();
-    stdin
-        .write_all(&block(1, &[1, 0, 0, 0, 0, 0, 0, 0]))
-        .unwrap();
+    p2j.send(&block(0x0a0d_0d0a, &shb)).unwrap();
+    p2j.send(&block(1, &[1, 0, 0, 0, 0, 0, 0, 0])).unwrap();
     let frame = syn();
     let mut epb = vec![0u8; 20];
     epb[12..16].copy_from_slice(&(frame.len() as u32).to_le_bytes());
     epb[16..20].copy_from_slice(&(frame.len() as u32).to_le_bytes());
     epb.extend_from_slice(&frame);
     epb.resize(epb.len().next_multiple_of(4), 0);
-    stdin.write_all(&block(6, &epb)).unwrap();
-    stdin.flush().unwrap();
-    let first = rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("no record within 5 s");
-    assert!(
-        first.starts_with("{\"type\":\"packet\",\"frame\":1,"),
-        "{first}"
+    p2j.send(&block(6, &epb)).unwrap();
+    next_record(
+        &p2j,
+        "{\"type\":\"packet\",\"frame\":1,",
+        "no record within 5 s",
     );
-    drop(stdin);
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(p2j.wait().0.code(), Some(0));
 }
 
 /// Removes the network namespace and stops what ran in it, even when the test fails.
@@ -267,6 +220,19 @@ fn live_capture_record(tag: &str, capture: &[&str], package: &str, ready: &str) 
     Some(rec)
 }
 
+/// The capture filter that lets the datagram [`live_capture_record`] sends through.
+const DATAGRAM_FILTER: &str = "udp port 2725";
+
+/// `rec` is the record of the datagram [`live_capture_record`] sends, as frame 1, with `field`.
+fn is_the_datagram(rec: &str, field: &str) {
+    assert!(
+        rec.starts_with("{\"type\":\"packet\",\"frame\":1,"),
+        "{rec}"
+    );
+    assert!(rec.contains(field), "{rec}");
+    assert!(rec.contains("\"dst_port\":2725,"), "{rec}");
+}
+
 /// A real `tcpdump -U -w -` (classic pcap) on the loopback of a private network namespace: the
 /// datagram becomes a record while tcpdump keeps running.
 #[test]
@@ -279,15 +245,10 @@ fn live_tcpdump_pipe_in_a_netns() {
         "-w",
         "-",
         "-n",
-        "udp port 2725",
+        DATAGRAM_FILTER,
     ];
     if let Some(rec) = live_capture_record("tcpdump", &cmd, "tcpdump", "listening on") {
-        assert!(
-            rec.starts_with("{\"type\":\"packet\",\"frame\":1,"),
-            "{rec}"
-        );
-        assert!(rec.contains("\"len\":48,"), "{rec}");
-        assert!(rec.contains("\"dst_port\":2725,"), "{rec}");
+        is_the_datagram(&rec, "\"len\":48,");
     }
 }
 
@@ -301,16 +262,11 @@ fn live_dumpcap_pcapng_pipe_in_a_netns() {
         "-i",
         "lo",
         "-f",
-        "udp port 2725",
+        DATAGRAM_FILTER,
         "-w",
         "-",
     ];
     if let Some(rec) = live_capture_record("dumpcap", &cmd, "wireshark-common", "Capturing on") {
-        assert!(
-            rec.starts_with("{\"type\":\"packet\",\"frame\":1,"),
-            "{rec}"
-        );
-        assert!(rec.contains("\"iface\":0,"), "{rec}");
-        assert!(rec.contains("\"dst_port\":2725,"), "{rec}");
+        is_the_datagram(&rec, "\"iface\":0,");
     }
 }

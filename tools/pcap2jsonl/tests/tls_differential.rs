@@ -14,10 +14,13 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::tshark_fields;
 use serde_json::Value;
 
 /// Public captures with TLS (tshark -Y tls finds records in them).
@@ -48,8 +51,7 @@ const FIELDS: &[&str] = &[
 ];
 
 fn tshark(path: &Path) -> Option<String> {
-    let mut cmd = Command::new("tshark");
-    cmd.args(["-r"]).arg(path).args([
+    let extra = [
         "-o",
         "tcp.desegment_tcp_streams:FALSE",
         "-o",
@@ -59,19 +61,10 @@ fn tshark(path: &Path) -> Option<String> {
         "tcp.port==8080,tls",
         "-Y",
         "tls",
-        "-T",
-        "fields",
-        "-E",
-        "separator=|",
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-    ]);
-    for f in FIELDS {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().ok()?;
+    ];
+    let out = tshark_fields(path, &extra, false, "|", FIELDS)
+        .output()
+        .ok()?;
     assert!(out.status.success(), "tshark on {}", path.display());
     Some(String::from_utf8(out.stdout).expect("UTF-8"))
 }
@@ -94,6 +87,15 @@ fn retransmissions(path: &Path) -> std::collections::BTreeSet<u64> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// A JSON list of strings.
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
         .collect()
 }
 
@@ -259,22 +261,10 @@ fn ours(rec: &Value) -> BTreeMap<&'static str, Vec<String>> {
             if let Some(s) = ch["sni"].as_str() {
                 m.get_mut("sni").unwrap().push(s.into());
             }
-            let alpn: Vec<String> = ch["alpn"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_string())
-                .collect();
-            m.insert("alpn", alpn);
+            m.insert("alpn", strings(&ch["alpn"]));
             // tshark lists supported_versions only when the extension is there: ours falls back
             // to [version] without it, compared below only when it has more than the legacy one
-            let v: Vec<String> = ch["versions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_string())
-                .collect();
-            m.insert("supported_versions", v);
+            m.insert("supported_versions", strings(&ch["versions"]));
             m.get_mut("hello version")
                 .unwrap()
                 .push(ch["version"].as_str().unwrap().into());

@@ -6,93 +6,34 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
-use std::path::PathBuf;
+mod common;
 
-use assert_cmd::Command;
+use common::{Row, err_of, fixture, list, localized, row, rows};
 use serde_json::Value;
+use tcpwhy_tests::cli::TempFile;
 
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn localized(name: &str) -> String {
-    fixture(&format!("localized/{name}"))
-}
-
-fn portmap() -> Command {
-    let mut c = Command::cargo_bin("portmap").unwrap();
-    c.arg("--no-etc-services");
-    c
-}
-
-/// `--list` records and stderr.
-fn list(args: &[&str]) -> (Vec<Value>, String) {
-    let out = portmap()
-        .arg("--list")
-        .args(args)
-        .write_stdin("")
-        .output()
-        .unwrap();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "portmap {args:?} failed: {err}");
-    (tcpwhy_tests::records(&out.stdout), err)
-}
-
-fn err_of(args: &[&str]) -> String {
-    let out = portmap().args(args).write_stdin("").output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "expected exit 2 for {args:?}");
-    String::from_utf8(out.stderr).unwrap()
-}
-
-/// (proto, address, port, pid, process) of a listener.
-type Row = (String, String, u64, Option<u64>, Option<String>);
-
-/// The listeners as rows, sorted.
-fn rows(v: &[Value]) -> Vec<Row> {
-    let mut r: Vec<_> = v
-        .iter()
-        .map(|r| {
-            (
-                r["proto"].as_str().unwrap().to_string(),
-                r["address"].as_str().unwrap().to_string(),
-                r["port"].as_u64().unwrap(),
-                r["pid"].as_u64(),
-                r["process"].as_str().map(str::to_string),
-            )
-        })
-        .collect();
-    r.sort();
-    r
-}
-
-fn row(proto: &str, addr: &str, port: u64, pid: u64, process: Option<&str>) -> Row {
-    (
-        proto.into(),
-        addr.into(),
-        port,
-        Some(pid),
-        process.map(str::to_string),
-    )
+/// The listeners of the one machine make.py writes in every language (RPC on 135 over both
+/// families, SSAS 2000 on 2725), with those of this language's listing: sorted rows.
+fn the_machine_and(extra: &[Row]) -> Vec<Row> {
+    let mut v = vec![
+        row("tcp", "0.0.0.0", 135, 956, None),
+        row("tcp", "0.0.0.0", 2725, 2344, None),
+        row("tcp", "::", 135, 956, None),
+    ];
+    v.extend_from_slice(extra);
+    v.sort();
+    v
 }
 
 #[test]
 fn japanese_netstat_in_every_encoding() {
     let want = rows(&list(&["-l", &localized("netstat-ano-ja-utf8.txt")]).0);
-    assert_eq!(
-        want,
-        vec![
-            row("tcp", "0.0.0.0", 135, 956, None),
-            row("tcp", "0.0.0.0", 445, 4, None),
-            row("tcp", "0.0.0.0", 2725, 2344, None),
-            row("tcp", "127.0.0.1", 1434, 1580, None),
-            row("tcp", "::", 135, 956, None),
-            row("udp", "0.0.0.0", 1434, 1580, None),
-        ]
-    );
+    let ja = [
+        row("tcp", "0.0.0.0", 445, 4, None),
+        row("tcp", "127.0.0.1", 1434, 1580, None),
+        row("udp", "0.0.0.0", 1434, 1580, None),
+    ];
+    assert_eq!(want, the_machine_and(&ja));
     for f in ["netstat-ano-ja-cp932.txt", "netstat-ano-ja-utf16.txt"] {
         let (v, err) = list(&["-l", &localized(f)]);
         assert_eq!(rows(&v), want, "{f}");
@@ -110,17 +51,12 @@ fn japanese_netstat_in_every_encoding() {
 fn german_and_spanish_state_words() {
     let (v, err) = list(&["-l", &localized("netstat-ano-de-cp850.txt")]);
     assert_eq!(err, "", "every German state word is known");
-    assert_eq!(
-        rows(&v),
-        vec![
-            row("tcp", "0.0.0.0", 135, 956, None),
-            row("tcp", "0.0.0.0", 445, 4, None),
-            row("tcp", "0.0.0.0", 2725, 2344, None),
-            row("tcp", "0.0.0.0", 5555, 4242, None),
-            row("tcp", "::", 135, 956, None),
-            row("udp", "0.0.0.0", 123, 1320, None),
-        ]
-    );
+    let de = [
+        row("tcp", "0.0.0.0", 445, 4, None),
+        row("tcp", "0.0.0.0", 5555, 4242, None),
+        row("udp", "0.0.0.0", 123, 1320, None),
+    ];
+    assert_eq!(rows(&v), the_machine_and(&de));
     // Only ABHÖREN is listening: the connections on 5555 (SYN_EMPFANGEN, LETZTES_ACK,
     // SCHLIESSEND) and 2725 (HERGESTELLT, SCHLIESSEN_WARTEN) are not listeners.
     assert!(
@@ -129,45 +65,35 @@ fn german_and_spanish_state_words() {
     );
     let (v, err) = list(&["-l", &localized("netstat-ano-es-cp850.txt")]);
     assert_eq!(err, "");
-    assert_eq!(
-        rows(&v),
-        vec![
-            row("tcp", "0.0.0.0", 135, 956, None),
-            row("tcp", "0.0.0.0", 2725, 2344, None),
-            row("tcp", "::", 135, 956, None),
-            row("udp", "0.0.0.0", 123, 1320, None),
-        ]
-    );
+    let es = [row("udp", "0.0.0.0", 123, 1320, None)];
+    assert_eq!(rows(&v), the_machine_and(&es));
 }
 
 #[test]
 fn an_unknown_state_of_a_connection_is_skipped_not_fatal() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("n.txt");
-    std::fs::write(
-        &p,
+    let p = TempFile::new(
+        "n.txt",
         b"\r\nAktive Verbindungen\r\n\r\n  Proto  Lokale Adresse         Remoteadresse          Status           PID\r\n\
          \x20 TCP    0.0.0.0:2725           0.0.0.0:0              ABH\x99REN         2344\r\n\
          \x20 TCP    172.16.0.1:2725        10.0.0.2:42802         ZOMBIFIZIERT    2344\r\n",
-    )
-    .unwrap();
-    let (v, err) = list(&["-l", p.to_str().unwrap()]);
+    );
+    let (v, err) = list(&["-l", p.arg()]);
     assert_eq!(rows(&v), vec![row("tcp", "0.0.0.0", 2725, 2344, None)]);
     assert_eq!(
         err,
         format!(
             "portmap: warning: {}: line 6: unknown TCP state \"ZOMBIFIZIERT\" of a connection to 10.0.0.2:42802 (not a listener): line skipped\n",
-            p.display()
+            p.path().display()
         )
     );
     // On a row that could be a listener (no foreign port) it is an error: a listener is
     // neither invented nor hidden.
     std::fs::write(
-        &p,
+        p.path(),
         "  TCP    0.0.0.0:2725           0.0.0.0:0              ZOMBIFIZIERT    2344\r\n",
     )
     .unwrap();
-    let e = err_of(&["-l", p.to_str().unwrap()]);
+    let e = err_of(&["-l", p.arg()]);
     assert!(
         e.contains("line 1: unknown TCP state \"ZOMBIFIZIERT\""),
         "{e}"
@@ -195,15 +121,12 @@ fn french_anob_owner_lines() {
     }
     // A no-ownership message in a language not known is recognised by where it is: right
     // after a row, indented by one space, as netstat prints it.
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("x.txt");
-    std::fs::write(
-        &p,
+    let p = TempFile::new(
+        "x.txt",
         "  TCP    0.0.0.0:445            0.0.0.0:0              LISTENING       4\r\n Nie można uzyskać informacji o własności\r\n\
          \x20 TCP    0.0.0.0:2725           0.0.0.0:0              LISTENING       2344\r\n [msmdsrv.exe]\r\n",
-    )
-    .unwrap();
-    let (v, err) = list(&["-l", p.to_str().unwrap()]);
+    );
+    let (v, err) = list(&["-l", p.arg()]);
     assert_eq!(err, "");
     assert_eq!(
         rows(&v),
@@ -272,11 +195,9 @@ fn utf16_netstat_with_a_tasklist_appended() {
 #[test]
 fn cr_only_line_ends() {
     let crlf = std::fs::read_to_string(fixture("netstat-ano.txt")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("cr.txt");
-    std::fs::write(&p, crlf.replace("\r\n", "\r")).unwrap();
+    let p = TempFile::new("cr.txt", crlf.replace("\r\n", "\r"));
     let (want, _) = list(&["-l", &fixture("netstat-ano.txt")]);
-    let (got, err) = list(&["-l", p.to_str().unwrap()]);
+    let (got, err) = list(&["-l", p.arg()]);
     assert_eq!(err, "");
     assert_eq!(rows(&got), rows(&want));
     // 13 TCP listeners (the CR-only reproducer's count) and 7 UDP sockets.
@@ -291,10 +212,8 @@ fn a_listing_cut_mid_line_drops_the_cut_line() {
     let text = std::fs::read_to_string(fixture("netstat-ano.txt")).unwrap();
     let row = "  TCP    0.0.0.0:2725           0.0.0.0:0              LISTENING       2344";
     let at = text.find(row).unwrap() + row.len() - 2;
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("cut.txt");
-    std::fs::write(&p, &text[..at]).unwrap();
-    let (v, err) = list(&["-l", p.to_str().unwrap()]);
+    let p = TempFile::new("cut.txt", &text[..at]);
+    let (v, err) = list(&["-l", p.arg()]);
     assert!(
         v.iter().all(|r| r["port"] != 2725),
         "the cut row is not read as PID 23: {v:?}"
@@ -304,21 +223,19 @@ fn a_listing_cut_mid_line_drops_the_cut_line() {
         err,
         format!(
             "portmap: warning: {}: line 8: the last line has no line end (the listing was cut?): skipped: \"TCP    0.0.0.0:2725           0.0.0.0:0              LISTENING       23\"\n",
-            p.display()
+            p.path().display()
         )
     );
 }
 
 #[test]
 fn a_trailing_word_is_not_a_service() {
-    let dir = tempfile::tempdir().unwrap();
     for f in ["netstat-ano.txt", "netstat-anob.txt"] {
         let mut text = std::fs::read_to_string(fixture(f)).unwrap();
         let (want, _) = list(&["-l", &fixture(f)]);
         text.push_str("Done.\r\n");
-        let p = dir.path().join(f);
-        std::fs::write(&p, &text).unwrap();
-        let (mut got, err) = list(&["-l", p.to_str().unwrap()]);
+        let p = TempFile::new(f, &text);
+        let (mut got, err) = list(&["-l", p.arg()]);
         for r in &mut got {
             r["file"] = want[0]["file"].clone();
         }
@@ -332,20 +249,12 @@ fn a_trailing_word_is_not_a_service() {
 
 #[test]
 fn japanese_tasklist_columns_by_console_width() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("n.txt");
-    std::fs::write(
-        &p,
+    let p = TempFile::new(
+        "n.txt",
         "  TCP         0.0.0.0:5555           0.0.0.0:0              LISTENING       4242\r\n\
          \x20 TCP         0.0.0.0:2725           0.0.0.0:0              LISTENING       2344\r\n",
-    )
-    .unwrap();
-    let (v, err) = list(&[
-        "-l",
-        p.to_str().unwrap(),
-        "-l",
-        &localized("tasklist-ja-cp932.txt"),
-    ]);
+    );
+    let (v, err) = list(&["-l", p.arg(), "-l", &localized("tasklist-ja-cp932.txt")]);
     assert_eq!(err, "");
     assert_eq!(
         rows(&v),

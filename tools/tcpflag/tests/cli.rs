@@ -9,20 +9,16 @@ fn tcpflag() -> Command {
     Command::cargo_bin("tcpflag").unwrap()
 }
 
-use tcpwhy_tests::records;
+use tcpwhy_tests::{cli, records};
+
+const NO_ARGS: [&str; 0] = [];
 
 const SEED: &str = "tests/data/seed.jsonl";
 const HEALTHY: &str = "tests/data/healthy.jsonl";
 
 #[test]
 fn seed_findings_as_json_lines() {
-    let out = tcpflag()
-        .arg(SEED)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = cli::ok("tcpflag", &[SEED], None).stdout;
     let recs = records(&out);
     let kinds: Vec<&str> = recs.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(
@@ -66,45 +62,30 @@ fn healthy_input_is_silent_and_exits_0_even_with_fail_on() {
 
 #[test]
 fn fail_on_sets_exit_1() {
-    tcpflag()
-        .args(["--fail-on", "error", SEED])
-        .assert()
-        .code(1);
-    tcpflag()
-        .args(["--fail-on", "warning", SEED])
-        .assert()
-        .code(1);
-    // Only info findings remain: --fail-on warning does not fire.
-    tcpflag()
-        .args(["--fail-on", "warning", "--min-severity", "error", SEED])
-        .assert()
-        .code(1);
+    for args in [
+        &["--fail-on", "error", SEED][..],
+        &["--fail-on", "warning", SEED],
+        // Only info findings remain: --fail-on warning does not fire.
+        &["--fail-on", "warning", "--min-severity", "error", SEED],
+    ] {
+        cli::exits("tcpflag", args, None, 1, "");
+    }
 }
 
 #[test]
 fn stdin_works() {
     let input = std::fs::read(SEED).unwrap();
-    let out = tcpflag()
-        .write_stdin(input)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(records(&out).len(), 4);
+    assert_eq!(
+        cli::ok("tcpflag", &NO_ARGS, Some(&input)).records().len(),
+        4
+    );
 }
 
 #[test]
 fn all_passes_every_record_through_byte_for_byte() {
     let input = std::fs::read_to_string(SEED).unwrap();
-    let out = tcpflag()
-        .args(["--all", SEED])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = cli::ok("tcpflag", &["--all", SEED], None);
+    let out = out.text();
     let passed: Vec<&str> = out
         .lines()
         .filter(|l| !l.starts_with("{\"type\":\"finding\""))
@@ -134,25 +115,31 @@ fn text_format_for_people() {
 
 #[test]
 fn all_and_text_conflict() {
-    tcpflag()
-        .args(["--all", "--format", "text"])
-        .assert()
-        .code(2);
+    cli::exits("tcpflag", &["--all", "--format", "text"], None, 2, "");
+}
+
+/// The seed's records, then `damaged` as its line 9: an input error naming the line, after the
+/// seed's 4 findings.
+fn seed_then_damaged(damaged: &str) {
+    let mut input = std::fs::read_to_string(SEED).unwrap();
+    input.push_str(damaged);
+    let out = cli::exits(
+        "tcpflag",
+        &NO_ARGS,
+        Some(input.as_bytes()),
+        2,
+        "<stdin>: line 9",
+    );
+    assert_eq!(
+        out.records().len(),
+        4,
+        "findings before the damage are written"
+    );
 }
 
 #[test]
 fn malformed_line_exit_2_after_findings_so_far() {
-    let mut input = std::fs::read_to_string(SEED).unwrap();
-    input.push_str("{\"type\":\"flow\",\"uid\":\n");
-    let a = tcpflag().write_stdin(input).assert().code(2);
-    let out = a.get_output();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("<stdin>: line 9"), "{err}");
-    assert_eq!(
-        records(&out.stdout).len(),
-        4,
-        "findings before the damage are written"
-    );
+    seed_then_damaged("{\"type\":\"flow\",\"uid\":\n");
 }
 
 #[test]
@@ -166,16 +153,9 @@ fn flow_missing_a_field_names_it() {
 
 #[test]
 fn not_json_and_missing_file() {
-    tcpflag()
-        .write_stdin("hello\n")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("line 1"));
-    tcpflag()
-        .arg("/nonexistent/x.jsonl")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("/nonexistent/x.jsonl"));
+    cli::exits("tcpflag", &NO_ARGS, Some(b"hello\n"), 2, "line 1");
+    let missing = "/nonexistent/x.jsonl";
+    cli::exits("tcpflag", &[missing], None, 2, missing);
 }
 
 #[test]
@@ -216,15 +196,9 @@ fn help_has_an_example_pipeline() {
 #[test]
 fn thresholds_are_flags() {
     // With --backend-min-failures 3 the two-failure backend is not reported.
-    let out = tcpflag()
-        .args(["--backend-min-failures", "3", SEED])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = cli::ok("tcpflag", &["--backend-min-failures", "3", SEED], None);
     assert!(
-        records(&out)
+        out.records()
             .iter()
             .all(|r| r["kind"] != "intermittent_backend")
     );
@@ -263,12 +237,7 @@ fn hostile_numbers_do_not_panic() {
 
 #[test]
 fn damaged_unconsumed_record_is_an_input_error_by_default_too() {
-    let mut input = std::fs::read_to_string(SEED).unwrap();
-    input.push_str("{\"type\":\"host\",\"ip\":\"10.0.0.1\",\"ttls\":[12\n");
-    let a = tcpflag().write_stdin(input).assert().code(2);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
-    assert!(err.contains("<stdin>: line 9"), "{err}");
-    assert_eq!(records(&a.get_output().stdout).len(), 4);
+    seed_then_damaged("{\"type\":\"host\",\"ip\":\"10.0.0.1\",\"ttls\":[12\n");
 }
 
 /// Issue 16, reproducer 1: invalid UTF-8 in a field tcpflag does not read (an unknown field of a
@@ -288,26 +257,17 @@ fn invalid_utf8_in_fields_it_does_not_read_is_an_input_error() {
         "{\"type\": \"flow\", \"x-note\": \"@\",",
         1,
     );
-    for (what, rec) in [
-        ("dns packet", DNS),
-        ("packet", UDP),
-        ("flow", flow.as_str()),
-    ] {
-        for args in [&[][..], &["--all"][..]] {
-            let input = tcpwhy_tests::with_bad_utf8(rec);
-            let out = tcpflag().args(args).write_stdin(input).output().unwrap();
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {err}");
-            assert!(
-                err.contains("<stdin>: line 2: invalid UTF-8 at column"),
-                "{what} {args:?}: {err}"
-            );
-            assert!(
-                !out.stdout.contains(&0xe9),
-                "{what} {args:?}: invalid UTF-8 on stdout"
-            );
-        }
-    }
+    cli::rejects_invalid_utf8(
+        "tcpflag",
+        &[
+            ("dns packet", DNS),
+            ("packet", UDP),
+            ("flow", flow.as_str()),
+        ],
+        &[&[], &["--all"]],
+        "<stdin>: line 2: invalid UTF-8 at column",
+        None,
+    );
 }
 
 /// DNS packet lines: a query and its answer, as pcap2jsonl writes them (the fields tcpflag reads).
@@ -332,14 +292,7 @@ fn dns_failure_from_packet_lines_and_truncated_answers_are_no_answer() {
         dns_line(1, 1.0, false, false, None),
         dns_line(2, 1.01, true, false, Some(0))
     );
-    let out = tcpflag()
-        .write_stdin(input)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let recs = records(&out);
+    let recs = cli::ok("tcpflag", &NO_ARGS, Some(input.as_bytes())).records();
     assert_eq!(recs.len(), 1, "{recs:#?}");
     assert_eq!(recs[0]["kind"], "dns_failure");
     assert_eq!(recs[0]["socket_error"]["windows_code"], 11004);

@@ -3,38 +3,26 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
+mod common;
+
+use common::{C, S, p};
 use serde_json::Value;
 
-const C: &str = "10.0.0.1";
-const S: &str = "172.16.0.1";
-
-/// A TCP packet line (`tunnel` is inserted before `ip_version` when given).
+/// A TCP packet line as a Linux stack sends it here (window 502, no payload, IP ID 1, no MSS),
+/// through `tunnel` when given.
 #[allow(clippy::too_many_arguments)]
 fn line(
     frame: u64,
     ts: f64,
-    (src, sport): (&str, u16),
-    (dst, dport): (&str, u16),
-    flags: &str,
+    src: (&'static str, u16),
+    dst: (&'static str, u16),
+    flags: &'static str,
     seq: u32,
     ack: u32,
-    tunnel: Option<&str>,
+    tunnel: Option<&'static str>,
 ) -> String {
-    let tun = tunnel
-        .map(|t| format!(r#""tunnel":{t},"#))
-        .unwrap_or_default();
-    format!(
-        concat!(
-            r#"{{"type":"packet","frame":{},"ts":{:.6},"iface":0,"link":"ether","len":54,"caplen":54,"#,
-            r#""src_mac":"00:00:00:00:00:01","dst_mac":"00:00:00:00:00:02","vlan":null,"ethertype":2048,"#,
-            r#"{}"ip_version":4,"src_ip":"{}","dst_ip":"{}","ttl":64,"ip_id":1,"df":true,"mf":false,"#,
-            r#""frag_offset":0,"ip_proto":6,"proto":"tcp","src_port":{},"dst_port":{},"seq":{},"ack":{},"#,
-            r#""tcp_flags":"{}","window":502,"payload_len":0,"mss":null,"wscale":null,"sack_perm":false,"#,
-            r#""sack":null,"tsval":null,"tsecr":null,"decode_error":null}}"#,
-            "\n"
-        ),
-        frame, ts, tun, src, dst, sport, dport, seq, ack, flags
-    )
+    let pkt = p(frame, ts, src, dst, flags, seq, ack, 502, 0);
+    pkt.ip_id(1).no_mss().tunnel(tunnel).line() + "\n"
 }
 
 fn flows(stdin: String) -> Vec<Value> {
@@ -43,7 +31,13 @@ fn flows(stdin: String) -> Vec<Value> {
 }
 
 /// A whole connection on client port `cport`, from `t0`, frames from `f0`.
-fn conn(f0: u64, t0: f64, cport: u16, tunnel: Option<&str>, rev: Option<&str>) -> String {
+fn conn(
+    f0: u64,
+    t0: f64,
+    cport: u16,
+    tunnel: Option<&'static str>,
+    rev: Option<&'static str>,
+) -> String {
     let c = (C, cport);
     let s = (S, 80);
     [

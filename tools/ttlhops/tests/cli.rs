@@ -2,8 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (Cargo.toml, [workspace.lints])
 
+use std::time::Duration;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
+use tcpwhy_tests::cli;
 
 fn ttlhops() -> Command {
     Command::cargo_bin("ttlhops").unwrap()
@@ -31,33 +34,26 @@ fn help_has_an_example_pipeline_and_exit_codes() {
 
 #[test]
 fn usage_errors_exit_2() {
-    ttlhops().arg("--bogus").assert().code(2);
-    ttlhops()
-        .args(["--hops", "nothost=2"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("not an IP address"));
-    ttlhops().args(["--expect-hops", "300"]).assert().code(2);
-    ttlhops()
-        .args(["--no-wait", "--wait", "5"])
-        .assert()
-        .code(2);
+    for (args, error) in [
+        (&["--bogus"][..], ""),
+        (&["--hops", "nothost=2"], "not an IP address"),
+        (&["--expect-hops", "300"], ""),
+        (&["--no-wait", "--wait", "5"], ""),
+    ] {
+        cli::exits("ttlhops", args, None, 2, error);
+    }
 }
 
 #[test]
 fn enriches_flows_from_stdin_and_passes_the_rest_byte_for_byte() {
     let other = "{\"type\":\"finding\",\"kind\":\"x\",  \"spacing\" : [1,2.50]}";
     let input = format!("{other}\n{REFUSED}\n");
-    let out = ttlhops()
-        .args(["--expect-hops", "2", "-"])
-        .write_stdin(input)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
-    let lines: Vec<&str> = out.lines().collect();
+    let out = cli::ok(
+        "ttlhops",
+        &["--expect-hops", "2", "-"],
+        Some(input.as_bytes()),
+    );
+    let lines: Vec<&str> = out.text().lines().collect();
     assert_eq!(lines[0], other);
     assert!(lines[1].starts_with(&REFUSED[..REFUSED.len() - 1]));
     let v: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
@@ -102,35 +98,24 @@ fn reads_several_files_in_order_with_one_state() {
 
 #[test]
 fn bad_input_names_file_and_line_exits_2_after_the_good_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("bad.jsonl");
-    std::fs::write(
-        &p,
+    let bad = cli::TempFile::new(
+        "bad.jsonl",
         "{\"type\":\"x\"}\n{\"type\":\"flow\",\"uid\":\n{\"type\":\"y\"}\n",
-    )
-    .unwrap();
-    ttlhops()
-        .arg(&p)
-        .assert()
-        .code(2)
-        .stdout("{\"type\":\"x\"}\n")
-        .stderr(predicate::str::contains("bad.jsonl: line 2"));
-    // Valid JSON that is not a flow record as tcpflows writes it.
-    ttlhops()
-        .write_stdin("{\"type\":\"flow\",\"uid\":7}\n")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("<stdin>: line 1: flow record"));
-    ttlhops()
-        .write_stdin("[1,2]\n")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("line 1"));
-    ttlhops()
-        .arg("/nonexistent/x.jsonl")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("/nonexistent/x.jsonl"));
+    );
+    let out = cli::exits("ttlhops", &[&bad], None, 2, "bad.jsonl: line 2");
+    assert_eq!(out.stdout, b"{\"type\":\"x\"}\n");
+    for (stdin, args, error) in [
+        // Valid JSON that is not a flow record as tcpflows writes it.
+        (
+            Some("{\"type\":\"flow\",\"uid\":7}\n"),
+            &[][..],
+            "<stdin>: line 1: flow record",
+        ),
+        (Some("[1,2]\n"), &[], "line 1"),
+        (None, &["/nonexistent/x.jsonl"], "/nonexistent/x.jsonl"),
+    ] {
+        cli::exits("ttlhops", args, stdin.map(str::as_bytes), 2, error);
+    }
 }
 
 #[test]
@@ -156,57 +141,23 @@ fn empty_input_is_fine() {
 /// is not (unless --no-wait).
 #[test]
 fn streams_records_before_the_input_ends() {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
-    use std::sync::mpsc;
-    use std::time::Duration;
-
     let first_line = |args: &[&str], input: &str| -> Option<String> {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ttlhops"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(input.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut l = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut l);
-            let _ = tx.send(l);
-        });
-        let got = rx.recv_timeout(Duration::from_secs(5)).ok();
-        drop(stdin);
-        let _ = child.wait();
-        got
+        let mut t = cli::Live::start("ttlhops", args);
+        t.send(input.as_bytes()).unwrap();
+        t.line(Duration::from_secs(5))
     };
     let note = "{\"type\":\"note\"}\n";
     assert_eq!(first_line(&[], note).as_deref(), Some(note));
     // The refused flow waits for evidence about its server...
     let held = format!("{REFUSED}\n");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("ttlhops"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(held.as_bytes()).unwrap();
-    stdin.flush().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut l = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut l);
-        let _ = tx.send(l);
-    });
-    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "held");
-    drop(stdin); // ...until the input ends.
-    let l = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    let no_args: [&str; 0] = [];
+    let mut t = cli::Live::start("ttlhops", &no_args);
+    t.send(held.as_bytes()).unwrap();
+    assert!(t.line(Duration::from_millis(500)).is_none(), "held");
+    t.close(); // ...until the input ends.
+    let l = t.line(Duration::from_secs(5)).unwrap();
     assert!(l.contains("\"origin\":\"unknown\""), "{l}");
-    let _ = child.wait();
+    t.wait();
     // --no-wait writes it at once.
     let l = first_line(&["--no-wait"], &held).unwrap();
     assert!(l.starts_with("{\"type\":\"flow\""), "{l}");
@@ -223,17 +174,11 @@ fn invalid_utf8_in_fields_it_does_not_read_is_an_input_error() {
         "\"history\":\"Sr\",\"x-note\":\"@\"",
         1,
     );
-    for (what, rec) in [("packet", PACKET), ("flow", flow.as_str())] {
-        for args in [&[][..], &["--no-wait"][..]] {
-            let input = tcpwhy_tests::with_bad_utf8(rec);
-            let out = ttlhops().args(args).write_stdin(input).output().unwrap();
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{what} {args:?}: {err}");
-            assert!(
-                err.contains("<stdin>: line 2: invalid UTF-8 at column"),
-                "{what}: {err}"
-            );
-            assert_eq!(out.stdout, b"{\"type\":\"x\"}\n", "{what} {args:?}");
-        }
-    }
+    cli::rejects_invalid_utf8(
+        "ttlhops",
+        &[("packet", PACKET), ("flow", flow.as_str())],
+        &[&[], &["--no-wait"]],
+        "<stdin>: line 2: invalid UTF-8 at column",
+        Some(b"{\"type\":\"x\"}\n"),
+    );
 }
