@@ -41,11 +41,7 @@ pub fn ss_users(s: &str) -> Vec<(String, Option<u32>)> {
 /// ```
 pub fn ss(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     let mut netid_col = false;
-    for (no, raw) in ctx.lines(text) {
-        let t = raw.trim();
-        if t.is_empty() {
-            continue;
-        }
+    for (no, t) in ctx.nonblank_lines(text) {
         let toks: Vec<&str> = t.split_whitespace().collect();
         if toks[0] == "State" || toks[0] == "Netid" {
             netid_col = toks[0] == "Netid";
@@ -134,11 +130,7 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     // Columns the header announces: -e adds User and Inode, -o adds Timer.
     let mut user_inode = false;
     let mut timer = false;
-    for (no, raw) in ctx.lines(text) {
-        let t = raw.trim();
-        if t.is_empty() {
-            continue;
-        }
+    for (no, t) in ctx.nonblank_lines(text) {
         let lower = t.to_ascii_lowercase();
         if lower.starts_with("active internet connections") {
             in_inet = true;
@@ -269,11 +261,7 @@ fn lsof_unescape(s: &str) -> String {
 /// sshd      812 root    3u  IPv4  23456      0t0  TCP *:22 (LISTEN)
 /// ```
 pub fn lsof(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
-    for (no, raw) in ctx.lines(text) {
-        let t = raw.trim();
-        if t.is_empty() {
-            continue;
-        }
+    for (no, t) in ctx.nonblank_lines(text) {
         let toks: Vec<&str> = t.split_whitespace().collect();
         if toks[0] == "COMMAND" {
             continue;
