@@ -41,7 +41,8 @@ pub fn ss_users(s: &str) -> Vec<(String, Option<u32>)> {
 /// ```
 pub fn ss(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     let mut netid_col = false;
-    for (no, t) in ctx.nonblank_lines(text) {
+    for (no, raw) in ctx.nonblank_lines(text) {
+        let t = raw.trim();
         let toks: Vec<&str> = t.split_whitespace().collect();
         if toks[0] == "State" || toks[0] == "Netid" {
             netid_col = toks[0] == "Netid";
@@ -75,19 +76,8 @@ pub fn ss(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
         } else {
             Proto::Tcp
         });
-        let (laddr, lport) = split_endpoint(toks[i + 3])
-            .ok_or_else(|| ctx.err(no, format!("bad local address {:?}", toks[i + 3])))?;
-        let lport = parse_port(ctx, proto, &lport)
-            .map_err(|e| ctx.err(no, e))?
-            .ok_or_else(|| {
-                ctx.err(
-                    no,
-                    format!("local address without a port: {:?}", toks[i + 3]),
-                )
-            })?;
-        let (raddr, rport) = split_endpoint(toks[i + 4])
-            .ok_or_else(|| ctx.err(no, format!("bad peer address {:?}", toks[i + 4])))?;
-        let rport = parse_port(ctx, proto, &rport).map_err(|e| ctx.err(no, e))?;
+        let (laddr, lport) = ctx.local_endpoint(no, proto, toks[i + 3])?;
+        let (raddr, rport) = ctx.remote_endpoint(no, proto, toks[i + 4], "peer")?;
         let rest = toks[i + 5..].join(" ");
         let users = ss_users(&rest);
         let base = Socket {
@@ -130,7 +120,8 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     // Columns the header announces: -e adds User and Inode, -o adds Timer.
     let mut user_inode = false;
     let mut timer = false;
-    for (no, t) in ctx.nonblank_lines(text) {
+    for (no, raw) in ctx.nonblank_lines(text) {
+        let t = raw.trim();
         let lower = t.to_ascii_lowercase();
         if lower.starts_with("active internet connections") {
             in_inet = true;
@@ -169,14 +160,8 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
         if toks.len() < 5 || toks[1].parse::<u64>().is_err() || toks[2].parse::<u64>().is_err() {
             return Err(ctx.err(no, format!("expected \"Proto Recv-Q Send-Q Local Foreign [State] [PID/Program]\", found {t:?}")));
         }
-        let (laddr, lport) = split_endpoint(toks[3])
-            .ok_or_else(|| ctx.err(no, format!("bad local address {:?}", toks[3])))?;
-        let lport = parse_port(ctx, proto, &lport)
-            .map_err(|e| ctx.err(no, e))?
-            .ok_or_else(|| ctx.err(no, format!("local address without a port: {:?}", toks[3])))?;
-        let (raddr, rport) = split_endpoint(toks[4])
-            .ok_or_else(|| ctx.err(no, format!("bad foreign address {:?}", toks[4])))?;
-        let rport = parse_port(ctx, proto, &rport).map_err(|e| ctx.err(no, e))?;
+        let (laddr, lport) = ctx.local_endpoint(no, proto, toks[3])?;
+        let (raddr, rport) = ctx.remote_endpoint(no, proto, toks[4], "foreign")?;
         let mut rest = &toks[5..];
         let mut state = if proto == Proto::Udp {
             "UNCONN".to_string()
@@ -227,8 +212,8 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
             state,
             pid,
             process,
-            components: vec![],
             line: no,
+            ..Default::default()
         });
     }
     Ok(())
@@ -261,7 +246,8 @@ fn lsof_unescape(s: &str) -> String {
 /// sshd      812 root    3u  IPv4  23456      0t0  TCP *:22 (LISTEN)
 /// ```
 pub fn lsof(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
-    for (no, t) in ctx.nonblank_lines(text) {
+    for (no, raw) in ctx.nonblank_lines(text) {
+        let t = raw.trim();
         let toks: Vec<&str> = t.split_whitespace().collect();
         if toks[0] == "COMMAND" {
             continue;

@@ -167,14 +167,38 @@ impl Ctx<'_> {
             .map(move |(i, l)| (base + i as u64 + 1, l))
     }
 
-    /// The part's lines that are not blank, trimmed, with their 1-based numbers in the file.
+    /// The part's lines that are not blank, with their 1-based numbers in the file.
     pub fn nonblank_lines<'t>(
         &self,
         text: &'t str,
     ) -> impl Iterator<Item = (u64, &'t str)> + use<'t> {
-        self.lines(text)
-            .map(|(no, l)| (no, l.trim()))
-            .filter(|(_, t)| !t.is_empty())
+        self.lines(text).filter(|(_, l)| !l.trim().is_empty())
+    }
+
+    /// The local endpoint of line `no`'s socket (`addr:port`, see [`split_endpoint`]): its
+    /// address and port, which a socket row always shows.
+    pub fn local_endpoint(&self, no: u64, proto: Proto, s: &str) -> anyhow::Result<(String, u16)> {
+        let (addr, port) =
+            split_endpoint(s).ok_or_else(|| self.err(no, format!("bad local address {s:?}")))?;
+        let port = parse_port(self, proto, &port)
+            .map_err(|e| self.err(no, e))?
+            .ok_or_else(|| self.err(no, format!("local address without a port: {s:?}")))?;
+        Ok((addr, port))
+    }
+
+    /// The remote endpoint of line `no`'s socket: its address and port (None for `*`);
+    /// `column` is the listing's word for it in errors ("foreign", "peer").
+    pub fn remote_endpoint(
+        &self,
+        no: u64,
+        proto: Proto,
+        s: &str,
+        column: &str,
+    ) -> anyhow::Result<(String, Option<u16>)> {
+        let (addr, port) =
+            split_endpoint(s).ok_or_else(|| self.err(no, format!("bad {column} address {s:?}")))?;
+        let port = parse_port(self, proto, &port).map_err(|e| self.err(no, e))?;
+        Ok((addr, port))
     }
 }
 

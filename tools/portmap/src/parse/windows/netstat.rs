@@ -1,7 +1,7 @@
 //! Windows `netstat` (`-ano`, `-anob`, `-b`, any display language).
 
 use super::parse_pid;
-use crate::parse::{Ctx, Listing, Socket, normalize_state, parse_port, split_endpoint};
+use crate::parse::{Ctx, Listing, Socket, normalize_state};
 use crate::services::Proto;
 
 /// True for a socket row of Windows netstat: the protocol column is never translated.
@@ -118,14 +118,8 @@ fn netstat_row(ctx: &Ctx, no: u64, t: &str) -> anyhow::Result<Option<Socket>> {
         return Err(shape_err());
     }
     let (local, remote) = (toks[1], toks[2]);
-    let (laddr, lport) =
-        split_endpoint(local).ok_or_else(|| ctx.err(no, format!("bad local address {local:?}")))?;
-    let lport = parse_port(ctx, proto, &lport)
-        .map_err(|e| ctx.err(no, e))?
-        .ok_or_else(|| ctx.err(no, format!("local address without a port: {local:?}")))?;
-    let (raddr, rport) = split_endpoint(remote)
-        .ok_or_else(|| ctx.err(no, format!("bad foreign address {remote:?}")))?;
-    let rport = parse_port(ctx, proto, &rport).map_err(|e| ctx.err(no, e))?;
+    let (laddr, lport) = ctx.local_endpoint(no, proto, local)?;
+    let (raddr, rport) = ctx.remote_endpoint(no, proto, remote, "foreign")?;
     let state = match state {
         Some(s) => match normalize_state(&s) {
             Some(st) => st,
@@ -161,9 +155,8 @@ fn netstat_row(ctx: &Ctx, no: u64, t: &str) -> anyhow::Result<Option<Socket>> {
         remote_port: rport,
         state,
         pid,
-        process: None,
-        components: vec![],
         line: no,
+        ..Default::default()
     }))
 }
 
@@ -189,10 +182,7 @@ fn netstat_row(ctx: &Ctx, no: u64, t: &str) -> anyhow::Result<Option<Socket>> {
 /// Component lines count only when that owner line follows them. A one-word line after the
 /// last row ("Done.") is skipped with a warning.
 pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
-    let lines: Vec<(u64, &str)> = ctx
-        .lines(text)
-        .filter(|(_, l)| !l.trim().is_empty())
-        .collect();
+    let lines: Vec<(u64, &str)> = ctx.nonblank_lines(text).collect();
     let not_netstat = |no: u64, t: &str| {
         ctx.err(
             no,

@@ -110,7 +110,8 @@ fn nettcp_socket(ctx: &Ctx, no: u64, r: NetTcpRow) -> anyhow::Result<Socket> {
 pub fn nettcp_table(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     let mut header: Option<Vec<String>> = None;
     let mut underline_seen = false;
-    for (no, t) in ctx.nonblank_lines(text) {
+    for (no, raw) in ctx.nonblank_lines(text) {
+        let t = raw.trim();
         let toks: Vec<&str> = t.split_whitespace().collect();
         if header.is_none() {
             if toks.contains(&"LocalAddress") && toks.contains(&"LocalPort") {
@@ -153,8 +154,8 @@ pub fn nettcp_table(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<
 /// PowerShell 7 does not). Columns are found by name.
 pub fn nettcp_csv(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     let mut header: Option<Vec<String>> = None;
-    for (no, raw) in ctx.lines(text) {
-        if raw.trim().is_empty() || raw.starts_with('#') {
+    for (no, raw) in ctx.nonblank_lines(text) {
+        if raw.starts_with('#') {
             continue;
         }
         let rec = csv_fields(ctx, no, raw)?;

@@ -73,10 +73,7 @@ struct Columns {
 pub fn tasklist_table(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     let mut header: Option<String> = None;
     let mut cols: Option<Columns> = None;
-    for (no, raw) in ctx.lines(text) {
-        if raw.trim().is_empty() {
-            continue;
-        }
+    for (no, raw) in ctx.nonblank_lines(text) {
         if cols.is_none() {
             let t = raw.trim();
             if t.starts_with('=') {
@@ -151,14 +148,12 @@ pub fn tasklist_table(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Resul
     }
     Ok(())
 }
+
 /// `tasklist /FO CSV` (header row unless `/NH`).
 pub fn tasklist_csv(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     let mut pid_col: Option<usize> = None;
     let mut svc_col: Option<usize> = None;
-    for (no, raw) in ctx.lines(text) {
-        if raw.trim().is_empty() {
-            continue;
-        }
+    for (no, raw) in ctx.nonblank_lines(text) {
         let rec = csv_fields(ctx, no, raw)?;
         if pid_col.is_none() {
             if let Some(i) = rec.iter().position(|f| f == "PID") {
