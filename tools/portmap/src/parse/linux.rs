@@ -76,19 +76,14 @@ pub fn ss(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
         } else {
             Proto::Tcp
         });
-        let (laddr, lport) = ctx.local_endpoint(no, proto, toks[i + 3])?;
-        let (raddr, rport) = ctx.remote_endpoint(no, proto, toks[i + 4], "peer")?;
+        let sock = ctx.socket(no, proto, toks[i + 3], toks[i + 4], "peer")?;
         let rest = toks[i + 5..].join(" ");
         let users = ss_users(&rest);
         let base = Socket {
-            proto: Some(proto),
-            local_addr: strip_zone(&laddr),
-            local_port: lport,
-            remote_addr: Some(strip_zone(&raddr)),
-            remote_port: rport,
+            local_addr: strip_zone(&sock.local_addr),
+            remote_addr: sock.remote_addr.as_deref().map(strip_zone),
             state,
-            line: no,
-            ..Default::default()
+            ..sock
         };
         if users.is_empty() {
             out.sockets.push(base);
@@ -160,8 +155,7 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
         if toks.len() < 5 || toks[1].parse::<u64>().is_err() || toks[2].parse::<u64>().is_err() {
             return Err(ctx.err(no, format!("expected \"Proto Recv-Q Send-Q Local Foreign [State] [PID/Program]\", found {t:?}")));
         }
-        let (laddr, lport) = ctx.local_endpoint(no, proto, toks[3])?;
-        let (raddr, rport) = ctx.remote_endpoint(no, proto, toks[4], "foreign")?;
+        let sock = ctx.socket(no, proto, toks[3], toks[4], "foreign")?;
         let mut rest = &toks[5..];
         let mut state = if proto == Proto::Udp {
             "UNCONN".to_string()
@@ -204,16 +198,10 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
             }
         }
         out.sockets.push(Socket {
-            proto: Some(proto),
-            local_addr: laddr,
-            local_port: lport,
-            remote_addr: Some(raddr),
-            remote_port: rport,
             state,
             pid,
             process,
-            line: no,
-            ..Default::default()
+            ..sock
         });
     }
     Ok(())

@@ -175,9 +175,33 @@ impl Ctx<'_> {
         self.lines(text).filter(|(_, l)| !l.trim().is_empty())
     }
 
-    /// The local endpoint of line `no`'s socket (`addr:port`, see [`split_endpoint`]): its
-    /// address and port, which a socket row always shows.
-    pub fn local_endpoint(&self, no: u64, proto: Proto, s: &str) -> anyhow::Result<(String, u16)> {
+    /// Line `no`'s socket as far as its endpoints tell (`addr:port` each, see
+    /// [`split_endpoint`]; the local port is required); the caller fills in the state and the
+    /// owner. `column` is the listing's word for the remote endpoint in errors ("foreign",
+    /// "peer").
+    pub fn socket(
+        &self,
+        no: u64,
+        proto: Proto,
+        local: &str,
+        remote: &str,
+        column: &str,
+    ) -> anyhow::Result<Socket> {
+        let (local_addr, local_port) = self.local_endpoint(no, proto, local)?;
+        let (remote_addr, remote_port) = self.remote_endpoint(no, proto, remote, column)?;
+        Ok(Socket {
+            proto: Some(proto),
+            local_addr,
+            local_port,
+            remote_addr: Some(remote_addr),
+            remote_port,
+            line: no,
+            ..Socket::default()
+        })
+    }
+
+    /// The local endpoint of line `no`'s socket: its address and port.
+    fn local_endpoint(&self, no: u64, proto: Proto, s: &str) -> anyhow::Result<(String, u16)> {
         let (addr, port) =
             split_endpoint(s).ok_or_else(|| self.err(no, format!("bad local address {s:?}")))?;
         let port = parse_port(self, proto, &port)
@@ -188,7 +212,7 @@ impl Ctx<'_> {
 
     /// The remote endpoint of line `no`'s socket: its address and port (None for `*`);
     /// `column` is the listing's word for it in errors ("foreign", "peer").
-    pub fn remote_endpoint(
+    fn remote_endpoint(
         &self,
         no: u64,
         proto: Proto,

@@ -118,15 +118,14 @@ fn netstat_row(ctx: &Ctx, no: u64, t: &str) -> anyhow::Result<Option<Socket>> {
         return Err(shape_err());
     }
     let (local, remote) = (toks[1], toks[2]);
-    let (laddr, lport) = ctx.local_endpoint(no, proto, local)?;
-    let (raddr, rport) = ctx.remote_endpoint(no, proto, remote, "foreign")?;
+    let sock = ctx.socket(no, proto, local, remote, "foreign")?;
     let state = match state {
         Some(s) => match normalize_state(&s) {
             Some(st) => st,
             // A listener shows no foreign port (0.0.0.0:0): a state word not known there
             // could be LISTENING in a language not known, and guessing either way would put
             // a listener where there is none or hide one.
-            None if matches!(rport, None | Some(0)) => {
+            None if matches!(sock.remote_port, None | Some(0)) => {
                 return Err(ctx.err(no, format!("unknown TCP state {s:?}")));
             }
             // A connection (foreign port set) is never a listener: one state word not known
@@ -147,17 +146,7 @@ fn netstat_row(ctx: &Ctx, no: u64, t: &str) -> anyhow::Result<Option<Socket>> {
         Some(p) => Some(parse_pid(p).ok_or_else(|| ctx.err(no, format!("bad PID {p:?}")))?),
         None => None,
     };
-    Ok(Some(Socket {
-        proto: Some(proto),
-        local_addr: laddr,
-        local_port: lport,
-        remote_addr: Some(raddr),
-        remote_port: rport,
-        state,
-        pid,
-        line: no,
-        ..Default::default()
-    }))
+    Ok(Some(Socket { state, pid, ..sock }))
 }
 
 /// Windows `netstat`: `-an`, `-ano`, `-anob`, `-abo`, `-b`, numeric or with names, in any
