@@ -78,22 +78,37 @@ fn write_proto(d: &mut Dec, p: u8) {
     d.raw(b"\"");
 }
 
-fn ipv4(d: &mut Dec, off: usize) {
-    let data = d.data;
-    let b = data.get(off..).unwrap_or(&[]);
-    if b.len() < 20 {
-        d.short("ipv4", off, 20);
-        return;
+/// The IP header at `off` when the frame holds its fixed part (`min` bytes) and its version
+/// field says `version`; else the error is recorded and None returned.
+#[inline]
+fn fixed_header<'a>(
+    d: &mut Dec<'a, '_>,
+    off: usize,
+    layer: &'static str,
+    version: u8,
+    min: usize,
+) -> Option<&'a [u8]> {
+    let b = d.data.get(off..).unwrap_or(&[]);
+    if b.len() < min {
+        d.short(layer, off, min);
+        return None;
     }
-    let version = b[0] >> 4;
-    if version != 4 {
+    let found = b[0] >> 4;
+    if found != version {
         d.fail(
-            "ipv4",
+            layer,
             off,
-            What::text(format!("version {version} in an IPv4 header")),
+            What::text(format!("version {found} in an IPv{version} header")),
         );
-        return;
+        return None;
     }
+    Some(b)
+}
+
+fn ipv4(d: &mut Dec, off: usize) {
+    let Some(b) = fixed_header(d, off, "ipv4", 4, 20) else {
+        return;
+    };
     let hl = ((b[0] & 0x0f) as usize) * 4;
     if hl < 20 {
         d.fail(
@@ -179,7 +194,7 @@ fn ipv4(d: &mut Dec, off: usize) {
         proto,
         Seg {
             start,
-            cap_end: end.min(data.len()),
+            cap_end: end.min(d.data.len()),
             reported: end - start,
             v6: false,
         },
@@ -315,21 +330,9 @@ pub(crate) fn walk_v6(b: &[u8], end: usize) -> V6Walk {
 }
 
 fn ipv6(d: &mut Dec, off: usize) {
-    let data = d.data;
-    let b = data.get(off..).unwrap_or(&[]);
-    if b.len() < 40 {
-        d.short("ipv6", off, 40);
+    let Some(b) = fixed_header(d, off, "ipv6", 6, 40) else {
         return;
-    }
-    let version = b[0] >> 4;
-    if version != 6 {
-        d.fail(
-            "ipv6",
-            off,
-            What::text(format!("version {version} in an IPv6 header")),
-        );
-        return;
-    }
+    };
     let plen = be16(b, 4) as usize;
     let reported = d.wire_len.saturating_sub(off + 40);
     let mut len_err = None;
@@ -386,7 +389,7 @@ fn ipv6(d: &mut Dec, off: usize) {
         w.nh,
         Seg {
             start,
-            cap_end: end.min(data.len()),
+            cap_end: end.min(d.data.len()),
             reported: end - start,
             v6: true,
         },
