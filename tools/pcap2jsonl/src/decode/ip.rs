@@ -250,6 +250,28 @@ pub(crate) struct V6Walk {
     pub err: Option<(usize, What)>,
 }
 
+/// What keeps `n` bytes at `p` of the IPv6 packet `b` from being read: they run past its payload
+/// `end` (`past` says so) or were not captured.
+#[inline]
+fn missing(
+    b: &[u8],
+    end: usize,
+    p: usize,
+    n: usize,
+    past: impl FnOnce() -> String,
+) -> Option<What> {
+    if p + n > end {
+        return Some(What::text(past()));
+    }
+    if p + n > b.len() {
+        return Some(What::Short {
+            need: n,
+            have: b.len() - p,
+        });
+    }
+    None
+}
+
 /// Walks the extension headers of the IPv6 packet `b` (captured bytes from the IPv6 header on,
 /// at least 40), whose payload ends at `end` (relative; may exceed `b.len()` when not captured).
 pub(crate) fn walk_v6(b: &[u8], end: usize) -> V6Walk {
@@ -263,50 +285,23 @@ pub(crate) fn walk_v6(b: &[u8], end: usize) -> V6Walk {
     };
     let mut p = 40;
     while is_ext(w.nh) {
-        let need = if w.nh == 44 { 8 } else { 2 };
-        if p + need > end {
-            w.err = Some((
-                p,
-                What::text(format!(
-                    "extension header {} runs past the payload length",
-                    w.nh
-                )),
-            ));
+        let nh = w.nh;
+        let need = if nh == 44 { 8 } else { 2 };
+        if let Some(e) = missing(b, end, p, need, || {
+            format!("extension header {nh} runs past the payload length")
+        }) {
+            w.err = Some((p, e));
             break;
         }
-        if p + need > b.len() {
-            w.err = Some((
-                p,
-                What::Short {
-                    need,
-                    have: b.len() - p,
-                },
-            ));
-            break;
-        }
-        let hl = match w.nh {
+        let hl = match nh {
             44 => 8,
             51 => (b[p + 1] as usize + 2) * 4,
             _ => (b[p + 1] as usize + 1) * 8,
         };
-        if p + hl > end {
-            w.err = Some((
-                p,
-                What::text(format!(
-                    "extension header {} of {hl} bytes runs past the payload length",
-                    w.nh
-                )),
-            ));
-            break;
-        }
-        if p + hl > b.len() {
-            w.err = Some((
-                p,
-                What::Short {
-                    need: hl,
-                    have: b.len() - p,
-                },
-            ));
+        if let Some(e) = missing(b, end, p, hl, || {
+            format!("extension header {nh} of {hl} bytes runs past the payload length")
+        }) {
+            w.err = Some((p, e));
             break;
         }
         if w.n_ext == MAX_EXT {
@@ -408,17 +403,12 @@ mod test {
             101,
             &hex("4500 0018 3805 4000 7efd 0000 ac100001 0a000001 01020304"),
         );
-        assert_eq!(v["link"], "raw");
-        assert_eq!(v["ip_version"], 4);
-        assert_eq!(v["src_ip"], "172.16.0.1");
-        assert_eq!(v["dst_ip"], "10.0.0.1");
-        assert_eq!(v["ttl"], 126);
-        assert_eq!(v["ip_id"], 14341);
-        assert_eq!(v["df"], true);
-        assert_eq!(v["mf"], false);
-        assert_eq!(v["frag_offset"], 0);
-        assert_eq!(v["ip_proto"], 253);
-        assert_eq!(v["proto"], "ip_proto_253");
+        assert_fields(
+            &v,
+            &json!({"link": "raw", "ip_version": 4, "src_ip": "172.16.0.1", "dst_ip": "10.0.0.1",
+                    "ttl": 126, "ip_id": 14341, "df": true, "mf": false, "frag_offset": 0,
+                    "ip_proto": 253, "proto": "ip_proto_253"}),
+        );
         assert!(v.get("ipv6_ext").is_none());
         assert_eq!(v["decode_error"], Value::Null);
     }
@@ -430,9 +420,10 @@ mod test {
             228,
             &hex("4500 001c 0007 20b9 4011 0000 0a000001 0a000002 0035 0035 0008 0000"),
         );
-        assert_eq!(v["mf"], true);
-        assert_eq!(v["frag_offset"], 1480);
-        assert_eq!(v["proto"], "udp");
+        assert_fields(
+            &v,
+            &json!({"mf": true, "frag_offset": 1480, "proto": "udp"}),
+        );
         assert!(v.get("src_port").is_none());
         assert_eq!(v["decode_error"], Value::Null);
     }
@@ -488,18 +479,13 @@ mod test {
              0035 1234 0008 0000",
         );
         let v = decode(229, &f);
-        assert_eq!(v["ip_version"], 6);
-        assert_eq!(v["src_ip"], "2001:db8::1");
-        assert_eq!(v["ttl"], 64);
-        assert_eq!(v["ipv6_ext"], json!([0, 44]));
-        assert_eq!(v["ip_id"], 0x01020304);
-        assert_eq!(v["mf"], true);
-        assert_eq!(v["df"], Value::Null);
-        assert_eq!(v["frag_offset"], 0);
-        assert_eq!(v["ip_proto"], 17);
-        assert_eq!(v["src_port"], 53);
-        assert_eq!(v["dst_port"], 0x1234);
-        assert_eq!(v["decode_error"], Value::Null);
+        assert_fields(
+            &v,
+            &json!({"ip_version": 6, "src_ip": "2001:db8::1", "ttl": 64,
+                    "ipv6_ext": json!([0, 44]), "ip_id": 0x01020304, "mf": true, "df": null,
+                    "frag_offset": 0, "ip_proto": 17, "src_port": 53, "dst_port": 0x1234,
+                    "decode_error": null}),
+        );
     }
 
     #[test]

@@ -280,17 +280,19 @@ fn af_and_above(d: &mut Dec, af: u32, off: usize) {
 #[cfg(test)]
 mod test {
     use super::super::testutil::*;
+    use serde_json::json;
 
     /// 802.1ad outer 100 + 802.1Q inner 200, then ARP (from 802.1ad_QinQ.pcap's layout).
     #[test]
     fn qinq_tags_outermost_first() {
         let f = hex("ffffffffffff 001122334455 88a8 0064 8100 00c8 0806 0001080006040001");
         let v = decode(1, &f);
-        assert_eq!(v["src_mac"], "00:11:22:33:44:55");
-        assert_eq!(v["dst_mac"], "ff:ff:ff:ff:ff:ff");
-        assert_eq!(v["vlan"], serde_json::json!([100, 200]));
-        assert_eq!(v["ethertype"], 0x0806);
-        assert_eq!(v["decode_error"], serde_json::Value::Null);
+        assert_fields(
+            &v,
+            &json!({"src_mac": "00:11:22:33:44:55", "dst_mac": "ff:ff:ff:ff:ff:ff",
+                    "vlan": serde_json::json!([100, 200]), "ethertype": 0x0806,
+                    "decode_error": null}),
+        );
         assert!(v.get("ip_version").is_none());
     }
 
@@ -336,23 +338,22 @@ mod test {
             113,
             &hex(&format!("0004 0001 0006 020000000001 0000 0800 {ip}")),
         );
-        assert_eq!(v["link"], "linux_sll");
-        assert_eq!(v["src_mac"], "02:00:00:00:00:01");
-        assert_eq!(v["dst_mac"], serde_json::Value::Null);
-        assert_eq!(v["pkt_type"], "outgoing");
-        assert_eq!(v["ifindex"], serde_json::Value::Null);
-        assert_eq!(v["ethertype"], 0x0800);
-        assert_eq!(v["src_ip"], "10.0.0.1");
+        assert_fields(
+            &v,
+            &json!({"link": "linux_sll", "src_mac": "02:00:00:00:00:01", "dst_mac": null,
+                    "pkt_type": "outgoing", "ifindex": null, "ethertype": 0x0800,
+                    "src_ip": "10.0.0.1"}),
+        );
         let v = decode(
             276,
             &hex(&format!(
                 "0800 0000 00000003 0001 00 06 020000000001 0000 {ip}"
             )),
         );
-        assert_eq!(v["link"], "linux_sll2");
-        assert_eq!(v["ifindex"], 3);
-        assert_eq!(v["pkt_type"], "host");
-        assert_eq!(v["dst_ip"], "10.0.0.2");
+        assert_fields(
+            &v,
+            &json!({"link": "linux_sll2", "ifindex": 3, "pkt_type": "host", "dst_ip": "10.0.0.2"}),
+        );
         let v = decode(276, &hex("0800 0000 0000"));
         assert_eq!(
             v["decode_error"],

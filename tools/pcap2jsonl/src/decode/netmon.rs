@@ -218,24 +218,26 @@ impl<'a> Cur<'a> {
         self.at += n;
         Ok(s)
     }
+    /// The next `N` bytes, as the integers below read them.
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], Short> {
+        let mut v = [0u8; N];
+        v.copy_from_slice(self.take(N)?);
+        Ok(v)
+    }
     fn be16(&mut self) -> Result<u16, Short> {
-        self.take(2).map(|s| u16::from_be_bytes([s[0], s[1]]))
+        self.bytes().map(u16::from_be_bytes)
     }
     fn be32(&mut self) -> Result<u32, Short> {
-        self.take(4)
-            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        self.bytes().map(u32::from_be_bytes)
     }
     fn be64(&mut self) -> Result<u64, Short> {
-        let mut v = [0u8; 8];
-        v.copy_from_slice(self.take(8)?);
-        Ok(u64::from_be_bytes(v))
+        self.bytes().map(u64::from_be_bytes)
     }
     fn le16(&mut self) -> Result<u16, Short> {
-        self.take(2).map(|s| u16::from_le_bytes([s[0], s[1]]))
+        self.bytes().map(u16::from_le_bytes)
     }
     fn le32(&mut self) -> Result<u32, Short> {
-        self.take(4)
-            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        self.bytes().map(u32::from_le_bytes)
     }
     /// A NUL-terminated UTF-16LE string (the terminator must be present).
     fn utf16z(&mut self) -> Result<String, Short> {
