@@ -367,40 +367,31 @@ mod test {
 
     #[test]
     fn tcp_bad_option_keeps_fields() {
-        // MSS with length 3, then WS 2
-        let f = ip4(
-            6,
-            "9c40 0050 00000064 00000000 7002 faf0 0000 0000
-             020305 030302 00",
-        );
-        let v = decode(228, &f);
-        assert_fields(&v, &json!({"tcp_flags": "S", "mss": null, "wscale": 2}));
-        assert_eq!(
-            v["decode_error"],
-            "tcp option at byte 40: mss (kind 2) has bad length 3"
-        );
-        // an option running past the data offset (not a snaplen cut)
-        let f = ip4(
-            6,
-            "9c40 0050 00000064 00000000 6002 faf0 0000 0000 080a 0000 00000000 0000",
-        );
-        let v = decode(228, &f);
-        assert_eq!(v["tsval"], Value::Null);
-        assert_eq!(v["payload_len"], 6);
-        assert_eq!(
-            v["decode_error"],
-            "tcp option at byte 40: kind 8 of length 10 runs past the data offset (4 bytes of options)"
-        );
-        // length 0 option stops the walk
-        let f = ip4(
-            6,
-            "9c40 0050 00000064 00000000 6002 faf0 0000 0000 0800 0000",
-        );
-        let v = decode(228, &f);
-        assert_eq!(
-            v["decode_error"],
-            "tcp option at byte 40: kind 8 has length 0, below the minimum 2"
-        );
+        for (options, want) in [
+            // MSS with length 3, then WS 2
+            (
+                "7002 faf0 0000 0000 020305 030302 00",
+                json!({"tcp_flags": "S", "mss": null, "wscale": 2,
+                       "decode_error": "tcp option at byte 40: mss (kind 2) has bad length 3"}),
+            ),
+            // an option running past the data offset (not a snaplen cut)
+            (
+                "6002 faf0 0000 0000 080a 0000 00000000 0000",
+                json!({"tsval": null, "payload_len": 6,
+                       "decode_error": "tcp option at byte 40: kind 8 of length 10 runs past the data offset (4 bytes of options)"}),
+            ),
+            // length 0 option stops the walk
+            (
+                "6002 faf0 0000 0000 0800 0000",
+                json!({"decode_error": "tcp option at byte 40: kind 8 has length 0, below the minimum 2"}),
+            ),
+        ] {
+            let v = decode(
+                228,
+                &ip4(6, &format!("9c40 0050 00000064 00000000 {options}")),
+            );
+            assert_fields(&v, &want);
+        }
     }
 
     #[test]

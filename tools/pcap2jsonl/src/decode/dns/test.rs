@@ -4,6 +4,15 @@ use serde_json::{Value, json};
 /// A query for www.example.com A from port 40000 to 53.
 const QUERY: &str = "abcd 0100 0001 0000 0000 0000 03777777 076578616d706c65 03636f6d 00 0001 0001";
 
+/// The record of a UDP datagram from port 53 to 40000 carrying the DNS message `msg` (hex).
+fn response(msg: &str) -> Value {
+    let n = hex(msg).len();
+    decode(
+        228,
+        &ip4(17, &format!("0035 9c40 {:04x} 0000 {msg}", 8 + n)),
+    )
+}
+
 #[test]
 fn udp_query() {
     let v = decode(
@@ -21,10 +30,7 @@ fn udp_query() {
 fn header_flags() {
     // a truncated (TC) authoritative response, opcode 0, RD, RA, SERVFAIL
     let msg = QUERY.replacen("0100", "8782", 1);
-    let v = decode(
-        228,
-        &ip4(17, &format!("0035 9c40 {:04x} 0000 {msg}", 8 + 33)),
-    );
+    let v = response(&msg);
     let d = &v["dns"];
     assert_eq!(
         (
@@ -51,11 +57,7 @@ fn udp_response_with_cname_and_a() {
     let msg = "abcd 8180 0001 0002 0000 0000 03777777 076578616d706c65 03636f6d 00 0001 0001
                    c00c 0005 0001 0000012c 0006 03616263 c010
                    c02d 0001 0001 0000003c 0004 5db8d822";
-    let n = hex(msg).len();
-    let v = decode(
-        228,
-        &ip4(17, &format!("0035 9c40 {:04x} 0000 {msg}", 8 + n)),
-    );
+    let v = response(msg);
     assert_eq!(
         v["dns"],
         json!({"id":0xabcd,"response":true,"opcode":0,"aa":false,"tc":false,"rd":true,"ra":true,"rcode":0,"qname":"www.example.com","qtype":"A",
@@ -113,11 +115,7 @@ fn unknown_question_type_and_truncated_answers() {
     let msg = "0001 8180 0001 0002 0000 0000 01 61 00 002c 0001
                    c00c 0001 0001 0000003c 0004 01020304
                    c00c 0001 0001 0000003c 0004 0102";
-    let n = hex(msg).len();
-    let v = decode(
-        228,
-        &ip4(17, &format!("0035 9c40 {:04x} 0000 {msg}", 8 + n)),
-    );
+    let v = response(msg);
     assert_eq!(v["dns"]["qtype"], "SSHFP");
     assert_eq!(
         v["dns"]["answers"],
@@ -133,11 +131,7 @@ fn mx_txt_ns_and_unknown_rdata() {
                    c00c 0010 0001 00000002 0007 0268 69 03 7a 0a 7a
                    c00c 0002 0001 00000003 0004 016e c00c
                    c00c 0063 0001 00000004 0001 00";
-    let n = hex(msg).len();
-    let v = decode(
-        228,
-        &ip4(17, &format!("0035 9c40 {:04x} 0000 {msg}", 8 + n)),
-    );
+    let v = response(msg);
     assert_eq!(
         v["dns"]["answers"],
         json!([
@@ -178,10 +172,7 @@ fn random_messages_never_break_the_record() {
         m[6] = 0;
         m[7] = (rnd() % 4) as u8; // answers
         let hexed: String = m.iter().map(|b| format!("{b:02x}")).collect();
-        let v = decode(
-            228,
-            &ip4(17, &format!("0035 9c40 {:04x} 0000 {hexed}", 8 + m.len())),
-        );
+        let v = response(&hexed);
         if let Some(d) = v.get("dns") {
             with_dns += 1;
             assert!(d["id"].is_u64() && d["response"].is_boolean() && d["answers"].is_array());
