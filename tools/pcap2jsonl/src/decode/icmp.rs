@@ -199,12 +199,15 @@ mod test {
 
     #[test]
     fn echo_has_no_inner_and_short_icmp_fails() {
-        let f = hex("4500 001c 0001 0000 4001 0000 0a000002 0a000001 0800 0000 0001 0001");
-        let v = decode(228, &f);
-        assert_eq!(v["icmp_type"], 8);
-        assert_eq!(v["icmp_inner"], Value::Null);
-        let f = hex("4500 0016 0001 0000 4001 0000 0a000002 0a000001 0800");
-        let v = decode(228, &f);
+        check(&[(
+            228,
+            "4500 001c 0001 0000 4001 0000 0a000002 0a000001 0800 0000 0001 0001",
+            json!({"icmp_type": 8, "icmp_inner": null}),
+        )]);
+        let v = decode(
+            228,
+            &hex("4500 0016 0001 0000 4001 0000 0a000002 0a000001 0800"),
+        );
         assert!(v.get("icmp_type").is_none());
         assert_eq!(
             v["decode_error"],

@@ -436,37 +436,36 @@ mod test {
             "ipv4 at byte 0: cut short: 20 bytes needed, 6 captured"
         );
         assert!(v.get("src_ip").is_none());
-        let v = decode(228, &hex("4300 0014 0001 0000 40fd 0000 0a000001 0a000002"));
-        assert_eq!(
-            v["decode_error"],
-            "ipv4 at byte 0: header length 12 (IHL 3) is below the minimum 20"
-        );
-        let v = decode(228, &hex("6500 0014 0001 0000 40fd 0000 0a000001 0a000002"));
-        assert_eq!(
-            v["decode_error"],
-            "ipv4 at byte 0: version 6 in an IPv4 header"
-        );
-        let v = decode(101, &hex("9500"));
-        assert_eq!(
-            v["decode_error"],
-            "ip at byte 0: IP version 9, expected 4 or 6"
-        );
-        // header with options cut short: IP fields present
-        let v = decode(
-            228,
-            &hex("4600 0018 0001 0000 40fd 0000 0a000001 0a000002 01"),
-        );
-        assert_eq!(v["src_ip"], "10.0.0.1");
-        assert_eq!(
-            v["decode_error"],
-            "ipv4 at byte 0: cut short: 24 bytes needed, 21 captured"
-        );
-        // total length below the header length
-        let v = decode(228, &hex("4500 0010 0001 0000 40fd 0000 0a000001 0a000002"));
-        assert_eq!(
-            v["decode_error"],
-            "ipv4 at byte 0: total length 16 is below the header length 20"
-        );
+        check(&[
+            (
+                228,
+                "4300 0014 0001 0000 40fd 0000 0a000001 0a000002",
+                json!({"decode_error": "ipv4 at byte 0: header length 12 (IHL 3) is below the minimum 20"}),
+            ),
+            (
+                228,
+                "6500 0014 0001 0000 40fd 0000 0a000001 0a000002",
+                json!({"decode_error": "ipv4 at byte 0: version 6 in an IPv4 header"}),
+            ),
+            (
+                101,
+                "9500",
+                json!({"decode_error": "ip at byte 0: IP version 9, expected 4 or 6"}),
+            ),
+            // header with options cut short: IP fields present
+            (
+                228,
+                "4600 0018 0001 0000 40fd 0000 0a000001 0a000002 01",
+                json!({"src_ip": "10.0.0.1",
+                       "decode_error": "ipv4 at byte 0: cut short: 24 bytes needed, 21 captured"}),
+            ),
+            // total length below the header length
+            (
+                228,
+                "4500 0010 0001 0000 40fd 0000 0a000001 0a000002",
+                json!({"decode_error": "ipv4 at byte 0: total length 16 is below the header length 20"}),
+            ),
+        ]);
     }
 
     #[test]

@@ -217,6 +217,15 @@ pub(crate) mod testutil {
         assert_eq!(&got, want);
     }
 
+    /// Decodes each frame (link type, hex dump) and asserts the fields given (see
+    /// [`assert_fields`]).
+    #[track_caller]
+    pub fn check(cases: &[(u32, &str, serde_json::Value)]) {
+        for (linktype, frame, want) in cases {
+            assert_fields(&decode(*linktype, &hex(frame)), want);
+        }
+    }
+
     /// An IPv4 packet (10.0.0.1 -> 10.0.0.2, TTL 64, DF) of `proto` around the payload `hexdump`,
     /// with a correct total length.
     pub fn ip4(proto: u8, hexdump: &str) -> Vec<u8> {

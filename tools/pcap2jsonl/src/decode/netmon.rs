@@ -392,10 +392,11 @@ fn adapter(c: &mut Cur, a: &mut Map<String, Value>) -> Result<(), Short> {
 
 fn event(b: &[u8], m: &mut Map<String, Value>) -> Result<(), Short> {
     let mut c = Cur { b, at: 0 };
-    let _size = c.le16()?;
-    let _header_type = c.le16()?;
-    let _flags = c.le16()?;
-    let _property = c.le16()?;
+    // EVENT_HEADER: size, header type, flags, event property, each 16 bits and not shown (a
+    // cut names the one it falls in).
+    for _ in 0..4 {
+        c.le16()?;
+    }
     let thread = c.le32()?;
     let pid = c.le32()?;
     m.insert("pid".into(), json!(pid));

@@ -31,19 +31,34 @@ pub(crate) fn write_flags(out: &mut Vec<u8>, flags: u8) {
     tcpwhy_common::tcp_flags::write_letters(out, flags);
 }
 
-fn tcp(d: &mut Dec, seg: Seg) {
+/// The captured bytes of the TCP or UDP header of `seg` when its fixed part (`min` bytes) is
+/// there, and its ports, written as `src_port` and `dst_port`; else the error is recorded.
+#[inline]
+fn header_and_ports<'a>(
+    d: &mut Dec<'a, '_>,
+    seg: &Seg,
+    layer: &'static str,
+    min: usize,
+) -> Option<(&'a [u8], u16, u16)> {
     let b = d.data.get(seg.start..seg.cap_end).unwrap_or(&[]);
-    if b.len() < 20 {
-        d.short("tcp", seg.start, 20);
-        return;
+    if b.len() < min {
+        d.short(layer, seg.start, min);
+        return None;
     }
     let sport = be16(b, 0);
     let dport = be16(b, 2);
-    let hl = ((b[12] >> 4) as usize) * 4;
     d.raw(b",\"src_port\":");
     d.uint(sport as u64);
     d.raw(b",\"dst_port\":");
     d.uint(dport as u64);
+    Some((b, sport, dport))
+}
+
+fn tcp(d: &mut Dec, seg: Seg) {
+    let Some((b, sport, dport)) = header_and_ports(d, &seg, "tcp", 20) else {
+        return;
+    };
+    let hl = ((b[12] >> 4) as usize) * 4;
     d.raw(b",\"seq\":");
     d.uint(be32(b, 4) as u64);
     d.raw(b",\"ack\":");
@@ -255,18 +270,10 @@ fn write_options(d: &mut Dec, o: &Opts) {
 }
 
 fn udp(d: &mut Dec, seg: Seg) {
-    let b = d.data.get(seg.start..seg.cap_end).unwrap_or(&[]);
-    if b.len() < 8 {
-        d.short("udp", seg.start, 8);
+    let Some((b, sport, dport)) = header_and_ports(d, &seg, "udp", 8) else {
         return;
-    }
-    let sport = be16(b, 0);
-    let dport = be16(b, 2);
+    };
     let ulen = be16(b, 4) as usize;
-    d.raw(b",\"src_port\":");
-    d.uint(sport as u64);
-    d.raw(b",\"dst_port\":");
-    d.uint(dport as u64);
     d.raw(b",\"payload_len\":");
     // the UDP length field bounds the datagram (0 in IPv6 jumbograms: use the IP length)
     let end = if ulen >= 8 && ulen <= seg.reported {
