@@ -54,6 +54,19 @@ fn header_and_ports<'a>(
     Some((b, sport, dport))
 }
 
+/// Records that a length field of the `layer` header of `seg` (`what`) exceeds the IP payload.
+#[cold]
+fn exceeds_payload(d: &mut Dec, seg: &Seg, layer: &'static str, what: std::fmt::Arguments) {
+    d.fail(
+        layer,
+        seg.start,
+        What::text(format!(
+            "{what} exceeds the {} bytes of IP payload",
+            seg.reported
+        )),
+    );
+}
+
 fn tcp(d: &mut Dec, seg: Seg) {
     let Some((b, sport, dport)) = header_and_ports(d, &seg, "tcp", 20) else {
         return;
@@ -90,14 +103,7 @@ fn tcp(d: &mut Dec, seg: Seg) {
     write_options(d, &opts);
     if b.len() < hl {
         if hl > seg.reported {
-            d.fail(
-                "tcp",
-                seg.start,
-                What::text(format!(
-                    "header length {hl} exceeds the {} bytes of IP payload",
-                    seg.reported
-                )),
-            );
+            exceeds_payload(d, &seg, "tcp", format_args!("header length {hl}"));
         } else {
             d.short("tcp", seg.start, hl);
         }
@@ -283,14 +289,7 @@ fn udp(d: &mut Dec, seg: Seg) {
     };
     d.uint((end.saturating_sub(8)) as u64);
     if ulen > seg.reported {
-        d.fail(
-            "udp",
-            seg.start,
-            What::text(format!(
-                "length {ulen} exceeds the {} bytes of IP payload",
-                seg.reported
-            )),
-        );
+        exceeds_payload(d, &seg, "udp", format_args!("length {ulen}"));
     } else if ulen < 8 && !(ulen == 0 && seg.v6) {
         d.fail(
             "udp",
