@@ -33,7 +33,7 @@ pub(crate) fn write_flags(out: &mut Vec<u8>, flags: u8) {
 
 /// The captured bytes of the TCP or UDP header of `seg` when its fixed part (`min` bytes) is
 /// there, and its ports, written as `src_port` and `dst_port`; else the error is recorded.
-#[inline]
+#[inline(always)]
 fn header_and_ports<'a>(
     d: &mut Dec<'a, '_>,
     seg: &Seg,
