@@ -95,18 +95,27 @@ pub fn jsonl_reader(data: &[u8]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_few_inputs() {
-        for d in [
-            &b""[..],
-            b"\n\n",
-            b"{\"type\":\"x\"}\r\n  \n{\"a\":1}",
-            b"{\"type\":\"\\u0078\"}\n\xff\xfe\n",
-            b"{\"type\":\"x\"",
-        ] {
-            super::jsonl_reader(d);
+/// Declares the unit test of a fuzz target body, as `fuzz_target!` declares the target:
+/// `#[test] fn a_few_inputs()` runs `$target` on each input, so `cargo test -p <crate>`
+/// exercises the body without the committed corpus (`tests/tests/fuzz_corpus.rs` replays that).
+#[macro_export]
+macro_rules! fuzz_smoke_test {
+    ($target:path, $($input:expr),+ $(,)?) => {
+        #[cfg(test)]
+        #[test]
+        fn a_few_inputs() {
+            for d in [$(&$input[..]),+] {
+                $target(d);
+            }
         }
-    }
+    };
 }
+
+crate::fuzz_smoke_test!(
+    jsonl_reader,
+    b"",
+    b"\n\n",
+    b"{\"type\":\"x\"}\r\n  \n{\"a\":1}",
+    b"{\"type\":\"\\u0078\"}\n\xff\xfe\n",
+    b"{\"type\":\"x\"",
+);

@@ -41,17 +41,10 @@ pub fn capture(data: &[u8]) {
     assert!(n <= limit, "{n} records from {} bytes", data.len());
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_few_inputs() {
-        for d in [
-            &b""[..],
-            b"\xd4\xc3\xb2\xa1",
-            b"\x1f\x8b\x08\x00",
-            b"not a capture",
-        ] {
-            super::capture(d);
-        }
-    }
-}
+tcpwhy_common::fuzz_smoke_test!(
+    capture,
+    b"",
+    b"\xd4\xc3\xb2\xa1",
+    b"\x1f\x8b\x08\x00",
+    b"not a capture",
+);

@@ -9,8 +9,8 @@ use tcpwhy_common::records::{Listener, PortInfo};
 use crate::hosts::{Host, Known, ip, is_loopback};
 use crate::services::{Proto, Services};
 
-/// What portmap needs from a flow or finding.
-#[derive(Debug, Clone, Default)]
+/// What portmap needs from a flow or finding; the whole of it keys the cache of answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Target {
     pub server_ip: Option<String>,
     pub server_port: u16,

@@ -39,17 +39,10 @@ pub fn listing(data: &[u8]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_few_inputs() {
-        for d in [
-            &b""[..],
-            b"Proto  Local Address          Foreign Address        State           PID\r\n",
-            b"\xff\xfeP\x00r\x00",
-            b"State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n",
-        ] {
-            super::listing(d);
-        }
-    }
-}
+tcpwhy_common::fuzz_smoke_test!(
+    listing,
+    b"",
+    b"Proto  Local Address          Foreign Address        State           PID\r\n",
+    b"\xff\xfeP\x00r\x00",
+    b"State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n",
+);

@@ -342,6 +342,12 @@ mod tests {
         }
     }
 
+    /// A listening socket, its remote end the wildcard of its family.
+    fn listen(local: &str, lport: u16, pid: u32) -> Socket {
+        let any = if local.contains(':') { "::" } else { "0.0.0.0" };
+        sock(local, lport, any, 0, "LISTEN", pid)
+    }
+
     fn listing(sockets: Vec<Socket>) -> Listing {
         Listing {
             file: "t".into(),
@@ -376,21 +382,19 @@ mod tests {
         assert_eq!(inferred(&l), vec![1433, 2725]);
         // A LISTEN line for the port makes inference unnecessary.
         let mut with_listen = l.clone();
-        with_listen
-            .sockets
-            .push(sock("0.0.0.0", 2725, "0.0.0.0", 0, "LISTEN", 2344));
+        with_listen.sockets.push(listen("0.0.0.0", 2725, 2344));
         assert_eq!(inferred(&with_listen), vec![1433]);
     }
 
     #[test]
     fn host_addresses_skip_wildcards_and_loopback() {
         let l = listing(vec![
-            sock("0.0.0.0", 135, "0.0.0.0", 0, "LISTEN", 1),
-            sock("127.0.0.1", 1434, "0.0.0.0", 0, "LISTEN", 1),
-            sock("fe80::1%4", 546, "::", 0, "LISTEN", 1),
-            sock("10.0.0.5", 139, "0.0.0.0", 0, "LISTEN", 4),
+            listen("0.0.0.0", 135, 1),
+            listen("127.0.0.1", 1434, 1),
+            listen("fe80::1%4", 546, 1),
+            listen("10.0.0.5", 139, 4),
             sock("10.0.0.5", 2725, "10.0.0.1", 1, "ESTABLISHED", 4),
-            sock("10.0.0.6", 139, "0.0.0.0", 0, "LISTEN", 4),
+            listen("10.0.0.6", 139, 4),
         ]);
         let (addrs, name) = addresses_of(&l);
         let s: Vec<String> = addrs.iter().map(std::string::ToString::to_string).collect();

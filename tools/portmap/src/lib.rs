@@ -292,42 +292,21 @@ fn target(ty: &str, v: &View) -> Option<Target> {
 /// The serialized `portmap` values already computed, by everything they depend on (bounded:
 /// cleared when full, so memory does not grow with the number of distinct clients).
 struct Cache {
-    map: HashMap<TargetKey, Rc<str>>,
+    map: HashMap<Target, Rc<str>>,
 }
-
-type TargetKey = (
-    Option<String>,
-    u16,
-    Option<String>,
-    Option<Proto>,
-    [bool; 5],
-);
 
 const CACHE_MAX: usize = 65_536;
 
 impl Cache {
     fn get(&mut self, e: &Enricher, t: &Target) -> anyhow::Result<Rc<str>> {
-        let key: TargetKey = (
-            t.server_ip.clone(),
-            t.server_port,
-            t.client_ip.clone(),
-            t.proto,
-            [
-                t.refused,
-                t.unanswered,
-                t.middlebox,
-                t.established,
-                t.is_finding,
-            ],
-        );
-        if let Some(v) = self.map.get(&key) {
+        if let Some(v) = self.map.get(t) {
             return Ok(v.clone());
         }
         let json: Rc<str> = serde_json::to_string(&e.port_info(t))?.into();
         if self.map.len() >= CACHE_MAX {
             self.map.clear();
         }
-        self.map.insert(key, json.clone());
+        self.map.insert(t.clone(), json.clone());
         Ok(json)
     }
 }

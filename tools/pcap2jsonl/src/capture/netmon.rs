@@ -27,15 +27,25 @@
 //! frame number, media type, comment, process); `crate::decode::netmon` maps the media type to
 //! its pcap `LINKTYPE_*` or writes NetMon's own frames. docs/netmon.md describes every field.
 //!
-//! Over 600 lines: the header, the frame table walk (table or file order), the window over the
-//! file and the two side tables are one file format, read together.
+//! Here the header and the frame table walk (table or file order); in `netmon/` the window over
+//! the file, the time stamps and the two side tables.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use super::{Fail, Finish, FrameSink, Source};
-use crate::decode::netmon::{Media, classify, utf16_lossy};
+use crate::decode::netmon::{Media, classify};
 use crate::frame::{FrameMeta, NetmonComment as Comment, NetmonFrame, NetmonProcess as Process};
+
+mod input;
+mod tables;
+mod time;
+
+use input::Input;
+use tables::{read_comments, read_processes};
+#[cfg(test)]
+use time::FILETIME_EPOCH_OFFSET;
+use time::{frame_time, start_seconds};
 
 /// Magic of NetMon 1.x files.
 pub const MAGIC_1X: &[u8; 4] = b"RTSS";
@@ -54,8 +64,6 @@ pub const MAX_SIDE_TABLE: u64 = 64 << 20;
 pub const MAX_SPOOL: u64 = 8 << 30;
 /// Frame table entries read at a time.
 const TABLE_CHUNK: usize = 16 * 1024;
-/// Seconds from 1601-01-01 (FILETIME epoch) to 1970-01-01.
-const FILETIME_EPOCH_OFFSET: i64 = 11_644_473_600;
 
 /// True when `magic` (the first bytes of an input) is a NetMon 1.x or 2.x capture.
 pub fn is_netmon(magic: &[u8]) -> bool {
@@ -246,117 +254,6 @@ impl Header {
             (_, m) if m >= 3 => 7,
             _ => 6,
         }
-    }
-}
-
-/// Days from 1970-01-01 to the given proleptic Gregorian date (month 1..=12).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The capture start of a 1.x/2.x header in epoch seconds. The SYSTEMTIME is read as UTC (the
-/// file does not say which zone it was in; tshark applies the reader's local zone, so it agrees
-/// with this under TZ=UTC). Out-of-range fields carry over as `mktime` normalises them.
-fn start_seconds(st: &[u16; 8]) -> i64 {
-    let [year, month, _dow, day, hour, minute, second, _ms] = st.map(i64::from);
-    let m0 = month - 1;
-    let y = year + m0.div_euclid(12);
-    let m = m0.rem_euclid(12) + 1;
-    let days = days_from_civil(y, m, 1) + day - 1;
-    days * 86_400 + hour * 3_600 + minute * 60 + second
-}
-
-/// Time stamp of one frame as (seconds, nanoseconds), exactly as tshark computes it.
-fn frame_time(h: &Header, start_secs: i64, delta_raw: u64, utc: Option<u64>) -> (i64, u32) {
-    if let Some(ft) = utc {
-        let secs = (ft / 10_000_000) as i64 - FILETIME_EPOCH_OFFSET;
-        return (secs, ((ft % 10_000_000) * 100) as u32);
-    }
-    let start_nsecs = i64::from(h.start[7]) * 1_000_000;
-    let delta_ns: i64 = if h.major == 1 {
-        i64::from(delta_raw as u32) * 1_000_000
-    } else {
-        // Microseconds, unsigned on disk but negative values occur: as Wireshark, multiply by
-        // 10 as unsigned and read the result as signed 100 ns units.
-        (delta_raw.wrapping_mul(10) as i64).wrapping_mul(100)
-    };
-    let t = start_nsecs.wrapping_add(delta_ns);
-    let secs = t.div_euclid(1_000_000_000);
-    let nsecs = t.rem_euclid(1_000_000_000) as u32;
-    (start_secs.wrapping_add(secs), nsecs)
-}
-
-/// A seekable input with its real size; reads are bounds-checked by the callers.
-///
-/// Frames are handed out as slices of a window of the file (no copy per frame): the window is
-/// refilled with [`WINDOW`] bytes from the frame that does not fit in it, so frames stored in
-/// file order cost one large read per window.
-struct Input<R: Read + Seek> {
-    r: R,
-    len: u64,
-    win: Vec<u8>,
-    win_off: u64,
-    win_len: usize,
-}
-
-/// The usual window size (it grows to one whole frame when a frame is larger).
-const WINDOW: usize = 1 << 20;
-
-impl<R: Read + Seek> Input<R> {
-    fn new(r: R, len: u64) -> Self {
-        Input {
-            r,
-            len,
-            win: Vec::new(),
-            win_off: 0,
-            win_len: 0,
-        }
-    }
-
-    /// The `n` bytes at `off`, which the caller checked lie inside the file (`n` is at most one
-    /// frame).
-    fn slice(&mut self, off: u64, n: usize) -> io::Result<&[u8]> {
-        if !self.fits(off, n as u64) {
-            // Callers check first; never index past the window.
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let in_window = off >= self.win_off && off - self.win_off + n as u64 <= self.win_len as u64;
-        if !in_window {
-            let want = (n.max(WINDOW) as u64).min(self.len.saturating_sub(off)) as usize;
-            if self.win.len() < want {
-                self.win.resize(want, 0);
-            }
-            self.r.seek(SeekFrom::Start(off))?;
-            self.r.read_exact(&mut self.win[..want])?;
-            self.win_off = off;
-            self.win_len = want;
-        }
-        let s = (off - self.win_off) as usize;
-        Ok(&self.win[s..s + n])
-    }
-
-    /// Reads `buf.len()` bytes at `off` (inside the file): small reads through the window,
-    /// large ones (a frame table chunk, a comment table) directly, leaving the window as it is.
-    fn read_at(&mut self, off: u64, buf: &mut [u8]) -> io::Result<()> {
-        if buf.len() <= 4096 {
-            let n = buf.len();
-            buf.copy_from_slice(self.slice(off, n)?);
-        } else {
-            self.r.seek(SeekFrom::Start(off))?;
-            self.r.read_exact(buf)?;
-        }
-        Ok(())
-    }
-
-    /// True when `len` bytes at `off` lie inside the file.
-    fn fits(&self, off: u64, len: u64) -> bool {
-        off.checked_add(len).is_some_and(|end| end <= self.len)
     }
 }
 
@@ -620,251 +517,5 @@ pub fn read_seekable<R: Read + Seek, S: FrameSink>(
     Ok(outcome)
 }
 
-/// Reads the comment table (2.2 and later): comments keyed by the file offset of their frame.
-fn read_comments<R: Read + Seek>(
-    inp: &mut Input<R>,
-    h: &Header,
-    name: &str,
-    outcome: &mut Outcome,
-) -> HashMap<u32, Comment> {
-    let mut map = HashMap::new();
-    let off = u64::from(h.comment_offset);
-    let size = u64::from(h.comment_length);
-    if size == 0 {
-        return map;
-    }
-    // The tables follow the frames and the frame table: a file cut short loses them first.
-    // Frames are complete then, so this is a warning; inconsistent contents are an error.
-    if !inp.fits(off, size) {
-        outcome.warnings.push(format!(
-            "{name}: cut short or damaged: the comment table ({size} bytes at byte {off}, \
-             header byte 40) lies past the end of the file ({} bytes); comments were not read",
-            inp.len
-        ));
-        return map;
-    }
-    let errors = &mut outcome.errors;
-    if size > MAX_SIDE_TABLE {
-        errors.push(format!(
-            "{name}: the comment table at byte {off} is {size} bytes, more than the {} MiB \
-             read; comments were not read",
-            MAX_SIDE_TABLE >> 20
-        ));
-        return map;
-    }
-    let mut b = vec![0u8; size as usize];
-    if let Err(e) = inp.read_at(off, &mut b) {
-        errors.push(format!("{name}: read error at byte {off}: {e}"));
-        return map;
-    }
-    let mut at = 0usize;
-    let bad = |at: usize, what: &str| {
-        format!(
-            "{name}: damaged or corrupt at byte {}: {what} in the comment table; the comments \
-             after it were not read",
-            off + at as u64
-        )
-    };
-    while b.len() - at > 16 {
-        let frame_offset = le32(&b, at + 4);
-        let title_len = le32(&b, at + 8) as usize;
-        if title_len == 0 || title_len > b.len() - at - 12 {
-            errors.push(bad(at, &format!("comment title length {title_len}")));
-            break;
-        }
-        let title = utf16_lossy(&b[at + 12..at + 12 + title_len]);
-        let p = at + 12 + title_len;
-        if b.len() - p < 4 {
-            errors.push(bad(p, "comment cut short"));
-            break;
-        }
-        let desc_len = le32(&b, p) as usize;
-        if desc_len > b.len() - p - 4 {
-            errors.push(bad(p, &format!("comment description length {desc_len}")));
-            break;
-        }
-        let d = &b[p + 4..p + 4 + desc_len];
-        let d = d.split(|&c| c == 0).next().unwrap_or(d);
-        let description = String::from_utf8_lossy(d).into_owned();
-        map.insert(frame_offset, Comment { title, description });
-        at = p + 4 + desc_len;
-    }
-    map
-}
-
-/// Reads the process table (2.2 and later): application path, PID and the connection's ends.
-fn read_processes<R: Read + Seek>(
-    inp: &mut Input<R>,
-    h: &Header,
-    name: &str,
-    outcome: &mut Outcome,
-) -> Vec<Process> {
-    let mut v = Vec::new();
-    let off = u64::from(h.process_offset);
-    let count = h.process_count;
-    if off == 0 || count == 0 {
-        return v;
-    }
-    if off >= inp.len {
-        outcome.warnings.push(format!(
-            "{name}: cut short or damaged: the process table (at byte {off}, header byte 48) \
-             lies past the end of the file ({} bytes); process names were not read",
-            inp.len
-        ));
-        return v;
-    }
-    // The table's size is not in the header: read up to the end of the file (or the bound).
-    let reaches_eof = off + MAX_SIDE_TABLE >= inp.len;
-    let size = (inp.len - off).min(MAX_SIDE_TABLE);
-    let mut b = vec![0u8; size as usize];
-    if let Err(e) = inp.read_at(off, &mut b) {
-        outcome
-            .errors
-            .push(format!("{name}: read error at byte {off}: {e}"));
-        return v;
-    }
-    // An entry running past the end of the file: cut short (a warning, frames are complete);
-    // past the bound, or an impossible path length: damage.
-    let mut problem = |at: usize, i: u32, short: bool, what: &str| {
-        let at = off + at as u64;
-        if short && reaches_eof {
-            outcome.warnings.push(format!(
-                "{name}: cut short at byte {at}: process table entry {i} {what} ({} bytes); \
-                 the entries from it on were not read",
-                inp.len
-            ));
-        } else {
-            outcome.errors.push(format!(
-                "{name}: damaged or corrupt at byte {at}: process table entry {i} {what}; the \
-                 entries from it on were not read"
-            ));
-        }
-    };
-    // A 2-byte version, then the entries.
-    let mut at = 2usize;
-    let need = |at: usize, n: usize| b.len() >= at && b.len() - at >= n;
-    for i in 0..count {
-        if !need(at, 4) {
-            problem(at, i, true, "runs past the end of the file");
-            break;
-        }
-        let path_len = le32(&b, at) as usize;
-        if path_len > 65_536 {
-            problem(at, i, false, &format!("has a path of {path_len} bytes"));
-            break;
-        }
-        if !need(at, 4 + path_len + 4) {
-            problem(at, i, true, "runs past the end of the file");
-            break;
-        }
-        let path = utf16_lossy(&b[at + 4..at + 4 + path_len]);
-        at += 4 + path_len;
-        let icon_len = le32(&b, at) as usize;
-        at += 4;
-        if !need(at, icon_len.saturating_add(48)) {
-            problem(at, i, true, "runs past the end of the file");
-            break;
-        }
-        at += icon_len;
-        let pid = le32(&b, at);
-        let local_port = le16(&b, at + 4);
-        let remote_port = le16(&b, at + 8);
-        let ipv6 = le32(&b, at + 12) != 0;
-        let mut local_addr = [0u8; 16];
-        local_addr.copy_from_slice(&b[at + 16..at + 32]);
-        let mut remote_addr = [0u8; 16];
-        remote_addr.copy_from_slice(&b[at + 32..at + 48]);
-        at += 48;
-        v.push(Process {
-            path,
-            pid,
-            local_port,
-            remote_port,
-            ipv6,
-            local_addr,
-            remote_addr,
-        });
-    }
-    v
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn magic() {
-        assert!(is_netmon(b"GMBU\x00\x02"));
-        assert!(is_netmon(b"RTSS"));
-        assert!(!is_netmon(b"GMB"));
-        assert!(!is_netmon(&[0xd4, 0xc3, 0xb2, 0xa1]));
-    }
-
-    #[test]
-    fn systemtime_as_utc() {
-        // 2010-07-07 03:16:19 UTC
-        assert_eq!(
-            start_seconds(&[2010, 7, 3, 7, 3, 16, 19, 466]),
-            1_278_472_579
-        );
-        assert_eq!(start_seconds(&[1970, 1, 4, 1, 0, 0, 0, 0]), 0);
-        // mktime-style normalisation: month 13 is January of the next year, day 0 the last
-        // day of the previous month.
-        assert_eq!(
-            start_seconds(&[2009, 13, 0, 1, 0, 0, 0, 0]),
-            start_seconds(&[2010, 1, 0, 1, 0, 0, 0, 0])
-        );
-        assert_eq!(
-            start_seconds(&[2010, 3, 0, 0, 0, 0, 0, 0]),
-            start_seconds(&[2010, 2, 0, 28, 0, 0, 0, 0])
-        );
-        assert_eq!(
-            start_seconds(&[1601, 1, 0, 1, 0, 0, 0, 0]),
-            -FILETIME_EPOCH_OFFSET
-        );
-        // Hostile values do not overflow.
-        let _ = start_seconds(&[u16::MAX; 8]);
-        let _ = start_seconds(&[0; 8]);
-    }
-
-    fn hdr(major: u8, minor: u8, ms: u16) -> Header {
-        Header {
-            major,
-            minor,
-            network: 1,
-            start: [2010, 7, 3, 7, 3, 16, 19, ms],
-            frame_table_offset: 0,
-            frame_table_length: 0,
-            comment_offset: 0,
-            comment_length: 0,
-            process_offset: 0,
-            process_count: 0,
-        }
-    }
-
-    #[test]
-    fn frame_times() {
-        let s = 1_278_472_579;
-        let h1 = hdr(1, 1, 466);
-        assert_eq!(frame_time(&h1, s, 1, None), (s, 467_000_000));
-        assert_eq!(frame_time(&h1, s, 1534, None), (s + 2, 0));
-        let h2 = hdr(2, 0, 466);
-        assert_eq!(frame_time(&h2, s, 1000, None), (s, 467_000_000));
-        // -1 µs: just before the start.
-        assert_eq!(frame_time(&h2, s, u64::MAX, None), (s, 465_999_000));
-        let h0 = hdr(2, 0, 0);
-        assert_eq!(frame_time(&h0, s, u64::MAX, None), (s - 1, 999_999_000));
-        // Hostile deltas wrap as in Wireshark instead of panicking.
-        let _ = frame_time(&h2, i64::MAX, u64::MAX / 3, None);
-        let _ = frame_time(&h2, i64::MIN, 1 << 62, None);
-        // 2.3: the FILETIME wins.
-        let h3 = hdr(2, 3, 0);
-        let ft = 129_230_000_001_234_567u64;
-        assert_eq!(
-            frame_time(&h3, 0, 5, Some(ft)),
-            (12_923_000_000 - FILETIME_EPOCH_OFFSET, 123_456_700)
-        );
-        assert_eq!(frame_time(&h3, 0, 0, Some(0)), (-FILETIME_EPOCH_OFFSET, 0));
-        let _ = frame_time(&h3, 0, 0, Some(u64::MAX));
-    }
-}
+mod tests;

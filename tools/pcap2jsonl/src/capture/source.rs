@@ -152,12 +152,9 @@ impl Source {
                 return Ok(());
             }
             match self.rd.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(());
-                }
                 Ok(k) => {
                     self.end += k;
+                    self.eof = k == 0;
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

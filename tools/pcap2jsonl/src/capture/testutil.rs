@@ -140,15 +140,20 @@ impl Ng {
         }
         self.block(1, &b)
     }
-    pub fn epb(&mut self, iface: u32, ticks: u64, data: &[u8], comment: Option<&str>) -> usize {
-        let mut b = vec![];
-        b.extend_from_slice(&self.u32(iface));
+    /// The part an enhanced and an obsolete packet block share after the interface: timestamp,
+    /// captured and original length, the data padded to 4 bytes.
+    fn packet(&self, b: &mut Vec<u8>, ticks: u64, data: &[u8]) {
         b.extend_from_slice(&self.u32((ticks >> 32) as u32));
         b.extend_from_slice(&self.u32(ticks as u32));
         b.extend_from_slice(&self.u32(data.len() as u32));
         b.extend_from_slice(&self.u32(data.len() as u32));
         b.extend_from_slice(data);
         b.resize(b.len().next_multiple_of(4), 0);
+    }
+    pub fn epb(&mut self, iface: u32, ticks: u64, data: &[u8], comment: Option<&str>) -> usize {
+        let mut b = vec![];
+        b.extend_from_slice(&self.u32(iface));
+        self.packet(&mut b, ticks, data);
         if let Some(c) = comment {
             b.extend(self.opt(1, c.as_bytes()));
             b.extend(self.opt(0, &[]));
@@ -166,12 +171,7 @@ impl Ng {
         let mut b = vec![];
         b.extend_from_slice(&self.u16(iface));
         b.extend_from_slice(&self.u16(0));
-        b.extend_from_slice(&self.u32((ticks >> 32) as u32));
-        b.extend_from_slice(&self.u32(ticks as u32));
-        b.extend_from_slice(&self.u32(data.len() as u32));
-        b.extend_from_slice(&self.u32(data.len() as u32));
-        b.extend_from_slice(data);
-        b.resize(b.len().next_multiple_of(4), 0);
+        self.packet(&mut b, ticks, data);
         self.block(2, &b)
     }
 }

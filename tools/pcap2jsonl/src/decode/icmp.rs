@@ -147,10 +147,10 @@ mod test {
              4500 0028 a551 0000 0111 f76a 0c040404 0c010101 a54b 82a0 0014 0000",
         );
         let v = decode(9, &f);
-        assert_eq!(v["link"], "ppp");
-        assert_eq!(v["proto"], "icmp");
-        assert_eq!(v["icmp_type"], 11);
-        assert_eq!(v["icmp_code"], 0);
+        assert_fields(
+            &v,
+            &json!({"link": "ppp", "proto": "icmp", "icmp_type": 11, "icmp_code": 0}),
+        );
         assert_eq!(
             v["icmp_inner"],
             json!({"src_ip":"12.4.4.4","dst_ip":"12.1.1.1","ip_proto":17,"ttl":1,
@@ -199,12 +199,15 @@ mod test {
 
     #[test]
     fn echo_has_no_inner_and_short_icmp_fails() {
-        let f = hex("4500 001c 0001 0000 4001 0000 0a000002 0a000001 0800 0000 0001 0001");
-        let v = decode(228, &f);
-        assert_eq!(v["icmp_type"], 8);
-        assert_eq!(v["icmp_inner"], Value::Null);
-        let f = hex("4500 0016 0001 0000 4001 0000 0a000002 0a000001 0800");
-        let v = decode(228, &f);
+        check(&[(
+            228,
+            "4500 001c 0001 0000 4001 0000 0a000002 0a000001 0800 0000 0001 0001",
+            json!({"icmp_type": 8, "icmp_inner": null}),
+        )]);
+        let v = decode(
+            228,
+            &hex("4500 0016 0001 0000 4001 0000 0a000002 0a000001 0800"),
+        );
         assert!(v.get("icmp_type").is_none());
         assert_eq!(
             v["decode_error"],
@@ -221,9 +224,10 @@ mod test {
              c000 0050 0000000a",
         );
         let v = decode(229, &f);
-        assert_eq!(v["proto"], "icmpv6");
-        assert_eq!(v["icmp_type"], 1);
-        assert_eq!(v["icmp_code"], 4);
+        assert_fields(
+            &v,
+            &json!({"proto": "icmpv6", "icmp_type": 1, "icmp_code": 4}),
+        );
         assert_eq!(
             v["icmp_inner"],
             json!({"src_ip":"2001:db8::1","dst_ip":"2001:db8::2","ip_proto":6,"ttl":63,

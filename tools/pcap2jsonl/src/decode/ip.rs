@@ -78,22 +78,37 @@ fn write_proto(d: &mut Dec, p: u8) {
     d.raw(b"\"");
 }
 
-fn ipv4(d: &mut Dec, off: usize) {
-    let data = d.data;
-    let b = data.get(off..).unwrap_or(&[]);
-    if b.len() < 20 {
-        d.short("ipv4", off, 20);
-        return;
+/// The IP header at `off` when the frame holds its fixed part (`min` bytes) and its version
+/// field says `version`; else the error is recorded and None returned.
+#[inline]
+fn fixed_header<'a>(
+    d: &mut Dec<'a, '_>,
+    off: usize,
+    layer: &'static str,
+    version: u8,
+    min: usize,
+) -> Option<&'a [u8]> {
+    let b = d.data.get(off..).unwrap_or(&[]);
+    if b.len() < min {
+        d.short(layer, off, min);
+        return None;
     }
-    let version = b[0] >> 4;
-    if version != 4 {
+    let found = b[0] >> 4;
+    if found != version {
         d.fail(
-            "ipv4",
+            layer,
             off,
-            What::text(format!("version {version} in an IPv4 header")),
+            What::text(format!("version {found} in an IPv{version} header")),
         );
-        return;
+        return None;
     }
+    Some(b)
+}
+
+fn ipv4(d: &mut Dec, off: usize) {
+    let Some(b) = fixed_header(d, off, "ipv4", 4, 20) else {
+        return;
+    };
     let hl = ((b[0] & 0x0f) as usize) * 4;
     if hl < 20 {
         d.fail(
@@ -179,7 +194,7 @@ fn ipv4(d: &mut Dec, off: usize) {
         proto,
         Seg {
             start,
-            cap_end: end.min(data.len()),
+            cap_end: end.min(d.data.len()),
             reported: end - start,
             v6: false,
         },
@@ -235,6 +250,28 @@ pub(crate) struct V6Walk {
     pub err: Option<(usize, What)>,
 }
 
+/// What keeps `n` bytes at `p` of the IPv6 packet `b` from being read: they run past its payload
+/// `end` (`past` says so) or were not captured.
+#[inline]
+fn missing(
+    b: &[u8],
+    end: usize,
+    p: usize,
+    n: usize,
+    past: impl FnOnce() -> String,
+) -> Option<What> {
+    if p + n > end {
+        return Some(What::text(past()));
+    }
+    if p + n > b.len() {
+        return Some(What::Short {
+            need: n,
+            have: b.len() - p,
+        });
+    }
+    None
+}
+
 /// Walks the extension headers of the IPv6 packet `b` (captured bytes from the IPv6 header on,
 /// at least 40), whose payload ends at `end` (relative; may exceed `b.len()` when not captured).
 pub(crate) fn walk_v6(b: &[u8], end: usize) -> V6Walk {
@@ -248,50 +285,23 @@ pub(crate) fn walk_v6(b: &[u8], end: usize) -> V6Walk {
     };
     let mut p = 40;
     while is_ext(w.nh) {
-        let need = if w.nh == 44 { 8 } else { 2 };
-        if p + need > end {
-            w.err = Some((
-                p,
-                What::text(format!(
-                    "extension header {} runs past the payload length",
-                    w.nh
-                )),
-            ));
+        let nh = w.nh;
+        let need = if nh == 44 { 8 } else { 2 };
+        if let Some(e) = missing(b, end, p, need, || {
+            format!("extension header {nh} runs past the payload length")
+        }) {
+            w.err = Some((p, e));
             break;
         }
-        if p + need > b.len() {
-            w.err = Some((
-                p,
-                What::Short {
-                    need,
-                    have: b.len() - p,
-                },
-            ));
-            break;
-        }
-        let hl = match w.nh {
+        let hl = match nh {
             44 => 8,
             51 => (b[p + 1] as usize + 2) * 4,
             _ => (b[p + 1] as usize + 1) * 8,
         };
-        if p + hl > end {
-            w.err = Some((
-                p,
-                What::text(format!(
-                    "extension header {} of {hl} bytes runs past the payload length",
-                    w.nh
-                )),
-            ));
-            break;
-        }
-        if p + hl > b.len() {
-            w.err = Some((
-                p,
-                What::Short {
-                    need: hl,
-                    have: b.len() - p,
-                },
-            ));
+        if let Some(e) = missing(b, end, p, hl, || {
+            format!("extension header {nh} of {hl} bytes runs past the payload length")
+        }) {
+            w.err = Some((p, e));
             break;
         }
         if w.n_ext == MAX_EXT {
@@ -315,21 +325,9 @@ pub(crate) fn walk_v6(b: &[u8], end: usize) -> V6Walk {
 }
 
 fn ipv6(d: &mut Dec, off: usize) {
-    let data = d.data;
-    let b = data.get(off..).unwrap_or(&[]);
-    if b.len() < 40 {
-        d.short("ipv6", off, 40);
+    let Some(b) = fixed_header(d, off, "ipv6", 6, 40) else {
         return;
-    }
-    let version = b[0] >> 4;
-    if version != 6 {
-        d.fail(
-            "ipv6",
-            off,
-            What::text(format!("version {version} in an IPv6 header")),
-        );
-        return;
-    }
+    };
     let plen = be16(b, 4) as usize;
     let reported = d.wire_len.saturating_sub(off + 40);
     let mut len_err = None;
@@ -386,7 +384,7 @@ fn ipv6(d: &mut Dec, off: usize) {
         w.nh,
         Seg {
             start,
-            cap_end: end.min(data.len()),
+            cap_end: end.min(d.data.len()),
             reported: end - start,
             v6: true,
         },
@@ -405,17 +403,12 @@ mod test {
             101,
             &hex("4500 0018 3805 4000 7efd 0000 ac100001 0a000001 01020304"),
         );
-        assert_eq!(v["link"], "raw");
-        assert_eq!(v["ip_version"], 4);
-        assert_eq!(v["src_ip"], "172.16.0.1");
-        assert_eq!(v["dst_ip"], "10.0.0.1");
-        assert_eq!(v["ttl"], 126);
-        assert_eq!(v["ip_id"], 14341);
-        assert_eq!(v["df"], true);
-        assert_eq!(v["mf"], false);
-        assert_eq!(v["frag_offset"], 0);
-        assert_eq!(v["ip_proto"], 253);
-        assert_eq!(v["proto"], "ip_proto_253");
+        assert_fields(
+            &v,
+            &json!({"link": "raw", "ip_version": 4, "src_ip": "172.16.0.1", "dst_ip": "10.0.0.1",
+                    "ttl": 126, "ip_id": 14341, "df": true, "mf": false, "frag_offset": 0,
+                    "ip_proto": 253, "proto": "ip_proto_253"}),
+        );
         assert!(v.get("ipv6_ext").is_none());
         assert_eq!(v["decode_error"], Value::Null);
     }
@@ -427,9 +420,10 @@ mod test {
             228,
             &hex("4500 001c 0007 20b9 4011 0000 0a000001 0a000002 0035 0035 0008 0000"),
         );
-        assert_eq!(v["mf"], true);
-        assert_eq!(v["frag_offset"], 1480);
-        assert_eq!(v["proto"], "udp");
+        assert_fields(
+            &v,
+            &json!({"mf": true, "frag_offset": 1480, "proto": "udp"}),
+        );
         assert!(v.get("src_port").is_none());
         assert_eq!(v["decode_error"], Value::Null);
     }
@@ -442,37 +436,36 @@ mod test {
             "ipv4 at byte 0: cut short: 20 bytes needed, 6 captured"
         );
         assert!(v.get("src_ip").is_none());
-        let v = decode(228, &hex("4300 0014 0001 0000 40fd 0000 0a000001 0a000002"));
-        assert_eq!(
-            v["decode_error"],
-            "ipv4 at byte 0: header length 12 (IHL 3) is below the minimum 20"
-        );
-        let v = decode(228, &hex("6500 0014 0001 0000 40fd 0000 0a000001 0a000002"));
-        assert_eq!(
-            v["decode_error"],
-            "ipv4 at byte 0: version 6 in an IPv4 header"
-        );
-        let v = decode(101, &hex("9500"));
-        assert_eq!(
-            v["decode_error"],
-            "ip at byte 0: IP version 9, expected 4 or 6"
-        );
-        // header with options cut short: IP fields present
-        let v = decode(
-            228,
-            &hex("4600 0018 0001 0000 40fd 0000 0a000001 0a000002 01"),
-        );
-        assert_eq!(v["src_ip"], "10.0.0.1");
-        assert_eq!(
-            v["decode_error"],
-            "ipv4 at byte 0: cut short: 24 bytes needed, 21 captured"
-        );
-        // total length below the header length
-        let v = decode(228, &hex("4500 0010 0001 0000 40fd 0000 0a000001 0a000002"));
-        assert_eq!(
-            v["decode_error"],
-            "ipv4 at byte 0: total length 16 is below the header length 20"
-        );
+        check(&[
+            (
+                228,
+                "4300 0014 0001 0000 40fd 0000 0a000001 0a000002",
+                json!({"decode_error": "ipv4 at byte 0: header length 12 (IHL 3) is below the minimum 20"}),
+            ),
+            (
+                228,
+                "6500 0014 0001 0000 40fd 0000 0a000001 0a000002",
+                json!({"decode_error": "ipv4 at byte 0: version 6 in an IPv4 header"}),
+            ),
+            (
+                101,
+                "9500",
+                json!({"decode_error": "ip at byte 0: IP version 9, expected 4 or 6"}),
+            ),
+            // header with options cut short: IP fields present
+            (
+                228,
+                "4600 0018 0001 0000 40fd 0000 0a000001 0a000002 01",
+                json!({"src_ip": "10.0.0.1",
+                       "decode_error": "ipv4 at byte 0: cut short: 24 bytes needed, 21 captured"}),
+            ),
+            // total length below the header length
+            (
+                228,
+                "4500 0010 0001 0000 40fd 0000 0a000001 0a000002",
+                json!({"decode_error": "ipv4 at byte 0: total length 16 is below the header length 20"}),
+            ),
+        ]);
     }
 
     #[test]
@@ -485,18 +478,13 @@ mod test {
              0035 1234 0008 0000",
         );
         let v = decode(229, &f);
-        assert_eq!(v["ip_version"], 6);
-        assert_eq!(v["src_ip"], "2001:db8::1");
-        assert_eq!(v["ttl"], 64);
-        assert_eq!(v["ipv6_ext"], json!([0, 44]));
-        assert_eq!(v["ip_id"], 0x01020304);
-        assert_eq!(v["mf"], true);
-        assert_eq!(v["df"], Value::Null);
-        assert_eq!(v["frag_offset"], 0);
-        assert_eq!(v["ip_proto"], 17);
-        assert_eq!(v["src_port"], 53);
-        assert_eq!(v["dst_port"], 0x1234);
-        assert_eq!(v["decode_error"], Value::Null);
+        assert_fields(
+            &v,
+            &json!({"ip_version": 6, "src_ip": "2001:db8::1", "ttl": 64,
+                    "ipv6_ext": json!([0, 44]), "ip_id": 0x01020304, "mf": true, "df": null,
+                    "frag_offset": 0, "ip_proto": 17, "src_port": 53, "dst_port": 0x1234,
+                    "decode_error": null}),
+        );
     }
 
     #[test]

@@ -86,7 +86,13 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 #[inline]
 pub fn ipv4(out: &mut Vec<u8>, a: [u8; 4]) {
     let mut buf = [0u8; 15];
-    let mut n = 0;
+    let n = dotted_quad(&mut buf, 0, a);
+    out.extend_from_slice(&buf[..n]);
+}
+
+/// Writes a dotted quad into `buf` from `n` on (room for 15 bytes); returns where it ends.
+#[inline]
+fn dotted_quad(buf: &mut [u8], mut n: usize, a: [u8; 4]) -> usize {
     for (i, &o) in a.iter().enumerate() {
         if i > 0 {
             buf[n] = b'.';
@@ -96,7 +102,7 @@ pub fn ipv4(out: &mut Vec<u8>, a: [u8; 4]) {
         buf[n..n + 3].copy_from_slice(&d);
         n += len as usize;
     }
-    out.extend_from_slice(&buf[..n]);
+    n
 }
 
 /// Appends a MAC address `aa:bb:cc:dd:ee:ff` (no quotes); `m` has 6 bytes.
@@ -155,15 +161,7 @@ pub fn ipv6(out: &mut Vec<u8>, a: &[u8; 16]) {
         }
         // embedded IPv4: ::a.b.c.d or ::ffff:a.b.c.d
         if i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)) {
-            for (k, &o) in a[12..16].iter().enumerate() {
-                if k > 0 {
-                    buf[n] = b'.';
-                    n += 1;
-                }
-                let (len, d) = DEC[o as usize];
-                buf[n..n + 3].copy_from_slice(&d);
-                n += len as usize;
-            }
+            n = dotted_quad(&mut buf, n, [a[12], a[13], a[14], a[15]]);
             out.extend_from_slice(&buf[..n]);
             return;
         }

@@ -280,49 +280,56 @@ fn af_and_above(d: &mut Dec, af: u32, off: usize) {
 #[cfg(test)]
 mod test {
     use super::super::testutil::*;
+    use serde_json::json;
 
     /// 802.1ad outer 100 + 802.1Q inner 200, then ARP (from 802.1ad_QinQ.pcap's layout).
     #[test]
     fn qinq_tags_outermost_first() {
-        let f = hex("ffffffffffff 001122334455 88a8 0064 8100 00c8 0806 0001080006040001");
-        let v = decode(1, &f);
-        assert_eq!(v["src_mac"], "00:11:22:33:44:55");
-        assert_eq!(v["dst_mac"], "ff:ff:ff:ff:ff:ff");
-        assert_eq!(v["vlan"], serde_json::json!([100, 200]));
-        assert_eq!(v["ethertype"], 0x0806);
-        assert_eq!(v["decode_error"], serde_json::Value::Null);
+        let v = decode(
+            1,
+            &hex("ffffffffffff 001122334455 88a8 0064 8100 00c8 0806 0001080006040001"),
+        );
+        let want = json!({"src_mac": "00:11:22:33:44:55", "dst_mac": "ff:ff:ff:ff:ff:ff",
+                          "vlan": [100, 200], "ethertype": 0x0806, "decode_error": null});
+        assert_fields(&v, &want);
         assert!(v.get("ip_version").is_none());
     }
 
     #[test]
     fn truncated_ethernet_and_vlan() {
-        let v = decode(1, &hex("ffffffffffff 0011"));
-        assert_eq!(v["src_mac"], serde_json::Value::Null);
-        assert_eq!(v["dst_mac"], "ff:ff:ff:ff:ff:ff");
-        assert_eq!(
-            v["decode_error"],
-            "ether at byte 0: cut short: 14 bytes needed, 8 captured"
-        );
-        let v = decode(1, &hex("ffffffffffff 001122334455 8100 00"));
-        assert_eq!(v["vlan"], serde_json::Value::Null);
-        assert_eq!(
-            v["decode_error"],
-            "vlan at byte 14: cut short: 4 bytes needed, 1 captured"
-        );
+        check(&[
+            (
+                1,
+                "ffffffffffff 0011",
+                json!({"src_mac": null, "dst_mac": "ff:ff:ff:ff:ff:ff",
+                       "decode_error": "ether at byte 0: cut short: 14 bytes needed, 8 captured"}),
+            ),
+            (
+                1,
+                "ffffffffffff 001122334455 8100 00",
+                json!({"vlan": null,
+                       "decode_error": "vlan at byte 14: cut short: 4 bytes needed, 1 captured"}),
+            ),
+        ]);
     }
 
     #[test]
     fn null_loopback_either_byte_order() {
         // AF_INET little-endian, then a 20-byte IPv4 header with proto 253
         let ip = "4500 0014 0001 0000 40fd 0000 7f000001 7f000002";
-        let v = decode(0, &hex(&format!("02000000 {ip}")));
-        assert_eq!(v["link"], "null");
-        assert_eq!(v["src_ip"], "127.0.0.1");
-        let v = decode(0, &hex(&format!("00000002 {ip}")));
-        assert_eq!(v["dst_ip"], "127.0.0.2");
-        let v = decode(108, &hex(&format!("00000002 {ip}")));
-        assert_eq!(v["link"], "loop");
-        assert_eq!(v["ttl"], 64);
+        check(&[
+            (
+                0,
+                &format!("02000000 {ip}"),
+                json!({"link": "null", "src_ip": "127.0.0.1"}),
+            ),
+            (0, &format!("00000002 {ip}"), json!({"dst_ip": "127.0.0.2"})),
+            (
+                108,
+                &format!("00000002 {ip}"),
+                json!({"link": "loop", "ttl": 64}),
+            ),
+        ]);
         // AF 7 (not IP): link-only, no error
         let v = decode(0, &hex("07000000 0102"));
         assert_eq!(v["decode_error"], serde_json::Value::Null);
@@ -332,78 +339,67 @@ mod test {
     #[test]
     fn sll_and_sll2() {
         let ip = "4500 0014 0001 0000 40fd 0000 0a000001 0a000002";
-        let v = decode(
-            113,
-            &hex(&format!("0004 0001 0006 020000000001 0000 0800 {ip}")),
-        );
-        assert_eq!(v["link"], "linux_sll");
-        assert_eq!(v["src_mac"], "02:00:00:00:00:01");
-        assert_eq!(v["dst_mac"], serde_json::Value::Null);
-        assert_eq!(v["pkt_type"], "outgoing");
-        assert_eq!(v["ifindex"], serde_json::Value::Null);
-        assert_eq!(v["ethertype"], 0x0800);
-        assert_eq!(v["src_ip"], "10.0.0.1");
-        let v = decode(
-            276,
-            &hex(&format!(
-                "0800 0000 00000003 0001 00 06 020000000001 0000 {ip}"
-            )),
-        );
-        assert_eq!(v["link"], "linux_sll2");
-        assert_eq!(v["ifindex"], 3);
-        assert_eq!(v["pkt_type"], "host");
-        assert_eq!(v["dst_ip"], "10.0.0.2");
-        let v = decode(276, &hex("0800 0000 0000"));
-        assert_eq!(
-            v["decode_error"],
-            "linux_sll2 at byte 0: cut short: 20 bytes needed, 6 captured"
-        );
+        check(&[
+            (
+                113,
+                &format!("0004 0001 0006 020000000001 0000 0800 {ip}"),
+                json!({"link": "linux_sll", "src_mac": "02:00:00:00:00:01", "dst_mac": null,
+                       "pkt_type": "outgoing", "ifindex": null, "ethertype": 0x0800,
+                       "src_ip": "10.0.0.1"}),
+            ),
+            (
+                276,
+                &format!("0800 0000 00000003 0001 00 06 020000000001 0000 {ip}"),
+                json!({"link": "linux_sll2", "ifindex": 3, "pkt_type": "host",
+                       "dst_ip": "10.0.0.2"}),
+            ),
+            (
+                276,
+                "0800 0000 0000",
+                json!({"decode_error": "linux_sll2 at byte 0: cut short: 20 bytes needed, 6 captured"}),
+            ),
+        ]);
     }
 
     #[test]
     fn ppp_and_pppoe() {
         let ip = "4500 0014 0001 0000 40fd 0000 0a000001 0a000002";
-        let v = decode(9, &hex(&format!("ff03 0021 {ip}")));
-        assert_eq!(v["src_ip"], "10.0.0.1");
-        let v = decode(9, &hex(&format!("21 {ip}")));
-        assert_eq!(v["src_ip"], "10.0.0.1");
-        let v = decode(
-            1,
-            &hex(&format!(
-                "ffffffffffff 001122334455 8864 1100 0001 0016 0021 {ip}"
-            )),
-        );
-        assert_eq!(v["ethertype"], 0x8864);
-        assert_eq!(v["dst_ip"], "10.0.0.2");
+        check(&[
+            (9, &format!("ff03 0021 {ip}"), json!({"src_ip": "10.0.0.1"})),
+            (9, &format!("21 {ip}"), json!({"src_ip": "10.0.0.1"})),
+            (
+                1,
+                &format!("ffffffffffff 001122334455 8864 1100 0001 0016 0021 {ip}"),
+                json!({"ethertype": 0x8864, "dst_ip": "10.0.0.2"}),
+            ),
+        ]);
     }
 
     #[test]
     fn mpls_to_ip_and_pseudowire() {
         let ip = "4500 0014 0001 0000 40fd 0000 0a000001 0a000002";
-        // two labels (the second bottom-of-stack), then IPv4
-        let v = decode(
-            1,
-            &hex(&format!(
-                "ffffffffffff 001122334455 8847 00010 0ff 000201ff {ip}"
-            )),
-        );
-        assert_eq!(v["ethertype"], 0x8847);
-        assert_eq!(v["src_ip"], "10.0.0.1");
-        // one label, control word, inner Ethernet with a VLAN tag, IPv4
-        let v = decode(
-            1,
-            &hex(&format!(
-                "ffffffffffff 001122334455 8847 000111ff 00000000
-                 cc0000000000 cc0000000001 8100 0001 0800 {ip}"
-            )),
-        );
-        assert_eq!(v["dst_ip"], "10.0.0.2");
-        assert_eq!(v["src_mac"], "00:11:22:33:44:55");
-        let v = decode(1, &hex("ffffffffffff 001122334455 8847 0001"));
-        assert_eq!(
-            v["decode_error"],
-            "mpls at byte 14: cut short: 4 bytes needed, 2 captured"
-        );
+        check(&[
+            // two labels (the second bottom-of-stack), then IPv4
+            (
+                1,
+                &format!("ffffffffffff 001122334455 8847 00010 0ff 000201ff {ip}"),
+                json!({"ethertype": 0x8847, "src_ip": "10.0.0.1"}),
+            ),
+            // one label, control word, inner Ethernet with a VLAN tag, IPv4
+            (
+                1,
+                &format!(
+                    "ffffffffffff 001122334455 8847 000111ff 00000000
+                     cc0000000000 cc0000000001 8100 0001 0800 {ip}"
+                ),
+                json!({"dst_ip": "10.0.0.2", "src_mac": "00:11:22:33:44:55"}),
+            ),
+            (
+                1,
+                "ffffffffffff 001122334455 8847 0001",
+                json!({"decode_error": "mpls at byte 14: cut short: 4 bytes needed, 2 captured"}),
+            ),
+        ]);
     }
 
     #[test]

@@ -25,27 +25,29 @@ pub(crate) fn name(linktype: u32) -> Option<&'static str> {
 /// Decodes a frame of the link types named in [`name`]; false for any other link type.
 pub(crate) fn decode(d: &mut Dec, linktype: u32) -> bool {
     match linktype {
-        104 => chdlc(d),
+        104 => ethertype_at(d, "chdlc", 2, 4),
         105 => wlan(d, 0),
         107 => frame_relay(d),
         127 => radiotap(d),
         192 => ppi(d),
         239 => nflog(d),
-        242 => ipoib(d),
+        242 => ethertype_at(d, "ipoib", 40, 44),
         258 => pktap(d),
         _ => return false,
     }
     true
 }
 
-/// Cisco HDLC: address, control, EtherType.
-fn chdlc(d: &mut Dec) {
-    if d.data.len() < 4 {
-        d.short("chdlc", 0, 4);
+/// A link header of `len` bytes whose EtherType stands at `et_at`: Cisco HDLC (address,
+/// control, EtherType) and IP over InfiniBand (40 bytes of addresses, then RFC 4391's
+/// EtherType and 2 reserved bytes).
+fn ethertype_at(d: &mut Dec, layer: &'static str, et_at: usize, len: usize) {
+    if d.data.len() < len {
+        d.short(layer, 0, len);
         return;
     }
-    let et = be16(d.data, 2);
-    link::above_ethertype(d, et, 4);
+    let et = be16(d.data, et_at);
+    link::above_ethertype(d, et, len);
 }
 
 /// Frame Relay (Q.922 address, then RFC 2427 control and NLPID, or Cisco's EtherType).
@@ -99,17 +101,6 @@ fn nflog(d: &mut Dec) {
         }
         p += (len + 3) & !3;
     }
-}
-
-/// IP over InfiniBand (LINKTYPE_IPOIB): 40 bytes of addresses, then RFC 4391's 4-byte header
-/// (EtherType, reserved).
-fn ipoib(d: &mut Dec) {
-    if d.data.len() < 44 {
-        d.short("ipoib", 0, 44);
-        return;
-    }
-    let et = be16(d.data, 40);
-    link::above_ethertype(d, et, 44);
 }
 
 /// PPI (per-packet information): version, flags, little-endian header length and DLT.

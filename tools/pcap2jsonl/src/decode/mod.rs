@@ -204,6 +204,28 @@ pub(crate) mod testutil {
         v
     }
 
+    /// Asserts that the record `v` holds each field of the object `want` with its value (a
+    /// field it lacks reads as null, as `v["name"]` does): one assertion for many fields, whose
+    /// failure shows them side by side.
+    #[track_caller]
+    pub fn assert_fields(v: &serde_json::Value, want: &serde_json::Value) {
+        let want = want.as_object().expect("an object of fields");
+        let got: serde_json::Map<String, serde_json::Value> = want
+            .keys()
+            .map(|k| (k.clone(), v[k.as_str()].clone()))
+            .collect();
+        assert_eq!(&got, want);
+    }
+
+    /// Decodes each frame (link type, hex dump) and asserts the fields given (see
+    /// [`assert_fields`]).
+    #[track_caller]
+    pub fn check(cases: &[(u32, &str, serde_json::Value)]) {
+        for (linktype, frame, want) in cases {
+            assert_fields(&decode(*linktype, &hex(frame)), want);
+        }
+    }
+
     /// An IPv4 packet (10.0.0.1 -> 10.0.0.2, TTL 64, DF) of `proto` around the payload `hexdump`,
     /// with a correct total length.
     pub fn ip4(proto: u8, hexdump: &str) -> Vec<u8> {
@@ -229,6 +251,7 @@ pub(crate) mod testutil {
 mod test {
     use super::testutil::*;
     use super::*;
+    use serde_json::json;
 
     /// Frames of every layer we decode, to mutate.
     fn corpus() -> Vec<(u32, Vec<u8>)> {
@@ -451,12 +474,11 @@ mod test {
             netmon: None,
         };
         let v = decode_meta(&meta, &[1, 2, 3]);
-        assert_eq!(v["frame"], 7);
-        assert_eq!(v["iface"], 2);
-        assert_eq!(v["link"], "linktype_147");
-        assert_eq!(v["len"], 100);
-        assert_eq!(v["caplen"], 3);
-        assert_eq!(v["comment"], "say \"hi\"\n");
+        assert_fields(
+            &v,
+            &json!({"frame": 7, "iface": 2, "link": "linktype_147", "len": 100, "caplen": 3,
+                    "comment": "say \"hi\"\n"}),
+        );
         assert_eq!(
             v["decode_error"],
             "link at byte 0: unsupported link type 147"

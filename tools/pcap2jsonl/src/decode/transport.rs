@@ -31,19 +31,47 @@ pub(crate) fn write_flags(out: &mut Vec<u8>, flags: u8) {
     tcpwhy_common::tcp_flags::write_letters(out, flags);
 }
 
-fn tcp(d: &mut Dec, seg: Seg) {
+/// The captured bytes of the TCP or UDP header of `seg` when its fixed part (`min` bytes) is
+/// there, and its ports, written as `src_port` and `dst_port`; else the error is recorded.
+#[inline(always)]
+fn header_and_ports<'a>(
+    d: &mut Dec<'a, '_>,
+    seg: &Seg,
+    layer: &'static str,
+    min: usize,
+) -> Option<(&'a [u8], u16, u16)> {
     let b = d.data.get(seg.start..seg.cap_end).unwrap_or(&[]);
-    if b.len() < 20 {
-        d.short("tcp", seg.start, 20);
-        return;
+    if b.len() < min {
+        d.short(layer, seg.start, min);
+        return None;
     }
     let sport = be16(b, 0);
     let dport = be16(b, 2);
-    let hl = ((b[12] >> 4) as usize) * 4;
     d.raw(b",\"src_port\":");
     d.uint(sport as u64);
     d.raw(b",\"dst_port\":");
     d.uint(dport as u64);
+    Some((b, sport, dport))
+}
+
+/// Records that a length field of the `layer` header of `seg` (`what`) exceeds the IP payload.
+#[cold]
+fn exceeds_payload(d: &mut Dec, seg: &Seg, layer: &'static str, what: std::fmt::Arguments) {
+    d.fail(
+        layer,
+        seg.start,
+        What::text(format!(
+            "{what} exceeds the {} bytes of IP payload",
+            seg.reported
+        )),
+    );
+}
+
+fn tcp(d: &mut Dec, seg: Seg) {
+    let Some((b, sport, dport)) = header_and_ports(d, &seg, "tcp", 20) else {
+        return;
+    };
+    let hl = ((b[12] >> 4) as usize) * 4;
     d.raw(b",\"seq\":");
     d.uint(be32(b, 4) as u64);
     d.raw(b",\"ack\":");
@@ -75,14 +103,7 @@ fn tcp(d: &mut Dec, seg: Seg) {
     write_options(d, &opts);
     if b.len() < hl {
         if hl > seg.reported {
-            d.fail(
-                "tcp",
-                seg.start,
-                What::text(format!(
-                    "header length {hl} exceeds the {} bytes of IP payload",
-                    seg.reported
-                )),
-            );
+            exceeds_payload(d, &seg, "tcp", format_args!("header length {hl}"));
         } else {
             d.short("tcp", seg.start, hl);
         }
@@ -255,18 +276,10 @@ fn write_options(d: &mut Dec, o: &Opts) {
 }
 
 fn udp(d: &mut Dec, seg: Seg) {
-    let b = d.data.get(seg.start..seg.cap_end).unwrap_or(&[]);
-    if b.len() < 8 {
-        d.short("udp", seg.start, 8);
+    let Some((b, sport, dport)) = header_and_ports(d, &seg, "udp", 8) else {
         return;
-    }
-    let sport = be16(b, 0);
-    let dport = be16(b, 2);
+    };
     let ulen = be16(b, 4) as usize;
-    d.raw(b",\"src_port\":");
-    d.uint(sport as u64);
-    d.raw(b",\"dst_port\":");
-    d.uint(dport as u64);
     d.raw(b",\"payload_len\":");
     // the UDP length field bounds the datagram (0 in IPv6 jumbograms: use the IP length)
     let end = if ulen >= 8 && ulen <= seg.reported {
@@ -276,14 +289,7 @@ fn udp(d: &mut Dec, seg: Seg) {
     };
     d.uint((end.saturating_sub(8)) as u64);
     if ulen > seg.reported {
-        d.fail(
-            "udp",
-            seg.start,
-            What::text(format!(
-                "length {ulen} exceeds the {} bytes of IP payload",
-                seg.reported
-            )),
-        );
+        exceeds_payload(d, &seg, "udp", format_args!("length {ulen}"));
     } else if ulen < 8 && !(ulen == 0 && seg.v6) {
         d.fail(
             "udp",
@@ -327,20 +333,13 @@ mod test {
              020405b4 0402 080a 00000011 00000000 01 030307",
         );
         let v = decode(228, &f);
-        assert_eq!(v["src_port"], 40000);
-        assert_eq!(v["dst_port"], 80);
-        assert_eq!(v["seq"], 100);
-        assert_eq!(v["ack"], 0);
-        assert_eq!(v["tcp_flags"], "S");
-        assert_eq!(v["window"], 64240);
-        assert_eq!(v["payload_len"], 0);
-        assert_eq!(v["mss"], 1460);
-        assert_eq!(v["wscale"], 7);
-        assert_eq!(v["sack_perm"], true);
-        assert_eq!(v["sack"], Value::Null);
-        assert_eq!(v["tsval"], 17);
-        assert_eq!(v["tsecr"], 0);
-        assert_eq!(v["decode_error"], Value::Null);
+        assert_fields(
+            &v,
+            &json!({"src_port": 40000, "dst_port": 80, "seq": 100, "ack": 0, "tcp_flags": "S",
+                    "window": 64240, "payload_len": 0, "mss": 1460, "wscale": 7,
+                    "sack_perm": true, "sack": null, "tsval": 17, "tsecr": 0,
+                    "decode_error": null}),
+        );
     }
 
     #[test]
@@ -354,10 +353,10 @@ mod test {
         );
         f.extend_from_slice(&[0, 0]);
         let v = decode(228, &f);
-        assert_eq!(v["tcp_flags"], "PA");
-        assert_eq!(v["payload_len"], 4);
-        assert_eq!(v["sack"], json!([[16, 32]]));
-        assert_eq!(v["mss"], Value::Null);
+        assert_fields(
+            &v,
+            &json!({"tcp_flags": "PA", "payload_len": 4, "sack": [[16, 32]], "mss": null}),
+        );
         let mut out = Vec::new();
         for (flags, want) in [
             (0x12u8, "SA"),
@@ -374,42 +373,31 @@ mod test {
 
     #[test]
     fn tcp_bad_option_keeps_fields() {
-        // MSS with length 3, then WS 2
-        let f = ip4(
-            6,
-            "9c40 0050 00000064 00000000 7002 faf0 0000 0000
-             020305 030302 00",
-        );
-        let v = decode(228, &f);
-        assert_eq!(v["tcp_flags"], "S");
-        assert_eq!(v["mss"], Value::Null);
-        assert_eq!(v["wscale"], 2);
-        assert_eq!(
-            v["decode_error"],
-            "tcp option at byte 40: mss (kind 2) has bad length 3"
-        );
-        // an option running past the data offset (not a snaplen cut)
-        let f = ip4(
-            6,
-            "9c40 0050 00000064 00000000 6002 faf0 0000 0000 080a 0000 00000000 0000",
-        );
-        let v = decode(228, &f);
-        assert_eq!(v["tsval"], Value::Null);
-        assert_eq!(v["payload_len"], 6);
-        assert_eq!(
-            v["decode_error"],
-            "tcp option at byte 40: kind 8 of length 10 runs past the data offset (4 bytes of options)"
-        );
-        // length 0 option stops the walk
-        let f = ip4(
-            6,
-            "9c40 0050 00000064 00000000 6002 faf0 0000 0000 0800 0000",
-        );
-        let v = decode(228, &f);
-        assert_eq!(
-            v["decode_error"],
-            "tcp option at byte 40: kind 8 has length 0, below the minimum 2"
-        );
+        for (options, want) in [
+            // MSS with length 3, then WS 2
+            (
+                "7002 faf0 0000 0000 020305 030302 00",
+                json!({"tcp_flags": "S", "mss": null, "wscale": 2,
+                       "decode_error": "tcp option at byte 40: mss (kind 2) has bad length 3"}),
+            ),
+            // an option running past the data offset (not a snaplen cut)
+            (
+                "6002 faf0 0000 0000 080a 0000 00000000 0000",
+                json!({"tsval": null, "payload_len": 6,
+                       "decode_error": "tcp option at byte 40: kind 8 of length 10 runs past the data offset (4 bytes of options)"}),
+            ),
+            // length 0 option stops the walk
+            (
+                "6002 faf0 0000 0000 0800 0000",
+                json!({"decode_error": "tcp option at byte 40: kind 8 has length 0, below the minimum 2"}),
+            ),
+        ] {
+            let v = decode(
+                228,
+                &ip4(6, &format!("9c40 0050 00000064 00000000 {options}")),
+            );
+            assert_fields(&v, &want);
+        }
     }
 
     #[test]
@@ -472,10 +460,10 @@ mod test {
     fn udp() {
         let f = hex("4500 0020 0000 0000 4011 0000 0a000001 0a000002 a000 0045 000c 0000 01020304");
         let v = decode(228, &f);
-        assert_eq!(v["proto"], "udp");
-        assert_eq!(v["src_port"], 40960);
-        assert_eq!(v["dst_port"], 69);
-        assert_eq!(v["payload_len"], 4);
+        assert_fields(
+            &v,
+            &json!({"proto": "udp", "src_port": 40960, "dst_port": 69, "payload_len": 4}),
+        );
         assert!(v.get("seq").is_none());
         let f = hex("4500 0020 0000 0000 4011 0000 0a000001 0a000002 a000 0045 00ff 0000 01020304");
         let v = decode(228, &f);

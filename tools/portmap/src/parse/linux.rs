@@ -41,11 +41,8 @@ pub fn ss_users(s: &str) -> Vec<(String, Option<u32>)> {
 /// ```
 pub fn ss(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     let mut netid_col = false;
-    for (no, raw) in ctx.lines(text) {
+    for (no, raw) in ctx.nonblank_lines(text) {
         let t = raw.trim();
-        if t.is_empty() {
-            continue;
-        }
         let toks: Vec<&str> = t.split_whitespace().collect();
         if toks[0] == "State" || toks[0] == "Netid" {
             netid_col = toks[0] == "Netid";
@@ -79,30 +76,14 @@ pub fn ss(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
         } else {
             Proto::Tcp
         });
-        let (laddr, lport) = split_endpoint(toks[i + 3])
-            .ok_or_else(|| ctx.err(no, format!("bad local address {:?}", toks[i + 3])))?;
-        let lport = parse_port(ctx, proto, &lport)
-            .map_err(|e| ctx.err(no, e))?
-            .ok_or_else(|| {
-                ctx.err(
-                    no,
-                    format!("local address without a port: {:?}", toks[i + 3]),
-                )
-            })?;
-        let (raddr, rport) = split_endpoint(toks[i + 4])
-            .ok_or_else(|| ctx.err(no, format!("bad peer address {:?}", toks[i + 4])))?;
-        let rport = parse_port(ctx, proto, &rport).map_err(|e| ctx.err(no, e))?;
+        let sock = ctx.socket(no, proto, toks[i + 3], toks[i + 4], "peer")?;
         let rest = toks[i + 5..].join(" ");
         let users = ss_users(&rest);
         let base = Socket {
-            proto: Some(proto),
-            local_addr: strip_zone(&laddr),
-            local_port: lport,
-            remote_addr: Some(strip_zone(&raddr)),
-            remote_port: rport,
+            local_addr: strip_zone(&sock.local_addr),
+            remote_addr: sock.remote_addr.as_deref().map(strip_zone),
             state,
-            line: no,
-            ..Default::default()
+            ..sock
         };
         if users.is_empty() {
             out.sockets.push(base);
@@ -134,11 +115,8 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
     // Columns the header announces: -e adds User and Inode, -o adds Timer.
     let mut user_inode = false;
     let mut timer = false;
-    for (no, raw) in ctx.lines(text) {
+    for (no, raw) in ctx.nonblank_lines(text) {
         let t = raw.trim();
-        if t.is_empty() {
-            continue;
-        }
         let lower = t.to_ascii_lowercase();
         if lower.starts_with("active internet connections") {
             in_inet = true;
@@ -177,14 +155,7 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
         if toks.len() < 5 || toks[1].parse::<u64>().is_err() || toks[2].parse::<u64>().is_err() {
             return Err(ctx.err(no, format!("expected \"Proto Recv-Q Send-Q Local Foreign [State] [PID/Program]\", found {t:?}")));
         }
-        let (laddr, lport) = split_endpoint(toks[3])
-            .ok_or_else(|| ctx.err(no, format!("bad local address {:?}", toks[3])))?;
-        let lport = parse_port(ctx, proto, &lport)
-            .map_err(|e| ctx.err(no, e))?
-            .ok_or_else(|| ctx.err(no, format!("local address without a port: {:?}", toks[3])))?;
-        let (raddr, rport) = split_endpoint(toks[4])
-            .ok_or_else(|| ctx.err(no, format!("bad foreign address {:?}", toks[4])))?;
-        let rport = parse_port(ctx, proto, &rport).map_err(|e| ctx.err(no, e))?;
+        let sock = ctx.socket(no, proto, toks[3], toks[4], "foreign")?;
         let mut rest = &toks[5..];
         let mut state = if proto == Proto::Udp {
             "UNCONN".to_string()
@@ -227,16 +198,10 @@ pub fn netstat(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
             }
         }
         out.sockets.push(Socket {
-            proto: Some(proto),
-            local_addr: laddr,
-            local_port: lport,
-            remote_addr: Some(raddr),
-            remote_port: rport,
             state,
             pid,
             process,
-            components: vec![],
-            line: no,
+            ..sock
         });
     }
     Ok(())
@@ -269,11 +234,8 @@ fn lsof_unescape(s: &str) -> String {
 /// sshd      812 root    3u  IPv4  23456      0t0  TCP *:22 (LISTEN)
 /// ```
 pub fn lsof(ctx: &Ctx, text: &str, out: &mut Listing) -> anyhow::Result<()> {
-    for (no, raw) in ctx.lines(text) {
+    for (no, raw) in ctx.nonblank_lines(text) {
         let t = raw.trim();
-        if t.is_empty() {
-            continue;
-        }
         let toks: Vec<&str> = t.split_whitespace().collect();
         if toks[0] == "COMMAND" {
             continue;
