@@ -5,7 +5,7 @@ use tcpwhy_common::records::SocketError;
 
 /// A known socket error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sock {
+pub(crate) enum Sock {
     /// RST answering the SYN (or ICMP port unreachable).
     Refused,
     /// Connect timed out: SYNs unanswered.
@@ -30,7 +30,7 @@ pub enum Sock {
 
 impl Sock {
     /// Windows code, Windows name, Windows message, POSIX errno.
-    pub fn parts(self) -> (u32, &'static str, &'static str, &'static str) {
+    pub(crate) fn parts(self) -> (u32, &'static str, &'static str, &'static str) {
         match self {
             Sock::Refused => (
                 10061,
@@ -109,7 +109,7 @@ impl Sock {
     }
 
     /// The record form.
-    pub fn error(self) -> SocketError {
+    pub(crate) fn error(self) -> SocketError {
         let (code, name, msg, posix) = self.parts();
         SocketError {
             windows_code: Some(code),
@@ -120,7 +120,7 @@ impl Sock {
     }
 
     /// "Windows 10061 WSAECONNREFUSED, POSIX ECONNREFUSED".
-    pub fn short(self) -> String {
+    pub(crate) fn short(self) -> String {
         let (code, name, _, posix) = self.parts();
         format!("Windows {code} {name}, POSIX {posix}")
     }
@@ -130,7 +130,7 @@ impl Sock {
 /// tables (net/ipv4/icmp.c `icmp_err_convert`, net/ipv6/icmp.c `icmpv6_err_convert`) and the
 /// matching Winsock code. `None` for ICMP messages that do not abort a connection attempt
 /// (packet too big / fragmentation needed, redirects, parameter problems).
-pub fn icmp_error(proto: &str, icmp_type: u8, code: u8) -> Option<Sock> {
+pub(crate) fn icmp_error(proto: &str, icmp_type: u8, code: u8) -> Option<Sock> {
     if proto == "icmpv6" {
         return match (icmp_type, code) {
             (1, 0) => Some(Sock::NetUnreachable),
@@ -155,7 +155,7 @@ pub fn icmp_error(proto: &str, icmp_type: u8, code: u8) -> Option<Sock> {
 
 /// Plain words for an ICMP/ICMPv6 error, when tcpflows did not give any (the shared table,
 /// `tcpwhy_common::icmp`; "ICMP error" / "ICMPv6 error" for a type it does not name).
-pub fn icmp_words(proto: &str, icmp_type: u8, code: u8) -> &'static str {
+pub(crate) fn icmp_words(proto: &str, icmp_type: u8, code: u8) -> &'static str {
     let v6 = proto == "icmpv6";
     tcpwhy_common::icmp::description(v6, icmp_type, code).unwrap_or(if v6 {
         "ICMPv6 error"

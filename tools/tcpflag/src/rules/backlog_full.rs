@@ -17,7 +17,7 @@ use super::{Config, base, conn, ev, set_error, syn_frames};
 use crate::socket_errors::Sock;
 use crate::wording::{endpoint, frames, plural, secs};
 
-pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
+pub(crate) fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
     let o = f.others_answered.as_ref()?;
     if f.midstream || o.count == 0 || f.icmp_count > 0 {
         return None;

@@ -10,7 +10,7 @@ use super::{Config, base, before_rst, conn, ev, rst_frames, rst_origin, set_erro
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, secs};
 
-pub fn client_gave_up(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub(crate) fn client_gave_up(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !f.established || f.midstream {
         return None;
     }

@@ -11,12 +11,12 @@ use crate::wording::{bytes, frames, intervals, plural, secs};
 
 /// The unanswered retransmissions must spread over at least this long (s): a burst of fast
 /// retransmissions cut off by the end of the capture is loss recovery in progress, not a death.
-pub const MIN_SPAN: f64 = 1.0;
+pub(crate) const MIN_SPAN: f64 = 1.0;
 
 /// Windows' default TcpMaxDataRetransmissions.
-pub const WINDOWS_MAX_RETRANS: u32 = 5;
+pub(crate) const WINDOWS_MAX_RETRANS: u32 = 5;
 
-pub fn connection_dying(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub(crate) fn connection_dying(f: &Flow, cfg: &Config) -> Option<Finding> {
     // Still retransmitting when the capture ended, or gone silent until tcpflows' idle timeout
     // (a long transfer whose few final retransmissions are too small a share of its packets for
     // a retransmission_storm).

@@ -15,7 +15,7 @@ use tcpwhy_common::records::{Finding, Severity};
 use super::{base, conn, ev, rst_name, rst_origin, ttl_text};
 use crate::wording::{endpoint, frames, secs};
 
-pub fn ecn_setup_blocked(f: &Flow) -> Option<Finding> {
+pub(crate) fn ecn_setup_blocked(f: &Flow) -> Option<Finding> {
     let e = f.ecn_setup.as_ref()?;
     let plain = e.plain_syn_frame?;
     if !f.established || f.midstream || e.ecn_syns == 0 {

@@ -8,7 +8,7 @@ use crate::socket_errors::Sock;
 use crate::wording::{plural, secs};
 
 /// SYN-ACK seen, but the client never sent the final ACK.
-pub fn handshake_incomplete(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub(crate) fn handshake_incomplete(f: &Flow, cfg: &Config) -> Option<Finding> {
     let synack = f.synack_frame?;
     if f.established || f.midstream {
         return None;

@@ -9,7 +9,7 @@ use crate::socket_errors::{Sock, icmp_error, icmp_words};
 use crate::wording::{frames, plural};
 
 /// The SYN drew an ICMP/ICMPv6 destination unreachable or time exceeded.
-pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
+pub(crate) fn icmp_unreachable(f: &Flow) -> Option<Finding> {
     if f.established || f.synack_frame.is_some() {
         return None;
     }

@@ -15,16 +15,16 @@ use crate::wording::{frames_of, plural, secs};
 
 /// The silence must last this long (s): a pause of a second or two is an application thinking;
 /// middleboxes expire state after minutes (the lab shortens it to 3 s).
-pub const MIN_IDLE: f64 = 2.0;
+pub(crate) const MIN_IDLE: f64 = 2.0;
 /// Retransmissions of the unanswered data needed (the original and two more tries).
-pub const MIN_RETRANS: u32 = 2;
+pub(crate) const MIN_RETRANS: u32 = 2;
 
 /// What middleboxes commonly allow, for the summaries.
 const DEFAULTS: &str = "stateful firewalls commonly expire idle connections after 30-60 min, \
                         Azure's load balancer and NAT gateway after 4 min, AWS NLB after 350 s, \
                         Linux conntrack after 5 days";
 
-pub fn idle_timeout(f: &Flow) -> Option<Finding> {
+pub(crate) fn idle_timeout(f: &Flow) -> Option<Finding> {
     let idle = f.idle.as_ref()?;
     if !f.established || idle.seconds < MIN_IDLE {
         return None;

@@ -40,7 +40,7 @@ fn signs(f: &Flow) -> Vec<String> {
 
 /// An established connection's RST, or a RST answering the SYN before the real SYN-ACK, sent by
 /// someone else than its claimed sender.
-pub fn injected_reset(f: &Flow) -> Option<Finding> {
+pub(crate) fn injected_reset(f: &Flow) -> Option<Finding> {
     let r = f.rst.as_ref()?;
     // A forged refusal: the RST answered the SYN before the real SYN-ACK came.
     let refusal = !f.established

@@ -26,16 +26,16 @@ use crate::wording::{endpoint, frames, plural, secs};
 
 /// Seconds after an IPv6 attempt's last SYN within which its IPv4 connection must start
 /// (Linux's default SYN retries give up about 64 s after the last SYN).
-pub const LINK: f64 = 75.0;
+pub(crate) const LINK: f64 = 75.0;
 /// A fallback this much later than the first IPv6 SYN (s) is reported; earlier is Happy Eyeballs.
-pub const SLOW: f64 = 1.0;
-pub const MAX_NAMES: usize = 10_000;
-pub const MAX_HELD: usize = 10_000;
+pub(crate) const SLOW: f64 = 1.0;
+pub(crate) const MAX_NAMES: usize = 10_000;
+pub(crate) const MAX_HELD: usize = 10_000;
 /// An attempt follows its lookup by at most this long (s): getaddrinfo, then connect().
-pub const LOOKUP: f64 = 0.5;
+pub(crate) const LOOKUP: f64 = 0.5;
 /// DNS answers remembered per name (the latest).
-pub const MAX_ANSWERS: usize = 64;
-pub const MAX_RECENT: usize = 4_096;
+pub(crate) const MAX_ANSWERS: usize = 64;
+pub(crate) const MAX_RECENT: usize = 4_096;
 
 #[derive(Debug, Default, Clone)]
 struct Name {
@@ -65,11 +65,11 @@ struct Held {
 }
 
 /// Flows the rule gives back to the per-flow rules.
-pub type Released = Vec<(Flow, Option<Vec<u64>>)>;
+pub(crate) type Released = Vec<(Flow, Option<Vec<u64>>)>;
 
 /// The aggregator.
 #[derive(Default)]
-pub struct Fallback {
+pub(crate) struct Fallback {
     /// Address (A or AAAA data) → the name.
     by_addr: HashMap<String, String>,
     /// Name → both address lists.
@@ -84,7 +84,7 @@ pub struct Fallback {
 
 impl Fallback {
     /// A DNS answer: remembers the addresses of names that have both kinds.
-    pub fn dns(&mut self, p: &Packet<'_>) {
+    pub(crate) fn dns(&mut self, p: &Packet<'_>) {
         let Some(d) = &p.dns else { return };
         if !d.response || d.rcode.unwrap_or(0) != 0 || d.answers.is_empty() {
             return;
@@ -138,7 +138,7 @@ impl Fallback {
     /// One flow on its way to the per-flow rules: `Some` gives it back, `None` holds it (an
     /// unanswered IPv6 attempt to a name that also has IPv4 addresses). Attempts pushed out of
     /// a full table go to `released`.
-    pub fn offer(
+    pub(crate) fn offer(
         &mut self,
         f: Flow,
         frames: Option<Vec<u64>>,
@@ -193,7 +193,7 @@ impl Fallback {
     }
 
     /// Capture time `now`: the attempts held for [`LINK`] s after their last SYN are judged.
-    pub fn due(
+    pub(crate) fn due(
         &mut self,
         now: f64,
         min_syns: u32,
@@ -215,7 +215,12 @@ impl Fallback {
     }
 
     /// End of input: every attempt still held.
-    pub fn finish(&mut self, min_syns: u32, out: &mut Vec<Finding>, released: &mut Released) {
+    pub(crate) fn finish(
+        &mut self,
+        min_syns: u32,
+        out: &mut Vec<Finding>,
+        released: &mut Released,
+    ) {
         let mut all: Vec<Held> = std::mem::take(&mut self.held);
         all.sort_by(|a, b| a.f.first_ts.total_cmp(&b.f.first_ts));
         for h in all {
@@ -256,7 +261,7 @@ impl Fallback {
 
     /// Adds the note of a judged attempt (no fallback to IPv4) to the per-flow finding about it
     /// (`syn_timeout`), once the engine has run the rules on the flow.
-    pub fn annotate(&mut self, uid: &str, findings: &mut [Finding]) {
+    pub(crate) fn annotate(&mut self, uid: &str, findings: &mut [Finding]) {
         let Some((note, next, value)) = self.notes.remove(uid) else {
             return;
         };

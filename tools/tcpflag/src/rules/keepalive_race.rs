@@ -14,9 +14,9 @@ use crate::wording::{bytes, secs};
 /// A FIN after this long without payload closed an idle connection (a keep-alive timeout);
 /// sooner, the server closed right after an answer (Connection: close, or its limit of
 /// requests per connection).
-pub const IDLE_CLOSE: f64 = 0.5;
+pub(crate) const IDLE_CLOSE: f64 = 0.5;
 
-pub fn keepalive_race(f: &Flow) -> Option<Finding> {
+pub(crate) fn keepalive_race(f: &Flow) -> Option<Finding> {
     let l = f.late_request.as_ref()?;
     let r = f.rst.as_ref()?;
     // The server's own stack answers the request; a reset from a middlebox is another story.

@@ -5,7 +5,7 @@ use serde_json::json;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::testutil::{flow, seed_refused_attempt};
-use crate::Engine;
+use crate::engine::Engine;
 use crate::probes::{MAX_HELD, ProbeConfig, Probes};
 use crate::rules::Config;
 use crate::rules::intermittent_backend::BackendConfig;

@@ -5,28 +5,28 @@
 //!
 //! One file per rule, named as the finding kind it reports (`refused.rs` also reports
 //! `refused_by_middlebox`). A new rule = one file here + one `mod` line + one line in `evaluate`
-//! (at its priority). The exceptions are judged across flows, fed by the engine (`lib.rs`,
+//! (at its priority). The exceptions are judged across flows, fed by the engine (`engine.rs`,
 //! `probes.rs`): `intermittent_backend`, `dns_failure`, `port_scan`, `syn_flood`,
 //! `one_sided_capture`, `port_exhaustion`. Helpers shared by several rules live below `evaluate`.
 
 mod backlog_full;
 mod client_gave_up;
 mod connection_dying;
-pub mod dns_failure;
+pub(crate) mod dns_failure;
 mod ecn_setup_blocked;
 mod handshake_incomplete;
 mod icmp_unreachable;
 mod idle_timeout;
 mod injected_reset;
-pub mod intermittent_backend;
-pub mod ipv6_fallback;
+pub(crate) mod intermittent_backend;
+pub(crate) mod ipv6_fallback;
 mod keepalive_race;
 mod no_response;
-pub mod one_sided_capture;
+pub(crate) mod one_sided_capture;
 mod peer_silent;
 mod pmtu_blackhole;
-pub mod port_exhaustion;
-pub mod port_scan;
+pub(crate) mod port_exhaustion;
+pub(crate) mod port_scan;
 mod protocol_mismatch;
 mod refused;
 mod reset_after_close;
@@ -34,10 +34,10 @@ mod reset_mid_connection;
 mod retransmission_storm;
 mod slow_connect;
 mod slow_path;
-pub mod syn_flood;
+pub(crate) mod syn_flood;
 mod syn_timeout;
 mod timewait_reuse;
-pub mod tls_handshake_failed;
+pub(crate) mod tls_handshake_failed;
 mod window_crawl;
 mod zero_window_at_handshake;
 mod zero_window_stall;
@@ -50,38 +50,38 @@ use tcpwhy_common::records::{Finding, Severity};
 use crate::socket_errors::Sock;
 use crate::wording::endpoint;
 
-pub use refused::{is_refused, refused};
+pub(crate) use refused::{is_refused, refused};
 
 /// Rule thresholds (each a command-line flag; defaults in `crate::Args`).
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     /// REJ flows on the same 4-tuple starting within this many seconds of the previous one's
     /// end are retries of one connect() (Windows retries a refused SYN twice, 0.5 s apart).
-    pub retry_window: f64,
+    pub(crate) retry_window: f64,
     /// Unanswered SYNs needed for syn_timeout.
-    pub min_syns: u32,
+    pub(crate) min_syns: u32,
     /// A mid-transfer zero window must last this long (s) to be reported.
-    pub min_stall: f64,
+    pub(crate) min_stall: f64,
     /// A recovered stall this long (s) or longer is a warning, shorter ones are info.
-    pub stall_warning: f64,
+    pub(crate) stall_warning: f64,
     /// Retransmissions by one side before a reset/timeout make a retransmission_storm.
-    pub min_retrans: u32,
+    pub(crate) min_retrans: u32,
     /// handshake_incomplete is not reported when the capture ended less than this many seconds
     /// after the SYN (the ACK may simply not have been captured yet).
-    pub incomplete_grace: f64,
+    pub(crate) incomplete_grace: f64,
     /// slow_connect: a connect that needed SYN retries and took this long (s) or longer is a
     /// warning, shorter ones info.
-    pub slow_connect: f64,
+    pub(crate) slow_connect: f64,
     /// dns_failure: seconds of capture time without activity after which a lookup is judged.
-    pub dns_window: f64,
+    pub(crate) dns_window: f64,
     /// slow_path: a handshake round trip on one side of the capture point this long (s) or
     /// longer is reported (info), and a warning from `slow_path_warning`.
-    pub slow_path: f64,
-    pub slow_path_warning: f64,
+    pub(crate) slow_path: f64,
+    pub(crate) slow_path_warning: f64,
     /// client_gave_up: the client's RST came this long (s) or longer after its unanswered request.
-    pub gave_up: f64,
+    pub(crate) gave_up: f64,
     /// window_crawl: the sender waited this long (s) in total on a small window.
-    pub crawl_wait: f64,
+    pub(crate) crawl_wait: f64,
 }
 
 impl Default for Config {
@@ -105,7 +105,7 @@ impl Default for Config {
 
 /// What the rules make of one flow.
 #[derive(Debug)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// A refused attempt: grouped with retries of the same connect() before it becomes a finding.
     Refused,
     /// Findings (possibly none).
@@ -113,7 +113,7 @@ pub enum Verdict {
 }
 
 /// Runs the rules on one flow, in priority order.
-pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
+pub(crate) fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
     if refused::is_refused(f) {
         return Verdict::Refused;
     }

@@ -10,9 +10,9 @@ use crate::wording::{frames_of, intervals, plural, secs};
 
 /// Unanswered keep-alives needed: one or two can be lost (or the capture ends just before the
 /// answer); three in a row at the keep-alive interval mean the peer is not there.
-pub const MIN_KEEPALIVES: u32 = 3;
+pub(crate) const MIN_KEEPALIVES: u32 = 3;
 
-pub fn peer_silent(f: &Flow) -> Option<Finding> {
+pub(crate) fn peer_silent(f: &Flow) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }

@@ -12,14 +12,14 @@ use crate::wording::{bytes, frames_of, plural, secs, thousands};
 
 /// Retransmissions of the large segments needed (the original and two more tries: one loss is
 /// not a pattern).
-pub const MIN_LOST: u32 = 2;
+pub(crate) const MIN_LOST: u32 = 2;
 /// The lost segments must be near full size: at least this share (%) of the sender's MSS (the
 /// peer's announced MSS), and at least [`MIN_LOST_BYTES`].
-pub const FULL_SIZE_PCT: u32 = 75;
-pub const MIN_LOST_BYTES: u32 = 512;
+pub(crate) const FULL_SIZE_PCT: u32 = 75;
+pub(crate) const MIN_LOST_BYTES: u32 = 512;
 
 /// True for an ICMP "fragmentation needed" (type 3 code 4) or ICMPv6 "packet too big" (type 2).
-pub fn is_too_big(proto: &str, t: u8, c: u8) -> bool {
+pub(crate) fn is_too_big(proto: &str, t: u8, c: u8) -> bool {
     if proto == "icmpv6" {
         t == 2
     } else {
@@ -27,7 +27,7 @@ pub fn is_too_big(proto: &str, t: u8, c: u8) -> bool {
     }
 }
 
-pub fn pmtu_blackhole(f: &Flow) -> Option<Finding> {
+pub(crate) fn pmtu_blackhole(f: &Flow) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }

@@ -3,7 +3,7 @@
 //! its source ports cycling through its range so fast that it reuses 4-tuples whose previous
 //! connection closed seconds before, while the server (which closed first) still holds them in
 //! TIME_WAIT. One finding per client and destination, judged across flows: fed every flow by the
-//! engine (`lib.rs`), written when the destination saw no new connection for [`TIME_WAIT`]
+//! engine (`engine.rs`), written when the destination saw no new connection for [`TIME_WAIT`]
 //! seconds of capture time, or at the end of the input. docs/rules.md documents it.
 //!
 //! Memory is bounded: at most [`MAX_DESTS`] destinations and [`MAX_ENTRIES`] remembered
@@ -21,24 +21,24 @@ use crate::wording::{endpoint, secs, thousands};
 
 /// Seconds a server holds a closed connection's 4-tuple (Linux TCP_TIMEWAIT_LEN; Windows'
 /// TcpTimedWaitDelay is 120 s): a SYN on the same 4-tuple sooner is a collision.
-pub const TIME_WAIT: f64 = 60.0;
+pub(crate) const TIME_WAIT: f64 = 60.0;
 /// Collisions needed for a finding...
-pub const MIN_COLLISIONS: u64 = 20;
+pub(crate) const MIN_COLLISIONS: u64 = 20;
 /// ...and distinct source ports (a client that binds one fixed port is `timewait_reuse`).
-pub const MIN_PORTS: usize = 8;
+pub(crate) const MIN_PORTS: usize = 8;
 /// Windows' TIME_WAIT (TcpTimedWaitDelay, 120 s): a client that closes first holds each
 /// connection's source port this long.
-pub const CLIENT_TIME_WAIT: f64 = 120.0;
+pub(crate) const CLIENT_TIME_WAIT: f64 = 120.0;
 /// Connections the client closed first within [`CLIENT_TIME_WAIT`] — source ports its stack
 /// holds in TIME_WAIT at once towards one destination — for a finding: half of Windows' range
 /// of 16,384 ports (about 30 % of Linux' 28,232).
-pub const MIN_HELD: u64 = 8192;
+pub(crate) const MIN_HELD: u64 = 8192;
 /// Destinations (client address, server address and port) followed at once.
-pub const MAX_DESTS: usize = 50_000;
+pub(crate) const MAX_DESTS: usize = 50_000;
 /// Source ports (and client-closed connection times) remembered in all.
-pub const MAX_ENTRIES: usize = 2_000_000;
+pub(crate) const MAX_ENTRIES: usize = 2_000_000;
 /// Frames and uids listed per finding.
-pub const MAX_LISTED: usize = 32;
+pub(crate) const MAX_LISTED: usize = 32;
 /// Client-closed connections remembered per destination (more than a port range holds).
 const MAX_HELD_LISTED: usize = 70_000;
 /// Capture seconds between sweeps for quiet destinations.
@@ -74,7 +74,7 @@ struct Dest {
 
 /// The destinations followed.
 #[derive(Debug, Default)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     dests: HashMap<u64, Dest>,
     entries: usize,
     last_sweep: f64,
@@ -101,7 +101,7 @@ fn key(f: &Flow) -> u64 {
 
 impl Tracker {
     /// One flow record.
-    pub fn observe(&mut self, f: &Flow) {
+    pub(crate) fn observe(&mut self, f: &Flow) {
         if f.midstream || f.attempts.syn_count == 0 {
             return;
         }
@@ -182,7 +182,7 @@ impl Tracker {
     }
 
     /// Capture time is `now`: the destinations quiet for [`TIME_WAIT`] are judged.
-    pub fn due(&mut self, now: f64) -> Vec<Finding> {
+    pub(crate) fn due(&mut self, now: f64) -> Vec<Finding> {
         let crowded = self.dests.len() > MAX_DESTS || self.entries > MAX_ENTRIES;
         if !crowded && now < self.last_sweep + SWEEP {
             return vec![];
@@ -200,7 +200,7 @@ impl Tracker {
     }
 
     /// End of input: every destination judged.
-    pub fn finish(&mut self) -> Vec<Finding> {
+    pub(crate) fn finish(&mut self) -> Vec<Finding> {
         self.close(|_| true)
     }
 

@@ -11,7 +11,7 @@ use crate::socket_errors::Sock;
 use crate::wording::{endpoint, frames, plural, windows_refused_retries};
 
 /// SYN answered by RST from the server's address, no SYN-ACK (Zeek REJ).
-pub fn is_refused(f: &Flow) -> bool {
+pub(crate) fn is_refused(f: &Flow) -> bool {
     !f.established
         && !f.midstream
         && f.synack_frame.is_none()
@@ -21,7 +21,7 @@ pub fn is_refused(f: &Flow) -> bool {
 
 /// One finding for a refused connect(): `flows` are its attempts (one flow, or several REJ flows
 /// on the same 4-tuple a moment apart, as Windows retries). `refused` or `refused_by_middlebox`.
-pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
+pub(crate) fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
     let flows: Vec<&Flow> = attempts_in.iter().map(|(f, _)| *f).collect();
     let flows = &flows[..];
     let f0 = flows[0];
@@ -262,7 +262,7 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
 /// (Windows resending the same SYN) and the capture shows the first and the last RST right after
 /// their SYN, every RST right after its SYN (`rst_frames_inferred`); else the first RST and the
 /// flow's last frame.
-pub fn refused_rst_frames(f: &Flow, explicit: Option<&[u64]>) -> (Vec<u64>, bool) {
+pub(crate) fn refused_rst_frames(f: &Flow, explicit: Option<&[u64]>) -> (Vec<u64>, bool) {
     if let Some(v) = explicit.filter(|v| !v.is_empty()) {
         return (v.to_vec(), false);
     }

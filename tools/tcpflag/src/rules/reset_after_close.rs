@@ -12,7 +12,7 @@ use super::{
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, secs};
 
-pub fn reset_after_close(f: &Flow) -> Option<Finding> {
+pub(crate) fn reset_after_close(f: &Flow) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }

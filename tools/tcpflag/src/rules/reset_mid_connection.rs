@@ -11,7 +11,7 @@ use crate::wording::{bytes, secs};
 
 /// Established, then a RST from the server (or a middlebox with its address) that was not part
 /// of a close. Client resets (RSTO: browsers and pools aborting) are routine and not reported.
-pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
+pub(crate) fn reset_mid_connection(f: &Flow) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }

@@ -10,10 +10,10 @@ use crate::socket_errors::Sock;
 use crate::wording::{bytes, plural, secs};
 
 /// retransmission_storm: retransmissions must be at least this share (%) of the side's packets.
-pub const RETRANS_SHARE_PCT: u32 = 20;
+pub(crate) const RETRANS_SHARE_PCT: u32 = 20;
 
 /// Repeated retransmissions by one side, then a reset or a timeout.
-pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub(crate) fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }

@@ -9,7 +9,7 @@ use crate::wording::{endpoint, frames, intervals, secs, syn_retry_os};
 /// The connection was established, but only after SYN retries: the first SYN(s) went unanswered
 /// (lost on the way, or dropped by a full listen queue), so connect() took a retry interval
 /// longer than it should.
-pub fn slow_connect(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub(crate) fn slow_connect(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !f.established || f.midstream || f.attempts.syn_count < 2 {
         return None;
     }

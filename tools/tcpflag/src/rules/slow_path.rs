@@ -8,7 +8,7 @@ use tcpwhy_common::records::{Finding, Severity};
 use super::{Config, base, conn, ev};
 use crate::wording::secs;
 
-pub fn slow_path(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub(crate) fn slow_path(f: &Flow, cfg: &Config) -> Option<Finding> {
     // A clean handshake only: retried SYNs or SYN-ACKs time a loss, not the path (slow_connect).
     if !f.established || f.midstream || f.attempts.syn_count > 1 || f.synack_count > 1 {
         return None;

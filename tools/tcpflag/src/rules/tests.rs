@@ -5,7 +5,7 @@ use tcpwhy_common::records::{Finding, Severity};
 
 use super::testutil::*;
 use super::*;
-use crate::Engine;
+use crate::engine::Engine;
 use crate::rules::intermittent_backend::BackendConfig;
 
 fn findings(f: &Flow) -> Vec<Finding> {

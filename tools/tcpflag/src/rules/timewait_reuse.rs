@@ -16,9 +16,9 @@ use crate::wording::secs;
 /// A retry that connected this long (s) after the first SYN or later is a warning (a Windows
 /// client waits a SYN retransmission timeout, 1-3 s); a quicker one (Linux retries ~10 ms after
 /// its RST) is info.
-pub const SLOW_RETRY: f64 = 0.5;
+pub(crate) const SLOW_RETRY: f64 = 0.5;
 
-pub fn timewait_reuse(f: &Flow) -> Option<Finding> {
+pub(crate) fn timewait_reuse(f: &Flow) -> Option<Finding> {
     let ch = f.challenge_ack.as_ref()?;
     if f.midstream {
         return None;

@@ -9,14 +9,14 @@ use super::{Config, base, conn, ev, ip_of, peer_of, side_of};
 use crate::wording::{bytes, frames_of, plural, secs};
 
 /// Separate waits on the window needed: one or two are the end of a burst, not a pattern.
-pub const MIN_EPISODES: u32 = 5;
+pub(crate) const MIN_EPISODES: u32 = 5;
 
 /// The largest window (bytes) the sender ran into must be at most this: 8 KiB is under six
 /// full-size Ethernet segments, while a Linux or Windows receiver that keeps up offers 64 KiB
 /// or more (autotuning), so a sender filling a window that small is held back by the receiver.
-pub const SMALL_WINDOW: u64 = 8192;
+pub(crate) const SMALL_WINDOW: u64 = 8192;
 
-pub fn window_crawl(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub(crate) fn window_crawl(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }

@@ -8,7 +8,7 @@ use crate::socket_errors::Sock;
 use crate::wording::{frames, plural, secs};
 
 /// The SYN-ACK (or the SYN) advertised a zero receive window (the seed's first case).
-pub fn zero_window_at_handshake(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub(crate) fn zero_window_at_handshake(f: &Flow, cfg: &Config) -> Option<Finding> {
     let (side, z, peer) = match (&f.server.zero_window, &f.client.zero_window) {
         (Some(z), _) if z.in_handshake => ("server", z, &f.client),
         (_, Some(z)) if z.in_handshake => ("client", z, &f.server),

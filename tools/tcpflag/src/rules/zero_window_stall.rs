@@ -12,7 +12,7 @@ use crate::wording::{plural, secs};
 /// The receive window closed mid-transfer. With `primary`, only stalls that did not recover and
 /// ended the connection (error/warning); without, only recovered or unrecovered stalls that are
 /// not the primary explanation (info/warning).
-pub fn zero_window_stall(f: &Flow, cfg: &Config, primary: bool) -> Option<Finding> {
+pub(crate) fn zero_window_stall(f: &Flow, cfg: &Config, primary: bool) -> Option<Finding> {
     let (recv, z) = [
         ("server", &f.server.zero_window),
         ("client", &f.client.zero_window),
