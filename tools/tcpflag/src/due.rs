@@ -36,7 +36,7 @@ impl Ord for Time {
 
 /// Times of the entries of a map, earliest first.
 #[derive(Debug)]
-pub(crate) struct Deadlines<K: Ord> {
+pub struct Deadlines<K: Ord> {
     heap: BinaryHeap<Reverse<(Time, K)>>,
 }
 
@@ -50,13 +50,13 @@ impl<K: Ord> Default for Deadlines<K> {
 
 impl<K: Ord + Clone> Deadlines<K> {
     /// Notes that `key`'s entry now has time `ts` (a new entry, or one whose time moved on).
-    pub(crate) fn push(&mut self, ts: f64, key: K) {
+    pub fn push(&mut self, ts: f64, key: K) {
         self.heap.push(Reverse((Time(ts), key)));
     }
 
     /// The earliest noted key whose time is before `horizon`, removed from the heap. The caller
     /// checks it against its map: the entry may be gone or its time may have moved on.
-    pub(crate) fn pop_before(&mut self, horizon: f64) -> Option<K> {
+    pub fn pop_before(&mut self, horizon: f64) -> Option<K> {
         match self.heap.peek() {
             Some(Reverse((t, _))) if t.0 < horizon => self.heap.pop().map(|Reverse((_, k))| k),
             _ => None,
@@ -64,13 +64,13 @@ impl<K: Ord + Clone> Deadlines<K> {
     }
 
     /// Forgets every entry (the map was emptied).
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.heap.clear();
     }
 
     /// Rebuilds the heap from the map's live entries when stale ones outnumber them (call after
     /// each push; amortised constant time).
-    pub(crate) fn compact<'a, I>(&mut self, live: usize, entries: impl FnOnce() -> I)
+    pub fn compact<'a, I>(&mut self, live: usize, entries: impl FnOnce() -> I)
     where
         I: Iterator<Item = (f64, &'a K)>,
         K: 'a,
@@ -84,7 +84,7 @@ impl<K: Ord + Clone> Deadlines<K> {
 
     /// Heap entries, stale ones included (for tests).
     #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.heap.len()
     }
 }

@@ -408,7 +408,7 @@ impl Engine {
     }
 }
 
-pub(crate) fn failure(fd: &Finding) -> Outcome {
+fn failure(fd: &Finding) -> Outcome {
     Outcome::Failed {
         kind: fd.kind.clone(),
         uids: fd.uids.clone(),

@@ -25,27 +25,27 @@ use crate::rules;
 /// Seconds after its last SYN that tcpflows writes an unanswered attempt (its default
 /// `--attempt-timeout`): a scan stays open that long, so its unanswered probes (filtered ports),
 /// which arrive that late, still join it.
-pub(crate) const LATE: f64 = 60.0;
+pub const LATE: f64 = 60.0;
 /// Probes held at once.
-pub(crate) const MAX_HELD: usize = 50_000;
+pub const MAX_HELD: usize = 50_000;
 /// Open aggregates at once.
-pub(crate) const MAX_AGGREGATES: usize = 10_000;
+pub const MAX_AGGREGATES: usize = 10_000;
 /// Frames and uids listed per aggregate.
-pub(crate) const MAX_LISTED: usize = 32;
+pub const MAX_LISTED: usize = 32;
 /// Distinct source addresses counted per flood (beyond it: "at least").
-pub(crate) const MAX_SOURCES: usize = 65_536;
+pub const MAX_SOURCES: usize = 65_536;
 
 /// Thresholds (command-line flags; defaults in `crate::Args`).
 #[derive(Debug, Clone)]
-pub(crate) struct ProbeConfig {
+pub struct ProbeConfig {
     /// Seconds a probe is held, and the longest gap within one scan or flood.
-    pub(crate) window: f64,
+    pub window: f64,
     /// Distinct ports of one host (or hosts on one port) probed by one source for a port scan.
-    pub(crate) scan_min: usize,
+    pub scan_min: usize,
     /// Single unanswered SYNs to one host and port for a SYN flood...
-    pub(crate) flood_min: usize,
+    pub flood_min: usize,
     /// ...arriving at this many SYNs/s or more.
-    pub(crate) flood_rate: f64,
+    pub flood_rate: f64,
 }
 
 impl Default for ProbeConfig {
@@ -61,7 +61,7 @@ impl Default for ProbeConfig {
 
 /// What a probe came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     /// RST/ACK answering the SYN.
     Refused,
     /// No answer at all.
@@ -75,7 +75,7 @@ pub(crate) enum Outcome {
 }
 
 /// The probe a flow is, if it is one.
-pub(crate) fn probe(f: &Flow) -> Option<Outcome> {
+pub fn probe(f: &Flow) -> Option<Outcome> {
     if f.midstream || f.client.bytes > 0 || f.attempts.syn_count == 0 {
         return None;
     }
@@ -107,7 +107,7 @@ fn flood_candidate(f: &Flow, o: Outcome) -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Key {
+pub enum Key {
     /// (source, target host): distinct ports.
     Scan(String, String),
     /// (source, port): distinct hosts.
@@ -125,34 +125,34 @@ struct Held {
 
 /// One scan or flood.
 #[derive(Debug, Clone)]
-pub(crate) struct Aggregate {
-    pub(crate) key: Key,
-    pub(crate) first_ts: f64,
-    pub(crate) last_ts: f64,
+pub struct Aggregate {
+    pub key: Key,
+    pub first_ts: f64,
+    pub last_ts: f64,
     /// The latest first SYN: `last_syn - first_ts` is how long the probing lasted.
-    pub(crate) last_syn: f64,
+    pub last_syn: f64,
     /// Input time (the engine's clock) when a probe last joined: records of unanswered attempts
     /// arrive a timeout after their SYN, so the end of a scan or flood is judged on arrivals.
     touched: f64,
-    pub(crate) probes: u64,
-    pub(crate) outcomes: HashMap<Outcome, u64>,
+    pub probes: u64,
+    pub outcomes: HashMap<Outcome, u64>,
     /// Ports (scan) or hosts (sweep) probed, or sources (flood).
-    pub(crate) ports: HashSet<u16>,
-    pub(crate) hosts: HashSet<String>,
-    pub(crate) sources: HashSet<String>,
+    pub ports: HashSet<u16>,
+    pub hosts: HashSet<String>,
+    pub sources: HashSet<String>,
     /// Ports that answered with a SYN-ACK (scans).
-    pub(crate) open: HashSet<u16>,
+    pub open: HashSet<u16>,
     /// Probes whose SYN came with the scanner's reset after the SYN-ACK (`nmap -sS`).
-    pub(crate) scanner_resets: u64,
-    pub(crate) frames: Vec<u64>,
-    pub(crate) uids: Vec<String>,
+    pub scanner_resets: u64,
+    pub frames: Vec<u64>,
+    pub uids: Vec<String>,
     /// SYNs per second: the busiest second.
-    pub(crate) peak: u64,
+    pub peak: u64,
     bucket: (i64, u64),
     /// The source and target ports/hosts of the first probe (for the finding's endpoints).
-    pub(crate) client_ip: String,
-    pub(crate) server_ip: Option<String>,
-    pub(crate) server_port: Option<u16>,
+    pub client_ip: String,
+    pub server_ip: Option<String>,
+    pub server_port: Option<u16>,
 }
 
 impl Aggregate {
@@ -228,7 +228,7 @@ impl Aggregate {
     }
 
     /// Outcome count.
-    pub(crate) fn n(&self, o: Outcome) -> u64 {
+    pub fn n(&self, o: Outcome) -> u64 {
         self.outcomes.get(&o).copied().unwrap_or(0)
     }
 }
@@ -257,7 +257,7 @@ fn dec(m: &mut HashMap<String, u32>, k: &str) {
 }
 
 /// The holding stage in front of the per-flow rules.
-pub(crate) struct Probes {
+pub struct Probes {
     cfg: ProbeConfig,
     held: VecDeque<Option<Held>>,
     live: usize,
@@ -270,7 +270,7 @@ pub(crate) struct Probes {
 }
 
 impl Probes {
-    pub(crate) fn new(cfg: ProbeConfig) -> Self {
+    pub fn new(cfg: ProbeConfig) -> Self {
         Probes {
             cfg,
             held: VecDeque::new(),
@@ -303,7 +303,7 @@ impl Probes {
 
     /// True when a probe of this connection (client address and port, server address and
     /// port) is held.
-    pub(crate) fn holds(&self, conn: &(String, u16, String, u16)) -> bool {
+    pub fn holds(&self, conn: &(String, u16, String, u16)) -> bool {
         self.conns.contains_key(conn)
     }
 
@@ -354,7 +354,7 @@ impl Probes {
 
     /// Offers a flow. `Some` gives it back (not a probe, or held nowhere); `None`: held or
     /// absorbed. Findings of aggregates that closed, and flows released, go to `out`/`released`.
-    pub(crate) fn offer(
+    pub fn offer(
         &mut self,
         f: Flow,
         frames: Option<Vec<u64>>,
@@ -472,7 +472,7 @@ impl Probes {
 
     /// Time passed: probes held longer than the window are released, aggregates with no probe
     /// for a window are written.
-    pub(crate) fn due(
+    pub fn due(
         &mut self,
         now: f64,
         out: &mut Vec<Finding>,

@@ -5,7 +5,7 @@ use tcpwhy_common::records::SocketError;
 
 /// A known socket error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sock {
+pub enum Sock {
     /// RST answering the SYN (or ICMP port unreachable).
     Refused,
     /// Connect timed out: SYNs unanswered.
@@ -28,9 +28,14 @@ pub(crate) enum Sock {
     AddrInUse,
 }
 
+/// Winsock's message for 10060 WSAETIMEDOUT: a connect that timed out and a read that did.
+const WSAETIMEDOUT_MESSAGE: &str = "A connection attempt failed because the connected party did \
+    not properly respond after a period of time, or established connection failed because \
+    connected host has failed to respond.";
+
 impl Sock {
     /// Windows code, Windows name, Windows message, POSIX errno.
-    pub(crate) fn parts(self) -> (u32, &'static str, &'static str, &'static str) {
+    pub fn parts(self) -> (u32, &'static str, &'static str, &'static str) {
         match self {
             Sock::Refused => (
                 10061,
@@ -38,14 +43,7 @@ impl Sock {
                 "No connection could be made because the target machine actively refused it.",
                 "ECONNREFUSED",
             ),
-            Sock::TimedOut => (
-                10060,
-                "WSAETIMEDOUT",
-                "A connection attempt failed because the connected party did not properly respond \
-                 after a period of time, or established connection failed because connected host \
-                 has failed to respond.",
-                "ETIMEDOUT",
-            ),
+            Sock::TimedOut => (10060, "WSAETIMEDOUT", WSAETIMEDOUT_MESSAGE, "ETIMEDOUT"),
             Sock::Reset => (
                 10054,
                 "WSAECONNRESET",
@@ -83,14 +81,7 @@ impl Sock {
                  while the operation was in progress.",
                 "ETIMEDOUT",
             ),
-            Sock::ReadTimeout => (
-                10060,
-                "WSAETIMEDOUT",
-                "A connection attempt failed because the connected party did not properly respond \
-                 after a period of time, or established connection failed because connected host \
-                 has failed to respond.",
-                "EAGAIN",
-            ),
+            Sock::ReadTimeout => (10060, "WSAETIMEDOUT", WSAETIMEDOUT_MESSAGE, "EAGAIN"),
             Sock::NoBuffers => (
                 10055,
                 "WSAENOBUFS",
@@ -109,7 +100,7 @@ impl Sock {
     }
 
     /// The record form.
-    pub(crate) fn error(self) -> SocketError {
+    pub fn error(self) -> SocketError {
         let (code, name, msg, posix) = self.parts();
         SocketError {
             windows_code: Some(code),
@@ -120,7 +111,7 @@ impl Sock {
     }
 
     /// "Windows 10061 WSAECONNREFUSED, POSIX ECONNREFUSED".
-    pub(crate) fn short(self) -> String {
+    pub fn short(self) -> String {
         let (code, name, _, posix) = self.parts();
         format!("Windows {code} {name}, POSIX {posix}")
     }
@@ -130,7 +121,7 @@ impl Sock {
 /// tables (net/ipv4/icmp.c `icmp_err_convert`, net/ipv6/icmp.c `icmpv6_err_convert`) and the
 /// matching Winsock code. `None` for ICMP messages that do not abort a connection attempt
 /// (packet too big / fragmentation needed, redirects, parameter problems).
-pub(crate) fn icmp_error(proto: &str, icmp_type: u8, code: u8) -> Option<Sock> {
+pub fn icmp_error(proto: &str, icmp_type: u8, code: u8) -> Option<Sock> {
     if proto == "icmpv6" {
         return match (icmp_type, code) {
             (1, 0) => Some(Sock::NetUnreachable),
@@ -155,7 +146,7 @@ pub(crate) fn icmp_error(proto: &str, icmp_type: u8, code: u8) -> Option<Sock> {
 
 /// Plain words for an ICMP/ICMPv6 error, when tcpflows did not give any (the shared table,
 /// `tcpwhy_common::icmp`; "ICMP error" / "ICMPv6 error" for a type it does not name).
-pub(crate) fn icmp_words(proto: &str, icmp_type: u8, code: u8) -> &'static str {
+pub fn icmp_words(proto: &str, icmp_type: u8, code: u8) -> &'static str {
     let v6 = proto == "icmpv6";
     tcpwhy_common::icmp::description(v6, icmp_type, code).unwrap_or(if v6 {
         "ICMPv6 error"

@@ -17,30 +17,30 @@ use tcpwhy_common::records::Finding;
 use tcpwhy_common::records::flow::{Flow, Rst};
 
 /// Stray RSTs remembered at most.
-pub(crate) const MAX_STRAYS: usize = 10_000;
+pub const MAX_STRAYS: usize = 10_000;
 /// A stray RST belongs to a connection when it came during it or at most this many seconds after
 /// its last packet.
-pub(crate) const STRAY_WINDOW: f64 = 60.0;
+pub const STRAY_WINDOW: f64 = 60.0;
 
 type Key = (String, u16, u16);
 
 /// A RST-only flow.
 #[derive(Debug, Clone)]
-pub(crate) struct Stray {
-    pub(crate) uid: String,
-    pub(crate) from_ip: String,
-    pub(crate) rst: Rst,
+pub struct Stray {
+    pub uid: String,
+    pub from_ip: String,
+    pub rst: Rst,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Strays {
+pub struct Strays {
     map: HashMap<Key, Stray>,
     order: VecDeque<(Key, f64)>,
 }
 
 impl Stray {
     /// The stray RST of a RST-only flow.
-    pub(crate) fn of(f: &Flow) -> Stray {
+    pub fn of(f: &Flow) -> Stray {
         Stray {
             uid: f.uid.clone(),
             from_ip: f.server_ip.clone(),
@@ -50,7 +50,7 @@ impl Stray {
 
     /// True when this RST belongs to `f`: the same client address and port and server port (the
     /// caller's key), another address, during the connection or shortly after.
-    pub(crate) fn belongs_to(&self, f: &Flow) -> bool {
+    pub fn belongs_to(&self, f: &Flow) -> bool {
         self.from_ip != f.server_ip
             && f.rst.is_none()
             && f.synack_frame.is_some()
@@ -61,7 +61,7 @@ impl Stray {
 
 /// A connection that may still be given a stray RST: it got a SYN-ACK, has no RST of its own
 /// and was not closed (it ended by a timeout or the end of the capture).
-pub(crate) fn may_get_one(f: &Flow) -> bool {
+pub fn may_get_one(f: &Flow) -> bool {
     f.rst.is_none()
         && f.synack_frame.is_some()
         && !f.midstream
@@ -71,7 +71,7 @@ pub(crate) fn may_get_one(f: &Flow) -> bool {
 
 impl Strays {
     /// A flow that is nothing but a RST from the "server" side, picked up mid-stream.
-    pub(crate) fn is_stray(f: &Flow) -> bool {
+    pub fn is_stray(f: &Flow) -> bool {
         f.midstream
             && !f.established
             && f.synack_frame.is_none()
@@ -83,7 +83,7 @@ impl Strays {
 
     /// Remembers a stray RST flow (evicting the oldest beyond [`MAX_STRAYS`] and those older
     /// than the window).
-    pub(crate) fn add(&mut self, f: &Flow, now: f64) {
+    pub fn add(&mut self, f: &Flow, now: f64) {
         let Some(r) = &f.rst else { return };
         while let Some((k, ts)) = self.order.front() {
             if self.order.len() < MAX_STRAYS && *ts >= now - 2.0 * STRAY_WINDOW {
@@ -109,7 +109,7 @@ impl Strays {
     /// The stray RST that belongs to `f`, if any: same client address and port, same server
     /// port, another address, during the connection or shortly after. Only connections that got
     /// a SYN-ACK and have no RST of their own qualify.
-    pub(crate) fn take(&mut self, f: &Flow) -> Option<Stray> {
+    pub fn take(&mut self, f: &Flow) -> Option<Stray> {
         if f.rst.is_some() || f.synack_frame.is_none() || self.map.is_empty() {
             return None;
         }
@@ -122,7 +122,7 @@ impl Strays {
 }
 
 /// Gives `f` the stray RST as its own (from the server side).
-pub(crate) fn attach(f: &mut Flow, s: &Stray) {
+pub fn attach(f: &mut Flow, s: &Stray) {
     let mut r = s.rst.clone();
     r.from = "server".to_string();
     r.count = 1;
@@ -130,7 +130,7 @@ pub(crate) fn attach(f: &mut Flow, s: &Stray) {
 }
 
 /// Says in a finding that its RST came from another address.
-pub(crate) fn annotate(fd: &mut Finding, s: &Stray, server_ip: &str) {
+pub fn annotate(fd: &mut Finding, s: &Stray, server_ip: &str) {
     let ttl = s.rst.ttl.map(|t| format!(", TTL {t}")).unwrap_or_default();
     fd.summary.push_str(&format!(
         "; that RST came from {}, not from {server_ip} (frame {}{ttl}): a NAT, load balancer or \

@@ -11,23 +11,23 @@ use crate::wording::{frames, plural};
 
 /// What was read, for honest totals.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Totals {
+pub struct Totals {
     /// Findings written, by severity (info, warning, error).
-    pub(crate) counts: [u64; 3],
+    pub counts: [u64; 3],
     /// Input records of any type.
-    pub(crate) records: u64,
+    pub records: u64,
     /// Flow records.
-    pub(crate) flows: u64,
+    pub flows: u64,
     /// Packet records, and those that are TCP or carry DNS.
-    pub(crate) packets: u64,
-    pub(crate) tcp_packets: u64,
-    pub(crate) dns_packets: u64,
+    pub packets: u64,
+    pub tcp_packets: u64,
+    pub dns_packets: u64,
     /// The lowest severity written (`--min-severity`).
-    pub(crate) min: Option<Severity>,
+    pub min: Option<Severity>,
 }
 
 /// "Windows 10061 WSAECONNREFUSED, POSIX ECONNREFUSED (\"…\")", if the finding has one.
-pub(crate) fn socket_error(fd: &Finding) -> Option<String> {
+pub fn socket_error(fd: &Finding) -> Option<String> {
     let e = fd.socket_error.as_ref()?;
     let mut parts = vec![];
     match (e.windows_code, &e.windows_name) {
@@ -53,7 +53,7 @@ pub(crate) fn socket_error(fd: &Finding) -> Option<String> {
 const INDENT: &str = "        ";
 
 /// One finding as a short paragraph (with a trailing newline).
-pub(crate) fn finding(buf: &mut Vec<u8>, fd: &Finding) {
+pub fn finding(buf: &mut Vec<u8>, fd: &Finding) {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -77,7 +77,7 @@ pub(crate) fn finding(buf: &mut Vec<u8>, fd: &Finding) {
 
 /// One group: a single finding as [`finding`] writes it; several as a headline with the count
 /// and time span, then the first and the worst example with their frames.
-pub(crate) fn paragraph(buf: &mut Vec<u8>, g: &Group, ladder: Option<&str>) {
+pub fn paragraph(buf: &mut Vec<u8>, g: &Group, ladder: Option<&str>) {
     if g.findings == 1 {
         finding(buf, &g.first);
     } else {
@@ -124,7 +124,7 @@ pub(crate) fn paragraph(buf: &mut Vec<u8>, g: &Group, ladder: Option<&str>) {
 }
 
 /// "2 problems:", "1 problem, 1 note:", "no problems, 2 notes:".
-pub(crate) fn verdict_title(groups: &[&Group]) -> String {
+pub fn verdict_title(groups: &[&Group]) -> String {
     let problems = groups.iter().filter(|g| g.is_problem()).count() as u64;
     let notes = groups.len() as u64 - problems;
     let p = if problems == 0 {
@@ -140,7 +140,7 @@ pub(crate) fn verdict_title(groups: &[&Group]) -> String {
 }
 
 /// The verdict block: one line per group, most severe first.
-pub(crate) fn verdict(buf: &mut Vec<u8>, groups: &[&Group]) {
+pub fn verdict(buf: &mut Vec<u8>, groups: &[&Group]) {
     let mut s = verdict_title(groups);
     s.push('\n');
     for g in groups {
@@ -156,7 +156,7 @@ pub(crate) fn verdict(buf: &mut Vec<u8>, groups: &[&Group]) {
 }
 
 /// The whole report: verdict, paragraphs (each followed by its ladder from `ladder`), totals.
-pub(crate) fn report(
+pub fn report(
     buf: &mut Vec<u8>,
     groups: &Groups,
     totals: &Totals,
@@ -186,7 +186,7 @@ pub(crate) fn report(
 
 /// The end of a streamed report (`--line-buffered`: the findings were written as they came):
 /// the verdict block and the totals.
-pub(crate) fn summary(buf: &mut Vec<u8>, groups: &Groups, totals: &Totals) {
+pub fn summary(buf: &mut Vec<u8>, groups: &Groups, totals: &Totals) {
     let sorted = groups.sorted();
     if !sorted.is_empty() {
         buf.push(b'\n');
@@ -197,7 +197,7 @@ pub(crate) fn summary(buf: &mut Vec<u8>, groups: &Groups, totals: &Totals) {
 }
 
 /// The closing line, honest about what was read.
-pub(crate) fn footer(t: &Totals, groups: usize) -> String {
+pub fn footer(t: &Totals, groups: usize) -> String {
     let total: u64 = t.counts.iter().sum();
     if total > 0 {
         let mut parts = vec![];

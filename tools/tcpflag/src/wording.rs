@@ -2,7 +2,7 @@
 //! client-OS hint read from SYN retry intervals.
 
 /// `10.0.0.1:80`, `[2001:db8::1]:80`.
-pub(crate) fn endpoint(ip: &str, port: u16) -> String {
+pub fn endpoint(ip: &str, port: u16) -> String {
     if ip.contains(':') {
         format!("[{ip}]:{port}")
     } else {
@@ -11,7 +11,7 @@ pub(crate) fn endpoint(ip: &str, port: u16) -> String {
 }
 
 /// "frame 7" / "frames 7447, 7467, 7554" (at most `max` listed, then "…").
-pub(crate) fn frames(list: &[u64], max: usize) -> String {
+pub fn frames(list: &[u64], max: usize) -> String {
     match list.len() {
         0 => "no frame".to_string(),
         1 => format!("frame {}", list[0]),
@@ -25,7 +25,7 @@ pub(crate) fn frames(list: &[u64], max: usize) -> String {
 
 /// Like `frames` for a list that holds only the first (or last) of `total` frames: "frames 7,
 /// 9, …" when some are left out.
-pub(crate) fn frames_of(list: &[u64], total: usize) -> String {
+pub fn frames_of(list: &[u64], total: usize) -> String {
     let s = frames(list, 8);
     if total > list.len() && list.len() <= 8 && !list.is_empty() {
         format!("{s}, …")
@@ -35,7 +35,7 @@ pub(crate) fn frames_of(list: &[u64], total: usize) -> String {
 }
 
 /// "350 ms", "1.2 s", "63 s", "2.5 min".
-pub(crate) fn secs(s: f64) -> String {
+pub fn secs(s: f64) -> String {
     if !s.is_finite() || s < 0.0 {
         return "? s".to_string();
     }
@@ -51,7 +51,7 @@ pub(crate) fn secs(s: f64) -> String {
 }
 
 /// Interval list in seconds, e.g. "1, 2, 4 s" (each rounded to 0.1 s, trailing .0 dropped).
-pub(crate) fn intervals(iv: &[f64]) -> String {
+pub fn intervals(iv: &[f64]) -> String {
     let parts: Vec<String> = iv
         .iter()
         .map(|x| {
@@ -67,7 +67,7 @@ pub(crate) fn intervals(iv: &[f64]) -> String {
 }
 
 /// "1 byte", "1,234 bytes".
-pub(crate) fn bytes(n: u64) -> String {
+pub fn bytes(n: u64) -> String {
     if n == 1 {
         return "1 byte".to_string();
     }
@@ -75,7 +75,7 @@ pub(crate) fn bytes(n: u64) -> String {
 }
 
 /// "12,345".
-pub(crate) fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -89,7 +89,7 @@ pub(crate) fn thousands(n: u64) -> String {
 
 /// The one way findings state a distance: "no router between the capture point and the
 /// sender", "2 routers between the capture point and the server" (docs/rules.md).
-pub(crate) fn routers_between(n: u64, sender: &str) -> String {
+pub fn routers_between(n: u64, sender: &str) -> String {
     match n {
         0 => format!("no router between the capture point and {sender}"),
         1 => format!("1 router between the capture point and {sender}"),
@@ -98,7 +98,7 @@ pub(crate) fn routers_between(n: u64, sender: &str) -> String {
 }
 
 /// "1 SYN" / "3 SYNs".
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+pub fn plural(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
@@ -115,7 +115,7 @@ fn near(x: f64, want: f64) -> bool {
 /// `net.ipv4.tcp_syn_linear_timeouts` (default 4) and macOS retry every 1 s first, then double;
 /// Windows retries twice, after 3 s then 6 s (InitialRto 3 s, TcpMaxConnectRetransmissions 2);
 /// old Linux (< 3.1) doubled from 3 s.
-pub(crate) fn syn_retry_os(iv: &[f64]) -> Option<(&'static str, &'static str)> {
+pub fn syn_retry_os(iv: &[f64]) -> Option<(&'static str, &'static str)> {
     let first = *iv.first()?;
     let doubling_from = |start: f64| {
         let mut want = start;
@@ -170,7 +170,7 @@ pub(crate) fn syn_retry_os(iv: &[f64]) -> Option<(&'static str, &'static str)> {
 }
 
 /// True when `iv` looks like Windows retrying a refused connect (two retries about 0.5 s apart).
-pub(crate) fn windows_refused_retries(iv: &[f64]) -> bool {
+pub fn windows_refused_retries(iv: &[f64]) -> bool {
     iv.len() == 2 && iv.iter().all(|&x| (0.3..=1.2).contains(&x))
 }
 

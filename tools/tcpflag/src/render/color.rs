@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum ColorChoice {
+pub enum ColorChoice {
     /// Colour when standard output is a terminal and NO_COLOR is not set.
     Auto,
     /// Always colour (even when piped, even with NO_COLOR).
@@ -17,7 +17,7 @@ pub(crate) enum ColorChoice {
 }
 
 /// Whether to colour, from the choice and the environment.
-pub(crate) fn use_color(choice: ColorChoice) -> bool {
+pub fn use_color(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -30,7 +30,7 @@ pub(crate) fn use_color(choice: ColorChoice) -> bool {
 }
 
 /// The terminal's width when standard output is one (None when piped: no wrapping).
-pub(crate) fn terminal_width() -> Option<usize> {
+pub fn terminal_width() -> Option<usize> {
     let out = std::io::stdout();
     if !out.is_terminal() {
         return None;
@@ -102,7 +102,7 @@ fn wrap(line: &str, width: usize, out: &mut Vec<String>) {
 }
 
 /// The report as it goes to the terminal.
-pub(crate) fn finish(report: &str, color: bool, width: Option<usize>) -> String {
+pub fn finish(report: &str, color: bool, width: Option<usize>) -> String {
     let mut lines = vec![];
     for l in report.split('\n') {
         match width {

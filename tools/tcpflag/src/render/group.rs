@@ -8,21 +8,21 @@ use std::collections::{BTreeSet, HashMap};
 use tcpwhy_common::records::{Finding, Severity};
 
 /// At most this many groups are kept; findings beyond it are only counted.
-pub(crate) const MAX_GROUPS: usize = 10_000;
+pub const MAX_GROUPS: usize = 10_000;
 /// Distinct client addresses remembered per group (the rest are counted as "more").
 const MAX_CLIENTS: usize = 64;
 
 /// (kind, server address, server port).
 /// kind, server, port, and the subject of findings that are not about one connection (the
 /// name of a `dns_failure` with its outcome): two names a resolver failed are two problems.
-pub(crate) type Key = (String, Option<String>, Option<u16>, Option<String>);
+pub type Key = (String, Option<String>, Option<u16>, Option<String>);
 
 /// Findings of one kind about one server and port.
 #[derive(Debug, Clone)]
-pub(crate) struct Group {
+pub struct Group {
     pub(crate) kind: String,
-    pub(crate) server_ip: Option<String>,
-    pub(crate) server_port: Option<u16>,
+    server_ip: Option<String>,
+    server_port: Option<u16>,
     /// The highest severity among its findings.
     pub(crate) severity: Severity,
     /// Findings in the group.
@@ -36,9 +36,9 @@ pub(crate) struct Group {
     pub(crate) worst: Option<Finding>,
     pub(crate) first_ts: Option<f64>,
     pub(crate) last_ts: Option<f64>,
-    pub(crate) clients: BTreeSet<String>,
+    clients: BTreeSet<String>,
     /// True when more clients than [`MAX_CLIENTS`] were seen.
-    pub(crate) more_clients: bool,
+    more_clients: bool,
     /// Input order of the group's first finding.
     pub(crate) order: usize,
 }
@@ -96,23 +96,23 @@ impl Group {
     }
 
     /// True for warnings and errors ("problems"); info findings are notes.
-    pub(crate) fn is_problem(&self) -> bool {
+    pub fn is_problem(&self) -> bool {
         self.severity > Severity::Info
     }
 }
 
 /// Every finding written, grouped.
 #[derive(Debug, Default)]
-pub(crate) struct Groups {
+pub struct Groups {
     index: HashMap<Key, usize>,
     groups: Vec<Group>,
     /// Findings that found the group table full (counted, not shown).
-    pub(crate) dropped: u64,
+    pub dropped: u64,
 }
 
 impl Groups {
     /// Adds a finding; returns the new group's `order` when it starts one.
-    pub(crate) fn add(&mut self, fd: Finding) -> Option<usize> {
+    pub fn add(&mut self, fd: Finding) -> Option<usize> {
         let subject = fd.evidence.get("name").and_then(|n| n.as_str()).map(|n| {
             let rcode = fd
                 .evidence
@@ -142,7 +142,7 @@ impl Groups {
     }
 
     /// The groups, most severe first, then the most connections, then input order.
-    pub(crate) fn sorted(&self) -> Vec<&Group> {
+    pub fn sorted(&self) -> Vec<&Group> {
         let mut v: Vec<&Group> = self.groups.iter().collect();
         v.sort_by(|a, b| {
             b.severity
@@ -157,7 +157,7 @@ impl Groups {
 /// What happened to the connections of a kind, as a verb phrase ("timed out"); None for kinds
 /// that are not about single connections (their summary says it). `origin` is the finding's
 /// (who sent the RST): a refusal is said to come from the server only when ttlhops proved it.
-pub(crate) fn verb(kind: &str, origin: Option<&str>) -> Option<&'static str> {
+pub fn verb(kind: &str, origin: Option<&str>) -> Option<&'static str> {
     Some(match kind {
         "refused" if origin == Some("server") => "were refused by the server",
         "refused" => "were refused: a RST from the server's address answered the SYN",
@@ -176,7 +176,7 @@ pub(crate) fn verb(kind: &str, origin: Option<&str>) -> Option<&'static str> {
 }
 
 /// "198.51.100.10", "3 clients (198.51.100.10, …)".
-pub(crate) fn clients(g: &Group) -> Option<String> {
+pub fn clients(g: &Group) -> Option<String> {
     let n = g.clients.len();
     match n {
         0 => None,
@@ -195,7 +195,7 @@ pub(crate) fn clients(g: &Group) -> Option<String> {
 }
 
 /// The server as written in headlines: "203.0.113.13:80", "203.0.113.13", or "?".
-pub(crate) fn server(g: &Group) -> String {
+pub fn server(g: &Group) -> String {
     match (&g.server_ip, g.server_port) {
         (Some(ip), Some(p)) => crate::wording::endpoint(ip, p),
         (Some(ip), None) => ip.clone(),
@@ -205,7 +205,7 @@ pub(crate) fn server(g: &Group) -> String {
 }
 
 /// A time of day in UTC, "11:02:13".
-pub(crate) fn clock(ts: f64) -> String {
+pub fn clock(ts: f64) -> String {
     if !ts.is_finite() {
         return "?".to_string();
     }
@@ -214,7 +214,7 @@ pub(crate) fn clock(ts: f64) -> String {
 }
 
 /// ", 11:02:13-11:02:40 UTC" (or ", at 11:02:13 UTC"), empty without times.
-pub(crate) fn span(g: &Group) -> String {
+pub fn span(g: &Group) -> String {
     match (g.first_ts, g.last_ts) {
         (Some(a), Some(b)) if clock(a) != clock(b) => {
             let days = (b - a) >= 86_400.0;
@@ -233,7 +233,7 @@ pub(crate) fn span(g: &Group) -> String {
 /// The group in one sentence: "9 connections from 10.0.0.5 to 203.0.113.94:80 timed out:
 /// no answer to the SYNs, 11:02:13-11:02:40 UTC". A single finding of a kind without a verb
 /// gives its summary's first clause.
-pub(crate) fn headline(g: &Group) -> String {
+pub fn headline(g: &Group) -> String {
     let conns = crate::wording::plural(g.connections, "connection", "connections");
     let from = clients(g).map(|c| format!(" from {c}")).unwrap_or_default();
     match verb(&g.kind, g.first.origin.as_deref()) {

@@ -13,26 +13,26 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Raw};
 
 /// Flows whose ladders are kept at once (older ones are dropped first).
-pub(crate) const MAX_KEPT: usize = 20_000;
+pub const MAX_KEPT: usize = 20_000;
 /// Packets drawn at most per ladder.
-pub(crate) const MAX_DRAWN: usize = 15;
+pub const MAX_DRAWN: usize = 15;
 /// Width of each half of the diagram (client to capture point, capture point to server).
 const HALF: usize = 18;
 
 /// One packet of a ladder.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Step {
-    pub(crate) frame: u64,
+pub struct Step {
+    pub frame: u64,
     /// Absolute time (seconds).
-    pub(crate) ts: f64,
+    pub ts: f64,
     /// True when the client sent it.
-    pub(crate) from_client: bool,
-    pub(crate) flags: String,
-    pub(crate) seq: u64,
-    pub(crate) ack: u64,
-    pub(crate) len: u64,
-    pub(crate) win: u64,
-    pub(crate) ttl: Option<u8>,
+    pub from_client: bool,
+    pub flags: String,
+    pub seq: u64,
+    pub ack: u64,
+    pub len: u64,
+    pub win: u64,
+    pub ttl: Option<u8>,
 }
 
 /// `[frame, us, dir, flags, seq, ack, len, win, ttl]` (docs/schema.md).
@@ -48,7 +48,7 @@ struct Field {
 
 /// The ladders of recent flows, by uid: their JSON text, parsed only for a ladder drawn.
 #[derive(Debug, Default)]
-pub(crate) struct Store {
+pub struct Store {
     by_uid: HashMap<String, (f64, Raw)>,
     order: VecDeque<String>,
 }
@@ -76,7 +76,7 @@ fn parse(first_ts: f64, raw: &Raw) -> Option<(Vec<Step>, u64)> {
 
 impl Store {
     /// Keeps the ladder of a flow record, if it has one.
-    pub(crate) fn add(&mut self, f: &Flow) {
+    pub fn add(&mut self, f: &Flow) {
         let Some(l) = &f.ladder else { return };
         if self.by_uid.len() >= MAX_KEPT {
             if let Some(old) = self.order.pop_front() {
@@ -93,7 +93,7 @@ impl Store {
     }
 
     /// The packets of a finding's flows, in frame order, and how many were not kept.
-    pub(crate) fn of(&self, fd: &Finding) -> Option<(Vec<Step>, u64)> {
+    pub fn of(&self, fd: &Finding) -> Option<(Vec<Step>, u64)> {
         let mut steps = vec![];
         let mut omitted = 0;
         // The flows that hold evidence frames (all of them for a refused connect retried on
@@ -157,7 +157,7 @@ fn flag_names(letters: &str) -> String {
 
 /// Routers between the sender and the capture point, from an observed TTL (the nearest usual
 /// initial value at or above it: 64, 128, 255).
-pub(crate) fn routers(ttl: u8) -> u8 {
+pub fn routers(ttl: u8) -> u8 {
     let init = [32u8, 64, 128, 255]
         .into_iter()
         .find(|&i| i >= ttl)
@@ -280,7 +280,7 @@ fn arrow(from_client: bool, label: &str, path: bool) -> String {
 
 /// The diagram of `fd` from its flows' packets, or None when none were kept. At most
 /// [`MAX_DRAWN`] packets: when there are more, the evidence frames and the ones around them.
-pub(crate) fn draw(fd: &Finding, steps: &[Step], omitted: u64) -> Option<String> {
+pub fn draw(fd: &Finding, steps: &[Step], omitted: u64) -> Option<String> {
     if steps.is_empty() {
         return None;
     }

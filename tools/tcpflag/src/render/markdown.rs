@@ -14,7 +14,7 @@ fn cell(s: &str) -> String {
 }
 
 /// The whole report.
-pub(crate) fn report(
+pub fn report(
     buf: &mut Vec<u8>,
     groups: &Groups,
     totals: &Totals,

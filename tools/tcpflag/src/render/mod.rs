@@ -1,6 +1,6 @@
 //! Rendering findings for people (`--format text` and `--format markdown`): grouping, ladders.
 
-pub(crate) mod color;
-pub(crate) mod group;
-pub(crate) mod ladder;
-pub(crate) mod markdown;
+pub mod color;
+pub mod group;
+pub mod ladder;
+pub mod markdown;

@@ -28,9 +28,9 @@ use tcpwhy_common::records::{Finding, Severity, SocketError};
 use crate::wording::{frames, plural, secs};
 
 /// Lookup groups waiting at once.
-pub(crate) const MAX_GROUPS: usize = 100_000;
+pub const MAX_GROUPS: usize = 100_000;
 /// Resolvers whose answers are counted.
-pub(crate) const MAX_RESOLVERS: usize = 10_000;
+pub const MAX_RESOLVERS: usize = 10_000;
 /// Names kept per group.
 const MAX_NAMES: usize = 16;
 /// Frames kept per name.
@@ -75,7 +75,7 @@ struct Group {
 
 /// The dns_failure aggregator.
 #[derive(Debug)]
-pub(crate) struct DnsFailures {
+pub struct DnsFailures {
     window: f64,
     /// (client, first label) → the client's lookups of names starting with that label.
     groups: HashMap<(String, String), Group>,
@@ -101,7 +101,7 @@ enum Failure {
 
 impl DnsFailures {
     /// `window`: seconds of capture time without activity after which a lookup is judged.
-    pub(crate) fn new(window: f64) -> Self {
+    pub fn new(window: f64) -> Self {
         DnsFailures {
             window,
             groups: HashMap::new(),
@@ -114,7 +114,7 @@ impl DnsFailures {
     }
 
     /// One DNS packet; returns the findings of the lookups that are now over.
-    pub(crate) fn packet(&mut self, p: &Packet<'_>) -> Vec<Finding> {
+    pub fn packet(&mut self, p: &Packet<'_>) -> Vec<Finding> {
         let mut out = self.advance(p.ts);
         let Some(d) = &p.dns else {
             return out;
@@ -232,7 +232,7 @@ impl DnsFailures {
     }
 
     /// Capture time moved on (a flow ended at `ts`): the lookups idle for `window` are judged.
-    pub(crate) fn advance(&mut self, ts: f64) -> Vec<Finding> {
+    pub fn advance(&mut self, ts: f64) -> Vec<Finding> {
         if ts > self.now {
             self.now = ts;
         }
@@ -254,7 +254,7 @@ impl DnsFailures {
     }
 
     /// End of input: every lookup still waiting.
-    pub(crate) fn finish(&mut self) -> Vec<Finding> {
+    pub fn finish(&mut self) -> Vec<Finding> {
         let keys: Vec<(String, String)> = self.groups.keys().cloned().collect();
         self.judge_keys(keys)
     }
@@ -577,7 +577,7 @@ impl DnsFailures {
 
 /// The name-resolution errors applications report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dns {
+pub enum Dns {
     HostNotFound,
     TryAgain,
     /// FORMERR: glibc gives up (EAI_FAIL).
@@ -590,7 +590,7 @@ pub(crate) enum Dns {
 
 impl Dns {
     /// Windows code, name, message; POSIX EAI name, gai_strerror text.
-    pub(crate) fn parts(self) -> (u32, &'static str, &'static str, &'static str, &'static str) {
+    pub fn parts(self) -> (u32, &'static str, &'static str, &'static str, &'static str) {
         match self {
             Dns::HostNotFound => (
                 11001,
@@ -631,7 +631,7 @@ impl Dns {
     }
 
     /// The record form.
-    pub(crate) fn error(self) -> SocketError {
+    pub fn error(self) -> SocketError {
         let (code, name, msg, posix, _) = self.parts();
         SocketError {
             windows_code: Some(code),
@@ -642,7 +642,7 @@ impl Dns {
     }
 
     /// What .NET, Java, curl, Python and getaddrinfo print for `name`.
-    pub(crate) fn messages(self, name: &str) -> Value {
+    pub fn messages(self, name: &str) -> Value {
         let (code, _, msg, _, text) = self.parts();
         let java = match self {
             Dns::HostNotFound | Dns::NoData => format!("java.net.UnknownHostException: {name}"),
@@ -727,6 +727,7 @@ fn related(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::testutil::assert_has;
     use tcpwhy_common::records::packet::{Dns as D, DnsAnswer};
 
     #[allow(clippy::too_many_arguments)]
@@ -801,11 +802,7 @@ mod tests {
             Some("EAI_NONAME")
         );
         assert_eq!(fd.frames, vec![1, 2, 3, 4]);
-        assert!(
-            fd.summary.contains("nope.lab.test does not exist"),
-            "{}",
-            fd.summary
-        );
+        assert_has(&fd.summary, "nope.lab.test does not exist");
         assert!(fd.summary.contains("10.0.0.53"));
         assert_eq!(
             fd.evidence["messages"]["curl"],
@@ -943,12 +940,8 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].evidence["rcode"], "no answer");
         assert_eq!(f[0].attempts, Some(2));
-        assert!(
-            f[0].summary.contains("answered nothing at all"),
-            "{}",
-            f[0].summary
-        );
-        assert!(f[0].summary.contains("over 5.0 s"), "{}", f[0].summary);
+        assert_has(&f[0].summary, "answered nothing at all");
+        assert_has(&f[0].summary, "over 5.0 s");
         // One query without an answer (a capture of one direction only): silent.
         let f = run(&[pkt(1, 1.0, false, 1, None, "x.example", "A", None)]);
         assert!(f.is_empty(), "{f:#?}");

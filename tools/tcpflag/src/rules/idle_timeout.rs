@@ -8,23 +8,23 @@ use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
     base, conn, ev, ip_of, origin_value, peer_of, rst_frames, rst_name, rst_origin, set_error,
-    side_of, ttl_text,
+    set_frames, side_of, ttl_text,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{frames_of, plural, secs};
 
 /// The silence must last this long (s): a pause of a second or two is an application thinking;
 /// middleboxes expire state after minutes (the lab shortens it to 3 s).
-pub(crate) const MIN_IDLE: f64 = 2.0;
+pub const MIN_IDLE: f64 = 2.0;
 /// Retransmissions of the unanswered data needed (the original and two more tries).
-pub(crate) const MIN_RETRANS: u32 = 2;
+pub const MIN_RETRANS: u32 = 2;
 
 /// What middleboxes commonly allow, for the summaries.
 const DEFAULTS: &str = "stateful firewalls commonly expire idle connections after 30-60 min, \
                         Azure's load balancer and NAT gateway after 4 min, AWS NLB after 350 s, \
                         Linux conntrack after 5 days";
 
-pub(crate) fn idle_timeout(f: &Flow) -> Option<Finding> {
+pub fn idle_timeout(f: &Flow) -> Option<Finding> {
     let idle = f.idle.as_ref()?;
     if !f.established || idle.seconds < MIN_IDLE {
         return None;
@@ -117,9 +117,7 @@ pub(crate) fn idle_timeout(f: &Flow) -> Option<Finding> {
         }
         _ => return None,
     };
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.summary = format!(
         "{}: idle {}, then {} — {idle_words}; {ending}",
         conn(f),
@@ -150,7 +148,7 @@ pub(crate) fn idle_timeout(f: &Flow) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow};
     use serde_json::json;
 
     fn silent_drop(seconds: f64, retrans: u32) -> serde_json::Value {
@@ -171,11 +169,7 @@ mod tests {
         let fd = idle_timeout(&flow(silent_drop(3660.0, 5))).expect("fires");
         assert_eq!(fd.kind, "idle_timeout");
         assert_eq!(fd.frames, vec![22, 23, 24, 25, 26, 27, 28]);
-        assert!(
-            fd.summary.contains("idle 61.0 min, then no answer"),
-            "{}",
-            fd.summary
-        );
+        assert_has(&fd.summary, "idle 61.0 min, then no answer");
         assert_eq!(
             fd.socket_error.as_ref().unwrap().posix.as_deref(),
             Some("ETIMEDOUT")
@@ -212,11 +206,7 @@ mod tests {
         let fd = idle_timeout(&flow(reset(64, Some("middlebox")))).expect("fires");
         assert_eq!(fd.frames, vec![20, 21, 22]);
         assert_eq!(fd.origin.as_deref(), Some("middlebox"));
-        assert!(
-            fd.summary.contains("in the server's name"),
-            "{}",
-            fd.summary
-        );
+        assert_has(&fd.summary, "in the server's name");
         // without ttlhops: the TTL differs from the server's own
         let fd = idle_timeout(&flow(reset(64, None))).expect("fires");
         assert_eq!(fd.origin.as_deref(), Some("middlebox"));

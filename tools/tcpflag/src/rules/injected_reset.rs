@@ -8,7 +8,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, origin_value, rst_name, rst_origin, set_error, ttl_text};
+use super::{base, conn, ev, ev_origin, rst_name, rst_origin, set_error, set_frames, ttl_text};
 use crate::socket_errors::Sock;
 use crate::wording::{plural, secs};
 
@@ -40,7 +40,7 @@ fn signs(f: &Flow) -> Vec<String> {
 
 /// An established connection's RST, or a RST answering the SYN before the real SYN-ACK, sent by
 /// someone else than its claimed sender.
-pub(crate) fn injected_reset(f: &Flow) -> Option<Finding> {
+pub fn injected_reset(f: &Flow) -> Option<Finding> {
     let r = f.rst.as_ref()?;
     // A forged refusal: the RST answered the SYN before the real SYN-ACK came.
     let refusal = !f.established
@@ -88,9 +88,7 @@ pub(crate) fn injected_reset(f: &Flow) -> Option<Finding> {
     if f.last_frame != r.frame {
         fr.push(f.last_frame);
     }
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(r.ts);
     fd.origin = Some("middlebox".into());
     if !ignored {
@@ -187,10 +185,6 @@ pub(crate) fn injected_reset(f: &Flow) -> Option<Finding> {
     ev(&mut fd, "rst_ip_id", r.ip_id);
     ev(&mut fd, "at_hop", at_hop);
     ev(&mut fd, "after", after);
-    ev(
-        &mut fd,
-        "rst_origin",
-        origin.map(origin_value).unwrap_or(serde_json::Value::Null),
-    );
+    ev_origin(&mut fd, "rst_origin", origin);
     Some(fd)
 }

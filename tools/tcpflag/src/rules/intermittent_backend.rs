@@ -22,11 +22,11 @@ use tcpwhy_common::records::{Finding, Severity, SocketError};
 use crate::wording::{endpoint, frames, plural};
 
 /// Server endpoints (address, port) tracked for intermittent_backend.
-pub(crate) const MAX_ENDPOINTS: usize = 1_000_000;
+pub const MAX_ENDPOINTS: usize = 1_000_000;
 /// Addresses remembered from DNS answers.
-pub(crate) const MAX_ADDRESSES: usize = 1_000_000;
+pub const MAX_ADDRESSES: usize = 1_000_000;
 /// Names remembered from DNS answers (about 270 bytes each with their address list: 70 MB).
-pub(crate) const MAX_NAMES: usize = 250_000;
+pub const MAX_NAMES: usize = 250_000;
 /// Addresses remembered per DNS name.
 const MAX_PER_NAME: usize = 256;
 /// intermittent_backend's "concentrated" pattern fires only when failures spread evenly over
@@ -37,15 +37,15 @@ const MAX_UIDS: usize = 32;
 
 /// Thresholds of the intermittent_backend rule.
 #[derive(Debug, Clone)]
-pub(crate) struct BackendConfig {
+pub struct BackendConfig {
     /// Failed connections an address needs before it is called a bad backend.
-    pub(crate) min_failures: u32,
+    pub min_failures: u32,
     /// Share of an address's connections that its failures must exceed (0..1) for it to be a
     /// bad backend; good addresses fail less often than that.
-    pub(crate) fail_ratio: f64,
+    pub fail_ratio: f64,
     /// Failures of one kind that make an address a bad backend even when it mostly works, when
     /// no other address of the name ever failed that way.
-    pub(crate) min_concentrated: u32,
+    pub min_concentrated: u32,
 }
 
 impl Default for BackendConfig {
@@ -60,7 +60,7 @@ impl Default for BackendConfig {
 
 /// One connection's outcome, as the per-flow rules judged it.
 #[derive(Debug, Clone)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     Ok,
     Failed {
         kind: String,
@@ -99,7 +99,7 @@ impl Stats {
 
 /// The aggregator.
 #[derive(Debug, Default)]
-pub(crate) struct Backend {
+pub struct Backend {
     cfg: BackendConfig,
     /// Addresses some DNS answer resolved a name to (grouping by subnet skips them).
     dns_addrs: HashSet<String>,
@@ -113,12 +113,12 @@ pub(crate) struct Backend {
 }
 
 impl Backend {
-    pub(crate) fn new(cfg: BackendConfig) -> Self {
+    pub fn new(cfg: BackendConfig) -> Self {
         Self::with_limits(cfg, MAX_ADDRESSES, MAX_NAMES)
     }
 
     /// As [`new`](Self::new) with other bounds on DNS addresses and names (for tests).
-    pub(crate) fn with_limits(cfg: BackendConfig, max_addresses: usize, max_names: usize) -> Self {
+    pub fn with_limits(cfg: BackendConfig, max_addresses: usize, max_names: usize) -> Self {
         Backend {
             cfg,
             max_addresses,
@@ -128,7 +128,7 @@ impl Backend {
     }
 
     /// Learns name → address pairs from a DNS response.
-    pub(crate) fn add_dns(&mut self, dns: &Dns<'_>) {
+    pub fn add_dns(&mut self, dns: &Dns<'_>) {
         if !dns.response || dns.rcode.is_some_and(|r| r != 0) {
             return;
         }
@@ -175,7 +175,7 @@ impl Backend {
     }
 
     /// Counts one connection to `server_ip:port`.
-    pub(crate) fn record(&mut self, server_ip: &str, port: u16, outcome: Outcome) {
+    pub fn record(&mut self, server_ip: &str, port: u16, outcome: Outcome) {
         let key = (server_ip.to_string(), port);
         if self.endpoints.len() >= MAX_ENDPOINTS && !self.endpoints.contains_key(&key) {
             self.warn_full();
@@ -232,7 +232,7 @@ impl Backend {
     }
 
     /// The findings, at the end of the input.
-    pub(crate) fn finish(&self) -> Vec<Finding> {
+    pub fn finish(&self) -> Vec<Finding> {
         let mut out = vec![];
         let mut covered: HashSet<(String, u16)> = HashSet::new();
         // The ports each server address was connected to (one pass: looking them up per name

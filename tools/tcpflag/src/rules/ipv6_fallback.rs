@@ -21,21 +21,21 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::packet::Packet;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, syn_frames, unanswered};
+use super::{base, conn, ev, set_frames, syn_frames, unanswered};
 use crate::wording::{endpoint, frames, plural, secs};
 
 /// Seconds after an IPv6 attempt's last SYN within which its IPv4 connection must start
 /// (Linux's default SYN retries give up about 64 s after the last SYN).
-pub(crate) const LINK: f64 = 75.0;
+pub const LINK: f64 = 75.0;
 /// A fallback this much later than the first IPv6 SYN (s) is reported; earlier is Happy Eyeballs.
-pub(crate) const SLOW: f64 = 1.0;
-pub(crate) const MAX_NAMES: usize = 10_000;
-pub(crate) const MAX_HELD: usize = 10_000;
+pub const SLOW: f64 = 1.0;
+pub const MAX_NAMES: usize = 10_000;
+pub const MAX_HELD: usize = 10_000;
 /// An attempt follows its lookup by at most this long (s): getaddrinfo, then connect().
-pub(crate) const LOOKUP: f64 = 0.5;
+pub const LOOKUP: f64 = 0.5;
 /// DNS answers remembered per name (the latest).
-pub(crate) const MAX_ANSWERS: usize = 64;
-pub(crate) const MAX_RECENT: usize = 4_096;
+pub const MAX_ANSWERS: usize = 64;
+pub const MAX_RECENT: usize = 4_096;
 
 #[derive(Debug, Default, Clone)]
 struct Name {
@@ -65,11 +65,11 @@ struct Held {
 }
 
 /// Flows the rule gives back to the per-flow rules.
-pub(crate) type Released = Vec<(Flow, Option<Vec<u64>>)>;
+pub type Released = Vec<(Flow, Option<Vec<u64>>)>;
 
 /// The aggregator.
 #[derive(Default)]
-pub(crate) struct Fallback {
+pub struct Fallback {
     /// Address (A or AAAA data) → the name.
     by_addr: HashMap<String, String>,
     /// Name → both address lists.
@@ -84,7 +84,7 @@ pub(crate) struct Fallback {
 
 impl Fallback {
     /// A DNS answer: remembers the addresses of names that have both kinds.
-    pub(crate) fn dns(&mut self, p: &Packet<'_>) {
+    pub fn dns(&mut self, p: &Packet<'_>) {
         let Some(d) = &p.dns else { return };
         if !d.response || d.rcode.unwrap_or(0) != 0 || d.answers.is_empty() {
             return;
@@ -138,7 +138,7 @@ impl Fallback {
     /// One flow on its way to the per-flow rules: `Some` gives it back, `None` holds it (an
     /// unanswered IPv6 attempt to a name that also has IPv4 addresses). Attempts pushed out of
     /// a full table go to `released`.
-    pub(crate) fn offer(
+    pub fn offer(
         &mut self,
         f: Flow,
         frames: Option<Vec<u64>>,
@@ -193,7 +193,7 @@ impl Fallback {
     }
 
     /// Capture time `now`: the attempts held for [`LINK`] s after their last SYN are judged.
-    pub(crate) fn due(
+    pub fn due(
         &mut self,
         now: f64,
         min_syns: u32,
@@ -261,7 +261,7 @@ impl Fallback {
 
     /// Adds the note of a judged attempt (no fallback to IPv4) to the per-flow finding about it
     /// (`syn_timeout`), once the engine has run the rules on the flow.
-    pub(crate) fn annotate(&mut self, uid: &str, findings: &mut [Finding]) {
+    pub fn annotate(&mut self, uid: &str, findings: &mut [Finding]) {
         let Some((note, next, value)) = self.notes.remove(uid) else {
             return;
         };
@@ -444,9 +444,7 @@ fn finding(f: &Flow, n: &Name, v: Option<&V4>, min_syns: u32) -> Verdict {
             let mut fr = syns.clone();
             fr.push(v.syn_frame);
             fr.extend(dns.iter().copied());
-            fr.sort_unstable();
-            fr.dedup();
-            fd.frames = fr;
+            set_frames(&mut fd, fr);
             fd.uids.push(v.uid.clone());
             fd.summary = format!(
                 "{}: {names}; {tried}; {} after the first IPv6 SYN it connected over IPv4 ({} → \
@@ -523,7 +521,7 @@ fn finding(f: &Flow, n: &Name, v: Option<&V4>, min_syns: u32) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow};
     use serde_json::json;
     use tcpwhy_common::records::packet::{Dns, DnsAnswer};
 
@@ -650,11 +648,7 @@ mod tests {
             ],
         );
         assert_eq!(out[0].evidence["ended_by"], "stack");
-        assert!(
-            out[0].summary.contains("21 s after the first IPv6 SYN"),
-            "{}",
-            out[0].summary
-        );
+        assert_has(&out[0].summary, "21 s after the first IPv6 SYN");
     }
 
     #[test]
@@ -690,11 +684,7 @@ mod tests {
             Severity::Error,
         )];
         fb.annotate("G6", &mut fd);
-        assert!(
-            fd[0].summary.contains("no IPv4 attempt followed"),
-            "{}",
-            fd[0].summary
-        );
+        assert_has(&fd[0].summary, "no IPv4 attempt followed");
         assert_eq!(fd[0].evidence["ipv6_fallback"]["fell_back"], false);
         assert!(fd[0].next_step.contains("Happy Eyeballs"));
     }

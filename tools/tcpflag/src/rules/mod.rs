@@ -12,21 +12,21 @@
 mod backlog_full;
 mod client_gave_up;
 mod connection_dying;
-pub(crate) mod dns_failure;
+pub mod dns_failure;
 mod ecn_setup_blocked;
 mod handshake_incomplete;
 mod icmp_unreachable;
 mod idle_timeout;
 mod injected_reset;
-pub(crate) mod intermittent_backend;
-pub(crate) mod ipv6_fallback;
+pub mod intermittent_backend;
+pub mod ipv6_fallback;
 mod keepalive_race;
 mod no_response;
-pub(crate) mod one_sided_capture;
+pub mod one_sided_capture;
 mod peer_silent;
 mod pmtu_blackhole;
-pub(crate) mod port_exhaustion;
-pub(crate) mod port_scan;
+pub mod port_exhaustion;
+pub mod port_scan;
 mod protocol_mismatch;
 mod refused;
 mod reset_after_close;
@@ -34,54 +34,54 @@ mod reset_mid_connection;
 mod retransmission_storm;
 mod slow_connect;
 mod slow_path;
-pub(crate) mod syn_flood;
+pub mod syn_flood;
 mod syn_timeout;
 mod timewait_reuse;
-pub(crate) mod tls_handshake_failed;
+pub mod tls_handshake_failed;
 mod window_crawl;
 mod zero_window_at_handshake;
 mod zero_window_stall;
 
 use serde_json::Value;
-use tcpwhy_common::records::flow::{Flow, Rst, ZeroWindow};
+use tcpwhy_common::records::flow::{Flow, Rst, Side, ZeroWindow};
 use tcpwhy_common::records::hops::Origin;
 use tcpwhy_common::records::{Finding, Severity};
 
 use crate::socket_errors::Sock;
 use crate::wording::endpoint;
 
-pub(crate) use refused::{is_refused, refused};
+pub use refused::{is_refused, refused};
 
 /// Rule thresholds (each a command-line flag; defaults in `crate::Args`).
 #[derive(Debug, Clone)]
-pub(crate) struct Config {
+pub struct Config {
     /// REJ flows on the same 4-tuple starting within this many seconds of the previous one's
     /// end are retries of one connect() (Windows retries a refused SYN twice, 0.5 s apart).
-    pub(crate) retry_window: f64,
+    pub retry_window: f64,
     /// Unanswered SYNs needed for syn_timeout.
-    pub(crate) min_syns: u32,
+    pub min_syns: u32,
     /// A mid-transfer zero window must last this long (s) to be reported.
-    pub(crate) min_stall: f64,
+    pub min_stall: f64,
     /// A recovered stall this long (s) or longer is a warning, shorter ones are info.
-    pub(crate) stall_warning: f64,
+    pub stall_warning: f64,
     /// Retransmissions by one side before a reset/timeout make a retransmission_storm.
-    pub(crate) min_retrans: u32,
+    pub min_retrans: u32,
     /// handshake_incomplete is not reported when the capture ended less than this many seconds
     /// after the SYN (the ACK may simply not have been captured yet).
-    pub(crate) incomplete_grace: f64,
+    pub incomplete_grace: f64,
     /// slow_connect: a connect that needed SYN retries and took this long (s) or longer is a
     /// warning, shorter ones info.
-    pub(crate) slow_connect: f64,
+    pub slow_connect: f64,
     /// dns_failure: seconds of capture time without activity after which a lookup is judged.
-    pub(crate) dns_window: f64,
+    pub dns_window: f64,
     /// slow_path: a handshake round trip on one side of the capture point this long (s) or
     /// longer is reported (info), and a warning from `slow_path_warning`.
-    pub(crate) slow_path: f64,
-    pub(crate) slow_path_warning: f64,
+    pub slow_path: f64,
+    pub slow_path_warning: f64,
     /// client_gave_up: the client's RST came this long (s) or longer after its unanswered request.
-    pub(crate) gave_up: f64,
+    pub gave_up: f64,
     /// window_crawl: the sender waited this long (s) in total on a small window.
-    pub(crate) crawl_wait: f64,
+    pub crawl_wait: f64,
 }
 
 impl Default for Config {
@@ -105,7 +105,7 @@ impl Default for Config {
 
 /// What the rules make of one flow.
 #[derive(Debug)]
-pub(crate) enum Verdict {
+pub enum Verdict {
     /// A refused attempt: grouped with retries of the same connect() before it becomes a finding.
     Refused,
     /// Findings (possibly none).
@@ -113,7 +113,7 @@ pub(crate) enum Verdict {
 }
 
 /// Runs the rules on one flow, in priority order.
-pub(crate) fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
+pub fn evaluate(f: &Flow, cfg: &Config) -> Verdict {
     if refused::is_refused(f) {
         return Verdict::Refused;
     }
@@ -222,9 +222,21 @@ pub(crate) fn set_error(fd: &mut Finding, s: Sock) {
     fd.socket_error = Some(s.error());
 }
 
+/// Sets the evidence frames: `fr` in order, each once.
+pub(crate) fn set_frames(fd: &mut Finding, mut fr: Vec<u64>) {
+    fr.sort_unstable();
+    fr.dedup();
+    fd.frames = fr;
+}
+
 /// Inserts into the evidence object.
 pub(crate) fn ev(fd: &mut Finding, k: &str, v: impl Into<Value>) {
     fd.evidence.insert(k.to_string(), v.into());
+}
+
+/// Inserts a ttlhops origin verdict into the evidence object (null when ttlhops gave none).
+pub(crate) fn ev_origin(fd: &mut Finding, k: &str, o: Option<&Origin>) {
+    ev(fd, k, o.map_or(Value::Null, origin_value));
 }
 
 /// The evidence object for a ttlhops origin verdict.
@@ -262,12 +274,23 @@ pub(crate) fn rst_frames(f: &Flow) -> Vec<u64> {
 }
 
 /// The side named `client` or `server`.
-pub(crate) fn side_of<'a>(f: &'a Flow, name: &str) -> &'a tcpwhy_common::records::flow::Side {
+pub(crate) fn side_of<'a>(f: &'a Flow, name: &str) -> &'a Side {
     if name == "client" {
         &f.client
     } else {
         &f.server
     }
+}
+
+/// Each side's name (`client`, then `server`) with what `get` finds on it, where it finds
+/// something.
+pub(crate) fn sides_with<'a, T: 'a>(
+    f: &'a Flow,
+    get: impl Fn(&'a Side) -> Option<&'a T>,
+) -> impl Iterator<Item = (&'static str, &'a T)> {
+    ["client", "server"]
+        .into_iter()
+        .filter_map(move |n| get(side_of(f, n)).map(|x| (n, x)))
 }
 
 /// The address of the side named `client` or `server`.

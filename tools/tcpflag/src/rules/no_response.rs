@@ -9,7 +9,7 @@ use crate::wording::frames;
 
 /// A single SYN that nothing answered and whose flow timed out (the client gave up before
 /// retrying, or the capture missed the retries).
-pub(crate) fn no_response(f: &Flow) -> Option<Finding> {
+pub fn no_response(f: &Flow) -> Option<Finding> {
     if !unanswered(f) || f.attempts.syn_count != 1 || f.end != "timeout" {
         return None;
     }

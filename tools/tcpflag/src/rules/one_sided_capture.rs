@@ -19,7 +19,7 @@ const MAX_LISTED: usize = 32;
 
 /// Which direction the capture shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Seen {
+pub enum Seen {
     /// Only client → server packets.
     ClientOnly,
     /// Only server → client packets.
@@ -28,10 +28,10 @@ pub(crate) enum Seen {
 
 /// Sequence space a side must have acknowledged unseen: more than the peer's SYN alone (a single
 /// SYN-ACK the capture dropped is not a one-way capture).
-pub(crate) const MIN_UNSEEN: u64 = 2;
+pub const MIN_UNSEEN: u64 = 2;
 
 /// The direction a one-sided flow shows, if it is one.
-pub(crate) fn seen(f: &Flow) -> Option<Seen> {
+pub fn seen(f: &Flow) -> Option<Seen> {
     if f.server.packets == 0 && f.client.packets > 0 && f.client.acked_unseen >= MIN_UNSEEN {
         Some(Seen::ClientOnly)
     } else if f.client.packets == 0 && f.server.packets > 0 && f.server.acked_unseen >= MIN_UNSEEN {
@@ -54,16 +54,16 @@ struct Dir {
 
 /// The one-sided connections of a capture.
 #[derive(Debug, Default)]
-pub(crate) struct OneSided {
+pub struct OneSided {
     dirs: [Dir; 2],
     /// Addresses whose incoming packets the capture misses.
     blind: HashSet<String>,
     /// Unanswered attempts not judged because of it.
-    pub(crate) suppressed: u64,
+    pub suppressed: u64,
 }
 
 impl OneSided {
-    pub(crate) fn add(&mut self, f: &Flow, s: Seen) {
+    pub fn add(&mut self, f: &Flow, s: Seen) {
         let (d, receiver, unseen) = match s {
             Seen::ClientOnly => (&mut self.dirs[0], &f.client_ip, f.client.acked_unseen),
             Seen::ServerOnly => (&mut self.dirs[1], &f.server_ip, f.server.acked_unseen),
@@ -92,7 +92,7 @@ impl OneSided {
 
     /// True (and counted) when `f` is an attempt nobody answered from an address whose incoming
     /// packets the capture misses: its answer cannot be judged.
-    pub(crate) fn covers(&mut self, f: &Flow) -> bool {
+    pub fn covers(&mut self, f: &Flow) -> bool {
         if f.server.packets == 0 && self.blind.contains(&f.client_ip) {
             self.suppressed += 1;
             return true;
@@ -101,7 +101,7 @@ impl OneSided {
     }
 
     /// One finding per direction seen.
-    pub(crate) fn finish(&self) -> Vec<Finding> {
+    pub fn finish(&self) -> Vec<Finding> {
         let mut out = vec![];
         for (i, d) in self.dirs.iter().enumerate() {
             if d.flows == 0 {

@@ -21,28 +21,32 @@ use crate::wording::{endpoint, secs, thousands};
 
 /// Seconds a server holds a closed connection's 4-tuple (Linux TCP_TIMEWAIT_LEN; Windows'
 /// TcpTimedWaitDelay is 120 s): a SYN on the same 4-tuple sooner is a collision.
-pub(crate) const TIME_WAIT: f64 = 60.0;
+pub const TIME_WAIT: f64 = 60.0;
 /// Collisions needed for a finding...
-pub(crate) const MIN_COLLISIONS: u64 = 20;
+pub const MIN_COLLISIONS: u64 = 20;
 /// ...and distinct source ports (a client that binds one fixed port is `timewait_reuse`).
-pub(crate) const MIN_PORTS: usize = 8;
+pub const MIN_PORTS: usize = 8;
 /// Windows' TIME_WAIT (TcpTimedWaitDelay, 120 s): a client that closes first holds each
 /// connection's source port this long.
-pub(crate) const CLIENT_TIME_WAIT: f64 = 120.0;
+pub const CLIENT_TIME_WAIT: f64 = 120.0;
 /// Connections the client closed first within [`CLIENT_TIME_WAIT`] — source ports its stack
 /// holds in TIME_WAIT at once towards one destination — for a finding: half of Windows' range
 /// of 16,384 ports (about 30 % of Linux' 28,232).
-pub(crate) const MIN_HELD: u64 = 8192;
+pub const MIN_HELD: u64 = 8192;
 /// Destinations (client address, server address and port) followed at once.
-pub(crate) const MAX_DESTS: usize = 50_000;
+pub const MAX_DESTS: usize = 50_000;
 /// Source ports (and client-closed connection times) remembered in all.
-pub(crate) const MAX_ENTRIES: usize = 2_000_000;
+pub const MAX_ENTRIES: usize = 2_000_000;
 /// Frames and uids listed per finding.
-pub(crate) const MAX_LISTED: usize = 32;
+pub const MAX_LISTED: usize = 32;
 /// Client-closed connections remembered per destination (more than a port range holds).
 const MAX_HELD_LISTED: usize = 70_000;
 /// Capture seconds between sweeps for quiet destinations.
 const SWEEP: f64 = 5.0;
+/// The end of the summary: what the application sees.
+const RANGE_RUNS_OUT: &str = "When the range runs out, connect() and bind() fail: Windows 10055 \
+    WSAENOBUFS or 10048 WSAEADDRINUSE, POSIX EADDRNOTAVAIL (\"Cannot assign requested \
+    address\") — failures that never reach the wire";
 
 #[derive(Debug)]
 struct Dest {
@@ -74,7 +78,7 @@ struct Dest {
 
 /// The destinations followed.
 #[derive(Debug, Default)]
-pub(crate) struct Tracker {
+pub struct Tracker {
     dests: HashMap<u64, Dest>,
     entries: usize,
     last_sweep: f64,
@@ -101,7 +105,7 @@ fn key(f: &Flow) -> u64 {
 
 impl Tracker {
     /// One flow record.
-    pub(crate) fn observe(&mut self, f: &Flow) {
+    pub fn observe(&mut self, f: &Flow) {
         if f.midstream || f.attempts.syn_count == 0 {
             return;
         }
@@ -182,7 +186,7 @@ impl Tracker {
     }
 
     /// Capture time is `now`: the destinations quiet for [`TIME_WAIT`] are judged.
-    pub(crate) fn due(&mut self, now: f64) -> Vec<Finding> {
+    pub fn due(&mut self, now: f64) -> Vec<Finding> {
         let crowded = self.dests.len() > MAX_DESTS || self.entries > MAX_ENTRIES;
         if !crowded && now < self.last_sweep + SWEEP {
             return vec![];
@@ -200,7 +204,7 @@ impl Tracker {
     }
 
     /// End of input: every destination judged.
-    pub(crate) fn finish(&mut self) -> Vec<Finding> {
+    pub fn finish(&mut self) -> Vec<Finding> {
         self.close(|_| true)
     }
 
@@ -270,24 +274,25 @@ fn finding(d: &Dest) -> Option<Finding> {
             thousands(n)
         ),
     };
+    // Both readings start with what the client did and end with what its application sees.
+    let opened = format!(
+        "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), \
+         from {} source ports ({}-{}), and",
+        d.client_ip,
+        thousands(d.flows),
+        endpoint(&d.server_ip, d.server_port),
+        secs(span),
+        rate,
+        thousands(d.ports.len() as u64),
+        d.port_lo,
+        d.port_hi,
+    );
     fd.summary = if !cycled {
         format!(
-            "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), \
-             from {} source ports ({}-{}), and closed them first itself: its stack holds each \
-             source port in TIME_WAIT (120 s on Windows, 60 s on Linux) — up to {} connections to \
-             this destination within 120 s (reached {} after the first), {:.0} % of Windows' \
-             16,384-port range \
-             (49152-65535; {:.0} % of Linux' 28,232). When the range runs out, connect() and \
-             bind() fail: Windows 10055 WSAENOBUFS or 10048 WSAEADDRINUSE, POSIX EADDRNOTAVAIL \
-             (\"Cannot assign requested address\") — failures that never reach the wire",
-            d.client_ip,
-            thousands(d.flows),
-            endpoint(&d.server_ip, d.server_port),
-            secs(span),
-            rate,
-            thousands(d.ports.len() as u64),
-            d.port_lo,
-            d.port_hi,
+            "{opened} closed them first itself: its stack holds each source port in TIME_WAIT \
+             (120 s on Windows, 60 s on Linux) — up to {} connections to this destination \
+             within 120 s (reached {} after the first), {:.0} % of Windows' 16,384-port range \
+             (49152-65535; {:.0} % of Linux' 28,232). {RANGE_RUNS_OUT}",
             thousands(d.peak_held),
             secs(d.peak_at - d.first_ts),
             d.peak_held as f64 * 100.0 / 16384.0,
@@ -295,23 +300,11 @@ fn finding(d: &Dest) -> Option<Finding> {
         )
     } else {
         format!(
-            "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), from \
-         {} source ports ({}-{}), and {} of them reused a 4-tuple whose previous connection had \
-         closed less than {} before{quickest}{challenged}: the client cycles through its \
-         ephemeral ports faster than TIME_WAIT frees them (Windows 49152-65535, 16,384 ports \
-         and 120 s of TIME_WAIT: about 135 connections/s to one destination; Linux \
-         32768-60999, 28,232 ports and 60 s: about 470/s). When the range runs out, connect() \
-         and bind() fail: Windows 10055 WSAENOBUFS or 10048 WSAEADDRINUSE, POSIX \
-         EADDRNOTAVAIL (\"Cannot assign requested address\") — failures that never reach the \
-         wire",
-            d.client_ip,
-            thousands(d.flows),
-            endpoint(&d.server_ip, d.server_port),
-            secs(span),
-            rate,
-            thousands(d.ports.len() as u64),
-            d.port_lo,
-            d.port_hi,
+            "{opened} {} of them reused a 4-tuple whose previous connection had closed less \
+             than {} before{quickest}{challenged}: the client cycles through its ephemeral ports \
+             faster than TIME_WAIT frees them (Windows 49152-65535, 16,384 ports and 120 s of \
+             TIME_WAIT: about 135 connections/s to one destination; Linux 32768-60999, 28,232 \
+             ports and 60 s: about 470/s). {RANGE_RUNS_OUT}",
             thousands(d.collisions),
             secs(TIME_WAIT),
         )
@@ -356,7 +349,7 @@ fn finding(d: &Dest) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow};
 
     /// Connection `i` from `port`, starting at `t`, 5 ms long.
     fn conn(i: u64, port: u16, t: f64) -> Flow {
@@ -436,12 +429,8 @@ mod tests {
         let fd = &out[0];
         assert_eq!(fd.evidence["collisions"], json!(0));
         assert_eq!(fd.evidence["client_closed_within_120s"], json!(12_000));
-        assert!(
-            fd.summary.contains("closed them first itself"),
-            "{}",
-            fd.summary
-        );
-        assert!(fd.summary.contains("73 % of Windows"), "{}", fd.summary);
+        assert_has(&fd.summary, "closed them first itself");
+        assert_has(&fd.summary, "73 % of Windows");
         assert_eq!(fd.frames.len(), MAX_LISTED);
         // The same with the server closing first: its TIME_WAIT, the client's ports free (and
         // not yet cycled through 16,384 of them).

@@ -9,7 +9,7 @@ use crate::probes::{Aggregate, Key, Outcome};
 use crate::wording::{frames, plural, secs, thousands};
 
 /// "1-79, 81-200" for a set of ports (at most `max` ranges, then "…").
-pub(crate) fn ranges(ports: &[u16], max: usize) -> String {
+pub fn ranges(ports: &[u16], max: usize) -> String {
     let mut v: Vec<u16> = ports.to_vec();
     v.sort_unstable();
     v.dedup();
@@ -34,7 +34,7 @@ pub(crate) fn ranges(ports: &[u16], max: usize) -> String {
     out.join(", ")
 }
 
-pub(crate) fn finding(a: &Aggregate) -> Finding {
+pub fn finding(a: &Aggregate) -> Finding {
     let sweep = matches!(a.key, Key::Sweep(..));
     let span = (a.last_syn - a.first_ts).max(0.0);
     let mut fd = Finding {

@@ -38,7 +38,7 @@ fn protocol_of(text: &str) -> Option<&'static str> {
 }
 
 /// The rule.
-pub(crate) fn protocol_mismatch(f: &Flow) -> Option<Finding> {
+pub fn protocol_mismatch(f: &Flow) -> Option<Finding> {
     if !f.established {
         return None;
     }

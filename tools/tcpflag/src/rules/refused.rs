@@ -5,13 +5,13 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    base, conn, ev, origin_value, rst_frames, rst_name, rst_origin, set_error, syn_frames, ttl_text,
+    base, conn, ev, ev_origin, rst_frames, rst_name, rst_origin, set_error, syn_frames, ttl_text,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{endpoint, frames, plural, windows_refused_retries};
 
 /// SYN answered by RST from the server's address, no SYN-ACK (Zeek REJ).
-pub(crate) fn is_refused(f: &Flow) -> bool {
+pub fn is_refused(f: &Flow) -> bool {
     !f.established
         && !f.midstream
         && f.synack_frame.is_none()
@@ -21,7 +21,7 @@ pub(crate) fn is_refused(f: &Flow) -> bool {
 
 /// One finding for a refused connect(): `flows` are its attempts (one flow, or several REJ flows
 /// on the same 4-tuple a moment apart, as Windows retries). `refused` or `refused_by_middlebox`.
-pub(crate) fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
+pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
     let flows: Vec<&Flow> = attempts_in.iter().map(|(f, _)| *f).collect();
     let flows = &flows[..];
     let f0 = flows[0];
@@ -243,11 +243,7 @@ pub(crate) fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
     ev(&mut fd, "rst_flags", rst.flags.clone());
     ev(&mut fd, "rst_ttl", rst.ttl);
     ev(&mut fd, "rst_seq_ok", rst.seq_ok);
-    ev(
-        &mut fd,
-        "rst_origin",
-        origin.map(origin_value).unwrap_or(serde_json::Value::Null),
-    );
+    ev_origin(&mut fd, "rst_origin", origin);
     ev(
         &mut fd,
         "client_retry_hint",
@@ -262,7 +258,7 @@ pub(crate) fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
 /// (Windows resending the same SYN) and the capture shows the first and the last RST right after
 /// their SYN, every RST right after its SYN (`rst_frames_inferred`); else the first RST and the
 /// flow's last frame.
-pub(crate) fn refused_rst_frames(f: &Flow, explicit: Option<&[u64]>) -> (Vec<u64>, bool) {
+pub fn refused_rst_frames(f: &Flow, explicit: Option<&[u64]>) -> (Vec<u64>, bool) {
     if let Some(v) = explicit.filter(|v| !v.is_empty()) {
         return (v.to_vec(), false);
     }

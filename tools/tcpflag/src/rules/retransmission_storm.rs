@@ -4,16 +4,17 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    Config, base, closing, conn, ev, ip_of, peer_of, rst_frames, rst_name, set_error, side_of,
+    Config, base, closing, conn, ev, ip_of, peer_of, rst_frames, rst_name, set_error, set_frames,
+    side_of,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, plural, secs};
 
 /// retransmission_storm: retransmissions must be at least this share (%) of the side's packets.
-pub(crate) const RETRANS_SHARE_PCT: u32 = 20;
+pub const RETRANS_SHARE_PCT: u32 = 20;
 
 /// Repeated retransmissions by one side, then a reset or a timeout.
-pub(crate) fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }
@@ -49,9 +50,7 @@ pub(crate) fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     if reset.is_none() {
         fr.push(f.last_frame);
     }
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     let ending = match reset {
         Some(r) if r.from == who => {
             set_error(&mut fd, Sock::Aborted);

@@ -10,7 +10,7 @@ use crate::probes::{Aggregate, MAX_SOURCES, Outcome};
 use crate::wording::thousands;
 use crate::wording::{endpoint, secs};
 
-pub(crate) fn finding(a: &Aggregate) -> Finding {
+pub fn finding(a: &Aggregate) -> Finding {
     let span = (a.last_syn - a.first_ts).max(0.0);
     let ip = a.server_ip.clone().unwrap_or_default();
     let port = a.server_port.unwrap_or(0);

@@ -8,7 +8,7 @@ use crate::socket_errors::Sock;
 use crate::wording::{frames, intervals, plural, secs, syn_retry_os};
 
 /// SYNs retransmitted, nothing came back.
-pub(crate) fn syn_timeout(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub fn syn_timeout(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !unanswered(f) || f.attempts.syn_count < cfg.min_syns {
         return None;
     }

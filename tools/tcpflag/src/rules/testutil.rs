@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tcpwhy_common::records::flow::Flow;
 
 /// A healthy HTTP connection, 10.0.0.1:4961 → 192.168.0.2:80, FIN-closed (Zeek SF).
-pub(crate) fn healthy() -> Value {
+pub fn healthy() -> Value {
     json!({
         "type": "flow", "uid": "T1", "ip_version": 4,
         "client_ip": "10.0.0.1", "client_port": 4961,
@@ -25,7 +25,7 @@ pub(crate) fn healthy() -> Value {
 }
 
 /// Merges `patch` into `base`.
-pub(crate) fn merge(base: &mut Value, patch: &Value) {
+pub fn merge(base: &mut Value, patch: &Value) {
     match (base, patch) {
         (Value::Object(b), Value::Object(p)) => {
             for (k, v) in p {
@@ -42,14 +42,14 @@ pub(crate) fn merge(base: &mut Value, patch: &Value) {
 }
 
 /// The healthy flow patched.
-pub(crate) fn flow(patch: Value) -> Flow {
+pub fn flow(patch: Value) -> Flow {
     let mut v = healthy();
     merge(&mut v, &patch);
     serde_json::from_value(v).expect("test flow parses")
 }
 
 /// The seed's second case, one REJ attempt: SYN frame `syn`, RST/ACK with TTL 126.
-pub(crate) fn seed_refused_attempt(uid: &str, syn: u64, rst: u64, ts: f64, hops: bool) -> Value {
+pub fn seed_refused_attempt(uid: &str, syn: u64, rst: u64, ts: f64, hops: bool) -> Value {
     let mut v = json!({
         "uid": uid, "client_ip": "10.0.0.1", "client_port": 20531,
         "server_ip": "172.16.0.1", "server_port": 2383,
@@ -77,7 +77,7 @@ pub(crate) fn seed_refused_attempt(uid: &str, syn: u64, rst: u64, ts: f64, hops:
 }
 
 /// The seed's first case: SYN-ACK with window 0, three 1-byte probes, RST from the server.
-pub(crate) fn seed_zero_window() -> Value {
+pub fn seed_zero_window() -> Value {
     json!({
         "uid": "ZW1", "client_port": 4973, "server_ip": "192.168.0.1",
         "first_frame": 2, "last_frame": 8, "first_ts": 1000.0, "last_ts": 1001.2, "duration": 1.2,
@@ -91,4 +91,16 @@ pub(crate) fn seed_zero_window() -> Value {
         "rst": {"from": "server", "frame": 8, "ts": 1001.2, "ttl": 120, "ip_id": 5,
                 "flags": "R", "seq_ok": true, "count": 1}
     })
+}
+
+/// Asserts that `text` contains `part`, and shows `text` when it does not.
+#[track_caller]
+pub fn assert_has(text: &str, part: &str) {
+    assert!(text.contains(part), "{text}");
+}
+
+/// Asserts that `text` does not contain `part`, and shows `text` when it does.
+#[track_caller]
+pub fn assert_lacks(text: &str, part: &str) {
+    assert!(!text.contains(part), "{text}");
 }

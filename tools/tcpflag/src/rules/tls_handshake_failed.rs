@@ -20,17 +20,17 @@ use super::{base, ev, origin_value, rst_origin, set_error, ttl_text};
 use crate::socket_errors::Sock;
 use crate::wording::{endpoint, secs};
 
-pub(crate) use tcpwhy_common::records::flow::{
+pub use tcpwhy_common::records::flow::{
     FlowTls as Tls, TlsAlert as Alert, TlsClientHello as ClientHello, TlsEnd as After,
 };
 
 /// The flow's TLS summary, when tcpflows wrote one (docs/schema.md, `flow.tls`).
-pub(crate) fn tls_of(f: &Flow) -> Option<&Tls> {
+pub fn tls_of(f: &Flow) -> Option<&Tls> {
     f.tls.as_ref()
 }
 
 /// Versions compare by name: "SSL 3.0" < "TLS 1.0" < … < "TLS 1.3".
-pub(crate) fn version_rank(v: &str) -> u8 {
+pub fn version_rank(v: &str) -> u8 {
     match v {
         "SSL 3.0" => 0,
         "TLS 1.0" => 1,
@@ -42,7 +42,7 @@ pub(crate) fn version_rank(v: &str) -> u8 {
 }
 
 /// What an alert usually means in a failed handshake, by who sent it.
-pub(crate) fn alert_meaning(code: u8, from_server: bool) -> &'static str {
+pub fn alert_meaning(code: u8, from_server: bool) -> &'static str {
     match (code, from_server) {
         (40, true) => {
             "the server found nothing acceptable in the ClientHello — no protocol version, cipher suite, signature algorithm or key-exchange group in common — or (after its own handshake messages) it requires a client certificate that was not sent"
@@ -102,7 +102,7 @@ pub(crate) fn alert_meaning(code: u8, from_server: bool) -> &'static str {
 }
 
 /// OpenSSL's reason text for a received alert (what curl, Python and `openssl s_client` print).
-pub(crate) fn openssl_reason(code: u8, desc: &str) -> String {
+pub fn openssl_reason(code: u8, desc: &str) -> String {
     let words = desc.replace('_', " ");
     match code {
         112 => "tlsv1 unrecognized name".into(),
@@ -211,7 +211,7 @@ fn probe(f: &Flow, ch: &ClientHello, version: &str) -> String {
 }
 
 /// The rule.
-pub(crate) fn tls_handshake_failed(f: &Flow) -> Option<Finding> {
+pub fn tls_handshake_failed(f: &Flow) -> Option<Finding> {
     if !f.established {
         return None;
     }

@@ -5,24 +5,22 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, base, conn, ev, ip_of, peer_of, side_of};
+use super::{Config, base, conn, ev, ip_of, peer_of, side_of, sides_with};
 use crate::wording::{bytes, frames_of, plural, secs};
 
 /// Separate waits on the window needed: one or two are the end of a burst, not a pattern.
-pub(crate) const MIN_EPISODES: u32 = 5;
+pub const MIN_EPISODES: u32 = 5;
 
 /// The largest window (bytes) the sender ran into must be at most this: 8 KiB is under six
 /// full-size Ethernet segments, while a Linux or Windows receiver that keeps up offers 64 KiB
 /// or more (autotuning), so a sender filling a window that small is held back by the receiver.
-pub(crate) const SMALL_WINDOW: u64 = 8192;
+pub const SMALL_WINDOW: u64 = 8192;
 
-pub(crate) fn window_crawl(f: &Flow, cfg: &Config) -> Option<Finding> {
+pub fn window_crawl(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }
-    let (sender, w) = ["client", "server"]
-        .into_iter()
-        .filter_map(|n| side_of(f, n).window_full.as_ref().map(|w| (n, w)))
+    let (sender, w) = sides_with(f, |s| s.window_full.as_ref())
         .filter(|(n, w)| {
             // Time the window was closed outright is a zero-window stall (its own finding), not
             // a crawl: count only the waits on an open but tiny window.
