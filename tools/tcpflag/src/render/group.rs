@@ -17,6 +17,10 @@ const MAX_CLIENTS: usize = 64;
 /// name of a `dns_failure` with its outcome): two names a resolver failed are two problems.
 pub type Key = (String, Option<String>, Option<u16>, Option<String>);
 
+/// The drawn ladder of a group's first example, if it has one (what the reports print under
+/// each group).
+pub type LadderOf<'a> = dyn FnMut(&Group) -> Option<String> + 'a;
+
 /// Findings of one kind about one server and port.
 #[derive(Debug, Clone)]
 pub struct Group {

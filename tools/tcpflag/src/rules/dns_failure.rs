@@ -727,7 +727,7 @@ fn related(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::assert_has;
+    use crate::rules::testutil::{assert_has, windows_code};
     use tcpwhy_common::records::packet::{Dns as D, DnsAnswer};
 
     #[allow(clippy::too_many_arguments)]
@@ -774,6 +774,17 @@ mod tests {
         }
     }
 
+    /// Lookups of `name`'s A (frame 1) and AAAA (2), answered with `rcode` and no address (3,
+    /// 4).
+    fn both_types(name: &str, rcode: u8) -> [Packet<'static>; 4] {
+        [
+            pkt(1, 1.0, false, 1, None, name, "A", None),
+            pkt(2, 1.0, false, 2, None, name, "AAAA", None),
+            pkt(3, 1.01, true, 1, Some(rcode), name, "A", None),
+            pkt(4, 1.01, true, 2, Some(rcode), name, "AAAA", None),
+        ]
+    }
+
     fn run(pkts: &[Packet<'static>]) -> Vec<Finding> {
         let mut d = DnsFailures::new(10.0);
         let mut out = vec![];
@@ -786,17 +797,12 @@ mod tests {
 
     #[test]
     fn nxdomain_fires_with_11001() {
-        let f = run(&[
-            pkt(1, 1.0, false, 1, None, "nope.lab.test", "A", None),
-            pkt(2, 1.0, false, 2, None, "nope.lab.test", "AAAA", None),
-            pkt(3, 1.01, true, 1, Some(3), "nope.lab.test", "A", None),
-            pkt(4, 1.01, true, 2, Some(3), "nope.lab.test", "AAAA", None),
-        ]);
+        let f = run(&both_types("nope.lab.test", 3));
         assert_eq!(f.len(), 1, "{f:#?}");
         let fd = &f[0];
         assert_eq!(fd.kind, "dns_failure");
         assert_eq!(fd.evidence["rcode"], "NXDOMAIN");
-        assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(11001));
+        assert_eq!(windows_code(fd), Some(11001));
         assert_eq!(
             fd.socket_error.as_ref().unwrap().posix.as_deref(),
             Some("EAI_NONAME")
@@ -883,41 +889,22 @@ mod tests {
 
     #[test]
     fn nodata_for_every_type_is_11004() {
-        let f = run(&[
-            pkt(1, 1.0, false, 1, None, "mail.lab.test", "A", None),
-            pkt(2, 1.0, false, 2, None, "mail.lab.test", "AAAA", None),
-            pkt(3, 1.01, true, 1, Some(0), "mail.lab.test", "A", None),
-            pkt(4, 1.01, true, 2, Some(0), "mail.lab.test", "AAAA", None),
-        ]);
+        let f = run(&both_types("mail.lab.test", 0));
         assert_eq!(f.len(), 1, "{f:#?}");
-        assert_eq!(
-            f[0].socket_error.as_ref().unwrap().windows_code,
-            Some(11004)
-        );
+        assert_eq!(windows_code(&f[0]), Some(11004));
     }
 
     #[test]
     fn servfail_and_refused() {
-        let f = run(&[
-            pkt(1, 1.0, false, 1, None, "x.example", "A", None),
-            pkt(2, 1.01, true, 1, Some(2), "x.example", "A", None),
-        ]);
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["rcode"], "SERVFAIL");
-        assert_eq!(
-            f[0].socket_error.as_ref().unwrap().windows_code,
-            Some(11002)
-        );
-        let f = run(&[
-            pkt(1, 1.0, false, 1, None, "x.example", "A", None),
-            pkt(2, 1.01, true, 1, Some(5), "x.example", "A", None),
-        ]);
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["rcode"], "REFUSED");
-        assert_eq!(
-            f[0].socket_error.as_ref().unwrap().windows_code,
-            Some(11003)
-        );
+        for (rcode, word, code) in [(2, "SERVFAIL", 11002), (5, "REFUSED", 11003)] {
+            let f = run(&[
+                pkt(1, 1.0, false, 1, None, "x.example", "A", None),
+                pkt(2, 1.01, true, 1, Some(rcode), "x.example", "A", None),
+            ]);
+            assert_eq!(f.len(), 1);
+            assert_eq!(f[0].evidence["rcode"], word);
+            assert_eq!(windows_code(&f[0]), Some(code));
+        }
     }
 
     #[test]

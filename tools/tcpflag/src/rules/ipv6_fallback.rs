@@ -617,12 +617,8 @@ mod tests {
         assert!((f.evidence["time_lost"].as_f64().unwrap() - 7.2).abs() < 1e-6);
         assert_eq!(f.evidence["ended_by"], "stack");
         assert_eq!(f.frames, vec![2, 4, 9, 10, 11, 12]);
-        assert_eq!(f.uids, vec!["A6".to_string(), "A4".to_string()]);
-        assert_eq!(
-            passed,
-            vec!["A4".to_string()],
-            "the IPv4 flow goes on to the rules"
-        );
+        assert_eq!(f.uids, ["A6", "A4"]);
+        assert_eq!(passed, ["A4"], "the IPv4 flow goes on to the rules");
     }
 
     #[test]
@@ -659,7 +655,7 @@ mod tests {
             vec![v6("H6", 1003, &[(52, 100.0)]), v4("H4", 2003, 53, 100.2)],
         );
         assert!(out.is_empty(), "{out:?}");
-        assert_eq!(passed, vec!["H4".to_string()], "the IPv6 SYN is consumed");
+        assert_eq!(passed, ["H4"], "the IPv6 SYN is consumed");
     }
 
     #[test]
@@ -706,15 +702,11 @@ mod tests {
         let mut fb = Fallback::default();
         let (out, passed) = run(&mut fb, vec![v6("N6", 1006, &[(1, 100.0), (2, 101.0)])]);
         assert!(out.is_empty());
-        assert_eq!(passed, vec!["N6".to_string()]);
+        assert_eq!(passed, ["N6"]);
         let mut fb = names();
         let (out, passed) = run(&mut fb, vec![v6("S6", 1007, &[(1, 100.0)])]);
         assert!(out.is_empty());
-        assert_eq!(
-            passed,
-            vec!["S6".to_string()],
-            "one SYN, no fallback: per-flow rules"
-        );
+        assert_eq!(passed, ["S6"], "one SYN, no fallback: per-flow rules");
     }
 
     #[test]

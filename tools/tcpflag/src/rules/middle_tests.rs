@@ -231,42 +231,42 @@ fn one_way_flows_are_not_judged_and_said_once() {
     assert_eq!(out[0].evidence["connections"], 3);
     assert_eq!(out[0].evidence["unanswered_not_judged"], 1);
     // A single missing SYN-ACK (acked_unseen 1) is no one-way capture.
-    let mut e = engine();
-    let f = flow(json!({"client": {"acked_unseen": 1}, "server": {"packets": 0, "bytes": 0}}));
-    let mut out = e.flow(f);
-    out.extend(e.finish());
+    let out = judged(json!({"client": {"acked_unseen": 1}, "server": {"packets": 0, "bytes": 0}}));
     assert!(!kinds(&out).contains(&"one_sided_capture"), "{out:#?}");
+}
+
+/// An established flow ended by a RST from the server's address with TTL `ttl` and IP ID
+/// `ip_id` (the server's own packets: TTL 126, IP ID 9; the client's last: IP ID 4242), after
+/// which the server sent `sender_after` packets.
+fn server_rst(ttl: u8, ip_id: u16, sender_after: u32) -> serde_json::Value {
+    json!({
+        "state": "RSTR", "history": "ShADadr", "end": "rst",
+        "server": {"fin_frame": null},
+        "client": {"fin_frame": null},
+        "rst": {"from": "server", "frame": 9, "ts": 1000.3, "ttl": ttl, "ip_id": ip_id,
+                "flags": "RA", "seq_ok": true, "seq_check": "exact", "seq": 1, "count": 1,
+                "sender_ttl": 126, "sender_ip_id": 9, "receiver_ip_id": 4242,
+                "sender_after": sender_after, "receiver_after": 0}
+    })
+}
+
+/// Everything a fresh engine finds on one flow, up to the end of the input.
+fn judged(patch: serde_json::Value) -> Vec<Finding> {
+    let mut e = engine();
+    let mut out = e.flow(flow(patch));
+    out.extend(e.finish());
+    out
 }
 
 #[test]
 fn injected_reset_without_ttlhops() {
     // The server's RST with the client's IP ID copied, after which the server kept sending.
-    let f = flow(json!({
-        "state": "RSTR", "history": "ShADadr", "end": "rst",
-        "server": {"fin_frame": null},
-        "client": {"fin_frame": null},
-        "rst": {"from": "server", "frame": 9, "ts": 1000.3, "ttl": 64, "ip_id": 4242, "flags": "RA",
-                "seq_ok": true, "seq_check": "exact", "seq": 1, "count": 1, "sender_ttl": 126,
-                "sender_ip_id": 9, "receiver_ip_id": 4242, "sender_after": 2, "receiver_after": 0}
-    }));
-    let mut e = engine();
-    let mut out = e.flow(f);
-    out.extend(e.finish());
+    let out = judged(server_rst(64, 4242, 2));
     assert_eq!(kinds(&out), ["injected_reset"], "{out:#?}");
     assert_eq!(out[0].severity, Severity::Error);
     assert_eq!(out[0].origin.as_deref(), Some("middlebox"));
     // A RST of the server's own (its IP ID counter, nothing after it): reset_mid_connection.
-    let f = flow(json!({
-        "state": "RSTR", "history": "ShADadr", "end": "rst",
-        "server": {"fin_frame": null},
-        "client": {"fin_frame": null},
-        "rst": {"from": "server", "frame": 9, "ts": 1000.3, "ttl": 126, "ip_id": 10, "flags": "RA",
-                "seq_ok": true, "seq_check": "exact", "seq": 1, "count": 1, "sender_ttl": 126,
-                "sender_ip_id": 9, "receiver_ip_id": 4242, "sender_after": 0, "receiver_after": 0}
-    }));
-    let mut e = engine();
-    let mut out = e.flow(f);
-    out.extend(e.finish());
+    let out = judged(server_rst(126, 10, 0));
     assert_eq!(kinds(&out), ["reset_mid_connection"], "{out:#?}");
 }
 
@@ -274,7 +274,7 @@ fn injected_reset_without_ttlhops() {
 fn a_forged_refusal_before_the_real_syn_ack() {
     // SYN (2), forged RST/ACK with the server's address (3, TTL 64), the real SYN-ACK (4, TTL
     // 126), the client's stack resets it (5).
-    let f = flow(json!({
+    let out = judged(json!({
         "state": "REJ", "history": "ShR", "end": "rst", "established": false,
         "synack_frame": 4, "last_frame": 5,
         "client": {"packets": 2, "bytes": 0, "fin_frame": null},
@@ -284,9 +284,6 @@ fn a_forged_refusal_before_the_real_syn_ack() {
                 "seq_ok": true, "seq_check": "exact", "seq": 0, "count": 2, "sender_ttl": 126,
                 "sender_ip_id": null, "receiver_ip_id": 77, "sender_after": 1, "receiver_after": 0}
     }));
-    let mut e = engine();
-    let mut out = e.flow(f);
-    out.extend(e.finish());
     assert_eq!(kinds(&out), ["injected_reset"], "{out:#?}");
     assert_eq!(out[0].severity, Severity::Error);
     let err = out[0].socket_error.as_ref().unwrap();

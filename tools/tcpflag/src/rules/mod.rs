@@ -205,6 +205,15 @@ pub(crate) fn ttl_text(origin: Option<&Origin>, ttl: Option<u8>, v6: bool) -> Op
     ttl.map(|t| format!("{word} {t}"))
 }
 
+/// The RST of a connection that got past its handshake (or was picked up mid-stream).
+pub(crate) fn established_rst(f: &Flow) -> Option<&Rst> {
+    if f.established || f.midstream {
+        f.rst.as_ref()
+    } else {
+        None
+    }
+}
+
 /// ttlhops' verdict on the flow's RST, when present.
 pub(crate) fn rst_origin(f: &Flow) -> Option<&Origin> {
     f.ttlhops.as_ref().and_then(|h| h.rst.as_ref())

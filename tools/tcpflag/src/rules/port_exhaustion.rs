@@ -349,7 +349,7 @@ fn finding(d: &Dest) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::{assert_has, flow};
+    use crate::rules::testutil::{assert_has, flow, windows_code};
 
     /// Connection `i` from `port`, starting at `t`, 5 ms long.
     fn conn(i: u64, port: u16, t: f64) -> Flow {
@@ -381,7 +381,7 @@ mod tests {
         assert_eq!(fd.evidence["collisions"], json!(236));
         assert_eq!(fd.evidence["source_ports"], json!(64));
         assert_eq!(fd.frames.len(), MAX_LISTED);
-        assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10055));
+        assert_eq!(windows_code(fd), Some(10055));
     }
 
     #[test]

@@ -7,17 +7,14 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    base, before_rst, conn, ev, ev_origin, rst_frames, rst_name, rst_origin, set_error, set_frames,
-    ttl_text,
+    base, before_rst, conn, established_rst, ev, ev_origin, rst_frames, rst_name, rst_origin,
+    set_error, set_frames, ttl_text,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, secs};
 
 pub fn reset_after_close(f: &Flow) -> Option<Finding> {
-    if !(f.established || f.midstream) {
-        return None;
-    }
-    let r = f.rst.as_ref()?;
+    let r = established_rst(f)?;
     if r.from != "server" {
         return None;
     }

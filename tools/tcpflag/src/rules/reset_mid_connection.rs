@@ -4,8 +4,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    base, closing, conn, ev, ev_origin, rst_frames, rst_name, rst_origin, set_error, set_frames,
-    ttl_text,
+    base, closing, conn, established_rst, ev, ev_origin, rst_frames, rst_name, rst_origin,
+    set_error, set_frames, ttl_text,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, secs};
@@ -13,10 +13,7 @@ use crate::wording::{bytes, secs};
 /// Established, then a RST from the server (or a middlebox with its address) that was not part
 /// of a close. Client resets (RSTO: browsers and pools aborting) are routine and not reported.
 pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
-    if !(f.established || f.midstream) {
-        return None;
-    }
-    let r = f.rst.as_ref()?;
+    let r = established_rst(f)?;
     let origin = rst_origin(f);
     let middlebox = origin.is_some_and(|o| o.origin == "middlebox");
     if (r.from != "server" && !middlebox) || closing(f) {

@@ -28,6 +28,14 @@ fn none(patch: serde_json::Value) {
     assert!(v.is_empty(), "expected no finding, got {v:#?}");
 }
 
+/// Checks a finding's kind, evidence frames and Windows error code.
+#[track_caller]
+fn check(fd: &Finding, kind: &str, frames: &[u64], windows: u32) {
+    assert_eq!(fd.kind, kind);
+    assert_eq!(fd.frames, frames);
+    assert_eq!(windows_code(fd), Some(windows));
+}
+
 fn engine() -> Engine {
     Engine::new(Config::default(), BackendConfig::default())
 }
@@ -279,7 +287,7 @@ fn syn_timeout_linux_and_windows() {
     let fd = one(p);
     assert_eq!(fd.kind, "syn_timeout");
     assert_eq!(fd.attempts, Some(6));
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10060));
+    assert_eq!(windows_code(&fd), Some(10060));
     assert_eq!(fd.evidence["client_os_hint"], "linux");
     assert_has(&fd.summary, "6 SYNs over 31 s");
     assert_has(&fd.summary, "look like Linux (1, 2, 4");
@@ -360,7 +368,7 @@ fn seed_zero_window_at_handshake() {
     assert_eq!(fd.kind, "zero_window_at_handshake");
     assert_eq!(fd.severity, Severity::Error);
     assert_eq!(fd.frames, [3, 5, 6, 7, 8]);
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10054));
+    assert_eq!(windows_code(&fd), Some(10054));
     assert_eq!(
         fd.summary,
         "10.0.0.1:4973 → 192.168.0.1:80: the SYN-ACK (frame 3) advertised a zero receive window; the \
@@ -419,7 +427,7 @@ fn reset_mid_connection_by_server() {
         "client": {"fin_frame": null}, "server": {"fin_frame": null}}));
     assert_eq!(fd.kind, "reset_mid_connection");
     assert_eq!(fd.severity, Severity::Error);
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10054));
+    assert_eq!(windows_code(&fd), Some(10054));
     assert_has(
         &fd.summary,
         "reset by the server (RST/ACK, TTL 126, frame 9) 3.2 s in, after the client sent 420 bytes and the server 5,120 bytes",
@@ -465,7 +473,7 @@ fn retransmission_storm_then_reset_or_timeout() {
     let fd = one(json!({"state": "S1", "end": "timeout", "history": "ShADT",
         "client": {"fin_frame": null, "retransmissions": 6}, "server": {"fin_frame": null}}));
     assert_eq!(fd.kind, "retransmission_storm");
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10053));
+    assert_eq!(windows_code(&fd), Some(10053));
     assert_has(&fd.summary, "the client retransmitted 6 segments");
     let fd = one(json!({"state": "RSTO", "end": "rst",
         "client": {"fin_frame": null, "retransmissions": 5}, "server": {"fin_frame": null},
@@ -744,7 +752,7 @@ fn check_stray(out: &[Finding]) {
     assert_eq!(fd.uids, ["ZW1", "STRAY"]);
     assert_eq!(fd.origin.as_deref(), Some("middlebox"));
     assert!(fd.frames.contains(&8));
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10054));
+    assert_eq!(windows_code(fd), Some(10054));
     assert_has(
         &fd.summary,
         "that RST came from 4.79.185.20, not from 192.168.0.1 (frame 8, TTL 120)",
@@ -858,7 +866,7 @@ fn connection_dying_fires_at_capture_end_only() {
     assert_eq!(fd.severity, Severity::Error);
     assert_eq!(fd.frames, [54, 59, 60, 62, 67, 71]);
     assert_eq!(fd.evidence["backoff"], true);
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10053));
+    assert_eq!(windows_code(&fd), Some(10053));
     assert_has(&fd.summary, "exponential back-off");
     assert_has(&fd.summary, "would already have given up");
     // The same retransmissions within half a second: loss recovery cut off by the capture.
@@ -915,7 +923,7 @@ fn peer_silent_fires_on_unanswered_keepalives() {
     let fd = one(silent_patch());
     assert_eq!(fd.kind, "peer_silent");
     assert_eq!(fd.frames, [12, 20, 21, 22, 23]);
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10052));
+    assert_eq!(windows_code(&fd), Some(10052));
     assert_has(&fd.summary, "about every 1.0 s");
     // The prober's stack gave up with a RST: still the same finding, the RST in the evidence.
     let mut p = silent_patch();
@@ -1001,17 +1009,14 @@ fn gave_up_patch() -> serde_json::Value {
         "client": {"bytes": 38, "fin_frame": null, "last_data_frame": 13, "last_data_ts": 1000.1},
         "server": {"bytes": 0, "fin_frame": null, "ack_advance_frame": 14, "ack_advance_ts": 1000.1,
                    "last_data_frame": null, "last_data_ts": null},
-        "rst": {"from": "client", "frame": 16, "ts": 1005.1, "ttl": 64, "ip_id": 1,
-                "flags": "RA", "seq_ok": true, "count": 1, "frames": [16]}
+        "rst": rst("client", 16, 1005.1, 64)
     })
 }
 
 #[test]
 fn client_gave_up_after_an_unanswered_request() {
     let fd = one(gave_up_patch());
-    assert_eq!(fd.kind, "client_gave_up");
-    assert_eq!(fd.frames, [13, 14, 16]);
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10060));
+    check(&fd, "client_gave_up", &[13, 14, 16], 10060);
     assert_has(&fd.summary, "5.0 s");
     // A shorter wait: an idle close after an empty answer looks the same.
     let mut p = gave_up_patch();
@@ -1034,17 +1039,14 @@ fn half_close_patch() -> serde_json::Value {
         "end": "rst", "state": "RSTR", "history": "ShADaFdr", "last_frame": 19,
         "client": {"bytes": 38, "fin_frame": 15, "fin_ts": 1000.1, "ack_advance_frame": 18},
         "server": {"bytes": 1043, "fin_frame": null},
-        "rst": {"from": "server", "frame": 19, "ts": 1000.4, "ttl": 62, "ip_id": 1,
-                "flags": "RA", "seq_ok": true, "count": 1, "frames": [19]}
+        "rst": rst("server", 19, 1000.4, 62)
     })
 }
 
 #[test]
 fn reset_after_half_close_is_econnreset() {
     let fd = one(half_close_patch());
-    assert_eq!(fd.kind, "reset_after_close");
-    assert_eq!(fd.frames, [15, 18, 19]);
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10054));
+    check(&fd, "reset_after_close", &[15, 18, 19], 10054);
     // The server had sent its FIN first: an abortive close after an orderly one.
     let mut p = half_close_patch();
     p["server"]["fin_frame"] = json!(17);
@@ -1266,7 +1268,7 @@ fn tls_server_resets_old_client_after_client_hello() {
         "client": {"fin_frame": null}, "server": {"fin_frame": null, "bytes": 0}}),
     );
     assert_eq!(fd.kind, "tls_handshake_failed", "{fd:#?}");
-    assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10054));
+    assert_eq!(windows_code(&fd), Some(10054));
     assert_has(&fd.summary, "reset the connection");
     assert_has(&fd.summary, "at most TLS 1.0");
     assert_has(&fd.next_step, "SystemDefaultTlsVersions");
