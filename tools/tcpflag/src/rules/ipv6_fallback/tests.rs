@@ -80,15 +80,17 @@ fn run(fb: &mut Fallback, flows: Vec<Flow>) -> (Vec<Finding>, Vec<String>) {
     (out, passed)
 }
 
+/// An IPv6 attempt, then an IPv4 one, after the DNS answers of [`names`]: the findings and the
+/// uids passed on to the rules.
+fn v6_then_v4(v6: Flow, v4: Flow) -> (Vec<Finding>, Vec<String>) {
+    run(&mut names(), vec![v6, v4])
+}
+
 #[test]
 fn stack_timeout_then_ipv4_is_a_warning_with_the_time_lost() {
-    let mut fb = names();
-    let (out, passed) = run(
-        &mut fb,
-        vec![
-            v6("A6", 1000, &[(9, 100.0), (10, 101.0), (11, 103.0)]),
-            v4("A4", 2000, 12, 107.2),
-        ],
+    let (out, passed) = v6_then_v4(
+        v6("A6", 1000, &[(9, 100.0), (10, 101.0), (11, 103.0)]),
+        v4("A4", 2000, 12, 107.2),
     );
     assert_eq!(out.len(), 1, "{out:?}");
     let f = &out[0];
@@ -105,23 +107,15 @@ fn stack_timeout_then_ipv4_is_a_warning_with_the_time_lost() {
 fn windows_retries_and_an_application_timeout() {
     // Windows retries its SYN at 3 s... the application's 2 s per-address timeout ends the
     // attempt before the stack would retry: "application".
-    let mut fb = names();
-    let (out, _) = run(
-        &mut fb,
-        vec![
-            v6("B6", 1001, &[(30, 100.0), (31, 101.0)]),
-            v4("B4", 2001, 32, 102.0),
-        ],
+    let (out, _) = v6_then_v4(
+        v6("B6", 1001, &[(30, 100.0), (31, 101.0)]),
+        v4("B4", 2001, 32, 102.0),
     );
     assert_eq!(out[0].evidence["ended_by"], "application");
     // Windows: SYNs at 0, 3, 9 s (its 21 s connect timeout); IPv4 at 21 s: the stack.
-    let mut fb = names();
-    let (out, _) = run(
-        &mut fb,
-        vec![
-            v6("W6", 1002, &[(1, 100.0), (2, 103.0), (3, 109.0)]),
-            v4("W4", 2002, 4, 121.0),
-        ],
+    let (out, _) = v6_then_v4(
+        v6("W6", 1002, &[(1, 100.0), (2, 103.0), (3, 109.0)]),
+        v4("W4", 2002, 4, 121.0),
     );
     assert_eq!(out[0].evidence["ended_by"], "stack");
     assert_has(&out[0].summary, "21 s after the first IPv6 SYN");
@@ -129,11 +123,7 @@ fn windows_retries_and_an_application_timeout() {
 
 #[test]
 fn happy_eyeballs_is_silent_and_not_a_no_response() {
-    let mut fb = names();
-    let (out, passed) = run(
-        &mut fb,
-        vec![v6("H6", 1003, &[(52, 100.0)]), v4("H4", 2003, 53, 100.2)],
-    );
+    let (out, passed) = v6_then_v4(v6("H6", 1003, &[(52, 100.0)]), v4("H4", 2003, 53, 100.2));
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(passed, ["H4"], "the IPv6 SYN is consumed");
 }
@@ -183,8 +173,7 @@ fn without_dns_or_a_single_syn_the_flow_goes_to_the_rules() {
     let (out, passed) = run(&mut fb, vec![v6("N6", 1006, &[(1, 100.0), (2, 101.0)])]);
     assert!(out.is_empty());
     assert_eq!(passed, ["N6"]);
-    let mut fb = names();
-    let (out, passed) = run(&mut fb, vec![v6("S6", 1007, &[(1, 100.0)])]);
+    let (out, passed) = run(&mut names(), vec![v6("S6", 1007, &[(1, 100.0)])]);
     assert!(out.is_empty());
     assert_eq!(passed, ["S6"], "one SYN, no fallback: per-flow rules");
 }

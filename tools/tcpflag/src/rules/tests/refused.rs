@@ -73,13 +73,20 @@ fn refused_connects_with_new_isns_are_the_application_retrying() {
     );
 }
 
-#[test]
-fn refused_as_one_flow_with_three_attempts() {
-    let mut p = seed_refused_attempt("R", 7447, 7556, 100.0, false);
-    p["attempts"] = json!({"syn_count": 3, "frames": [7447, 7467, 7554],
+/// One flow of three SYNs 0.5 s apart from 100 s (Windows), each answered by a RST/ACK, the
+/// first in frame `first_rst`; `last` is the flow's last frame.
+fn three_refused_syns(syns: [u64; 3], first_rst: u64, last: u64) -> serde_json::Value {
+    let mut p = seed_refused_attempt("R", syns[0], last, 100.0, false);
+    p["attempts"] = json!({"syn_count": 3, "frames": syns,
                            "ts": [100.0, 100.5, 101.0], "intervals": [0.5, 0.5]});
     p["rst"]["count"] = json!(3);
-    p["rst"]["frame"] = json!(7448);
+    p["rst"]["frame"] = json!(first_rst);
+    p
+}
+
+#[test]
+fn refused_as_one_flow_with_three_attempts() {
+    let p = three_refused_syns([7447, 7467, 7554], 7448, 7556);
     let fd = one(p);
     assert_eq!(fd.kind, "refused");
     assert_eq!(fd.attempts, Some(3));
@@ -105,11 +112,7 @@ fn refused_after_an_unanswered_syn() {
 #[test]
 fn refused_rst_frames_listed_or_inferred() {
     // One flow, the same SYN three times (Windows), each RST right after its SYN.
-    let mut p = seed_refused_attempt("R", 13, 14, 100.0, false);
-    p["attempts"] = json!({"syn_count": 3, "frames": [13, 15, 17],
-                           "ts": [100.0, 100.5, 101.0], "intervals": [0.5, 0.5]});
-    p["rst"]["count"] = json!(3);
-    p["last_frame"] = json!(18);
+    let mut p = three_refused_syns([13, 15, 17], 14, 18);
     let f = flow(p.clone());
     let fd = refused(&[(&f, None)]);
     assert_eq!(fd.frames, [13, 14, 15, 16, 17, 18]);

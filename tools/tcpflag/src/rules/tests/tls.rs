@@ -19,6 +19,16 @@ fn tls_ok() -> serde_json::Value {
     })
 }
 
+/// A TLS 1.0 ClientHello that got no ServerHello: nothing after it on either side.
+fn unanswered_tls10() -> serde_json::Value {
+    let mut t = tls_ok();
+    t["client_hello"] = ch("TLS 1.0");
+    t["server_hello"] = json!(null);
+    t["change_cipher_spec"] = json!({"client": null, "server": null});
+    t["application_data"] = json!({"client": null, "server": null});
+    t
+}
+
 #[test]
 fn tls_healthy_shapes_are_silent() {
     // A completed handshake.
@@ -65,11 +75,7 @@ fn tls_healthy_shapes_are_silent() {
 
 #[test]
 fn tls_protocol_version_alert_fires() {
-    let mut t = tls_ok();
-    t["client_hello"] = ch("TLS 1.0");
-    t["server_hello"] = json!(null);
-    t["change_cipher_spec"] = json!({"client": null, "server": null});
-    t["application_data"] = json!({"client": null, "server": null});
+    let mut t = unanswered_tls10();
     t["alerts"] = json!([{"frame": 5, "ts": 1000.04, "from": "server", "level": "fatal",
         "code": 70, "description": "protocol_version", "encrypted": false}]);
     let fd = one(json!({"server_port": 443, "tls": t}));
@@ -103,15 +109,22 @@ fn tls_protocol_version_alert_fires() {
     );
 }
 
-#[test]
-fn tls_handshake_failure_after_server_hello_is_client_cert() {
+/// A TLS 1.2 handshake as far as the server's certificate (frame 6), no application data;
+/// `client_ccs`: the frame of the client's ChangeCipherSpec, if it sent one.
+fn up_to_certificate(client_ccs: Option<u64>) -> serde_json::Value {
     let mut t = tls_ok();
     t["client_hello"] = ch("TLS 1.2");
     t["server_hello"] =
         json!({"frame": 6, "ts": 1000.05, "version": "TLS 1.2", "cipher": "0xc02f"});
     t["certificate_frame"] = json!(6);
-    t["change_cipher_spec"] = json!({"client": 8, "server": null});
+    t["change_cipher_spec"] = json!({"client": client_ccs, "server": null});
     t["application_data"] = json!({"client": null, "server": null});
+    t
+}
+
+#[test]
+fn tls_handshake_failure_after_server_hello_is_client_cert() {
+    let mut t = up_to_certificate(Some(8));
     t["alerts"] = json!([{"frame": 9, "ts": 1000.06, "from": "server", "level": "fatal",
         "code": 40, "description": "handshake_failure", "encrypted": false}]);
     let fd = one(json!({"server_port": 443, "tls": t}));
@@ -122,13 +135,7 @@ fn tls_handshake_failure_after_server_hello_is_client_cert() {
 
 #[test]
 fn tls_client_rejects_server_certificate() {
-    let mut t = tls_ok();
-    t["client_hello"] = ch("TLS 1.2");
-    t["server_hello"] =
-        json!({"frame": 6, "ts": 1000.05, "version": "TLS 1.2", "cipher": "0xc02f"});
-    t["certificate_frame"] = json!(6);
-    t["change_cipher_spec"] = json!({"client": null, "server": null});
-    t["application_data"] = json!({"client": null, "server": null});
+    let mut t = up_to_certificate(None);
     t["alerts"] = json!([{"frame": 8, "ts": 1000.06, "from": "client", "level": "fatal",
         "code": 48, "description": "unknown_ca", "encrypted": false}]);
     let fd = one(json!({"server_port": 443, "tls": t.clone()}));
@@ -148,11 +155,7 @@ fn tls_client_rejects_server_certificate() {
 
 #[test]
 fn tls_server_resets_old_client_after_client_hello() {
-    let mut t = tls_ok();
-    t["client_hello"] = ch("TLS 1.0");
-    t["server_hello"] = json!(null);
-    t["change_cipher_spec"] = json!({"client": null, "server": null});
-    t["application_data"] = json!({"client": null, "server": null});
+    let mut t = unanswered_tls10();
     t["after_client_hello"] = json!({"end": "rst", "by": "server", "frame": 5, "delay": 0.001});
     let fd = one(
         json!({"server_port": 443, "tls": t, "state": "RSTR", "end": "rst",
