@@ -148,39 +148,41 @@ pub fn idle_timeout(f: &Flow) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::{assert_has, flow};
+    use crate::rules::testutil::{assert_has, flow, posix, stuck};
     use serde_json::json;
 
-    fn silent_drop(seconds: f64, retrans: u32) -> serde_json::Value {
-        json!({
+    /// Client data after `seconds` of silence, sent again `retrans` times and never answered.
+    fn silent_drop(seconds: f64, retrans: u32) -> Flow {
+        flow(json!({
             "state": "S1", "history": "ShADad", "end": "capture_end",
             "idle": {"seconds": seconds, "from_frame": 22, "frame": 23, "by": "client",
                      "outcome": "unanswered"},
             "client": {"retransmissions": retrans, "fin_frame": null,
-                       "stuck": {"unacked_bytes": 38, "retransmissions": retrans,
-                                 "frames": [24, 25, 26, 27, 28], "ts": [1.0, 1.2, 1.4, 1.8, 2.6],
-                                 "keep_alives": 0, "keep_alive_frames": [], "keep_alive_ts": []}},
+                       "stuck": stuck(38, retrans, &[24, 25, 26, 27, 28],
+                                      &[1.0, 1.2, 1.4, 1.8, 2.6])},
             "server": {"fin_frame": null}
-        })
+        }))
     }
 
     #[test]
     fn silent_drop_after_idle() {
-        let fd = idle_timeout(&flow(silent_drop(3660.0, 5))).expect("fires");
+        let fd = idle_timeout(&silent_drop(3660.0, 5)).expect("fires");
         assert_eq!(fd.kind, "idle_timeout");
         assert_eq!(fd.frames, vec![22, 23, 24, 25, 26, 27, 28]);
         assert_has(&fd.summary, "idle 61.0 min, then no answer");
-        assert_eq!(
-            fd.socket_error.as_ref().unwrap().posix.as_deref(),
-            Some("ETIMEDOUT")
-        );
+        assert_eq!(posix(&fd), Some("ETIMEDOUT"));
     }
 
     #[test]
     fn thresholds() {
-        assert!(idle_timeout(&flow(silent_drop(1.9, 5))).is_none());
-        assert!(idle_timeout(&flow(silent_drop(2.0, 5))).is_some());
-        assert!(idle_timeout(&flow(silent_drop(300.0, 1))).is_none());
+        for (seconds, retrans, fires) in [(1.9, 5, false), (2.0, 5, true), (300.0, 1, false)] {
+            let fd = idle_timeout(&silent_drop(seconds, retrans));
+            assert_eq!(
+                fd.is_some(),
+                fires,
+                "idle {seconds} s, {retrans} retransmissions"
+            );
+        }
     }
 
     fn reset(ttl: u8, origin: Option<&str>) -> serde_json::Value {

@@ -1,7 +1,7 @@
 //! Engine tests for the cross-flow stages in front of the per-flow rules: one-way captures,
 //! scans, floods (crate::probes, rules::one_sided_capture), and injected_reset.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
@@ -35,13 +35,11 @@ fn kinds(v: &[Finding]) -> Vec<&str> {
     v.iter().map(|f| f.kind.as_str()).collect()
 }
 
+/// An address and a port.
+type Endpoint<'a> = (&'a str, u16);
+
 /// A refused probe from `src:sport` to `dst:port` at `ts`.
-fn refused_probe(
-    uid: &str,
-    (src, sport): (&str, u16),
-    (dst, port): (&str, u16),
-    ts: f64,
-) -> serde_json::Value {
+fn refused_probe(uid: &str, (src, sport): Endpoint, (dst, port): Endpoint, ts: f64) -> Value {
     let mut v = seed_refused_attempt(uid, 1, 2, ts, false);
     v["client_ip"] = json!(src);
     v["client_port"] = json!(sport);
@@ -51,12 +49,7 @@ fn refused_probe(
 }
 
 /// One unanswered single SYN from `src:sport` to `dst:port` at `ts`.
-fn lone_syn(
-    uid: &str,
-    (src, sport): (&str, u16),
-    (dst, port): (&str, u16),
-    ts: f64,
-) -> serde_json::Value {
+fn lone_syn(uid: &str, (src, sport): Endpoint, (dst, port): Endpoint, ts: f64) -> Value {
     json!({
         "uid": uid, "client_ip": src, "client_port": sport, "server_ip": dst, "server_port": port,
         "first_frame": 1, "last_frame": 1, "first_ts": ts, "last_ts": ts, "duration": 0.0,
@@ -131,12 +124,8 @@ fn a_flood_is_one_warning_and_real_clients_keep_their_findings() {
     let flood = (0..500u32).map(|i| {
         let src = format!("192.0.2.{}", i % 250 + 1);
         let ts = 100.0 + f64::from(i) * 0.005;
-        let syn = lone_syn(
-            &format!("F{i}"),
-            (&src, 1024 + i as u16),
-            ("172.16.0.1", 8084),
-            ts,
-        );
+        let (uid, sport) = (format!("F{i}"), 1024 + i as u16);
+        let syn = lone_syn(&uid, (&src, sport), ("172.16.0.1", 8084), ts);
         flow(syn)
     });
     // A real client: three SYNs, retried (syn_timeout), not part of the flood.
@@ -294,12 +283,8 @@ fn a_half_open_flood_counts_the_syn_acks_nobody_acknowledged() {
     let out = judge_all((0..200u32).map(|i| {
         let src = format!("198.51.100.{}", i % 100 + 128);
         let ts = 100.0 + f64::from(i) * 0.005;
-        let syn = lone_syn(
-            &format!("H{i}"),
-            (&src, 2000 + i as u16),
-            ("172.16.0.1", 443),
-            ts,
-        );
+        let (uid, sport) = (format!("H{i}"), 2000 + i as u16);
+        let syn = lone_syn(&uid, (&src, sport), ("172.16.0.1", 443), ts);
         half_open(syn)
     }));
     assert_eq!(kinds(&out), ["syn_flood"], "{out:#?}");
@@ -369,12 +354,8 @@ fn single_syns_of_many_clients_cut_off_by_the_capture_end_are_no_flood() {
     let out = judge_all((0..258u32).map(|i| {
         let src = format!("10.1.{}.{}", i / 200, i % 200 + 1);
         let ts = 100.0 + f64::from(i) * 0.048;
-        let mut v = lone_syn(
-            &format!("C{i}"),
-            (&src, 40000 + i as u16),
-            ("172.16.0.22", 443),
-            ts,
-        );
+        let (uid, sport) = (format!("C{i}"), 40000 + i as u16);
+        let mut v = lone_syn(&uid, (&src, sport), ("172.16.0.22", 443), ts);
         v["end"] = json!("capture_end");
         flow(v)
     }));

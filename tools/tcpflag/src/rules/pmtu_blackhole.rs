@@ -158,7 +158,7 @@ pub fn pmtu_blackhole(f: &Flow) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::{assert_has, flow};
+    use crate::rules::testutil::{assert_has, flow, posix, stuck};
     use serde_json::json;
 
     fn stuck_upload(smallest: u32, retrans: u32) -> serde_json::Value {
@@ -166,9 +166,7 @@ mod tests {
             "state": "S1", "history": "ShAD", "end": "capture_end",
             "client": {"packets": 12, "bytes": 17443, "retransmissions": retrans,
                        "fin_frame": null,
-                       "stuck": {"unacked_bytes": 17376, "retransmissions": retrans,
-                                 "frames": [20, 21, 22, 25], "ts": [1.0, 1.4, 2.2, 3.9],
-                                 "keep_alives": 0, "keep_alive_frames": [], "keep_alive_ts": []},
+                       "stuck": stuck(17376, retrans, &[20, 21, 22, 25], &[1.0, 1.4, 2.2, 3.9]),
                        "size_limit": {"largest_acked": 67, "largest_acked_frame": 14,
                                       "smallest_lost": smallest, "largest_lost": smallest,
                                       "retransmissions": retrans, "first_lost_frame": 20}},
@@ -184,22 +182,29 @@ mod tests {
         assert_has(&fd.summary, "67 bytes");
         assert_has(&fd.summary, "1,448 bytes");
         assert_has(&fd.summary, "MSS 1460");
-        assert_eq!(
-            fd.socket_error.as_ref().unwrap().posix.as_deref(),
-            Some("ETIMEDOUT")
-        );
+        assert_eq!(posix(&fd), Some("ETIMEDOUT"));
     }
 
     #[test]
     fn thresholds() {
-        // small lost segments (a request dropped by a firewall) are no MTU problem
-        assert!(pmtu_blackhole(&flow(stuck_upload(600, 4))).is_none());
-        // 75 % of 1460 = 1095
-        assert!(pmtu_blackhole(&flow(stuck_upload(1095, 4))).is_some());
-        assert!(pmtu_blackhole(&flow(stuck_upload(1094, 4))).is_none());
-        // one retransmission is no pattern
-        assert!(pmtu_blackhole(&flow(stuck_upload(1448, 1))).is_none());
-        assert!(pmtu_blackhole(&flow(stuck_upload(1448, 2))).is_some());
+        // (smallest lost segment, retransmissions, fires)
+        for (smallest, retrans, fires) in [
+            // small lost segments (a request dropped by a firewall) are no MTU problem
+            (600, 4, false),
+            // 75 % of 1460 = 1095
+            (1095, 4, true),
+            (1094, 4, false),
+            // one retransmission is no pattern
+            (1448, 1, false),
+            (1448, 2, true),
+        ] {
+            let fd = pmtu_blackhole(&flow(stuck_upload(smallest, retrans)));
+            assert_eq!(
+                fd.is_some(),
+                fires,
+                "{smallest} bytes, {retrans} retransmissions"
+            );
+        }
     }
 
     #[test]

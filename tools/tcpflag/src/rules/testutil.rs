@@ -33,6 +33,13 @@ pub fn rst(from: &str, frame: u64, ts: f64, ttl: u8) -> Value {
            "seq_ok": true, "count": 1, "frames": [frame]})
 }
 
+/// A side's `stuck` record: `unacked` bytes, sent again `retrans` times (`frames`, at `ts`), no
+/// keep-alives.
+pub fn stuck(unacked: u64, retrans: u32, frames: &[u64], ts: &[f64]) -> Value {
+    json!({"unacked_bytes": unacked, "retransmissions": retrans, "frames": frames, "ts": ts,
+           "keep_alives": 0, "keep_alive_frames": [], "keep_alive_ts": []})
+}
+
 /// Merges `patch` into `base`.
 pub fn merge(base: &mut Value, patch: &Value) {
     match (base, patch) {
@@ -121,4 +128,14 @@ pub fn windows_code(fd: &Finding) -> Option<u32> {
         .as_ref()
         .expect("a socket error")
         .windows_code
+}
+
+/// The finding's POSIX error name (it must have a socket error).
+#[track_caller]
+pub fn posix(fd: &Finding) -> Option<&str> {
+    fd.socket_error
+        .as_ref()
+        .expect("a socket error")
+        .posix
+        .as_deref()
 }

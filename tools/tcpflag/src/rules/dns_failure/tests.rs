@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::rules::testutil::{assert_has, windows_code};
+use crate::rules::testutil::{assert_has, posix, windows_code};
 use tcpwhy_common::records::packet::{Dns as D, DnsAnswer};
 
 #[allow(clippy::too_many_arguments)]
@@ -79,10 +79,7 @@ fn nxdomain_fires_with_11001() {
     assert_eq!(fd.kind, "dns_failure");
     assert_eq!(fd.evidence["rcode"], "NXDOMAIN");
     assert_eq!(windows_code(fd), Some(11001));
-    assert_eq!(
-        fd.socket_error.as_ref().unwrap().posix.as_deref(),
-        Some("EAI_NONAME")
-    );
+    assert_eq!(posix(fd), Some("EAI_NONAME"));
     assert_eq!(fd.frames, vec![1, 2, 3, 4]);
     assert_has(&fd.summary, "nope.lab.test does not exist");
     assert!(fd.summary.contains("10.0.0.53"));
@@ -250,14 +247,24 @@ fn memory_is_bounded() {
 
 #[test]
 fn noise_names_are_ignored() {
-    let f = run(&[
-        pkt(1, 1.0, false, 1, None, "wpad.corp.example", "A", None),
-        pkt(2, 1.01, true, 1, Some(3), "wpad.corp.example", "A", None),
-        pkt(3, 1.0, false, 2, None, "4.3.2.1.in-addr.arpa", "A", None),
-        pkt(4, 1.01, true, 2, Some(3), "4.3.2.1.in-addr.arpa", "A", None),
-        pkt(5, 1.0, false, 3, None, "x.example", "MX", None),
-        pkt(6, 1.01, true, 3, Some(3), "x.example", "MX", None),
-    ]);
+    // Proxy auto-discovery, a reverse name, a type other than A/AAAA: each NXDOMAIN (query id
+    // `id` in frame 2 id - 1, its answer in frame 2 id).
+    let noise = [
+        ("wpad.corp.example", "A"),
+        ("4.3.2.1.in-addr.arpa", "A"),
+        ("x.example", "MX"),
+    ];
+    let pkts: Vec<Packet<'static>> = (1u16..)
+        .zip(noise)
+        .flat_map(|(id, (name, qtype))| {
+            let frame = 2 * u64::from(id);
+            [
+                pkt(frame - 1, 1.0, false, id, None, name, qtype, None),
+                pkt(frame, 1.01, true, id, Some(3), name, qtype, None),
+            ]
+        })
+        .collect();
+    let f = run(&pkts);
     assert!(f.is_empty(), "{f:#?}");
     // Multicast DNS: queries nobody answers are normal.
     let mut q1 = pkt(1, 1.0, false, 1, None, "printer.example", "A", None);

@@ -11,10 +11,8 @@ fn dying_patch() -> serde_json::Value {
     json!({
         "end": "capture_end", "state": "S1", "history": "ShADaT", "last_ts": 1010.0,
         "client": {"fin_frame": null, "retransmissions": 5,
-                   "stuck": {"unacked_bytes": 3448, "retransmissions": 5,
-                             "frames": [59, 60, 62, 67, 71],
-                             "ts": [1003.0, 1003.4, 1004.2, 1005.9, 1009.2],
-                             "keep_alives": 0, "keep_alive_frames": [], "keep_alive_ts": []}},
+                   "stuck": stuck(3448, 5, &[59, 60, 62, 67, 71],
+                                  &[1003.0, 1003.4, 1004.2, 1005.9, 1009.2])},
         "server": {"fin_frame": null, "ack_advance_frame": 54, "ack_advance_ts": 1002.8,
                    "last_frame": 54, "last_ts": 1002.8}
     })
