@@ -11,14 +11,6 @@
 //! findings; docs/rules.md documents each rule, docs/tcpflag.md the command line. This file keeps
 //! the command line ([`Args`]) and [`run`].
 
-// Pedantic lints this crate does not meet yet (the workspace's set, Cargo.toml), with the number
-// of places: its files are being edited in parallel; fix them with the next change there.
-#![allow(
-    clippy::redundant_closure_for_method_calls, // 5
-    clippy::explicit_iter_loop,                 // 2
-    clippy::if_not_else,                        // 1
-)]
-
 mod due;
 mod engine;
 mod probes;

@@ -435,7 +435,7 @@ impl Probes {
         }
         let mut agg: Option<Aggregate> = None;
         let mut taken = vec![];
-        for slot in self.held.iter_mut() {
+        for slot in &mut self.held {
             let hit = slot
                 .as_ref()
                 .is_some_and(|h| Self::keys(&h.f, h.outcome).iter().any(|(x, _)| *x == k));

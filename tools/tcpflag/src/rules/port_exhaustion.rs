@@ -287,7 +287,17 @@ fn finding(d: &Dest) -> Option<Finding> {
         d.port_lo,
         d.port_hi,
     );
-    fd.summary = if !cycled {
+    fd.summary = if cycled {
+        format!(
+            "{opened} {} of them reused a 4-tuple whose previous connection had closed less \
+             than {} before{quickest}{challenged}: the client cycles through its ephemeral ports \
+             faster than TIME_WAIT frees them (Windows 49152-65535, 16,384 ports and 120 s of \
+             TIME_WAIT: about 135 connections/s to one destination; Linux 32768-60999, 28,232 \
+             ports and 60 s: about 470/s). {RANGE_RUNS_OUT}",
+            thousands(d.collisions),
+            secs(TIME_WAIT),
+        )
+    } else {
         format!(
             "{opened} closed them first itself: its stack holds each source port in TIME_WAIT \
              (120 s on Windows, 60 s on Linux) — up to {} connections to this destination \
@@ -297,16 +307,6 @@ fn finding(d: &Dest) -> Option<Finding> {
             secs(d.peak_at - d.first_ts),
             d.peak_held as f64 * 100.0 / 16384.0,
             d.peak_held as f64 * 100.0 / 28232.0,
-        )
-    } else {
-        format!(
-            "{opened} {} of them reused a 4-tuple whose previous connection had closed less \
-             than {} before{quickest}{challenged}: the client cycles through its ephemeral ports \
-             faster than TIME_WAIT frees them (Windows 49152-65535, 16,384 ports and 120 s of \
-             TIME_WAIT: about 135 connections/s to one destination; Linux 32768-60999, 28,232 \
-             ports and 60 s: about 470/s). {RANGE_RUNS_OUT}",
-            thousands(d.collisions),
-            secs(TIME_WAIT),
         )
     };
     fd.next_step = format!(

@@ -85,7 +85,7 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
     let rst_total: u32 = flows
         .iter()
         .map(|f| f.rst.as_ref().map_or(0, |r| r.count.max(1)))
-        .fold(0u32, |a, b| a.saturating_add(b));
+        .fold(0u32, u32::saturating_add);
     let each = if attempts <= 1 {
         " answered".to_string()
     } else if rst_total >= attempts {
@@ -144,7 +144,7 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
     // Same ISN on every attempt: the client's stack retried one connect() (Windows does, twice,
     // about 0.5 s apart); different ISNs: the application connected again.
     let isns: Vec<Option<u32>> = flows.iter().map(|f| f.client.isn).collect();
-    let same_isn = if flows.len() > 1 && isns.iter().all(|i| i.is_some()) {
+    let same_isn = if flows.len() > 1 && isns.iter().all(Option::is_some) {
         Some(isns.windows(2).all(|w| w[0] == w[1]))
     } else {
         None

@@ -81,10 +81,10 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
             bytes(s)
         ),
     };
-    let ignored = if !ignored {
-        ""
-    } else {
+    let ignored = if ignored {
         "; its sequence number was outside the receive window, so the client stack likely ignored it"
+    } else {
+        ""
     };
     let mid = if f.midstream {
         " (counted from where the capture picked the connection up)"

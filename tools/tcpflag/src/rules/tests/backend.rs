@@ -112,7 +112,7 @@ fn intermittent_backend_concentrated_failures_on_a_mostly_working_address() {
     // Ten addresses; .1 answers most connections but is the only one that ever fails with a
     // zero window (the generator's web2): a bad backend that fails some of the time.
     let addrs: Vec<String> = (1..=10).map(|i| format!("198.18.0.{i}")).collect();
-    let refs: Vec<&str> = addrs.iter().map(|s| s.as_str()).collect();
+    let refs: Vec<&str> = addrs.iter().map(String::as_str).collect();
     let mut e = engine();
     web2_dns(&mut e, &refs);
     for (i, a) in addrs.iter().enumerate() {
