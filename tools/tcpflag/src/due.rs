@@ -83,12 +83,9 @@ impl<K: Ord + Clone> Deadlines<K> {
     }
 
     /// Heap entries, stale ones included (for tests).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.heap.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
     }
 }
 

@@ -435,7 +435,7 @@ impl Probes {
         }
         let mut agg: Option<Aggregate> = None;
         let mut taken = vec![];
-        for slot in self.held.iter_mut() {
+        for slot in &mut self.held {
             let hit = slot
                 .as_ref()
                 .is_some_and(|h| Self::keys(&h.f, h.outcome).iter().any(|(x, _)| *x == k));
@@ -506,7 +506,11 @@ impl Probes {
     }
 
     /// End of input: every aggregate's finding; every held probe released.
-    pub fn finish(&mut self, out: &mut Vec<Finding>, released: &mut Vec<(Flow, Option<Vec<u64>>)>) {
+    pub(crate) fn finish(
+        &mut self,
+        out: &mut Vec<Finding>,
+        released: &mut Vec<(Flow, Option<Vec<u64>>)>,
+    ) {
         while self.live > 0 {
             self.release_front(released);
         }

@@ -28,6 +28,11 @@ pub enum Sock {
     AddrInUse,
 }
 
+/// Winsock's message for 10060 WSAETIMEDOUT: a connect that timed out and a read that did.
+const WSAETIMEDOUT_MESSAGE: &str = "A connection attempt failed because the connected party did \
+    not properly respond after a period of time, or established connection failed because \
+    connected host has failed to respond.";
+
 impl Sock {
     /// Windows code, Windows name, Windows message, POSIX errno.
     pub fn parts(self) -> (u32, &'static str, &'static str, &'static str) {
@@ -38,14 +43,7 @@ impl Sock {
                 "No connection could be made because the target machine actively refused it.",
                 "ECONNREFUSED",
             ),
-            Sock::TimedOut => (
-                10060,
-                "WSAETIMEDOUT",
-                "A connection attempt failed because the connected party did not properly respond \
-                 after a period of time, or established connection failed because connected host \
-                 has failed to respond.",
-                "ETIMEDOUT",
-            ),
+            Sock::TimedOut => (10060, "WSAETIMEDOUT", WSAETIMEDOUT_MESSAGE, "ETIMEDOUT"),
             Sock::Reset => (
                 10054,
                 "WSAECONNRESET",
@@ -83,14 +81,7 @@ impl Sock {
                  while the operation was in progress.",
                 "ETIMEDOUT",
             ),
-            Sock::ReadTimeout => (
-                10060,
-                "WSAETIMEDOUT",
-                "A connection attempt failed because the connected party did not properly respond \
-                 after a period of time, or established connection failed because connected host \
-                 has failed to respond.",
-                "EAGAIN",
-            ),
+            Sock::ReadTimeout => (10060, "WSAETIMEDOUT", WSAETIMEDOUT_MESSAGE, "EAGAIN"),
             Sock::NoBuffers => (
                 10055,
                 "WSAENOBUFS",

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use tcpwhy_common::records::{Finding, Severity};
 
-use crate::render::group::{self, Group, Groups};
+use crate::render::group::{self, Group, Groups, LadderOf};
 use crate::wording::{frames, plural};
 
 /// What was read, for honest totals.
@@ -156,12 +156,7 @@ pub fn verdict(buf: &mut Vec<u8>, groups: &[&Group]) {
 }
 
 /// The whole report: verdict, paragraphs (each followed by its ladder from `ladder`), totals.
-pub fn report(
-    buf: &mut Vec<u8>,
-    groups: &Groups,
-    totals: &Totals,
-    ladder: &mut dyn FnMut(&Group) -> Option<String>,
-) {
+pub fn report(buf: &mut Vec<u8>, groups: &Groups, totals: &Totals, ladder: &mut LadderOf) {
     let sorted = groups.sorted();
     if !sorted.is_empty() {
         verdict(buf, &sorted);

@@ -16,7 +16,7 @@ pub fn frames(list: &[u64], max: usize) -> String {
         0 => "no frame".to_string(),
         1 => format!("frame {}", list[0]),
         n => {
-            let shown: Vec<String> = list.iter().take(max).map(|f| f.to_string()).collect();
+            let shown: Vec<String> = list.iter().take(max).map(ToString::to_string).collect();
             let more = if n > max { ", …" } else { "" };
             format!("frames {}{more}", shown.join(", "))
         }

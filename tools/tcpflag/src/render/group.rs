@@ -17,30 +17,34 @@ const MAX_CLIENTS: usize = 64;
 /// name of a `dns_failure` with its outcome): two names a resolver failed are two problems.
 pub type Key = (String, Option<String>, Option<u16>, Option<String>);
 
+/// The drawn ladder of a group's first example, if it has one (what the reports print under
+/// each group).
+pub type LadderOf<'a> = dyn FnMut(&Group) -> Option<String> + 'a;
+
 /// Findings of one kind about one server and port.
 #[derive(Debug, Clone)]
 pub struct Group {
-    pub kind: String,
-    pub server_ip: Option<String>,
-    pub server_port: Option<u16>,
+    pub(crate) kind: String,
+    server_ip: Option<String>,
+    server_port: Option<u16>,
     /// The highest severity among its findings.
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     /// Findings in the group.
-    pub findings: u64,
+    pub(crate) findings: u64,
     /// Connections behind them (the flows each finding names; at least 1 per finding).
-    pub connections: u64,
+    pub(crate) connections: u64,
     /// The first finding, as written.
-    pub first: Finding,
+    pub(crate) first: Finding,
     /// The worst one (highest severity, then most attempts, then most evidence frames) when it
     /// is not the first.
-    pub worst: Option<Finding>,
-    pub first_ts: Option<f64>,
-    pub last_ts: Option<f64>,
-    pub clients: BTreeSet<String>,
+    pub(crate) worst: Option<Finding>,
+    pub(crate) first_ts: Option<f64>,
+    pub(crate) last_ts: Option<f64>,
+    clients: BTreeSet<String>,
     /// True when more clients than [`MAX_CLIENTS`] were seen.
-    pub more_clients: bool,
+    more_clients: bool,
     /// Input order of the group's first finding.
-    pub order: usize,
+    pub(crate) order: usize,
 }
 
 fn rank(f: &Finding) -> (Severity, u32, usize) {
@@ -139,10 +143,6 @@ impl Groups {
             self.dropped += 1;
             None
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
     }
 
     /// The groups, most severe first, then the most connections, then input order.

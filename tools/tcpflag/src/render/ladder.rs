@@ -295,7 +295,7 @@ pub fn draw(fd: &Finding, steps: &[Step], omitted: u64) -> Option<String> {
         }
         keep[0] = true;
         let mut n = keep.iter().filter(|&&k| k).count();
-        for k in keep.iter_mut() {
+        for k in &mut keep {
             if n >= MAX_DRAWN {
                 break;
             }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::group::{self, Group, Groups};
+use super::group::{self, Group, Groups, LadderOf};
 use crate::text::{self, Totals};
 use crate::wording::frames;
 
@@ -14,12 +14,7 @@ fn cell(s: &str) -> String {
 }
 
 /// The whole report.
-pub fn report(
-    buf: &mut Vec<u8>,
-    groups: &Groups,
-    totals: &Totals,
-    ladder: &mut dyn FnMut(&Group) -> Option<String>,
-) {
+pub fn report(buf: &mut Vec<u8>, groups: &Groups, totals: &Totals, ladder: &mut LadderOf) {
     let sorted = groups.sorted();
     let mut s = String::new();
     let footer = text::footer(totals, sorted.len());

@@ -13,7 +13,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, base, conn, ev, set_error, syn_frames};
+use super::{Config, base, conn, ev, set_error, set_frames, syn_frames};
 use crate::socket_errors::Sock;
 use crate::wording::{endpoint, frames, plural, secs};
 
@@ -48,9 +48,7 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
     let mut fr = syns.clone();
     fr.extend(f.synack_frames.iter().copied());
     fr.extend(o.frames.iter().copied());
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = f.attempts.ts.first().copied().or(Some(f.first_ts));
     fd.origin = Some("server".into());
     if reset {
@@ -151,7 +149,7 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow};
     use serde_json::json;
 
     fn dropped() -> serde_json::Value {
@@ -172,17 +170,8 @@ mod tests {
         assert_eq!(fd.kind, "backlog_full");
         assert_eq!(fd.severity, Severity::Warning, "served in the end");
         assert_eq!(fd.frames, vec![20, 21, 28, 37, 42, 46]);
-        assert!(
-            fd.summary
-                .contains("2 of its SYNs went unanswered (frames 21, 28)"),
-            "{}",
-            fd.summary
-        );
-        assert!(
-            fd.summary.contains("answered 2 other connections"),
-            "{}",
-            fd.summary
-        );
+        assert_has(&fd.summary, "2 of its SYNs went unanswered (frames 21, 28)");
+        assert_has(&fd.summary, "answered 2 other connections");
     }
 
     #[test]
@@ -222,17 +211,9 @@ mod tests {
                                 "unanswered_syns": 0, "ignored_ack": true}
         });
         let fd = backlog_full(&flow(p), &Config::default()).expect("fires");
-        assert!(
-            fd.summary.contains("ignored its handshake ACK"),
-            "{}",
-            fd.summary
-        );
-        assert!(fd.summary.contains("6 times"), "{}", fd.summary);
-        assert!(
-            fd.summary.contains("repeated its SYN-ACK 2 times"),
-            "{}",
-            fd.summary
-        );
+        assert_has(&fd.summary, "ignored its handshake ACK");
+        assert_has(&fd.summary, "6 times");
+        assert_has(&fd.summary, "repeated its SYN-ACK 2 times");
     }
 
     #[test]
@@ -252,11 +233,7 @@ mod tests {
         assert_eq!(fd.severity, Severity::Error);
         assert_eq!(fd.socket_error.unwrap().windows_code, Some(10054));
         assert!(fd.frames.contains(&52));
-        assert!(
-            fd.summary.contains("tcp_abort_on_overflow=1"),
-            "{}",
-            fd.summary
-        );
+        assert_has(&fd.summary, "tcp_abort_on_overflow=1");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, base, before_rst, conn, ev, rst_frames, rst_origin, set_error};
+use super::{Config, base, before_rst, conn, ev, rst_frames, rst_origin, set_error, set_frames};
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, secs};
 
@@ -45,9 +45,7 @@ pub fn client_gave_up(f: &Flow, cfg: &Config) -> Option<Finding> {
         fr.push(a);
     }
     fr.extend(rst_frames(f));
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(req_ts);
     fd.origin = Some("server".into());
     set_error(&mut fd, Sock::ReadTimeout);

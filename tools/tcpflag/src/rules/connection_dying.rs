@@ -5,7 +5,9 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, backoff, base, conn, ev, ip_of, peer_of, set_error, side_of};
+use super::{
+    Config, backoff, base, conn, ev, ip_of, peer_of, set_error, set_frames, side_of, sides_with,
+};
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, frames, intervals, plural, secs};
 
@@ -24,9 +26,7 @@ pub fn connection_dying(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !(open || f.end == "timeout") || f.rst.is_some() || !(f.established || f.midstream) {
         return None;
     }
-    let (who, st) = ["client", "server"]
-        .into_iter()
-        .filter_map(|n| side_of(f, n).stuck.as_ref().map(|s| (n, s)))
+    let (who, st) = sides_with(f, |s| s.stuck.as_ref())
         .filter(|(_, s)| s.unacked_bytes > 0 && s.retransmissions >= cfg.min_retrans)
         .max_by_key(|(_, s)| s.retransmissions)?;
     let peer = peer_of(who);
@@ -45,9 +45,7 @@ pub fn connection_dying(f: &Flow, cfg: &Config) -> Option<Finding> {
     if let Some(a) = p.ack_advance_frame {
         fr.push(a);
     }
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(*first);
     fd.origin = Some("network".into());
     set_error(&mut fd, Sock::Aborted);

@@ -12,7 +12,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, rst_name, rst_origin, ttl_text};
+use super::{base, conn, ev, rst_name, rst_origin, set_frames, ttl_text};
 use crate::wording::{endpoint, frames, secs};
 
 pub fn ecn_setup_blocked(f: &Flow) -> Option<Finding> {
@@ -38,9 +38,7 @@ pub fn ecn_setup_blocked(f: &Flow) -> Option<Finding> {
     fr.extend(reset);
     fr.push(plain);
     fr.extend(f.synack_frame);
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(t0);
     fd.attempts = Some(f.attempts.syn_count);
     fd.origin = Some("network".into());
@@ -86,7 +84,7 @@ pub fn ecn_setup_blocked(f: &Flow) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow};
     use serde_json::json;
 
     fn dropped() -> serde_json::Value {
@@ -106,7 +104,7 @@ mod tests {
         assert_eq!(fd.frames, vec![11, 12, 13]);
         assert_eq!(fd.evidence["how"], "dropped");
         assert!((fd.evidence["time_lost"].as_f64().unwrap() - 1.03).abs() < 1e-9);
-        assert!(fd.summary.contains("went unanswered"), "{}", fd.summary);
+        assert_has(&fd.summary, "went unanswered");
     }
 
     #[test]
@@ -124,11 +122,7 @@ mod tests {
         let fd = ecn_setup_blocked(&flow(p)).expect("fires");
         assert_eq!(fd.evidence["how"], "reset");
         assert_eq!(fd.frames, vec![24, 25, 26, 27]);
-        assert!(
-            fd.summary.contains("RST/ACK (frame 25, TTL 63)"),
-            "{}",
-            fd.summary
-        );
+        assert_has(&fd.summary, "RST/ACK (frame 25, TTL 63)");
     }
 
     #[test]

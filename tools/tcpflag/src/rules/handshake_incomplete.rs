@@ -3,7 +3,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, base, conn, ev, rst_frames, set_error, syn_frames};
+use super::{Config, base, conn, ev, rst_frames, set_error, set_frames, syn_frames};
 use crate::socket_errors::Sock;
 use crate::wording::{plural, secs};
 
@@ -31,9 +31,7 @@ pub fn handshake_incomplete(f: &Flow, cfg: &Config) -> Option<Finding> {
     // Every SYN-ACK the server repeated is evidence that the ACK never reached it.
     fr.extend(&f.synack_frames);
     fr.extend(rst_frames(f));
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     set_error(&mut fd, Sock::TimedOut);
     let mut why = vec![];
     if f.server.retransmissions > 0 {

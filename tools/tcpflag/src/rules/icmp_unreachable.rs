@@ -4,7 +4,7 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::hops::Origin;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, icmp_origin, origin_value, set_error, syn_frames};
+use super::{base, conn, ev, ev_origin, icmp_origin, set_error, set_frames, syn_frames};
 use crate::socket_errors::{Sock, icmp_error, icmp_words};
 use crate::wording::{frames, plural};
 
@@ -51,9 +51,7 @@ pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
     fd.origin = Some(if from_server { "server" } else { "network" }.into());
     let mut fr = syns.clone();
     fr.extend(f.icmp.iter().map(|i| i.frame));
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = f.attempts.ts.first().copied().or(Some(f.first_ts));
     set_error(&mut fd, sock);
     let syn_word = if syns.len() == 1 {
@@ -120,10 +118,6 @@ pub fn icmp_unreachable(f: &Flow) -> Option<Finding> {
     ev(&mut fd, "icmp_count", f.icmp_count.max(1));
     ev(&mut fd, "from_server", from_server);
     ev(&mut fd, "syn_frames", syns);
-    ev(
-        &mut fd,
-        "icmp_origin",
-        o.map(origin_value).unwrap_or(serde_json::Value::Null),
-    );
+    ev_origin(&mut fd, "icmp_origin", o);
     Some(fd)
 }

@@ -8,7 +8,7 @@ use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
     base, conn, ev, ip_of, origin_value, peer_of, rst_frames, rst_name, rst_origin, set_error,
-    side_of, ttl_text,
+    set_frames, side_of, ttl_text,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{frames_of, plural, secs};
@@ -117,9 +117,7 @@ pub fn idle_timeout(f: &Flow) -> Option<Finding> {
         }
         _ => return None,
     };
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.summary = format!(
         "{}: idle {}, then {} — {idle_words}; {ending}",
         conn(f),
@@ -150,43 +148,41 @@ pub fn idle_timeout(f: &Flow) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow, posix, stuck};
     use serde_json::json;
 
-    fn silent_drop(seconds: f64, retrans: u32) -> serde_json::Value {
-        json!({
+    /// Client data after `seconds` of silence, sent again `retrans` times and never answered.
+    fn silent_drop(seconds: f64, retrans: u32) -> Flow {
+        flow(json!({
             "state": "S1", "history": "ShADad", "end": "capture_end",
             "idle": {"seconds": seconds, "from_frame": 22, "frame": 23, "by": "client",
                      "outcome": "unanswered"},
             "client": {"retransmissions": retrans, "fin_frame": null,
-                       "stuck": {"unacked_bytes": 38, "retransmissions": retrans,
-                                 "frames": [24, 25, 26, 27, 28], "ts": [1.0, 1.2, 1.4, 1.8, 2.6],
-                                 "keep_alives": 0, "keep_alive_frames": [], "keep_alive_ts": []}},
+                       "stuck": stuck(38, retrans, &[24, 25, 26, 27, 28],
+                                      &[1.0, 1.2, 1.4, 1.8, 2.6])},
             "server": {"fin_frame": null}
-        })
+        }))
     }
 
     #[test]
     fn silent_drop_after_idle() {
-        let fd = idle_timeout(&flow(silent_drop(3660.0, 5))).expect("fires");
+        let fd = idle_timeout(&silent_drop(3660.0, 5)).expect("fires");
         assert_eq!(fd.kind, "idle_timeout");
         assert_eq!(fd.frames, vec![22, 23, 24, 25, 26, 27, 28]);
-        assert!(
-            fd.summary.contains("idle 61.0 min, then no answer"),
-            "{}",
-            fd.summary
-        );
-        assert_eq!(
-            fd.socket_error.as_ref().unwrap().posix.as_deref(),
-            Some("ETIMEDOUT")
-        );
+        assert_has(&fd.summary, "idle 61.0 min, then no answer");
+        assert_eq!(posix(&fd), Some("ETIMEDOUT"));
     }
 
     #[test]
     fn thresholds() {
-        assert!(idle_timeout(&flow(silent_drop(1.9, 5))).is_none());
-        assert!(idle_timeout(&flow(silent_drop(2.0, 5))).is_some());
-        assert!(idle_timeout(&flow(silent_drop(300.0, 1))).is_none());
+        for (seconds, retrans, fires) in [(1.9, 5, false), (2.0, 5, true), (300.0, 1, false)] {
+            let fd = idle_timeout(&silent_drop(seconds, retrans));
+            assert_eq!(
+                fd.is_some(),
+                fires,
+                "idle {seconds} s, {retrans} retransmissions"
+            );
+        }
     }
 
     fn reset(ttl: u8, origin: Option<&str>) -> serde_json::Value {
@@ -212,11 +208,7 @@ mod tests {
         let fd = idle_timeout(&flow(reset(64, Some("middlebox")))).expect("fires");
         assert_eq!(fd.frames, vec![20, 21, 22]);
         assert_eq!(fd.origin.as_deref(), Some("middlebox"));
-        assert!(
-            fd.summary.contains("in the server's name"),
-            "{}",
-            fd.summary
-        );
+        assert_has(&fd.summary, "in the server's name");
         // without ttlhops: the TTL differs from the server's own
         let fd = idle_timeout(&flow(reset(64, None))).expect("fires");
         assert_eq!(fd.origin.as_deref(), Some("middlebox"));

@@ -8,7 +8,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, origin_value, rst_name, rst_origin, set_error, ttl_text};
+use super::{base, conn, ev, ev_origin, rst_name, rst_origin, set_error, set_frames, ttl_text};
 use crate::socket_errors::Sock;
 use crate::wording::{plural, secs};
 
@@ -88,9 +88,7 @@ pub fn injected_reset(f: &Flow) -> Option<Finding> {
     if f.last_frame != r.frame {
         fr.push(f.last_frame);
     }
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(r.ts);
     fd.origin = Some("middlebox".into());
     if !ignored {
@@ -187,10 +185,6 @@ pub fn injected_reset(f: &Flow) -> Option<Finding> {
     ev(&mut fd, "rst_ip_id", r.ip_id);
     ev(&mut fd, "at_hop", at_hop);
     ev(&mut fd, "after", after);
-    ev(
-        &mut fd,
-        "rst_origin",
-        origin.map(origin_value).unwrap_or(serde_json::Value::Null),
-    );
+    ev_origin(&mut fd, "rst_origin", origin);
     Some(fd)
 }

@@ -7,7 +7,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, rst_frames, rst_name, rst_origin, set_error};
+use super::{base, conn, ev, rst_frames, rst_name, rst_origin, set_error, set_frames};
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, secs};
 
@@ -29,9 +29,7 @@ pub fn keepalive_race(f: &Flow) -> Option<Finding> {
     let mut fd = base(f, "keepalive_race", Severity::Error);
     let mut fr = vec![l.fin_frame, l.frame];
     fr.extend(rst_frames(f));
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(l.ts);
     fd.origin = Some("server".into());
     set_error(&mut fd, Sock::Reset);
@@ -103,7 +101,7 @@ pub fn keepalive_race(f: &Flow) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow};
     use serde_json::json;
 
     /// The lab's shape: answer, 1 s idle, server FIN, request 0.3 s later, RST.
@@ -128,8 +126,8 @@ mod tests {
         let fd = keepalive_race(&raced(json!({}))).expect("fires");
         assert_eq!(fd.kind, "keepalive_race");
         assert_eq!(fd.frames, vec![31, 33, 34]);
-        assert!(fd.summary.contains("idle 1.0 s"), "{}", fd.summary);
-        assert!(fd.summary.contains("300 ms later"), "{}", fd.summary);
+        assert_has(&fd.summary, "idle 1.0 s");
+        assert_has(&fd.summary, "300 ms later");
         assert_eq!(fd.socket_error.unwrap().windows_code, Some(10054));
     }
 
@@ -137,8 +135,8 @@ mod tests {
     fn crossing_fin_and_quick_close_are_named() {
         let f = raced(json!({"late_request": {"crossed": true, "frame": 30, "fin_idle": 0.01}}));
         let fd = keepalive_race(&f).expect("fires");
-        assert!(fd.summary.contains("crossed"), "{}", fd.summary);
-        assert!(fd.summary.contains("Connection: close"), "{}", fd.summary);
+        assert_has(&fd.summary, "crossed");
+        assert_has(&fd.summary, "Connection: close");
     }
 
     #[test]

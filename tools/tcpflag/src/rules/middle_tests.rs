@@ -1,11 +1,12 @@
 //! Engine tests for the cross-flow stages in front of the per-flow rules: one-way captures,
 //! scans, floods (crate::probes, rules::one_sided_capture), and injected_reset.
 
-use serde_json::json;
+use serde_json::{Value, json};
+use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::testutil::{flow, seed_refused_attempt};
-use crate::Engine;
+use super::testutil::{assert_has, flow, seed_refused_attempt};
+use crate::engine::Engine;
 use crate::probes::{MAX_HELD, ProbeConfig, Probes};
 use crate::rules::Config;
 use crate::rules::intermittent_backend::BackendConfig;
@@ -14,19 +15,31 @@ fn engine() -> Engine {
     Engine::new(Config::default(), BackendConfig::default())
 }
 
+/// Everything a fresh engine finds on `flows`, up to the end of the input.
+fn judge_all(flows: impl IntoIterator<Item = Flow>) -> Vec<Finding> {
+    let mut e = engine();
+    let mut out = vec![];
+    for f in flows {
+        out.extend(e.flow(f));
+    }
+    out.extend(e.finish());
+    out
+}
+
+/// [`judge_all`] on one flow.
+fn judged(patch: serde_json::Value) -> Vec<Finding> {
+    judge_all([flow(patch)])
+}
+
 fn kinds(v: &[Finding]) -> Vec<&str> {
     v.iter().map(|f| f.kind.as_str()).collect()
 }
 
-/// A refused probe from `src` to `dst:port` at `ts`.
-fn refused_probe(
-    uid: &str,
-    src: &str,
-    sport: u16,
-    dst: &str,
-    port: u16,
-    ts: f64,
-) -> serde_json::Value {
+/// An address and a port.
+type Endpoint<'a> = (&'a str, u16);
+
+/// A refused probe from `src:sport` to `dst:port` at `ts`.
+fn refused_probe(uid: &str, (src, sport): Endpoint, (dst, port): Endpoint, ts: f64) -> Value {
     let mut v = seed_refused_attempt(uid, 1, 2, ts, false);
     v["client_ip"] = json!(src);
     v["client_port"] = json!(sport);
@@ -36,7 +49,7 @@ fn refused_probe(
 }
 
 /// One unanswered single SYN from `src:sport` to `dst:port` at `ts`.
-fn lone_syn(uid: &str, src: &str, sport: u16, dst: &str, port: u16, ts: f64) -> serde_json::Value {
+fn lone_syn(uid: &str, (src, sport): Endpoint, (dst, port): Endpoint, ts: f64) -> Value {
     json!({
         "uid": uid, "client_ip": src, "client_port": sport, "server_ip": dst, "server_port": port,
         "first_frame": 1, "last_frame": 1, "first_ts": ts, "last_ts": ts, "duration": 0.0,
@@ -51,20 +64,15 @@ fn lone_syn(uid: &str, src: &str, sport: u16, dst: &str, port: u16, ts: f64) -> 
 
 #[test]
 fn a_port_scan_is_one_info_finding() {
-    let mut e = engine();
-    let mut out = vec![];
-    for p in 1..=50u16 {
-        let f = flow(refused_probe(
+    let out = judge_all((1..=50u16).map(|p| {
+        let ts = 100.0 + f64::from(p) * 0.01;
+        flow(refused_probe(
             &format!("P{p}"),
-            "10.9.9.9",
-            40000,
-            "172.16.0.1",
-            p,
-            100.0 + f64::from(p) * 0.01,
-        ));
-        out.extend(e.flow(f));
-    }
-    out.extend(e.finish());
+            ("10.9.9.9", 40000),
+            ("172.16.0.1", p),
+            ts,
+        ))
+    }));
     assert_eq!(kinds(&out), ["port_scan"], "{out:#?}");
     let f = &out[0];
     assert_eq!(f.severity, Severity::Info);
@@ -78,96 +86,75 @@ fn a_port_scan_is_one_info_finding() {
 #[test]
 fn few_ports_or_many_clients_of_one_port_stay_per_connection() {
     // 19 ports: below the threshold, each refusal is its own finding.
-    let mut e = engine();
-    let mut out = vec![];
-    for p in 1..=19u16 {
-        out.extend(e.flow(flow(refused_probe(
+    let out = judge_all((1..=19u16).map(|p| {
+        flow(refused_probe(
             &format!("P{p}"),
-            "10.9.9.9",
-            40000 + p,
-            "172.16.0.1",
-            p,
+            ("10.9.9.9", 40000 + p),
+            ("172.16.0.1", p),
             100.0,
-        ))));
-    }
-    out.extend(e.finish());
+        ))
+    }));
     assert_eq!(out.len(), 19);
     assert!(out.iter().all(|f| f.kind == "refused"));
     // 60 clients (and 60 source ports of one client) refused by one closed port: refusals.
-    let mut e = engine();
-    let mut out = vec![];
-    for i in 0..60u16 {
+    let out = judge_all((0..60u16).flat_map(|i| {
         let src = format!("10.0.{}.{}", i / 200, i % 200 + 1);
-        out.extend(e.flow(flow(refused_probe(
-            &format!("C{i}"),
-            &src,
-            5000,
-            "172.16.0.1",
-            2383,
-            100.0 + f64::from(i) * 0.05,
-        ))));
-        out.extend(e.flow(flow(refused_probe(
-            &format!("D{i}"),
-            "10.1.1.1",
-            6000 + i,
-            "172.16.0.1",
-            2383,
-            100.0 + f64::from(i) * 0.05,
-        ))));
-    }
-    out.extend(e.finish());
+        let ts = 100.0 + f64::from(i) * 0.05;
+        [
+            flow(refused_probe(
+                &format!("C{i}"),
+                (&src, 5000),
+                ("172.16.0.1", 2383),
+                ts,
+            )),
+            flow(refused_probe(
+                &format!("D{i}"),
+                ("10.1.1.1", 6000 + i),
+                ("172.16.0.1", 2383),
+                ts,
+            )),
+        ]
+    }));
     assert_eq!(out.len(), 120, "{:?}", kinds(&out));
     assert!(out.iter().all(|f| f.kind == "refused"));
 }
 
 #[test]
 fn a_flood_is_one_warning_and_real_clients_keep_their_findings() {
-    let mut e = engine();
-    let mut out = vec![];
-    for i in 0..500u32 {
+    let flood = (0..500u32).map(|i| {
         let src = format!("192.0.2.{}", i % 250 + 1);
-        let f = flow(lone_syn(
-            &format!("F{i}"),
-            &src,
-            1024 + i as u16,
-            "172.16.0.1",
-            8084,
-            100.0 + f64::from(i) * 0.005,
-        ));
-        out.extend(e.flow(f));
-    }
+        let ts = 100.0 + f64::from(i) * 0.005;
+        let (uid, sport) = (format!("F{i}"), 1024 + i as u16);
+        let syn = lone_syn(&uid, (&src, sport), ("172.16.0.1", 8084), ts);
+        flow(syn)
+    });
     // A real client: three SYNs, retried (syn_timeout), not part of the flood.
-    let mut real = lone_syn("REAL", "10.0.0.1", 50000, "172.16.0.1", 8084, 101.0);
+    let mut real = lone_syn("REAL", ("10.0.0.1", 50000), ("172.16.0.1", 8084), 101.0);
     real["attempts"] = json!({"syn_count": 3, "frames": [1, 2, 3], "ts": [101.0, 102.0, 104.0], "intervals": [1.0, 2.0]});
     real["client"]["packets"] = json!(3);
     real["last_ts"] = json!(104.0);
-    out.extend(e.flow(flow(real)));
-    out.extend(e.finish());
+    let out = judge_all(flood.chain([flow(real)]));
     assert_eq!(kinds(&out), ["syn_flood", "syn_timeout"], "{out:#?}");
     let f = &out[0];
     assert_eq!(f.severity, Severity::Warning);
     assert_eq!(f.evidence["syns"], 500);
     assert_eq!(f.evidence["sources"], 250);
-    assert!(f.summary.contains("SYN/s"), "{}", f.summary);
+    assert_has(&f.summary, "SYN/s");
 }
 
 #[test]
 fn a_slow_trickle_from_one_source_is_no_flood() {
     // 150 single SYNs from one client to one port, one per second: an application with a short
     // connect timeout, not a flood (no_response each, as before).
-    let mut e = engine();
-    let mut out = vec![];
-    for i in 0..150u16 {
-        out.extend(e.flow(flow(lone_syn(
+    let out = judge_all((0..150u16).map(|i| {
+        let ts = 100.0 + f64::from(i);
+        flow(lone_syn(
             &format!("S{i}"),
-            "10.0.0.1",
-            30000 + i,
-            "172.16.0.1",
-            8084,
-            100.0 + f64::from(i),
-        ))));
-    }
-    out.extend(e.finish());
+            ("10.0.0.1", 30000 + i),
+            ("172.16.0.1", 8084),
+            ts,
+        ))
+    }));
     assert!(
         out.iter().all(|f| f.kind == "no_response"),
         "{:?}",
@@ -187,10 +174,8 @@ fn held_probes_are_bounded() {
         let src = format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255);
         let f = flow(refused_probe(
             &format!("H{i}"),
-            &src,
-            5000,
-            "172.16.0.1",
-            80 + (i % 7) as u16,
+            (&src, 5000),
+            ("172.16.0.1", 80 + (i % 7) as u16),
             100.0,
         ));
         assert!(p.offer(f, None, 100.0, &mut out, &mut released).is_none());
@@ -220,10 +205,8 @@ fn one_way_flows_are_not_judged_and_said_once() {
     // The same client's unanswered attempt: its answer may be missing too.
     out.extend(e.flow(flow(lone_syn(
         "U",
-        "10.0.0.1",
-        41000,
-        "192.168.0.2",
-        2383,
+        ("10.0.0.1", 41000),
+        ("192.168.0.2", 2383),
         1000.2,
     ))));
     out.extend(e.finish());
@@ -231,42 +214,34 @@ fn one_way_flows_are_not_judged_and_said_once() {
     assert_eq!(out[0].evidence["connections"], 3);
     assert_eq!(out[0].evidence["unanswered_not_judged"], 1);
     // A single missing SYN-ACK (acked_unseen 1) is no one-way capture.
-    let mut e = engine();
-    let f = flow(json!({"client": {"acked_unseen": 1}, "server": {"packets": 0, "bytes": 0}}));
-    let mut out = e.flow(f);
-    out.extend(e.finish());
+    let out = judged(json!({"client": {"acked_unseen": 1}, "server": {"packets": 0, "bytes": 0}}));
     assert!(!kinds(&out).contains(&"one_sided_capture"), "{out:#?}");
+}
+
+/// An established flow ended by a RST from the server's address with TTL `ttl` and IP ID
+/// `ip_id` (the server's own packets: TTL 126, IP ID 9; the client's last: IP ID 4242), after
+/// which the server sent `sender_after` packets.
+fn server_rst(ttl: u8, ip_id: u16, sender_after: u32) -> serde_json::Value {
+    json!({
+        "state": "RSTR", "history": "ShADadr", "end": "rst",
+        "server": {"fin_frame": null},
+        "client": {"fin_frame": null},
+        "rst": {"from": "server", "frame": 9, "ts": 1000.3, "ttl": ttl, "ip_id": ip_id,
+                "flags": "RA", "seq_ok": true, "seq_check": "exact", "seq": 1, "count": 1,
+                "sender_ttl": 126, "sender_ip_id": 9, "receiver_ip_id": 4242,
+                "sender_after": sender_after, "receiver_after": 0}
+    })
 }
 
 #[test]
 fn injected_reset_without_ttlhops() {
     // The server's RST with the client's IP ID copied, after which the server kept sending.
-    let f = flow(json!({
-        "state": "RSTR", "history": "ShADadr", "end": "rst",
-        "server": {"fin_frame": null},
-        "client": {"fin_frame": null},
-        "rst": {"from": "server", "frame": 9, "ts": 1000.3, "ttl": 64, "ip_id": 4242, "flags": "RA",
-                "seq_ok": true, "seq_check": "exact", "seq": 1, "count": 1, "sender_ttl": 126,
-                "sender_ip_id": 9, "receiver_ip_id": 4242, "sender_after": 2, "receiver_after": 0}
-    }));
-    let mut e = engine();
-    let mut out = e.flow(f);
-    out.extend(e.finish());
+    let out = judged(server_rst(64, 4242, 2));
     assert_eq!(kinds(&out), ["injected_reset"], "{out:#?}");
     assert_eq!(out[0].severity, Severity::Error);
     assert_eq!(out[0].origin.as_deref(), Some("middlebox"));
     // A RST of the server's own (its IP ID counter, nothing after it): reset_mid_connection.
-    let f = flow(json!({
-        "state": "RSTR", "history": "ShADadr", "end": "rst",
-        "server": {"fin_frame": null},
-        "client": {"fin_frame": null},
-        "rst": {"from": "server", "frame": 9, "ts": 1000.3, "ttl": 126, "ip_id": 10, "flags": "RA",
-                "seq_ok": true, "seq_check": "exact", "seq": 1, "count": 1, "sender_ttl": 126,
-                "sender_ip_id": 9, "receiver_ip_id": 4242, "sender_after": 0, "receiver_after": 0}
-    }));
-    let mut e = engine();
-    let mut out = e.flow(f);
-    out.extend(e.finish());
+    let out = judged(server_rst(126, 10, 0));
     assert_eq!(kinds(&out), ["reset_mid_connection"], "{out:#?}");
 }
 
@@ -274,7 +249,7 @@ fn injected_reset_without_ttlhops() {
 fn a_forged_refusal_before_the_real_syn_ack() {
     // SYN (2), forged RST/ACK with the server's address (3, TTL 64), the real SYN-ACK (4, TTL
     // 126), the client's stack resets it (5).
-    let f = flow(json!({
+    let out = judged(json!({
         "state": "REJ", "history": "ShR", "end": "rst", "established": false,
         "synack_frame": 4, "last_frame": 5,
         "client": {"packets": 2, "bytes": 0, "fin_frame": null},
@@ -284,18 +259,11 @@ fn a_forged_refusal_before_the_real_syn_ack() {
                 "seq_ok": true, "seq_check": "exact", "seq": 0, "count": 2, "sender_ttl": 126,
                 "sender_ip_id": null, "receiver_ip_id": 77, "sender_after": 1, "receiver_after": 0}
     }));
-    let mut e = engine();
-    let mut out = e.flow(f);
-    out.extend(e.finish());
     assert_eq!(kinds(&out), ["injected_reset"], "{out:#?}");
     assert_eq!(out[0].severity, Severity::Error);
     let err = out[0].socket_error.as_ref().unwrap();
     assert_eq!(err.windows_code, Some(10061), "{err:?}");
-    assert!(
-        out[0].summary.contains("connect() failed"),
-        "{}",
-        out[0].summary
-    );
+    assert_has(&out[0].summary, "connect() failed");
 }
 
 #[test]
@@ -303,58 +271,45 @@ fn a_half_open_flood_counts_the_syn_acks_nobody_acknowledged() {
     // 200 SYNs in 1 s.
     // Seen on the server's side: each spoofed SYN answered by a SYN-ACK, retransmitted, never
     // acknowledged (SYN-RECV) — handshake_incomplete each, folded into one syn_flood.
-    let mut e = engine();
-    let mut out = vec![];
-    for i in 0..200u32 {
-        let mut v = lone_syn(
-            &format!("H{i}"),
-            &format!("198.51.100.{}", i % 100 + 128),
-            2000 + i as u16,
-            "172.16.0.1",
-            443,
-            100.0 + f64::from(i) * 0.005,
-        );
+    let half_open = |mut v: serde_json::Value| {
         v["synack_frame"] = json!(2);
         v["synack_count"] = json!(3);
         v["server"] = json!({"packets": 3, "bytes": 0, "retransmissions": 2, "fin_frame": null,
                              "ttl": {"first": 64, "min": 64, "max": 64}});
         v["history"] = json!("Sh");
         v["state"] = json!("S1");
-        out.extend(e.flow(flow(v)));
-    }
-    out.extend(e.finish());
+        flow(v)
+    };
+    let out = judge_all((0..200u32).map(|i| {
+        let src = format!("198.51.100.{}", i % 100 + 128);
+        let ts = 100.0 + f64::from(i) * 0.005;
+        let (uid, sport) = (format!("H{i}"), 2000 + i as u16);
+        let syn = lone_syn(&uid, (&src, sport), ("172.16.0.1", 443), ts);
+        half_open(syn)
+    }));
     assert_eq!(kinds(&out), ["syn_flood"], "{out:#?}");
     assert_eq!(out[0].evidence["half_open"], 200);
-    assert!(
-        out[0].summary.contains("SYN-ACKs that nobody acknowledged"),
-        "{}",
-        out[0].summary
-    );
+    assert_has(&out[0].summary, "SYN-ACKs that nobody acknowledged");
 }
 
 #[test]
 fn a_flood_whose_records_arrive_a_timeout_late_is_still_one_finding() {
     // tcpflows writes unanswered attempts 60 s after their SYN, while healthy connections keep
     // the clock at the present: the flood must not be cut into pieces.
-    let mut e = engine();
-    let mut out = vec![];
-    for i in 0..1000u32 {
+    let out = judge_all((0..1000u32).flat_map(|i| {
         let t = 100.0 + f64::from(i) * 0.005;
         let mut ok = flow(json!({"uid": format!("OK{i}"), "client_port": 3000 + i as u16}));
         ok.first_ts = t + 60.0;
         ok.last_ts = t + 60.1;
-        out.extend(e.flow(ok));
         let src = format!("192.0.2.{}", i % 250 + 1);
-        out.extend(e.flow(flow(lone_syn(
+        let syn = lone_syn(
             &format!("F{i}"),
-            &src,
-            1024 + i as u16,
-            "172.16.0.1",
-            8084,
+            (&src, 1024 + i as u16),
+            ("172.16.0.1", 8084),
             t,
-        ))));
-    }
-    out.extend(e.finish());
+        );
+        [ok, flow(syn)]
+    }));
     assert_eq!(kinds(&out), ["syn_flood"], "{:?}", kinds(&out));
     assert_eq!(out[0].evidence["syns"], 1000);
 }
@@ -363,35 +318,30 @@ fn a_flood_whose_records_arrive_a_timeout_late_is_still_one_finding() {
 fn a_scans_filtered_ports_arriving_a_timeout_late_join_it() {
     // 30 closed ports (refused, written at once) and 10 filtered ones (unanswered, written 60 s
     // after their SYN), healthy traffic moving the clock in between: one scan.
-    let mut e = engine();
-    let mut out = vec![];
-    for p in 1..=30u16 {
-        out.extend(e.flow(flow(refused_probe(
+    let at = |p: u16| 100.0 + f64::from(p) * 0.01;
+    let closed = (1..=30u16).map(|p| {
+        flow(refused_probe(
             &format!("P{p}"),
-            "10.9.9.9",
-            40000,
-            "172.16.0.1",
-            p,
-            100.0 + f64::from(p) * 0.01,
-        ))));
-    }
-    for i in 0..60u32 {
+            ("10.9.9.9", 40000),
+            ("172.16.0.1", p),
+            at(p),
+        ))
+    });
+    let healthy = (0..60u32).map(|i| {
         let mut ok = flow(json!({"uid": format!("OK{i}"), "client_port": 3000 + i as u16}));
         ok.first_ts = 101.0 + f64::from(i);
         ok.last_ts = ok.first_ts + 0.1;
-        out.extend(e.flow(ok));
-    }
-    for p in 31..=40u16 {
-        out.extend(e.flow(flow(lone_syn(
+        ok
+    });
+    let filtered = (31..=40u16).map(|p| {
+        flow(lone_syn(
             &format!("P{p}"),
-            "10.9.9.9",
-            40000,
-            "172.16.0.1",
-            p,
-            100.0 + f64::from(p) * 0.01,
-        ))));
-    }
-    out.extend(e.finish());
+            ("10.9.9.9", 40000),
+            ("172.16.0.1", p),
+            at(p),
+        ))
+    });
+    let out = judge_all(closed.chain(healthy).chain(filtered));
     assert_eq!(kinds(&out), ["port_scan"], "{:?}", kinds(&out));
     assert_eq!(out[0].evidence["ports"], 40);
     assert_eq!(out[0].evidence["outcomes"]["unanswered"], 10);
@@ -401,21 +351,13 @@ fn a_scans_filtered_ports_arriving_a_timeout_late_join_it() {
 fn single_syns_of_many_clients_cut_off_by_the_capture_end_are_no_flood() {
     // 258 clients' first SYNs to one port over 12 s, the capture over before their retries (the
     // generator's --warmup run): 21 SYN/s, not a flood, and no finding (the capture ended).
-    let mut e = engine();
-    let mut out = vec![];
-    for i in 0..258u32 {
+    let out = judge_all((0..258u32).map(|i| {
         let src = format!("10.1.{}.{}", i / 200, i % 200 + 1);
-        let mut v = lone_syn(
-            &format!("C{i}"),
-            &src,
-            40000 + i as u16,
-            "172.16.0.22",
-            443,
-            100.0 + f64::from(i) * 0.048,
-        );
+        let ts = 100.0 + f64::from(i) * 0.048;
+        let (uid, sport) = (format!("C{i}"), 40000 + i as u16);
+        let mut v = lone_syn(&uid, (&src, sport), ("172.16.0.22", 443), ts);
         v["end"] = json!("capture_end");
-        out.extend(e.flow(flow(v)));
-    }
-    out.extend(e.finish());
+        flow(v)
+    }));
     assert!(out.is_empty(), "{:?}", kinds(&out));
 }

@@ -5,7 +5,7 @@
 //!
 //! One file per rule, named as the finding kind it reports (`refused.rs` also reports
 //! `refused_by_middlebox`). A new rule = one file here + one `mod` line + one line in `evaluate`
-//! (at its priority). The exceptions are judged across flows, fed by the engine (`lib.rs`,
+//! (at its priority). The exceptions are judged across flows, fed by the engine (`engine.rs`,
 //! `probes.rs`): `intermittent_backend`, `dns_failure`, `port_scan`, `syn_flood`,
 //! `one_sided_capture`, `port_exhaustion`. Helpers shared by several rules live below `evaluate`.
 
@@ -43,7 +43,7 @@ mod zero_window_at_handshake;
 mod zero_window_stall;
 
 use serde_json::Value;
-use tcpwhy_common::records::flow::{Flow, Rst, ZeroWindow};
+use tcpwhy_common::records::flow::{Flow, Rst, Side, ZeroWindow};
 use tcpwhy_common::records::hops::Origin;
 use tcpwhy_common::records::{Finding, Severity};
 
@@ -205,6 +205,15 @@ pub(crate) fn ttl_text(origin: Option<&Origin>, ttl: Option<u8>, v6: bool) -> Op
     ttl.map(|t| format!("{word} {t}"))
 }
 
+/// The RST of a connection that got past its handshake (or was picked up mid-stream).
+pub(crate) fn established_rst(f: &Flow) -> Option<&Rst> {
+    if f.established || f.midstream {
+        f.rst.as_ref()
+    } else {
+        None
+    }
+}
+
 /// ttlhops' verdict on the flow's RST, when present.
 pub(crate) fn rst_origin(f: &Flow) -> Option<&Origin> {
     f.ttlhops.as_ref().and_then(|h| h.rst.as_ref())
@@ -222,9 +231,21 @@ pub(crate) fn set_error(fd: &mut Finding, s: Sock) {
     fd.socket_error = Some(s.error());
 }
 
+/// Sets the evidence frames: `fr` in order, each once.
+pub(crate) fn set_frames(fd: &mut Finding, mut fr: Vec<u64>) {
+    fr.sort_unstable();
+    fr.dedup();
+    fd.frames = fr;
+}
+
 /// Inserts into the evidence object.
 pub(crate) fn ev(fd: &mut Finding, k: &str, v: impl Into<Value>) {
     fd.evidence.insert(k.to_string(), v.into());
+}
+
+/// Inserts a ttlhops origin verdict into the evidence object (null when ttlhops gave none).
+pub(crate) fn ev_origin(fd: &mut Finding, k: &str, o: Option<&Origin>) {
+    ev(fd, k, o.map_or(Value::Null, origin_value));
 }
 
 /// The evidence object for a ttlhops origin verdict.
@@ -262,12 +283,23 @@ pub(crate) fn rst_frames(f: &Flow) -> Vec<u64> {
 }
 
 /// The side named `client` or `server`.
-pub(crate) fn side_of<'a>(f: &'a Flow, name: &str) -> &'a tcpwhy_common::records::flow::Side {
+pub(crate) fn side_of<'a>(f: &'a Flow, name: &str) -> &'a Side {
     if name == "client" {
         &f.client
     } else {
         &f.server
     }
+}
+
+/// Each side's name (`client`, then `server`) with what `get` finds on it, where it finds
+/// something.
+pub(crate) fn sides_with<'a, T: 'a>(
+    f: &'a Flow,
+    get: impl Fn(&'a Side) -> Option<&'a T>,
+) -> impl Iterator<Item = (&'static str, &'a T)> {
+    ["client", "server"]
+        .into_iter()
+        .filter_map(move |n| get(side_of(f, n)).map(|x| (n, x)))
 }
 
 /// The address of the side named `client` or `server`.

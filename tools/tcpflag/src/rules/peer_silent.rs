@@ -4,7 +4,10 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, intervals_of, ip_of, peer_of, rst_frames, set_error, side_of};
+use super::{
+    base, conn, ev, intervals_of, ip_of, peer_of, rst_frames, set_error, set_frames, side_of,
+    sides_with,
+};
 use crate::socket_errors::Sock;
 use crate::wording::{frames_of, intervals, plural, secs};
 
@@ -16,9 +19,7 @@ pub fn peer_silent(f: &Flow) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }
-    let (who, st) = ["client", "server"]
-        .into_iter()
-        .filter_map(|n| side_of(f, n).stuck.as_ref().map(|s| (n, s)))
+    let (who, st) = sides_with(f, |s| s.stuck.as_ref())
         .filter(|(_, s)| s.keep_alives >= MIN_KEEPALIVES)
         .max_by_key(|(_, s)| s.keep_alives)?;
     let peer = peer_of(who);
@@ -45,9 +46,7 @@ pub fn peer_silent(f: &Flow) -> Option<Finding> {
     if gave_up {
         fr.extend(rst_frames(f));
     }
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(*first);
     fd.origin = Some("network".into());
     set_error(&mut fd, Sock::KeepAliveFailed);

@@ -6,7 +6,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, ip_of, peer_of, set_error, side_of};
+use super::{base, conn, ev, ip_of, peer_of, set_error, set_frames, side_of, sides_with};
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, frames_of, plural, secs, thousands};
 
@@ -31,10 +31,8 @@ pub fn pmtu_blackhole(f: &Flow) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }
-    let (who, sl) = ["client", "server"]
-        .into_iter()
-        .filter_map(|n| side_of(f, n).size_limit.as_ref().map(|s| (n, s)))
-        .max_by_key(|(_, s)| s.retransmissions)?;
+    let (who, sl) =
+        sides_with(f, |s| s.size_limit.as_ref()).max_by_key(|(_, s)| s.retransmissions)?;
     let me = side_of(f, who);
     let peer = peer_of(who);
     // The sender's segment limit: the MSS its peer announced (its own when the peer's SYN was
@@ -61,9 +59,7 @@ pub fn pmtu_blackhole(f: &Flow) -> Option<Finding> {
     fr.push(sl.first_lost_frame);
     fr.extend(&lost_frames);
     fr.extend(too_big.iter().map(|i| i.frame));
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = st.and_then(|s| s.ts.first().copied()).or(Some(f.first_ts));
     fd.origin = Some("network".into());
     set_error(&mut fd, Sock::TimedOut);
@@ -162,7 +158,7 @@ pub fn pmtu_blackhole(f: &Flow) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow, posix, stuck};
     use serde_json::json;
 
     fn stuck_upload(smallest: u32, retrans: u32) -> serde_json::Value {
@@ -170,9 +166,7 @@ mod tests {
             "state": "S1", "history": "ShAD", "end": "capture_end",
             "client": {"packets": 12, "bytes": 17443, "retransmissions": retrans,
                        "fin_frame": null,
-                       "stuck": {"unacked_bytes": 17376, "retransmissions": retrans,
-                                 "frames": [20, 21, 22, 25], "ts": [1.0, 1.4, 2.2, 3.9],
-                                 "keep_alives": 0, "keep_alive_frames": [], "keep_alive_ts": []},
+                       "stuck": stuck(17376, retrans, &[20, 21, 22, 25], &[1.0, 1.4, 2.2, 3.9]),
                        "size_limit": {"largest_acked": 67, "largest_acked_frame": 14,
                                       "smallest_lost": smallest, "largest_lost": smallest,
                                       "retransmissions": retrans, "first_lost_frame": 20}},
@@ -185,25 +179,32 @@ mod tests {
         let fd = pmtu_blackhole(&flow(stuck_upload(1448, 4))).expect("fires");
         assert_eq!(fd.kind, "pmtu_blackhole");
         assert_eq!(fd.frames, vec![14, 20, 21, 22, 25]);
-        assert!(fd.summary.contains("67 bytes"), "{}", fd.summary);
-        assert!(fd.summary.contains("1,448 bytes"), "{}", fd.summary);
-        assert!(fd.summary.contains("MSS 1460"), "{}", fd.summary);
-        assert_eq!(
-            fd.socket_error.as_ref().unwrap().posix.as_deref(),
-            Some("ETIMEDOUT")
-        );
+        assert_has(&fd.summary, "67 bytes");
+        assert_has(&fd.summary, "1,448 bytes");
+        assert_has(&fd.summary, "MSS 1460");
+        assert_eq!(posix(&fd), Some("ETIMEDOUT"));
     }
 
     #[test]
     fn thresholds() {
-        // small lost segments (a request dropped by a firewall) are no MTU problem
-        assert!(pmtu_blackhole(&flow(stuck_upload(600, 4))).is_none());
-        // 75 % of 1460 = 1095
-        assert!(pmtu_blackhole(&flow(stuck_upload(1095, 4))).is_some());
-        assert!(pmtu_blackhole(&flow(stuck_upload(1094, 4))).is_none());
-        // one retransmission is no pattern
-        assert!(pmtu_blackhole(&flow(stuck_upload(1448, 1))).is_none());
-        assert!(pmtu_blackhole(&flow(stuck_upload(1448, 2))).is_some());
+        // (smallest lost segment, retransmissions, fires)
+        for (smallest, retrans, fires) in [
+            // small lost segments (a request dropped by a firewall) are no MTU problem
+            (600, 4, false),
+            // 75 % of 1460 = 1095
+            (1095, 4, true),
+            (1094, 4, false),
+            // one retransmission is no pattern
+            (1448, 1, false),
+            (1448, 2, true),
+        ] {
+            let fd = pmtu_blackhole(&flow(stuck_upload(smallest, retrans)));
+            assert_eq!(
+                fd.is_some(),
+                fires,
+                "{smallest} bytes, {retrans} retransmissions"
+            );
+        }
     }
 
     #[test]
@@ -213,7 +214,7 @@ mod tests {
                             "icmp_code": 4, "description": "fragmentation needed",
                             "frame": 21, "ts": 1.1, "ttl": 63, "quoted": "client"}]);
         let fd = pmtu_blackhole(&flow(v)).expect("fires");
-        assert!(fd.summary.contains("yet the sender kept"), "{}", fd.summary);
+        assert_has(&fd.summary, "yet the sender kept");
     }
 
     #[test]
@@ -228,12 +229,8 @@ mod tests {
         v["rst"] = json!({"from": "client", "frame": 40, "ts": 1010.0, "ttl": 128,
                           "ip_id": 900, "flags": "RA", "seq_ok": true, "count": 1});
         let fd = pmtu_blackhole(&flow(v)).expect("fires");
-        assert!(fd.summary.contains("up to 517 bytes"), "{}", fd.summary);
-        assert!(
-            fd.summary.contains("1,460 bytes of payload"),
-            "{}",
-            fd.summary
-        );
+        assert_has(&fd.summary, "up to 517 bytes");
+        assert_has(&fd.summary, "1,460 bytes of payload");
     }
 
     #[test]
@@ -245,8 +242,8 @@ mod tests {
                             "frame": 21, "ts": 1.1, "ttl": 63, "quoted": "client"}]);
         let fd = pmtu_blackhole(&flow(v)).expect("fires");
         assert!(fd.frames.contains(&21));
-        assert!(fd.summary.contains("packet too big"), "{}", fd.summary);
-        assert!(fd.next_step.contains("-s 1452"), "{}", fd.next_step);
+        assert_has(&fd.summary, "packet too big");
+        assert_has(&fd.next_step, "-s 1452");
         // an ICMPv6 of another type is not a "packet too big"
         assert!(!is_too_big("icmpv6", 1, 4));
         assert!(is_too_big("icmp", 3, 4) && !is_too_big("icmp", 3, 3));

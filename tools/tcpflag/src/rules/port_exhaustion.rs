@@ -3,7 +3,7 @@
 //! its source ports cycling through its range so fast that it reuses 4-tuples whose previous
 //! connection closed seconds before, while the server (which closed first) still holds them in
 //! TIME_WAIT. One finding per client and destination, judged across flows: fed every flow by the
-//! engine (`lib.rs`), written when the destination saw no new connection for [`TIME_WAIT`]
+//! engine (`engine.rs`), written when the destination saw no new connection for [`TIME_WAIT`]
 //! seconds of capture time, or at the end of the input. docs/rules.md documents it.
 //!
 //! Memory is bounded: at most [`MAX_DESTS`] destinations and [`MAX_ENTRIES`] remembered
@@ -43,6 +43,10 @@ pub const MAX_LISTED: usize = 32;
 const MAX_HELD_LISTED: usize = 70_000;
 /// Capture seconds between sweeps for quiet destinations.
 const SWEEP: f64 = 5.0;
+/// The end of the summary: what the application sees.
+const RANGE_RUNS_OUT: &str = "When the range runs out, connect() and bind() fail: Windows 10055 \
+    WSAENOBUFS or 10048 WSAEADDRINUSE, POSIX EADDRNOTAVAIL (\"Cannot assign requested \
+    address\") — failures that never reach the wire";
 
 #[derive(Debug)]
 struct Dest {
@@ -270,50 +274,39 @@ fn finding(d: &Dest) -> Option<Finding> {
             thousands(n)
         ),
     };
-    fd.summary = if !cycled {
+    // Both readings start with what the client did and end with what its application sees.
+    let opened = format!(
+        "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), \
+         from {} source ports ({}-{}), and",
+        d.client_ip,
+        thousands(d.flows),
+        endpoint(&d.server_ip, d.server_port),
+        secs(span),
+        rate,
+        thousands(d.ports.len() as u64),
+        d.port_lo,
+        d.port_hi,
+    );
+    fd.summary = if cycled {
         format!(
-            "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), \
-             from {} source ports ({}-{}), and closed them first itself: its stack holds each \
-             source port in TIME_WAIT (120 s on Windows, 60 s on Linux) — up to {} connections to \
-             this destination within 120 s (reached {} after the first), {:.0} % of Windows' \
-             16,384-port range \
-             (49152-65535; {:.0} % of Linux' 28,232). When the range runs out, connect() and \
-             bind() fail: Windows 10055 WSAENOBUFS or 10048 WSAEADDRINUSE, POSIX EADDRNOTAVAIL \
-             (\"Cannot assign requested address\") — failures that never reach the wire",
-            d.client_ip,
-            thousands(d.flows),
-            endpoint(&d.server_ip, d.server_port),
-            secs(span),
-            rate,
-            thousands(d.ports.len() as u64),
-            d.port_lo,
-            d.port_hi,
+            "{opened} {} of them reused a 4-tuple whose previous connection had closed less \
+             than {} before{quickest}{challenged}: the client cycles through its ephemeral ports \
+             faster than TIME_WAIT frees them (Windows 49152-65535, 16,384 ports and 120 s of \
+             TIME_WAIT: about 135 connections/s to one destination; Linux 32768-60999, 28,232 \
+             ports and 60 s: about 470/s). {RANGE_RUNS_OUT}",
+            thousands(d.collisions),
+            secs(TIME_WAIT),
+        )
+    } else {
+        format!(
+            "{opened} closed them first itself: its stack holds each source port in TIME_WAIT \
+             (120 s on Windows, 60 s on Linux) — up to {} connections to this destination \
+             within 120 s (reached {} after the first), {:.0} % of Windows' 16,384-port range \
+             (49152-65535; {:.0} % of Linux' 28,232). {RANGE_RUNS_OUT}",
             thousands(d.peak_held),
             secs(d.peak_at - d.first_ts),
             d.peak_held as f64 * 100.0 / 16384.0,
             d.peak_held as f64 * 100.0 / 28232.0,
-        )
-    } else {
-        format!(
-            "ephemeral port exhaustion (signs): {} opened {} connections to {} in {} ({:.0}/s), from \
-         {} source ports ({}-{}), and {} of them reused a 4-tuple whose previous connection had \
-         closed less than {} before{quickest}{challenged}: the client cycles through its \
-         ephemeral ports faster than TIME_WAIT frees them (Windows 49152-65535, 16,384 ports \
-         and 120 s of TIME_WAIT: about 135 connections/s to one destination; Linux \
-         32768-60999, 28,232 ports and 60 s: about 470/s). When the range runs out, connect() \
-         and bind() fail: Windows 10055 WSAENOBUFS or 10048 WSAEADDRINUSE, POSIX \
-         EADDRNOTAVAIL (\"Cannot assign requested address\") — failures that never reach the \
-         wire",
-            d.client_ip,
-            thousands(d.flows),
-            endpoint(&d.server_ip, d.server_port),
-            secs(span),
-            rate,
-            thousands(d.ports.len() as u64),
-            d.port_lo,
-            d.port_hi,
-            thousands(d.collisions),
-            secs(TIME_WAIT),
         )
     };
     fd.next_step = format!(
@@ -356,7 +349,7 @@ fn finding(d: &Dest) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow, windows_code};
 
     /// Connection `i` from `port`, starting at `t`, 5 ms long.
     fn conn(i: u64, port: u16, t: f64) -> Flow {
@@ -388,7 +381,7 @@ mod tests {
         assert_eq!(fd.evidence["collisions"], json!(236));
         assert_eq!(fd.evidence["source_ports"], json!(64));
         assert_eq!(fd.frames.len(), MAX_LISTED);
-        assert_eq!(fd.socket_error.as_ref().unwrap().windows_code, Some(10055));
+        assert_eq!(windows_code(fd), Some(10055));
     }
 
     #[test]
@@ -436,12 +429,8 @@ mod tests {
         let fd = &out[0];
         assert_eq!(fd.evidence["collisions"], json!(0));
         assert_eq!(fd.evidence["client_closed_within_120s"], json!(12_000));
-        assert!(
-            fd.summary.contains("closed them first itself"),
-            "{}",
-            fd.summary
-        );
-        assert!(fd.summary.contains("73 % of Windows"), "{}", fd.summary);
+        assert_has(&fd.summary, "closed them first itself");
+        assert_has(&fd.summary, "73 % of Windows");
         assert_eq!(fd.frames.len(), MAX_LISTED);
         // The same with the server closing first: its TIME_WAIT, the client's ports free (and
         // not yet cycled through 16,384 of them).

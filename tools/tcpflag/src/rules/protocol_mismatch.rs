@@ -3,7 +3,7 @@
 //! plaintext request answered by a TLS record or alert (`tls.client_text`: the port speaks TLS).
 
 use serde_json::json;
-use tcpwhy_common::records::flow::Flow;
+use tcpwhy_common::records::flow::{Flow, TlsText};
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::base;
@@ -35,6 +35,21 @@ fn protocol_of(text: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// What both directions record: which way it went wrong, the plaintext seen (under `key`) and
+/// the protocol it is. No socket error: each stack fails in its own words (`messages`).
+fn plaintext_evidence(
+    fd: &mut Finding,
+    direction: &str,
+    key: &str,
+    text: &TlsText,
+    proto: Option<&str>,
+) {
+    fd.socket_error = None;
+    ev(fd, "direction", direction);
+    ev(fd, key, json!({"frame": text.frame, "text": text.text}));
+    ev(fd, "protocol", json!(proto));
 }
 
 /// The rule.
@@ -70,14 +85,7 @@ pub fn protocol_mismatch(f: &Flow) -> Option<Finding> {
                 "point the TLS client at the service's TLS port, or enable TLS on {target}; `openssl s_client -connect {target} -servername {host}` and `curl -v` show what answers"
             )
         };
-        fd.socket_error = None;
-        ev(&mut fd, "direction", "tls_to_plaintext");
-        ev(
-            &mut fd,
-            "server_text",
-            json!({"frame": st.frame, "text": st.text}),
-        );
-        ev(&mut fd, "protocol", json!(proto));
+        plaintext_evidence(&mut fd, "tls_to_plaintext", "server_text", st, proto);
         ev(
             &mut fd,
             "client_hello",
@@ -141,14 +149,7 @@ pub fn protocol_mismatch(f: &Flow) -> Option<Finding> {
             "use https://{}:{port}/ (or enable TLS/SSL in the client's connection settings) for this port; `curl -v https://{}:{port}/`, `openssl s_client -connect {target}` show the TLS service",
             f.server_ip, f.server_ip
         );
-        fd.socket_error = None;
-        ev(&mut fd, "direction", "plaintext_to_tls");
-        ev(
-            &mut fd,
-            "client_text",
-            json!({"frame": ct.frame, "text": ct.text}),
-        );
-        ev(&mut fd, "protocol", json!(proto));
+        plaintext_evidence(&mut fd, "plaintext_to_tls", "client_text", ct, proto);
         ev(
             &mut fd,
             "messages",

@@ -5,7 +5,7 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    base, conn, ev, origin_value, rst_frames, rst_name, rst_origin, set_error, syn_frames, ttl_text,
+    base, conn, ev, ev_origin, rst_frames, rst_name, rst_origin, set_error, syn_frames, ttl_text,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{endpoint, frames, plural, windows_refused_retries};
@@ -85,7 +85,7 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
     let rst_total: u32 = flows
         .iter()
         .map(|f| f.rst.as_ref().map_or(0, |r| r.count.max(1)))
-        .fold(0u32, |a, b| a.saturating_add(b));
+        .fold(0u32, u32::saturating_add);
     let each = if attempts <= 1 {
         " answered".to_string()
     } else if rst_total >= attempts {
@@ -144,7 +144,7 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
     // Same ISN on every attempt: the client's stack retried one connect() (Windows does, twice,
     // about 0.5 s apart); different ISNs: the application connected again.
     let isns: Vec<Option<u32>> = flows.iter().map(|f| f.client.isn).collect();
-    let same_isn = if flows.len() > 1 && isns.iter().all(|i| i.is_some()) {
+    let same_isn = if flows.len() > 1 && isns.iter().all(Option::is_some) {
         Some(isns.windows(2).all(|w| w[0] == w[1]))
     } else {
         None
@@ -243,11 +243,7 @@ pub fn refused(attempts_in: &[(&Flow, Option<&[u64]>)]) -> Finding {
     ev(&mut fd, "rst_flags", rst.flags.clone());
     ev(&mut fd, "rst_ttl", rst.ttl);
     ev(&mut fd, "rst_seq_ok", rst.seq_ok);
-    ev(
-        &mut fd,
-        "rst_origin",
-        origin.map(origin_value).unwrap_or(serde_json::Value::Null),
-    );
+    ev_origin(&mut fd, "rst_origin", origin);
     ev(
         &mut fd,
         "client_retry_hint",

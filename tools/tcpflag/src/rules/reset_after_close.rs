@@ -7,16 +7,14 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    base, before_rst, conn, ev, origin_value, rst_frames, rst_name, rst_origin, set_error, ttl_text,
+    base, before_rst, conn, established_rst, ev, ev_origin, rst_frames, rst_name, rst_origin,
+    set_error, set_frames, ttl_text,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, secs};
 
 pub fn reset_after_close(f: &Flow) -> Option<Finding> {
-    if !(f.established || f.midstream) {
-        return None;
-    }
-    let r = f.rst.as_ref()?;
+    let r = established_rst(f)?;
     if r.from != "server" {
         return None;
     }
@@ -36,9 +34,7 @@ pub fn reset_after_close(f: &Flow) -> Option<Finding> {
     let mut fd = base(f, "reset_after_close", Severity::Error);
     let mut fr = vec![cfin, read_after];
     fr.extend(rst_frames(f));
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(r.ts);
     fd.origin = Some(if middlebox { "middlebox" } else { "server" }.into());
     set_error(&mut fd, Sock::Reset);
@@ -81,10 +77,6 @@ pub fn reset_after_close(f: &Flow) -> Option<Finding> {
     ev(&mut fd, "reset_by", r.from.clone());
     ev(&mut fd, "client_bytes", f.client.bytes);
     ev(&mut fd, "server_bytes", f.server.bytes);
-    ev(
-        &mut fd,
-        "rst_origin",
-        origin.map(origin_value).unwrap_or(serde_json::Value::Null),
-    );
+    ev_origin(&mut fd, "rst_origin", origin);
     Some(fd)
 }

@@ -4,7 +4,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    base, closing, conn, ev, origin_value, rst_frames, rst_name, rst_origin, set_error, ttl_text,
+    base, closing, conn, established_rst, ev, ev_origin, rst_frames, rst_name, rst_origin,
+    set_error, set_frames, ttl_text,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, secs};
@@ -12,10 +13,7 @@ use crate::wording::{bytes, secs};
 /// Established, then a RST from the server (or a middlebox with its address) that was not part
 /// of a close. Client resets (RSTO: browsers and pools aborting) are routine and not reported.
 pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
-    if !(f.established || f.midstream) {
-        return None;
-    }
-    let r = f.rst.as_ref()?;
+    let r = established_rst(f)?;
     let origin = rst_origin(f);
     let middlebox = origin.is_some_and(|o| o.origin == "middlebox");
     if (r.from != "server" && !middlebox) || closing(f) {
@@ -41,9 +39,7 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
     let mut fd = base(f, "reset_mid_connection", severity);
     let mut fr = vec![f.first_frame];
     fr.extend(rst_frames(f));
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(r.ts);
     set_error(&mut fd, Sock::Reset);
     let after = r.ts - f.first_ts;
@@ -85,10 +81,10 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
             bytes(s)
         ),
     };
-    let ignored = if !ignored {
-        ""
-    } else {
+    let ignored = if ignored {
         "; its sequence number was outside the receive window, so the client stack likely ignored it"
+    } else {
+        ""
     };
     let mid = if f.midstream {
         " (counted from where the capture picked the connection up)"
@@ -125,10 +121,6 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
     ev(&mut fd, "client_bytes", f.client.bytes);
     ev(&mut fd, "server_bytes", f.server.bytes);
     ev(&mut fd, "client_retransmissions", f.client.retransmissions);
-    ev(
-        &mut fd,
-        "rst_origin",
-        origin.map(origin_value).unwrap_or(serde_json::Value::Null),
-    );
+    ev_origin(&mut fd, "rst_origin", origin);
     Some(fd)
 }

@@ -4,7 +4,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    Config, base, closing, conn, ev, ip_of, peer_of, rst_frames, rst_name, set_error, side_of,
+    Config, base, closing, conn, ev, ip_of, peer_of, rst_frames, rst_name, set_error, set_frames,
+    side_of,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, plural, secs};
@@ -49,9 +50,7 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
     if reset.is_none() {
         fr.push(f.last_frame);
     }
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     let ending = match reset {
         Some(r) if r.from == who => {
             set_error(&mut fd, Sock::Aborted);

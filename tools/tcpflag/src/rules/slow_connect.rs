@@ -3,7 +3,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, base, conn, ev, syn_frames};
+use super::{Config, base, conn, ev, set_frames, syn_frames};
 use crate::wording::{endpoint, frames, intervals, secs, syn_retry_os};
 
 /// The connection was established, but only after SYN retries: the first SYN(s) went unanswered
@@ -33,9 +33,7 @@ pub fn slow_connect(f: &Flow, cfg: &Config) -> Option<Finding> {
     fd.attempts = Some(n);
     let mut fr = syns.clone();
     fr.extend(f.synack_frame);
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(first);
     fd.origin = Some("network".into());
     let os_part = os

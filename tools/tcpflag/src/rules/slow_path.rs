@@ -5,7 +5,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, base, conn, ev};
+use super::{Config, base, conn, ev, set_frames};
 use crate::wording::secs;
 
 pub fn slow_path(f: &Flow, cfg: &Config) -> Option<Finding> {
@@ -54,9 +54,7 @@ pub fn slow_path(f: &Flow, cfg: &Config) -> Option<Finding> {
     if let Some(s) = f.synack_frame {
         fr.push(s);
     }
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.origin = Some("network".into());
     fd.summary = format!(
         "{}: slow path: SYN → SYN-ACK took {}, SYN-ACK → ACK {} (threshold {}); {where_}. Every \

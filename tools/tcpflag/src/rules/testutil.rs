@@ -1,7 +1,9 @@
 //! Hand-written flow records for the rule tests: a healthy connection as the base, patched per
-//! test with a JSON merge (objects merge recursively, everything else replaces).
+//! test with a JSON merge (objects merge recursively, everything else replaces); and the checks
+//! the tests share (text contains a part, a finding's Windows code).
 
 use serde_json::{Value, json};
+use tcpwhy_common::records::Finding;
 use tcpwhy_common::records::flow::Flow;
 
 /// A healthy HTTP connection, 10.0.0.1:4961 → 192.168.0.2:80, FIN-closed (Zeek SF).
@@ -22,6 +24,20 @@ pub fn healthy() -> Value {
                    "first_ip_id": 7, "retransmissions": 0, "zero_window": null, "fin_frame": 11},
         "rst": null, "icmp": [], "icmp_count": 0
     })
+}
+
+/// A flow's `rst`: one RST/ACK from `from` (`client` or `server`) in `frame` at `ts` with TTL
+/// `ttl`, in the receiver's window.
+pub fn rst(from: &str, frame: u64, ts: f64, ttl: u8) -> Value {
+    json!({"from": from, "frame": frame, "ts": ts, "ttl": ttl, "ip_id": 1, "flags": "RA",
+           "seq_ok": true, "count": 1, "frames": [frame]})
+}
+
+/// A side's `stuck` record: `unacked` bytes, sent again `retrans` times (`frames`, at `ts`), no
+/// keep-alives.
+pub fn stuck(unacked: u64, retrans: u32, frames: &[u64], ts: &[f64]) -> Value {
+    json!({"unacked_bytes": unacked, "retransmissions": retrans, "frames": frames, "ts": ts,
+           "keep_alives": 0, "keep_alive_frames": [], "keep_alive_ts": []})
 }
 
 /// Merges `patch` into `base`.
@@ -91,4 +107,35 @@ pub fn seed_zero_window() -> Value {
         "rst": {"from": "server", "frame": 8, "ts": 1001.2, "ttl": 120, "ip_id": 5,
                 "flags": "R", "seq_ok": true, "count": 1}
     })
+}
+
+/// Asserts that `text` contains `part`, and shows `text` when it does not.
+#[track_caller]
+pub fn assert_has(text: &str, part: &str) {
+    assert!(text.contains(part), "{text}");
+}
+
+/// Asserts that `text` does not contain `part`, and shows `text` when it does.
+#[track_caller]
+pub fn assert_lacks(text: &str, part: &str) {
+    assert!(!text.contains(part), "{text}");
+}
+
+/// The finding's Windows error code (it must have a socket error).
+#[track_caller]
+pub fn windows_code(fd: &Finding) -> Option<u32> {
+    fd.socket_error
+        .as_ref()
+        .expect("a socket error")
+        .windows_code
+}
+
+/// The finding's POSIX error name (it must have a socket error).
+#[track_caller]
+pub fn posix(fd: &Finding) -> Option<&str> {
+    fd.socket_error
+        .as_ref()
+        .expect("a socket error")
+        .posix
+        .as_deref()
 }

@@ -9,7 +9,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, set_error};
+use super::{base, conn, ev, set_error, set_frames};
 use crate::socket_errors::Sock;
 use crate::wording::secs;
 
@@ -43,9 +43,7 @@ pub fn timewait_reuse(f: &Flow) -> Option<Finding> {
     fr.extend(ch.client_rst_frame);
     fr.extend(ch.retry_frame);
     fr.extend(f.synack_frame.filter(|&s| s > ch.frame));
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(ch.syn_ts);
     fd.origin = Some("client".into());
     if delay.is_none() {
@@ -139,7 +137,7 @@ pub fn timewait_reuse(f: &Flow) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::testutil::flow;
+    use crate::rules::testutil::{assert_has, flow};
     use serde_json::json;
 
     /// SYN (10), challenge ACK (11), client RST (12), retried SYN `retry` s later (13), SYN-ACK.
@@ -167,7 +165,7 @@ mod tests {
         assert_eq!(fd.kind, "timewait_reuse");
         assert_eq!(fd.severity, Severity::Info);
         assert_eq!(fd.frames, vec![10, 11, 12, 13, 14]);
-        assert!(fd.summary.contains("3877908 below"), "{}", fd.summary);
+        assert_has(&fd.summary, "3877908 below");
     }
 
     #[test]
@@ -178,7 +176,7 @@ mod tests {
             assert_eq!(fd.severity, Severity::Warning);
             let d = fd.evidence["delay"].as_f64().unwrap();
             assert!((d - (retry + 0.001)).abs() < 1e-6, "{d}");
-            assert!(fd.summary.contains(&secs(retry + 0.001)), "{}", fd.summary);
+            assert_has(&fd.summary, &secs(retry + 0.001));
         }
     }
 

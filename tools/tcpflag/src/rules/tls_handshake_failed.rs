@@ -297,7 +297,7 @@ fn alert_finding(f: &Flow, tls: &Tls, ch: &ClientHello, a: &Alert) -> Finding {
         endpoint(&f.server_ip, f.server_port),
         fd.frames
             .iter()
-            .map(|x| x.to_string())
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", ")
     );

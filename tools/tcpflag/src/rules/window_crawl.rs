@@ -5,7 +5,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, base, conn, ev, ip_of, peer_of, side_of};
+use super::{Config, base, conn, ev, ip_of, peer_of, side_of, sides_with};
 use crate::wording::{bytes, frames_of, plural, secs};
 
 /// Separate waits on the window needed: one or two are the end of a burst, not a pattern.
@@ -20,9 +20,7 @@ pub fn window_crawl(f: &Flow, cfg: &Config) -> Option<Finding> {
     if !(f.established || f.midstream) {
         return None;
     }
-    let (sender, w) = ["client", "server"]
-        .into_iter()
-        .filter_map(|n| side_of(f, n).window_full.as_ref().map(|w| (n, w)))
+    let (sender, w) = sides_with(f, |s| s.window_full.as_ref())
         .filter(|(n, w)| {
             // Time the window was closed outright is a zero-window stall (its own finding), not
             // a crawl: count only the waits on an open but tiny window.

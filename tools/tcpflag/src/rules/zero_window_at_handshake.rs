@@ -3,7 +3,9 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, base, conn, ev, origin_value, rst_frames, rst_origin, set_error, zw_evidence};
+use super::{
+    Config, base, conn, ev, ev_origin, rst_frames, rst_origin, set_error, set_frames, zw_evidence,
+};
 use crate::socket_errors::Sock;
 use crate::wording::{frames, plural, secs};
 
@@ -40,9 +42,7 @@ pub fn zero_window_at_handshake(f: &Flow, cfg: &Config) -> Option<Finding> {
         fr.push(r);
     }
     fr.extend(rst_frames(f));
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(z.first_ts);
     let probes = if z.probes > 0 {
         let pf = frames(&z.probe_frames, 8);
@@ -131,10 +131,6 @@ pub fn zero_window_at_handshake(f: &Flow, cfg: &Config) -> Option<Finding> {
     zw_evidence(&mut fd, side, z);
     ev(&mut fd, "peer_retransmissions", peer.retransmissions);
     ev(&mut fd, "reset_by", reset_by);
-    ev(
-        &mut fd,
-        "rst_origin",
-        origin.map(origin_value).unwrap_or(serde_json::Value::Null),
-    );
+    ev_origin(&mut fd, "rst_origin", origin);
     Some(fd)
 }

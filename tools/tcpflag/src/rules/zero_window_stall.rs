@@ -4,7 +4,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    Config, base, closing, conn, ev, ip_of, peer_of, rst_frames, set_error, side_of, zw_evidence,
+    Config, base, closing, conn, ev, ip_of, peer_of, rst_frames, set_error, set_frames, side_of,
+    zw_evidence,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{plural, secs};
@@ -51,9 +52,7 @@ pub fn zero_window_stall(f: &Flow, cfg: &Config, primary: bool) -> Option<Findin
     if stalled_to_death {
         fr.extend(rst_frames(f));
     }
-    fr.sort_unstable();
-    fr.dedup();
-    fd.frames = fr;
+    set_frames(&mut fd, fr);
     fd.ts = Some(z.first_ts);
     fd.origin = Some(recv.to_string());
     let probes = if z.probes > 0 {
