@@ -34,11 +34,6 @@ pub fn ip(s: &str) -> Option<IpAddr> {
     })
 }
 
-/// 0.0.0.0, ::, or * (ss/lsof: every address).
-pub fn is_wildcard(a: &str) -> bool {
-    a == "*" || ip(a).is_some_and(|i| i.is_unspecified())
-}
-
 pub fn is_loopback(a: &str) -> bool {
     ip(a).is_some_and(|i| i.is_loopback())
 }
@@ -401,7 +396,5 @@ mod tests {
         assert_eq!(s, vec!["10.0.0.5", "10.0.0.6", "fe80::1"]);
         assert_eq!(name, None);
         assert!(ip("::ffff:10.0.0.5").is_some_and(|a| a.is_ipv4()));
-        assert!(is_wildcard("*") && is_wildcard("::") && is_wildcard("0.0.0.0"));
-        assert!(!is_wildcard("10.0.0.5") && !is_wildcard("svp020064"));
     }
 }

@@ -9,12 +9,12 @@
 //! (netstat, ss, lsof, tasklist, Get-NetTCPConnection), [`hosts`] (listings → hosts →
 //! listeners), [`enrich`] (the `portmap` field and its hint).
 
-pub mod enrich;
+mod enrich;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod hosts;
-pub mod parse;
-pub mod services;
+mod hosts;
+mod parse;
+mod services;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
