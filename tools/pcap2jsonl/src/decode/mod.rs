@@ -12,8 +12,8 @@
 //! Why not etherparse's slices: they refuse a header as a whole (an IPv4 total length of 0 in a
 //! TSO capture, a TCP header whose options the snaplen cut, an IP length beyond the frame), and
 //! we must still output every field that is there, with an error naming the layer and byte
-//! offset. etherparse serves as an independent oracle instead: tests/etherparse_differential.rs checks
-//! that every frame it does slice decodes to the same values here.
+//! offset. etherparse serves as an independent oracle instead: tests/etherparse_differential.rs
+//! checks that every frame it does slice decodes to the same values here.
 
 mod dns;
 mod icmp;
