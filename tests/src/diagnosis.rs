@@ -31,12 +31,12 @@ pub struct Diagnosis {
 /// <name>.ss.txt]` on a lab capture, checking that every stage succeeded quietly.
 pub fn diagnose(name: &str) -> Diagnosis {
     let mut dir = lab_captures();
-    // The lab's check does not regenerate the scenarios whose outcome depends on the machine's
-    // load (`backlog-abort`, `pmtu-blackhole-tls*`: tests/scenarios/run.sh says why); their
-    // committed captures stand in, and the test says so.
+    // The lab's check does not regenerate `backlog-abort`, whose outcome depends on the
+    // machine's load (tests/scenarios/run.sh says why); its committed capture stands in, and
+    // the test says so.
     let base = name.split('.').next().unwrap_or(name);
     if !dir.join(format!("{name}.pcap")).exists()
-        && ["backlog-abort", "pmtu-blackhole-tls"].contains(&base)
+        && base == "backlog-abort"
         && own_captures().join(format!("{name}.pcap")).exists()
     {
         eprintln!("note: {name}.pcap is not made by the lab's check; the committed one is read");
