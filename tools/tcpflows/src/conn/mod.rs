@@ -1,0 +1,499 @@
+//! One tracked connection: per-direction statistics, the handshake (attempts, SYN-ACK, RTTs),
+//! RST and ICMP evidence, and Zeek's state and history. Each side's tshark-style sequence
+//! analysis (retransmissions, out-of-order, keep-alives, zero windows and probes) is in `seq`;
+//! what a side is left waiting for (`stuck`, `window_full`) in `progress`.
+
+mod progress;
+mod seq;
+
+pub use progress::{Recent, Track, Wf};
+use seq::gt;
+pub use seq::{Half, Zw};
+
+use crate::key::{Endpoint, Key};
+use crate::scan::Ts;
+use crate::scan::flags::{ACK, FIN, RST, SYN};
+use crate::tls::{TlsSeg, TlsState};
+use crate::zeek::ZConn;
+
+/// Bounds on the per-flow lists (never one entry per packet).
+pub const MAX_ATTEMPTS_LISTED: usize = 16;
+pub const MAX_PROBES_LISTED: usize = 8;
+pub const MAX_ICMP_LISTED: usize = 8;
+pub const MAX_RST_LISTED: usize = 16;
+/// Retransmissions and keep-alives kept for `stuck` (the last ones).
+pub const MAX_STUCK_LISTED: usize = 16;
+pub const MAX_WINDOW_FULL_LISTED: usize = 8;
+
+/// The longest linger a FIN retransmission extends a flow to (Linux's FIN back-off reaches
+/// 25.6 s gaps after 7 retransmissions).
+pub const MAX_FIN_LINGER_NS: i64 = 60_000_000_000;
+
+/// One TCP segment, as the tracker needs it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Seg {
+    pub frame: u64,
+    pub ts: Ts,
+    pub flags: u8,
+    pub seq: u32,
+    pub ack: u32,
+    pub len: u32,
+    pub window: u16,
+    pub wire_len: u32,
+    pub ttl: Option<u8>,
+    pub ip_id: Option<u32>,
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_perm: bool,
+    /// The tunnel identity (`crate::tunnel::id`), 0 when the packet came through none.
+    pub tun: u64,
+    /// A hash of the packet's `tunnel` text (`Tracker::tunnel`).
+    pub tun_text: u64,
+}
+
+/// The first RST seen.
+#[derive(Debug, Clone)]
+pub struct RstInfo {
+    pub from: usize,
+    pub frame: u64,
+    pub ts: Ts,
+    pub ttl: Option<u8>,
+    pub ip_id: Option<u32>,
+    pub flags: u8,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    pub check: &'static str,
+    /// The claimed sender's last non-RST TTL and last IP ID before it, the receiver's last IP ID.
+    pub sender_ttl: Option<u8>,
+    pub sender_ip_id: Option<u32>,
+    pub receiver_ip_id: Option<u32>,
+    /// Non-RST packets after it from the claimed sender and from the receiver.
+    pub sender_after: u32,
+    pub receiver_after: u32,
+}
+
+/// An ICMP error quoting the connection.
+#[derive(Debug, Clone)]
+pub struct IcmpInfo {
+    pub from_ip: String,
+    pub v6: bool,
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    pub frame: u64,
+    pub ts: Ts,
+    pub ttl: Option<u8>,
+    /// Which endpoint's packet was quoted (0/1 as in `FlowState::half`).
+    pub quoted: usize,
+}
+
+/// One tracked connection.
+#[derive(Debug, Clone)]
+pub struct FlowState {
+    pub key: Key,
+    pub ip_version: u8,
+    pub z: ZConn,
+    /// Indexed like the key: 0 = `key.lo`, 1 = `key.hi`.
+    pub half: [Half; 2],
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub first_ts: Ts,
+    pub last_ts: Ts,
+    pub syn_count: u32,
+    pub syn_frames: Vec<u64>,
+    pub syn_ts: Vec<Ts>,
+    pub syn_intervals: Vec<i64>,
+    pub last_syn_ts: Option<Ts>,
+    pub synack_frame: Option<u64>,
+    pub synack_count: u32,
+    pub synack_frames: Vec<u64>,
+    pub synack_ts: Option<Ts>,
+    pub rtt_syn_synack: Option<i64>,
+    pub rtt_synack_ack: Option<i64>,
+    pub rtt_initial: Option<i64>,
+    pub established: bool,
+    pub rst: Option<RstInfo>,
+    pub rst_count: u32,
+    pub rst_frames: Vec<u64>,
+    pub icmp: Vec<IcmpInfo>,
+    pub icmp_count: u32,
+    /// Set when the connection is over (`fin`, `rst`); the record waits for the linger time.
+    pub end: Option<&'static str>,
+    pub end_ts: Option<Ts>,
+    /// TLS seen on the connection (None until a TLS record or a first plaintext payload).
+    pub tls: Option<Box<TlsState>>,
+    /// The last FIN each side sent (indexed like `half`), to time FIN retransmissions.
+    pub fin_ts: [Option<Ts>; 2],
+    /// How long this flow lingers once over, when longer than `--linger`: 2.5 times the longest
+    /// gap between a side's FIN and its retransmission (the next one comes after twice the gap,
+    /// RTO back-off), at most [`MAX_FIN_LINGER_NS`]. 0 = `--linger`.
+    pub linger_ns: i64,
+    /// The hash of the first packet's `tunnel` text (`Tracker::tunnel`), for the record.
+    pub tun_text: u64,
+    // LRU links (slab indices; u32::MAX = none) and which list the flow is on.
+    pub prev: u32,
+    pub next: u32,
+    pub list: u8,
+    /// The packets kept for the `ladder` field ([`crate::ladder`]).
+    pub ladder: crate::ladder::Ladder,
+    /// Connection-setup signals ([`crate::setup`]).
+    pub setup: crate::setup::FlowSetup,
+    /// The last silence ended by new data ([`crate::idle`]), allocated when there is one.
+    pub idle: Option<Box<crate::idle::Idle>>,
+    /// A late request or a challenge ACK ([`crate::reuse`]), allocated when one is seen.
+    pub reuse: Option<Box<crate::reuse::Reuse>>,
+}
+
+impl FlowState {
+    /// The endpoint of side `i` (0 = key.lo, 1 = key.hi).
+    pub fn ep(&self, i: usize) -> Endpoint {
+        if i == 0 { self.key.lo } else { self.key.hi }
+    }
+
+    /// A new flow whose first segment `s` goes from `from` (0 = key.lo, 1 = key.hi).
+    pub fn new(key: Key, ip_version: u8, from: usize, s: &Seg) -> Self {
+        let (src_port, dst_port) = if from == 0 {
+            (key.lo.port, key.hi.port)
+        } else {
+            (key.hi.port, key.lo.port)
+        };
+        let flip = crate::zeek::flip_first(s.flags, src_port, dst_port);
+        let orig = if flip { 1 - from } else { from };
+        FlowState {
+            key,
+            ip_version,
+            z: ZConn::new(orig, flip),
+            half: [Half::new(), Half::new()],
+            first_frame: s.frame,
+            last_frame: s.frame,
+            first_ts: s.ts,
+            last_ts: s.ts,
+            syn_count: 0,
+            syn_frames: Vec::new(),
+            syn_ts: Vec::new(),
+            syn_intervals: Vec::new(),
+            last_syn_ts: None,
+            synack_frame: None,
+            synack_count: 0,
+            synack_frames: Vec::new(),
+            synack_ts: None,
+            rtt_syn_synack: None,
+            rtt_synack_ack: None,
+            rtt_initial: None,
+            established: false,
+            rst: None,
+            rst_count: 0,
+            rst_frames: Vec::new(),
+            icmp: Vec::new(),
+            icmp_count: 0,
+            end: None,
+            end_ts: None,
+            tls: None,
+            fin_ts: [None; 2],
+            linger_ns: 0,
+            tun_text: s.tun_text,
+            prev: u32::MAX,
+            next: u32::MAX,
+            list: 0,
+            ladder: crate::ladder::Ladder::default(),
+            setup: Default::default(),
+            idle: None,
+            reuse: None,
+        }
+    }
+
+    pub fn client(&self) -> usize {
+        self.z.orig
+    }
+
+    /// True while only SYNs from the client have been seen (an unanswered attempt).
+    pub fn is_attempt(&self) -> bool {
+        let c = self.z.orig;
+        self.half[1 - c].packets == 0 && self.half[c].syn_seen && self.end.is_none()
+    }
+
+    /// Whether a pure SYN (no ACK) from `from` with sequence `seq` continues this flow (same
+    /// connection: a retransmitted SYN or a retry after a rejection) rather than starting a new
+    /// one on the same 4-tuple (port reuse).
+    pub fn syn_continues(&self, from: usize, seq: u32) -> bool {
+        let h = &self.half[from];
+        let same = match h.isn {
+            Some(isn) => isn == seq,
+            None => {
+                let peer = &self.half[1 - from];
+                // SYN-ACK seen before its SYN (two capture interfaces), or nothing yet from the
+                // SYN's sender on an open flow.
+                (peer.syn_seen && peer.acked == Some(seq.wrapping_add(1)))
+                    || (h.packets == 0 && self.end.is_none())
+            }
+        };
+        if !same {
+            return false;
+        }
+        // An established connection that is over does not come back with the same ISN.
+        !(self.end.is_some() && self.established)
+    }
+
+    /// Reopens a flow rejected by RST when the client tries again with the same ISN.
+    pub fn restart_if_ended(&mut self) {
+        if self.end.is_some() {
+            self.end = None;
+            self.end_ts = None;
+            self.z.restart_attempt();
+        }
+    }
+
+    /// Adds what segment `s` from `from` carried of TLS (after [`Self::packet`]);
+    /// `first_payload`: its sender had sent no payload before.
+    pub fn tls_segment(
+        &mut self,
+        from: usize,
+        s: &Seg,
+        tls: Option<Box<TlsSeg>>,
+        first_payload: bool,
+    ) {
+        let from_client = from == self.client();
+        if let Some(seg) = tls {
+            // plaintext matters only as a side's first payload
+            if seg.text.is_none() || first_payload {
+                self.tls.get_or_insert_with(Default::default).segment(
+                    *seg,
+                    from_client,
+                    first_payload,
+                    s.frame,
+                    s.ts,
+                );
+            }
+        }
+        if s.flags & (FIN | RST) != 0 {
+            if let Some(t) = &mut self.tls {
+                t.end(s.flags & RST != 0, from_client, s.frame, s.ts);
+            }
+        }
+    }
+
+    /// Updates the flow with segment `s` sent by `from`.
+    pub fn packet(&mut self, from: usize, s: &Seg) {
+        let to = 1 - from;
+        let prev = (self.last_frame, self.last_ts);
+        if s.frame < self.first_frame {
+            self.first_frame = s.frame;
+        }
+        if s.frame > self.last_frame {
+            self.last_frame = s.frame;
+        }
+        if s.ts < self.first_ts {
+            self.first_ts = s.ts;
+        }
+        if s.ts > self.last_ts {
+            self.last_ts = s.ts;
+        }
+        let syn = s.flags & SYN != 0;
+        let ackf = s.flags & ACK != 0;
+        let fin = s.flags & FIN != 0;
+        let rst = s.flags & RST != 0;
+        if fin && !syn {
+            if let Some(prev) = self.fin_ts[from] {
+                let gap = s.ts.ns - prev.ns;
+                if gap > 0 {
+                    let want = gap.saturating_mul(5) / 2;
+                    self.linger_ns = self.linger_ns.max(want.min(MAX_FIN_LINGER_NS));
+                }
+            }
+            self.fin_ts[from] = Some(s.ts);
+        }
+
+        let retrans_before = self.half[from].retransmissions;
+        let ka_before = self.half[from].keep_alives;
+        let acked_before = self.half[from].acked;
+        // What the RST's context needs, before this packet updates the sides.
+        let (pre_ttl, pre_id, peer_id) = (
+            self.half[from].last_ttl,
+            self.half[from].last_ip_id,
+            self.half[to].last_ip_id,
+        );
+        if let (Some(r), false) = (self.rst.as_mut(), rst) {
+            if r.from == from {
+                r.sender_after = r.sender_after.saturating_add(1);
+                // A RST before anything else from its sender (a forged refusal before the real
+                // SYN-ACK): the sender's own TTL is that of what it sent next.
+                if r.sender_ttl.is_none() {
+                    r.sender_ttl = s.ttl;
+                }
+            } else {
+                r.receiver_after = r.receiver_after.saturating_add(1);
+            }
+        }
+
+        crate::reuse::before(self, from, s);
+        self.ladder.push(from, s);
+        self.analyze(from, s);
+        self.zero_window(from, s);
+
+        // Zeek: state and history
+        self.z.process(from, s.flags, s.seq, s.ack, s.len, s.window);
+
+        // handshake bookkeeping
+        if syn && !ackf {
+            self.syn_count += 1;
+            if self.syn_frames.len() < MAX_ATTEMPTS_LISTED {
+                self.syn_frames.push(s.frame);
+                self.syn_ts.push(s.ts);
+            }
+            if let Some(prev) = self.last_syn_ts {
+                if self.syn_intervals.len() < MAX_ATTEMPTS_LISTED - 1 {
+                    self.syn_intervals.push(s.ts.ns - prev.ns);
+                }
+            }
+            self.last_syn_ts = Some(s.ts);
+        }
+        if syn && ackf {
+            self.synack_count += 1;
+            if self.synack_frames.len() < MAX_ATTEMPTS_LISTED {
+                self.synack_frames.push(s.frame);
+            }
+        }
+        if syn && ackf && self.synack_frame.is_none() {
+            self.synack_frame = Some(s.frame);
+            self.synack_ts = Some(s.ts);
+            if let Some(t) = self.last_syn_ts {
+                self.rtt_syn_synack = Some(s.ts.ns - t.ns);
+            }
+        }
+        if !syn && ackf && !rst && !self.established && from == self.z.orig {
+            if let (Some(t), Some(isn)) = (self.synack_ts, self.half[to].isn) {
+                if s.ack == isn.wrapping_add(1) {
+                    self.established = true;
+                    self.rtt_synack_ack = Some(s.ts.ns - t.ns);
+                    if let Some(first) = self.syn_ts.first() {
+                        self.rtt_initial = Some(s.ts.ns - first.ns);
+                    }
+                }
+            }
+        }
+
+        // per-side statistics
+        let h = &mut self.half[from];
+        h.packets += 1;
+        h.bytes += s.len as u64;
+        h.wire_bytes += s.wire_len as u64;
+        if let Some(t) = s.ttl {
+            h.ttl = Some(match h.ttl {
+                None => (t, t, t),
+                Some((f, lo, hi)) => (f, lo.min(t), hi.max(t)),
+            });
+        }
+        if s.ip_id.is_some() {
+            if h.first_ip_id.is_none() {
+                h.first_ip_id = s.ip_id;
+            }
+            h.last_ip_id = s.ip_id;
+        }
+        if syn {
+            if !h.syn_seen || h.isn != Some(s.seq) {
+                h.initial_window = Some(s.window);
+                h.wscale = s.wscale;
+                h.mss = s.mss;
+                h.sack_perm = s.sack_perm;
+            }
+            h.syn_seen = true;
+            h.isn = Some(s.seq);
+        }
+        if fin && h.fin_frame.is_none() {
+            h.fin_frame = Some(s.frame);
+            h.fin_ts = Some(s.ts);
+        }
+        if !rst && s.ttl.is_some() {
+            h.last_ttl = s.ttl;
+        }
+        if ackf && !rst {
+            h.acked = Some(s.ack);
+            if h.first_ack.is_none() {
+                h.first_ack = Some(s.ack);
+            }
+            if h.max_ack.is_none_or(|m| gt(s.ack, m)) {
+                h.max_ack = Some(s.ack);
+            }
+        }
+
+        self.progress(from, s, retrans_before, ka_before, acked_before);
+        let retrans = self.half[from].retransmissions > retrans_before;
+        crate::pmtu::packet(self, from, s, retrans, acked_before);
+        let ka = self.half[from].keep_alives > ka_before;
+        crate::idle::packet(self, from, s, prev, !retrans && !ka);
+
+        if rst {
+            self.rst_count += 1;
+            if self.rst_frames.len() < MAX_RST_LISTED {
+                self.rst_frames.push(s.frame);
+            }
+            if self.rst.is_none() {
+                let check = self.rst_check(from, s);
+                self.rst = Some(RstInfo {
+                    from,
+                    frame: s.frame,
+                    ts: s.ts,
+                    ttl: s.ttl,
+                    ip_id: s.ip_id,
+                    flags: s.flags,
+                    seq: s.seq,
+                    ack: ackf.then_some(s.ack),
+                    check,
+                    sender_ttl: pre_ttl,
+                    sender_ip_id: pre_id,
+                    receiver_ip_id: peer_id,
+                    sender_after: 0,
+                    receiver_after: 0,
+                });
+            }
+        }
+
+        if self.end.is_none() {
+            if let Some(e) = self.z.finished() {
+                self.end = Some(e);
+                self.end_ts = Some(s.ts);
+            }
+        }
+    }
+
+    /// Whether the RST's sequence number is acceptable to its receiver (RFC 793 / RFC 5961):
+    /// `exact` (= RCV.NXT), `in_window`, `unacceptable`, or `unknown` (no reference seen).
+    fn rst_check(&self, from: usize, s: &Seg) -> &'static str {
+        let r = 1 - from;
+        let rcv = &self.half[r];
+        if r == self.z.orig && self.synack_frame.is_none() {
+            // the receiver is in SYN-SENT: acceptable iff it ACKs the SYN
+            return match rcv.isn {
+                None => "unknown",
+                Some(isn) if s.flags & ACK != 0 && s.ack == isn.wrapping_add(1) => "exact",
+                Some(_) => "unacceptable",
+            };
+        }
+        let snd = &self.half[from];
+        let rcv_nxt = match (rcv.acked, snd.nextseq_set) {
+            (Some(a), _) => a,
+            (None, true) => snd.nextseq,
+            (None, false) => return "unknown",
+        };
+        let scale = match (rcv.wscale, snd.wscale) {
+            (Some(a), Some(_)) => a.min(14) as u32,
+            _ => 0,
+        };
+        let wnd = ((rcv.window as u64) << scale).max(1);
+        let d = s.seq.wrapping_sub(rcv_nxt) as u64;
+        if d == 0 {
+            "exact"
+        } else if d < wnd {
+            "in_window"
+        } else {
+            "unacceptable"
+        }
+    }
+
+    /// Attaches an ICMP error quoting a packet sent by `quoted`.
+    pub fn add_icmp(&mut self, info: IcmpInfo) {
+        self.icmp_count += 1;
+        if self.icmp.len() < MAX_ICMP_LISTED {
+            self.icmp.push(info);
+        }
+    }
+}
