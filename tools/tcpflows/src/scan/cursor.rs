@@ -319,49 +319,26 @@ impl<'a> Cur<'a> {
         }
         match self.peek()? {
             b'"' => self.string().map(|_| ()),
-            b'{' => {
+            open @ (b'{' | b'[') => {
+                // an object's members are `key: value`, an array's elements values
+                let close = if open == b'{' { b'}' } else { b']' };
                 self.i += 1;
                 self.ws();
-                if self.peek()? == b'}' {
+                if self.peek()? == close {
                     self.i += 1;
                     return Ok(());
                 }
                 loop {
                     self.ws();
-                    self.string()?;
-                    self.ws();
-                    self.expect(b':')?;
-                    self.ws();
-                    self.skip_value(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(ScanError::Syntax(self.i)),
+                    if close == b'}' {
+                        self.string()?;
+                        self.ws();
+                        self.expect(b':')?;
+                        self.ws();
                     }
-                }
-            }
-            b'[' => {
-                self.i += 1;
-                self.ws();
-                if self.peek()? == b']' {
-                    self.i += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.ws();
                     self.skip_value(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(ScanError::Syntax(self.i)),
+                    if !self.comma_or(close)? {
+                        return Ok(());
                     }
                 }
             }
@@ -411,24 +388,51 @@ impl<'a> Cur<'a> {
                 self.ws();
             }
             field(self, key)?;
-            match self.b.get(self.i) {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => {
-                    self.ws();
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(ScanError::Syntax(self.i)),
-                    }
-                }
+            if !self.member_end()? {
+                return Ok(());
             }
+        }
+    }
+
+    /// After an object's member: `,` (true: another member follows, whitespace after it
+    /// skipped) or `}` (false: the object ends). The compact form, `,` or `}` at once, is tried
+    /// first.
+    #[inline]
+    pub(super) fn member_end(&mut self) -> R<bool> {
+        match self.b.get(self.i) {
+            Some(b',') => {
+                self.i += 1;
+                Ok(true)
+            }
+            Some(b'}') => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => {
+                let more = self.comma_or(b'}')?;
+                if more {
+                    self.ws();
+                }
+                Ok(more)
+            }
+        }
+    }
+
+    /// After a member or element, whitespace allowed before it: `,` (true: another follows) or
+    /// `close` (false: the container ends); anything else is a syntax error.
+    #[inline]
+    fn comma_or(&mut self, close: u8) -> R<bool> {
+        self.ws();
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Ok(true)
+            }
+            c if c == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(ScanError::Syntax(self.i)),
         }
     }
 
