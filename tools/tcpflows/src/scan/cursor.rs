@@ -159,18 +159,13 @@ impl<'a> Cur<'a> {
             i += 1;
         }
         let d0 = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
+        i = digits_end(b, i);
         if i == d0 || (b[d0] == b'0' && i - d0 > 1) {
             return Err(ScanError::Syntax(d0));
         }
         if i < b.len() && b[i] == b'.' {
-            i += 1;
-            let f0 = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
+            let f0 = i + 1;
+            i = digits_end(b, f0);
             if i == f0 {
                 return Err(ScanError::Syntax(i));
             }
@@ -181,9 +176,7 @@ impl<'a> Cur<'a> {
                 i += 1;
             }
             let e0 = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
+            i = digits_end(b, e0);
             if i == e0 {
                 return Err(ScanError::Syntax(i));
             }
@@ -294,10 +287,7 @@ impl<'a> Cur<'a> {
                 }
             }
             Some(b'1'..=b'9') => {
-                let mut j = i + 1;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    j += 1;
-                }
+                let j = digits_end(b, i + 1);
                 if !matches!(b.get(j), Some(b'.' | b'e' | b'E')) {
                     self.i = j;
                     return Ok(());
@@ -348,10 +338,7 @@ impl<'a> Cur<'a> {
             b'1'..=b'9' => {
                 // the common case: a plain integer
                 let b = self.b;
-                let mut i = self.i + 1;
-                while i < b.len() && b[i].is_ascii_digit() {
-                    i += 1;
-                }
+                let i = digits_end(b, self.i + 1);
                 if i < b.len() && matches!(b[i], b'.' | b'e' | b'E') {
                     return self.number().map(|_| ());
                 }
@@ -444,4 +431,13 @@ impl<'a> Cur<'a> {
             Err(ScanError::Syntax(self.i))
         }
     }
+}
+
+/// Where the run of ASCII digits that starts at `i` in `b` ends.
+#[inline]
+fn digits_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
 }
