@@ -103,6 +103,14 @@ fn cap(basis: Basis, ttl: u8) -> Expect {
     }
 }
 
+/// Evidence from the capture alone: the claimed sender's packets arrived with `ttl`.
+fn seen(basis: Basis, ttl: u8) -> Evidence {
+    Evidence {
+        capture: Some(cap(basis, ttl)),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn seed_case_unknown_without_evidence_endpoint_with_hint() {
     let o = judge(&claim(126), &Evidence::default());
@@ -135,10 +143,7 @@ fn seed_case_unknown_without_evidence_endpoint_with_hint() {
 #[test]
 fn firewall_one_hop_from_client_is_middlebox_at_hop_1() {
     // Server at 2 routers with initial 128 (SYN-ACK TTL 126) elsewhere; RST TTL 64.
-    let ev = Evidence {
-        capture: Some(cap(Basis::OtherFlows, 126)),
-        ..Default::default()
-    };
+    let ev = seen(Basis::OtherFlows, 126);
     let o = judge(&claim(64), &ev);
     assert_eq!(o.origin, "middlebox");
     assert_eq!(o.hops, Some(0));
@@ -146,20 +151,14 @@ fn firewall_one_hop_from_client_is_middlebox_at_hop_1() {
     assert_eq!(o.confidence.as_deref(), Some("high"));
     assert_eq!(o.expected_hops, Some(2));
     // Same initial TTL, fewer hops: still a middlebox.
-    let ev = Evidence {
-        capture: Some(cap(Basis::SameFlow, 62)),
-        ..Default::default()
-    };
+    let ev = seen(Basis::SameFlow, 62);
     let o = judge(&claim(63), &ev);
     assert_eq!((o.origin.as_str(), o.at_hop), ("middlebox", Some(2)));
 }
 
 #[test]
 fn server_two_hops_away_is_endpoint() {
-    let ev = Evidence {
-        capture: Some(cap(Basis::SameFlow, 126)),
-        ..Default::default()
-    };
+    let ev = seen(Basis::SameFlow, 126);
     let o = judge(&claim(126), &ev);
     assert_eq!(o.origin, "endpoint");
     assert_eq!(o.basis, "same_flow");
@@ -169,10 +168,7 @@ fn server_two_hops_away_is_endpoint() {
 #[test]
 fn conflicting_evidence_is_unknown_with_a_way_to_settle_it() {
     // Server 126 (128, 2 routers); RST TTL 100: 128 - 28 routers: farther than the server.
-    let ev = Evidence {
-        capture: Some(cap(Basis::OtherFlows, 126)),
-        ..Default::default()
-    };
+    let ev = seen(Basis::OtherFlows, 126);
     let o = judge(&claim(100), &ev);
     assert_eq!(o.origin, "unknown");
     assert!(o.reason.contains("conflicts"), "{}", o.reason);
@@ -200,10 +196,7 @@ fn conflicting_evidence_is_unknown_with_a_way_to_settle_it() {
 
 #[test]
 fn ip_id_supports_or_weakens() {
-    let ev = Evidence {
-        capture: Some(cap(Basis::SameFlow, 126)),
-        ..Default::default()
-    };
+    let ev = seen(Basis::SameFlow, 126);
     let mut c = claim(126);
     c.peer_ip_id = Some(14339);
     let o = judge(&c, &ev);
@@ -277,10 +270,7 @@ fn without_evidence_the_initial_ttl_gives_a_lean_not_a_verdict() {
         o.reason
     );
     // Decided verdicts carry no lean.
-    let same = Evidence {
-        capture: Some(cap(Basis::OtherFlows, 126)),
-        ..Default::default()
-    };
+    let same = seen(Basis::OtherFlows, 126);
     let o = judge(&claim(126), &same);
     assert_eq!((o.origin.as_str(), o.lean), ("endpoint", None));
 }
@@ -338,10 +328,7 @@ fn ipv6_hop_limits() {
     let o = judge(&c, &Evidence::default());
     assert_eq!((o.initial_ttl, o.hops), (Some(64), Some(2)));
     assert!(o.reason.contains("hop limit 62"), "{}", o.reason);
-    let ev = Evidence {
-        capture: Some(cap(Basis::SameFlow, 62)),
-        ..Default::default()
-    };
+    let ev = seen(Basis::SameFlow, 62);
     assert_eq!(judge(&c, &ev).origin, "endpoint");
     c.ttl = Some(64);
     assert_eq!(judge(&c, &ev).origin, "middlebox");
