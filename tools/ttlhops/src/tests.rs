@@ -56,6 +56,12 @@ fn ok(uid: &str, ip: &str, ttl: u8) -> Value {
     flow(uid, ip, 2725, Some((ttl, ttl, ttl)), true, None)
 }
 
+/// A connection to 172.16.0.1:80 answered with a SYN-ACK, then reset: the server's TTLs
+/// (first, min, max) and the RST's (TTL, IP ID).
+fn reset_after_synack(uid: &str, server_ttl: (u8, u8, u8), rst: (u8, u32)) -> Value {
+    flow(uid, "172.16.0.1", 80, Some(server_ttl), true, Some(rst))
+}
+
 fn lines(recs: &[Value]) -> String {
     recs.iter().map(|r| format!("{r}\n")).collect()
 }
@@ -182,14 +188,7 @@ fn forged_rst_before_and_after_the_evidence_is_middlebox_at_hop_1() {
 #[test]
 fn rst_after_synack_in_the_same_flow() {
     // SYN-ACK TTL 126, then a RST TTL 64: the range is 64..126, first 126.
-    let f = flow(
-        "C3",
-        "172.16.0.1",
-        80,
-        Some((126, 64, 126)),
-        true,
-        Some((64, 7)),
-    );
+    let f = reset_after_synack("C3", (126, 64, 126), (64, 7));
     let (_, out) = run_on(&lines(&[f]), &[]);
     let th = &flows(&out)[0]["ttlhops"];
     assert_eq!(th["rst"]["origin"], "middlebox");
@@ -197,14 +196,7 @@ fn rst_after_synack_in_the_same_flow() {
     assert_eq!(th["server"]["hops"], 2);
     assert_eq!(th["server"]["varies"], false);
     // And a RST that matches the SYN-ACK.
-    let f = flow(
-        "C4",
-        "172.16.0.1",
-        80,
-        Some((126, 126, 126)),
-        true,
-        Some((126, 5003)),
-    );
+    let f = reset_after_synack("C4", (126, 126, 126), (126, 5003));
     let (_, out) = run_on(&lines(&[f]), &[]);
     let r = &flows(&out)[0]["ttlhops"]["rst"];
     assert_eq!(r["origin"], "endpoint");
