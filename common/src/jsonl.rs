@@ -337,10 +337,27 @@ impl<R: Read> JsonlReader<R> {
                 let s = self.start;
                 self.start = nl + 1;
                 self.scanned = self.start;
-                match self.content(s, nl)? {
-                    Some(len) => return Ok(Some(self.line(s, len))),
-                    None => continue,
+                self.line_no += 1;
+                let mut line = &self.buf[s..nl];
+                if line.last() == Some(&b'\r') {
+                    line = &line[..line.len() - 1];
                 }
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                if !self.first_seen {
+                    self.first_seen = true;
+                    if let Some(h) = not_jsonl(line) {
+                        bail!("{}: line {}: {h}", self.name, self.line_no);
+                    }
+                }
+                // Re-borrow to satisfy the borrow checker across loop iterations.
+                let line = &self.buf[s..s + line.len()];
+                return Ok(Some(Line {
+                    no: self.line_no,
+                    bytes: line,
+                    source: &self.name,
+                }));
             }
             self.scanned = self.end;
             if self.eof {
@@ -349,43 +366,30 @@ impl<R: Read> JsonlReader<R> {
                     let s = self.start;
                     let e = self.end;
                     self.start = self.end;
-                    return Ok(self.content(s, e)?.map(|len| self.line(s, len)));
+                    self.line_no += 1;
+                    let mut line = &self.buf[s..e];
+                    if line.last() == Some(&b'\r') {
+                        line = &line[..line.len() - 1];
+                    }
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        return Ok(None);
+                    }
+                    if !self.first_seen {
+                        self.first_seen = true;
+                        if let Some(h) = not_jsonl(line) {
+                            bail!("{}: line {}: {h}", self.name, self.line_no);
+                        }
+                    }
+                    let len = line.len();
+                    return Ok(Some(Line {
+                        no: self.line_no,
+                        bytes: &self.buf[s..s + len],
+                        source: &self.name,
+                    }));
                 }
                 return Ok(None);
             }
             self.fill(out)?;
-        }
-    }
-
-    /// Counts the line `buf[s..e]` (its `\n` excluded) and gives the length of its content
-    /// without a trailing `\r`, `None` when it is blank. The first non-blank line of the input
-    /// is checked for being something other than JSON lines.
-    #[inline]
-    fn content(&mut self, s: usize, e: usize) -> anyhow::Result<Option<usize>> {
-        self.line_no += 1;
-        let mut line = &self.buf[s..e];
-        if line.last() == Some(&b'\r') {
-            line = &line[..line.len() - 1];
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
-        }
-        if !self.first_seen {
-            self.first_seen = true;
-            if let Some(h) = not_jsonl(line) {
-                bail!("{}: line {}: {h}", self.name, self.line_no);
-            }
-        }
-        Ok(Some(line.len()))
-    }
-
-    /// The line just counted, `len` bytes from `s`.
-    #[inline]
-    fn line(&self, s: usize, len: usize) -> Line<'_> {
-        Line {
-            no: self.line_no,
-            bytes: &self.buf[s..s + len],
-            source: &self.name,
         }
     }
 
