@@ -381,10 +381,11 @@ impl<'a> Cur<'a> {
         }
     }
 
-    /// After an object's member: `,` (true: another member follows, whitespace after it
-    /// skipped) or `}` (false: the object ends). The compact form, `,` or `}` at once, is tried
-    /// first.
-    #[inline]
+    /// After an object's member: `,` (true: another member follows) or `}` (false: the object
+    /// ends). The compact form, `,` or `}` at once, is tried first; past whitespace, the
+    /// whitespace after the comma is skipped too. Always inlined: it runs after every field of
+    /// every packet (tcpflows 990 M -> 984 M instructions on 100k generated packets).
+    #[inline(always)]
     pub(super) fn member_end(&mut self) -> R<bool> {
         match self.b.get(self.i) {
             Some(b',') => {
