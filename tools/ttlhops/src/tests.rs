@@ -84,11 +84,16 @@ fn parse(l: &str) -> Value {
     serde_json::from_str(l).unwrap()
 }
 
-fn flows(out: &[String]) -> Vec<Value> {
+/// The records of type `kind` in the output, parsed.
+fn of_type(out: &[String], kind: &str) -> Vec<Value> {
     out.iter()
         .map(|l| parse(l))
-        .filter(|v| v["type"] == "flow")
+        .filter(|v| v["type"] == kind)
         .collect()
+}
+
+fn flows(out: &[String]) -> Vec<Value> {
+    of_type(out, "flow")
 }
 
 #[test]
@@ -171,11 +176,7 @@ fn forged_rst_before_and_after_the_evidence_is_middlebox_at_hop_1() {
         assert_eq!(r["at_hop"], 1);
         assert_eq!(r["hops"], 0);
         assert_eq!(r["expected_hops"], 2);
-        let hosts: Vec<Value> = out
-            .iter()
-            .map(|l| parse(l))
-            .filter(|v| v["type"] == "host")
-            .collect();
+        let hosts = of_type(&out, "host");
         let s = hosts.iter().find(|h| h["ip"] == "172.16.0.1").unwrap();
         assert_eq!(s["ttls"], json!([126]));
         assert_eq!(s["rst_ttls"], json!([64]));
@@ -239,11 +240,7 @@ fn icmp_from_a_router_and_from_the_server() {
     assert_eq!(th["icmp"][0]["basis"], "source_address");
     assert_eq!(th["icmp"][1]["origin"], "endpoint");
     assert_eq!(th["rst"], Value::Null);
-    let hosts: Vec<Value> = out
-        .iter()
-        .map(|l| parse(l))
-        .filter(|v| v["type"] == "host")
-        .collect();
+    let hosts = of_type(&out, "host");
     let r = hosts.iter().find(|h| h["ip"] == "10.0.12.2").unwrap();
     assert_eq!(r["icmp_errors"], 1);
     assert_eq!(r["hops"], 1);
@@ -440,11 +437,7 @@ fn an_address_only_sent_to_gets_no_host_record() {
     f["server"]["packets"] = json!(0);
     f["state"] = json!("S0");
     let (_, out) = run_on(&lines(&[f]), &[]);
-    let hosts: Vec<Value> = out
-        .iter()
-        .map(|l| parse(l))
-        .filter(|v| v["type"] == "host")
-        .collect();
+    let hosts = of_type(&out, "host");
     assert_eq!(hosts.len(), 1);
     assert_eq!(hosts[0]["ip"], "10.0.1.2");
 }
