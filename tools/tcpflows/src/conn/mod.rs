@@ -162,7 +162,7 @@ impl FlowState {
             key,
             ip_version,
             z: ZConn::new(orig, flip),
-            half: [Half::new(), Half::new()],
+            half: Default::default(),
             first_frame: s.frame,
             last_frame: s.frame,
             first_ts: s.ts,

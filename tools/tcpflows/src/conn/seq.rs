@@ -25,8 +25,8 @@ pub struct Zw {
     pub episodes: u32,
 }
 
-/// What one side sent, and the sequence state tshark keeps for it.
-#[derive(Debug, Clone)]
+/// What one side sent, and the sequence state tshark keeps for it. `Default`: nothing seen yet.
+#[derive(Debug, Clone, Default)]
 pub struct Half {
     pub packets: u64,
     pub bytes: u64,
@@ -80,49 +80,6 @@ pub struct Half {
 }
 
 impl Half {
-    pub(super) fn new() -> Self {
-        Half {
-            packets: 0,
-            bytes: 0,
-            wire_bytes: 0,
-            initial_window: None,
-            wscale: None,
-            mss: None,
-            sack_perm: false,
-            syn_seen: false,
-            ttl: None,
-            first_ip_id: None,
-            last_ip_id: None,
-            isn: None,
-            retransmissions: 0,
-            out_of_order: 0,
-            keep_alives: 0,
-            dup_acks: 0,
-            fin_frame: None,
-            fin_ts: None,
-            last: None,
-            last_data: None,
-            ack_advance: None,
-            track: None,
-            small_windows: 0,
-            nextseq: 0,
-            nextseq_set: false,
-            nextseq_ts: Ts::default(),
-            lastack: 0,
-            lastack_ts: Ts::default(),
-            dupacknum: 0,
-            window: 0,
-            window_set: false,
-            acked: None,
-            last_keep_alive: false,
-            first_ack: None,
-            max_ack: None,
-            last_ttl: None,
-            zw: None,
-            pmtu: None,
-        }
-    }
-
     /// The window this side advertised last (raw), if any segment was seen.
     pub fn last_window(&self) -> Option<u16> {
         self.window_set.then_some(self.window)
