@@ -1,14 +1,14 @@
-//! One tracked connection: per-direction statistics, the handshake (attempts, SYN-ACK, RTTs),
-//! RST and ICMP evidence, and Zeek's state and history. Each side's tshark-style sequence
-//! analysis (retransmissions, out-of-order, keep-alives, zero windows and probes) is in `seq`;
-//! what a side is left waiting for (`stuck`, `window_full`) in `progress`.
+//! One tracked connection: what it holds (`FlowState`, each side's `Half`), per-direction
+//! statistics, the handshake (attempts, SYN-ACK, RTTs), RST and ICMP evidence, and Zeek's state
+//! and history. Two parts of the per-packet work have their own files: each side's tshark-style
+//! sequence analysis (retransmissions, out-of-order, keep-alives, zero windows and probes, a
+//! RST's sequence check) in `seq`, and what a side is left waiting for (`stuck`, `window_full`)
+//! in `progress`.
 
 mod progress;
 mod seq;
 
-pub use progress::{Recent, Track, Wf};
 use seq::gt;
-pub use seq::{Half, Zw};
 
 use crate::key::{Endpoint, Key};
 use crate::scan::Ts;
@@ -24,6 +24,39 @@ pub const MAX_RST_LISTED: usize = 16;
 /// Retransmissions and keep-alives kept for `stuck` (the last ones).
 pub const MAX_STUCK_LISTED: usize = 16;
 pub const MAX_WINDOW_FULL_LISTED: usize = 8;
+
+/// Frames and times of the latest events of one kind (the last `MAX_STUCK_LISTED`).
+#[derive(Debug, Clone, Default)]
+pub struct Recent {
+    pub count: u32,
+    pub frames: Vec<u64>,
+    pub ts: Vec<Ts>,
+}
+
+/// What only some connections need, allocated on first use (a retransmission, a keep-alive, a
+/// window-full segment) so the flow table of a healthy capture stays small.
+#[derive(Debug, Clone, Default)]
+pub struct Track {
+    /// Retransmissions since the peer last acknowledged new data.
+    pub stuck_retrans: Recent,
+    /// Keep-alives since the peer's last packet.
+    pub stuck_ka: Recent,
+    pub wf: Wf,
+}
+
+/// Window-limited sending by one side (see `WindowFull` in the record).
+#[derive(Debug, Clone, Default)]
+pub struct Wf {
+    pub count: u32,
+    pub episodes: u32,
+    pub first_frame: u64,
+    pub frames: Vec<u64>,
+    pub since: Option<Ts>,
+    pub waited_ns: i64,
+    pub longest_ns: i64,
+    pub min_window: u64,
+    pub max_window: u64,
+}
 
 /// The longest linger a FIN retransmission extends a flow to (Linux's FIN back-off reaches
 /// 25.6 s gaps after 7 retransmissions).
@@ -49,6 +82,78 @@ pub struct Seg {
     pub tun: u64,
     /// A hash of the packet's `tunnel` text (`Tracker::tunnel`).
     pub tun_text: u64,
+}
+
+/// Zero windows advertised by one side.
+#[derive(Debug, Clone, Default)]
+pub struct Zw {
+    pub count: u32,
+    pub first_frame: u64,
+    pub first_ts: Ts,
+    pub in_handshake: bool,
+    pub handshake_count: u32,
+    pub probes: u32,
+    pub probe_frames: Vec<u64>,
+    pub one_byte: u32,
+    pub zero_byte: u32,
+    pub closed_since: Option<Ts>,
+    pub longest_ns: i64,
+    pub reopen_frame: Option<u64>,
+    pub episodes: u32,
+}
+
+/// What one side sent, and the sequence state tshark keeps for it. `Default`: nothing seen yet.
+#[derive(Debug, Clone, Default)]
+pub struct Half {
+    pub packets: u64,
+    pub bytes: u64,
+    pub wire_bytes: u64,
+    pub initial_window: Option<u16>,
+    pub wscale: Option<u8>,
+    pub mss: Option<u16>,
+    pub sack_perm: bool,
+    pub syn_seen: bool,
+    pub ttl: Option<(u8, u8, u8)>,
+    pub first_ip_id: Option<u32>,
+    pub last_ip_id: Option<u32>,
+    pub isn: Option<u32>,
+    pub retransmissions: u32,
+    pub out_of_order: u32,
+    pub keep_alives: u32,
+    pub dup_acks: u32,
+    pub fin_frame: Option<u64>,
+    pub fin_ts: Option<Ts>,
+    /// This side's last packet, last payload, last ACK that acknowledged new data.
+    pub last: Option<(u64, Ts)>,
+    pub last_data: Option<(u64, Ts)>,
+    pub ack_advance: Option<(u64, Ts)>,
+    pub track: Option<Box<Track>>,
+    /// Non-zero windows this side advertised after the handshake below its own MSS.
+    pub small_windows: u32,
+    // tshark's tcp_analyze_seq_info
+    pub(crate) nextseq: u32,
+    pub(crate) nextseq_set: bool,
+    nextseq_ts: Ts,
+    lastack: u32,
+    lastack_ts: Ts,
+    dupacknum: u32,
+    window: u16,
+    window_set: bool,
+    /// The last ACK value this side sent with the ACK flag (what it expects next).
+    pub(crate) acked: Option<u32>,
+    /// This side's last segment was a keep-alive (tshark's `lastsegmentflags` keep-alive bit:
+    /// the peer's answer to it is a keep-alive ACK, not a duplicate ACK).
+    last_keep_alive: bool,
+    /// The first and the highest ACK value it sent (RSTs aside).
+    first_ack: Option<u32>,
+    max_ack: Option<u32>,
+    /// TTL of its last packet other than a RST.
+    last_ttl: Option<u8>,
+    /// Zero-window state, allocated at the first zero window this side advertises (rare: a
+    /// flow without one costs 8 bytes here, not 128).
+    pub zw: Option<Box<Zw>>,
+    /// Segment sizes that passed and that were lost ([`crate::pmtu`]), from its first payload.
+    pub pmtu: Option<Box<crate::pmtu::Sizes>>,
 }
 
 /// The first RST seen.
@@ -452,40 +557,6 @@ impl FlowState {
                 self.end = Some(e);
                 self.end_ts = Some(s.ts);
             }
-        }
-    }
-
-    /// Whether the RST's sequence number is acceptable to its receiver (RFC 793 / RFC 5961):
-    /// `exact` (= RCV.NXT), `in_window`, `unacceptable`, or `unknown` (no reference seen).
-    fn rst_check(&self, from: usize, s: &Seg) -> &'static str {
-        let r = 1 - from;
-        let rcv = &self.half[r];
-        if r == self.z.orig && self.synack_frame.is_none() {
-            // the receiver is in SYN-SENT: acceptable iff it ACKs the SYN
-            return match rcv.isn {
-                None => "unknown",
-                Some(isn) if s.flags & ACK != 0 && s.ack == isn.wrapping_add(1) => "exact",
-                Some(_) => "unacceptable",
-            };
-        }
-        let snd = &self.half[from];
-        let rcv_nxt = match (rcv.acked, snd.nextseq_set) {
-            (Some(a), _) => a,
-            (None, true) => snd.nextseq,
-            (None, false) => return "unknown",
-        };
-        let scale = match (rcv.wscale, snd.wscale) {
-            (Some(a), Some(_)) => a.min(14) as u32,
-            _ => 0,
-        };
-        let wnd = ((rcv.window as u64) << scale).max(1);
-        let d = s.seq.wrapping_sub(rcv_nxt) as u64;
-        if d == 0 {
-            "exact"
-        } else if d < wnd {
-            "in_window"
-        } else {
-            "unacceptable"
         }
     }
 

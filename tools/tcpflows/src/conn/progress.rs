@@ -2,17 +2,9 @@
 //! answered (`stuck`), and segments that filled the peer's advertised window (`window_full`).
 
 use super::seq::gt;
-use super::{FlowState, MAX_STUCK_LISTED, MAX_WINDOW_FULL_LISTED, Seg};
+use super::{FlowState, MAX_STUCK_LISTED, MAX_WINDOW_FULL_LISTED, Recent, Seg};
 use crate::scan::Ts;
 use crate::scan::flags::{ACK, RST, SYN};
-
-/// Frames and times of the latest events of one kind (the last `MAX_STUCK_LISTED`).
-#[derive(Debug, Clone, Default)]
-pub struct Recent {
-    pub count: u32,
-    pub frames: Vec<u64>,
-    pub ts: Vec<Ts>,
-}
 
 impl Recent {
     fn push(&mut self, frame: u64, ts: Ts) {
@@ -30,31 +22,6 @@ impl Recent {
         self.frames.clear();
         self.ts.clear();
     }
-}
-
-/// What only some connections need, allocated on first use (a retransmission, a keep-alive, a
-/// window-full segment) so the flow table of a healthy capture stays small.
-#[derive(Debug, Clone, Default)]
-pub struct Track {
-    /// Retransmissions since the peer last acknowledged new data.
-    pub stuck_retrans: Recent,
-    /// Keep-alives since the peer's last packet.
-    pub stuck_ka: Recent,
-    pub wf: Wf,
-}
-
-/// Window-limited sending by one side (see `WindowFull` in the record).
-#[derive(Debug, Clone, Default)]
-pub struct Wf {
-    pub count: u32,
-    pub episodes: u32,
-    pub first_frame: u64,
-    pub frames: Vec<u64>,
-    pub since: Option<Ts>,
-    pub waited_ns: i64,
-    pub longest_ns: i64,
-    pub min_window: u64,
-    pub max_window: u64,
 }
 
 impl FlowState {

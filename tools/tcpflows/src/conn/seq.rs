@@ -1,83 +1,11 @@
-//! One side of a connection (`Half`) and the per-side sequence analysis tshark does on it:
-//! retransmissions, out-of-order segments, keep-alives, duplicate ACKs, and the zero windows a
-//! side advertises with the probes its peer sends into them.
+//! The per-side sequence analysis tshark does on a connection's segments: retransmissions,
+//! out-of-order segments, keep-alives, duplicate ACKs, and the zero windows a side advertises
+//! with the probes its peer sends into them; what `Half` answers about its sequence state; and
+//! whether a RST's sequence number was acceptable to its receiver.
 
-use super::progress::Track;
-use super::{FlowState, MAX_PROBES_LISTED, Seg};
+use super::{FlowState, Half, MAX_PROBES_LISTED, Seg, Track};
 use crate::scan::Ts;
-use crate::scan::flags::{FIN, RST, SYN};
-
-/// Zero windows advertised by one side.
-#[derive(Debug, Clone, Default)]
-pub struct Zw {
-    pub count: u32,
-    pub first_frame: u64,
-    pub first_ts: Ts,
-    pub in_handshake: bool,
-    pub handshake_count: u32,
-    pub probes: u32,
-    pub probe_frames: Vec<u64>,
-    pub one_byte: u32,
-    pub zero_byte: u32,
-    pub closed_since: Option<Ts>,
-    pub longest_ns: i64,
-    pub reopen_frame: Option<u64>,
-    pub episodes: u32,
-}
-
-/// What one side sent, and the sequence state tshark keeps for it. `Default`: nothing seen yet.
-#[derive(Debug, Clone, Default)]
-pub struct Half {
-    pub packets: u64,
-    pub bytes: u64,
-    pub wire_bytes: u64,
-    pub initial_window: Option<u16>,
-    pub wscale: Option<u8>,
-    pub mss: Option<u16>,
-    pub sack_perm: bool,
-    pub syn_seen: bool,
-    pub ttl: Option<(u8, u8, u8)>,
-    pub first_ip_id: Option<u32>,
-    pub last_ip_id: Option<u32>,
-    pub isn: Option<u32>,
-    pub retransmissions: u32,
-    pub out_of_order: u32,
-    pub keep_alives: u32,
-    pub dup_acks: u32,
-    pub fin_frame: Option<u64>,
-    pub fin_ts: Option<Ts>,
-    /// This side's last packet, last payload, last ACK that acknowledged new data.
-    pub last: Option<(u64, Ts)>,
-    pub last_data: Option<(u64, Ts)>,
-    pub ack_advance: Option<(u64, Ts)>,
-    pub track: Option<Box<Track>>,
-    /// Non-zero windows this side advertised after the handshake below its own MSS.
-    pub small_windows: u32,
-    // tshark's tcp_analyze_seq_info
-    pub(crate) nextseq: u32,
-    pub(crate) nextseq_set: bool,
-    nextseq_ts: Ts,
-    lastack: u32,
-    lastack_ts: Ts,
-    dupacknum: u32,
-    pub(super) window: u16,
-    pub(super) window_set: bool,
-    /// The last ACK value this side sent with the ACK flag (what it expects next).
-    pub(crate) acked: Option<u32>,
-    /// This side's last segment was a keep-alive (tshark's `lastsegmentflags` keep-alive bit:
-    /// the peer's answer to it is a keep-alive ACK, not a duplicate ACK).
-    last_keep_alive: bool,
-    /// The first and the highest ACK value it sent (RSTs aside).
-    pub(super) first_ack: Option<u32>,
-    pub(super) max_ack: Option<u32>,
-    /// TTL of its last packet other than a RST.
-    pub(super) last_ttl: Option<u8>,
-    /// Zero-window state, allocated at the first zero window this side advertises (rare: a
-    /// flow without one costs 8 bytes here, not 128).
-    pub zw: Option<Box<Zw>>,
-    /// Segment sizes that passed and that were lost ([`crate::pmtu`]), from its first payload.
-    pub pmtu: Option<Box<crate::pmtu::Sizes>>,
-}
+use crate::scan::flags::{ACK, FIN, RST, SYN};
 
 impl Half {
     /// The window this side advertised last (raw), if any segment was seen.
@@ -143,6 +71,40 @@ fn le(a: u32, b: u32) -> bool {
 }
 
 impl FlowState {
+    /// Whether the RST's sequence number is acceptable to its receiver (RFC 793 / RFC 5961):
+    /// `exact` (= RCV.NXT), `in_window`, `unacceptable`, or `unknown` (no reference seen).
+    pub(super) fn rst_check(&self, from: usize, s: &Seg) -> &'static str {
+        let r = 1 - from;
+        let rcv = &self.half[r];
+        if r == self.z.orig && self.synack_frame.is_none() {
+            // the receiver is in SYN-SENT: acceptable iff it ACKs the SYN
+            return match rcv.isn {
+                None => "unknown",
+                Some(isn) if s.flags & ACK != 0 && s.ack == isn.wrapping_add(1) => "exact",
+                Some(_) => "unacceptable",
+            };
+        }
+        let snd = &self.half[from];
+        let rcv_nxt = match (rcv.acked, snd.nextseq_set) {
+            (Some(a), _) => a,
+            (None, true) => snd.nextseq,
+            (None, false) => return "unknown",
+        };
+        let scale = match (rcv.wscale, snd.wscale) {
+            (Some(a), Some(_)) => a.min(14) as u32,
+            _ => 0,
+        };
+        let wnd = ((rcv.window as u64) << scale).max(1);
+        let d = s.seq.wrapping_sub(rcv_nxt) as u64;
+        if d == 0 {
+            "exact"
+        } else if d < wnd {
+            "in_window"
+        } else {
+            "unacceptable"
+        }
+    }
+
     /// tshark's `tcp_analyze_sequence_number` (4.x), reduced to what sets
     /// `tcp.analysis.retransmission` (retransmission, fast and spurious retransmission),
     /// `tcp.analysis.out_of_order`, `tcp.analysis.keep_alive` and `tcp.analysis.duplicate_ack`.
