@@ -566,3 +566,33 @@ pub struct ChallengeAck {
     #[serde(default)]
     pub retry_ts: Option<f64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_options_read_as_none_and_an_absent_required_field_is_named() {
+        let side = r#"{"packets":1,"bytes":0,"sack_perm":false,"retransmissions":0}"#;
+        let line = format!(
+            r#"{{"uid":"C1","ip_version":4,"client_ip":"10.0.0.1","client_port":1,"server_ip":"10.0.0.2","server_port":2,"first_frame":1,"last_frame":1,"first_ts":0.5,"last_ts":0.5,"duration":0.0,"state":"S0","history":"S","end":"timeout","client":{side},"server":{side}}}"#
+        );
+        let f: Flow = serde_json::from_str(&line).unwrap();
+        assert_eq!(f.r#type, "flow");
+        assert_eq!(
+            (f.synack_frame, f.tls, f.rst, f.ttlhops),
+            (None, None, None, None)
+        );
+        assert_eq!(
+            (f.client.isn, f.client.ttl, f.server.zero_window),
+            (None, None, None)
+        );
+        assert_eq!(f.rtt, Rtt::default());
+        let e = serde_json::from_str::<Flow>(&line.replace(r#""uid":"C1","#, "")).unwrap_err();
+        assert!(e.to_string().contains("missing field `uid`"), "{e}");
+        assert_eq!(
+            serde_json::from_str::<FlowTls>("{}").unwrap(),
+            FlowTls::default()
+        );
+    }
+}

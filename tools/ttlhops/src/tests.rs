@@ -56,6 +56,12 @@ fn ok(uid: &str, ip: &str, ttl: u8) -> Value {
     flow(uid, ip, 2725, Some((ttl, ttl, ttl)), true, None)
 }
 
+/// A connection to 172.16.0.1:80 answered with a SYN-ACK, then reset: the server's TTLs
+/// (first, min, max) and the RST's (TTL, IP ID).
+fn reset_after_synack(uid: &str, server_ttl: (u8, u8, u8), rst: (u8, u32)) -> Value {
+    flow(uid, "172.16.0.1", 80, Some(server_ttl), true, Some(rst))
+}
+
 fn lines(recs: &[Value]) -> String {
     recs.iter().map(|r| format!("{r}\n")).collect()
 }
@@ -78,11 +84,16 @@ fn parse(l: &str) -> Value {
     serde_json::from_str(l).unwrap()
 }
 
-fn flows(out: &[String]) -> Vec<Value> {
+/// The records of type `kind` in the output, parsed.
+fn of_type(out: &[String], kind: &str) -> Vec<Value> {
     out.iter()
         .map(|l| parse(l))
-        .filter(|v| v["type"] == "flow")
+        .filter(|v| v["type"] == kind)
         .collect()
+}
+
+fn flows(out: &[String]) -> Vec<Value> {
+    of_type(out, "flow")
 }
 
 #[test]
@@ -165,11 +176,7 @@ fn forged_rst_before_and_after_the_evidence_is_middlebox_at_hop_1() {
         assert_eq!(r["at_hop"], 1);
         assert_eq!(r["hops"], 0);
         assert_eq!(r["expected_hops"], 2);
-        let hosts: Vec<Value> = out
-            .iter()
-            .map(|l| parse(l))
-            .filter(|v| v["type"] == "host")
-            .collect();
+        let hosts = of_type(&out, "host");
         let s = hosts.iter().find(|h| h["ip"] == "172.16.0.1").unwrap();
         assert_eq!(s["ttls"], json!([126]));
         assert_eq!(s["rst_ttls"], json!([64]));
@@ -182,14 +189,7 @@ fn forged_rst_before_and_after_the_evidence_is_middlebox_at_hop_1() {
 #[test]
 fn rst_after_synack_in_the_same_flow() {
     // SYN-ACK TTL 126, then a RST TTL 64: the range is 64..126, first 126.
-    let f = flow(
-        "C3",
-        "172.16.0.1",
-        80,
-        Some((126, 64, 126)),
-        true,
-        Some((64, 7)),
-    );
+    let f = reset_after_synack("C3", (126, 64, 126), (64, 7));
     let (_, out) = run_on(&lines(&[f]), &[]);
     let th = &flows(&out)[0]["ttlhops"];
     assert_eq!(th["rst"]["origin"], "middlebox");
@@ -197,14 +197,7 @@ fn rst_after_synack_in_the_same_flow() {
     assert_eq!(th["server"]["hops"], 2);
     assert_eq!(th["server"]["varies"], false);
     // And a RST that matches the SYN-ACK.
-    let f = flow(
-        "C4",
-        "172.16.0.1",
-        80,
-        Some((126, 126, 126)),
-        true,
-        Some((126, 5003)),
-    );
+    let f = reset_after_synack("C4", (126, 126, 126), (126, 5003));
     let (_, out) = run_on(&lines(&[f]), &[]);
     let r = &flows(&out)[0]["ttlhops"]["rst"];
     assert_eq!(r["origin"], "endpoint");
@@ -247,11 +240,7 @@ fn icmp_from_a_router_and_from_the_server() {
     assert_eq!(th["icmp"][0]["basis"], "source_address");
     assert_eq!(th["icmp"][1]["origin"], "endpoint");
     assert_eq!(th["rst"], Value::Null);
-    let hosts: Vec<Value> = out
-        .iter()
-        .map(|l| parse(l))
-        .filter(|v| v["type"] == "host")
-        .collect();
+    let hosts = of_type(&out, "host");
     let r = hosts.iter().find(|h| h["ip"] == "10.0.12.2").unwrap();
     assert_eq!(r["icmp_errors"], 1);
     assert_eq!(r["hops"], 1);
@@ -448,11 +437,7 @@ fn an_address_only_sent_to_gets_no_host_record() {
     f["server"]["packets"] = json!(0);
     f["state"] = json!("S0");
     let (_, out) = run_on(&lines(&[f]), &[]);
-    let hosts: Vec<Value> = out
-        .iter()
-        .map(|l| parse(l))
-        .filter(|v| v["type"] == "host")
-        .collect();
+    let hosts = of_type(&out, "host");
     assert_eq!(hosts.len(), 1);
     assert_eq!(hosts[0]["ip"], "10.0.1.2");
 }

@@ -159,18 +159,13 @@ impl<'a> Cur<'a> {
             i += 1;
         }
         let d0 = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
+        i = digits_end(b, i);
         if i == d0 || (b[d0] == b'0' && i - d0 > 1) {
             return Err(ScanError::Syntax(d0));
         }
         if i < b.len() && b[i] == b'.' {
-            i += 1;
-            let f0 = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
+            let f0 = i + 1;
+            i = digits_end(b, f0);
             if i == f0 {
                 return Err(ScanError::Syntax(i));
             }
@@ -181,9 +176,7 @@ impl<'a> Cur<'a> {
                 i += 1;
             }
             let e0 = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
+            i = digits_end(b, e0);
             if i == e0 {
                 return Err(ScanError::Syntax(i));
             }
@@ -294,10 +287,7 @@ impl<'a> Cur<'a> {
                 }
             }
             Some(b'1'..=b'9') => {
-                let mut j = i + 1;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    j += 1;
-                }
+                let j = digits_end(b, i + 1);
                 if !matches!(b.get(j), Some(b'.' | b'e' | b'E')) {
                     self.i = j;
                     return Ok(());
@@ -319,49 +309,26 @@ impl<'a> Cur<'a> {
         }
         match self.peek()? {
             b'"' => self.string().map(|_| ()),
-            b'{' => {
+            open @ (b'{' | b'[') => {
+                // an object's members are `key: value`, an array's elements values
+                let close = if open == b'{' { b'}' } else { b']' };
                 self.i += 1;
                 self.ws();
-                if self.peek()? == b'}' {
+                if self.peek()? == close {
                     self.i += 1;
                     return Ok(());
                 }
                 loop {
                     self.ws();
-                    self.string()?;
-                    self.ws();
-                    self.expect(b':')?;
-                    self.ws();
-                    self.skip_value(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(ScanError::Syntax(self.i)),
+                    if close == b'}' {
+                        self.string()?;
+                        self.ws();
+                        self.expect(b':')?;
+                        self.ws();
                     }
-                }
-            }
-            b'[' => {
-                self.i += 1;
-                self.ws();
-                if self.peek()? == b']' {
-                    self.i += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.ws();
                     self.skip_value(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(ScanError::Syntax(self.i)),
+                    if !self.comma_or(close)? {
+                        return Ok(());
                     }
                 }
             }
@@ -371,10 +338,7 @@ impl<'a> Cur<'a> {
             b'1'..=b'9' => {
                 // the common case: a plain integer
                 let b = self.b;
-                let mut i = self.i + 1;
-                while i < b.len() && b[i].is_ascii_digit() {
-                    i += 1;
-                }
+                let i = digits_end(b, self.i + 1);
                 if i < b.len() && matches!(b[i], b'.' | b'e' | b'E') {
                     return self.number().map(|_| ());
                 }
@@ -411,24 +375,52 @@ impl<'a> Cur<'a> {
                 self.ws();
             }
             field(self, key)?;
-            match self.b.get(self.i) {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => {
-                    self.ws();
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(ScanError::Syntax(self.i)),
-                    }
-                }
+            if !self.member_end()? {
+                return Ok(());
             }
+        }
+    }
+
+    /// After an object's member: `,` (true: another member follows) or `}` (false: the object
+    /// ends). The compact form, `,` or `}` at once, is tried first; past whitespace, the
+    /// whitespace after the comma is skipped too. Always inlined: it runs after every field of
+    /// every packet (tcpflows 990 M -> 984 M instructions on 100k generated packets).
+    #[inline(always)]
+    pub(super) fn member_end(&mut self) -> R<bool> {
+        match self.b.get(self.i) {
+            Some(b',') => {
+                self.i += 1;
+                Ok(true)
+            }
+            Some(b'}') => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => {
+                let more = self.comma_or(b'}')?;
+                if more {
+                    self.ws();
+                }
+                Ok(more)
+            }
+        }
+    }
+
+    /// After a member or element, whitespace allowed before it: `,` (true: another follows) or
+    /// `close` (false: the container ends); anything else is a syntax error.
+    #[inline]
+    fn comma_or(&mut self, close: u8) -> R<bool> {
+        self.ws();
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Ok(true)
+            }
+            c if c == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(ScanError::Syntax(self.i)),
         }
     }
 
@@ -440,4 +432,13 @@ impl<'a> Cur<'a> {
             Err(ScanError::Syntax(self.i))
         }
     }
+}
+
+/// Where the run of ASCII digits that starts at `i` in `b` ends.
+#[inline]
+fn digits_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
 }

@@ -367,24 +367,8 @@ pub fn scan_packet(line: &str) -> Result<Pkt<'_>, ScanError> {
             }
             _ => c.skip_fast()?,
         }
-        match c.b.get(c.i) {
-            Some(b',') => c.i += 1,
-            Some(b'}') => {
-                c.i += 1;
-                break;
-            }
-            _ => {
-                c.ws();
-                match c.peek()? {
-                    b',' => c.i += 1,
-                    b'}' => {
-                        c.i += 1;
-                        break;
-                    }
-                    _ => return Err(ScanError::Syntax(c.i)),
-                }
-                c.ws();
-            }
+        if !c.member_end()? {
+            break;
         }
     }
     c.end()?;

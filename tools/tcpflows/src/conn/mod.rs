@@ -1,6 +1,14 @@
-//! One tracked connection: per-direction statistics, tshark-style sequence analysis
-//! (retransmissions, out-of-order, keep-alives), zero-window episodes and probes, the handshake
-//! (attempts, SYN-ACK, RTTs), RST and ICMP evidence, and Zeek's state and history.
+//! One tracked connection: what it holds (`FlowState`, each side's `Half`), per-direction
+//! statistics, the handshake (attempts, SYN-ACK, RTTs), RST and ICMP evidence, and Zeek's state
+//! and history. Two parts of the per-packet work have their own files: each side's tshark-style
+//! sequence analysis (retransmissions, out-of-order, keep-alives, zero windows and probes, a
+//! RST's sequence check) in `seq`, and what a side is left waiting for (`stuck`, `window_full`)
+//! in `progress`.
+
+mod progress;
+mod seq;
+
+use seq::gt;
 
 use crate::key::{Endpoint, Key};
 use crate::scan::Ts;
@@ -23,24 +31,6 @@ pub struct Recent {
     pub count: u32,
     pub frames: Vec<u64>,
     pub ts: Vec<Ts>,
-}
-
-impl Recent {
-    fn push(&mut self, frame: u64, ts: Ts) {
-        self.count = self.count.saturating_add(1);
-        if self.frames.len() == MAX_STUCK_LISTED {
-            self.frames.remove(0);
-            self.ts.remove(0);
-        }
-        self.frames.push(frame);
-        self.ts.push(ts);
-    }
-
-    fn clear(&mut self) {
-        self.count = 0;
-        self.frames.clear();
-        self.ts.clear();
-    }
 }
 
 /// What only some connections need, allocated on first use (a retransmission, a keep-alive, a
@@ -112,8 +102,8 @@ pub struct Zw {
     pub episodes: u32,
 }
 
-/// What one side sent, and the sequence state tshark keeps for it.
-#[derive(Debug, Clone)]
+/// What one side sent, and the sequence state tshark keeps for it. `Default`: nothing seen yet.
+#[derive(Debug, Clone, Default)]
 pub struct Half {
     pub packets: u64,
     pub bytes: u64,
@@ -164,99 +154,6 @@ pub struct Half {
     pub zw: Option<Box<Zw>>,
     /// Segment sizes that passed and that were lost ([`crate::pmtu`]), from its first payload.
     pub pmtu: Option<Box<crate::pmtu::Sizes>>,
-}
-
-impl Half {
-    fn new() -> Self {
-        Half {
-            packets: 0,
-            bytes: 0,
-            wire_bytes: 0,
-            initial_window: None,
-            wscale: None,
-            mss: None,
-            sack_perm: false,
-            syn_seen: false,
-            ttl: None,
-            first_ip_id: None,
-            last_ip_id: None,
-            isn: None,
-            retransmissions: 0,
-            out_of_order: 0,
-            keep_alives: 0,
-            dup_acks: 0,
-            fin_frame: None,
-            fin_ts: None,
-            last: None,
-            last_data: None,
-            ack_advance: None,
-            track: None,
-            small_windows: 0,
-            nextseq: 0,
-            nextseq_set: false,
-            nextseq_ts: Ts::default(),
-            lastack: 0,
-            lastack_ts: Ts::default(),
-            dupacknum: 0,
-            window: 0,
-            window_set: false,
-            acked: None,
-            last_keep_alive: false,
-            first_ack: None,
-            max_ack: None,
-            last_ttl: None,
-            zw: None,
-            pmtu: None,
-        }
-    }
-
-    /// The window this side advertised last (raw), if any segment was seen.
-    pub fn last_window(&self) -> Option<u16> {
-        self.window_set.then_some(self.window)
-    }
-
-    fn track(&mut self) -> &mut Track {
-        self.track.get_or_insert_with(Default::default)
-    }
-
-    /// Forgets the sequence analysis, as tshark does when a SYN-ACK starts a new session on the
-    /// same ports (after a challenge ACK: [`crate::reuse`]).
-    pub(crate) fn restart_seq_analysis(&mut self) {
-        self.nextseq = 0;
-        self.nextseq_set = false;
-        self.nextseq_ts = Ts::default();
-        self.lastack = 0;
-        self.lastack_ts = Ts::default();
-        self.dupacknum = 0;
-        self.window = 0;
-        self.window_set = false;
-        self.last_keep_alive = false;
-        self.first_ack = None;
-        self.max_ack = None;
-    }
-
-    /// Sequence space this side sent that `peer` has not acknowledged (None when unknown).
-    pub fn unacked(&self, peer: &Half) -> Option<u64> {
-        match (self.nextseq_set, peer.acked) {
-            (true, Some(a)) if gt(self.nextseq, a) => Some(self.nextseq.wrapping_sub(a) as u64),
-            (true, Some(_)) => Some(0),
-            _ => None,
-        }
-    }
-
-    /// Sequence space of `peer` this side acknowledged beyond what the capture showed of it
-    /// (the peer's direction is missing from the capture). When the capture shows nothing of the
-    /// peer, the advance of this side's ACKs, plus 1 for the peer's SYN this side's own SYN or
-    /// SYN-ACK implies.
-    pub fn acked_unseen(&self, peer: &Half) -> u64 {
-        let Some(max) = self.max_ack else { return 0 };
-        if peer.packets == 0 || !peer.nextseq_set {
-            let first = self.first_ack.unwrap_or(max);
-            return u64::from(max.wrapping_sub(first)) + u64::from(self.syn_seen);
-        }
-        let d = max.wrapping_sub(peer.nextseq) as i32;
-        if d > 0 { d as u64 } else { 0 }
-    }
 }
 
 /// The first RST seen.
@@ -351,19 +248,6 @@ pub struct FlowState {
     pub reuse: Option<Box<crate::reuse::Reuse>>,
 }
 
-#[inline]
-fn lt(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) < 0
-}
-#[inline]
-fn gt(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
-}
-#[inline]
-fn le(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) <= 0
-}
-
 impl FlowState {
     /// The endpoint of side `i` (0 = key.lo, 1 = key.hi).
     pub fn ep(&self, i: usize) -> Endpoint {
@@ -383,7 +267,7 @@ impl FlowState {
             key,
             ip_version,
             z: ZConn::new(orig, flip),
-            half: [Half::new(), Half::new()],
+            half: Default::default(),
             first_frame: s.frame,
             last_frame: s.frame,
             first_ts: s.ts,
@@ -672,333 +556,6 @@ impl FlowState {
             if let Some(e) = self.z.finished() {
                 self.end = Some(e);
                 self.end_ts = Some(s.ts);
-            }
-        }
-    }
-
-    /// The scale factor (shift) of the windows `from` advertises, when the handshake showed it:
-    /// both SYNs seen, and 0 unless both offered window scaling.
-    fn scale_of(&self, from: usize) -> Option<u32> {
-        let (a, b) = (&self.half[from], &self.half[1 - from]);
-        if !(a.syn_seen && b.syn_seen) {
-            return None;
-        }
-        Some(match (a.wscale, b.wscale) {
-            (Some(x), Some(_)) => x.min(14) as u32,
-            _ => 0,
-        })
-    }
-
-    /// Per-side progress after segment `s` from `from`: last packet and data, ACK progress,
-    /// retransmissions and keep-alives left unanswered, window-limited sending.
-    fn progress(
-        &mut self,
-        from: usize,
-        s: &Seg,
-        retrans_before: u32,
-        ka_before: u32,
-        acked_before: Option<u32>,
-    ) {
-        let to = 1 - from;
-        let syn = s.flags & SYN != 0;
-        let rst = s.flags & RST != 0;
-        let scale_from = self.scale_of(from);
-        let scale_to = self.scale_of(to);
-        {
-            let h = &mut self.half[from];
-            h.last = Some((s.frame, s.ts));
-            if s.len > 0 {
-                h.last_data = Some((s.frame, s.ts));
-            }
-            if h.retransmissions > retrans_before {
-                h.track().stuck_retrans.push(s.frame, s.ts);
-            }
-            if h.keep_alives > ka_before {
-                h.track().stuck_ka.push(s.frame, s.ts);
-            }
-        }
-        // Any packet answers the peer's keep-alives.
-        if let Some(t) = self.half[to].track.as_mut() {
-            t.stuck_ka.clear();
-        }
-        if s.flags & ACK != 0 && !rst {
-            let advanced = match acked_before {
-                Some(a) => gt(s.ack, a),
-                // The first ACK (a SYN-ACK, or the first segment of a mid-stream side): it
-                // answers whatever the peer repeated so far (a retried SYN), not new data.
-                None => {
-                    if let Some(t) = self.half[to].track.as_mut() {
-                        t.stuck_retrans.clear();
-                    }
-                    false
-                }
-            };
-            if advanced {
-                self.half[from].ack_advance = Some((s.frame, s.ts));
-                if let Some(t) = self.half[to].track.as_mut() {
-                    t.stuck_retrans.clear();
-                }
-            }
-            // The window `from` advertises: does it open room for the peer waiting on it?
-            if let (Some(sc), false) = (scale_from, syn) {
-                let win = (s.window as u64) << sc;
-                let mss = self.half[from].mss.unwrap_or(536) as u64;
-                if win > 0 && win < mss {
-                    self.half[from].small_windows += 1;
-                }
-                let p = &mut self.half[to];
-                let (set, next) = (p.nextseq_set, p.nextseq);
-                if let Some(wf) = p.track.as_mut().map(|t| &mut t.wf) {
-                    if let Some(t0) = wf.since {
-                        let edge = s.ack.wrapping_add(win.min(1 << 30) as u32);
-                        if set && gt(edge, next) {
-                            let d = s.ts.ns - t0.ns;
-                            wf.waited_ns = wf.waited_ns.saturating_add(d.max(0));
-                            wf.longest_ns = wf.longest_ns.max(d);
-                            wf.since = None;
-                        }
-                    }
-                }
-            }
-        }
-        // Did this data segment fill the peer's window?
-        if s.len > 0 && !syn && !rst && self.half[from].retransmissions == retrans_before {
-            if let (Some(sc), Some(a)) = (scale_to, self.half[to].acked) {
-                let p = &self.half[to];
-                let win = (p.window as u64) << sc;
-                let end = s.seq.wrapping_add(s.len);
-                let inflight = end.wrapping_sub(a);
-                if p.window_set && win > 0 && (inflight as i32) > 0 && inflight as u64 >= win {
-                    let wf = &mut self.half[from].track().wf;
-                    wf.count += 1;
-                    if wf.count == 1 {
-                        wf.first_frame = s.frame;
-                        wf.min_window = win;
-                    }
-                    if wf.frames.len() < MAX_WINDOW_FULL_LISTED {
-                        wf.frames.push(s.frame);
-                    }
-                    wf.min_window = wf.min_window.min(win);
-                    wf.max_window = wf.max_window.max(win);
-                    if wf.since.is_none() {
-                        wf.since = Some(s.ts);
-                        wf.episodes += 1;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether the RST's sequence number is acceptable to its receiver (RFC 793 / RFC 5961):
-    /// `exact` (= RCV.NXT), `in_window`, `unacceptable`, or `unknown` (no reference seen).
-    fn rst_check(&self, from: usize, s: &Seg) -> &'static str {
-        let r = 1 - from;
-        let rcv = &self.half[r];
-        if r == self.z.orig && self.synack_frame.is_none() {
-            // the receiver is in SYN-SENT: acceptable iff it ACKs the SYN
-            return match rcv.isn {
-                None => "unknown",
-                Some(isn) if s.flags & ACK != 0 && s.ack == isn.wrapping_add(1) => "exact",
-                Some(_) => "unacceptable",
-            };
-        }
-        let snd = &self.half[from];
-        let rcv_nxt = match (rcv.acked, snd.nextseq_set) {
-            (Some(a), _) => a,
-            (None, true) => snd.nextseq,
-            (None, false) => return "unknown",
-        };
-        let scale = match (rcv.wscale, snd.wscale) {
-            (Some(a), Some(_)) => a.min(14) as u32,
-            _ => 0,
-        };
-        let wnd = ((rcv.window as u64) << scale).max(1);
-        let d = s.seq.wrapping_sub(rcv_nxt) as u64;
-        if d == 0 {
-            "exact"
-        } else if d < wnd {
-            "in_window"
-        } else {
-            "unacceptable"
-        }
-    }
-
-    /// tshark's `tcp_analyze_sequence_number` (4.x), reduced to what sets
-    /// `tcp.analysis.retransmission` (retransmission, fast and spurious retransmission),
-    /// `tcp.analysis.out_of_order`, `tcp.analysis.keep_alive` and `tcp.analysis.duplicate_ack`.
-    fn analyze(&mut self, from: usize, s: &Seg) {
-        let to = 1 - from;
-        let (fwd, rev) = if from == 0 {
-            let (a, b) = self.half.split_at_mut(1);
-            (&mut a[0], &mut b[0])
-        } else {
-            let (a, b) = self.half.split_at_mut(1);
-            (&mut b[0], &mut a[0])
-        };
-        let _ = to;
-        let fl = s.flags;
-        let seq = s.seq;
-        let seglen = s.len;
-        let ctl = fl & (SYN | FIN | RST) != 0;
-
-        let mut zwp = false;
-        let mut keep_alive = false;
-        if seglen == 1 && fwd.nextseq_set && seq == fwd.nextseq && rev.window_set && rev.window == 0
-        {
-            zwp = true;
-        } else {
-            if (seglen == 0 || seglen == 1)
-                && fwd.nextseq_set
-                && seq == fwd.nextseq.wrapping_sub(1)
-                && !ctl
-            {
-                keep_alive = true;
-                fwd.keep_alives += 1;
-            }
-            // duplicate ACK (keep-alive ACK and zero-window-probe ACK take precedence in tshark:
-            // the answer to a keep-alive — the peer's last segment was one — is a keep-alive
-            // ACK; a zero-window-probe ACK is excluded through `window != 0`)
-            if seglen == 0
-                && s.window != 0
-                && fwd.window_set
-                && s.window == fwd.window
-                && fwd.nextseq_set
-                && seq == fwd.nextseq
-                && s.ack == fwd.lastack
-                && !ctl
-                && !rev.last_keep_alive
-            {
-                fwd.dupacknum += 1;
-                fwd.dup_acks += 1;
-            }
-        }
-        if s.ack != fwd.lastack {
-            fwd.dupacknum = 0;
-        }
-
-        if (seglen > 0 || fl & (SYN | FIN) != 0) && !keep_alive {
-            let mut not_adv = fwd.nextseq_set && lt(seq, fwd.nextseq);
-            if seglen > 1 && fwd.nextseq_set && fwd.nextseq.wrapping_sub(1) == seq {
-                not_adv = false;
-            }
-            let mut kind = 0u8; // 1 retrans, 2 ooo
-            if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
-                kind = 1; // spurious retransmission
-            } else if not_adv
-                && rev.dupacknum >= 2
-                && rev.lastack == seq
-                && s.ts.ns - rev.lastack_ts.ns < 20_000_000
-            {
-                kind = 1; // fast retransmission
-            } else {
-                let t = s.ts.ns - fwd.nextseq_ts.ns;
-                let thres = self.rtt_initial.filter(|&r| r > 0).unwrap_or(3_000_000);
-                let end = seq
-                    .wrapping_add(seglen)
-                    .wrapping_add((fl & (SYN | FIN) != 0) as u32);
-                if not_adv && t < thres && fwd.nextseq != end {
-                    kind = 2;
-                } else if not_adv {
-                    kind = 1;
-                }
-            }
-            match kind {
-                1 => fwd.retransmissions += 1,
-                2 => fwd.out_of_order += 1,
-                _ => {}
-            }
-        }
-
-        let mut nextseq = seq.wrapping_add(seglen);
-        if fl & (SYN | FIN) != 0 {
-            nextseq = nextseq.wrapping_add(1);
-        }
-        if (!fwd.nextseq_set || gt(nextseq, fwd.nextseq)) && !zwp {
-            fwd.nextseq = nextseq;
-            fwd.nextseq_set = true;
-            fwd.nextseq_ts = s.ts;
-        }
-        fwd.last_keep_alive = keep_alive;
-        fwd.window = s.window;
-        fwd.window_set = true;
-        fwd.lastack = s.ack;
-        fwd.lastack_ts = s.ts;
-        self.probe(from, s, zwp);
-    }
-
-    /// Counts zero-window probes sent by `from` against the peer's closed window: tshark's
-    /// 1-byte `ZeroWindowProbe` (Windows) and Linux's 0-byte probe at SND.UNA-1 (which tshark
-    /// calls a keep-alive).
-    fn probe(&mut self, from: usize, s: &Seg, one_byte: bool) {
-        let to = 1 - from;
-        if s.flags & (SYN | FIN | RST) != 0 {
-            return;
-        }
-        let closed = self.half[to].window_set
-            && self.half[to].window == 0
-            && self.half[to]
-                .zw
-                .as_ref()
-                .is_some_and(|z| z.closed_since.is_some());
-        if !closed {
-            return;
-        }
-        let zero_byte = s.len == 0 && {
-            let f = &self.half[from];
-            f.nextseq_set && s.seq == f.nextseq.wrapping_sub(1)
-        };
-        if !(one_byte || zero_byte) {
-            return;
-        }
-        if zero_byte {
-            // counted as a keep-alive by `analyze`, as tshark does; it is a probe
-            let f = &mut self.half[from];
-            f.keep_alives = f.keep_alives.saturating_sub(1);
-        }
-        let Some(zw) = self.half[to].zw.as_deref_mut() else {
-            return;
-        };
-        zw.probes += 1;
-        if one_byte {
-            zw.one_byte += 1;
-        } else {
-            zw.zero_byte += 1;
-        }
-        if zw.probe_frames.len() < MAX_PROBES_LISTED {
-            zw.probe_frames.push(s.frame);
-        }
-    }
-
-    /// Zero-window episodes advertised by `from` (RSTs excluded, as Zeek and tshark do).
-    fn zero_window(&mut self, from: usize, s: &Seg) {
-        if s.flags & RST != 0 {
-            return;
-        }
-        if s.window == 0 {
-            if s.flags & FIN != 0 && s.flags & SYN == 0 {
-                // tshark does not flag FIN segments; the side is closing anyway
-                return;
-            }
-            let zw = self.half[from].zw.get_or_insert_with(Box::default);
-            zw.count += 1;
-            if zw.count == 1 {
-                zw.first_frame = s.frame;
-                zw.first_ts = s.ts;
-            }
-            if s.flags & SYN != 0 {
-                zw.in_handshake = true;
-                zw.handshake_count += 1;
-            }
-            if zw.closed_since.is_none() {
-                zw.closed_since = Some(s.ts);
-                zw.episodes += 1;
-            }
-        } else if let Some(zw) = self.half[from].zw.as_deref_mut()
-            && let Some(t0) = zw.closed_since.take()
-        {
-            zw.longest_ns = zw.longest_ns.max(s.ts.ns - t0.ns);
-            if zw.reopen_frame.is_none() {
-                zw.reopen_frame = Some(s.frame);
             }
         }
     }
