@@ -22,24 +22,24 @@
     clippy::enum_glob_use,                      // 1
 )]
 
-pub mod conn;
+mod conn;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod idle;
-pub mod key;
-pub mod ladder;
-pub mod output;
-pub mod pmtu;
-pub mod reorder;
-pub mod reuse;
+mod idle;
+mod key;
+mod ladder;
+mod output;
+mod pmtu;
+mod reorder;
+mod reuse;
 pub mod scan;
-pub mod setup;
+mod setup;
 #[cfg(test)]
 mod testflow;
-pub mod tls;
-pub mod track;
-pub mod tunnel;
-pub mod zeek;
+mod tls;
+mod track;
+mod tunnel;
+mod zeek;
 
 use std::io::Write;
 

@@ -12,9 +12,9 @@
 //! capture time have passed. `--no-wait` decides every flow at once. docs/ttlhops.md has the rest.
 
 mod engine;
-pub mod infer;
-pub mod signs;
-pub mod table;
+mod infer;
+mod signs;
+mod table;
 
 use std::io::Write;
 

@@ -190,6 +190,7 @@ impl Table {
     }
 
     /// `host` records for every address, ordered by version then address.
+    #[cfg(test)]
     pub fn hosts(&self) -> Vec<Host> {
         self.addresses()
             .iter()
