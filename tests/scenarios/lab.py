@@ -37,6 +37,8 @@ Subcommands (run inside a namespace with `ip netns exec`):
                                  PORT_EXACT (accepted: the client's connection dies, the server's
                                  does not); for a SYN to PORT_SYN, a RST/ACK refusing it
   syn-delay IFACE PORT DELAY     (on a router that drops the SYNs to PORT) forwards them DELAY s late
+  synack-delay IFACE PORT DELAY N,M...  (on a router that drops the SYN-ACKs from PORT) forwards
+                                 the Nth, Mth … of them DELAY s late, the others at once
   backlog-server PORT BACKLOG DELAY  HTTP/1.0 responder (IPv4) with listen(BACKLOG) whose accept
                                  loop takes one connection every DELAY s (an overloaded or stuck
                                  application): the kernel's accept queue fills up
@@ -123,6 +125,7 @@ COMMANDS = {
     "tls-reset-server": (labserve.cmd_tls_reset_server, False),
     "slow-http": (lambda a: labserve.cmd_slow_http(a[0], a[1:]), True),
     "syn-delay": (labwire.cmd_syn_delay, False),
+    "synack-delay": (labwire.cmd_synack_delay, False),
     "rst-injector": (labwire.cmd_rst_injector, False),
     "backlog-server": (labserve.cmd_backlog_server, False),
     "upload-server": (labserve.cmd_upload_server, True),

@@ -1,6 +1,6 @@
 """The lab's packets that no real socket sends (lab.py): a delaying bridge on raw sockets, and
-through scapy a zero-window SYN-ACK server, an on-path RST injector, a SYN delayer, a SYN flood,
-and the wire behaviour of Windows' and macOS' connect() where Linux's differs.
+through scapy a zero-window SYN-ACK server, an on-path RST injector, a SYN and SYN-ACK delayer, a
+SYN flood, and the wire behaviour of Windows' and macOS' connect() where Linux's differs.
 """
 
 import socket
@@ -169,26 +169,42 @@ def cmd_rst_injector(iface, port_miss, port_exact, port_syn):
 def cmd_syn_delay(iface, port, delay):
     """Runs on a router whose iptables drops the SYNs to PORT: forwards each one DELAY s late (a
     slow path for the SYN only, so an injector near the client answers first)."""
+    _handshake_delay("syn-delay", iface, port, delay, 0x02, "dst", None)
+
+
+def cmd_synack_delay(iface, port, delay, which):
+    """Runs on a router whose iptables drops the SYN-ACKs from PORT: forwards those numbered
+    WHICH (a comma list, counting from 1) DELAY s late, the others at once."""
+    late = {int(n) for n in which.split(",")}
+    _handshake_delay("synack-delay", iface, port, delay, 0x12, "src", late)
+
+
+def _handshake_delay(name, iface, port, delay, flags, side, which):
+    """Forwards the packets on IFACE with SYN/ACK flags FLAGS and PORT as their SIDE ("src" or
+    "dst") port: DELAY s late, or only those numbered in the set WHICH (the others at once)."""
     IP, TCP, send = scapy("IP", "TCP", "send")
     port, delay = int(port), float(delay)
+    seen = [0]
 
-    def late(pkt):
-        time.sleep(delay)
+    def later(pkt, wait):
+        time.sleep(wait)
         send(pkt)
 
     def handle(p):
         if IP not in p or TCP not in p:
             return
         t = p[TCP]
-        if t.dport != port or (int(t.flags) & 0x12) != 0x02:
+        if (t.sport if side == "src" else t.dport) != port or (int(t.flags) & 0x12) != flags:
             return
         q = p[IP].copy()
         q.ttl -= 1
         del q.chksum
         del q[TCP].chksum  # veth hands the sniffer partial checksums: recompute both
-        threading.Thread(target=late, args=(q,), daemon=True).start()
+        seen[0] += 1
+        wait = delay if which is None or seen[0] in which else 0
+        threading.Thread(target=later, args=(q, wait), daemon=True).start()
 
-    sniff_forever("syn-delay", handle, iface=iface, filter="tcp and dst port %d" % port)
+    sniff_forever(name, handle, iface=iface, filter="tcp and %s port %d" % (side, port))
 
 
 def syn_flood(host, port, count):

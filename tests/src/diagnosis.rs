@@ -1,7 +1,7 @@
 //! A lab scenario through the whole pipeline ([`diagnose`]): the packets, flows, hosts and
 //! findings it gave, and what the client application saw.
 
-use crate::{lab_captures, of_type, own_captures, pipeline_ok, records, records_of, strv};
+use crate::{lab_captures, of_type, pipeline_ok, records, records_of, strv};
 
 /// The packet record of `frame` in a diagnosed capture.
 pub fn packet(d: &Diagnosis, frame: u64) -> &serde_json::Value {
@@ -30,18 +30,7 @@ pub struct Diagnosis {
 /// Runs `pcap2jsonl <name>.pcap | tcpflows | ttlhops | tcpflag | portmap [--listeners
 /// <name>.ss.txt]` on a lab capture, checking that every stage succeeded quietly.
 pub fn diagnose(name: &str) -> Diagnosis {
-    let mut dir = lab_captures();
-    // The lab's check does not regenerate `backlog-abort`, whose outcome depends on the
-    // machine's load (tests/scenarios/run.sh says why); its committed capture stands in, and
-    // the test says so.
-    let base = name.split('.').next().unwrap_or(name);
-    if !dir.join(format!("{name}.pcap")).exists()
-        && base == "backlog-abort"
-        && own_captures().join(format!("{name}.pcap")).exists()
-    {
-        eprintln!("note: {name}.pcap is not made by the lab's check; the committed one is read");
-        dir = own_captures();
-    }
+    let dir = lab_captures();
     let pcap = dir.join(format!("{name}.pcap"));
     assert!(pcap.exists(), "{} missing", pcap.display());
     let ss = dir.join(format!("{name}.ss.txt"));
