@@ -13,7 +13,7 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{Config, base, conn, ev, set_error, set_frames, syn_frames};
+use super::{Config, add_frames, base, conn, ev, set_error, set_frames, syn_frames};
 use crate::socket_errors::Sock;
 use crate::wording::{endpoint, frames, plural, secs};
 
@@ -53,9 +53,7 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
     fd.origin = Some("server".into());
     if reset {
         set_error(&mut fd, Sock::Reset);
-        fd.frames.extend(f.rst.as_ref().map(|r| r.frame));
-        fd.frames.sort_unstable();
-        fd.frames.dedup();
+        add_frames(&mut fd, f.rst.as_ref().map(|r| r.frame));
     } else if !served {
         set_error(&mut fd, Sock::TimedOut);
     }

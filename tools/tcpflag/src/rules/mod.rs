@@ -232,10 +232,16 @@ pub(crate) fn set_error(fd: &mut Finding, s: Sock) {
 }
 
 /// Sets the evidence frames: `fr` in order, each once.
-pub(crate) fn set_frames(fd: &mut Finding, mut fr: Vec<u64>) {
-    fr.sort_unstable();
-    fr.dedup();
+pub(crate) fn set_frames(fd: &mut Finding, fr: Vec<u64>) {
     fd.frames = fr;
+    add_frames(fd, []);
+}
+
+/// Adds `more` to the evidence frames, keeping them in order, each once.
+pub(crate) fn add_frames(fd: &mut Finding, more: impl IntoIterator<Item = u64>) {
+    fd.frames.extend(more);
+    fd.frames.sort_unstable();
+    fd.frames.dedup();
 }
 
 /// Inserts into the evidence object.

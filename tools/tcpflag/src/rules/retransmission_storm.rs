@@ -4,8 +4,8 @@ use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
 use super::{
-    Config, base, closing, conn, ev, ip_of, peer_of, rst_frames, rst_name, set_error, set_frames,
-    side_of,
+    Config, add_frames, base, closing, conn, ev, ip_of, peer_of, rst_frames, rst_name, set_error,
+    set_frames, side_of,
 };
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, plural, secs};
@@ -102,9 +102,7 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
             f.synack_count
         ));
         ev(&mut fd, "synack_count", f.synack_count);
-        fd.frames.extend(&f.synack_frames);
-        fd.frames.sort_unstable();
-        fd.frames.dedup();
+        add_frames(&mut fd, f.synack_frames.iter().copied());
     }
     // ICMP errors about this connection tell where the path broke.
     if let Some(i) = f.icmp.first() {
@@ -123,9 +121,7 @@ pub fn retransmission_storm(f: &Flow, cfg: &Config) -> Option<Finding> {
             i.from_ip,
             i.frame
         ));
-        fd.frames.push(i.frame);
-        fd.frames.sort_unstable();
-        fd.frames.dedup();
+        add_frames(&mut fd, [i.frame]);
         ev(&mut fd, "icmp_from", i.from_ip.clone());
         ev(&mut fd, "icmp_type", i.icmp_type);
         ev(&mut fd, "icmp_code", i.icmp_code);

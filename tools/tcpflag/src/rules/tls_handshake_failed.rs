@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity, SocketError};
 
-use super::{base, ev, origin_value, rst_origin, set_error, ttl_text};
+use super::{base, ev, origin_value, rst_origin, set_error, set_frames, ttl_text};
 use crate::socket_errors::Sock;
 use crate::wording::{endpoint, secs};
 
@@ -536,9 +536,7 @@ fn client_abort(f: &Flow, tls: &Tls, ch: &ClientHello) -> Option<Finding> {
         _ => return None,
     };
     let mut fd = base(f, "tls_handshake_failed", Severity::Error);
-    fd.frames = vec![ch.frame, sh.frame, cert, end_frame];
-    fd.frames.sort_unstable();
-    fd.frames.dedup();
+    set_frames(&mut fd, vec![ch.frame, sh.frame, cert, end_frame]);
     fd.ts = Some(end_ts);
     fd.origin = Some("client".into());
     let (host, hostport) = target(f, ch);
