@@ -101,7 +101,9 @@ pub fn frames(f: &serde_json::Value) -> Vec<u64> {
 /// whole, and an expected `null` also matches a missing field (as `record["a"]["b"]` reads it).
 /// Fields `expected` does not name are not looked at. A mismatch fails naming the field's path
 /// and the whole record.
+#[track_caller]
 pub fn assert_has(record: &Value, expected: &Value) {
+    #[track_caller]
     fn walk(record: &Value, at: &Value, expected: &Value, path: &str) {
         match expected {
             Value::Object(fields) => {

@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use tcpwhy_tests::cli::{self, TempFile};
+use tcpwhy_tests::cli::TempFile;
 
 #[test]
 fn the_seed_case_netstat_ano_plus_tasklist() {
@@ -19,7 +19,7 @@ fn the_seed_case_netstat_ano_plus_tasklist() {
     );
     assert_eq!(out.len(), 1);
     let pm = &out[0]["portmap"];
-    cli::assert_fields(
+    tcpwhy_tests::assert_has(
         pm,
         &json!({"hint": SEED_HINT, "listening": false, "port": 2383, "service": "ms-olap4",
             "label": "SSAS 2005+", "host": "172.16.0.1", "matched_by": "address"}),

@@ -12,8 +12,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-use tcpwhy_tests::cli;
-
 #[test]
 fn refused_with_same_isn_retries_is_one_rej_flow_with_three_attempts() {
     let f = ok(&input(&refused_windows()), &[]);
@@ -186,7 +184,7 @@ fn icmp_errors_quoting_the_connection_are_attached() {
     let f = &f[0];
     assert_eq!(f["state"], "S0");
     assert_eq!(f["icmp_count"], 1);
-    cli::assert_fields(
+    tcpwhy_tests::assert_has(
         &f["icmp"][0],
         &serde_json::json!({"from_ip": "192.0.2.2", "proto": "icmp", "icmp_type": 3,
             "icmp_code": 1, "description": "host unreachable", "frame": 2, "ttl": 63,

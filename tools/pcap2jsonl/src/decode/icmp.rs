@@ -147,7 +147,7 @@ mod test {
              4500 0028 a551 0000 0111 f76a 0c040404 0c010101 a54b 82a0 0014 0000",
         );
         let v = decode(9, &f);
-        assert_fields(
+        assert_has(
             &v,
             &json!({"link": "ppp", "proto": "icmp", "icmp_type": 11, "icmp_code": 0}),
         );
@@ -224,7 +224,7 @@ mod test {
              c000 0050 0000000a",
         );
         let v = decode(229, &f);
-        assert_fields(
+        assert_has(
             &v,
             &json!({"proto": "icmpv6", "icmp_type": 1, "icmp_code": 4}),
         );

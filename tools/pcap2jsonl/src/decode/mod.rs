@@ -204,25 +204,16 @@ pub(crate) mod testutil {
         v
     }
 
-    /// Asserts that the record `v` holds each field of the object `want` with its value (a
-    /// field it lacks reads as null, as `v["name"]` does): one assertion for many fields, whose
-    /// failure shows them side by side.
-    #[track_caller]
-    pub fn assert_fields(v: &serde_json::Value, want: &serde_json::Value) {
-        let want = want.as_object().expect("an object of fields");
-        let got: serde_json::Map<String, serde_json::Value> = want
-            .keys()
-            .map(|k| (k.clone(), v[k.as_str()].clone()))
-            .collect();
-        assert_eq!(&got, want);
-    }
+    /// Asserts that a record holds each field given (null matching a missing one), naming the
+    /// field that differs.
+    pub use tcpwhy_tests::assert_has;
 
     /// Decodes each frame (link type, hex dump) and asserts the fields given (see
-    /// [`assert_fields`]).
+    /// [`assert_has`]).
     #[track_caller]
     pub fn check(cases: &[(u32, &str, serde_json::Value)]) {
         for (linktype, frame, want) in cases {
-            assert_fields(&decode(*linktype, &hex(frame)), want);
+            assert_has(&decode(*linktype, &hex(frame)), want);
         }
     }
 
@@ -474,7 +465,7 @@ mod test {
             netmon: None,
         };
         let v = decode_meta(&meta, &[1, 2, 3]);
-        assert_fields(
+        assert_has(
             &v,
             &json!({"frame": 7, "iface": 2, "link": "linktype_147", "len": 100, "caplen": 3,
                     "comment": "say \"hi\"\n"}),

@@ -233,7 +233,7 @@ fn agrees_with_simple_dns() {
         let hexed: String = udp.iter().map(|b| format!("{b:02x}")).collect();
         let v = decode(228, &ip4(17, &hexed));
         let dns = &v["dns"];
-        assert_fields(
+        assert_has(
             dns,
             &json!({"id": back.id(), "qname": back.questions[0].qname.to_string(),
                     "qtype": "AAAA"}),

@@ -35,7 +35,7 @@ fn gre_with_key_and_sequence_to_tcp() {
     assert_eq!(v["tunnel"][0]["key"], 42);
     assert_eq!(v["tunnel"][0]["seq"], 7);
     assert_eq!(v["tunnel"][0]["src_ip"], "10.0.0.1");
-    assert_fields(
+    assert_has(
         &v,
         &json!({"proto": "tcp", "dst_port": 80, "decode_error": null}),
     );
@@ -98,7 +98,7 @@ fn ipv4_ah_is_walked() {
         hx(&tcp_syn()[20..])
     );
     let v = decode(101, &ip4(51, &ah));
-    assert_fields(
+    assert_has(
         &v,
         &json!({"ip_proto": 6, "ipv4_ext": [51], "dst_port": 80}),
     );
