@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use common::{gen_pcap, have_everything, lab_dir, real_dir, s, tshark_fields};
+use common::{gen_pcap, have_everything, real_dir, s, tshark_fields};
 use serde_json::Value;
 
 /// A known difference: in `file`, column `col` may differ on frames whose record satisfies
@@ -465,7 +465,7 @@ fn pcap2jsonl_equals_tshark_on_every_capture() {
         }
     }
     let n_real = jobs.len();
-    let mut lab: Vec<PathBuf> = std::fs::read_dir(lab_dir())
+    let mut lab: Vec<PathBuf> = std::fs::read_dir(tcpwhy_tests::own_captures())
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     lab.retain(|p| {

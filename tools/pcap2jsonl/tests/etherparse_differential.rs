@@ -13,7 +13,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{gen_pcap, have_everything, lab_dir, real_dir};
+use common::{gen_pcap, have_everything, real_dir};
 use etherparse::{LinkSlice, NetSlice, SlicedPacket, TcpOptionElement, TransportSlice};
 use pcap2jsonl::capture::{FrameSink, read_capture};
 use pcap2jsonl::decode::write_packet;
@@ -198,7 +198,7 @@ fn pcap2jsonl_equals_etherparse_where_etherparse_decodes() {
         .filter(|p| p.is_file())
         .collect();
     files.sort();
-    let mut lab: Vec<PathBuf> = std::fs::read_dir(lab_dir())
+    let mut lab: Vec<PathBuf> = std::fs::read_dir(tcpwhy_tests::own_captures())
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     lab.retain(|p| p.to_string_lossy().ends_with(".pcap"));

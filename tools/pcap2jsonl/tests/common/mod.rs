@@ -45,11 +45,6 @@ pub fn s(v: &Value) -> Option<String> {
     }
 }
 
-/// The project's own captures, made with real stacks (tests/captures/).
-pub fn lab_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/captures")
-}
-
 /// Writes a capture of `n` frames made by ../shared/bench/gen_pcap.py.
 pub fn gen_pcap(path: &Path, n: u32, seed: u32) {
     let st = std::process::Command::new("python3")
