@@ -17,12 +17,13 @@ def scapy(*names):
     import scapy.all
 
     scapy.all.conf.verb = 0
-    return [getattr(scapy.all, n) for n in names] if len(names) > 1 else getattr(scapy.all, names[0])
+    return [getattr(scapy.all, n) for n in names]
 
 
 def sniff_forever(name, handle, **kw):
     """Runs HANDLE on every packet an AsyncSniffer(**kw) sees; NAME.ready once it is listening."""
-    sn = scapy("AsyncSniffer")(prn=handle, store=False, started_callback=lambda: ready(name), **kw)
+    (sniffer,) = scapy("AsyncSniffer")
+    sn = sniffer(prn=handle, store=False, started_callback=lambda: ready(name), **kw)
     sn.start()
     forever()
 
