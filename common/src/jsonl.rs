@@ -319,6 +319,7 @@ impl<R: Read> JsonlReader<R> {
 
     /// The next non-blank line, or `None` at end of input. Before every read of the underlying
     /// input, `out` is flushed so downstream stages see what was produced so far.
+    #[inline]
     pub fn next_line<F: Flush + ?Sized>(
         &mut self,
         out: &mut F,
@@ -332,64 +333,48 @@ impl<R: Read> JsonlReader<R> {
                     continue;
                 }
             }
-            if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.scanned..self.end]) {
+            let (s, e) = if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.scanned..self.end])
+            {
                 let nl = self.scanned + pos;
                 let s = self.start;
                 self.start = nl + 1;
                 self.scanned = self.start;
-                self.line_no += 1;
-                let mut line = &self.buf[s..nl];
-                if line.last() == Some(&b'\r') {
-                    line = &line[..line.len() - 1];
+                (s, nl)
+            } else if self.eof && self.start < self.end {
+                // The last line, without a newline.
+                let s = self.start;
+                self.start = self.end;
+                self.scanned = self.end;
+                (s, self.end)
+            } else {
+                self.scanned = self.end;
+                if self.eof {
+                    return Ok(None);
                 }
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                if !self.first_seen {
-                    self.first_seen = true;
-                    if let Some(h) = not_jsonl(line) {
-                        bail!("{}: line {}: {h}", self.name, self.line_no);
-                    }
-                }
-                // Re-borrow to satisfy the borrow checker across loop iterations.
-                let line = &self.buf[s..s + line.len()];
-                return Ok(Some(Line {
-                    no: self.line_no,
-                    bytes: line,
-                    source: &self.name,
-                }));
+                self.fill(out)?;
+                continue;
+            };
+            self.line_no += 1;
+            let mut line = &self.buf[s..e];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
             }
-            self.scanned = self.end;
-            if self.eof {
-                if self.start < self.end {
-                    // Last line without a newline.
-                    let s = self.start;
-                    let e = self.end;
-                    self.start = self.end;
-                    self.line_no += 1;
-                    let mut line = &self.buf[s..e];
-                    if line.last() == Some(&b'\r') {
-                        line = &line[..line.len() - 1];
-                    }
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        return Ok(None);
-                    }
-                    if !self.first_seen {
-                        self.first_seen = true;
-                        if let Some(h) = not_jsonl(line) {
-                            bail!("{}: line {}: {h}", self.name, self.line_no);
-                        }
-                    }
-                    let len = line.len();
-                    return Ok(Some(Line {
-                        no: self.line_no,
-                        bytes: &self.buf[s..s + len],
-                        source: &self.name,
-                    }));
-                }
-                return Ok(None);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
             }
-            self.fill(out)?;
+            if !self.first_seen {
+                self.first_seen = true;
+                if let Some(h) = not_jsonl(line) {
+                    bail!("{}: line {}: {h}", self.name, self.line_no);
+                }
+            }
+            // Re-borrow to satisfy the borrow checker across loop iterations.
+            let len = line.len();
+            return Ok(Some(Line {
+                no: self.line_no,
+                bytes: &self.buf[s..s + len],
+                source: &self.name,
+            }));
         }
     }
 
@@ -454,6 +439,21 @@ mod tests {
                 (4, "{\"c\":3}".into())
             ]
         );
+    }
+
+    #[test]
+    fn the_last_line_needs_no_newline() {
+        assert_eq!(lines("{\"a\":1}\r"), vec![(1, "{\"a\":1}".into())]);
+        assert_eq!(lines("{\"a\":1}\n  \r"), vec![(1, "{\"a\":1}".into())]);
+        assert_eq!(lines("\n\n{\"a\":1}"), vec![(3, "{\"a\":1}".into())]);
+        assert_eq!(lines(" \r\n \t"), vec![]);
+        assert_eq!(lines(""), vec![]);
+        // The first line is checked for a JSON document whether or not a newline ends it.
+        for input in ["[{\"a\":1}]", "[{\"a\":1}]\n", "\n{ \r"] {
+            let mut r = JsonlReader::new(input.as_bytes(), "t");
+            let e = r.next_line(&mut NoFlush).unwrap_err().to_string();
+            assert!(e.starts_with("t: line "), "{e}");
+        }
     }
 
     #[test]

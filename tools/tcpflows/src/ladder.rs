@@ -43,13 +43,13 @@ const PLAIN_RTT_NS: i64 = 100_000_000;
 pub fn plain(f: &FlowState) -> bool {
     f.established
         && f.end == Some("fin")
-        && f.syn_count == 1
-        && f.synack_count == 1
+        && f.syn.count == 1
+        && f.synack.count == 1
         && f.rst_count == 0
         && f.icmp_count == 0
         && f.tls.is_none()
-        && f.rtt_syn_synack.is_some_and(|r| r < PLAIN_RTT_NS)
-        && f.rtt_synack_ack.is_some_and(|r| r < PLAIN_RTT_NS)
+        && f.rtt.syn_synack.is_some_and(|r| r < PLAIN_RTT_NS)
+        && f.rtt.synack_ack.is_some_and(|r| r < PLAIN_RTT_NS)
         && f.half.iter().all(|h| {
             h.fin_frame.is_some()
                 && h.retransmissions == 0

@@ -249,6 +249,14 @@ pub(crate) fn ev(fd: &mut Finding, k: &str, v: impl Into<Value>) {
     fd.evidence.insert(k.to_string(), v.into());
 }
 
+/// Inserts every field of a flow-record object (`size_limit` …) into the evidence object, under
+/// the record's own names and in its order, where a rule reports the object whole.
+pub(crate) fn ev_fields(fd: &mut Finding, o: &impl serde::Serialize) {
+    if let Ok(Value::Object(m)) = serde_json::to_value(o) {
+        fd.evidence.extend(m);
+    }
+}
+
 /// Inserts a ttlhops origin verdict into the evidence object (null when ttlhops gave none).
 pub(crate) fn ev_origin(fd: &mut Finding, k: &str, o: Option<&Origin>) {
     ev(fd, k, o.map_or(Value::Null, origin_value));

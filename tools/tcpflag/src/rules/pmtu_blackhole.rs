@@ -6,7 +6,9 @@
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
 
-use super::{base, conn, ev, ip_of, peer_of, set_error, set_frames, side_of, sides_with};
+use super::{
+    base, conn, ev, ev_fields, ip_of, peer_of, set_error, set_frames, side_of, sides_with,
+};
 use crate::socket_errors::Sock;
 use crate::wording::{bytes, frames_of, plural, secs, thousands};
 
@@ -139,12 +141,9 @@ pub fn pmtu_blackhole(f: &Flow) -> Option<Finding> {
         ip_of(f, peer)
     );
     ev(&mut fd, "sender", who);
-    ev(&mut fd, "largest_acked", sl.largest_acked);
-    ev(&mut fd, "largest_acked_frame", sl.largest_acked_frame);
-    ev(&mut fd, "smallest_lost", sl.smallest_lost);
-    ev(&mut fd, "largest_lost", sl.largest_lost);
-    ev(&mut fd, "retransmissions", sl.retransmissions);
-    ev(&mut fd, "first_lost_frame", sl.first_lost_frame);
+    // largest_acked, largest_acked_frame, smallest_lost, largest_lost, retransmissions,
+    // first_lost_frame: the flow's `size_limit` as it is
+    ev_fields(&mut fd, sl);
     ev(&mut fd, "lost_frames", lost_frames);
     ev(&mut fd, "mss", mss);
     ev(

@@ -1,12 +1,15 @@
 //! One tracked connection: what it holds (`FlowState`, each side's `Half`), per-direction
-//! statistics, the handshake (attempts, SYN-ACK, RTTs), RST and ICMP evidence, and Zeek's state
-//! and history. Two parts of the per-packet work have their own files: each side's tshark-style
-//! sequence analysis (retransmissions, out-of-order, keep-alives, zero windows and probes, a
-//! RST's sequence check) in `seq`, and what a side is left waiting for (`stuck`, `window_full`)
-//! in `progress`.
+//! statistics, RST and ICMP evidence, and Zeek's state and history. Three parts of the
+//! per-packet work have their own files: the handshake (SYN attempts, SYN-ACKs, RTTs) in
+//! `handshake`, each side's tshark-style sequence analysis (retransmissions, out-of-order,
+//! keep-alives, zero windows and probes, a RST's sequence check) in `seq`, and what a side is
+//! left waiting for (`stuck`, `window_full`) in `progress`.
 
+mod handshake;
 mod progress;
 mod seq;
+
+pub use handshake::{Rtts, SynAcks, Syns};
 
 use seq::gt;
 
@@ -203,18 +206,9 @@ pub struct FlowState {
     pub last_frame: u64,
     pub first_ts: Ts,
     pub last_ts: Ts,
-    pub syn_count: u32,
-    pub syn_frames: Vec<u64>,
-    pub syn_ts: Vec<Ts>,
-    pub syn_intervals: Vec<i64>,
-    pub last_syn_ts: Option<Ts>,
-    pub synack_frame: Option<u64>,
-    pub synack_count: u32,
-    pub synack_frames: Vec<u64>,
-    pub synack_ts: Option<Ts>,
-    pub rtt_syn_synack: Option<i64>,
-    pub rtt_synack_ack: Option<i64>,
-    pub rtt_initial: Option<i64>,
+    pub syn: Syns,
+    pub synack: SynAcks,
+    pub rtt: Rtts,
     pub established: bool,
     pub rst: Option<RstInfo>,
     pub rst_count: u32,
@@ -272,18 +266,9 @@ impl FlowState {
             last_frame: s.frame,
             first_ts: s.ts,
             last_ts: s.ts,
-            syn_count: 0,
-            syn_frames: Vec::new(),
-            syn_ts: Vec::new(),
-            syn_intervals: Vec::new(),
-            last_syn_ts: None,
-            synack_frame: None,
-            synack_count: 0,
-            synack_frames: Vec::new(),
-            synack_ts: None,
-            rtt_syn_synack: None,
-            rtt_synack_ack: None,
-            rtt_initial: None,
+            syn: Syns::default(),
+            synack: SynAcks::default(),
+            rtt: Rtts::default(),
             established: false,
             rst: None,
             rst_count: 0,
@@ -437,44 +422,7 @@ impl FlowState {
         // Zeek: state and history
         self.z.process(from, s.flags, s.seq, s.ack, s.len, s.window);
 
-        // handshake bookkeeping
-        if syn && !ackf {
-            self.syn_count += 1;
-            if self.syn_frames.len() < MAX_ATTEMPTS_LISTED {
-                self.syn_frames.push(s.frame);
-                self.syn_ts.push(s.ts);
-            }
-            if let Some(prev) = self.last_syn_ts {
-                if self.syn_intervals.len() < MAX_ATTEMPTS_LISTED - 1 {
-                    self.syn_intervals.push(s.ts.ns - prev.ns);
-                }
-            }
-            self.last_syn_ts = Some(s.ts);
-        }
-        if syn && ackf {
-            self.synack_count += 1;
-            if self.synack_frames.len() < MAX_ATTEMPTS_LISTED {
-                self.synack_frames.push(s.frame);
-            }
-        }
-        if syn && ackf && self.synack_frame.is_none() {
-            self.synack_frame = Some(s.frame);
-            self.synack_ts = Some(s.ts);
-            if let Some(t) = self.last_syn_ts {
-                self.rtt_syn_synack = Some(s.ts.ns - t.ns);
-            }
-        }
-        if !syn && ackf && !rst && !self.established && from == self.z.orig {
-            if let (Some(t), Some(isn)) = (self.synack_ts, self.half[to].isn) {
-                if s.ack == isn.wrapping_add(1) {
-                    self.established = true;
-                    self.rtt_synack_ack = Some(s.ts.ns - t.ns);
-                    if let Some(first) = self.syn_ts.first() {
-                        self.rtt_initial = Some(s.ts.ns - first.ns);
-                    }
-                }
-            }
-        }
+        self.handshake(from, s);
 
         // per-side statistics
         let h = &mut self.half[from];

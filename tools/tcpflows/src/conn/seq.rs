@@ -76,7 +76,7 @@ impl FlowState {
     pub(super) fn rst_check(&self, from: usize, s: &Seg) -> &'static str {
         let r = 1 - from;
         let rcv = &self.half[r];
-        if r == self.z.orig && self.synack_frame.is_none() {
+        if r == self.z.orig && self.synack.frame.is_none() {
             // the receiver is in SYN-SENT: acceptable iff it ACKs the SYN
             return match rcv.isn {
                 None => "unknown",
@@ -174,7 +174,7 @@ impl FlowState {
                 kind = 1; // fast retransmission
             } else {
                 let t = s.ts.ns - fwd.nextseq_ts.ns;
-                let thres = self.rtt_initial.filter(|&r| r > 0).unwrap_or(3_000_000);
+                let thres = self.rtt.initial.filter(|&r| r > 0).unwrap_or(3_000_000);
                 let end = seq
                     .wrapping_add(seglen)
                     .wrapping_add((fl & (SYN | FIN) != 0) as u32);
