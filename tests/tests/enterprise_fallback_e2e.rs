@@ -152,7 +152,10 @@ fn abort_on_overflow_reset_is_named() {
 fn slow_ipv6_fallback_names_the_time_lost() {
     let dir = lab_captures();
     if !dir.join("ipv6-fallback.pcap").exists() {
-        eprintln!("SKIPPED: ipv6-fallback.pcap missing (the lab runs it only with dnsmasq)");
+        tcpwhy_tests::skip(
+            &format!("ipv6-fallback.pcap is not in {}", dir.display()),
+            "the lab makes it only with dnsmasq (tests/scenarios/run.sh)",
+        );
         return;
     }
     let d = diagnose("ipv6-fallback");
@@ -297,6 +300,9 @@ fn other_lab_captures_never_get_these_kinds() {
         n += 1;
     }
     if n == 0 {
-        eprintln!("SKIPPED: no other lab capture in {}", dir.display());
+        tcpwhy_tests::skip(
+            &format!("no other lab capture in {}", dir.display()),
+            "make lab writes them (tests/scenarios/run.sh)",
+        );
     }
 }

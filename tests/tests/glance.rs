@@ -262,7 +262,10 @@ fn colour_and_wrapping_only_on_a_terminal() {
     // --color always / never win over the terminal test.
     assert!(run(&["--format", "text", "--color", "always"]).contains("\x1b[1;31mERROR\x1b[0m"));
     let Some(tty) = on_tty(&flows, "--format text", false) else {
-        eprintln!("SKIPPED: `script` (util-linux) is not installed: no pseudo-terminal test");
+        tcpwhy_tests::skip(
+            "`script` (util-linux) is not installed: no pseudo-terminal test",
+            "apt-get install bsdutils",
+        );
         return;
     };
     assert!(tty.contains("\x1b[1;31mERROR\x1b[0m"), "{tty}");

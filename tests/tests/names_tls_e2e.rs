@@ -10,7 +10,8 @@
 
 use serde_json::{Value, json};
 use tcpwhy_tests::{
-    Diagnosis, assert_has, diagnose, f64v, findings, lab_captures, shared_captures, strv, u64v,
+    Diagnosis, assert_has, diagnose, f64v, findings, lab_captures, shared_captures, skip, strv,
+    u64v,
 };
 
 const APP: &str = "203.0.113.30";
@@ -29,9 +30,9 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
 /// the directory had no dnsmasq or openssl (run.sh skips those scenarios).
 fn lab(name: &str) -> Option<Diagnosis> {
     if !lab_captures().join(format!("{name}.pcap")).exists() {
-        eprintln!(
-            "SKIPPED: {name}.pcap is not in {}",
-            lab_captures().display()
+        skip(
+            &format!("{name}.pcap is not in {}", lab_captures().display()),
+            "the lab makes it only with dnsmasq and openssl (tests/scenarios/run.sh)",
         );
         return None;
     }
@@ -185,17 +186,14 @@ fn dns_timeout_names_the_silent_resolver() {
     assert!(s(f, &["summary"]).contains("answered nothing at all"));
 }
 
-/// [`lab`] for a TLS scenario. tcpflows writes `tls` on flows (issue 18's TLS decoding);
-/// without it the TLS tests are skipped.
+/// [`lab`] for a TLS scenario: tcpflows summarises the TLS it saw in the flows' `tls`.
 fn tls_lab(name: &str) -> Option<Diagnosis> {
     let d = lab(name)?;
-    if !d.flows.iter().any(|f| f.get("tls").is_some()) {
-        eprintln!(
-            "SKIPPED: {}: the flow records carry no `tls` summary (tcpflows without TLS decoding)",
-            d.name
-        );
-        return None;
-    }
+    assert!(
+        d.flows.iter().any(|f| f.get("tls").is_some()),
+        "{}: no flow record carries a `tls` summary",
+        d.name
+    );
     Some(d)
 }
 
@@ -418,10 +416,7 @@ fn tls_fixture_captures() {
     ];
     let check = |name: &str, want: Option<(&str, &str)>| {
         let path = dir.join(name);
-        if !path.exists() {
-            eprintln!("SKIPPED: {name}: not in {}", dir.display());
-            return;
-        }
+        assert!(path.exists(), "{} is missing", path.display());
         let f = findings(&path);
         match want {
             Some((kind, words)) => {
