@@ -52,6 +52,8 @@ struct RefInner {
     src_ip: Option<String>,
     dst_ip: Option<String>,
     ip_proto: Option<u8>,
+    ttl: Option<u8>,
+    ip_id: Option<u32>,
     src_port: Option<u16>,
     dst_port: Option<u16>,
     seq: Option<u32>,
@@ -112,35 +114,20 @@ fn one_line(text: &str) {
 /// The scanner's values equal serde's.
 fn same(p: &Pkt<'_>, r: &Ref, text: &str) {
     macro_rules! eq {
-        ($($f:ident),*) => {$(
-            assert_eq!(p.$f, r.$f, concat!(stringify!($f), " of {:?}"), text);
+        ($ours:expr; $($f:ident = $g:ident),*) => {$(
+            assert_eq!($ours.$f, r.$g, concat!(stringify!($g), " of {:?}"), text);
         )*};
     }
-    eq!(
-        frame,
-        len,
-        ip_version,
-        ttl,
-        ip_id,
-        frag_offset,
-        mf,
-        ip_proto,
-        src_port,
-        dst_port,
-        seq,
-        ack,
-        window,
-        payload_len,
-        mss,
-        wscale,
-        sack_perm,
-        icmp_type,
-        icmp_code
-    );
-    assert_eq!(p.src_ip, r.src_ip.as_deref(), "src_ip of {text:?}");
-    assert_eq!(p.dst_ip, r.dst_ip.as_deref(), "dst_ip of {text:?}");
+    eq!(p; frame = frame, len = len, src_port = src_port, dst_port = dst_port,
+        icmp_type = icmp_type, icmp_code = icmp_code);
+    eq!(p.ip; version = ip_version, ttl = ttl, id = ip_id, frag_offset = frag_offset, mf = mf,
+        proto = ip_proto);
+    eq!(p.tcp; seq = seq, ack = ack, window = window, payload_len = payload_len, mss = mss,
+        wscale = wscale, sack_perm = sack_perm);
+    assert_eq!(p.ip.src, r.src_ip.as_deref(), "src_ip of {text:?}");
+    assert_eq!(p.ip.dst, r.dst_ip.as_deref(), "dst_ip of {text:?}");
     assert_eq!(
-        p.tcp_flags,
+        p.tcp.flags,
         r.tcp_flags
             .as_deref()
             .and_then(|s| scan::flags::parse(s.as_bytes())),
@@ -150,9 +137,11 @@ fn same(p: &Pkt<'_>, r: &Ref, text: &str) {
     match (&p.icmp_inner, &r.icmp_inner) {
         (None, None) => {}
         (Some(a), Some(b)) => {
-            assert_eq!(a.src_ip, b.src_ip.as_deref(), "icmp_inner of {text:?}");
-            assert_eq!(a.dst_ip, b.dst_ip.as_deref(), "icmp_inner of {text:?}");
-            assert_eq!(a.ip_proto, b.ip_proto, "icmp_inner of {text:?}");
+            assert_eq!(a.ip.src, b.src_ip.as_deref(), "icmp_inner of {text:?}");
+            assert_eq!(a.ip.dst, b.dst_ip.as_deref(), "icmp_inner of {text:?}");
+            assert_eq!(a.ip.proto, b.ip_proto, "icmp_inner of {text:?}");
+            assert_eq!(a.ip.ttl, b.ttl, "icmp_inner of {text:?}");
+            assert_eq!(a.ip.id, b.ip_id, "icmp_inner of {text:?}");
             assert_eq!(a.src_port, b.src_port, "icmp_inner of {text:?}");
             assert_eq!(a.dst_port, b.dst_port, "icmp_inner of {text:?}");
             assert_eq!(a.seq, b.seq, "icmp_inner of {text:?}");

@@ -303,7 +303,7 @@ fn packet<W: Write>(
     args: &Args,
     out: &mut JsonlWriter<W>,
 ) -> anyhow::Result<()> {
-    let is_tcp = p.ip_proto == Some(6) && p.has_tcp_flags_key && p.frag_offset.unwrap_or(0) == 0;
+    let is_tcp = p.ip.proto == Some(6) && p.tcp.decoded && p.ip.frag_offset.unwrap_or(0) == 0;
     if !is_tcp {
         out.write_raw(line.bytes)?;
         if let Some(inner) = &p.icmp_inner {
@@ -318,31 +318,31 @@ fn packet<W: Write>(
     }
     let frame = need(line, p.frame, "frame")?;
     let ts = need(line, p.ts, "ts")?;
-    let src_ip = need(line, p.src_ip, "src_ip")?;
-    let dst_ip = need(line, p.dst_ip, "dst_ip")?;
+    let src_ip = need(line, p.ip.src, "src_ip")?;
+    let dst_ip = need(line, p.ip.dst, "dst_ip")?;
     let src_port = need(line, p.src_port, "src_port")?;
     let dst_port = need(line, p.dst_port, "dst_port")?;
     let (tun, tun_text) = tunnel_of(p, st);
     let seg = Seg {
         frame,
         ts,
-        flags: need(line, p.tcp_flags, "tcp_flags")?,
-        seq: need(line, p.seq, "seq")?,
-        ack: need(line, p.ack, "ack")?,
-        len: need(line, p.payload_len, "payload_len")?,
-        window: need(line, p.window, "window")?,
+        flags: need(line, p.tcp.flags, "tcp_flags")?,
+        seq: need(line, p.tcp.seq, "seq")?,
+        ack: need(line, p.tcp.ack, "ack")?,
+        len: need(line, p.tcp.payload_len, "payload_len")?,
+        window: need(line, p.tcp.window, "window")?,
         wire_len: p.len.unwrap_or(0),
-        ttl: p.ttl,
-        ip_id: p.ip_id,
-        mss: p.mss,
-        wscale: p.wscale,
-        sack_perm: p.sack_perm.unwrap_or(false),
+        ttl: p.ip.ttl,
+        ip_id: p.ip.id,
+        mss: p.tcp.mss,
+        wscale: p.tcp.wscale,
+        sack_perm: p.tcp.sack_perm.unwrap_or(false),
         tun,
         tun_text,
     };
-    let ipv = p
-        .ip_version
-        .unwrap_or(if src_ip.contains(':') { 6 } else { 4 });
+    let ipv =
+        p.ip.version
+            .unwrap_or(if src_ip.contains(':') { 6 } else { 4 });
     let src = endpoint(line, src_ip, src_port, "src_ip")?;
     let dst = endpoint(line, dst_ip, dst_port, "dst_ip")?;
     // plaintext counts only as a side's first payload: most text segments (an HTTP transfer)
@@ -380,11 +380,11 @@ fn icmp<W: Write>(
     st: &mut State,
     out: &mut JsonlWriter<W>,
 ) -> anyhow::Result<()> {
-    if inner.ip_proto != Some(6) {
+    if inner.ip.proto != Some(6) {
         return Ok(());
     }
     let (Some(qs), Some(qd), Some(qsp), Some(qdp)) =
-        (inner.src_ip, inner.dst_ip, inner.src_port, inner.dst_port)
+        (inner.ip.src, inner.ip.dst, inner.src_port, inner.dst_port)
     else {
         return Ok(());
     };
@@ -392,13 +392,13 @@ fn icmp<W: Write>(
         return Ok(());
     };
     let info = IcmpInfo {
-        from_ip: need(line, p.src_ip, "src_ip")?.to_string(),
-        v6: p.ip_version == Some(6) || p.ip_proto == Some(58),
+        from_ip: need(line, p.ip.src, "src_ip")?.to_string(),
+        v6: p.ip.version == Some(6) || p.ip.proto == Some(58),
         icmp_type: need(line, p.icmp_type, "icmp_type")?,
         icmp_code: need(line, p.icmp_code, "icmp_code")?,
         frame: need(line, p.frame, "frame")?,
         ts: need(line, p.ts, "ts")?,
-        ttl: p.ttl,
+        ttl: p.ip.ttl,
         quoted: 0,
     };
     let ts = info.ts;

@@ -20,44 +20,28 @@ pub use ts::{Ts, parse_ts};
 /// TCP flag bits and letters, shared with pcap2jsonl's writer.
 pub use tcpwhy_common::tcp_flags as flags;
 
-/// The quoted datagram of an ICMP error.
+/// The datagram an ICMP error quotes: its IP header (`src_ip`, `dst_ip`, `ip_proto`, `ttl`,
+/// `ip_id`: what `icmp_inner` carries of it) and its first transport bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Inner<'a> {
-    pub src_ip: Option<&'a str>,
-    pub dst_ip: Option<&'a str>,
-    pub ip_proto: Option<u8>,
+    pub ip: Ip<'a>,
     pub src_port: Option<u16>,
     pub dst_port: Option<u16>,
     pub seq: Option<u32>,
 }
 
-/// The fields of a `packet` line that tcpflows reads. `None` = absent or null.
+/// The fields of a `packet` line that tcpflows reads, by layer as docs/schema.md lists them.
+/// `None` = absent or null.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Pkt<'a> {
     pub frame: Option<u64>,
     pub ts: Option<Ts>,
     /// Frame length on the wire.
     pub len: Option<u32>,
-    pub ip_version: Option<u8>,
-    pub src_ip: Option<&'a str>,
-    pub dst_ip: Option<&'a str>,
-    pub ttl: Option<u8>,
-    pub ip_id: Option<u32>,
-    pub frag_offset: Option<u32>,
-    pub mf: Option<bool>,
-    pub ip_proto: Option<u8>,
+    pub ip: Ip<'a>,
     pub src_port: Option<u16>,
     pub dst_port: Option<u16>,
-    pub seq: Option<u32>,
-    pub ack: Option<u32>,
-    /// `tcp_flags` parsed to bits; the key being present marks the TCP layer as decoded.
-    pub tcp_flags: Option<u8>,
-    pub has_tcp_flags_key: bool,
-    pub window: Option<u16>,
-    pub payload_len: Option<u32>,
-    pub mss: Option<u16>,
-    pub wscale: Option<u8>,
-    pub sack_perm: Option<bool>,
+    pub tcp: Tcp,
     pub icmp_type: Option<u8>,
     pub icmp_code: Option<u8>,
     pub icmp_inner: Option<Inner<'a>>,
@@ -71,6 +55,38 @@ pub struct Pkt<'a> {
     pub tunnel: Option<&'a str>,
 }
 
+/// The IP layer: `ip_version`, `src_ip`, `dst_ip`, `ttl`, `ip_id`, `frag_offset`, `mf`,
+/// `ip_proto`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Ip<'a> {
+    pub version: Option<u8>,
+    pub src: Option<&'a str>,
+    pub dst: Option<&'a str>,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: Option<u8>,
+    pub id: Option<u32>,
+    pub frag_offset: Option<u32>,
+    pub mf: Option<bool>,
+    pub proto: Option<u8>,
+}
+
+/// The TCP layer: `seq`, `ack`, `tcp_flags`, `window`, `payload_len`, `mss`, `wscale`,
+/// `sack_perm`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tcp {
+    /// The line has a `tcp_flags` key: the TCP layer was decoded.
+    pub decoded: bool,
+    /// `tcp_flags` parsed to bits.
+    pub flags: Option<u8>,
+    pub seq: Option<u32>,
+    pub ack: Option<u32>,
+    pub window: Option<u16>,
+    pub payload_len: Option<u32>,
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_perm: Option<bool>,
+}
+
 fn scan_inner<'a>(c: &mut Cur<'a>) -> R<Option<Inner<'a>>> {
     if c.peek()? == b'n' {
         c.literal(b"null")?;
@@ -82,9 +98,11 @@ fn scan_inner<'a>(c: &mut Cur<'a>) -> R<Option<Inner<'a>>> {
     let mut inner = Inner::default();
     c.object(|c, key| {
         match key {
-            b"src_ip" => inner.src_ip = c.opt_str()?,
-            b"dst_ip" => inner.dst_ip = c.opt_str()?,
-            b"ip_proto" => inner.ip_proto = c.opt_uint(255)?.map(|v| v as u8),
+            b"src_ip" => inner.ip.src = c.opt_str()?,
+            b"dst_ip" => inner.ip.dst = c.opt_str()?,
+            b"ip_proto" => inner.ip.proto = c.opt_uint(255)?.map(|v| v as u8),
+            b"ttl" => inner.ip.ttl = c.opt_uint(255)?.map(|v| v as u8),
+            b"ip_id" => inner.ip.id = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
             b"src_port" => inner.src_port = c.opt_uint(65535)?.map(|v| v as u16),
             b"dst_port" => inner.dst_port = c.opt_uint(65535)?.map(|v| v as u16),
             b"seq" => inner.seq = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
@@ -315,33 +333,33 @@ pub fn scan_packet(line: &str) -> Result<Pkt<'_>, ScanError> {
             F_FRAME => p.frame = c.opt_uint(u64::MAX)?,
             F_TS => p.ts = c.opt_ts()?,
             F_LEN => p.len = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            F_IP_VERSION => p.ip_version = c.opt_uint(255)?.map(|v| v as u8),
-            F_SRC_IP => p.src_ip = c.opt_str()?,
-            F_DST_IP => p.dst_ip = c.opt_str()?,
-            F_TTL => p.ttl = c.opt_uint(255)?.map(|v| v as u8),
-            F_IP_ID => p.ip_id = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            F_FRAG_OFFSET => p.frag_offset = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            F_MF => p.mf = c.opt_bool()?,
-            F_IP_PROTO => p.ip_proto = c.opt_uint(255)?.map(|v| v as u8),
+            F_IP_VERSION => p.ip.version = c.opt_uint(255)?.map(|v| v as u8),
+            F_SRC_IP => p.ip.src = c.opt_str()?,
+            F_DST_IP => p.ip.dst = c.opt_str()?,
+            F_TTL => p.ip.ttl = c.opt_uint(255)?.map(|v| v as u8),
+            F_IP_ID => p.ip.id = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_FRAG_OFFSET => p.ip.frag_offset = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_MF => p.ip.mf = c.opt_bool()?,
+            F_IP_PROTO => p.ip.proto = c.opt_uint(255)?.map(|v| v as u8),
             F_SRC_PORT => p.src_port = c.opt_uint(65535)?.map(|v| v as u16),
             F_DST_PORT => p.dst_port = c.opt_uint(65535)?.map(|v| v as u16),
-            F_SEQ => p.seq = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            F_ACK => p.ack = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_SEQ => p.tcp.seq = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_ACK => p.tcp.ack = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
             F_TCP_FLAGS => {
-                p.has_tcp_flags_key = true;
+                p.tcp.decoded = true;
                 match c.opt_str()? {
-                    None => p.tcp_flags = None,
+                    None => p.tcp.flags = None,
                     Some(s) => {
-                        p.tcp_flags =
+                        p.tcp.flags =
                             Some(flags::parse(s.as_bytes()).ok_or(ScanError::Unsupported(c.i))?)
                     }
                 }
             }
-            F_WINDOW => p.window = c.opt_uint(65535)?.map(|v| v as u16),
-            F_PAYLOAD_LEN => p.payload_len = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
-            F_MSS => p.mss = c.opt_uint(65535)?.map(|v| v as u16),
-            F_WSCALE => p.wscale = c.opt_uint(255)?.map(|v| v as u8),
-            F_SACK_PERM => p.sack_perm = c.opt_bool()?,
+            F_WINDOW => p.tcp.window = c.opt_uint(65535)?.map(|v| v as u16),
+            F_PAYLOAD_LEN => p.tcp.payload_len = c.opt_uint(u32::MAX as u64)?.map(|v| v as u32),
+            F_MSS => p.tcp.mss = c.opt_uint(65535)?.map(|v| v as u16),
+            F_WSCALE => p.tcp.wscale = c.opt_uint(255)?.map(|v| v as u8),
+            F_SACK_PERM => p.tcp.sack_perm = c.opt_bool()?,
             F_ICMP_TYPE => p.icmp_type = c.opt_uint(255)?.map(|v| v as u8),
             F_ICMP_CODE => p.icmp_code = c.opt_uint(255)?.map(|v| v as u8),
             F_ICMP_INNER => p.icmp_inner = scan_inner(&mut c)?,
@@ -465,34 +483,43 @@ pub fn from_serde<'a>(
         frame: Some(p.frame),
         ts: Some(ts),
         len: Some(p.len),
-        ip_version: p.ip_version,
-        src_ip: p.src_ip.as_deref(),
-        dst_ip: p.dst_ip.as_deref(),
-        ttl: p.ttl,
-        ip_id: p.ip_id,
-        frag_offset: p.frag_offset,
-        mf: p.mf,
-        ip_proto: p.ip_proto,
+        ip: Ip {
+            version: p.ip_version,
+            src: p.src_ip.as_deref(),
+            dst: p.dst_ip.as_deref(),
+            ttl: p.ttl,
+            id: p.ip_id,
+            frag_offset: p.frag_offset,
+            mf: p.mf,
+            proto: p.ip_proto,
+        },
         src_port: p.src_port,
         dst_port: p.dst_port,
-        seq: p.seq,
-        ack: p.ack,
-        tcp_flags: p
-            .tcp_flags
-            .as_deref()
-            .and_then(|s| flags::parse(s.as_bytes())),
-        has_tcp_flags_key: tcp_flags_key,
-        window: p.window,
-        payload_len: p.payload_len,
-        mss: p.mss,
-        wscale: p.wscale,
-        sack_perm: p.sack_perm,
+        tcp: Tcp {
+            decoded: tcp_flags_key,
+            flags: p
+                .tcp_flags
+                .as_deref()
+                .and_then(|s| flags::parse(s.as_bytes())),
+            seq: p.seq,
+            ack: p.ack,
+            window: p.window,
+            payload_len: p.payload_len,
+            mss: p.mss,
+            wscale: p.wscale,
+            sack_perm: p.sack_perm,
+        },
         icmp_type: p.icmp_type,
         icmp_code: p.icmp_code,
         icmp_inner: p.icmp_inner.as_ref().map(|i| Inner {
-            src_ip: i.src_ip.as_deref(),
-            dst_ip: i.dst_ip.as_deref(),
-            ip_proto: i.ip_proto,
+            ip: Ip {
+                src: i.src_ip.as_deref(),
+                dst: i.dst_ip.as_deref(),
+                proto: i.ip_proto,
+                ttl: i.ttl,
+                id: i.ip_id,
+                ..Ip::default()
+            },
             src_port: i.src_port,
             dst_port: i.dst_port,
             seq: i.seq,

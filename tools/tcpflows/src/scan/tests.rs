@@ -15,14 +15,14 @@ fn scans_the_schema_example() {
             digits: 6
         })
     );
-    assert_eq!(p.src_ip, Some("172.16.0.1"));
-    assert_eq!(p.ttl, Some(126));
-    assert_eq!(p.ip_id, Some(14341));
-    assert_eq!(p.tcp_flags, Some(flags::RST | flags::ACK));
-    assert!(p.has_tcp_flags_key);
-    assert_eq!(p.ack, Some(655839664));
-    assert_eq!(p.window, Some(0));
-    assert_eq!(p.sack_perm, Some(false));
+    assert_eq!(p.ip.src, Some("172.16.0.1"));
+    assert_eq!(p.ip.ttl, Some(126));
+    assert_eq!(p.ip.id, Some(14341));
+    assert_eq!(p.tcp.flags, Some(flags::RST | flags::ACK));
+    assert!(p.tcp.decoded);
+    assert_eq!(p.tcp.ack, Some(655839664));
+    assert_eq!(p.tcp.window, Some(0));
+    assert_eq!(p.tcp.sack_perm, Some(false));
     assert!(!p.has_dns);
 }
 
@@ -32,8 +32,8 @@ fn agrees_with_serde_on_the_example() {
     let sp: tcpwhy_common::records::Packet = serde_json::from_str(LINE).unwrap();
     let slow = from_serde(&sp, LINE).unwrap();
     assert_eq!(fast.frame, slow.frame);
-    assert_eq!(fast.src_ip, slow.src_ip);
-    assert_eq!(fast.tcp_flags, slow.tcp_flags);
+    assert_eq!(fast.ip.src, slow.ip.src);
+    assert_eq!(fast.tcp.flags, slow.tcp.flags);
     assert_eq!(fast.ts.unwrap().ns, slow.ts.unwrap().ns);
 }
 
