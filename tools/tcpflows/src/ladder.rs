@@ -43,10 +43,10 @@ const PLAIN_RTT_NS: i64 = 100_000_000;
 pub fn plain(f: &FlowState) -> bool {
     f.established
         && f.end == Some("fin")
-        && f.syn.count == 1
-        && f.synack.count == 1
-        && f.rst_count == 0
-        && f.icmp_count == 0
+        && f.syn.sent.count == 1
+        && f.synack.frames.count == 1
+        && f.rsts.count == 0
+        && f.icmp.count == 0
         && f.tls.is_none()
         && f.rtt.syn_synack.is_some_and(|r| r < PLAIN_RTT_NS)
         && f.rtt.synack_ack.is_some_and(|r| r < PLAIN_RTT_NS)

@@ -52,8 +52,8 @@ fn side(h: &Half, peer: &Half, flow_last: Ts) -> Side {
             first_frame: zw.first_frame,
             first_ts: zw.first_ts.to_f64(),
             in_handshake: zw.in_handshake,
-            probes: zw.probes,
-            probe_frames: zw.probe_frames.clone(),
+            probes: zw.probes.count,
+            probe_frames: zw.probes.items.clone(),
             probe_kind: match (zw.one_byte > 0, zw.zero_byte > 0) {
                 (true, true) => Some("mixed".into()),
                 (true, false) => Some("one_byte".into()),
@@ -132,9 +132,7 @@ fn stuck(h: &Half, peer: &Half) -> Option<Stuck> {
 /// Window-limited sending by `h` against `peer`'s window.
 fn window_full(h: &Half, peer: &Half, flow_last: Ts) -> Option<WindowFull> {
     let w = &h.track.as_deref()?.wf;
-    if w.count == 0 {
-        return None;
-    }
+    let first_frame = w.segments.first()?;
     let mut waited = w.waited_ns;
     let mut longest = w.longest_ns;
     if let Some(t0) = w.since {
@@ -143,10 +141,10 @@ fn window_full(h: &Half, peer: &Half, flow_last: Ts) -> Option<WindowFull> {
         longest = longest.max(d);
     }
     Some(WindowFull {
-        count: w.count,
+        count: w.segments.count,
         episodes: w.episodes,
-        first_frame: w.first_frame,
-        frames: w.frames.clone(),
+        first_frame,
+        frames: w.segments.items.clone(),
         waited: secs(waited),
         longest: secs(longest),
         min_window: w.min_window,
@@ -188,8 +186,8 @@ pub fn record(f: &FlowState, end: &str, ladder: bool) -> Flow {
         seq_check: r.check.to_string(),
         seq: r.seq,
         ack: r.ack,
-        count: f.rst_count,
-        frames: f.rst_frames.clone(),
+        count: f.rsts.count,
+        frames: f.rsts.items.clone(),
         sender_ttl: r.sender_ttl,
         sender_ip_id: r.sender_ip_id,
         receiver_ip_id: r.receiver_ip_id,
@@ -198,6 +196,7 @@ pub fn record(f: &FlowState, end: &str, ladder: bool) -> Flow {
     });
     let icmp = f
         .icmp
+        .items
         .iter()
         .map(|i| IcmpError {
             from_ip: i.from_ip.clone(),
@@ -235,14 +234,14 @@ pub fn record(f: &FlowState, end: &str, ladder: bool) -> Flow {
         midstream: !c.syn_seen,
         established: f.established,
         attempts: Attempts {
-            syn_count: f.syn.count,
-            frames: f.syn.frames.clone(),
-            ts: f.syn.ts.iter().map(|t| t.to_f64()).collect(),
+            syn_count: f.syn.sent.count,
+            frames: f.syn.sent.items.iter().map(|&(fr, _)| fr).collect(),
+            ts: f.syn.sent.items.iter().map(|(_, t)| t.to_f64()).collect(),
             intervals: f.syn.intervals.iter().map(|&d| secs(d)).collect(),
         },
-        synack_frame: f.synack.frame,
-        synack_count: f.synack.count,
-        synack_frames: f.synack.frames.clone(),
+        synack_frame: f.synack.frame(),
+        synack_count: f.synack.frames.count,
+        synack_frames: f.synack.frames.items.clone(),
         rtt: Rtt {
             syn_synack: f.rtt.syn_synack.map(secs),
             synack_ack: f.rtt.synack_ack.map(secs),
@@ -252,7 +251,7 @@ pub fn record(f: &FlowState, end: &str, ladder: bool) -> Flow {
         server: side(s, c, f.last_ts),
         rst,
         icmp,
-        icmp_count: f.icmp_count,
+        icmp_count: f.icmp.count,
         tls: f.tls.as_ref().and_then(|t| t.output()),
         ladder: if ladder {
             crate::ladder::field(f)

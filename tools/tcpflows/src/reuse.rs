@@ -79,11 +79,9 @@ pub fn before(f: &mut FlowState, from: usize, s: &Seg) {
         let client = &f.half[c];
         // Only SYNs from the client so far: an ACK after the client's own ACKs or data answers
         // those (a capture that missed the SYN-ACK), not the SYN.
-        let only_syns = client.packets == u64::from(f.syn.count);
-        if !f.established && f.synack.frame.is_none() && client.syn_seen && only_syns {
-            if let (Some(isn), Some(&syn_frame), Some(&syn_ts)) =
-                (client.isn, f.syn.frames.last(), f.syn.ts.last())
-            {
+        let only_syns = client.packets == u64::from(f.syn.sent.count);
+        if !f.established && f.synack.frame().is_none() && client.syn_seen && only_syns {
+            if let (Some(isn), Some(&(syn_frame, syn_ts))) = (client.isn, f.syn.sent.items.last()) {
                 let expected = isn.wrapping_add(1);
                 if s.ack != expected {
                     let r = f.reuse.get_or_insert_with(Default::default);
@@ -111,7 +109,7 @@ pub fn before(f: &mut FlowState, from: usize, s: &Seg) {
     // The SYN-ACK after a challenge ACK starts the connection afresh: what the challenge ACK and
     // the client's RST carried (the old connection's sequence numbers) is forgotten, as tshark
     // does ("a new tcp session is started with the same ports").
-    if from == sv && syn && ack && f.synack.frame.is_none() {
+    if from == sv && syn && ack && f.synack.frame().is_none() {
         if f.reuse.as_ref().is_some_and(|r| r.challenge.is_some()) {
             f.half[c].restart_seq_analysis();
             f.half[sv].restart_seq_analysis();
@@ -120,7 +118,7 @@ pub fn before(f: &mut FlowState, from: usize, s: &Seg) {
     }
     if from == c {
         if let Some(ch) = f.reuse.as_mut().and_then(|r| r.challenge.as_mut()) {
-            if rst && ch.rst_frame.is_none() && f.synack.frame.is_none() {
+            if rst && ch.rst_frame.is_none() && f.synack.frame().is_none() {
                 ch.rst_frame = Some(s.frame);
             }
             if syn && !ack && ch.retry.is_none() && s.frame > ch.frame {

@@ -102,14 +102,14 @@ impl FlowSetup {
 /// True while the handshake is waiting in a way worth explaining: SYN retries, repeated
 /// SYN-ACKs, or the client's data retransmitted before the server said anything.
 fn troubled(f: &FlowState) -> bool {
-    f.syn.count >= 2 || f.synack.count >= 2 || (f.established && data_retrans(f) > 0)
+    f.syn.sent.count >= 2 || f.synack.frames.count >= 2 || (f.established && data_retrans(f) > 0)
 }
 
 /// The client's retransmissions other than of its SYN (tshark counts a repeated SYN as one).
 fn data_retrans(f: &FlowState) -> u32 {
     f.half[f.client()]
         .retransmissions
-        .saturating_sub(f.syn.count.saturating_sub(1))
+        .saturating_sub(f.syn.sent.count.saturating_sub(1))
 }
 
 /// Updates the flow's setup signals after segment `s` from `from` was added to it.
@@ -162,7 +162,7 @@ pub fn after_packet(l: &mut Listeners, f: &mut FlowState, from: usize, s: &Seg) 
             snapshot(l, f, &server, s, 0);
             f.setup.more().reset_after_ack = true;
         }
-        if f.synack.frame.is_none() {
+        if f.synack.frame().is_none() {
             if let Some(m) = f.setup.more.as_deref_mut() {
                 if m.ecn_count > 0 && m.plain_frame.is_none() && m.rst_frame.is_none() {
                     m.rst_frame = Some(s.frame);
@@ -200,10 +200,10 @@ pub fn after_packet(l: &mut Listeners, f: &mut FlowState, from: usize, s: &Seg) 
 }
 
 /// The end of the wait so far: the listener's count and last answer now.
-/// `uncounted`: own SYN-ACKs in `f.synack.count` the listener has not counted yet.
+/// `uncounted`: own SYN-ACKs in `f.synack.frames.count` the listener has not counted yet.
 fn snapshot(l: &Listeners, f: &mut FlowState, server: &Endpoint, s: &Seg, uncounted: u32) {
     let x = l.get(server);
-    let own = f.synack.count.saturating_sub(uncounted);
+    let own = f.synack.frames.count.saturating_sub(uncounted);
     let m = f.setup.more();
     m.c1 = x.count;
     m.own = own;
@@ -228,8 +228,9 @@ pub fn others_answered(f: &FlowState) -> Option<OthersAnswered> {
     };
     let unanswered_syns = f
         .syn
+        .sent
         .count
-        .saturating_sub(u32::from(f.synack.frame.is_some()));
+        .saturating_sub(u32::from(f.synack.frame().is_some()));
     // An ignored handshake ACK: the server repeated its SYN-ACK after it, or the request went
     // unacknowledged three times (one or two lost segments beside a busy server are routine),
     // or once after SYNs that went unanswered too.
@@ -238,12 +239,12 @@ pub fn others_answered(f: &FlowState) -> Option<OthersAnswered> {
     if unanswered_syns < 2 && !ignored_ack && !m.reset_after_ack {
         return None;
     }
-    let first_syn = f.syn.ts.first().map_or(f.first_ts.ns, |t| t.ns);
+    let first_syn = f.syn.first_ts().map_or(f.first_ts.ns, |t| t.ns);
     let during = m.c1.wrapping_sub(f.setup.c0).saturating_sub(m.own);
     let before = f.setup.c0 > 0
         && f.setup.prev_ns <= first_syn
         && first_syn - f.setup.prev_ns <= BEFORE_NS
-        && !f.synack.frames.contains(&f.setup.prev_frame);
+        && !f.synack.frames.items.contains(&f.setup.prev_frame);
     let count = during + u32::from(before);
     if count == 0 {
         return None;
@@ -252,7 +253,10 @@ pub fn others_answered(f: &FlowState) -> Option<OthersAnswered> {
     if before {
         frames.push(f.setup.prev_frame);
     }
-    if during > 0 && !f.synack.frames.contains(&m.last_frame) && !frames.contains(&m.last_frame) {
+    if during > 0
+        && !f.synack.frames.items.contains(&m.last_frame)
+        && !frames.contains(&m.last_frame)
+    {
         frames.push(m.last_frame);
     }
     Some(OthersAnswered {

@@ -2,37 +2,29 @@
 //! SYN-ACKs, the client's handshake ACK that establishes the connection, and the round-trip
 //! times between them.
 
-use super::{FlowState, MAX_ATTEMPTS_LISTED, Seg};
+use super::{FirstN, FlowState, MAX_ATTEMPTS_LISTED, Seg};
 use crate::scan::Ts;
 use crate::scan::flags::{ACK, RST, SYN};
 
-/// The client's SYNs, retries included: how many, the first `MAX_ATTEMPTS_LISTED` frames and
-/// times, the gaps between them, the latest one's time.
+/// The client's SYNs, retries included: the frame and time of each (the first
+/// `MAX_ATTEMPTS_LISTED`), the gaps between them, the latest one's time.
 #[derive(Debug, Clone, Default)]
 pub struct Syns {
-    pub count: u32,
-    pub frames: Vec<u64>,
-    pub ts: Vec<Ts>,
+    pub sent: FirstN<(u64, Ts), MAX_ATTEMPTS_LISTED>,
     pub intervals: Vec<i64>,
     pub last_ts: Option<Ts>,
 }
 
-/// The server's SYN-ACKs: the first one's frame and time, how many, their frames (bounded).
+/// The server's SYN-ACKs: their frames (the first is the handshake's) and the first one's time.
 #[derive(Debug, Clone, Default)]
 pub struct SynAcks {
-    pub frame: Option<u64>,
+    pub frames: FirstN<u64, MAX_ATTEMPTS_LISTED>,
     pub ts: Option<Ts>,
-    pub count: u32,
-    pub frames: Vec<u64>,
 }
 
 impl Syns {
     fn push(&mut self, frame: u64, ts: Ts) {
-        self.count += 1;
-        if self.frames.len() < MAX_ATTEMPTS_LISTED {
-            self.frames.push(frame);
-            self.ts.push(ts);
-        }
+        self.sent.push((frame, ts));
         if let Some(prev) = self.last_ts {
             if self.intervals.len() < MAX_ATTEMPTS_LISTED - 1 {
                 self.intervals.push(ts.ns - prev.ns);
@@ -40,19 +32,25 @@ impl Syns {
         }
         self.last_ts = Some(ts);
     }
+
+    /// The first SYN's time.
+    pub fn first_ts(&self) -> Option<Ts> {
+        self.sent.first().map(|(_, t)| t)
+    }
 }
 
 impl SynAcks {
+    /// The first SYN-ACK's frame.
+    pub fn frame(&self) -> Option<u64> {
+        self.frames.first()
+    }
+
     /// Counts a SYN-ACK; true when it is the first.
     fn push(&mut self, frame: u64, ts: Ts) -> bool {
-        self.count += 1;
-        if self.frames.len() < MAX_ATTEMPTS_LISTED {
-            self.frames.push(frame);
-        }
-        if self.frame.is_some() {
+        self.frames.push(frame);
+        if self.ts.is_some() {
             return false;
         }
-        self.frame = Some(frame);
         self.ts = Some(ts);
         true
     }
@@ -85,7 +83,7 @@ impl FlowState {
                 if s.ack == isn.wrapping_add(1) {
                     self.established = true;
                     self.rtt.synack_ack = Some(s.ts.ns - t.ns);
-                    if let Some(first) = self.syn.ts.first() {
+                    if let Some(first) = self.syn.first_ts() {
                         self.rtt.initial = Some(s.ts.ns - first.ns);
                     }
                 }

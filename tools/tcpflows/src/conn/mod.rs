@@ -47,13 +47,45 @@ pub struct Track {
     pub wf: Wf,
 }
 
+/// Events of one kind: how many there were, and the first `N` of them (the bounded lists of the
+/// record: `attempts.frames`, `rst.frames`, `icmp` …).
+#[derive(Debug, Clone)]
+pub struct FirstN<T, const N: usize> {
+    pub count: u32,
+    pub items: Vec<T>,
+}
+
+impl<T, const N: usize> Default for FirstN<T, N> {
+    fn default() -> Self {
+        FirstN {
+            count: 0,
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T, const N: usize> FirstN<T, N> {
+    #[inline]
+    pub fn push(&mut self, x: T) {
+        self.count += 1;
+        if self.items.len() < N {
+            self.items.push(x);
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> FirstN<T, N> {
+    pub fn first(&self) -> Option<T> {
+        self.items.first().copied()
+    }
+}
+
 /// Window-limited sending by one side (see `WindowFull` in the record).
 #[derive(Debug, Clone, Default)]
 pub struct Wf {
-    pub count: u32,
+    /// The segments that filled the peer's window.
+    pub segments: FirstN<u64, MAX_WINDOW_FULL_LISTED>,
     pub episodes: u32,
-    pub first_frame: u64,
-    pub frames: Vec<u64>,
     pub since: Option<Ts>,
     pub waited_ns: i64,
     pub longest_ns: i64,
@@ -95,8 +127,7 @@ pub struct Zw {
     pub first_ts: Ts,
     pub in_handshake: bool,
     pub handshake_count: u32,
-    pub probes: u32,
-    pub probe_frames: Vec<u64>,
+    pub probes: FirstN<u64, MAX_PROBES_LISTED>,
     pub one_byte: u32,
     pub zero_byte: u32,
     pub closed_since: Option<Ts>,
@@ -211,10 +242,9 @@ pub struct FlowState {
     pub rtt: Rtts,
     pub established: bool,
     pub rst: Option<RstInfo>,
-    pub rst_count: u32,
-    pub rst_frames: Vec<u64>,
-    pub icmp: Vec<IcmpInfo>,
-    pub icmp_count: u32,
+    /// Every RST of the flow (`rst` is the first's evidence).
+    pub rsts: FirstN<u64, MAX_RST_LISTED>,
+    pub icmp: FirstN<IcmpInfo, MAX_ICMP_LISTED>,
     /// Set when the connection is over (`fin`, `rst`); the record waits for the linger time.
     pub end: Option<&'static str>,
     pub end_ts: Option<Ts>,
@@ -271,10 +301,8 @@ impl FlowState {
             rtt: Rtts::default(),
             established: false,
             rst: None,
-            rst_count: 0,
-            rst_frames: Vec::new(),
-            icmp: Vec::new(),
-            icmp_count: 0,
+            rsts: FirstN::default(),
+            icmp: FirstN::default(),
             end: None,
             end_ts: None,
             tls: None,
@@ -475,10 +503,7 @@ impl FlowState {
         crate::idle::packet(self, from, s, prev, !retrans && !ka);
 
         if rst {
-            self.rst_count += 1;
-            if self.rst_frames.len() < MAX_RST_LISTED {
-                self.rst_frames.push(s.frame);
-            }
+            self.rsts.push(s.frame);
             if self.rst.is_none() {
                 let check = self.rst_check(from, s);
                 self.rst = Some(RstInfo {
@@ -510,9 +535,6 @@ impl FlowState {
 
     /// Attaches an ICMP error quoting a packet sent by `quoted`.
     pub fn add_icmp(&mut self, info: IcmpInfo) {
-        self.icmp_count += 1;
-        if self.icmp.len() < MAX_ICMP_LISTED {
-            self.icmp.push(info);
-        }
+        self.icmp.push(info);
     }
 }

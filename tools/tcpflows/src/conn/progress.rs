@@ -2,7 +2,7 @@
 //! answered (`stuck`), and segments that filled the peer's advertised window (`window_full`).
 
 use super::seq::gt;
-use super::{FlowState, MAX_STUCK_LISTED, MAX_WINDOW_FULL_LISTED, Recent, Seg};
+use super::{FlowState, MAX_STUCK_LISTED, Recent, Seg};
 use crate::scan::Ts;
 use crate::scan::flags::{ACK, RST, SYN};
 
@@ -119,14 +119,10 @@ impl FlowState {
                 let inflight = end.wrapping_sub(a);
                 if p.window_set && win > 0 && (inflight as i32) > 0 && inflight as u64 >= win {
                     let wf = &mut self.half[from].track().wf;
-                    wf.count += 1;
-                    if wf.count == 1 {
-                        wf.first_frame = s.frame;
+                    if wf.segments.count == 0 {
                         wf.min_window = win;
                     }
-                    if wf.frames.len() < MAX_WINDOW_FULL_LISTED {
-                        wf.frames.push(s.frame);
-                    }
+                    wf.segments.push(s.frame);
                     wf.min_window = wf.min_window.min(win);
                     wf.max_window = wf.max_window.max(win);
                     if wf.since.is_none() {

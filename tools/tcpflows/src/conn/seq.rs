@@ -3,7 +3,7 @@
 //! with the probes its peer sends into them; what `Half` answers about its sequence state; and
 //! whether a RST's sequence number was acceptable to its receiver.
 
-use super::{FlowState, Half, MAX_PROBES_LISTED, Seg, Track};
+use super::{FlowState, Half, Seg, Track};
 use crate::scan::Ts;
 use crate::scan::flags::{ACK, FIN, RST, SYN};
 
@@ -76,7 +76,7 @@ impl FlowState {
     pub(super) fn rst_check(&self, from: usize, s: &Seg) -> &'static str {
         let r = 1 - from;
         let rcv = &self.half[r];
-        if r == self.z.orig && self.synack.frame.is_none() {
+        if r == self.z.orig && self.synack.frame().is_none() {
             // the receiver is in SYN-SENT: acceptable iff it ACKs the SYN
             return match rcv.isn {
                 None => "unknown",
@@ -240,14 +240,11 @@ impl FlowState {
         let Some(zw) = self.half[to].zw.as_deref_mut() else {
             return;
         };
-        zw.probes += 1;
+        zw.probes.push(s.frame);
         if one_byte {
             zw.one_byte += 1;
         } else {
             zw.zero_byte += 1;
-        }
-        if zw.probe_frames.len() < MAX_PROBES_LISTED {
-            zw.probe_frames.push(s.frame);
         }
     }
 
