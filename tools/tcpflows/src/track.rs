@@ -21,9 +21,20 @@ use crate::scan::flags::{ACK, SYN};
 use crate::tls::TlsSeg;
 
 const NONE: u32 = u32::MAX;
-const L_ATTEMPT: usize = 0;
-const L_ACTIVE: usize = 1;
-const L_CLOSED: usize = 2;
+
+/// The three LRU lists of the flow table: SYN-only attempts, open connections, closed flows
+/// lingering for late packets. Each has its own timeout and eviction order (`make_room`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lru {
+    #[default]
+    Attempt,
+    Active,
+    Closed,
+}
+
+impl Lru {
+    const ALL: [Lru; 3] = [Lru::Attempt, Lru::Active, Lru::Closed];
+}
 
 /// Timeouts and limits (nanoseconds where times).
 #[derive(Debug, Clone, Copy)]
@@ -139,13 +150,14 @@ impl Tracker {
         self.lists[l].len -= 1;
     }
 
-    fn push_tail(&mut self, i: u32, l: usize) {
+    fn push_tail(&mut self, i: u32, list: Lru) {
+        let l = list as usize;
         let tail = self.lists[l].tail;
         {
             let f = self.flow_mut(i);
             f.prev = tail;
             f.next = NONE;
-            f.list = l as u8;
+            f.list = list;
         }
         if tail == NONE {
             self.lists[l].head = i;
@@ -156,21 +168,21 @@ impl Tracker {
         self.lists[l].len += 1;
     }
 
-    fn list_for(f: &FlowState) -> usize {
+    fn list_for(f: &FlowState) -> Lru {
         if f.end.is_some() {
-            L_CLOSED
+            Lru::Closed
         } else if f.is_attempt() {
-            L_ATTEMPT
+            Lru::Attempt
         } else {
-            L_ACTIVE
+            Lru::Active
         }
     }
 
-    fn timeout(&self, l: usize) -> i64 {
+    fn timeout(&self, l: Lru) -> i64 {
         match l {
-            L_ATTEMPT => self.cfg.attempt_timeout,
-            L_ACTIVE => self.cfg.idle_timeout,
-            _ => self.cfg.linger,
+            Lru::Attempt => self.cfg.attempt_timeout,
+            Lru::Active => self.cfg.idle_timeout,
+            Lru::Closed => self.cfg.linger,
         }
     }
 
@@ -191,8 +203,8 @@ impl Tracker {
         out.write_record(&rec)
     }
 
-    fn end_of(&self, i: u32, l: usize) -> &'static str {
-        if l == L_CLOSED {
+    fn end_of(&self, i: u32, l: Lru) -> &'static str {
+        if l == Lru::Closed {
             self.flow(i).end.unwrap_or("timeout")
         } else {
             "timeout"
@@ -204,15 +216,15 @@ impl Tracker {
     fn expire<W: Write>(&mut self, now: Ts, out: &mut JsonlWriter<W>) -> io::Result<()> {
         let now = now.ns;
         loop {
-            let mut best: Option<(i64, u64, usize)> = None;
-            for l in 0..3 {
-                let h = self.lists[l].head;
+            let mut best: Option<(i64, u64, Lru)> = None;
+            for l in Lru::ALL {
+                let h = self.lists[l as usize].head;
                 if h == NONE {
                     continue;
                 }
                 let f = self.flow(h);
                 let mut t = self.timeout(l);
-                if l == L_CLOSED {
+                if l == Lru::Closed {
                     t = t.max(f.linger_ns);
                 }
                 let deadline = f.last_ts.ns.saturating_add(t);
@@ -226,7 +238,7 @@ impl Tracker {
             let Some((_, _, l)) = best else {
                 return Ok(());
             };
-            let h = self.lists[l].head;
+            let h = self.lists[l as usize].head;
             let end = self.end_of(h, l);
             self.emit(h, end, out)?;
         }
@@ -239,20 +251,20 @@ impl Tracker {
     /// open connection. Evicted flows are written at once with `"end":"evicted"`.
     fn make_room<W: Write>(&mut self, attempt: bool, out: &mut JsonlWriter<W>) -> io::Result<()> {
         if attempt {
-            while self.lists[L_ATTEMPT].len >= self.cfg.max_attempts.max(1) {
-                let h = self.lists[L_ATTEMPT].head;
+            while self.lists[Lru::Attempt as usize].len >= self.cfg.max_attempts.max(1) {
+                let h = self.lists[Lru::Attempt as usize].head;
                 self.evict(h, out)?;
             }
         }
         while self.map.len() >= self.cfg.max_flows.max(1) {
-            let c = self.lists[L_CLOSED].head;
+            let c = self.lists[Lru::Closed as usize].head;
             if c != NONE {
-                let end = self.end_of(c, L_CLOSED);
+                let end = self.end_of(c, Lru::Closed);
                 self.emit(c, end, out)?;
                 continue;
             }
-            let h = match self.lists[L_ATTEMPT].head {
-                NONE => self.lists[L_ACTIVE].head,
+            let h = match self.lists[Lru::Attempt as usize].head {
+                NONE => self.lists[Lru::Active as usize].head,
                 h => h,
             };
             if h == NONE {
@@ -303,7 +315,7 @@ impl Tracker {
     /// The oldest `last_ts` of the closed connections still lingering (their records, final, are
     /// written when the linger ends): a live `tick` passed on is never later than it.
     pub fn oldest_lingering(&self) -> Option<Ts> {
-        let h = self.lists[L_CLOSED].head;
+        let h = self.lists[Lru::Closed as usize].head;
         (h != NONE).then(|| self.flow(h).last_ts)
     }
 

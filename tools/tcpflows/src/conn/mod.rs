@@ -261,7 +261,7 @@ pub struct FlowState {
     // LRU links (slab indices; u32::MAX = none) and which list the flow is on.
     pub prev: u32,
     pub next: u32,
-    pub list: u8,
+    pub list: crate::track::Lru,
     /// The packets kept for the `ladder` field ([`crate::ladder`]).
     pub ladder: crate::ladder::Ladder,
     /// Connection-setup signals ([`crate::setup`]).
@@ -311,7 +311,7 @@ impl FlowState {
             tun_text: s.tun_text,
             prev: u32::MAX,
             next: u32::MAX,
-            list: 0,
+            list: crate::track::Lru::Attempt,
             ladder: crate::ladder::Ladder::default(),
             setup: Default::default(),
             idle: None,
