@@ -9,6 +9,12 @@
 //! Not a dead host and not a firewall: those answer nobody (`syn_timeout`). A firewall or rate
 //! limit that drops only some SYNs looks alike from the client's side; the next step says how
 //! to tell (the server's own counters).
+//!
+//! An ignored handshake ACK counts only when the client sent data: a connection opened ahead of
+//! need (a browser's preconnect) that stays idle hurts nobody, and a listener with deferred
+//! accept (Linux `TCP_DEFER_ACCEPT`: Apache's default `AcceptFilter http data`, nginx
+//! `listen … deferred`) ignores a bare ACK by design, repeating its SYN-ACK when the defer
+//! period ends (Practical Packet Analysis' `sessionhijacking.pcapng`: about 30 s).
 
 use tcpwhy_common::records::flow::Flow;
 use tcpwhy_common::records::{Finding, Severity};
@@ -29,7 +35,8 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
     // firewall that drops only some clients cannot be told apart from them.
     let dropped_syns = o.unanswered_syns >= 2 && f.synack_frame.is_some();
     let reset = o.reset_after_ack && f.rst.as_ref().is_some_and(|r| r.from == "server");
-    if !(dropped_syns || o.ignored_ack || reset) {
+    let ignored_ack = o.ignored_ack && f.client.bytes > 0;
+    if !(dropped_syns || ignored_ack || reset) {
         return None;
     }
     // A RST from the server before it answered: refused, not queued.
@@ -69,7 +76,7 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
             frames(&syns[..syns.len().min(o.unanswered_syns as usize)], 8)
         ));
     }
-    if o.ignored_ack {
+    if ignored_ack {
         let repeats = if f.synack_count >= 2 {
             format!(
                 "; the server repeated its SYN-ACK {}",
@@ -135,7 +142,7 @@ pub fn backlog_full(f: &Flow, _cfg: &Config) -> Option<Finding> {
     ev(&mut fd, "others_answered", o.count);
     ev(&mut fd, "other_frames", o.frames.clone());
     ev(&mut fd, "unanswered_syns", o.unanswered_syns);
-    ev(&mut fd, "ignored_ack", o.ignored_ack);
+    ev(&mut fd, "ignored_ack", ignored_ack);
     ev(&mut fd, "reset_after_ack", reset);
     ev(&mut fd, "waited", o.waited);
     ev(&mut fd, "synack_count", f.synack_count);
@@ -212,6 +219,22 @@ mod tests {
         assert_has(&fd.summary, "ignored its handshake ACK");
         assert_has(&fd.summary, "6 times");
         assert_has(&fd.summary, "repeated its SYN-ACK 2 times");
+    }
+
+    #[test]
+    fn an_idle_connection_whose_bare_ack_was_ignored_is_no_failure() {
+        // A preconnected browser connection to a deferred-accept listener: the client sends
+        // nothing, the server repeats its SYN-ACK after its defer period (~30 s).
+        let p = json!({
+            "state": "S1", "history": "ShAa", "end": "capture_end",
+            "synack_frame": 10, "synack_frames": [10, 90], "synack_count": 2,
+            "client": {"packets": 4, "bytes": 0, "retransmissions": 0},
+            "server": {"packets": 4, "bytes": 0},
+            "others_answered": {"count": 21, "frames": [8, 132], "waited": 76.5,
+                                "unanswered_syns": 0, "ignored_ack": true,
+                                "synacks_after_ack": 1}
+        });
+        assert!(backlog_full(&flow(p), &Config::default()).is_none());
     }
 
     #[test]
