@@ -7,29 +7,44 @@
 
 if want backlog-full; then
   # app:8097 listens with backlog 1 and its accept loop takes one connection every 2 s (an
-  # overloaded application). Six requests arrive at once: the kernel answers all six SYNs, keeps
-  # two completed connections in the accept queue (backlog + 1) and ignores the handshake ACKs
-  # of the other four (tcp_abort_on_overflow=0, the default): those clients think they are
-  # connected, their requests go unacknowledged, the server repeats its SYN-ACK (1 s, 3 s) and
-  # each gets in when the application accepts one more. A seventh request while the queue is
-  # still full: its SYNs are dropped (ListenOverflows) and it gets in at a retry or times out.
-  # Meanwhile other connections to the same port are answered: not a dead host, not a firewall.
+  # overloaded application): the kernel keeps two completed connections waiting (backlog + 1).
+  # A GET to app:8097 first: the loop takes it and sleeps, so it next accepts 1.9 s into the
+  # burst. Two requests fill the queue; four more come 0.5 s later: the kernel drops their SYNs
+  # (ListenOverflows) and their retries at 1 s. At 3 s the queue has one slot: the kernel answers
+  # the four retried SYNs, queues the first handshake to complete and ignores the other three's
+  # ACK (tcp_abort_on_overflow=0, the default): those clients think they are connected, their
+  # requests are retransmitted unacknowledged until the application accepts them, one every 2 s.
+  # Meanwhile the same port answers other connections: not a dead host, not a firewall. Every
+  # request is served.
+  # Certain, whatever the load: the client sends 3 SYNs (0, 1, 3 s; then ETIMEDOUT), so the four
+  # must all get in at 3 s. Their SYN timers fire on two CPUs a few ms apart; the first
+  # handshake fills the slot within 0.1 ms and the later SYNs would be dropped for good, so
+  # router2 holds back the SYN-ACKs to these four SYNs (the 4th to 7th from 8097, after the GET's
+  # and the first two requests') 0.3 s: all four are answered before an ACK comes back. The
+  # 0.5 s gap keeps the four first SYNs behind the first two handshakes (whose SYN-ACKs router2
+  # forwards at once, in a few ms), and their 1 s retries 0.4 s before the accept.
   bg app "$PY" "$HERE/lab.py" backlog-server 8097 1 2
   labwait backlog
-  scenario backlog-full "get $APP 80, burst $APP 8097 6 12, get $APP 80" app
+  nsx r2 iptables -A FORWARD -p tcp -s $APP --sport 8097 --tcp-flags SYN,ACK SYN,ACK -j DROP
+  bg r2 "$PY" "$HERE/lab.py" synack-delay br0 8097 0.3 4,5,6,7
+  SD=${BG_PIDS##* } # (`ip` execs python: $! is the delayer itself, stopped after the scenario)
+  labwait synack-delay
+  scenario backlog-full "get $APP 80, get $APP 8097, burst $APP 8097 2 12 4 0.5, get $APP 80" app
+  kill "$SD"
+  wait "$SD" 2>/dev/null || true
+  rm "$WORK/synack-delay.ready"
   nsx app netstat -s 2>/dev/null | grep -i -E 'listen|SYNs to LISTEN' >"$OUT/backlog-full.netstat-s.txt" || true
   nsx app ss -ltn sport = :8097 >"$OUT/backlog-full.ss.txt"
   # The same with net.ipv4.tcp_abort_on_overflow=1 on the server: a connection the full queue
   # cannot take is reset right after the client's handshake ACK (ECONNRESET on its first read).
   # Linux resets only a connection it answered with a request socket (the first SYNs; beyond
   # the listen backlog it answers with SYN cookies, whose ACK a full queue drops silently), so
-  # router2 holds back the SYN-ACKs to the burst's first two SYNs 0.3 s (a slow path for those
-  # clients; below tcpflag's slow_path threshold). A GET to app:8097 just before: the accept
-  # loop takes it and sleeps 2 s, the other handshakes complete meanwhile and fill the queue,
-  # and the two late ACKs find it full, whatever the machine's load.
-  nsx r2 iptables -A FORWARD -p tcp -s $APP --sport 8097 --tcp-flags SYN,ACK SYN,ACK -j DROP
+  # router2 (same DROP rule) holds back the SYN-ACKs to the burst's first two SYNs 0.3 s (a slow
+  # path for those clients; below tcpflag's slow_path threshold). A GET to app:8097 just before:
+  # the accept loop takes it and sleeps 2 s, the other handshakes complete meanwhile and fill
+  # the queue, and the two late ACKs find it full, whatever the machine's load.
   bg r2 "$PY" "$HERE/lab.py" synack-delay br0 8097 0.3 2,3
-  SD=${BG_PIDS##* } # (`ip` execs python: $! is the delayer itself, stopped after the scenario)
+  SD=${BG_PIDS##* }
   labwait synack-delay
   nsx app sysctl -qw net.ipv4.tcp_abort_on_overflow=1
   scenario backlog-abort "get $APP 80, get $APP 8097, burst $APP 8097 6 12, get $APP 80"

@@ -134,7 +134,9 @@ def action(words):
                 rec["result"] = "timeout (application)"
         elif a == "burst":
             rec["server"] = words[1]
-            rec["connections"] = burst(words[1], int(words[2]), int(words[3]), float(words[4]))
+            more, after = (int(words[5]), float(words[6])) if len(words) > 6 else (0, 0.0)
+            rec["connections"] = burst(words[1], int(words[2]), int(words[3]), float(words[4]),
+                                       more, after)
         elif a == "create-connection":
             rec["name"] = words[1]
             tmo = float(words[3]) if len(words) > 3 else None
@@ -324,9 +326,11 @@ def action(words):
     return rec
 
 
-def burst(host, port, n, timeout):
-    """N `get`s at once (an application's connection pool filling up at a burst of requests)."""
-    res = [None] * n
+def burst(host, port, n, timeout, more=0, after=0.0):
+    """N `get`s at once (an application's connection pool filling up at a burst of requests),
+    then MORE of them AFTER s later (requests that come while the first N still wait); the
+    connections in the order they started."""
+    res = [None] * (n + more)
 
     def one(i):
         t0 = time.time()
@@ -353,8 +357,10 @@ def burst(host, port, n, timeout):
         r["seconds"] = round(time.time() - t0, 3)
         res[i] = r
 
-    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in ts:
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(n + more)]
+    for i, t in enumerate(ts):
+        if i == n:
+            time.sleep(after)
         t.start()
     for t in ts:
         t.join()
