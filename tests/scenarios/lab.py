@@ -74,7 +74,8 @@ Client actions (separated by `,`):
   nmap ARG...                    run nmap with these arguments (a scan)
   syn-flood HOST PORT COUNT      COUNT SYNs (scapy) to HOST:PORT, each from another spoofed
                                  address of 192.0.2.0/24 and 198.51.100.128/25 and another port
-  burst HOST PORT N SECONDS       N concurrent `get`s (threads), each with a SECONDS socket timeout
+  burst HOST PORT N SECONDS [MORE AFTER]  N concurrent `get`s (threads), each with a SECONDS
+                                 socket timeout; then MORE more of them AFTER seconds later
   create-connection NAME PORT [SECONDS]  Python's socket.create_connection (getaddrinfo through
                                  glibc, then each address in order, SECONDS per address or the
                                  kernel's own SYN retries without), then a GET: what applications
