@@ -95,7 +95,15 @@ impl Engine {
     /// them): the findings ready now (refused attempts wait `retry_window` for retries).
     pub(crate) fn flow_with(&mut self, f: Flow, rst_frames: Option<Vec<u64>>) -> Vec<Finding> {
         self.flows += 1;
-        let mut out = self.advance(f.last_ts);
+        // Flows still open when the capture ended come all at once, in the order they began,
+        // not in time order: their times do not move the clock (what they would release is
+        // released at the end), or a late one would release held probes and refusals before
+        // the earlier ones of the same scan arrive.
+        let mut out = if f.end == "capture_end" {
+            vec![]
+        } else {
+            self.advance(f.last_ts)
+        };
         self.ports.observe(&f);
         let mut released = vec![];
         // One direction only: nothing can be judged (one finding at the end says so).

@@ -348,6 +348,40 @@ fn a_scans_filtered_ports_arriving_a_timeout_late_join_it() {
 }
 
 #[test]
+fn a_scan_mostly_cut_off_by_the_capture_end_keeps_its_refusals() {
+    // nmap -sS against a filtered host (Practical Packet Analysis' synscan.pcapng): 4 closed
+    // ports refused at once, 996 SYNs unanswered, then 20 s of the open ports' half-open
+    // handshakes. At the end of the capture tcpflows writes the open flows in the order they
+    // began: an open port's flow (last packet 20 s later) comes before most unanswered ones and
+    // must not release the refusals on its own; they are the scan's too.
+    let at = |p: u16| 100.0 + f64::from(p) * 0.005;
+    let closed = [113u16, 25, 31337, 70].map(|p| {
+        flow(refused_probe(
+            &format!("R{p}"),
+            ("172.16.0.8", 36050),
+            ("64.13.134.52", p),
+            at(p % 1000),
+        ))
+    });
+    let mut open = lone_syn("O22", ("172.16.0.8", 36050), ("64.13.134.52", 22), at(22));
+    open["end"] = json!("capture_end");
+    open["last_ts"] = json!(123.0);
+    let unanswered = (1000..1030u16).map(|p| {
+        let mut v = lone_syn(
+            &format!("U{p}"),
+            ("172.16.0.8", 36050),
+            ("64.13.134.52", p),
+            at(p - 900),
+        );
+        v["end"] = json!("capture_end");
+        flow(v)
+    });
+    let out = judge_all(closed.into_iter().chain([flow(open)]).chain(unanswered));
+    assert_eq!(kinds(&out), ["port_scan"], "{:?}", kinds(&out));
+    assert_eq!(out[0].evidence["outcomes"]["refused"], 4);
+}
+
+#[test]
 fn single_syns_of_many_clients_cut_off_by_the_capture_end_are_no_flood() {
     // 258 clients' first SYNs to one port over 12 s, the capture over before their retries (the
     // generator's --warmup run): 21 SYN/s, not a flood, and no finding (the capture ended).
