@@ -51,6 +51,16 @@ pub fn packet(f: &mut FlowState, from: usize, s: &Seg, prev: (u64, Ts), plain: b
     if peer.last_window() == Some(0) {
         return;
     }
+    // Nor is a sender that waited for the peer's window to open: left less than one full
+    // segment, a sender holds its data (RFC 1122's sender-side silly-window avoidance) until the
+    // window opens or its override timer fires (Windows waits about 5 s), then fills what is
+    // left — a receiver falling behind (Practical Packet Analysis' inconsistent_printer.pcapng),
+    // not an idle connection.
+    if f.window_bytes(1 - from)
+        .is_some_and(|w| w < u64::from(peer.mss.unwrap_or(536)))
+    {
+        return;
+    }
     let mine = u64::from(s.len) + u64::from(s.flags & FIN != 0);
     if peer.unacked(me).unwrap_or(0) != 0 || me.unacked(peer).unwrap_or(0) > mine {
         return;
@@ -154,6 +164,34 @@ mod tests {
         // nothing after it yet: no retransmission, no RST
         let (k, _, _) = pooled(5.0);
         assert!(field(&k.f).is_none());
+    }
+
+    #[test]
+    fn a_sender_waiting_for_the_window_is_not_idle() {
+        // The receiver's window shrank below one segment (1,092 bytes, MSS 1,460): the sender
+        // waits ~5 s, fills the window, and the receiver never answers again.
+        let mut k = Conn::new();
+        let (c, s) = (k.c, k.s);
+        k.data(c, 0.01, 1460);
+        let end = k.next[c];
+        k.window[s] = 1092;
+        k.ack(s, 0.2, end);
+        k.data(c, 5.0, 1092);
+        let req = k.next[c] - 1092;
+        for t in [10.5, 16.1] {
+            k.again(c, t, req, 1092);
+        }
+        assert!(field(&k.f).is_none());
+        // the same silence with the window open is an idle gap
+        let mut k = Conn::new();
+        k.data(c, 0.01, 1460);
+        let end = k.next[c];
+        k.ack(s, 0.2, end);
+        k.data(c, 5.0, 1092);
+        for t in [10.5, 16.1] {
+            k.again(c, t, req, 1092);
+        }
+        assert_eq!(field(&k.f).expect("idle").outcome, "unanswered");
     }
 
     #[test]

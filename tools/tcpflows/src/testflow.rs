@@ -14,6 +14,8 @@ pub struct Conn {
     frame: u64,
     /// Next sequence number of each side (index like `f.half`).
     pub next: [u32; 2],
+    /// The window each side advertises from now on (64,000 unless a test sets it).
+    pub window: [u16; 2],
 }
 
 fn ep(ip: &str, port: u16) -> Endpoint {
@@ -44,6 +46,7 @@ impl Conn {
             s: 1 - c,
             frame: 1,
             next: [0; 2],
+            window: [64000; 2],
         };
         conn.next[c] = 1001;
         conn.next[1 - c] = 5001;
@@ -64,7 +67,7 @@ impl Conn {
             seq,
             ack: self.next[1 - from],
             len,
-            window: 64000,
+            window: self.window[from],
             mss,
             ..Seg::default()
         };

@@ -38,6 +38,13 @@ impl FlowState {
         })
     }
 
+    /// The window side `i` last advertised, in bytes: scaled when the handshake showed the
+    /// scale, as written (a lower bound) when it did not.
+    pub(crate) fn window_bytes(&self, i: usize) -> Option<u64> {
+        let w = self.half[i].last_window()?;
+        Some(u64::from(w) << self.scale_of(i).unwrap_or(0))
+    }
+
     /// Per-side progress after segment `s` from `from`: last packet and data, ACK progress,
     /// retransmissions and keep-alives left unanswered, window-limited sending.
     pub(super) fn progress(
