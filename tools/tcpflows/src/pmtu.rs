@@ -35,6 +35,10 @@ pub struct Sizes {
     lost_min: u32,
     lost_max: u32,
     lost_first: u64,
+    /// The side's first payload segment in the capture began right after its SYN: every size
+    /// that got through was seen. False when the capture began mid-stream or lost the start:
+    /// the peer acknowledged segments nobody saw, of unknown sizes.
+    from_start: bool,
 }
 
 #[inline]
@@ -91,9 +95,15 @@ pub fn packet(f: &mut FlowState, from: usize, s: &Seg, retrans: bool, acked_befo
         return;
     }
     if s.len > 0 && s.flags & SYN == 0 {
-        f.half[from]
-            .pmtu
-            .get_or_insert_with(Default::default)
+        let h = &mut f.half[from];
+        let isn = h.isn;
+        h.pmtu
+            .get_or_insert_with(|| {
+                Box::new(Sizes {
+                    from_start: isn.is_some_and(|i| i.wrapping_add(1) == s.seq),
+                    ..Sizes::default()
+                })
+            })
             .sent(s, retrans);
     }
     if s.flags & ACK != 0 {
@@ -105,10 +115,15 @@ pub fn packet(f: &mut FlowState, from: usize, s: &Seg, retrans: bool, acked_befo
 }
 
 /// The `size_limit` of side `h` (stuck with retransmissions, all larger than anything `peer`
-/// acknowledged), or None.
+/// acknowledged), or None; None too when the capture did not see the side's data from its
+/// first byte (what got through before is unknown).
 pub fn size_limit(h: &Half, peer: &Half) -> Option<SizeLimit> {
     let p = h.pmtu.as_deref()?;
-    if p.lost_count == 0 || p.lost_min <= p.acked_max || h.unacked(peer).unwrap_or(0) == 0 {
+    if !p.from_start
+        || p.lost_count == 0
+        || p.lost_min <= p.acked_max
+        || h.unacked(peer).unwrap_or(0) == 0
+    {
         return None;
     }
     Some(SizeLimit {
@@ -164,6 +179,22 @@ mod tests {
             k.again(c, t, next, 1448);
         }
         assert!(size_limit(&k.f.half[c], &k.f.half[s]).is_none());
+    }
+
+    #[test]
+    fn segments_the_capture_never_saw_leave_it_unknown() {
+        // Practical Packet Analysis' tcp-con-lost.pcap: the capture starts after 5,840 bytes of
+        // full-size segments got through; the next segment (648 bytes) is never acknowledged.
+        let mut k = Conn::new();
+        let (c, s) = (k.c, k.s);
+        k.next[s] += 5840;
+        let lost = k.next[s];
+        k.data(s, 0.01, 648);
+        k.ack(c, 0.01, lost);
+        for t in [0.2, 0.8, 2.0, 4.4, 9.2] {
+            k.again(s, t, lost, 648);
+        }
+        assert!(size_limit(&k.f.half[s], &k.f.half[c]).is_none());
     }
 
     #[test]
