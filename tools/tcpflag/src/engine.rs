@@ -182,6 +182,11 @@ impl Engine {
         if self.one_sided.covers(&f) {
             return out;
         }
+        // An attempt whose SYNs carried FIN or RST too (Zeek's history `Q`): no TCP stack sends
+        // that, nmap's OS detection and crafted scans do; no application made it.
+        if !f.established && f.history.contains('Q') {
+            return out;
+        }
         // A RST from another address for a connection (the seed's 4.79.185.20): attached to the
         // connection, whichever of the two records comes first.
         if stray::Strays::is_stray(&f) {

@@ -382,6 +382,27 @@ fn a_scan_mostly_cut_off_by_the_capture_end_keeps_its_refusals() {
 }
 
 #[test]
+fn syns_with_fin_from_no_stack_are_no_attempt() {
+    // nmap -O's probe T3 (SYN+FIN+PSH+URG) to an open Windows port, sent 4 times, unanswered.
+    let mut v = lone_syn(
+        "Q1",
+        ("172.16.16.128", 53951),
+        ("172.16.16.150", 135),
+        100.0,
+    );
+    v["history"] = json!("Q");
+    v["state"] = json!("SH");
+    v["attempts"] = json!({"syn_count": 4, "frames": [21, 28, 35, 43],
+                           "ts": [100.0, 100.175, 100.35, 100.525], "intervals": [0.175, 0.175, 0.175]});
+    v["end"] = json!("capture_end");
+    assert!(judged(v.clone()).is_empty());
+    // the same SYNs without the FIN: a connection that timed out
+    v["history"] = json!("S");
+    v["state"] = json!("S0");
+    assert_eq!(kinds(&judged(v)), ["syn_timeout"]);
+}
+
+#[test]
 fn single_syns_of_many_clients_cut_off_by_the_capture_end_are_no_flood() {
     // 258 clients' first SYNs to one port over 12 s, the capture over before their retries (the
     // generator's --warmup run): 21 SYN/s, not a flood, and no finding (the capture ended).
