@@ -67,7 +67,16 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
         fd.origin = Some("server".into());
         format!("the server ({}{ttl}, frame {})", rst_name(r), r.frame)
     };
+    // Open before the capture began and not a byte either way: the server answered the client's
+    // first packets seen (bare ACKs) with a RST — it does not know the connection.
+    let unknown_to_server = f.midstream && f.client.bytes == 0 && f.server.bytes == 0;
     let what = match (f.client.bytes, f.server.bytes) {
+        _ if unknown_to_server => {
+            "at the first packets the capture saw of it, before any data: the connection was open \
+             before the capture began, and the server answered the client's ACK with a RST — it \
+             no longer knows this connection"
+                .to_string()
+        }
         (0, 0) => "right after the handshake, before any data".to_string(),
         (c, 0) => format!(
             "{} in, after the client sent {} and before any reply",
@@ -86,7 +95,7 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
     } else {
         ""
     };
-    let mid = if f.midstream {
+    let mid = if f.midstream && !unknown_to_server {
         " (counted from where the capture picked the connection up)"
     } else {
         ""
@@ -96,6 +105,14 @@ pub fn reset_mid_connection(f: &Flow) -> Option<Finding> {
         format!(
             "a firewall/IPS/load balancer on the path injected the reset: check its logs and idle or \
              session timeouts for {}:{}",
+            f.server_ip, f.server_port
+        )
+    } else if unknown_to_server {
+        format!(
+            "the server lost the connection's state: it restarted or failed over, or a NAT or \
+             load balancer in between lost or reassigned the mapping (the client's stack sees the \
+             reset at its next send, a keep-alive included): check the server's uptime and the \
+             NAT/load-balancer logs for {}:{}. An ACK scan (nmap -sA) looks the same",
             f.server_ip, f.server_port
         )
     } else if f.client.bytes == 0 && f.server.bytes == 0 {

@@ -70,9 +70,18 @@ fn reset_mid_connection_by_server() {
     let mut more = mid.clone();
     more["client"]["packets"] = json!(4);
     more["server"]["packets"] = json!(5);
-    let fd = one(more);
+    let fd = one(more.clone());
     assert_eq!(fd.severity, Severity::Warning);
     assert_has(&fd.summary, "where the capture picked the connection up");
+    // Mid-stream, bare ACKs answered by the RST (Practical Packet Analysis' double-vision.pcap):
+    // no handshake to speak of; the server does not know the connection.
+    more["server"]["bytes"] = json!(0);
+    more["server"]["packets"] = json!(2);
+    more["client"]["packets"] = json!(2);
+    let fd = one(more);
+    assert_has(&fd.summary, "no longer knows this connection");
+    assert_lacks(&fd.summary, "after the handshake");
+    assert_has(&fd.next_step, "lost the connection's state");
     // Out-of-window RST: warning.
     let mut bad = rst.clone();
     bad["seq_ok"] = json!(false);
