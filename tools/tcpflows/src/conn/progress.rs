@@ -38,11 +38,11 @@ impl FlowState {
         })
     }
 
-    /// The window side `i` last advertised, in bytes: scaled when the handshake showed the
-    /// scale, as written (a lower bound) when it did not.
+    /// The window side `i` last advertised, in bytes; None when the handshake did not show its
+    /// scale (a window written as 500 may be 500 bytes or 64,000).
     pub(crate) fn window_bytes(&self, i: usize) -> Option<u64> {
         let w = self.half[i].last_window()?;
-        Some(u64::from(w) << self.scale_of(i).unwrap_or(0))
+        Some(u64::from(w) << self.scale_of(i)?)
     }
 
     /// Per-side progress after segment `s` from `from`: last packet and data, ACK progress,
